@@ -1,0 +1,2 @@
+/** App adapter commands (list, trigger, pull, preview, restore). Filled in by the adapters issue. */
+export const appCommands = {};

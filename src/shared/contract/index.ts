@@ -1,0 +1,63 @@
+/**
+ * The one contract between the UI (or CLI, or a test) and the core. Every transport — Electron
+ * IPC, the browser twin over HTTP, in-process calls — carries exactly these commands and events.
+ * Add a command in its domain file; it is then reachable everywhere.
+ */
+import type { z } from 'zod';
+import type { CommandDef } from './define';
+import { event } from './define';
+import { systemCommands } from './system';
+import { installationCommands } from './installations';
+import { jobCommands } from './jobs';
+import { vaultCommands } from './vault';
+import { appCommands } from './apps';
+import type { JobRecord } from '../jobs';
+import type { InstallationStatus } from '../installations';
+import type { Result } from '../errors';
+
+export const commands = {
+  ...systemCommands,
+  ...installationCommands,
+  ...jobCommands,
+  ...vaultCommands,
+  ...appCommands,
+} satisfies Record<string, CommandDef>;
+
+export const events = {
+  'job:update': event<JobRecord>('A job was created, progressed or finished.'),
+  'installation:status': event<InstallationStatus>('The connection status of an installation changed.'),
+  'installations:changed': event<{ reason: string }>('An installation was added, edited or removed.'),
+  'vault:changed': event<{ reason: string }>('Snapshots were added or removed, or the vault was opened.'),
+};
+
+export type Commands = typeof commands;
+export type CommandName = keyof Commands;
+export type CommandInput<N extends CommandName> = z.input<Commands[N]['input']>;
+export type ParsedCommandInput<N extends CommandName> = z.output<Commands[N]['input']>;
+export type CommandOutput<N extends CommandName> = Commands[N]['output'];
+
+export type Events = typeof events;
+export type EventName = keyof Events;
+export type EventPayload<E extends EventName> = Events[E]['payload'];
+
+export const isCommandName = (name: string): name is CommandName => Object.hasOwn(commands, name);
+export const isEventName = (name: string): name is EventName => Object.hasOwn(events, name);
+
+/** What every client of the core looks like, whatever carries the calls. */
+export interface LifeboatClient {
+  call<N extends CommandName>(name: N, input: CommandInput<N>): Promise<CommandOutput<N>>;
+  on<E extends EventName>(name: E, listener: (payload: EventPayload<E>) => void): () => void;
+}
+
+/**
+ * What the preload exposes as `window.lifeboat`: the raw envelope, because Electron's invoke
+ * keeps only the message of a thrown error.
+ */
+export interface LifeboatBridge {
+  invoke(name: string, input: unknown): Promise<Result<unknown>>;
+  subscribe(name: string, listener: (payload: unknown) => void): () => void;
+  /** Electron only: the local path of a dropped file (webUtils.getPathForFile). */
+  pathForFile?(file: File): string;
+}
+
+export * from './define';

@@ -1,0 +1,123 @@
+import { z } from 'zod';
+
+/** The apps Lifeboat knows; `directory` is a plain folder of archives over SSH. */
+export const APP_KINDS = ['nojoin', 'weavestream', 'loomio', 'meshmonitor', 'dbackup', 'directory'] as const;
+export const appKindSchema = z.enum(APP_KINDS);
+export type AppKind = z.infer<typeof appKindSchema>;
+
+export const APP_LABELS: Record<AppKind, string> = {
+  nojoin: 'Nojoin',
+  weavestream: 'Weavestream',
+  loomio: 'Loomio Pi stack',
+  meshmonitor: 'MeshMonitor',
+  dbackup: 'DBackup',
+  directory: 'Folder of archives',
+};
+
+/** What a secret is for; each is one keychain account `<installationId>:<purpose>`. */
+export const SECRET_PURPOSES = [
+  'ssh-password',
+  'ssh-key-passphrase',
+  'https-password',
+  'api-token',
+  'app-encryption-key',
+  'database-password',
+] as const;
+export const secretPurposeSchema = z.enum(SECRET_PURPOSES);
+export type SecretPurpose = z.infer<typeof secretPurposeSchema>;
+
+const sha256Fingerprint = z
+  .string()
+  .regex(/^SHA256:[A-Za-z0-9+/]{43}=?$/, 'a SHA256 fingerprint looks like SHA256:… (43 base64 characters)');
+
+const hostName = z
+  .string()
+  .trim()
+  .min(1, 'host is required')
+  .max(253)
+  .regex(/^[A-Za-z0-9._:%[\]-]+$/, 'host may hold only letters, digits, dots, dashes and colons');
+
+export const sshConnectionSchema = z.object({
+  /** Host name, address, or a Host alias from ~/.ssh/config. */
+  host: hostName,
+  port: z.number().int().min(1).max(65535).optional(),
+  user: z.string().trim().min(1).max(64).optional(),
+  auth: z.enum(['agent', 'key', 'password']),
+  keyFile: z.string().trim().min(1).optional(),
+  /** `user@host:port` of a bastion, as in ProxyJump. */
+  jumpHost: z.string().trim().min(1).optional(),
+  /** Pinned after the operator trusted it explicitly. */
+  hostKeySha256: sha256Fingerprint.optional(),
+  connectTimeoutMs: z.number().int().min(500).max(120_000).optional(),
+});
+export type SshConnection = z.infer<typeof sshConnectionSchema>;
+
+export const httpsConnectionSchema = z.object({
+  baseUrl: z
+    .string()
+    .trim()
+    .url('base URL must be a full URL such as https://backup.example.org')
+    .refine((u) => /^https?:\/\//i.test(u), 'base URL must start with https:// (or http:// on a trusted network)'),
+  auth: z.enum(['none', 'bearer', 'password']),
+  username: z.string().trim().min(1).max(128).optional(),
+  /** SHA-256 of the server certificate (DER), hex with or without colons. */
+  pinnedCertSha256: z
+    .string()
+    .trim()
+    .regex(/^([0-9A-Fa-f]{2}:?){31}[0-9A-Fa-f]{2}$/, 'certificate pin is a SHA-256 in hex (64 digits, colons allowed)')
+    .optional(),
+  /** PEM file of a private CA that signed the server's certificate. */
+  caFile: z.string().trim().min(1).optional(),
+  timeoutMs: z.number().int().min(500).max(600_000).optional(),
+});
+export type HttpsConnection = z.infer<typeof httpsConnectionSchema>;
+
+export const appSettingsSchema = z.record(z.string(), z.union([z.string(), z.number(), z.boolean()]));
+export type AppSettings = z.infer<typeof appSettingsSchema>;
+
+const installationFields = {
+  name: z
+    .string()
+    .trim()
+    .min(1, 'name is required')
+    .max(80, 'name is at most 80 characters')
+    .regex(/^[^\u0000-\u001f/\\]+$/, 'name may not hold slashes or control characters'),
+  app: appKindSchema,
+  ssh: sshConnectionSchema.optional(),
+  https: httpsConnectionSchema.optional(),
+  settings: appSettingsSchema.default({}),
+  /** Expected time between backups, in hours, for the fleet's freshness badge. */
+  expectedCadenceHours: z.number().positive().max(24 * 366).optional(),
+};
+
+/** Secrets arrive with an add/edit request and go straight to the SecretStore. */
+export const secretsInputSchema = z.partialRecord(secretPurposeSchema, z.string().min(1).max(16_384));
+
+export const installationInputSchema = z
+  .object({ ...installationFields, secrets: secretsInputSchema.optional() })
+  .refine((v) => v.ssh !== undefined || v.https !== undefined, {
+    message: 'an installation needs an SSH or an HTTPS connection (or both)',
+    path: ['ssh'],
+  });
+export type InstallationInput = z.input<typeof installationInputSchema>;
+
+/** What is stored in installations.json: never a secret, only which purposes have one. */
+export const installationSchema = z.object({
+  id: z.string().min(1),
+  ...installationFields,
+  secretPurposes: z.array(secretPurposeSchema).default([]),
+  createdAt: z.string(),
+  updatedAt: z.string(),
+});
+export type Installation = z.infer<typeof installationSchema>;
+
+export type ConnectionState = 'unknown' | 'checking' | 'online' | 'offline' | 'host-key-untrusted' | 'auth-failed';
+
+/** Live status of one installation, pushed as the `installation:status` event. */
+export interface InstallationStatus {
+  installationId: string;
+  state: ConnectionState;
+  checkedAt: string | null;
+  latencyMs?: number;
+  message?: string;
+}

@@ -1,0 +1,48 @@
+import type { ErrorPayload } from './errors';
+
+/** Every long action is a job; `kind` tells the UI what it is. New kinds are added here. */
+export type JobKind =
+  | 'connection-test'
+  | 'vault-init'
+  | 'vault-import'
+  | 'vault-check'
+  | 'vault-forget'
+  | 'vault-prune'
+  | 'pull'
+  | 'trigger'
+  | 'preview'
+  | 'restore';
+
+export type JobStatus = 'queued' | 'running' | 'succeeded' | 'failed' | 'cancelled';
+
+export interface JobProgress {
+  /** A short name of the current step, e.g. "downloading", "verifying". */
+  phase: string;
+  bytes: number;
+  total: number | null;
+  /** Bytes per second over the last few seconds. */
+  rate: number | null;
+  /** Seconds left at the current rate, when total is known. */
+  etaSeconds: number | null;
+}
+
+export interface JobRecord {
+  id: string;
+  kind: JobKind;
+  title: string;
+  installationId: string | null;
+  status: JobStatus;
+  progress: JobProgress;
+  /** False once the job has passed its point of no return. */
+  cancellable: boolean;
+  createdAt: string;
+  startedAt: string | null;
+  finishedAt: string | null;
+  error: ErrorPayload | null;
+  /** Small, JSON-safe outcome (e.g. the snapshot id a pull produced). */
+  result: unknown;
+  log: string[];
+}
+
+export const isFinished = (status: JobStatus): boolean =>
+  status === 'succeeded' || status === 'failed' || status === 'cancelled';
