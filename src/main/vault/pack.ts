@@ -1,0 +1,98 @@
+/**
+ * Pack files (spec §6.2): `EncBlob_1 ‖ … ‖ EncBlob_n ‖ EncHeader ‖ HeaderLen(uint32 LE)`.
+ * Header entries are 37 bytes (type 0/1: uncompressed) or 41 bytes (type 2/3: zstd, v2 only).
+ */
+import { createHash } from 'node:crypto';
+import { LifeboatError } from '../../shared/errors';
+import { CRYPTO_OVERHEAD, open, seal } from './crypto';
+import type { RepoKey } from './crypto';
+import type { BlobType, IndexPack } from './repo-index';
+
+/** restic's default target pack size; a pack is closed once it reaches this. */
+export const PACK_TARGET_SIZE = 16 * 1024 * 1024;
+/** restic's sanity limit for a pack header. */
+const MAX_HEADER_SIZE = 16 * 1024 * 1024;
+/** restic reads this many bytes from the end first, hoping the whole header is in them. */
+export const HEADER_PROBE_SIZE = 15 * 41 + 36;
+
+/** A pack being filled with already-encrypted blobs of one type. */
+export class PackBuilder {
+  private readonly parts: Buffer[] = [];
+  private readonly entries: IndexPack['blobs'] = [];
+  private readonly ids = new Set<string>();
+  private bytes = 0;
+
+  constructor(readonly blobType: BlobType) {}
+
+  /** Bytes of blob data so far. */
+  get size(): number {
+    return this.bytes;
+  }
+
+  /** Number of blobs so far. */
+  get count(): number {
+    return this.entries.length;
+  }
+
+  /** Whether a blob with this id is already in this unfinished pack. */
+  holds(id: string): boolean {
+    return this.ids.has(id);
+  }
+
+  /** Appends one encrypted blob (`sealed` = IV ‖ ciphertext ‖ MAC of the uncompressed plaintext). */
+  add(id: string, sealed: Buffer): void {
+    this.ids.add(id);
+    this.entries.push({ id, type: this.blobType, offset: this.bytes, length: sealed.length });
+    this.parts.push(sealed);
+    this.bytes += sealed.length;
+  }
+
+  /** Closes the pack: returns its bytes, its name (sha256 of them) and its index entry. */
+  finish(key: RepoKey): { id: string; data: Buffer; pack: IndexPack } {
+    const header = Buffer.allocUnsafe(this.entries.length * 37);
+    this.entries.forEach((e, i) => {
+      const at = i * 37;
+      header[at] = e.type === 'data' ? 0 : 1;
+      header.writeUInt32LE(e.length, at + 1);
+      Buffer.from(e.id, 'hex').copy(header, at + 5);
+    });
+    const encHeader = seal(key, header);
+    const tail = Buffer.allocUnsafe(4);
+    tail.writeUInt32LE(encHeader.length, 0);
+    const data = Buffer.concat([...this.parts, encHeader, tail]);
+    const id = createHash('sha256').update(data).digest('hex');
+    return { id, data, pack: { id, blobs: this.entries } };
+  }
+}
+
+/** Parses a pack's header given its last bytes (`tail` = the final `tail.length` bytes of a `size`-byte pack). */
+export function parsePackHeader(key: RepoKey, packId: string, size: number, tail: Buffer): { blobs: IndexPack['blobs']; headerLength: number } | { needBytes: number } {
+  const bad = (why: string): LifeboatError =>
+    new LifeboatError('VAULT_CORRUPT', `Pack ${packId.slice(0, 8)} is damaged: ${why}.`, { details: { packId } });
+  if (size < 4 + CRYPTO_OVERHEAD || tail.length < 4) throw bad(`it is only ${size} bytes long`);
+  const headerLength = tail.readUInt32LE(tail.length - 4);
+  if (headerLength < CRYPTO_OVERHEAD || headerLength > size - 4 || headerLength > MAX_HEADER_SIZE) throw bad(`its header length ${headerLength} is impossible`);
+  if (headerLength + 4 > tail.length) return { needBytes: headerLength + 4 };
+  const plain = open(key, tail.subarray(tail.length - 4 - headerLength, tail.length - 4), `The header of pack ${packId.slice(0, 8)}`);
+  const blobs: IndexPack['blobs'] = [];
+  let offset = 0;
+  for (let at = 0; at < plain.length; ) {
+    const type = plain[at] as number;
+    const entrySize = type <= 1 ? 37 : type <= 3 ? 41 : 0;
+    if (entrySize === 0) throw bad(`its header names the unknown blob type ${type}`);
+    if (at + entrySize > plain.length) throw bad('its header ends in the middle of an entry');
+    const length = plain.readUInt32LE(at + 1);
+    const blob: IndexPack['blobs'][number] = {
+      id: plain.subarray(at + entrySize - 32, at + entrySize).toString('hex'),
+      type: type % 2 === 0 ? 'data' : 'tree',
+      offset,
+      length,
+    };
+    if (type >= 2) blob.uncompressedLength = plain.readUInt32LE(at + 5);
+    blobs.push(blob);
+    offset += length;
+    at += entrySize;
+  }
+  if (offset + headerLength + 4 !== size) throw bad(`its blobs and header add up to ${offset + headerLength + 4} bytes but the file has ${size}`);
+  return { blobs, headerLength };
+}
