@@ -23,6 +23,7 @@ export const ERROR_CODES = [
   'SSH_CHANNEL',
   'SSH_COMMAND_FAILED',
   'SSH_CONFIG',
+  'SSH_SFTP',
   // https
   'HTTP_STATUS',
   'HTTP_TIMEOUT',
