@@ -81,7 +81,7 @@ const installationFields = {
     .trim()
     .min(1, 'name is required')
     .max(80, 'name is at most 80 characters')
-    .regex(/^[^\u0000-\u001f/\\]+$/, 'name may not hold slashes or control characters'),
+    .refine((name) => !/[/\\]/.test(name) && ![...name].some((ch) => ch.charCodeAt(0) < 0x20), 'name may not hold slashes or control characters'),
   app: appKindSchema,
   ssh: sshConnectionSchema.optional(),
   https: httpsConnectionSchema.optional(),

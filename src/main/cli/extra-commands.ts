@@ -1,0 +1,11 @@
+import type { Command } from 'commander';
+import type { Core } from '../core';
+
+/** What command groups of later features (vault, pull, restore, audit) get from main. */
+export interface CliContext {
+  getCore(): Promise<Core>;
+  json(): boolean;
+}
+
+/** Registers the command groups beyond installations and serve. */
+export function registerExtraCommands(_program: Command, _ctx: CliContext): void {}

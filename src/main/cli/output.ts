@@ -1,0 +1,39 @@
+import { LifeboatError, toErrorPayload } from '../../shared/errors';
+
+/** Prints a value as JSON (machine) or through a formatter (human). */
+export function print<T>(value: T, json: boolean, human: (value: T) => string): void {
+  process.stdout.write(json ? `${JSON.stringify(value, null, 2)}\n` : `${human(value)}\n`);
+}
+
+/** Prints rows as an aligned text table. */
+export function table(rows: string[][]): string {
+  if (rows.length === 0) return '';
+  const widths = rows[0]!.map((_, col) => Math.max(...rows.map((r) => (r[col] ?? '').length)));
+  return rows.map((r) => r.map((cell, col) => cell.padEnd(widths[col]!)).join('  ').trimEnd()).join('\n');
+}
+
+/** Prints an error with its code; returns the process exit code. */
+export function reportError(error: unknown, json: boolean): number {
+  const payload = toErrorPayload(error);
+  if (json) process.stderr.write(`${JSON.stringify({ error: payload })}\n`);
+  else process.stderr.write(`lifeboat: ${payload.message} [${payload.code}]\n`);
+  return error instanceof LifeboatError && error.code === 'INVALID_INPUT' ? 2 : 1;
+}
+
+/** Reads all of stdin (used for secrets, which never go on the command line). */
+export async function readStdin(): Promise<string> {
+  const chunks: Buffer[] = [];
+  for await (const chunk of process.stdin) chunks.push(chunk as Buffer);
+  return Buffer.concat(chunks).toString('utf8').replace(/\r?\n$/, '');
+}
+
+export function formatBytes(bytes: number): string {
+  const units = ['B', 'KiB', 'MiB', 'GiB', 'TiB'];
+  let value = bytes;
+  let unit = 0;
+  while (value >= 1024 && unit < units.length - 1) {
+    value /= 1024;
+    unit += 1;
+  }
+  return `${value.toFixed(unit === 0 ? 0 : 1)} ${units[unit]}`;
+}

@@ -1,0 +1,54 @@
+import type { installationCommands } from '../../../shared/contract/installations';
+import type { Core } from '../../core';
+import type { HandlerMap } from '../handler-types';
+import { startConnectionTest } from '../../installations/connection-test';
+
+export function installationHandlers(core: Core): HandlerMap<keyof typeof installationCommands> {
+  const changed = (reason: string) => core.events.emit('installations:changed', { reason });
+  return {
+    'installations:list': async () => core.registry.list(),
+    'installations:get': async ({ id }) => core.registry.get(id),
+    'installations:add': async (input) => {
+      const added = await core.registry.add(input);
+      changed(`added ${added.name}`);
+      return added;
+    },
+    'installations:update': async ({ id, changes }) => {
+      const updated = await core.registry.update(id, changes);
+      changed(`updated ${updated.name}`);
+      return updated;
+    },
+    'installations:remove': async ({ id }) => {
+      await core.registry.remove(id);
+      core.statuses.delete(id);
+      changed(`removed ${id}`);
+      return { removed: true as const };
+    },
+    'installations:forget-secret': async ({ id, purpose }) => {
+      const updated = await core.registry.forgetSecret(id, purpose);
+      changed(`forgot a secret of ${updated.name}`);
+      return updated;
+    },
+    'installations:test': async ({ id }) => {
+      const installation = await core.registry.get(id);
+      return { jobId: startConnectionTest(core, installation).id };
+    },
+    'installations:trust-host-key': async ({ id, fingerprint }) => {
+      const updated = await core.registry.patch(id, (current) => {
+        if (!current.ssh) throw new Error('This installation has no SSH connection.');
+        return { ...current, ssh: { ...current.ssh, hostKeySha256: fingerprint } };
+      });
+      changed(`trusted host key of ${updated.name}`);
+      return updated;
+    },
+    'installations:trust-certificate': async ({ id, sha256 }) => {
+      const updated = await core.registry.patch(id, (current) => {
+        if (!current.https) throw new Error('This installation has no HTTPS connection.');
+        return { ...current, https: { ...current.https, pinnedCertSha256: sha256 } };
+      });
+      changed(`trusted certificate of ${updated.name}`);
+      return updated;
+    },
+    'installations:statuses': async () => [...core.statuses.values()],
+  };
+}

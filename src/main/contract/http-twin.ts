@@ -1,0 +1,227 @@
+import http from 'node:http';
+import { createReadStream, createWriteStream } from 'node:fs';
+import { stat, rm } from 'node:fs/promises';
+import { randomBytes, randomUUID, timingSafeEqual } from 'node:crypto';
+import path from 'node:path';
+import { pipeline } from 'node:stream/promises';
+import type { AddressInfo, Socket } from 'node:net';
+import { LifeboatError, toErrorPayload, type ErrorCode, type Result } from '../../shared/errors';
+import type { Core } from '../core';
+
+/** Content Security Policy of the UI: no remote code, no inline script, no framing. */
+export const RENDERER_CSP = [
+  "default-src 'self'",
+  "script-src 'self'",
+  "style-src 'self' 'unsafe-inline'",
+  "img-src 'self' data:",
+  "connect-src 'self'",
+  "font-src 'self'",
+  "object-src 'none'",
+  "base-uri 'none'",
+  "frame-ancestors 'none'",
+  "form-action 'none'",
+].join('; ');
+
+const MIME: Record<string, string> = {
+  '.html': 'text/html; charset=utf-8',
+  '.js': 'text/javascript; charset=utf-8',
+  '.css': 'text/css; charset=utf-8',
+  '.svg': 'image/svg+xml',
+  '.png': 'image/png',
+  '.ico': 'image/x-icon',
+  '.json': 'application/json',
+  '.map': 'application/json',
+  '.woff2': 'font/woff2',
+};
+
+const MAX_COMMAND_BODY = 1024 * 1024;
+
+export interface TwinOptions {
+  port?: number;
+  /** Directory of the built renderer (dist/renderer). */
+  rendererDir: string;
+  /** Fixed token (tests); a random one per start otherwise. */
+  token?: string;
+}
+
+export interface Twin {
+  url: string;
+  port: number;
+  token: string;
+  close(): Promise<void>;
+}
+
+/**
+ * The browser twin: the same UI and contract as the desktop app, served on 127.0.0.1 only.
+ * Every API request must carry the per-start token in the Authorization header (never a
+ * cookie, so another site cannot ride on it), and a browser Origin other than our own is
+ * refused; the Host header is checked too, which defeats DNS rebinding.
+ */
+export async function startTwin(core: Core, options: TwinOptions): Promise<Twin> {
+  const token = options.token ?? randomBytes(24).toString('base64url');
+  const tokenBuffer = Buffer.from(token);
+  const sockets = new Set<Socket>();
+  let port = 0;
+
+  const allowedHosts = () => new Set([`127.0.0.1:${port}`, `localhost:${port}`]);
+
+  const server = http.createServer((req, res) => {
+    handle(req, res).catch((error: unknown) => {
+      if (!res.headersSent) sendJson(res, 500, { ok: false, error: toErrorPayload(error) });
+      else res.destroy();
+    });
+  });
+
+  async function handle(req: http.IncomingMessage, res: http.ServerResponse): Promise<void> {
+    const url = new URL(req.url ?? '/', `http://127.0.0.1:${port}`);
+    res.setHeader('X-Content-Type-Options', 'nosniff');
+    res.setHeader('Referrer-Policy', 'no-referrer');
+    res.setHeader('X-Frame-Options', 'DENY');
+    res.setHeader('Cross-Origin-Resource-Policy', 'same-origin');
+    if (!allowedHosts().has(req.headers.host ?? '')) {
+      sendJson(res, 403, failure('FORBIDDEN_ORIGIN', `Host "${req.headers.host ?? ''}" is not this Lifeboat; open it at 127.0.0.1.`));
+      return;
+    }
+    if (!url.pathname.startsWith('/api/')) {
+      await serveStatic(url.pathname, res);
+      return;
+    }
+    const origin = req.headers.origin;
+    if (origin !== undefined && !allowedHosts().has(origin.replace(/^http:\/\//, ''))) {
+      sendJson(res, 403, failure('FORBIDDEN_ORIGIN', `Requests from ${origin} are not allowed.`));
+      return;
+    }
+    if (!hasToken(req)) {
+      sendJson(res, 401, failure('UNAUTHORIZED', 'Missing or wrong access token. Open the address Lifeboat printed when it started.'));
+      return;
+    }
+    if (req.method === 'POST' && url.pathname.startsWith('/api/call/')) {
+      const name = decodeURIComponent(url.pathname.slice('/api/call/'.length));
+      const body = await readJson(req);
+      sendJson(res, 200, await core.dispatch(name, body, { transport: 'http-twin' }));
+      return;
+    }
+    if (req.method === 'GET' && url.pathname === '/api/events') {
+      streamEvents(req, res);
+      return;
+    }
+    if (req.method === 'POST' && url.pathname === '/api/upload') {
+      sendJson(res, 200, await receiveUpload(req, url.searchParams.get('name') ?? 'upload'));
+      return;
+    }
+    sendJson(res, 404, failure('NOT_FOUND', `No API route ${req.method} ${url.pathname}.`));
+  }
+
+  function hasToken(req: http.IncomingMessage): boolean {
+    const header = req.headers.authorization ?? '';
+    const match = /^Bearer (.+)$/.exec(header);
+    if (!match?.[1]) return false;
+    const given = Buffer.from(match[1]);
+    return given.length === tokenBuffer.length && timingSafeEqual(given, tokenBuffer);
+  }
+
+  function streamEvents(req: http.IncomingMessage, res: http.ServerResponse): void {
+    res.writeHead(200, {
+      'Content-Type': 'text/event-stream; charset=utf-8',
+      'Cache-Control': 'no-store',
+      Connection: 'keep-alive',
+    });
+    res.write(': connected\n\n');
+    const unsubscribe = core.events.onAny((name, payload) => {
+      res.write(`event: ${name}\ndata: ${JSON.stringify(payload)}\n\n`);
+    });
+    const heartbeat = setInterval(() => res.write(': ping\n\n'), 15_000);
+    req.on('close', () => {
+      clearInterval(heartbeat);
+      unsubscribe();
+    });
+  }
+
+  async function receiveUpload(req: http.IncomingMessage, name: string): Promise<Result<unknown>> {
+    const uploadId = randomUUID();
+    const target = path.join(core.home.stagingDir, uploadId);
+    try {
+      await pipeline(req, createWriteStream(target, { mode: 0o600 }));
+    } catch (error) {
+      await rm(target, { force: true });
+      throw new LifeboatError('INVALID_INPUT', `The upload of "${name}" was interrupted.`, { cause: error });
+    }
+    const { size } = await stat(target);
+    return { ok: true, data: { uploadId, name: path.basename(name), size } };
+  }
+
+  async function serveStatic(pathname: string, res: http.ServerResponse): Promise<void> {
+    const relative = pathname === '/' ? 'index.html' : decodeURIComponent(pathname).replace(/^\/+/, '');
+    const file = path.resolve(options.rendererDir, relative);
+    if (!file.startsWith(path.resolve(options.rendererDir) + path.sep)) {
+      sendJson(res, 404, failure('NOT_FOUND', 'Not found.'));
+      return;
+    }
+    let size: number;
+    try {
+      const info = await stat(file);
+      if (!info.isFile()) throw new Error('not a file');
+      size = info.size;
+    } catch {
+      if (relative === 'index.html') {
+        res.writeHead(503, { 'Content-Type': 'text/plain; charset=utf-8' });
+        res.end('The UI is not built yet: run `npm run build` (or `npm run serve`, which builds first).\n');
+        return;
+      }
+      sendJson(res, 404, failure('NOT_FOUND', `No file ${pathname}.`));
+      return;
+    }
+    res.writeHead(200, {
+      'Content-Type': MIME[path.extname(file)] ?? 'application/octet-stream',
+      'Content-Length': size,
+      'Content-Security-Policy': RENDERER_CSP,
+      'Cache-Control': 'no-cache',
+    });
+    await pipeline(createReadStream(file), res);
+  }
+
+  server.on('connection', (socket) => {
+    sockets.add(socket);
+    socket.on('close', () => sockets.delete(socket));
+  });
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(options.port ?? 0, '127.0.0.1', () => resolve());
+  });
+  port = (server.address() as AddressInfo).port;
+  return {
+    url: `http://127.0.0.1:${port}/#token=${token}`,
+    port,
+    token,
+    async close() {
+      for (const socket of sockets) socket.destroy();
+      await new Promise<void>((resolve) => server.close(() => resolve()));
+    },
+  };
+}
+
+function failure(code: ErrorCode, message: string): Result<never> {
+  return { ok: false, error: { code, message } };
+}
+
+function sendJson(res: http.ServerResponse, status: number, body: unknown): void {
+  const text = JSON.stringify(body);
+  res.writeHead(status, { 'Content-Type': 'application/json; charset=utf-8', 'Cache-Control': 'no-store', 'Content-Length': Buffer.byteLength(text) });
+  res.end(text);
+}
+
+async function readJson(req: http.IncomingMessage): Promise<unknown> {
+  const chunks: Buffer[] = [];
+  let size = 0;
+  for await (const chunk of req) {
+    size += (chunk as Buffer).length;
+    if (size > MAX_COMMAND_BODY) throw new LifeboatError('INVALID_INPUT', 'Command input is larger than 1 MiB.');
+    chunks.push(chunk as Buffer);
+  }
+  if (size === 0) return {};
+  try {
+    return JSON.parse(Buffer.concat(chunks).toString('utf8'));
+  } catch (error) {
+    throw new LifeboatError('INVALID_INPUT', 'Command input is not valid JSON.', { cause: error });
+  }
+}
