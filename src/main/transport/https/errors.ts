@@ -1,0 +1,82 @@
+import { LifeboatError } from '../../../shared/errors';
+
+const EXCERPT_CHARS = 300;
+
+/** A short, single-line, secret-free excerpt of a response body for an error message. */
+export function bodyExcerpt(body: string, secrets: readonly string[]): string {
+  let text = body;
+  for (const secret of secrets) {
+    // Very short strings would redact ordinary words; real secrets are long.
+    if (secret.length >= 6) text = text.split(secret).join('[redacted]');
+  }
+  // Control characters would let a hostile body forge lines in a log or UI.
+  // eslint-disable-next-line no-control-regex
+  text = text.replace(/[\u0000-\u001f\u007f]+/g, ' ').replace(/\s+/g, ' ').trim();
+  return text.length > EXCERPT_CHARS ? `${text.slice(0, EXCERPT_CHARS)}…` : text;
+}
+
+/** The `code` field of a JSON error body such as `{"error":"…","code":"CSRF_TOKEN_REQUIRED"}`, if any. */
+export function serverErrorCode(body: string): string | undefined {
+  try {
+    const parsed: unknown = JSON.parse(body);
+    if (typeof parsed === 'object' && parsed !== null && typeof (parsed as { code?: unknown }).code === 'string') {
+      return (parsed as { code: string }).code;
+    }
+  } catch {
+    // Not JSON: there is simply no server code to report.
+    return undefined;
+  }
+  return undefined;
+}
+
+function errorCode(error: unknown): string | undefined {
+  if (typeof error === 'object' && error !== null && typeof (error as { code?: unknown }).code === 'string') {
+    return (error as { code: string }).code;
+  }
+  return undefined;
+}
+
+/** Finds a LifeboatError raised below fetch (our TLS connector) in a `cause` chain. */
+function findLifeboatError(error: unknown): LifeboatError | undefined {
+  let current: unknown = error;
+  for (let depth = 0; depth < 5 && current !== undefined && current !== null; depth++) {
+    if (current instanceof LifeboatError) return current;
+    current = (current as { cause?: unknown }).cause;
+  }
+  return undefined;
+}
+
+const TIMEOUT_CODES = new Set(['UND_ERR_HEADERS_TIMEOUT', 'UND_ERR_BODY_TIMEOUT', 'UND_ERR_CONNECT_TIMEOUT', 'ETIMEDOUT']);
+
+/** What made a request stop, so that a thrown AbortError can be named correctly. */
+export interface AbortState {
+  cancelled: () => boolean;
+  timedOut: () => boolean;
+  timeoutMs: number;
+}
+
+/** Turns whatever fetch or a body stream threw into a LifeboatError (never leaking headers or secrets). */
+export function mapTransportError(error: unknown, what: string, abort: AbortState): LifeboatError {
+  const inner = findLifeboatError(error);
+  if (inner) return inner;
+  if (abort.cancelled()) return new LifeboatError('CANCELLED', `${what} was cancelled.`, { cause: error });
+  if (abort.timedOut()) {
+    return new LifeboatError('HTTP_TIMEOUT', `${what} got no complete answer within ${abort.timeoutMs} ms.`, {
+      details: { timeoutMs: abort.timeoutMs },
+      cause: error,
+    });
+  }
+  const cause = (error as { cause?: unknown } | null)?.cause ?? error;
+  const code = errorCode(cause) ?? errorCode(error);
+  if (code !== undefined && TIMEOUT_CODES.has(code)) {
+    return new LifeboatError('HTTP_TIMEOUT', `${what} stalled for longer than ${abort.timeoutMs} ms (${code}).`, {
+      details: { timeoutMs: abort.timeoutMs, code },
+      cause,
+    });
+  }
+  const reason = cause instanceof Error ? cause.message : String(cause);
+  return new LifeboatError('HTTP_NETWORK', `${what} failed: ${reason}`, {
+    details: code === undefined ? {} : { code },
+    cause,
+  });
+}

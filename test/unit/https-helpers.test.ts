@@ -1,0 +1,57 @@
+import { describe, expect, it } from 'vitest';
+import { bodyExcerpt, mapTransportError, serverErrorCode } from '../../src/main/transport/https/errors';
+import { backoffDelayMs, DEFAULT_RETRY_POLICY, parseRetryAfterMs } from '../../src/main/transport/https/retry';
+import { normalizeFingerprint } from '../../src/main/transport/https/tls-verify';
+
+describe('backoff', () => {
+  it('grows exponentially up to the cap, with full jitter', () => {
+    const max = (attempt: number): number => backoffDelayMs(attempt, DEFAULT_RETRY_POLICY, () => 1);
+    expect([0, 1, 2, 3, 10].map(max)).toEqual([250, 500, 1000, 2000, 8000]);
+    expect(backoffDelayMs(3, DEFAULT_RETRY_POLICY, () => 0)).toBe(0);
+    expect(backoffDelayMs(3, DEFAULT_RETRY_POLICY, () => 0.5)).toBe(1000);
+  });
+});
+
+describe('Retry-After', () => {
+  it('reads delta-seconds and HTTP dates, and nothing else', () => {
+    const now = Date.parse('2026-11-23T13:17:19Z');
+    expect(parseRetryAfterMs('120', now)).toBe(120_000);
+    expect(parseRetryAfterMs('Mon, 23 Nov 2026 13:17:49 GMT', now)).toBe(30_000);
+    expect(parseRetryAfterMs('Mon, 23 Nov 2026 13:00:00 GMT', now)).toBe(0);
+    expect(parseRetryAfterMs('soon', now)).toBeNull();
+    expect(parseRetryAfterMs(null, now)).toBeNull();
+  });
+});
+
+describe('fingerprints', () => {
+  it('normalises hex with or without colons to upper-case pairs', () => {
+    const hex = 'ab'.repeat(32);
+    const expected = Array(32).fill('AB').join(':');
+    expect(normalizeFingerprint(hex)).toBe(expected);
+    expect(normalizeFingerprint(expected.toLowerCase())).toBe(expected);
+    expect(() => normalizeFingerprint('abc')).toThrow(/SHA-256/);
+  });
+});
+
+describe('error bodies', () => {
+  it('redacts secrets, flattens whitespace and truncates', () => {
+    const secret = 'mm_v1_0123456789abcdef0123456789abcdef';
+    expect(bodyExcerpt(`{"error":"bad\n token ${secret}"}`, [secret])).toBe('{"error":"bad token [redacted]"}');
+    expect(bodyExcerpt('x'.repeat(1000), []).length).toBe(301);
+  });
+
+  it('extracts a JSON error code', () => {
+    expect(serverErrorCode('{"error":"Insufficient permissions","code":"FORBIDDEN"}')).toBe('FORBIDDEN');
+    expect(serverErrorCode('<html>')).toBeUndefined();
+  });
+
+  it('names timeouts, cancellations and network failures', () => {
+    const state = { cancelled: () => false, timedOut: () => false, timeoutMs: 500 };
+    const refused = Object.assign(new TypeError('fetch failed'), { cause: Object.assign(new Error('connect ECONNREFUSED'), { code: 'ECONNREFUSED' }) });
+    expect(mapTransportError(refused, 'GET /x', state).code).toBe('HTTP_NETWORK');
+    const stalled = Object.assign(new TypeError('fetch failed'), { cause: Object.assign(new Error('Headers Timeout Error'), { code: 'UND_ERR_HEADERS_TIMEOUT' }) });
+    expect(mapTransportError(stalled, 'GET /x', state).code).toBe('HTTP_TIMEOUT');
+    expect(mapTransportError(new Error('aborted'), 'GET /x', { ...state, cancelled: () => true }).code).toBe('CANCELLED');
+    expect(mapTransportError(new Error('aborted'), 'GET /x', { ...state, timedOut: () => true }).code).toBe('HTTP_TIMEOUT');
+  });
+});
