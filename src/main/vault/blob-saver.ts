@@ -1,0 +1,101 @@
+/**
+ * Saves blobs into packs (data and tree blobs in separate packs, ~16 MiB each), deduplicating
+ * against the repository index and against what this saver already holds, then writes the index
+ * files for the packs it wrote. Used by ingest and by prune's repacking.
+ */
+import { seal } from './crypto';
+import { PACK_TARGET_SIZE, PackBuilder } from './pack';
+import { encodeIndexJson } from './repo-index';
+import type { BlobType, IndexPack } from './repo-index';
+import type { Repository } from './repository';
+
+/** restic starts a new index file after this many blobs. */
+const INDEX_MAX_BLOBS = 50_000;
+
+/** Accumulates blobs into packs and writes them; call `finish()` to get the new packs indexed. */
+export class BlobSaver {
+  private readonly open: Record<BlobType, PackBuilder> = { data: new PackBuilder('data'), tree: new PackBuilder('tree') };
+  /** Ids of blobs in packs this saver wrote or is writing (not yet in the repository index). */
+  private readonly saved = new Set<string>();
+  private inFlight: Promise<void> = Promise.resolve();
+  /** Packs written so far (not yet in any index file until `finish`). */
+  readonly packs: IndexPack[] = [];
+  /** Plaintext bytes of blobs that were new to the repository. */
+  addedBytes = 0;
+  /** Bytes of every file written (packs, then index files). */
+  storedBytes = 0;
+
+  constructor(
+    private readonly repo: Repository,
+    private readonly options: { dedup?: boolean } = {},
+  ) {}
+
+  /** Whether a blob is already stored (in the repository index or by this saver). */
+  has(id: string): boolean {
+    return this.saved.has(id) || (this.options.dedup !== false && this.repo.index.has(id));
+  }
+
+  /** Stores one blob unless it is already there; returns true when it was new. */
+  async save(type: BlobType, id: string, plaintext: Buffer): Promise<boolean> {
+    if (this.has(id)) return false;
+    this.saved.add(id);
+    this.addedBytes += plaintext.length;
+    const pack = this.open[type];
+    pack.add(id, seal(this.repo.key, plaintext));
+    if (pack.size >= PACK_TARGET_SIZE) await this.closePack(type);
+    return true;
+  }
+
+  /** Writes the open packs, then one or more index files for every pack written; returns the index file ids. */
+  async finish(): Promise<string[]> {
+    await this.closePack('data');
+    await this.closePack('tree');
+    await this.inFlight;
+    const ids: string[] = [];
+    let batch: IndexPack[] = [];
+    let blobs = 0;
+    const flush = async (): Promise<void> => {
+      if (batch.length === 0) return;
+      const json = encodeIndexJson(batch);
+      const id = await this.repo.saveJson('index', json);
+      this.storedBytes += json.length + 32;
+      this.repo.index.add(batch, id);
+      ids.push(id);
+      batch = [];
+      blobs = 0;
+    };
+    for (const pack of this.packs) {
+      batch.push(pack);
+      blobs += pack.blobs.length;
+      if (blobs >= INDEX_MAX_BLOBS) await flush();
+    }
+    await flush();
+    return ids;
+  }
+
+  /** Waits for a pack write that may still be running, after a failure or abort (no index is written). */
+  async settle(): Promise<void> {
+    // The caller is already failing with the error that matters; a failed write here only means
+    // one orphaned pack fewer, which prune would have removed anyway.
+    await this.inFlight.then(
+      () => undefined,
+      () => undefined,
+    );
+  }
+
+  private async closePack(type: BlobType): Promise<void> {
+    const pack = this.open[type];
+    if (pack.count === 0) return;
+    this.open[type] = new PackBuilder(type);
+    const { id, data, pack: entry } = pack.finish(this.repo.key);
+    // One write in flight while the next pack fills: overlaps I/O with hashing and encryption.
+    await this.inFlight;
+    const write = this.repo.backend.write('data', id, data).then(() => {
+      this.packs.push(entry);
+      this.storedBytes += data.length;
+    });
+    // Marks the rejection as handled until the next await of `inFlight` rethrows it.
+    write.catch(() => undefined);
+    this.inFlight = write;
+  }
+}

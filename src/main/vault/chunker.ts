@@ -1,0 +1,89 @@
+/**
+ * Content-defined chunking with a gear rolling hash (the FastCDC idea). restic reads any chunking
+ * (spec §11): a file is just an ordered list of blobs. Sizes follow restic's: at least 512 KiB,
+ * about 1 MiB on average, at most 8 MiB. Bytes before the minimum are never hashed, which is
+ * what keeps the per-byte JavaScript loop to about half of the input.
+ */
+
+/** Smallest chunk (except the last one of a file). */
+export const MIN_CHUNK = 512 * 1024;
+/** Largest chunk: a forced cut. */
+export const MAX_CHUNK = 8 * 1024 * 1024;
+/** A cut happens where the top 19 hash bits are zero: on average 512 KiB after the minimum, ~1 MiB in all. */
+const CUT_MASK = 0xffffe000 | 0;
+/** The gear hash forgets a byte after 32 shifts, so hashing may start this far before the minimum. */
+const WARMUP = 32;
+
+/** 256 fixed pseudo-random 32-bit values (splitmix32 of the byte), the same in every run so chunks dedup. */
+const GEAR = (() => {
+  const table = new Int32Array(256);
+  let state = 0x9e3779b9;
+  for (let i = 0; i < 256; i++) {
+    state = (state + 0x9e3779b9) | 0;
+    let z = state;
+    z = Math.imul(z ^ (z >>> 16), 0x85ebca6b);
+    z = Math.imul(z ^ (z >>> 13), 0xc2b2ae35);
+    table[i] = z ^ (z >>> 16);
+  }
+  return table;
+})();
+
+/**
+ * Finds a cut point in `buf[from, to)` given the running hash; returns the index just after the
+ * cut byte (or -1) and the updated hash. Bytes before `checkFrom` only warm the hash up. Two plain
+ * loops with no extra test in them, so V8 keeps them tight.
+ */
+function scan(buf: Uint8Array, from: number, to: number, hash: number, checkFrom: number): { cut: number; hash: number } {
+  const gear = GEAR;
+  let h = hash;
+  let i = from;
+  const warmEnd = Math.min(to, Math.max(from, checkFrom));
+  for (; i < warmEnd; i++) h = ((h << 1) + (gear[buf[i] as number] as number)) | 0;
+  for (; i < to; i++) {
+    h = ((h << 1) + (gear[buf[i] as number] as number)) | 0;
+    if ((h & CUT_MASK) === 0) return { cut: i + 1, hash: h };
+  }
+  return { cut: -1, hash: h };
+}
+
+/** Splits a byte stream into content-defined chunks. Each yielded Buffer is a fresh copy the caller may keep. */
+export async function* chunkStream(input: AsyncIterable<Uint8Array> | Iterable<Uint8Array>): AsyncGenerator<Buffer> {
+  let parts: Uint8Array[] = [];
+  let length = 0; // bytes in the current chunk so far
+  let hash = 0;
+  for await (const raw of input) {
+    const piece = raw instanceof Uint8Array ? raw : Buffer.from(raw as string);
+    let start = 0;
+    while (start < piece.length) {
+      const remaining = piece.length - start;
+      // Position (in this piece) where hashing starts, where a cut becomes legal, and the forced cut.
+      const hashFrom = Math.max(start, start + (MIN_CHUNK - WARMUP - length));
+      const checkFrom = start + (MIN_CHUNK - 1 - length);
+      const limit = Math.min(piece.length, start + (MAX_CHUNK - length));
+      let cut = -1;
+      if (hashFrom < limit) {
+        const found = scan(piece, hashFrom, limit, hash, checkFrom);
+        hash = found.hash;
+        cut = found.cut;
+      }
+      if (cut === -1 && limit - start + length === MAX_CHUNK) cut = limit;
+      if (cut === -1) {
+        parts.push(piece.subarray(start));
+        length += remaining;
+        break;
+      }
+      parts.push(piece.subarray(start, cut));
+      yield Buffer.concat(parts, length + (cut - start));
+      parts = [];
+      length = 0;
+      hash = 0;
+      start = cut;
+    }
+  }
+  if (length > 0) yield Buffer.concat(parts, length);
+}
+
+/** Chunks a buffer already in memory (small sidecar files). */
+export async function* chunkBuffer(data: Buffer): AsyncGenerator<Buffer> {
+  yield* chunkStream([data]);
+}
