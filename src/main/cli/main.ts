@@ -47,6 +47,15 @@ export async function main(argv: string[]): Promise<number> {
       await twin.close();
     });
 
+  program
+    .command('info')
+    .description('show the version, the data directory and which backend holds secrets')
+    .action(async () => {
+      const c = await getCore();
+      const info = await createInProcessClient(c).call('system:info', {});
+      print(info, json(), (i) => `Lifeboat ${i.version}\nData directory: ${i.home}\nSecrets: ${i.secrets.description}`);
+    });
+
   const installations = program.command('installations').description('manage the installations Lifeboat backs up');
 
   installations
