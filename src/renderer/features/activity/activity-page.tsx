@@ -1,0 +1,37 @@
+import type { ReactNode } from 'react';
+import { useShallow } from 'zustand/react/shallow';
+import type { JobRecord } from '../../../shared/jobs';
+import { EmptyState } from '../../components/empty-state';
+import { ErrorMessage } from '../../components/error-message';
+import { ActivityIcon } from '../../components/icons';
+import { useStore } from '../../stores/store';
+import { JobRow } from './job-row';
+
+const newestFirst = (a: JobRecord, b: JobRecord): number => b.createdAt.localeCompare(a.createdAt);
+
+/** Every job — tests, pulls, restores — with live progress from job:update events. */
+export function ActivityPage(): ReactNode {
+  const ids = useStore(useShallow((s) => Object.values(s.jobs.byId).sort(newestFirst).map((job) => job.id)));
+  const loaded = useStore((s) => s.jobs.loaded);
+  const loadError = useStore((s) => s.jobs.loadError);
+
+  if (loadError) return <ErrorMessage error={loadError} title="Could not load the activity list." />;
+  if (!loaded && ids.length === 0) return <p className="muted" role="status">Loading activity…</p>;
+  if (ids.length === 0) {
+    return (
+      <EmptyState title="No activity yet" icon={<ActivityIcon width={32} height={32} />}>
+        <p>
+          Connection tests, backup pulls, checks and restores show up here while they run, with their progress, and stay
+          listed afterwards with their outcome and log.
+        </p>
+      </EmptyState>
+    );
+  }
+  return (
+    <ul className="job-list" aria-label="Jobs">
+      {ids.map((id) => (
+        <JobRow key={id} id={id} />
+      ))}
+    </ul>
+  );
+}

@@ -1,0 +1,128 @@
+import { useState, type ReactNode } from 'react';
+import { assertNever } from '../../../shared/errors';
+import { isFinished, type JobKind, type JobStatus } from '../../../shared/jobs';
+import { ErrorMessage } from '../../components/error-message';
+import { Pill, type PillTone } from '../../components/pill';
+import { ProgressBar } from '../../components/progress-bar';
+import { api } from '../../lib/api';
+import { formatBytes, formatDuration, formatRate, formatRelative, formatTime } from '../../lib/format';
+import { useStore } from '../../stores/store';
+
+const KIND_LABELS: Record<JobKind, string> = {
+  'connection-test': 'Connection test',
+  'vault-init': 'Vault setup',
+  'vault-import': 'Vault import',
+  'vault-check': 'Vault check',
+  'vault-forget': 'Forget snapshots',
+  'vault-prune': 'Prune',
+  pull: 'Backup pull',
+  trigger: 'Trigger backup',
+  preview: 'Preview',
+  restore: 'Restore',
+};
+
+function statusLook(status: JobStatus): { tone: PillTone; label: string } {
+  switch (status) {
+    case 'queued':
+      return { tone: 'neutral', label: 'Queued' };
+    case 'running':
+      return { tone: 'info', label: 'Running' };
+    case 'succeeded':
+      return { tone: 'ok', label: 'Succeeded' };
+    case 'failed':
+      return { tone: 'danger', label: 'Failed' };
+    case 'cancelled':
+      return { tone: 'warn', label: 'Cancelled' };
+    default:
+      return assertNever(status, 'job status');
+  }
+}
+
+/** One job: what, for whom, how far, how fast; cancel while it may be; error and log when done. */
+export function JobRow(props: { id: string }): ReactNode {
+  const job = useStore((s) => s.jobs.byId[props.id]);
+  const installationName = useStore((s) =>
+    job?.installationId ? s.fleet.installations?.find((i) => i.id === job.installationId)?.name : undefined,
+  );
+  const [cancelling, setCancelling] = useState(false);
+  const [error, setError] = useState<unknown>(null);
+  if (!job) return null;
+
+  const finished = isFinished(job.status);
+  const look = statusLook(job.status);
+  const { progress } = job;
+
+  const cancel = async (): Promise<void> => {
+    setCancelling(true);
+    setError(null);
+    try {
+      await api.call('jobs:cancel', { id: job.id });
+    } catch (e) {
+      setError(e);
+      setCancelling(false);
+    }
+  };
+
+  return (
+    <li className="job" data-job-id={job.id} aria-label={`${job.title}: ${look.label}`}>
+      <div className="job-main">
+        <span className="job-kind">{KIND_LABELS[job.kind]}</span>
+        <div className="job-title">
+          <strong>{job.title}</strong>
+          <span className="muted" title={formatTime(job.createdAt)}>
+            {installationName ?? (job.installationId ? 'removed installation' : 'vault')} · {formatRelative(job.createdAt)}
+          </span>
+        </div>
+        <div>
+          <Pill tone={look.tone} pulse={job.status === 'running'}>
+            {look.label}
+          </Pill>
+        </div>
+        <div className="job-progress">
+          {finished ? (
+            <span>
+              {job.finishedAt && job.startedAt
+                ? `took ${formatDuration((new Date(job.finishedAt).getTime() - new Date(job.startedAt).getTime()) / 1000)}`
+                : ''}
+              {progress.bytes > 0 ? ` · ${formatBytes(progress.bytes)}` : ''}
+            </span>
+          ) : (
+            <>
+              <ProgressBar value={progress.bytes} total={progress.total} label={`${job.title} progress`} />
+              <span className="job-figures">
+                <span>{progress.phase || 'starting'}</span>
+                {progress.bytes > 0 || progress.total ? (
+                  <span>
+                    {formatBytes(progress.bytes)}
+                    {progress.total ? ` / ${formatBytes(progress.total)}` : ''}
+                  </span>
+                ) : null}
+                {progress.rate ? <span>{formatRate(progress.rate)}</span> : null}
+                {progress.etaSeconds !== null ? <span>ETA {formatDuration(progress.etaSeconds)}</span> : null}
+              </span>
+            </>
+          )}
+        </div>
+        <div>
+          {!finished && job.cancellable ? (
+            <button type="button" className="button button-small" onClick={() => void cancel()} disabled={cancelling} aria-label={`Cancel ${job.title}`}>
+              {cancelling ? 'Cancelling…' : 'Cancel'}
+            </button>
+          ) : null}
+        </div>
+      </div>
+      {job.error || error || job.log.length > 0 ? (
+        <div className="job-extra">
+          {job.error && job.status === 'failed' ? <ErrorMessage error={job.error} /> : null}
+          {error ? <ErrorMessage error={error} title="Could not cancel:" /> : null}
+          {job.log.length > 0 ? (
+            <details className="job-log">
+              <summary>Log ({job.log.length} line{job.log.length === 1 ? '' : 's'})</summary>
+              <pre>{job.log.join('\n')}</pre>
+            </details>
+          ) : null}
+        </div>
+      ) : null}
+    </li>
+  );
+}

@@ -1,0 +1,89 @@
+import { useState, type ReactNode } from 'react';
+import type { Installation } from '../../../shared/installations';
+import { EmptyState } from '../../components/empty-state';
+import { ErrorMessage } from '../../components/error-message';
+import { FleetIcon, PlusIcon } from '../../components/icons';
+import { useStore } from '../../stores/store';
+import { InstallationRow } from './installation-row';
+import { InstallationFormDialog } from './installation-form';
+import { startConnectionTest } from './connection-test';
+
+/** Which form is open: none, a new installation, or editing one by id. */
+type FormState = { mode: 'closed' } | { mode: 'add' } | { mode: 'edit'; id: string };
+
+/** The fleet: every installation with its live status, and the way to add the first one. */
+export function FleetPage(): ReactNode {
+  const installations = useStore((s) => s.fleet.installations);
+  const loadError = useStore((s) => s.fleet.loadError);
+  const [form, setForm] = useState<FormState>({ mode: 'closed' });
+  const [testError, setTestError] = useState<unknown>(null);
+  const editing = form.mode === 'edit' ? installations?.find((i) => i.id === form.id) : undefined;
+
+  const onSaved = (installation: Installation, testNow: boolean): void => {
+    setForm({ mode: 'closed' });
+    setTestError(null);
+    if (testNow) startConnectionTest(installation.id).catch(setTestError);
+  };
+
+  const addButton = (
+    <button type="button" className="button button-primary" onClick={() => setForm({ mode: 'add' })}>
+      <PlusIcon width={15} height={15} /> Add installation
+    </button>
+  );
+
+  return (
+    <>
+      {loadError ? <ErrorMessage error={loadError} title="Could not load the fleet." /> : null}
+      {testError ? <ErrorMessage error={testError} title="Could not start the connection test." /> : null}
+      {installations === null ? (
+        loadError ? null : <p className="muted" role="status">Loading installations…</p>
+      ) : installations.length === 0 ? (
+        <EmptyState title="Add your first installation" icon={<FleetIcon width={32} height={32} />} action={addButton}>
+          <p>
+            An installation is one running copy of a self-hosted app — Nojoin, Weavestream, Loomio, MeshMonitor, DBackup, or
+            just a folder of archives — that Lifeboat pulls backups from into its encrypted vault.
+          </p>
+          <p>You will need:</p>
+          <ul>
+            <li>
+              the <strong>host</strong> name or address of the server (and the SSH port if it is not 22),
+            </li>
+            <li>
+              the <strong>user</strong> Lifeboat logs in as, and how: an SSH <strong>key</strong> file, your SSH agent, or a password,
+            </li>
+            <li>
+              or, for apps with a web API, its <strong>URL</strong> and an API <strong>token</strong>.
+            </li>
+          </ul>
+          <p>Lifeboat tests the connection right away and asks you to confirm the server’s identity the first time.</p>
+        </EmptyState>
+      ) : (
+        <>
+          <div className="page-toolbar">
+            <p className="page-intro">
+              {installations.length} installation{installations.length === 1 ? '' : 's'}
+            </p>
+            <span className="spacer" />
+            {addButton}
+          </div>
+          <div className="fleet-list">
+            <div className="fleet-head" aria-hidden="true">
+              <span>Installation</span>
+              <span>Connection</span>
+              <span>Status</span>
+              <span>Last checked</span>
+              <span />
+            </div>
+            <ul className="fleet-items" aria-label="Installations">
+              {installations.map((installation) => (
+                <InstallationRow key={installation.id} installation={installation} onEdit={(id) => setForm({ mode: 'edit', id })} />
+              ))}
+            </ul>
+          </div>
+        </>
+      )}
+      {form.mode === 'add' ? <InstallationFormDialog onClose={() => setForm({ mode: 'closed' })} onSaved={onSaved} /> : null}
+      {editing ? <InstallationFormDialog key={editing.id} installation={editing} onClose={() => setForm({ mode: 'closed' })} onSaved={onSaved} /> : null}
+    </>
+  );
+}

@@ -1,0 +1,226 @@
+/**
+ * The add/edit form as plain strings, and its translation to an `InstallationInput` checked by
+ * the same zod schema the core uses, so the form shows the core's rules before a round trip.
+ */
+import {
+  installationInputSchema,
+  type AppKind,
+  type Installation,
+  type InstallationInput,
+  type SecretPurpose,
+} from '../../../shared/installations';
+
+export type SshAuth = 'agent' | 'key' | 'password';
+export type HttpsAuth = 'none' | 'bearer' | 'password';
+
+/** Everything the form edits; numbers stay text until submit so a half-typed value is not lost. */
+export interface InstallationForm {
+  name: string;
+  app: AppKind;
+  useSsh: boolean;
+  ssh: {
+    host: string;
+    port: string;
+    user: string;
+    auth: SshAuth;
+    keyFile: string;
+    jumpHost: string;
+    /** Pinned by an explicit trust; kept on edit unless the user clears it. */
+    hostKeySha256: string;
+    connectTimeoutMs?: number;
+  };
+  useHttps: boolean;
+  https: {
+    baseUrl: string;
+    auth: HttpsAuth;
+    username: string;
+    pinnedCertSha256: string;
+    caFile: string;
+    timeoutMs?: number;
+  };
+  settings: { key: string; value: string }[];
+  expectedCadenceHours: string;
+  /** Typed in this session only; sent once, never read back. */
+  secrets: Partial<Record<SecretPurpose, string>>;
+}
+
+/** Field path (as in zod issues, dot-joined) → the message to show next to that field. */
+export type FieldErrors = Record<string, string>;
+
+/** A blank form for a new installation. */
+export function emptyForm(): InstallationForm {
+  return {
+    name: '',
+    app: 'directory',
+    useSsh: true,
+    ssh: { host: '', port: '22', user: '', auth: 'key', keyFile: '', jumpHost: '', hostKeySha256: '' },
+    useHttps: false,
+    https: { baseUrl: '', auth: 'none', username: '', pinnedCertSha256: '', caFile: '' },
+    settings: [{ key: '', value: '' }],
+    expectedCadenceHours: '24',
+    secrets: {},
+  };
+}
+
+/** The form for editing an existing installation (secrets are never sent to us, so none are filled). */
+export function formFromInstallation(installation: Installation): InstallationForm {
+  const blank = emptyForm();
+  const { ssh, https } = installation;
+  const settings = Object.entries(installation.settings).map(([key, value]) => ({ key, value: String(value) }));
+  return {
+    name: installation.name,
+    app: installation.app,
+    useSsh: ssh !== undefined,
+    ssh: ssh
+      ? {
+          host: ssh.host,
+          port: ssh.port === undefined ? '' : String(ssh.port),
+          user: ssh.user ?? '',
+          auth: ssh.auth,
+          keyFile: ssh.keyFile ?? '',
+          jumpHost: ssh.jumpHost ?? '',
+          hostKeySha256: ssh.hostKeySha256 ?? '',
+          connectTimeoutMs: ssh.connectTimeoutMs,
+        }
+      : blank.ssh,
+    useHttps: https !== undefined,
+    https: https
+      ? {
+          baseUrl: https.baseUrl,
+          auth: https.auth,
+          username: https.username ?? '',
+          pinnedCertSha256: https.pinnedCertSha256 ?? '',
+          caFile: https.caFile ?? '',
+          timeoutMs: https.timeoutMs,
+        }
+      : blank.https,
+    settings: settings.length > 0 ? settings : blank.settings,
+    expectedCadenceHours: installation.expectedCadenceHours === undefined ? '' : String(installation.expectedCadenceHours),
+    secrets: {},
+  };
+}
+
+/** The secrets each choice of authentication asks for, so only relevant ones are sent. */
+export function relevantSecretPurposes(form: InstallationForm): SecretPurpose[] {
+  const purposes: SecretPurpose[] = [];
+  if (form.useSsh && form.ssh.auth === 'password') purposes.push('ssh-password');
+  if (form.useSsh && form.ssh.auth === 'key') purposes.push('ssh-key-passphrase');
+  if (form.useHttps && form.https.auth === 'password') purposes.push('https-password');
+  if (form.useHttps && form.https.auth === 'bearer') purposes.push('api-token');
+  purposes.push('app-encryption-key', 'database-password');
+  return purposes;
+}
+
+const blankToUndefined = (value: string): string | undefined => (value.trim() === '' ? undefined : value.trim());
+
+/** Parses a whole number field; records a readable error instead of letting NaN through. */
+function integerField(value: string, path: string, errors: FieldErrors, what: string): number | undefined {
+  const text = value.trim();
+  if (text === '') return undefined;
+  if (!/^\d+$/.test(text)) {
+    errors[path] = `${what} must be a whole number`;
+    return undefined;
+  }
+  return Number(text);
+}
+
+function numberField(value: string, path: string, errors: FieldErrors, what: string): number | undefined {
+  const text = value.trim();
+  if (text === '') return undefined;
+  const n = Number(text);
+  if (!Number.isFinite(n)) {
+    errors[path] = `${what} must be a number`;
+    return undefined;
+  }
+  return n;
+}
+
+/** Builds the request body from the form; `errors` holds what cannot even be expressed as input. */
+export function formToInput(form: InstallationForm): { input: InstallationInput; errors: FieldErrors } {
+  const errors: FieldErrors = {};
+  const settings: Record<string, string> = {};
+  form.settings.forEach((row, index) => {
+    const key = row.key.trim();
+    if (key === '' && row.value.trim() === '') return;
+    if (key === '') errors[`settings.${index}`] = 'a setting needs a name';
+    else if (Object.hasOwn(settings, key)) errors[`settings.${index}`] = `“${key}” is set twice`;
+    else settings[key] = row.value;
+  });
+
+  const secrets: Partial<Record<SecretPurpose, string>> = {};
+  for (const purpose of relevantSecretPurposes(form)) {
+    const value = form.secrets[purpose];
+    if (value) secrets[purpose] = value;
+  }
+
+  const input: InstallationInput = {
+    name: form.name,
+    app: form.app,
+    settings,
+    ...(form.useSsh
+      ? {
+          ssh: {
+            host: form.ssh.host,
+            port: integerField(form.ssh.port, 'ssh.port', errors, 'port'),
+            user: blankToUndefined(form.ssh.user),
+            auth: form.ssh.auth,
+            keyFile: form.ssh.auth === 'key' ? blankToUndefined(form.ssh.keyFile) : undefined,
+            jumpHost: blankToUndefined(form.ssh.jumpHost),
+            hostKeySha256: blankToUndefined(form.ssh.hostKeySha256),
+            connectTimeoutMs: form.ssh.connectTimeoutMs,
+          },
+        }
+      : {}),
+    ...(form.useHttps
+      ? {
+          https: {
+            baseUrl: form.https.baseUrl,
+            auth: form.https.auth,
+            username: form.https.auth === 'password' ? blankToUndefined(form.https.username) : undefined,
+            pinnedCertSha256: blankToUndefined(form.https.pinnedCertSha256),
+            caFile: blankToUndefined(form.https.caFile),
+            timeoutMs: form.https.timeoutMs,
+          },
+        }
+      : {}),
+    expectedCadenceHours: numberField(form.expectedCadenceHours, 'expectedCadenceHours', errors, 'expected cadence'),
+    ...(Object.keys(secrets).length > 0 ? { secrets } : {}),
+  };
+  return { input: stripUndefined(input), errors };
+}
+
+/** JSON drops undefined anyway; dropping it here keeps `.strict()` schemas and equality checks simple. */
+function stripUndefined<T>(value: T): T {
+  return JSON.parse(JSON.stringify(value)) as T;
+}
+
+/** Runs the shared schema; returns the input ready to send, or the errors per field. */
+export function validateForm(form: InstallationForm): { ok: true; input: InstallationInput } | { ok: false; errors: FieldErrors } {
+  const { input, errors } = formToInput(form);
+  const parsed = installationInputSchema.safeParse(input);
+  if (!parsed.success) {
+    for (const issue of parsed.error.issues) {
+      const path = issue.path.map(String).join('.') || 'form';
+      // A local "must be a whole number" is clearer than the schema's message for the same field.
+      errors[path] ??= issue.message;
+    }
+  }
+  if (Object.keys(errors).length > 0) return { ok: false, errors };
+  return { ok: true, input };
+}
+
+/** Maps field errors from a server INVALID_INPUT envelope, when it lists zod-like issues. */
+export function errorsFromDetails(details: Record<string, unknown> | undefined): FieldErrors {
+  const issues = details?.issues;
+  const errors: FieldErrors = {};
+  if (!Array.isArray(issues)) return errors;
+  for (const issue of issues as unknown[]) {
+    if (typeof issue !== 'object' || issue === null) continue;
+    const { path, message } = issue as { path?: unknown; message?: unknown };
+    if (typeof message !== 'string') continue;
+    const key = Array.isArray(path) ? path.map(String).join('.') : typeof path === 'string' ? path : 'form';
+    // An update wraps the input in `changes`; the form's fields are the same below it.
+    errors[key.replace(/^changes\./, '') || 'form'] ??= message;
+  }
+  return errors;
+}

@@ -1,0 +1,372 @@
+import { useRef, useState, type FormEvent, type ReactNode } from 'react';
+import { APP_KINDS, APP_LABELS, type AppKind, type Installation, type SecretPurpose } from '../../../shared/installations';
+import { LifeboatError } from '../../../shared/errors';
+import { Dialog } from '../../components/dialog';
+import { ErrorMessage } from '../../components/error-message';
+import { Field, Segmented } from '../../components/field';
+import { api } from '../../lib/api';
+import { useStore } from '../../stores/store';
+import {
+  emptyForm,
+  errorsFromDetails,
+  formFromInstallation,
+  validateForm,
+  type FieldErrors,
+  type HttpsAuth,
+  type InstallationForm,
+  type SshAuth,
+} from './form-model';
+
+const SSH_AUTH: readonly { value: SshAuth; label: string }[] = [
+  { value: 'key', label: 'Key file' },
+  { value: 'agent', label: 'SSH agent' },
+  { value: 'password', label: 'Password' },
+];
+
+const HTTPS_AUTH: readonly { value: HttpsAuth; label: string }[] = [
+  { value: 'none', label: 'None' },
+  { value: 'bearer', label: 'API token' },
+  { value: 'password', label: 'User + password' },
+];
+
+/** Settings most adapters read; offered as suggestions in the key field. */
+const SETTING_SUGGESTIONS = ['backupDirectory', 'archivePattern', 'composeDirectory', 'databaseName', 'databaseUser', 'healthPath'];
+
+/**
+ * Add or edit an installation. Validates with the core's own schema before sending; secrets go
+ * out once in `secrets` and are never shown back — only whether one is stored.
+ */
+export function InstallationFormDialog(props: {
+  /** The installation to edit; absent to add a new one. */
+  installation?: Installation;
+  onClose: () => void;
+  onSaved: (installation: Installation, testNow: boolean) => void;
+}): ReactNode {
+  const { installation, onClose, onSaved } = props;
+  const [form, setForm] = useState<InstallationForm>(() => (installation ? formFromInstallation(installation) : emptyForm()));
+  const [errors, setErrors] = useState<FieldErrors>({});
+  const [serverError, setServerError] = useState<unknown>(null);
+  const [busy, setBusy] = useState(false);
+  const [testNow, setTestNow] = useState(true);
+  const formRef = useRef<HTMLFormElement>(null);
+  const editing = installation !== undefined;
+
+  const patch = (changes: Partial<InstallationForm>): void => setForm((f) => ({ ...f, ...changes }));
+  const patchSsh = (changes: Partial<InstallationForm['ssh']>): void => setForm((f) => ({ ...f, ssh: { ...f.ssh, ...changes } }));
+  const patchHttps = (changes: Partial<InstallationForm['https']>): void => setForm((f) => ({ ...f, https: { ...f.https, ...changes } }));
+  const setSecret = (purpose: SecretPurpose, value: string): void => setForm((f) => ({ ...f, secrets: { ...f.secrets, [purpose]: value } }));
+
+  const focusFirstError = (): void => {
+    // After React has rendered the messages: move focus to the first field that needs attention.
+    requestAnimationFrame(() => formRef.current?.querySelector<HTMLElement>('[aria-invalid="true"]')?.focus());
+  };
+
+  const submit = async (event: FormEvent): Promise<void> => {
+    event.preventDefault();
+    setServerError(null);
+    const result = validateForm(form);
+    if (!result.ok) {
+      setErrors(result.errors);
+      focusFirstError();
+      return;
+    }
+    setErrors({});
+    setBusy(true);
+    try {
+      const saved = installation
+        ? await api.call('installations:update', { id: installation.id, changes: result.input })
+        : await api.call('installations:add', result.input);
+      onSaved(saved, testNow);
+    } catch (error) {
+      setServerError(error);
+      if (error instanceof LifeboatError && error.code === 'INVALID_INPUT') {
+        setErrors(errorsFromDetails(error.details));
+        focusFirstError();
+      }
+      setBusy(false);
+    }
+  };
+
+  const e = (path: string): string | undefined => errors[path];
+
+  return (
+    <Dialog
+      title={editing ? `Edit ${installation.name}` : 'Add installation'}
+      onClose={onClose}
+      wide
+      footer={
+        <>
+          <label className="checkbox push-left">
+            <input type="checkbox" checked={testNow} onChange={(ev) => setTestNow(ev.target.checked)} />
+            Test the connection after saving
+          </label>
+          <button type="button" className="button" onClick={onClose}>
+            Cancel
+          </button>
+          <button type="submit" form="installation-form" className="button button-primary" disabled={busy}>
+            {editing ? 'Save changes' : 'Add installation'}
+          </button>
+        </>
+      }
+    >
+      <form id="installation-form" ref={formRef} className="form" onSubmit={(ev) => void submit(ev)} noValidate>
+        {serverError ? <ErrorMessage error={serverError} title="The core did not accept this:" /> : null}
+
+        <div className="form-grid">
+          <Field label="Name" error={e('name')} className="span-3">
+            {(c) => <input {...c} type="text" value={form.name} onChange={(ev) => patch({ name: ev.target.value })} placeholder="e.g. Office Nojoin" autoComplete="off" data-autofocus />}
+          </Field>
+          <Field label="App" error={e('app')} className="span-2">
+            {(c) => (
+              <select {...c} value={form.app} onChange={(ev) => patch({ app: ev.target.value as AppKind })}>
+                {APP_KINDS.map((kind) => (
+                  <option key={kind} value={kind}>
+                    {APP_LABELS[kind]}
+                  </option>
+                ))}
+              </select>
+            )}
+          </Field>
+          <Field label="Expected backup every (hours)" error={e('expectedCadenceHours')} className="span-1">
+            {(c) => <input {...c} type="text" inputMode="decimal" value={form.expectedCadenceHours} onChange={(ev) => patch({ expectedCadenceHours: ev.target.value })} />}
+          </Field>
+        </div>
+
+        {/* The schema's "needs SSH or HTTPS" rule reports at path `ssh`. */}
+        {e('ssh') ? (
+          <div className="alert alert-danger" role="alert">
+            {e('ssh')}
+          </div>
+        ) : null}
+
+        <fieldset className="form-section">
+          <legend>
+            <label className="form-section-toggle">
+              <input type="checkbox" checked={form.useSsh} onChange={(ev) => patch({ useSsh: ev.target.checked })} />
+              SSH
+            </label>
+          </legend>
+          {form.useSsh ? (
+            <>
+              <div className="form-grid">
+                <Field label="Host" error={e('ssh.host')} className="span-3" hint="Name, address, or a Host alias from ~/.ssh/config">
+                  {(c) => <input {...c} type="text" value={form.ssh.host} onChange={(ev) => patchSsh({ host: ev.target.value })} placeholder="backup.example.org" autoComplete="off" spellCheck={false} />}
+                </Field>
+                <Field label="Port" error={e('ssh.port')} className="span-1">
+                  {(c) => <input {...c} type="text" inputMode="numeric" value={form.ssh.port} onChange={(ev) => patchSsh({ port: ev.target.value })} placeholder="22" />}
+                </Field>
+                <Field label="User" error={e('ssh.user')} className="span-2">
+                  {(c) => <input {...c} type="text" value={form.ssh.user} onChange={(ev) => patchSsh({ user: ev.target.value })} placeholder="backup" autoComplete="off" spellCheck={false} />}
+                </Field>
+              </div>
+              <div className="form-grid">
+                <div className="span-6">
+                  <Segmented label="Authentication" name="ssh-auth" value={form.ssh.auth} options={SSH_AUTH} onChange={(auth) => patchSsh({ auth })} />
+                </div>
+                {form.ssh.auth === 'key' ? (
+                  <>
+                    <Field label="Private key file" error={e('ssh.keyFile')} className="span-4" hint="A path on the machine running Lifeboat">
+                      {(c) => <input {...c} type="text" value={form.ssh.keyFile} onChange={(ev) => patchSsh({ keyFile: ev.target.value })} placeholder="~/.ssh/id_ed25519" spellCheck={false} />}
+                    </Field>
+                    <SecretField purpose="ssh-key-passphrase" label="Key passphrase" form={form} installation={installation} onChange={setSecret} error={e('secrets.ssh-key-passphrase')} className="span-2" />
+                  </>
+                ) : null}
+                {form.ssh.auth === 'password' ? (
+                  <SecretField purpose="ssh-password" label="SSH password" form={form} installation={installation} onChange={setSecret} error={e('secrets.ssh-password')} className="span-3" />
+                ) : null}
+                {form.ssh.auth === 'agent' ? <p className="span-6 field-hint">Lifeboat asks the running SSH agent ($SSH_AUTH_SOCK) for keys.</p> : null}
+              </div>
+              <div className="form-grid">
+                <Field label="Jump host (optional)" error={e('ssh.jumpHost')} className="span-3" hint="user@bastion:port, as in ProxyJump">
+                  {(c) => <input {...c} type="text" value={form.ssh.jumpHost} onChange={(ev) => patchSsh({ jumpHost: ev.target.value })} spellCheck={false} />}
+                </Field>
+                <PinnedValue
+                  className="span-3"
+                  label="Pinned host key"
+                  value={form.ssh.hostKeySha256}
+                  empty="None yet — the first connection test asks you to trust it."
+                  error={e('ssh.hostKeySha256')}
+                  onClear={() => patchSsh({ hostKeySha256: '' })}
+                />
+              </div>
+            </>
+          ) : (
+            <p className="field-hint">Turn on to reach this installation over SSH (files, database dumps, commands).</p>
+          )}
+        </fieldset>
+
+        <fieldset className="form-section">
+          <legend>
+            <label className="form-section-toggle">
+              <input type="checkbox" checked={form.useHttps} onChange={(ev) => patch({ useHttps: ev.target.checked })} />
+              HTTPS
+            </label>
+          </legend>
+          {form.useHttps ? (
+            <>
+              <div className="form-grid">
+                <Field label="Base URL" error={e('https.baseUrl')} className="span-6">
+                  {(c) => <input {...c} type="url" value={form.https.baseUrl} onChange={(ev) => patchHttps({ baseUrl: ev.target.value })} placeholder="https://nojoin.example.org" spellCheck={false} />}
+                </Field>
+                <div className="span-6">
+                  <Segmented label="Authentication" name="https-auth" value={form.https.auth} options={HTTPS_AUTH} onChange={(auth) => patchHttps({ auth })} />
+                </div>
+                {form.https.auth === 'password' ? (
+                  <>
+                    <Field label="Username" error={e('https.username')} className="span-3">
+                      {(c) => <input {...c} type="text" value={form.https.username} onChange={(ev) => patchHttps({ username: ev.target.value })} autoComplete="off" spellCheck={false} />}
+                    </Field>
+                    <SecretField purpose="https-password" label="Password" form={form} installation={installation} onChange={setSecret} error={e('secrets.https-password')} className="span-3" />
+                  </>
+                ) : null}
+                {form.https.auth === 'bearer' ? (
+                  <SecretField purpose="api-token" label="API token" form={form} installation={installation} onChange={setSecret} error={e('secrets.api-token')} className="span-4" />
+                ) : null}
+              </div>
+              <div className="form-grid">
+                <Field label="Pinned certificate SHA-256 (optional)" error={e('https.pinnedCertSha256')} className="span-4" hint="Usually filled in by trusting the certificate after a test">
+                  {(c) => <input {...c} type="text" className="mono" value={form.https.pinnedCertSha256} onChange={(ev) => patchHttps({ pinnedCertSha256: ev.target.value })} spellCheck={false} />}
+                </Field>
+                <Field label="Private CA file (optional)" error={e('https.caFile')} className="span-2" hint="PEM, on this machine">
+                  {(c) => <input {...c} type="text" value={form.https.caFile} onChange={(ev) => patchHttps({ caFile: ev.target.value })} spellCheck={false} />}
+                </Field>
+              </div>
+            </>
+          ) : (
+            <p className="field-hint">Turn on to use the app’s web API (health checks, triggering backups, downloads).</p>
+          )}
+        </fieldset>
+
+        <fieldset className="form-section">
+          <legend>App settings</legend>
+          <p className="field-hint">What the {APP_LABELS[form.app]} adapter needs to find backups, e.g. backupDirectory = /var/backups/app.</p>
+          <datalist id="setting-suggestions">
+            {SETTING_SUGGESTIONS.map((key) => (
+              <option key={key} value={key} />
+            ))}
+          </datalist>
+          {form.settings.map((row, index) => (
+            <div key={index}>
+              <div className="kv-row">
+                <input
+                  type="text"
+                  aria-label={`Setting ${index + 1} name`}
+                  list="setting-suggestions"
+                  placeholder="name"
+                  value={row.key}
+                  aria-invalid={Boolean(e(`settings.${index}`))}
+                  onChange={(ev) => patch({ settings: form.settings.map((r, i) => (i === index ? { ...r, key: ev.target.value } : r)) })}
+                  spellCheck={false}
+                />
+                <input
+                  type="text"
+                  aria-label={`Setting ${index + 1} value`}
+                  placeholder="value"
+                  value={row.value}
+                  onChange={(ev) => patch({ settings: form.settings.map((r, i) => (i === index ? { ...r, value: ev.target.value } : r)) })}
+                  spellCheck={false}
+                />
+                <button type="button" className="button button-small button-ghost" aria-label={`Remove setting ${index + 1}`} onClick={() => patch({ settings: form.settings.filter((_, i) => i !== index) })}>
+                  Remove
+                </button>
+              </div>
+              {e(`settings.${index}`) ? <div className="field-error">{e(`settings.${index}`)}</div> : null}
+            </div>
+          ))}
+          <button type="button" className="button button-small" onClick={() => patch({ settings: [...form.settings, { key: '', value: '' }] })}>
+            Add setting
+          </button>
+          <div className="form-grid">
+            <SecretField purpose="app-encryption-key" label="App encryption key (optional)" form={form} installation={installation} onChange={setSecret} error={e('secrets.app-encryption-key')} className="span-3" />
+            <SecretField purpose="database-password" label="Database password (optional)" form={form} installation={installation} onChange={setSecret} error={e('secrets.database-password')} className="span-3" />
+          </div>
+        </fieldset>
+      </form>
+    </Dialog>
+  );
+}
+
+/** A password field for one secret; when one is stored, says where and offers to forget it. */
+function SecretField(props: {
+  purpose: SecretPurpose;
+  label: string;
+  form: InstallationForm;
+  installation: Installation | undefined;
+  onChange: (purpose: SecretPurpose, value: string) => void;
+  error: string | undefined;
+  className?: string;
+}): ReactNode {
+  const { purpose, installation } = props;
+  const backend = useStore((s) => s.system.info?.secrets);
+  const stored = installation?.secretPurposes.includes(purpose) ?? false;
+  const [forgetting, setForgetting] = useState(false);
+  const [error, setError] = useState<unknown>(null);
+
+  const forget = async (): Promise<void> => {
+    if (!installation) return;
+    setForgetting(true);
+    setError(null);
+    try {
+      await api.call('installations:forget-secret', { id: installation.id, purpose });
+    } catch (e) {
+      setError(e);
+    } finally {
+      setForgetting(false);
+    }
+  };
+
+  const where = backend?.kind === 'ask-every-time' ? 'memory for this session' : (backend?.description ?? 'the keychain');
+  return (
+    <Field
+      label={props.label}
+      error={props.error}
+      className={props.className}
+      hint={
+        stored ? (
+          <span className="secret-stored">
+            ✓ Stored in {where}.
+            <button type="button" className="button-link" onClick={() => void forget()} disabled={forgetting}>
+              Forget
+            </button>
+            {error ? <ErrorMessage error={error} /> : null}
+          </span>
+        ) : backend?.kind === 'unavailable' ? (
+          'No keychain: choose “ask every time” in the banner above to use secrets this session.'
+        ) : undefined
+      }
+    >
+      {(c) => (
+        <input
+          {...c}
+          type="password"
+          autoComplete="new-password"
+          value={props.form.secrets[purpose] ?? ''}
+          placeholder={stored ? 'Leave empty to keep the stored one' : ''}
+          onChange={(ev) => props.onChange(purpose, ev.target.value)}
+        />
+      )}
+    </Field>
+  );
+}
+
+/** Shows a pinned fingerprint read-only, with a way to clear it (to re-pin after a verified change). */
+function PinnedValue(props: { label: string; value: string; empty: string; error: string | undefined; onClear: () => void; className?: string }): ReactNode {
+  return (
+    <div className={`field ${props.className ?? ''}`}>
+      <span className="field-label">{props.label}</span>
+      {props.value ? (
+        <span className="secret-stored">
+          <code className="mono wrap-anywhere">
+            {props.value}
+          </code>
+          <button type="button" className="button-link" onClick={props.onClear}>
+            Clear
+          </button>
+        </span>
+      ) : (
+        <span className="field-hint">{props.empty}</span>
+      )}
+      {props.error ? <span className="field-error">{props.error}</span> : null}
+    </div>
+  );
+}

@@ -1,0 +1,139 @@
+import { useState, type ReactNode } from 'react';
+import { APP_LABELS, type Installation } from '../../../shared/installations';
+import { isFinished } from '../../../shared/jobs';
+import { AppIcon } from '../../components/icons';
+import { ConfirmDialog } from '../../components/dialog';
+import { ErrorMessage } from '../../components/error-message';
+import { api } from '../../lib/api';
+import { formatRelative, formatTime } from '../../lib/format';
+import { useStore } from '../../stores/store';
+import { StatusPill } from './status-pill';
+import { TestResult } from './test-result';
+import { TrustDialog } from './trust-dialog';
+import { startConnectionTest, trustPromptOf } from './connection-test';
+
+/** One installation in the fleet list: identity, transports, live status and its actions. */
+export function InstallationRow(props: { installation: Installation; onEdit: (id: string) => void }): ReactNode {
+  const { installation, onEdit } = props;
+  const status = useStore((s) => s.fleet.statuses[installation.id]);
+  const testJob = useStore((s) => {
+    const jobId = s.ui.connectionTests[installation.id];
+    return jobId ? s.jobs.byId[jobId] : undefined;
+  });
+  const [confirmRemove, setConfirmRemove] = useState(false);
+  const [busy, setBusy] = useState(false);
+  const [error, setError] = useState<unknown>(null);
+  // A trust decision is asked once per test job; closing the dialog dismisses it for that job.
+  const [dismissedJob, setDismissedJob] = useState<string | null>(null);
+
+  const prompt = testJob && testJob.id !== dismissedJob ? trustPromptOf(testJob, installation) : null;
+  const testing = testJob !== undefined && !isFinished(testJob.status);
+
+  const run = async (action: () => Promise<unknown>): Promise<void> => {
+    setBusy(true);
+    setError(null);
+    try {
+      await action();
+    } catch (e) {
+      setError(e);
+    } finally {
+      setBusy(false);
+    }
+  };
+
+  const headingId = `inst-${installation.id}`;
+  return (
+    <li className="fleet-item" aria-labelledby={headingId} data-installation-id={installation.id}>
+      <div className="fleet-row">
+        <div className="fleet-name">
+          <AppIcon app={installation.app} />
+          <div className="fleet-name-text">
+            <strong id={headingId}>{installation.name}</strong>
+            <span className="fleet-sub">{APP_LABELS[installation.app]}</span>
+          </div>
+        </div>
+        <div>
+          {installation.ssh ? (
+            <div className="transport-line" title="SSH">
+              <span className="transport-tag">SSH</span>
+              {installation.ssh.user ? `${installation.ssh.user}@` : ''}
+              {installation.ssh.host}:{installation.ssh.port ?? 22}
+              {installation.ssh.jumpHost ? <span className="muted"> via {installation.ssh.jumpHost}</span> : null}
+            </div>
+          ) : null}
+          {installation.https ? (
+            <div className="transport-line" title="HTTPS">
+              <span className="transport-tag">HTTP</span>
+              {installation.https.baseUrl}
+            </div>
+          ) : null}
+        </div>
+        <div>
+          <StatusPill status={status} />
+        </div>
+        <div className="fleet-checked" title={status?.checkedAt ? formatTime(status.checkedAt) : undefined}>
+          {status?.checkedAt ? formatRelative(status.checkedAt) : 'never'}
+        </div>
+        <div className="fleet-actions">
+          <button
+            type="button"
+            className="button button-small"
+            onClick={() => void run(() => startConnectionTest(installation.id))}
+            disabled={busy || testing}
+            aria-label={`Test connection to ${installation.name}`}
+          >
+            {testing ? 'Testing…' : 'Test connection'}
+          </button>
+          <button type="button" className="button button-small" onClick={() => onEdit(installation.id)} aria-label={`Edit ${installation.name}`}>
+            Edit
+          </button>
+          <button
+            type="button"
+            className="button button-small button-ghost"
+            onClick={() => setConfirmRemove(true)}
+            aria-label={`Remove ${installation.name}`}
+          >
+            Remove
+          </button>
+        </div>
+      </div>
+      {testJob || (error && !confirmRemove) ? (
+        <div className="fleet-test">
+          {error && !confirmRemove ? <ErrorMessage error={error} /> : null}
+          {testJob ? <TestResult job={testJob} /> : null}
+        </div>
+      ) : null}
+      {prompt && testJob ? (
+        <TrustDialog
+          prompt={prompt}
+          installation={installation}
+          onClose={() => setDismissedJob(testJob.id)}
+          onEdit={() => {
+            setDismissedJob(testJob.id);
+            onEdit(installation.id);
+          }}
+        />
+      ) : null}
+      {confirmRemove ? (
+        <ConfirmDialog
+          title={`Remove ${installation.name}?`}
+          confirmLabel="Remove installation"
+          busy={busy}
+          onCancel={() => setConfirmRemove(false)}
+          onConfirm={() =>
+            void run(async () => {
+              await api.call('installations:remove', { id: installation.id });
+              setConfirmRemove(false);
+            })
+          }
+        >
+          <p>
+            Lifeboat forgets how to reach “{installation.name}” and deletes its stored secrets. Backups already in the vault stay
+            there. The server itself is not touched.
+          </p>
+          {error ? <ErrorMessage error={error} /> : null}
+        </ConfirmDialog>
+      ) : null}
+    </li>
+  );
+}

@@ -1,0 +1,71 @@
+/**
+ * The only writers of server-owned state. Imported by lib/api.ts alone: components read the
+ * store and call commands, and what the core says comes back here through events.
+ */
+import type { Installation, InstallationStatus } from '../../shared/installations';
+import type { JobRecord } from '../../shared/jobs';
+import type { SystemInfo } from '../../shared/contract/system';
+import type { ErrorPayload } from '../../shared/errors';
+import { isFinished } from '../../shared/jobs';
+import { useStore } from './store';
+import type { LinkState } from './system-slice';
+
+const { setState } = useStore;
+
+export function writeSystemInfo(info: SystemInfo): void {
+  setState((s) => ({ system: { ...s.system, info } }));
+}
+
+export function writeSecretBackend(secrets: SystemInfo['secrets']): void {
+  setState((s) => ({ system: { ...s.system, info: s.system.info ? { ...s.system.info, secrets } : null } }));
+}
+
+export function writeLink(link: LinkState): void {
+  setState((s) => (s.system.link === link ? s : { system: { ...s.system, link } }));
+}
+
+export function writeInstallations(installations: Installation[]): void {
+  setState((s) => ({ fleet: { ...s.fleet, installations, loadError: null } }));
+}
+
+export function writeFleetError(loadError: ErrorPayload): void {
+  setState((s) => ({ fleet: { ...s.fleet, loadError } }));
+}
+
+export function writeStatuses(list: InstallationStatus[]): void {
+  const statuses = Object.fromEntries(list.map((st) => [st.installationId, st]));
+  setState((s) => ({ fleet: { ...s.fleet, statuses } }));
+}
+
+export function writeStatus(status: InstallationStatus): void {
+  setState((s) => ({ fleet: { ...s.fleet, statuses: { ...s.fleet.statuses, [status.installationId]: status } } }));
+}
+
+export function writeJobs(list: JobRecord[]): void {
+  setState((s) => {
+    const byId = { ...s.jobs.byId };
+    for (const job of list) byId[job.id] = newer(byId[job.id], job);
+    return { jobs: { byId, loaded: true, loadError: null } };
+  });
+}
+
+export function writeJob(job: JobRecord): void {
+  setState((s) => ({ jobs: { ...s.jobs, byId: { ...s.jobs.byId, [job.id]: newer(s.jobs.byId[job.id], job) } } }));
+}
+
+export function writeJobsError(loadError: ErrorPayload): void {
+  setState((s) => ({ jobs: { ...s.jobs, loadError } }));
+}
+
+export function bumpVaultRevision(): void {
+  setState((s) => ({ vault: { revision: s.vault.revision + 1 } }));
+}
+
+/**
+ * A list answer can cross a job:update event in flight; a finished record never goes back to
+ * running, so keep the one that is further along.
+ */
+function newer(current: JobRecord | undefined, incoming: JobRecord): JobRecord {
+  if (current && isFinished(current.status) && !isFinished(incoming.status)) return current;
+  return incoming;
+}

@@ -1,0 +1,34 @@
+import type { StateCreator } from 'zustand';
+import type { AppState } from './store';
+
+/** The user's theme choice; 'system' follows prefers-color-scheme. */
+export type ThemePreference = 'system' | 'light' | 'dark';
+export const THEME_PREFERENCES: readonly ThemePreference[] = ['system', 'light', 'dark'];
+
+const THEME_KEY = 'lifeboat.theme';
+
+function storedTheme(): ThemePreference {
+  const value = window.localStorage.getItem(THEME_KEY);
+  return THEME_PREFERENCES.find((t) => t === value) ?? 'system';
+}
+
+/** What the user chose in this window: theme, and which connection test job belongs to which row. */
+export interface UiSlice {
+  ui: {
+    theme: ThemePreference;
+    /** installationId → id of the latest connection-test job started from this window. */
+    connectionTests: Record<string, string>;
+  };
+  setTheme(theme: ThemePreference): void;
+  rememberConnectionTest(installationId: string, jobId: string): void;
+}
+
+export const createUiSlice: StateCreator<AppState, [], [], UiSlice> = (set) => ({
+  ui: { theme: storedTheme(), connectionTests: {} },
+  setTheme: (theme) => {
+    window.localStorage.setItem(THEME_KEY, theme);
+    set((s) => ({ ui: { ...s.ui, theme } }));
+  },
+  rememberConnectionTest: (installationId, jobId) =>
+    set((s) => ({ ui: { ...s.ui, connectionTests: { ...s.ui.connectionTests, [installationId]: jobId } } })),
+});
