@@ -48,29 +48,17 @@ export class BlobSaver {
 
   /** Writes the open packs, then one or more index files for every pack written; returns the index file ids. */
   async finish(): Promise<string[]> {
+    await this.flushPacks();
+    const { ids, bytes } = await writeIndexFiles(this.repo, this.packs);
+    this.storedBytes += bytes;
+    return ids;
+  }
+
+  /** Writes the open packs and waits for every pack write, without writing any index. */
+  async flushPacks(): Promise<void> {
     await this.closePack('data');
     await this.closePack('tree');
     await this.inFlight;
-    const ids: string[] = [];
-    let batch: IndexPack[] = [];
-    let blobs = 0;
-    const flush = async (): Promise<void> => {
-      if (batch.length === 0) return;
-      const json = encodeIndexJson(batch);
-      const id = await this.repo.saveJson('index', json);
-      this.storedBytes += json.length + 32;
-      this.repo.index.add(batch, id);
-      ids.push(id);
-      batch = [];
-      blobs = 0;
-    };
-    for (const pack of this.packs) {
-      batch.push(pack);
-      blobs += pack.blobs.length;
-      if (blobs >= INDEX_MAX_BLOBS) await flush();
-    }
-    await flush();
-    return ids;
   }
 
   /** Waits for a pack write that may still be running, after a failure or abort (no index is written). */
@@ -98,4 +86,29 @@ export class BlobSaver {
     write.catch(() => undefined);
     this.inFlight = write;
   }
+}
+
+/** Writes index files (at most 50 000 blobs each) listing `packs`, adds them to the loaded index; returns their ids and size. */
+export async function writeIndexFiles(repo: Repository, packs: IndexPack[]): Promise<{ ids: string[]; bytes: number }> {
+  const ids: string[] = [];
+  let bytes = 0;
+  let batch: IndexPack[] = [];
+  let blobs = 0;
+  const flush = async (): Promise<void> => {
+    if (batch.length === 0) return;
+    const json = encodeIndexJson(batch);
+    const id = await repo.saveJson('index', json);
+    bytes += json.length + 32;
+    repo.index.add(batch, id);
+    ids.push(id);
+    batch = [];
+    blobs = 0;
+  };
+  for (const pack of packs) {
+    batch.push(pack);
+    blobs += pack.blobs.length;
+    if (blobs >= INDEX_MAX_BLOBS) await flush();
+  }
+  await flush();
+  return { ids, bytes };
 }

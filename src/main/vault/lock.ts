@@ -109,6 +109,7 @@ export class HeldLock {
   private timer: NodeJS.Timeout | null = null;
   private refreshError: unknown = null;
   private refreshing: Promise<void> = Promise.resolve();
+  private released: Promise<void> | null = null;
 
   private constructor(
     private readonly repo: Repository,
@@ -169,12 +170,15 @@ export class HeldLock {
     }
   }
 
-  /** Stops refreshing and deletes the lock file. */
-  async release(): Promise<void> {
-    if (this.timer) clearInterval(this.timer);
-    this.timer = null;
-    await this.refreshing;
-    await this.repo.backend.remove('locks', this.currentId);
+  /** Stops refreshing and deletes the lock file (only the first call does anything). */
+  release(): Promise<void> {
+    this.released ??= (async () => {
+      if (this.timer) clearInterval(this.timer);
+      this.timer = null;
+      await this.refreshing;
+      await this.repo.backend.remove('locks', this.currentId);
+    })();
+    return this.released;
   }
 }
 
