@@ -1,0 +1,203 @@
+/**
+ * Remote commands over an SSH session: buffered with caps, streamed, or checked. Cancelling
+ * sends SIGTERM to the remote process (OpenSSH honours `signal` requests) and closes the channel.
+ */
+import type { Readable, Writable } from 'node:stream';
+import type { Client, ClientChannel } from 'ssh2';
+import { LifeboatError } from '../../../shared/errors';
+import { cancelledError, throwIfAborted } from './abort';
+
+/** How a remote command ended: an exit code, or the signal that killed it. */
+export interface ExecExit {
+  code: number | null;
+  signal: string | null;
+}
+
+/** The result of {@link execCommand}. */
+export interface ExecResult extends ExecExit {
+  stdout: string;
+  stderr: string;
+  /** True when stdout exceeded the cap: only its first `maxBuffer` bytes are kept. */
+  stdoutTruncated: boolean;
+  /** True when stderr exceeded the cap: only its last `maxBuffer` bytes are kept. */
+  stderrTruncated: boolean;
+}
+
+/** Options of {@link execCommand}. */
+export interface ExecOptions {
+  signal?: AbortSignal;
+  /** Piped to the command's stdin, which is closed at its end (or at once when absent). */
+  stdin?: Readable;
+  onStdout?: (chunk: Buffer) => void;
+  onStderr?: (chunk: Buffer) => void;
+  /** Cap on each of stdout and stderr kept in memory; default 4 MiB. */
+  maxBuffer?: number;
+  /** Names the command in errors instead of its text (use it when the text holds a secret). */
+  describe?: string;
+}
+
+/** A command whose output the caller reads as a stream (e.g. `cat dump`). */
+export interface ExecStream {
+  /** The channel itself: a Duplex of the command's stdout (read) and stdin (write). */
+  channel: ClientChannel;
+  stdout: Readable;
+  stderr: Readable;
+  stdin: Writable;
+  /** Settles when the channel closes; stderr's tail is kept for error messages. */
+  done: Promise<ExecExit & { stderrTail: string }>;
+}
+
+const DEFAULT_MAX_BUFFER = 4 * 1024 * 1024;
+const STDERR_TAIL = 4096;
+
+/** Runs a command and buffers its output (with caps), streaming it to the callbacks as well. */
+export async function execCommand(client: Client, command: string, options: ExecOptions = {}): Promise<ExecResult> {
+  const max = options.maxBuffer ?? DEFAULT_MAX_BUFFER;
+  const stdout = new HeadBuffer(max);
+  const stderr = new TailBuffer(max);
+  const stream = await execStream(client, command, options);
+  stream.stdout.on('data', (chunk: Buffer) => {
+    stdout.add(chunk);
+    options.onStdout?.(chunk);
+  });
+  stream.stderr.on('data', (chunk: Buffer) => {
+    stderr.add(chunk);
+    options.onStderr?.(chunk);
+  });
+  let stdinError: Error | null = null;
+  if (options.stdin) {
+    options.stdin.on('error', (error) => {
+      stdinError = error;
+      stream.channel.close();
+    });
+    options.stdin.pipe(stream.stdin);
+  } else {
+    stream.stdin.end();
+  }
+  const exit = await stream.done;
+  if (stdinError) {
+    throw new LifeboatError('SSH_CHANNEL', `Feeding \`${truncate(options.describe ?? command, 200)}\` its input failed: ${(stdinError as Error).message}`, { cause: stdinError });
+  }
+  return {
+    code: exit.code,
+    signal: exit.signal,
+    stdout: stdout.text(),
+    stderr: stderr.text(),
+    stdoutTruncated: stdout.truncated,
+    stderrTruncated: stderr.truncated,
+  };
+}
+
+/** Runs a command and throws SSH_COMMAND_FAILED unless it exits with code 0. */
+export async function execChecked(client: Client, command: string, options: ExecOptions = {}): Promise<ExecResult> {
+  const result = await execCommand(client, command, options);
+  assertExitOk(result, options.describe ?? command, result.stderr);
+  return result;
+}
+
+/** Throws SSH_COMMAND_FAILED naming the command, its exit and the tail of its stderr. */
+export function assertExitOk(exit: ExecExit, describe: string, stderr: string): void {
+  if (exit.code === 0) return;
+  const tail = stderr.trim().slice(-STDERR_TAIL);
+  const how = exit.code !== null ? `exited with code ${exit.code}` : exit.signal ? `was killed by ${exit.signal}` : 'ended without an exit status';
+  throw new LifeboatError('SSH_COMMAND_FAILED', `Remote command \`${truncate(describe, 200)}\` ${how}${tail ? `: ${truncate(tail, 1000)}` : '.'}`, {
+    details: { exitCode: exit.code, signal: exit.signal, stderrTail: tail },
+  });
+}
+
+/** Starts a command and hands back its streams; the caller must consume stdout. */
+export function execStream(client: Client, command: string, options: { signal?: AbortSignal } = {}): Promise<ExecStream> {
+  throwIfAborted(options.signal, 'The remote command was cancelled.');
+  return new Promise((resolve, reject) => {
+    client.exec(command, (err, channel) => {
+      if (err) {
+        reject(new LifeboatError('SSH_CHANNEL', `The server would not run a command: ${err.message}`, { cause: err }));
+        return;
+      }
+      resolve(wrapChannel(channel, options.signal));
+    });
+  });
+}
+
+function wrapChannel(channel: ClientChannel, signal: AbortSignal | undefined): ExecStream {
+  const tail = new TailBuffer(STDERR_TAIL);
+  channel.stderr.on('data', (chunk: Buffer) => tail.add(chunk));
+  const done = new Promise<ExecExit & { stderrTail: string }>((resolve, reject) => {
+    let exit: ExecExit = { code: null, signal: null };
+    const onAbort = (): void => {
+      // SIGTERM first so the remote process can clean up; closing the channel ends it anyway.
+      if (!channel.destroyed) channel.signal('TERM');
+      channel.close();
+      reject(cancelledError('The remote command was cancelled.'));
+    };
+    signal?.addEventListener('abort', onAbort, { once: true });
+    channel.on('exit', (code: number | null, sig?: string) => {
+      exit = { code: code ?? null, signal: sig ?? null };
+    });
+    channel.on('error', (error: Error) => {
+      signal?.removeEventListener('abort', onAbort);
+      reject(new LifeboatError('SSH_CHANNEL', `The command's channel failed: ${error.message}`, { cause: error }));
+    });
+    channel.on('close', () => {
+      signal?.removeEventListener('abort', onAbort);
+      resolve({ ...exit, stderrTail: tail.text() });
+    });
+  });
+  return { channel, stdout: channel, stderr: channel.stderr, stdin: channel, done };
+}
+
+/** Quotes one argument for a POSIX shell: `it's` becomes `'it'\''s'`. */
+export function shellQuote(arg: string): string {
+  if (/^[A-Za-z0-9_\-.,:/@%+=]+$/.test(arg)) return arg;
+  return `'${arg.replace(/'/g, `'\\''`)}'`;
+}
+
+function truncate(text: string, max: number): string {
+  return text.length <= max ? text : `${text.slice(0, max - 1)}…`;
+}
+
+/** Keeps the first `max` bytes. */
+class HeadBuffer {
+  private readonly chunks: Buffer[] = [];
+  private size = 0;
+  truncated = false;
+  constructor(private readonly max: number) {}
+  add(chunk: Buffer): void {
+    const room = this.max - this.size;
+    if (chunk.length > room) this.truncated = true;
+    if (room <= 0) return;
+    const part = chunk.length > room ? chunk.subarray(0, room) : chunk;
+    this.chunks.push(part);
+    this.size += part.length;
+  }
+  text(): string {
+    return Buffer.concat(this.chunks).toString('utf8');
+  }
+}
+
+/** Keeps the last `max` bytes. */
+class TailBuffer {
+  private chunks: Buffer[] = [];
+  private size = 0;
+  truncated = false;
+  constructor(private readonly max: number) {}
+  add(chunk: Buffer): void {
+    this.chunks.push(chunk);
+    this.size += chunk.length;
+    while (this.size > this.max && this.chunks.length > 0) {
+      const first = this.chunks[0] as Buffer;
+      const excess = this.size - this.max;
+      this.truncated = true;
+      if (first.length <= excess) {
+        this.chunks.shift();
+        this.size -= first.length;
+      } else {
+        this.chunks[0] = first.subarray(excess);
+        this.size -= excess;
+      }
+    }
+  }
+  text(): string {
+    return Buffer.concat(this.chunks).toString('utf8');
+  }
+}

@@ -1,0 +1,198 @@
+/**
+ * One authenticated SSH connection (possibly through jump hosts) and what Lifeboat does over it:
+ * commands, SFTP, and TCP forwarding.
+ */
+import type { Readable, Writable } from 'node:stream';
+import type { Client } from 'ssh2';
+import { LifeboatError } from '../../../shared/errors';
+import { execChecked, execCommand, execStream } from './exec';
+import type { ExecOptions, ExecResult, ExecStream } from './exec';
+import { Sftp } from './sftp';
+import type { RemoteEntry, RemoteStat, SftpReadOptions, SftpWriteOptions } from './sftp';
+import { forwardChannel, openLocalTunnel } from './tunnel';
+import type { ForwardedStream, LocalTunnel } from './tunnel';
+
+/** How the presented host key came to be accepted. */
+export type HostKeyTrust = 'pinned' | 'known-hosts' | 'trusted-now';
+
+/** The identity of a server Lifeboat is talking to. */
+export interface ConnectedHost {
+  host: string;
+  port: number;
+  user: string;
+  fingerprint: string;
+  algorithm: string;
+  trustedBy: HostKeyTrust;
+}
+
+/** Facts about the connection, for the UI and for pinning. */
+export interface SshSessionInfo {
+  target: ConnectedHost;
+  /** The server's identification line, e.g. `SSH-2.0-OpenSSH_9.2p1 Debian-2+deb12u3`. */
+  serverIdent: string;
+  /** The pre-login banner the server sent (sshd `Banner`), if any. */
+  authBanner: string | null;
+  /** Jump hosts in the order they were traversed. */
+  jumpHosts: ConnectedHost[];
+}
+
+/** An open SSH connection; close it when done. */
+export class SshSession {
+  readonly info: SshSessionInfo;
+  /** Settles when the connection ends: null after close(), the error when it dropped. */
+  readonly closed: Promise<LifeboatError | null>;
+  private readonly client: Client;
+  private readonly hops: Client[];
+  private readonly tunnels = new Set<LocalTunnel>();
+  private sftpSession: Promise<Sftp> | null = null;
+  private open = true;
+  private failure: LifeboatError | null = null;
+
+  constructor(client: Client, info: SshSessionInfo, hops: Client[] = []) {
+    this.client = client;
+    this.info = info;
+    this.hops = hops;
+    this.closed = new Promise((resolve) => {
+      client.on('error', (error: Error) => {
+        this.failure ??= new LifeboatError('SSH_CHANNEL', `The SSH connection to ${this.label} failed: ${error.message}`, { cause: error });
+      });
+      client.on('close', () => {
+        this.open = false;
+        this.sftpSession = null;
+        for (const hop of this.hops) hop.end();
+        resolve(this.failure);
+      });
+    });
+  }
+
+  /** The host key's SHA256 fingerprint, to pin as `hostKeySha256`. */
+  get hostKeyFingerprint(): string {
+    return this.info.target.fingerprint;
+  }
+
+  /** False once the connection has ended. */
+  get isOpen(): boolean {
+    return this.open;
+  }
+
+  /** Runs a command, buffering (capped) and streaming its output; never throws on exit codes. */
+  exec(command: string, options: ExecOptions = {}): Promise<ExecResult> {
+    return execCommand(this.live(), command, options);
+  }
+
+  /** Runs a command and throws SSH_COMMAND_FAILED (exit code, stderr tail) unless it exits 0. */
+  execChecked(command: string, options: ExecOptions = {}): Promise<ExecResult> {
+    return execChecked(this.live(), command, options);
+  }
+
+  /** Starts a command whose stdout the caller streams (e.g. `cat dump.sql.gz`). */
+  execStream(command: string, options: { signal?: AbortSignal } = {}): Promise<ExecStream> {
+    return execStream(this.live(), command, options);
+  }
+
+  /** The session's SFTP subsystem, started on first use and shared. */
+  sftp(): Promise<Sftp> {
+    const client = this.live();
+    this.sftpSession ??= new Promise<Sftp>((resolve, reject) => {
+      client.sftp((err, sftp) => {
+        if (err) {
+          this.sftpSession = null;
+          reject(new LifeboatError('SSH_SFTP', `The server ${this.label} would not start SFTP: ${err.message}`, { cause: err }));
+          return;
+        }
+        sftp.on('close', () => {
+          this.sftpSession = null;
+        });
+        resolve(new Sftp(sftp));
+      });
+    });
+    return this.sftpSession;
+  }
+
+  /** Stats a remote path (following symlinks); NOT_FOUND when missing. */
+  async stat(remotePath: string): Promise<RemoteStat> {
+    return (await this.sftp()).stat(remotePath);
+  }
+
+  /** Stats a remote path, or null when it does not exist. */
+  async statOrNull(remotePath: string): Promise<RemoteStat | null> {
+    return (await this.sftp()).statOrNull(remotePath);
+  }
+
+  /** Lists a remote directory (name, size, mtime, isDirectory…), sorted by name. */
+  async list(dir: string): Promise<RemoteEntry[]> {
+    return (await this.sftp()).list(dir);
+  }
+
+  /** Streams a remote file from `start` (resume) with pipelined reads. */
+  async createReadStream(remotePath: string, options: SftpReadOptions = {}): Promise<Readable> {
+    return (await this.sftp()).createReadStream(remotePath, options);
+  }
+
+  /** Writes a remote file with pipelined writes; write to a temp name, then rename(). */
+  async createWriteStream(remotePath: string, options: SftpWriteOptions = {}): Promise<Writable & { readonly bytesWritten: number }> {
+    return (await this.sftp()).createWriteStream(remotePath, options);
+  }
+
+  /** Reads a small remote file whole (default cap 16 MiB). */
+  async readFile(remotePath: string, options: { maxBytes?: number; signal?: AbortSignal } = {}): Promise<Buffer> {
+    return (await this.sftp()).readFile(remotePath, options);
+  }
+
+  /** Renames a remote path, replacing the target atomically on OpenSSH. */
+  async rename(from: string, to: string): Promise<void> {
+    return (await this.sftp()).rename(from, to);
+  }
+
+  /** `mkdir -p` on the server. */
+  async mkdirp(dir: string, mode?: number): Promise<void> {
+    return (await this.sftp()).mkdirp(dir, mode);
+  }
+
+  /** Removes a remote file or directory (recursively when asked). */
+  async remove(remotePath: string, options: { recursive?: boolean } = {}): Promise<void> {
+    return (await this.sftp()).remove(remotePath, options);
+  }
+
+  /** A `direct-tcpip` channel to host:port as seen from the server, usable as pg's `stream`. */
+  forwardOut(host: string, port: number): Promise<ForwardedStream> {
+    return forwardChannel(this.live(), host, port);
+  }
+
+  /** A 127.0.0.1 listener forwarding to host:port on the server side (like `ssh -L`). */
+  async openTunnel(remoteHost: string, remotePort: number): Promise<LocalTunnel> {
+    const tunnel = await openLocalTunnel(this.live(), remoteHost, remotePort);
+    this.tunnels.add(tunnel);
+    return {
+      localHost: tunnel.localHost,
+      localPort: tunnel.localPort,
+      get lastError() {
+        return tunnel.lastError;
+      },
+      close: () => {
+        this.tunnels.delete(tunnel);
+        return tunnel.close();
+      },
+    };
+  }
+
+  /** Closes tunnels, SFTP and the connection (and its jump hosts); resolves once closed. */
+  async close(): Promise<void> {
+    await Promise.all([...this.tunnels].map((t) => t.close()));
+    this.tunnels.clear();
+    if (this.open) this.client.end();
+    await this.closed;
+  }
+
+  private get label(): string {
+    const t = this.info.target;
+    return `${t.user}@${t.host}:${t.port}`;
+  }
+
+  private live(): Client {
+    if (!this.open) {
+      throw new LifeboatError('SSH_CHANNEL', `The SSH connection to ${this.label} is closed.`, this.failure ? { cause: this.failure } : {});
+    }
+    return this.client;
+  }
+}

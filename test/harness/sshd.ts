@@ -1,0 +1,304 @@
+// A real OpenSSH sshd on 127.0.0.1 for integration tests: its own port, host key, authorized keys
+// and temp dir, so several test files (vitest workers) can each run one at the same time.
+import { execFile, spawn } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { chmod, mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import net from 'node:net';
+import os from 'node:os';
+import path from 'node:path';
+import { promisify } from 'node:util';
+import { testSecret } from './secrets';
+
+const execFileAsync = promisify(execFile);
+
+/** Options of {@link startSshd}. */
+export interface SshdOptions {
+  /** System users allowed to log in with the test key; created if absent. Default ['lifeboat-fleet']. */
+  users?: string[];
+  /** Also allow passwords: a throwaway user with a random password is made for this server. */
+  passwordAuth?: boolean;
+  /** Extra sshd_config lines. */
+  extraConfig?: string[];
+}
+
+/** A running test sshd. */
+export interface TestSshd {
+  host: '127.0.0.1';
+  port: number;
+  /** `ssh-keygen -lf` of the current host key: `SHA256:…`. */
+  hostKeyFingerprint: string;
+  /** The current host public key line (`ssh-ed25519 AAAA… comment`). */
+  hostPublicKey: string;
+  /** Private ed25519 key (no passphrase) authorized for every user of this server. */
+  clientKeyPath: string;
+  /** The user to log in as: the password user when passwordAuth is on, else users[0]. */
+  user: string;
+  password?: string;
+  /** That user's home directory on this machine (the server's view of `~`). */
+  homeDir: string;
+  /** The server's private temp dir (config, keys, pid file). */
+  dir: string;
+  /** Restarts on the same port with a new host key; returns its fingerprint. */
+  rotateHostKey(): Promise<string>;
+  stop(): Promise<void>;
+}
+
+/** Runs a tool and returns its stdout; the error names the tool and its stderr. */
+export async function runTool(file: string, args: string[], options: { input?: string; cwd?: string } = {}): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const child = execFile(file, args, { cwd: options.cwd, maxBuffer: 64 * 1024 * 1024 }, (error, stdout, stderr) => {
+      if (error) reject(new Error(`${path.basename(file)} ${args.join(' ')} failed: ${stderr || error.message}`, { cause: error }));
+      else resolve(stdout);
+    });
+    if (options.input !== undefined) child.stdin?.end(options.input);
+  });
+}
+
+/** A TCP port on 127.0.0.1 that was free a moment ago. */
+export function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = net.createServer();
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      const { port } = server.address() as net.AddressInfo;
+      server.close(() => resolve(port));
+    });
+  });
+}
+
+/** `ssh-keygen -lf` of a public key file, the oracle every fingerprint is checked against. */
+export async function sshKeygenFingerprint(pubFile: string): Promise<string> {
+  const out = await runTool('ssh-keygen', ['-lf', pubFile]);
+  const m = /(SHA256:[A-Za-z0-9+/]+)/.exec(out);
+  if (!m?.[1]) throw new Error(`unexpected ssh-keygen -l output: ${out}`);
+  return m[1];
+}
+
+/** Starts sshd; stop it in afterAll. */
+export async function startSshd(options: SshdOptions = {}): Promise<TestSshd> {
+  await mkdir('/run/sshd', { recursive: true });
+  const dir = await mkdtemp(path.join(os.tmpdir(), 'lifeboat-sshd-'));
+  // sshd reads authorized keys as the logging-in user, so the directory must be traversable.
+  await chmod(dir, 0o755);
+  const authorizedDir = path.join(dir, 'authorized');
+  await mkdir(authorizedDir, { mode: 0o755 });
+  const hostKey = path.join(dir, 'host_ed25519');
+  const clientKeyPath = path.join(dir, 'client_ed25519');
+  await runTool('ssh-keygen', ['-q', '-t', 'ed25519', '-N', '', '-C', 'lifeboat-test-host', '-f', hostKey]);
+  await runTool('ssh-keygen', ['-q', '-t', 'ed25519', '-N', '', '-C', 'lifeboat-test-client', '-f', clientKeyPath]);
+  const clientPub = await readFile(`${clientKeyPath}.pub`, 'utf8');
+
+  await removeStalePasswordUsers();
+  const users = options.users ?? ['lifeboat-fleet'];
+  for (const u of users) await ensureSystemUser(u);
+  let password: string | undefined;
+  let passwordUser: string | undefined;
+  if (options.passwordAuth) {
+    passwordUser = `lifeboat-pw-${process.pid}-${randomBytes(2).toString('hex')}`;
+    await ensureSystemUser(passwordUser);
+    password = testSecret('sshpw');
+    await retryLocked(() => runTool('chpasswd', [], { input: `${passwordUser}:${password}\n` }));
+  }
+  const allowed = passwordUser ? [...users, passwordUser] : users;
+  for (const u of allowed) await writeFile(path.join(authorizedDir, u), clientPub, { mode: 0o644 });
+  const user = passwordUser ?? (users[0] as string);
+
+  const configFile = path.join(dir, 'sshd_config');
+  const writeConfig = (port: number): Promise<void> =>
+    writeFile(
+      configFile,
+      [
+        'ListenAddress 127.0.0.1',
+        `Port ${port}`,
+        `HostKey ${hostKey}`,
+        `PidFile ${path.join(dir, 'sshd.pid')}`,
+        `AuthorizedKeysFile ${authorizedDir}/%u`,
+        'StrictModes no',
+        // PAM lets useradd'ed users with a locked password log in with a key.
+        'UsePAM yes',
+        `PasswordAuthentication ${options.passwordAuth ? 'yes' : 'no'}`,
+        'KbdInteractiveAuthentication no',
+        'PubkeyAuthentication yes',
+        'PermitRootLogin no',
+        `AllowUsers ${allowed.join(' ')}`,
+        'AllowTcpForwarding local',
+        'X11Forwarding no',
+        'PrintMotd no',
+        'MaxStartups 64',
+        'MaxSessions 32',
+        'Subsystem sftp internal-sftp',
+        ...(options.extraConfig ?? []),
+        '',
+      ].join('\n'),
+    );
+
+  let child: ChildProcess | null = null;
+  let port = 0;
+  const launch = async (fixedPort?: number): Promise<void> => {
+    for (let attempt = 0; ; attempt++) {
+      port = fixedPort ?? (await freePort());
+      await writeConfig(port);
+      try {
+        child = await spawnSshd(configFile, port);
+        return;
+      } catch (error) {
+        // Another worker may have taken the port between the probe and sshd's bind.
+        if (attempt >= 4 || !String(error).includes('Address already in use')) throw error;
+        await sleep(100 * (attempt + 1));
+      }
+    }
+  };
+  const halt = async (): Promise<void> => {
+    const running = child;
+    child = null;
+    if (running && running.exitCode === null) {
+      const exited = new Promise((resolve) => running.once('exit', resolve));
+      running.kill('SIGTERM');
+      await exited;
+    }
+  };
+
+  try {
+    await launch();
+  } catch (error) {
+    if (passwordUser) await deleteUser(passwordUser);
+    await rm(dir, { recursive: true, force: true });
+    throw error;
+  }
+  const homeDir = await userHome(user);
+  const server: TestSshd = {
+    host: '127.0.0.1',
+    port,
+    hostKeyFingerprint: await sshKeygenFingerprint(`${hostKey}.pub`),
+    hostPublicKey: (await readFile(`${hostKey}.pub`, 'utf8')).trim(),
+    clientKeyPath,
+    user,
+    ...(password ? { password } : {}),
+    homeDir,
+    dir,
+    async rotateHostKey() {
+      await halt();
+      await rm(hostKey, { force: true });
+      await rm(`${hostKey}.pub`, { force: true });
+      await runTool('ssh-keygen', ['-q', '-t', 'ed25519', '-N', '', '-C', 'lifeboat-test-host-rotated', '-f', hostKey]);
+      await launch(server.port);
+      server.hostKeyFingerprint = await sshKeygenFingerprint(`${hostKey}.pub`);
+      server.hostPublicKey = (await readFile(`${hostKey}.pub`, 'utf8')).trim();
+      return server.hostKeyFingerprint;
+    },
+    async stop() {
+      await halt();
+      if (passwordUser) await deleteUser(passwordUser);
+      await rm(dir, { recursive: true, force: true });
+    },
+  };
+  return server;
+}
+
+function spawnSshd(configFile: string, port: number): Promise<ChildProcess> {
+  return new Promise((resolve, reject) => {
+    const child = spawn('/usr/sbin/sshd', ['-D', '-e', '-f', configFile], { stdio: ['ignore', 'ignore', 'pipe'] });
+    let log = '';
+    const timer = setTimeout(() => {
+      child.kill('SIGTERM');
+      reject(new Error(`sshd did not start listening on port ${port} within 10 s: ${log}`));
+    }, 10_000);
+    const onData = (chunk: Buffer): void => {
+      log += chunk.toString();
+      if (log.includes(`Server listening on 127.0.0.1 port ${port}`)) {
+        clearTimeout(timer);
+        // Keep draining stderr (one line per login) so the pipe never fills and blocks sshd.
+        child.stderr?.off('data', onData);
+        child.stderr?.resume();
+        resolve(child);
+      }
+    };
+    child.stderr?.on('data', onData);
+    child.once('error', (error) => {
+      clearTimeout(timer);
+      reject(error);
+    });
+    child.once('exit', (code) => {
+      clearTimeout(timer);
+      reject(new Error(`sshd exited with code ${code} before listening: ${log}`));
+    });
+  });
+}
+
+/** Creates a login user with a home (useradd -m) unless it exists; tolerates a concurrent creation. */
+async function ensureSystemUser(name: string): Promise<void> {
+  for (let attempt = 0; attempt < 30; attempt++) {
+    if (await userExists(name)) return;
+    try {
+      await runTool('useradd', ['-m', '-s', '/bin/sh', name]);
+      return;
+    } catch (error) {
+      // Exit 9: another worker created it first. Other failures are usually /etc/passwd locks.
+      if (await userExists(name)) return;
+      if (attempt === 29) throw error;
+      await sleep(100 + Math.random() * 200);
+    }
+  }
+}
+
+async function userExists(name: string): Promise<boolean> {
+  try {
+    await execFileAsync('id', ['-u', name]);
+    return true;
+  } catch (error) {
+    if ((error as { code?: number }).code === 1) return false;
+    throw error;
+  }
+}
+
+async function userHome(name: string): Promise<string> {
+  const line = await runTool('getent', ['passwd', name]);
+  const home = line.trim().split(':')[5];
+  if (!home) throw new Error(`no home directory for ${name}`);
+  return home;
+}
+
+async function deleteUser(name: string): Promise<void> {
+  await retryLocked(() => runTool('userdel', ['-r', '-f', name]));
+}
+
+/** Removes password users left by test processes that died before their stop(). */
+async function removeStalePasswordUsers(): Promise<void> {
+  const passwd = await readFile('/etc/passwd', 'utf8');
+  for (const line of passwd.split('\n')) {
+    const m = /^(lifeboat-pw-(\d+)-[0-9a-f]+):/.exec(line);
+    if (!m?.[1] || isAlive(Number(m[2]))) continue;
+    try {
+      await deleteUser(m[1]);
+    } catch (error) {
+      // Another worker may be removing the same stale user right now.
+      if (await userExists(m[1])) throw error;
+    }
+  }
+}
+
+function isAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (error) {
+    return (error as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
+async function retryLocked(action: () => Promise<unknown>): Promise<void> {
+  for (let attempt = 0; ; attempt++) {
+    try {
+      await action();
+      return;
+    } catch (error) {
+      if (attempt >= 20 || !/lock|busy|try again/i.test(String(error))) throw error;
+      await sleep(100 + Math.random() * 200);
+    }
+  }
+}
+
+function sleep(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms));
+}
