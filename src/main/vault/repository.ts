@@ -88,7 +88,18 @@ export class Repository {
 
   /** Reads one blob and verifies it (MAC, decompression, sha256 = id); VAULT_CORRUPT names the blob and pack. */
   async readBlob(loc: BlobLocation): Promise<Buffer> {
-    const sealed = await this.backend.read('data', loc.packId, { offset: loc.offset, length: loc.length });
+    let sealed: Buffer;
+    try {
+      sealed = await this.backend.read('data', loc.packId, { offset: loc.offset, length: loc.length });
+    } catch (error) {
+      if (error instanceof LifeboatError && error.code === 'NOT_FOUND') {
+        throw new LifeboatError('VAULT_CORRUPT', `Pack ${loc.packId} is missing from the vault, so ${loc.type} blob ${loc.id} cannot be read.`, {
+          cause: error,
+          details: { blobId: loc.id, packId: loc.packId },
+        });
+      }
+      throw error;
+    }
     return this.openBlob(loc, sealed);
   }
 
