@@ -15,6 +15,9 @@ import { jobHandlers } from './contract/handlers/jobs';
 import { vaultHandlers } from './contract/handlers/vault';
 import { appHandlers } from './contract/handlers/apps';
 import { VERSION } from './version';
+import { AuditLog } from './audit/audit-log';
+import { VaultService } from './vault-service/vault-service';
+import { auditHandlers } from './contract/handlers/audit';
 
 export interface CoreOptions {
   /** Data directory; defaults to $LIFEBOAT_HOME or the platform's config dir. */
@@ -34,6 +37,8 @@ export interface Core {
   readonly jobs: JobManager;
   readonly registry: InstallationRegistry;
   readonly settings: SettingsFile;
+  readonly audit: AuditLog;
+  readonly vault: VaultService;
   readonly statuses: Map<string, InstallationStatus>;
   secrets(): SecretStore;
   useAskEveryTime(enabled: boolean): Promise<SecretBackendStatus>;
@@ -59,6 +64,7 @@ export async function createCore(options: CoreOptions = {}): Promise<Core> {
   }
 
   const statuses = new Map<string, InstallationStatus>();
+  const audit = new AuditLog(home.auditFile);
   const closers: (() => Promise<void>)[] = [];
   const core: Core = {
     version: VERSION,
@@ -67,6 +73,8 @@ export async function createCore(options: CoreOptions = {}): Promise<Core> {
     jobs,
     settings,
     statuses,
+    audit,
+    vault: new VaultService(home, () => secretStore, events, audit),
     registry: new InstallationRegistry(home.installationsFile, () => secretStore),
     secrets: () => secretStore,
     async useAskEveryTime(enabled) {
@@ -92,6 +100,7 @@ export async function createCore(options: CoreOptions = {}): Promise<Core> {
     ...jobHandlers(core),
     ...vaultHandlers(core, closers),
     ...appHandlers(core, closers),
+    ...auditHandlers(core),
   };
   (core as { dispatch: Dispatch }).dispatch = createDispatcher(handlers);
   return core;

@@ -1,5 +1,6 @@
 import type { Command } from 'commander';
 import type { Core } from '../core';
+import { registerVaultCommands } from './vault-commands';
 
 /** What command groups of later features (vault, pull, restore, audit) get from main. */
 export interface CliContext {
@@ -8,4 +9,6 @@ export interface CliContext {
 }
 
 /** Registers the command groups beyond installations and serve. */
-export function registerExtraCommands(_program: Command, _ctx: CliContext): void {}
+export function registerExtraCommands(program: Command, ctx: CliContext): void {
+  registerVaultCommands(program, ctx);
+}

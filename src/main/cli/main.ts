@@ -34,6 +34,11 @@ export async function main(argv: string[]): Promise<number> {
     .option('--no-open', 'do not open a browser')
     .action(async (opts: { port: string; open?: boolean }) => {
       const c = await getCore();
+      const vault = await c.vault.status();
+      if (!vault.initialized && c.secrets().status().kind === 'keychain') {
+        await c.vault.init();
+        process.stderr.write(`Created a local vault in ${c.home.vaultDir}; its password is in the keychain. Save the recovery kit from the Vault page.\n`);
+      }
       const rendererDir = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', 'renderer');
       const twin = await startTwin(c, { port: Number(opts.port), rendererDir });
       if (json()) process.stdout.write(`${JSON.stringify({ url: twin.url, port: twin.port, token: twin.token, home: c.home.root })}\n`);

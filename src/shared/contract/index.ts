@@ -11,6 +11,7 @@ import { installationCommands } from './installations';
 import { jobCommands } from './jobs';
 import { vaultCommands } from './vault';
 import { appCommands } from './apps';
+import { auditCommands } from './audit';
 import type { JobRecord } from '../jobs';
 import type { InstallationStatus } from '../installations';
 import type { Result } from '../errors';
@@ -21,6 +22,7 @@ export const commands = {
   ...jobCommands,
   ...vaultCommands,
   ...appCommands,
+  ...auditCommands,
 } satisfies Record<string, CommandDef>;
 
 export const events = {

@@ -1,0 +1,192 @@
+import { createWriteStream } from 'node:fs';
+import { pipeline } from 'node:stream/promises';
+import path from 'node:path';
+import type { Command } from 'commander';
+import { LifeboatError } from '../../shared/errors';
+import type { CheckReportView } from '../../shared/vault';
+import { createInProcessClient } from '../contract/in-process';
+import { parsePolicyFlags } from '../vault/retention';
+import { writeFileAtomic } from '../fs/atomic-write';
+import type { CliContext } from './extra-commands';
+import { followJob } from './jobs';
+import { formatBytes, print, readStdin, table } from './output';
+
+/** `lifeboat vault …`, `lifeboat import …` and `lifeboat audit`. */
+export function registerVaultCommands(program: Command, { getCore, json }: CliContext): void {
+  const vault = program.command('vault').description('the encrypted archive vault (a restic repository)');
+
+  vault
+    .command('init')
+    .description('create the vault; its password goes to the keychain')
+    .option('--location <dir|rest:URL>', 'where (default: the data directory\'s vault/)')
+    .action(async (opts: { location?: string }) => {
+      const core = await getCore();
+      const status = await createInProcessClient(core).call('vault:init', opts.location ? { location: opts.location } : {});
+      print(status, json(), (s) => `Created the vault at ${s.location} (id ${s.id?.slice(0, 8)}).\nIts password is in: ${core.secrets().status().description}.\nSave the recovery kit now: lifeboat vault recovery-kit --output FILE`);
+    });
+
+  vault
+    .command('open')
+    .alias('status')
+    .description('open the vault and show its state')
+    .action(async () => {
+      const core = await getCore();
+      const status = await createInProcessClient(core).call('vault:status', {});
+      print(status, json(), (s) => (s.initialized ? `Vault ${s.id?.slice(0, 8)} at ${s.location}: ${s.open ? `open, ${s.snapshotCount} snapshot(s)` : 'locked (password not in the keychain; run `lifeboat vault unlock`)'}` : 'No vault yet: run `lifeboat vault init`.'));
+    });
+
+  vault
+    .command('unlock')
+    .description('open the vault with its password read from stdin (e.g. from the recovery kit)')
+    .option('--no-remember', 'do not store the password in the keychain')
+    .action(async (opts: { remember: boolean }) => {
+      const core = await getCore();
+      const password = await readStdin();
+      const status = await createInProcessClient(core).call('vault:unlock', { password, remember: opts.remember });
+      print(status, json(), (s) => `Vault ${s.id?.slice(0, 8)} is open${opts.remember ? '; its password is now in the keychain' : ''}.`);
+    });
+
+  vault
+    .command('snapshots')
+    .description('list snapshots, newest first')
+    .option('--installation <name>', 'only this installation')
+    .option('--app <kind>', 'only this app')
+    .option('--tag <tag>', 'only snapshots with this tag')
+    .action(async (opts: { installation?: string; app?: string; tag?: string }) => {
+      const core = await getCore();
+      const installationId = opts.installation ? (await core.registry.resolve(opts.installation)).id : undefined;
+      const list = await createInProcessClient(core).call('vault:snapshots', { ...(installationId ? { installationId } : {}), ...(opts.app ? { app: opts.app } : {}), ...(opts.tag ? { tag: opts.tag } : {}) });
+      print(list, json(), (items) => (items.length === 0 ? 'No snapshots.' : table([['ID', 'TIME', 'INSTALLATION', 'APP', 'SOURCE', 'ARCHIVE', 'SIZE'], ...items.map((s) => [s.shortId, s.time, s.hostname, s.app ?? '-', s.source, s.archive?.name ?? '-', s.archive ? formatBytes(s.archive.size) : '-'])])));
+    });
+
+  vault
+    .command('ls <snapshot>')
+    .description('list the files of a snapshot')
+    .action(async (snapshot: string) => {
+      const core = await getCore();
+      const files = await createInProcessClient(core).call('vault:snapshot-files', { snapshotId: snapshot });
+      print(files, json(), (items) => table(items.map((f) => [f.type, f.size.toString(), f.mtime, f.path])));
+    });
+
+  vault
+    .command('dump <snapshot> <file>')
+    .description('write one file of a snapshot to stdout (or --output), verifying every blob')
+    .option('--output <file>', 'write here instead of stdout')
+    .action(async (snapshot: string, file: string, opts: { output?: string }) => {
+      const core = await getCore();
+      const stream = await core.vault.dump(snapshot, file.startsWith('/') ? file : `/${file}`);
+      await pipeline(stream, opts.output ? createWriteStream(opts.output, { flags: 'wx' }) : process.stdout);
+    });
+
+  vault
+    .command('check')
+    .description('check the vault (a job with progress)')
+    .option('--read-data', 'also decrypt and verify every blob')
+    .action(async (opts: { readData?: boolean }) => {
+      const core = await getCore();
+      const { jobId } = await createInProcessClient(core).call('vault:check', { readData: Boolean(opts.readData) });
+      const report = await followJob<CheckReportView>(core, jobId);
+      print(report, json(), (r) => (r.ok ? `No problems found${r.readData ? ' (all data read and verified)' : ''}.` : [`${r.problems.length} problem(s):`, ...r.problems.map((p) => `  ${p.snapshotId ? `snapshot ${p.snapshotId.slice(0, 8)}: ` : ''}${p.message}`)].join('\n')));
+      if (!report.ok) process.exitCode = 1;
+    });
+
+  vault
+    .command('forget')
+    .description('apply a retention policy with restic\'s flags, e.g. --keep-daily 7 --keep-weekly 4')
+    .option('--dry-run', 'only show what would be kept and removed')
+    .option('--prune', 'also free the space afterwards')
+    .option('--installation <name>', 'only this installation\'s snapshots')
+    .allowUnknownOption(true)
+    .argument('[policy...]')
+    .action(async (policyArgs: string[], opts: { dryRun?: boolean; prune?: boolean; installation?: string }) => {
+      const core = await getCore();
+      const client = createInProcessClient(core);
+      const { policy } = parsePolicyFlags(policyArgs);
+      const installationId = opts.installation ? (await core.registry.resolve(opts.installation)).id : undefined;
+      const scope = installationId ? { installationId } : {};
+      const preview = await client.call('vault:forget-preview', { policy, ...scope });
+      if (opts.dryRun) {
+        print(preview, json(), (p) => [
+          `Would keep ${p.keepCount} and remove ${p.removeCount} snapshot(s):`,
+          ...p.groups.flatMap((g) => [`${g.hostname} ${g.paths?.join(',') ?? ''}`, ...g.decisions.map((d) => `  ${d.keep ? 'keep  ' : 'remove'} ${d.snapshot.shortId} ${d.snapshot.time}  ${d.reasons.join('; ')}`)]),
+        ].join('\n'));
+        return;
+      }
+      const { jobId } = await client.call('vault:forget', { policy, prune: Boolean(opts.prune), ...scope });
+      const result = await followJob<{ removed: string[] }>(core, jobId);
+      print(result, json(), (r) => `Removed ${r.removed.length} snapshot(s).${opts.prune ? ' Space freed.' : ' Run `lifeboat vault prune` to free the space.'}`);
+    });
+
+  vault
+    .command('prune')
+    .description('free the space no snapshot uses')
+    .action(async () => {
+      const core = await getCore();
+      const { jobId } = await createInProcessClient(core).call('vault:prune', {});
+      const result = await followJob<{ bytesBefore: number; bytesAfter: number }>(core, jobId);
+      print(result, json(), (r) => `Vault went from ${formatBytes(r.bytesBefore)} to ${formatBytes(r.bytesAfter)}.`);
+    });
+
+  vault
+    .command('recovery-kit')
+    .description('print the recovery kit (vault id, location, password, restic commands)')
+    .option('--output <file>', 'write it to this file (mode 0600) instead of stdout')
+    .action(async (opts: { output?: string }) => {
+      const core = await getCore();
+      const kit = await createInProcessClient(core).call('vault:recovery-kit', {});
+      if (opts.output) {
+        await writeFileAtomic(path.resolve(opts.output), kit.text, 0o600);
+        await createInProcessClient(core).call('vault:acknowledge-recovery-kit', {});
+        process.stdout.write(`Wrote the recovery kit to ${opts.output}. Keep it offline and safe.\n`);
+      } else {
+        process.stdout.write(kit.text);
+      }
+    });
+
+  vault
+    .command('locks')
+    .description('list locks; stale ones are marked')
+    .action(async () => {
+      const core = await getCore();
+      const locks = await createInProcessClient(core).call('vault:locks', {});
+      print(locks, json(), (items) => (items.length === 0 ? 'No locks.' : items.map((l) => `${l.id.slice(0, 8)} ${l.stale ? 'STALE ' : ''}${l.explanation}`).join('\n')));
+    });
+
+  vault
+    .command('unlock-stale <lockId>')
+    .description('remove one stale lock (refused if it is not stale)')
+    .action(async (lockId: string) => {
+      const core = await getCore();
+      const full = (await core.vault.locks()).find((l) => l.id.startsWith(lockId));
+      if (!full) throw new LifeboatError('NOT_FOUND', `No lock starting with ${lockId}.`);
+      const locks = await createInProcessClient(core).call('vault:remove-lock', { lockId: full.id });
+      print(locks, json(), () => `Removed lock ${full.id.slice(0, 8)}.`);
+    });
+
+  program
+    .command('import <files...>')
+    .description('add local archive files to the vault, one snapshot each')
+    .option('--installation <name>', 'label them as this installation\'s backups')
+    .action(async (files: string[], opts: { installation?: string }) => {
+      const core = await getCore();
+      const client = createInProcessClient(core);
+      const installationId = opts.installation ? (await core.registry.resolve(opts.installation)).id : undefined;
+      const results = [];
+      for (const file of files) {
+        const { jobId } = await client.call('vault:import', { source: { path: file }, ...(installationId ? { installationId } : {}) });
+        results.push({ file, ...(await followJob<{ snapshotId: string; sha256: string; size: number }>(core, jobId)) });
+      }
+      print(results, json(), (items) => items.map((r) => `${r.file}: snapshot ${r.snapshotId.slice(0, 8)} (${formatBytes(r.size)}, sha256 ${r.sha256.slice(0, 16)}…)`).join('\n'));
+    });
+
+  program
+    .command('audit')
+    .description('the audit trail of pulls, imports, checks, retention and restores')
+    .option('--installation <name>', 'only this installation')
+    .action(async (opts: { installation?: string }) => {
+      const core = await getCore();
+      const installationId = opts.installation ? (await core.registry.resolve(opts.installation)).id : undefined;
+      const entries = await createInProcessClient(core).call('audit:list', installationId ? { installationId } : {});
+      print(entries, json(), (items) => table(items.map((e) => [e.at, e.action, e.outcome, e.installationName ?? e.installationId ?? '-', e.snapshotId?.slice(0, 8) ?? '-', e.detail ?? ''])));
+    });
+}
