@@ -1,0 +1,71 @@
+import { createHash, randomBytes } from 'node:crypto';
+import { describe, expect, it } from 'vitest';
+import { chunkStream, MAX_CHUNK, MIN_CHUNK } from '../../src/main/vault/chunker';
+import { randomKey } from '../../src/main/vault/crypto';
+import { PackBuilder, parsePackHeader } from '../../src/main/vault/pack';
+
+async function chunks(data: Buffer, piece = 65536): Promise<Buffer[]> {
+  const pieces: Buffer[] = [];
+  for (let i = 0; i < data.length; i += piece) pieces.push(data.subarray(i, i + piece));
+  const out: Buffer[] = [];
+  for await (const c of chunkStream(pieces)) out.push(c);
+  return out;
+}
+
+const ids = (list: Buffer[]): string[] => list.map((c) => createHash('sha256').update(c).digest('hex'));
+
+describe('vault chunker', () => {
+  const data = randomBytes(12 * 1024 * 1024);
+
+  it('cuts random data into 512 KiB – 8 MiB chunks that rebuild the input, the same way for any piece size', async () => {
+    const a = await chunks(data);
+    expect(Buffer.concat(a).equals(data)).toBe(true);
+    for (const c of a.slice(0, -1)) {
+      expect(c.length).toBeGreaterThanOrEqual(MIN_CHUNK);
+      expect(c.length).toBeLessThanOrEqual(MAX_CHUNK);
+    }
+    const average = data.length / a.length;
+    expect(average).toBeGreaterThan(600 * 1024);
+    expect(average).toBeLessThan(2 * 1024 * 1024);
+    expect(ids(await chunks(data, 1000003))).toEqual(ids(a));
+    expect(ids(await chunks(data, data.length))).toEqual(ids(a));
+  });
+
+  it('re-synchronises after an insertion: later chunks are unchanged', async () => {
+    const shifted = Buffer.concat([data.subarray(0, 3_000_000), Buffer.from('x'), data.subarray(3_000_000)]);
+    const before = new Set(ids(await chunks(data)));
+    const after = ids(await chunks(shifted));
+    const reused = after.filter((id) => before.has(id)).length;
+    expect(reused).toBeGreaterThanOrEqual(after.length - 2);
+  });
+
+  it('forces a cut at 8 MiB on data with no natural boundary and cuts zeros at the minimum', async () => {
+    const zeros = await chunks(Buffer.alloc(MIN_CHUNK * 3 + 5));
+    // A run of zeros keeps the gear hash away from zero, so nothing cuts before the forced maximum.
+    expect(zeros.map((c) => c.length)).toEqual([MIN_CHUNK * 3 + 5]);
+    const big = await chunks(Buffer.alloc(MAX_CHUNK + 10));
+    expect(big.map((c) => c.length)).toEqual([MAX_CHUNK, 10]);
+  });
+
+  it('yields nothing for empty input and one chunk for tiny input', async () => {
+    expect(await chunks(Buffer.alloc(0))).toEqual([]);
+    expect((await chunks(Buffer.from('hi'))).map((c) => c.toString())).toEqual(['hi']);
+  });
+});
+
+describe('vault pack', () => {
+  it('writes a header restic can parse back: entries, offsets, lengths', () => {
+    const key = randomKey();
+    const pack = new PackBuilder('data');
+    pack.add('aa'.repeat(32), Buffer.alloc(100, 1));
+    pack.add('bb'.repeat(32), Buffer.alloc(50, 2));
+    const { data, pack: entry } = pack.finish(key);
+    expect(data.length).toBe(150 + 2 * 37 + 32 + 4);
+    const parsed = parsePackHeader(key, entry.id, data.length, data);
+    expect(parsed).toEqual({ headerLength: 2 * 37 + 32, blobs: entry.blobs });
+    expect(entry.blobs.map((b) => [b.offset, b.length])).toEqual([
+      [0, 100],
+      [100, 50],
+    ]);
+  });
+});
