@@ -1,7 +1,10 @@
 import net from 'node:net';
+import { readFile } from 'node:fs/promises';
+import { connectSsh } from '../transport/ssh/client';
+import { createHttpsClient, normalizeFingerprint, probeTls } from '../transport/https';
 import { LifeboatError, toErrorPayload } from '../../shared/errors';
 import type { ConnectionTestReport, ConnectionTestStep } from '../../shared/contract/installations';
-import type { ConnectionState, Installation } from '../../shared/installations';
+import type { AppKind, ConnectionState, Installation } from '../../shared/installations';
 import type { JobRecord } from '../../shared/jobs';
 import type { Core } from '../core';
 import type { JobContext } from '../jobs/job-manager';
@@ -79,20 +82,94 @@ export async function measureTcp(host: string, port: number, signal: AbortSignal
   return Math.round(performance.now() - started);
 }
 
-async function testSsh(_core: Core, installation: Installation, report: ConnectionTestReport, ctx: JobContext): Promise<void> {
+/** The app's public health/version endpoint, where its spec names one. */
+const HEALTH_PATHS: Partial<Record<AppKind, string>> = {
+  meshmonitor: '/api/health',
+  nojoin: '/api/v1/system/health',
+  weavestream: '/health',
+  dbackup: '/health',
+};
+
+async function testSsh(core: Core, installation: Installation, report: ConnectionTestReport, ctx: JobContext): Promise<void> {
   const ssh = installation.ssh!;
-  ctx.progress({ phase: 'reaching host' });
-  const port = ssh.port ?? 22;
-  const latencyMs = await measureTcp(ssh.host, port, ctx.signal);
-  push(report, { name: 'TCP reachability', ok: true, detail: `${ssh.host}:${port} answers in ${latencyMs} ms`, latencyMs });
+  ctx.progress({ phase: 'SSH handshake' });
+  const started = performance.now();
+  const session = await connectSsh(ssh, { secrets: await sshSecrets(core, installation), signal: ctx.signal });
+  try {
+    const { target, serverIdent } = session.info;
+    push(report, {
+      name: 'SSH',
+      ok: true,
+      detail: `${serverIdent} at ${target.user}@${target.host}:${target.port}, host key ${target.algorithm} ${target.fingerprint} (${target.trustedBy === 'pinned' ? 'pinned' : target.trustedBy === 'known-hosts' ? 'from known_hosts' : 'trusted now'})`,
+      latencyMs: Math.round(performance.now() - started),
+      fingerprint: { kind: 'ssh-host-key', sha256: target.fingerprint, algorithm: target.algorithm },
+    });
+  } finally {
+    await session.close();
+  }
 }
 
-async function testHttps(_core: Core, installation: Installation, report: ConnectionTestReport, ctx: JobContext): Promise<void> {
-  const url = new URL(installation.https!.baseUrl);
+/** Reads the SSH secrets the installation's auth needs; asks (SECRET_REQUIRED) when one is missing. */
+export async function sshSecrets(core: Core, installation: Installation): Promise<{ password?: string; passphrase?: string }> {
+  const secrets: { password?: string; passphrase?: string } = {};
+  if (installation.ssh?.auth === 'password') {
+    const password = await core.registry.secret(installation.id, 'ssh-password');
+    if (!password) throw new LifeboatError('SECRET_REQUIRED', `No SSH password is stored for "${installation.name}" in ${core.secrets().status().description}; edit the installation to enter it.`, { details: { purpose: 'ssh-password' } });
+    secrets.password = password;
+  }
+  const passphrase = installation.secretPurposes.includes('ssh-key-passphrase') ? await core.registry.secret(installation.id, 'ssh-key-passphrase') : null;
+  if (passphrase) secrets.passphrase = passphrase;
+  return secrets;
+}
+
+async function testHttps(core: Core, installation: Installation, report: ConnectionTestReport, ctx: JobContext): Promise<void> {
+  const https = installation.https!;
+  const url = new URL(https.baseUrl);
   ctx.progress({ phase: 'reaching server' });
   const port = Number(url.port || (url.protocol === 'https:' ? 443 : 80));
   const latencyMs = await measureTcp(url.hostname, port, ctx.signal);
   push(report, { name: 'TCP reachability', ok: true, detail: `${url.host} answers in ${latencyMs} ms`, latencyMs });
+  if (url.protocol === 'https:') {
+    ctx.progress({ phase: 'TLS certificate' });
+    const caPem = https.caFile ? await readFile(https.caFile, 'utf8') : undefined;
+    const probe = await probeTls(https.baseUrl, { signal: ctx.signal, ...(caPem ? { caPem } : {}) });
+    const fingerprint = { kind: 'tls-certificate' as const, sha256: probe.sha256 };
+    if (https.pinnedCertSha256 && normalizeFingerprint(https.pinnedCertSha256) !== probe.sha256) {
+      throw new LifeboatError('TLS_PIN_MISMATCH', `The certificate of ${url.host} changed: pinned ${normalizeFingerprint(https.pinnedCertSha256)}, presented ${probe.sha256}. Refusing to connect.`, { details: { expected: normalizeFingerprint(https.pinnedCertSha256), actual: probe.sha256, fingerprint: probe.sha256 } });
+    }
+    if (!https.pinnedCertSha256 && !probe.trusted) {
+      throw new LifeboatError('TLS_UNTRUSTED', `The certificate of ${url.host} is not trusted (${probe.authorizationError ?? 'unknown issuer'}${probe.selfSigned ? ', self-signed' : ''}). Its SHA-256 is ${probe.sha256}; trust it only if it matches what the server shows.`, { details: { fingerprint: probe.sha256, actual: probe.sha256, subject: probe.subject, validTo: probe.validTo } });
+    }
+    push(report, { name: 'TLS', ok: true, detail: `certificate ${probe.subject}, valid until ${probe.validTo}${https.pinnedCertSha256 ? ', matches the pin' : ''}`, fingerprint });
+  }
+  const healthPath = HEALTH_PATHS[installation.app];
+  if (!healthPath) return;
+  ctx.progress({ phase: 'app health' });
+  const token = https.auth === 'bearer' ? await core.registry.secret(installation.id, 'api-token') : null;
+  const client = createHttpsClient(https, { signal: ctx.signal, ...(token ? { bearerToken: token } : {}) });
+  try {
+    const started = performance.now();
+    const response = await client.request('GET', healthPath, { acceptStatus: [401, 403, 404, 503], retry: false });
+    const body = safeJson(response.text());
+    const version = typeof body?.version === 'string' ? ` version ${body.version}` : '';
+    push(report, {
+      name: 'App health',
+      ok: response.status === 200,
+      detail: `GET ${healthPath} → HTTP ${response.status}${version}`,
+      latencyMs: Math.round(performance.now() - started),
+    });
+  } finally {
+    await client.close();
+  }
+}
+
+function safeJson(text: string): Record<string, unknown> | null {
+  try {
+    const value: unknown = JSON.parse(text);
+    return typeof value === 'object' && value !== null ? (value as Record<string, unknown>) : null;
+  } catch {
+    return null;
+  }
 }
 
 function push(report: ConnectionTestReport, step: ConnectionTestStep): void {
