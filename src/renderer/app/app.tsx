@@ -4,7 +4,7 @@ import { hrefOf, useRoutePath } from './router';
 import { useApplyTheme } from './use-theme';
 import { LinkBanner, SecretsBanner } from './banners';
 import { useStore } from '../stores/store';
-import { LifeboatMark, KeyIcon } from '../components/icons';
+import { LifeboatMark, LockIcon } from '../components/icons';
 
 /** The frame: nav on the left, a header saying where secrets live, the current page. */
 export function App(): ReactNode {
@@ -66,7 +66,7 @@ function SecretsBadge(): ReactNode {
   }[secrets.kind];
   return (
     <div className={`secrets-badge secrets-${secrets.kind}`} title={secrets.description} aria-label={`${label}: ${secrets.description}`}>
-      <KeyIcon width={15} height={15} />
+      <LockIcon width={14} height={14} />
       <span className="secrets-badge-kind">{label}</span>
       <span className="secrets-badge-desc">{secrets.description}</span>
     </div>

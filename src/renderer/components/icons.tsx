@@ -50,10 +50,10 @@ export const PlusIcon = (p: IconProps): ReactNode => (
   </Svg>
 );
 
-export const KeyIcon = (p: IconProps): ReactNode => (
+export const LockIcon = (p: IconProps): ReactNode => (
   <Svg {...p}>
-    <circle cx="8" cy="15" r="4" />
-    <path d="M11 12l8-8M16 7l2 2M14 9l2 2" />
+    <rect x="5" y="10.5" width="14" height="10" rx="2" />
+    <path d="M8 10.5V7.5a4 4 0 0 1 8 0v3M12 14.5v2.5" />
   </Svg>
 );
 
@@ -64,13 +64,18 @@ export const ShieldAlertIcon = (p: IconProps): ReactNode => (
   </Svg>
 );
 
-/** The Lifeboat mark: a hull on a wave. */
+/** The Lifeboat mark: the lifebuoy of resources/icon.svg, drawn small. */
 export const LifeboatMark = (p: IconProps): ReactNode => (
-  <Svg {...p}>
-    <path d="M3 13h18l-2.5 5h-13z" />
-    <path d="M8 13V8h8v5M12 8V5" />
-    <path d="M2 21c2 0 2-1 4-1s2 1 4 1 2-1 4-1 2 1 4 1 2-1 4-1" />
-  </Svg>
+  <svg viewBox="0 0 512 512" width="22" height="22" aria-hidden="true" focusable="false" {...p}>
+    <rect width="512" height="512" rx="112" fill="#0f2a44" />
+    <circle cx="256" cy="256" r="168" fill="none" stroke="#f4f7fb" strokeWidth="72" />
+    <g stroke="#e5484d" strokeWidth="74" fill="none">
+      <path d="M256 88 A168 168 0 0 1 375 137" />
+      <path d="M424 256 A168 168 0 0 1 375 375" />
+      <path d="M256 424 A168 168 0 0 1 137 375" />
+      <path d="M88 256 A168 168 0 0 1 137 137" />
+    </g>
+  </svg>
 );
 
 /** One glyph per app kind; the colour comes from CSS (`.app-icon-<kind>`). */

@@ -32,13 +32,25 @@ export function writeFleetError(loadError: ErrorPayload): void {
   setState((s) => ({ fleet: { ...s.fleet, loadError } }));
 }
 
+/** A full snapshot: drops statuses of removed installations, but never undoes a newer event. */
 export function writeStatuses(list: InstallationStatus[]): void {
-  const statuses = Object.fromEntries(list.map((st) => [st.installationId, st]));
-  setState((s) => ({ fleet: { ...s.fleet, statuses } }));
+  setState((s) => {
+    const statuses = Object.fromEntries(list.map((st) => [st.installationId, laterStatus(s.fleet.statuses[st.installationId], st)]));
+    return { fleet: { ...s.fleet, statuses } };
+  });
 }
 
 export function writeStatus(status: InstallationStatus): void {
-  setState((s) => ({ fleet: { ...s.fleet, statuses: { ...s.fleet.statuses, [status.installationId]: status } } }));
+  setState((s) => ({ fleet: { ...s.fleet, statuses: { ...s.fleet.statuses, [status.installationId]: laterStatus(s.fleet.statuses[status.installationId], status) } } }));
+}
+
+/**
+ * A list answer and an event travel on different connections and can arrive in either order:
+ * the status checked last wins.
+ */
+function laterStatus(current: InstallationStatus | undefined, incoming: InstallationStatus): InstallationStatus {
+  if (current?.checkedAt && incoming.checkedAt && current.checkedAt > incoming.checkedAt) return current;
+  return incoming;
 }
 
 export function writeJobs(list: JobRecord[]): void {

@@ -113,7 +113,7 @@ export function InstallationFormDialog(props: {
         {serverError ? <ErrorMessage error={serverError} title="The core did not accept this:" /> : null}
 
         <div className="form-grid">
-          <Field label="Name" error={e('name')} className="span-3">
+          <Field label="Name" error={e('name')} className="span-4">
             {(c) => <input {...c} type="text" value={form.name} onChange={(ev) => patch({ name: ev.target.value })} placeholder="e.g. Office Nojoin" autoComplete="off" data-autofocus />}
           </Field>
           <Field label="App" error={e('app')} className="span-2">
@@ -126,9 +126,6 @@ export function InstallationFormDialog(props: {
                 ))}
               </select>
             )}
-          </Field>
-          <Field label="Expected backup every (hours)" error={e('expectedCadenceHours')} className="span-1">
-            {(c) => <input {...c} type="text" inputMode="decimal" value={form.expectedCadenceHours} onChange={(ev) => patch({ expectedCadenceHours: ev.target.value })} />}
           </Field>
         </div>
 
@@ -277,8 +274,11 @@ export function InstallationFormDialog(props: {
             Add setting
           </button>
           <div className="form-grid">
-            <SecretField purpose="app-encryption-key" label="App encryption key (optional)" form={form} installation={installation} onChange={setSecret} error={e('secrets.app-encryption-key')} className="span-3" />
-            <SecretField purpose="database-password" label="Database password (optional)" form={form} installation={installation} onChange={setSecret} error={e('secrets.database-password')} className="span-3" />
+            <Field label="Expected backup every (hours)" error={e('expectedCadenceHours')} className="span-2" hint="For the fleet’s “backup is late” warning">
+              {(c) => <input {...c} type="text" inputMode="decimal" value={form.expectedCadenceHours} onChange={(ev) => patch({ expectedCadenceHours: ev.target.value })} />}
+            </Field>
+            <SecretField purpose="app-encryption-key" label="App encryption key (optional)" form={form} installation={installation} onChange={setSecret} error={e('secrets.app-encryption-key')} className="span-2" />
+            <SecretField purpose="database-password" label="Database password (optional)" form={form} installation={installation} onChange={setSecret} error={e('secrets.database-password')} className="span-2" />
           </div>
         </fieldset>
       </form>

@@ -1,0 +1,288 @@
+/**
+ * The renderer in the system Chromium against a real `lifeboat serve`: first-run empty state,
+ * adding an installation (client-side validation, then a live connection status over the event
+ * stream), edit, theme, keyboard reach, and the twin's token checks.
+ */
+import net from 'node:net';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import type { BrowserContext, Page } from 'playwright-core';
+import { ensureBuilt, launchBrowser, screenshot, startLifeboat, type ServedLifeboat, type TestBrowser } from '../harness/browser';
+import { testSecret } from '../harness/secrets';
+
+let browser: TestBrowser;
+let lifeboat: ServedLifeboat;
+let context: BrowserContext;
+let page: Page;
+
+/** A loopback port nothing listens on, so a connection test fails fast with "refused". */
+async function closedPort(): Promise<number> {
+  const server = net.createServer();
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as net.AddressInfo;
+  await new Promise<void>((resolve) => server.close(() => resolve()));
+  return port;
+}
+
+const bodyBackground = (p: Page): Promise<string> => p.evaluate(() => getComputedStyle(document.body).backgroundColor);
+
+beforeAll(async () => {
+  ensureBuilt();
+  [browser, lifeboat] = await Promise.all([launchBrowser(), startLifeboat()]);
+  context = await browser.newContext();
+  page = await context.newPage();
+  page.on('pageerror', (error) => {
+    throw error;
+  });
+});
+
+afterEach(async ({ task }) => {
+  if (task.result?.state === 'fail' && page) await screenshot(page, `e2e-failed-${task.name.slice(0, 40).replace(/[^a-z0-9]+/gi, '-')}`);
+});
+
+afterAll(async () => {
+  await context?.close();
+  await browser?.close();
+  await lifeboat?.stop();
+});
+
+describe('first run', () => {
+  it('shows the empty fleet and says what to do first; the token leaves the address bar', async () => {
+    await page.goto(lifeboat.url);
+    await page.getByRole('heading', { name: 'Add your first installation' }).waitFor();
+    const text = await page.locator('.empty-state').innerText();
+    expect(text).toMatch(/host/);
+    expect(text).toMatch(/key/);
+    expect(text).toMatch(/token/);
+    expect(new URL(page.url()).hash).toBe('');
+    expect(await page.evaluate(() => sessionStorage.getItem('lifeboat.twin-token'))).toBe(lifeboat.token);
+    expect(await page.evaluate(() => document.cookie)).toBe('');
+    await page.locator('.link-live').waitFor();
+    // The header names where secrets live (whatever this machine offers).
+    await page.locator('.secrets-badge').waitFor();
+    await screenshot(page, 'e2e-fleet-empty');
+  });
+
+  it('reaches every nav item with the keyboard, in order, and opens a page with Enter', async () => {
+    await page.goto(`${lifeboat.origin}/`);
+    await page.locator('.link-live').waitFor();
+    const reached: string[] = [];
+    for (let i = 0; i < 12 && reached.length < 4; i++) {
+      await page.keyboard.press('Tab');
+      const label = await page.evaluate(() => (document.activeElement?.classList.contains('nav-item') ? document.activeElement.textContent : null));
+      if (label) reached.push(label.trim());
+    }
+    expect(reached).toEqual(['Fleet', 'Vault', 'Activity', 'Settings']);
+    // Focus is visible: the focused nav item draws an outline.
+    const outline = await page.evaluate(() => getComputedStyle(document.activeElement!).outlineStyle);
+    expect(outline).not.toBe('none');
+    await page.keyboard.press('Enter');
+    await page.getByRole('heading', { level: 1, name: 'Settings' }).waitFor();
+    expect(await page.locator('[aria-current="page"]').innerText()).toBe('Settings');
+  });
+});
+
+describe('adding an installation', () => {
+  let port: number;
+
+  it('shows the schema’s errors next to the fields, and Esc closes the dialog', async () => {
+    await page.goto(`${lifeboat.origin}/#/fleet`);
+    await page.getByRole('button', { name: 'Add installation' }).click();
+    const dialog = page.getByRole('dialog', { name: 'Add installation' });
+    await dialog.waitFor();
+    await page.keyboard.press('Escape');
+    await dialog.waitFor({ state: 'hidden' });
+
+    await page.getByRole('button', { name: 'Add installation' }).click();
+    await dialog.waitFor();
+    await dialog.getByRole('button', { name: 'Add installation' }).click();
+    await dialog.getByText('name is required').waitFor();
+    await dialog.getByText('host is required').waitFor();
+    // Focus moved to the first field that needs attention.
+    expect(await page.evaluate(() => document.activeElement?.getAttribute('aria-invalid'))).toBe('true');
+    expect(await dialog.getByLabel('Name', { exact: true }).getAttribute('aria-invalid')).toBe('true');
+
+    await dialog.getByLabel('Name', { exact: true }).fill('Office / files');
+    await dialog.getByLabel('Host', { exact: true }).fill('127.0.0.1');
+    await dialog.getByLabel('Port').fill('twenty-two');
+    await dialog.getByRole('button', { name: 'Add installation' }).click();
+    await dialog.getByText('name may not hold slashes or control characters').waitFor();
+    await dialog.getByText('port must be a whole number').waitFor();
+    expect(await dialog.getByText('host is required').count()).toBe(0);
+    await screenshot(page, 'e2e-add-validation');
+  });
+
+  it('adds it, lists it, and shows the live status the connection test produces', async () => {
+    port = await closedPort();
+    const dialog = page.getByRole('dialog', { name: 'Add installation' });
+    await dialog.getByLabel('Name', { exact: true }).fill('Office files');
+    await dialog.getByLabel('Port').fill(String(port));
+    await dialog.getByLabel('User').fill('backup');
+    await dialog.getByLabel('Private key file').fill('/nonexistent/id_ed25519');
+    await dialog.getByRole('combobox', { name: 'Setting 1 name' }).fill('backupDirectory');
+    await dialog.getByRole('textbox', { name: 'Setting 1 value' }).fill('/srv/backups');
+    await dialog.getByRole('button', { name: 'Add installation' }).click();
+    await dialog.waitFor({ state: 'hidden' });
+
+    const row = page.getByRole('listitem', { name: 'Office files' });
+    await row.waitFor();
+    expect(await row.locator('.transport-line').innerText()).toContain(`backup@127.0.0.1:${port}`);
+    expect(await row.getByRole('img', { name: 'Folder of archives' }).count()).toBe(1);
+    // Nothing listens on the port: the test job fails and the status event turns the pill red.
+    await row.locator('[data-state="offline"]').waitFor({ timeout: 15_000 });
+    await row.getByText('Connection test failed').waitFor();
+    expect(await row.locator('.test-summary').innerText()).toContain('SSH_CONNECTION_REFUSED');
+    expect(await row.locator('.fleet-checked').innerText()).not.toBe('never');
+    await screenshot(page, 'e2e-fleet-one-offline');
+
+    // The core really has it, with the settings the form sent.
+    const listed = await callTwin('installations:list', {});
+    expect(listed).toMatchObject({ ok: true, data: [{ name: 'Office files', app: 'directory', settings: { backupDirectory: '/srv/backups' }, ssh: { host: '127.0.0.1', port, user: 'backup', auth: 'key', keyFile: '/nonexistent/id_ed25519' } }] });
+  });
+
+  it('still lists it after a reload (the token stays in this tab’s sessionStorage)', async () => {
+    await page.reload();
+    await page.getByRole('listitem', { name: 'Office files' }).waitFor();
+  });
+
+  it('edits it: the form is filled from the installation and saves changes', async () => {
+    await page.getByRole('button', { name: 'Edit Office files' }).click();
+    const dialog = page.getByRole('dialog', { name: 'Edit Office files' });
+    await dialog.waitFor();
+    expect(await dialog.getByLabel('Port').inputValue()).toBe(String(port));
+    expect(await dialog.getByRole('textbox', { name: 'Setting 1 value' }).inputValue()).toBe('/srv/backups');
+    await dialog.getByLabel('Name', { exact: true }).fill('Office archive');
+    await dialog.getByRole('checkbox', { name: 'Test the connection after saving' }).uncheck();
+    await dialog.getByRole('button', { name: 'Save changes' }).click();
+    await dialog.waitFor({ state: 'hidden' });
+    await page.getByRole('listitem', { name: 'Office archive' }).waitFor();
+  });
+
+  it('lists the connection test job on the Activity page with its error', async () => {
+    await page.getByRole('link', { name: 'Activity' }).click();
+    const job = page.getByRole('listitem', { name: /Test connection to Office files: Failed/ });
+    await job.waitFor();
+    expect(await job.innerText()).toContain('SSH_CONNECTION_REFUSED');
+    expect(await job.innerText()).toContain('Office archive');
+    await screenshot(page, 'e2e-activity');
+  });
+
+  it('removes it after a confirmation', async () => {
+    await page.getByRole('link', { name: 'Fleet' }).click();
+    await page.getByRole('button', { name: 'Remove Office archive' }).click();
+    const confirm = page.getByRole('dialog', { name: 'Remove Office archive?' });
+    await confirm.getByRole('button', { name: 'Remove installation' }).click();
+    await page.getByRole('heading', { name: 'Add your first installation' }).waitFor();
+  });
+});
+
+describe('theme', () => {
+  it('follows the system colour scheme and can be forced dark or light in Settings', async () => {
+    const dark = await browser.newContext({ colorScheme: 'dark' });
+    const darkPage = await dark.newPage();
+    await darkPage.goto(lifeboat.url);
+    await darkPage.locator('.link-live').waitFor();
+    expect(await bodyBackground(darkPage)).toBe('rgb(17, 20, 24)');
+    await dark.close();
+
+    await page.getByRole('link', { name: 'Settings' }).click();
+    expect(await bodyBackground(page)).toBe('rgb(245, 246, 248)');
+    await page.getByRole('radio', { name: 'Dark' }).check();
+    expect(await page.evaluate(() => document.documentElement.dataset.theme)).toBe('dark');
+    expect(await bodyBackground(page)).toBe('rgb(17, 20, 24)');
+    await screenshot(page, 'e2e-settings-dark');
+    await page.reload();
+    expect(await page.evaluate(() => document.documentElement.dataset.theme)).toBe('dark');
+    await page.getByRole('radio', { name: 'Light' }).check();
+    expect(await bodyBackground(page)).toBe('rgb(245, 246, 248)');
+  });
+});
+
+describe('the twin refuses what it should', () => {
+  it('answers 401 to a wrong token and 200 to the right one', async () => {
+    const wrong = await fetch(`${lifeboat.origin}/api/call/system:info`, {
+      method: 'POST',
+      headers: { Authorization: 'Bearer not-the-token', 'Content-Type': 'application/json' },
+      body: '{}',
+    });
+    expect(wrong.status).toBe(401);
+    expect(await wrong.json()).toMatchObject({ ok: false, error: { code: 'UNAUTHORIZED' } });
+    const events = await fetch(`${lifeboat.origin}/api/events`, { headers: { Authorization: 'Bearer not-the-token' } });
+    expect(events.status).toBe(401);
+    await events.body?.cancel();
+    expect(await callTwin('system:info', {})).toMatchObject({ ok: true, data: { transport: 'http-twin' } });
+  });
+
+  it('tells the user when a page was opened with a stale token', async () => {
+    const other = await browser.newContext();
+    const stale = await other.newPage();
+    await stale.goto(`${lifeboat.origin}/#token=from-an-earlier-run`);
+    await stale.getByRole('alert').filter({ hasText: 'refused this page’s session' }).waitFor();
+    expect(await stale.evaluate(() => sessionStorage.getItem('lifeboat.twin-token'))).toBeNull();
+    await other.close();
+  });
+
+  it('asks for the link when opened without any token', async () => {
+    const other = await browser.newContext();
+    const bare = await other.newPage();
+    await bare.goto(`${lifeboat.origin}/`);
+    await bare.getByRole('heading', { name: 'Open Lifeboat from its link' }).waitFor();
+    await other.close();
+  });
+});
+
+describe('without a keychain', () => {
+  let keyless: ServedLifeboat;
+
+  afterAll(async () => {
+    await keyless?.stop();
+  });
+
+  it('offers "ask every time", then keeps a typed secret for the session and can forget it', async () => {
+    // No reachable D-Bus session: keytar cannot find a Secret Service.
+    keyless = await startLifeboat({ env: { DBUS_SESSION_BUS_ADDRESS: 'unix:path=/nonexistent/bus', DISPLAY: '' } });
+    const other = await browser.newContext();
+    const p = await other.newPage();
+    await p.goto(keyless.url);
+    const banner = p.getByRole('region', { name: 'No keychain' });
+    await banner.waitFor();
+    expect(await p.locator('.secrets-badge').innerText()).toContain('No secret storage');
+    await screenshot(p, 'e2e-no-keychain');
+    await banner.getByRole('button', { name: 'Ask every time' }).click();
+    await banner.waitFor({ state: 'hidden' });
+    expect(await p.locator('.secrets-badge').innerText()).toContain('ask every time');
+
+    await p.getByRole('button', { name: 'Add installation' }).click();
+    const dialog = p.getByRole('dialog', { name: 'Add installation' });
+    await dialog.getByLabel('Name', { exact: true }).fill('Password box');
+    await dialog.getByLabel('Host', { exact: true }).fill('127.0.0.1');
+    await dialog.getByLabel('Port').fill(String(await closedPort()));
+    await dialog.getByRole('radio', { name: 'Password' }).check();
+    const secret = testSecret('ssh-password');
+    await dialog.getByLabel('SSH password').fill(secret);
+    await dialog.getByRole('checkbox', { name: 'Test the connection after saving' }).uncheck();
+    await dialog.getByRole('button', { name: 'Add installation' }).click();
+    await dialog.waitFor({ state: 'hidden' });
+
+    await p.getByRole('button', { name: 'Edit Password box' }).click();
+    const edit = p.getByRole('dialog', { name: 'Edit Password box' });
+    await edit.getByText('Stored in memory for this session').waitFor();
+    // Never shown back: the field is empty and the page holds no copy of the secret.
+    expect(await edit.getByLabel('SSH password').inputValue()).toBe('');
+    expect(await p.content()).not.toContain(secret);
+    await screenshot(p, 'e2e-edit-secret-stored');
+    await edit.getByRole('button', { name: 'Forget' }).click();
+    await edit.getByText('Stored in memory for this session').waitFor({ state: 'hidden' });
+    const listed = (await callTwin('installations:list', {}, keyless)) as { data: { secretPurposes: string[] }[] };
+    expect(listed.data[0]?.secretPurposes).toEqual([]);
+    await other.close();
+  });
+});
+
+async function callTwin(name: string, input: unknown, target: ServedLifeboat = lifeboat): Promise<unknown> {
+  const response = await fetch(`${target.origin}/api/call/${name}`, {
+    method: 'POST',
+    headers: { Authorization: `Bearer ${target.token}`, 'Content-Type': 'application/json' },
+    body: JSON.stringify(input),
+  });
+  return response.json();
+}
