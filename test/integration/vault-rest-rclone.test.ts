@@ -53,7 +53,8 @@ async function startRclone(dir: string, extraArgs: string[] = []): Promise<Rclon
   };
 }
 
-type Fault = '503' | 'reset' | 'stall' | 'truncate';
+// 'v1' answers a listing the way a REST API v1 server does (names only, not the v2 content type).
+type Fault = '503' | 'reset' | 'stall' | 'truncate' | 'v1';
 
 /** An HTTP proxy to rclone that applies queued faults to the next requests and logs what it saw. */
 interface FaultProxy {
@@ -80,7 +81,20 @@ async function startFaultProxy(target: string): Promise<FaultProxy> {
       return;
     }
     const forward = http.request({ host: upstream.hostname, port: upstream.port, method: req.method, path: req.url, headers: req.headers }, (up) => {
-      res.writeHead(up.statusCode ?? 502, up.headers);
+      if (fault === 'v1') {
+        res.writeHead(up.statusCode ?? 502, { 'content-type': 'application/vnd.x.restic.rest.v1' });
+      } else {
+        res.writeHead(up.statusCode ?? 502, up.headers);
+      }
+      if (fault === 'v1') {
+        const chunks: Buffer[] = [];
+        up.on('data', (c: Buffer) => chunks.push(c));
+        up.on('end', () => {
+          const names = (JSON.parse(Buffer.concat(chunks).toString()) as { name: string }[]).map((f) => f.name);
+          res.end(JSON.stringify(names));
+        });
+        return;
+      }
       if (fault === 'truncate') {
         up.once('data', (chunk: Buffer) => {
           res.write(chunk.subarray(0, Math.floor(chunk.length / 2)), () => res.socket?.destroy());
@@ -215,6 +229,19 @@ describe('RestBackend against rclone serve restic', () => {
       ['GET', '/headers/data/', 'application/vnd.x.restic.rest.v2', ''],
       ['GET', `/headers/data/${hexName(data)}`, 'application/vnd.x.restic.rest.v2', 'bytes=100-299'],
     ]);
+  });
+
+  it('reads a v1 listing (names only) by asking each file\'s size', async () => {
+    const backend = track(new RestBackend(`${proxy.url}headers/`, { retries: 0 }));
+    const extra = randomBytes(777);
+    await backend.write('data', hexName(extra), extra);
+    const expected = await collect(backend.list('data'));
+    expect(expected).toHaveLength(2);
+    proxy.log.length = 0;
+    proxy.faults.push('v1');
+    const listed = await collect(backend.list('data'));
+    expect(listed.sort((a, b) => a.name.localeCompare(b.name))).toEqual(expected.sort((a, b) => a.name.localeCompare(b.name)));
+    expect(proxy.log.map((r) => r.method)).toEqual(['GET', 'HEAD', 'HEAD']);
   });
 
   it('retries 503s, dropped connections and cut-off bodies, then succeeds', async () => {
