@@ -1,0 +1,189 @@
+import { PassThrough, Transform, type Readable } from 'node:stream';
+import { createGunzip } from 'node:zlib';
+import tar, { type Extract } from 'tar-stream';
+
+/** A member stream as tar-stream hands it out (its typings do not name the type). */
+type Entry = Extract extends AsyncIterable<infer E> ? E : never;
+import { LifeboatError } from '../../../shared/errors';
+import { safeEntryName } from './names';
+
+/** Caps that keep a hostile or broken archive from exhausting memory or disk. */
+export interface TarLimits {
+  maxEntries: number;
+  /** Largest single member. */
+  maxEntryBytes: number;
+  /** Sum of all members' sizes. */
+  maxTotalBytes: number;
+}
+
+/** Defaults: 10 000 members, 4 GiB each, 16 GiB in all. */
+export const DEFAULT_TAR_LIMITS: TarLimits = {
+  maxEntries: 10_000,
+  maxEntryBytes: 4 * 1024 ** 3,
+  maxTotalBytes: 16 * 1024 ** 3,
+};
+
+/** One member as the iterator hands it out: read `stream` to the end, or leave it and it is skipped. */
+export interface TarEntry {
+  /** Normalised relative path (no leading "./", no trailing "/"). */
+  name: string;
+  type: 'file' | 'directory';
+  size: number;
+  mode: number;
+  mtime: Date;
+  stream: Readable;
+}
+
+/** Options of `iterateTarGz`. */
+export interface IterateTarOptions {
+  limits?: Partial<TarLimits>;
+  /** Yield directory members too (they are validated either way). */
+  includeDirectories?: boolean;
+  signal?: AbortSignal;
+  /** Compressed bytes read so far, for progress. */
+  onCompressedBytes?: (bytes: number) => void;
+}
+
+const TAR_BLOCK = 512;
+
+/**
+ * Iterates the members of a .tar.gz stream safely: names are checked (no absolute paths, no "..",
+ * no backslashes), links and device files are refused, and entry count and sizes are capped.
+ * The archive must parse to its end; a truncated gzip or tar is ARCHIVE_INVALID, not a short listing.
+ */
+export async function* iterateTarGz(source: Readable, options: IterateTarOptions = {}): AsyncGenerator<TarEntry> {
+  const limits = { ...DEFAULT_TAR_LIMITS, ...options.limits };
+  const { signal } = options;
+  signal?.throwIfAborted();
+  let compressed = 0;
+  source.on('data', (chunk: Buffer) => {
+    compressed += chunk.length;
+    options.onCompressedBytes?.(compressed);
+  });
+  // Headers and padding add at most ~3 blocks per member; anything beyond is a gzip bomb of padding.
+  const maxTarBytes = limits.maxTotalBytes + (limits.maxEntries + 2) * 3 * TAR_BLOCK + 20 * TAR_BLOCK;
+  let tarBytes = 0;
+  const capper = new Transform({
+    transform(chunk: Buffer, _enc, done) {
+      tarBytes += chunk.length;
+      if (tarBytes > maxTarBytes) {
+        done(new LifeboatError('ARCHIVE_INVALID', `The archive unpacks to more than ${maxTarBytes} bytes of tar data.`, { details: { limit: maxTarBytes } }));
+      } else {
+        done(null, chunk);
+      }
+    },
+  });
+  const gunzip = createGunzip();
+  const extract = tar.extract();
+  const fail = (error: unknown, what: string): LifeboatError =>
+    error instanceof LifeboatError
+      ? error
+      : new LifeboatError('ARCHIVE_INVALID', `${what}: ${error instanceof Error ? error.message : String(error)}`, { cause: error });
+  let streamError: LifeboatError | null = null;
+  const onFailure = (error: LifeboatError): void => {
+    streamError ??= error;
+    extract.destroy(streamError);
+  };
+  source.once('error', (e) => onFailure(fail(e, 'Reading the archive failed')));
+  gunzip.once('error', (e) => onFailure(fail(e, 'The archive is not a complete gzip stream')));
+  capper.once('error', (e) => onFailure(fail(e, 'The archive is too large')));
+  const onAbort = (): void => onFailure(new LifeboatError('CANCELLED', 'Reading the archive was cancelled.'));
+  signal?.addEventListener('abort', onAbort, { once: true });
+  source.pipe(gunzip).pipe(capper).pipe(extract as unknown as NodeJS.WritableStream);
+
+  let count = 0;
+  let total = 0;
+  try {
+    for await (const entry of extract) {
+      const header = entry.header;
+      count++;
+      if (count > limits.maxEntries) {
+        throw new LifeboatError('ARCHIVE_INVALID', `The archive has more than ${limits.maxEntries} members.`, { details: { limit: limits.maxEntries } });
+      }
+      // tar-stream reports pax global headers as their own type, which its typings omit.
+      const type: string = header.type ?? 'file';
+      if (type === 'pax-global-header') {
+        await drain(entry);
+        continue;
+      }
+      const name = safeEntryName(header.name, type === 'directory');
+      if (type !== 'file' && type !== 'contiguous-file' && type !== 'directory') {
+        throw new LifeboatError('ARCHIVE_INVALID', `The archive member "${name}" is a ${type}; only regular files and directories are accepted.`, {
+          details: { name, type },
+        });
+      }
+      const size = header.size ?? 0;
+      if (size > limits.maxEntryBytes) {
+        throw new LifeboatError('ARCHIVE_INVALID', `The archive member "${name}" is ${size} bytes, over the ${limits.maxEntryBytes}-byte limit.`, {
+          details: { name, size, limit: limits.maxEntryBytes },
+        });
+      }
+      total += size;
+      if (total > limits.maxTotalBytes) {
+        throw new LifeboatError('ARCHIVE_INVALID', `The archive's members add up to more than ${limits.maxTotalBytes} bytes.`, {
+          details: { limit: limits.maxTotalBytes },
+        });
+      }
+      if (type === 'directory' && !options.includeDirectories) {
+        await drain(entry);
+        continue;
+      }
+      const body = relay(entry);
+      yield {
+        name,
+        type: type === 'directory' ? 'directory' : 'file',
+        size,
+        mode: header.mode ?? 0o644,
+        mtime: header.mtime ?? new Date(0),
+        stream: body,
+      };
+      // Whatever the consumer left unread is skipped so the next header can be parsed.
+      if (!body.readableEnded && !body.destroyed) body.resume();
+      await body.ended;
+    }
+    if (streamError) throw streamError;
+  } catch (error) {
+    throw streamError ?? fail(error, 'The archive is not a valid tar');
+  } finally {
+    signal?.removeEventListener('abort', onAbort);
+    if (!extract.destroyed) extract.destroy();
+    source.unpipe(gunzip);
+    gunzip.destroy();
+    if (!source.destroyed) source.destroy();
+  }
+}
+
+type RelayedBody = PassThrough & { ended: Promise<void> };
+
+/** Copies a tar-stream entry into a Node stream, keeping the entry flowing even if the consumer gives up. */
+function relay(entry: Entry): RelayedBody {
+  const body = new PassThrough() as RelayedBody;
+  body.ended = new Promise<void>((resolve, reject) => {
+    entry.on('data', (chunk: unknown) => {
+      if (body.destroyed) return;
+      if (!body.write(chunk)) entry.pause();
+    });
+    body.on('drain', () => entry.resume());
+    body.on('close', () => entry.resume());
+    entry.on('end', () => {
+      body.end();
+      resolve();
+    });
+    entry.on('error', (error: Error) => {
+      body.destroy(error);
+      reject(error);
+    });
+  });
+  // The same error also reaches the consumer through `body` and the iterator; this only keeps an
+  // abandoned entry (consumer broke out of the loop) from becoming an unhandled rejection.
+  body.ended.catch(() => undefined);
+  return body;
+}
+
+function drain(entry: Entry): Promise<void> {
+  return new Promise((resolve, reject) => {
+    entry.on('end', resolve);
+    entry.on('error', reject);
+    entry.resume();
+  });
+}
