@@ -131,6 +131,10 @@ export class RestBackend implements Backend {
         await x.body.dump();
         return { v2: [] };
       }
+      if (x.status === 404) {
+        await x.body.dump();
+        throw new LifeboatError('VAULT_BACKEND', `Could not ${what} at ${this.location}: the server has no repository at this address (404).`, { details: { status: 404 } });
+      }
       if (x.status !== 200) {
         await x.body.dump();
         throw this.statusError(what, x.status);
