@@ -1,11 +1,12 @@
 import path from 'node:path';
-import { LifeboatError } from '../../shared/errors';
 import { LocalBackend, type Backend } from '../vault';
+import { RestBackend } from '../vault/backends/rest';
 
-/** Turns a vault location (a path, or `rest:URL` like restic's -r) into a storage backend. */
+/**
+ * Turns a vault location into a storage backend: a directory path, or `rest:URL` exactly as
+ * restic's -r takes it (rclone serve restic, rest-server; any rclone remote behind it).
+ */
 export function backendFor(location: string): Backend {
-  if (location.startsWith('rest:')) {
-    throw new LifeboatError('VAULT_BACKEND', 'REST vault locations are not available in this build yet.');
-  }
+  if (location.startsWith('rest:')) return new RestBackend(location.slice('rest:'.length));
   return new LocalBackend(path.resolve(location));
 }
