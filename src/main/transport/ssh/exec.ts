@@ -3,6 +3,7 @@
  * sends SIGTERM to the remote process (OpenSSH honours `signal` requests) and closes the channel.
  */
 import type { Readable, Writable } from 'node:stream';
+import { finished } from 'node:stream/promises';
 import type { Client, ClientChannel } from 'ssh2';
 import { LifeboatError } from '../../../shared/errors';
 import { cancelledError, throwIfAborted } from './abort';
@@ -40,8 +41,8 @@ export interface ExecOptions {
 export interface ExecStream {
   /** The channel itself: a Duplex of the command's stdout (read) and stdin (write). */
   channel: ClientChannel;
+  /** Paused until read; `done` settles only after it has been read to its end. */
   stdout: Readable;
-  stderr: Readable;
   stdin: Writable;
   /** Settles when the channel closes; stderr's tail is kept for error messages. */
   done: Promise<ExecExit & { stderrTail: string }>;
@@ -55,14 +56,15 @@ export async function execCommand(client: Client, command: string, options: Exec
   const max = options.maxBuffer ?? DEFAULT_MAX_BUFFER;
   const stdout = new HeadBuffer(max);
   const stderr = new TailBuffer(max);
-  const stream = await execStream(client, command, options);
+  const onStderr = (chunk: Buffer): void => {
+    stderr.add(chunk);
+    options.onStderr?.(chunk);
+  };
+  const stream = await execStream(client, command, { ...(options.signal ? { signal: options.signal } : {}), onStderr });
+  // stdout stays paused (buffered) until this listener is attached, so nothing is lost.
   stream.stdout.on('data', (chunk: Buffer) => {
     stdout.add(chunk);
     options.onStdout?.(chunk);
-  });
-  stream.stderr.on('data', (chunk: Buffer) => {
-    stderr.add(chunk);
-    options.onStderr?.(chunk);
   });
   let stdinError: Error | null = null;
   if (options.stdin) {
@@ -75,6 +77,8 @@ export async function execCommand(client: Client, command: string, options: Exec
     stream.stdin.end();
   }
   const exit = await stream.done;
+  // 'close' can come before the last buffered stdout chunk has been emitted.
+  await finished(stream.stdout, { writable: false });
   if (stdinError) {
     throw new LifeboatError('SSH_CHANNEL', `Feeding \`${truncate(options.describe ?? command, 200)}\` its input failed: ${(stdinError as Error).message}`, { cause: stdinError });
   }
@@ -105,8 +109,18 @@ export function assertExitOk(exit: ExecExit, describe: string, stderr: string): 
   });
 }
 
+/** Options of {@link execStream}. */
+export interface ExecStreamOptions {
+  signal?: AbortSignal;
+  /**
+   * Sees every stderr chunk. It is attached before any data can arrive: stderr flows from the
+   * start (so it never stalls the channel), and a listener added later could miss chunks.
+   */
+  onStderr?: (chunk: Buffer) => void;
+}
+
 /** Starts a command and hands back its streams; the caller must consume stdout. */
-export function execStream(client: Client, command: string, options: { signal?: AbortSignal } = {}): Promise<ExecStream> {
+export function execStream(client: Client, command: string, options: ExecStreamOptions = {}): Promise<ExecStream> {
   throwIfAborted(options.signal, 'The remote command was cancelled.');
   return new Promise((resolve, reject) => {
     client.exec(command, (err, channel) => {
@@ -114,14 +128,17 @@ export function execStream(client: Client, command: string, options: { signal?: 
         reject(new LifeboatError('SSH_CHANNEL', `The server would not run a command: ${err.message}`, { cause: err }));
         return;
       }
-      resolve(wrapChannel(channel, options.signal));
+      resolve(wrapChannel(channel, options));
     });
   });
 }
 
-function wrapChannel(channel: ClientChannel, signal: AbortSignal | undefined): ExecStream {
+function wrapChannel(channel: ClientChannel, { signal, onStderr }: ExecStreamOptions): ExecStream {
   const tail = new TailBuffer(STDERR_TAIL);
-  channel.stderr.on('data', (chunk: Buffer) => tail.add(chunk));
+  channel.stderr.on('data', (chunk: Buffer) => {
+    tail.add(chunk);
+    onStderr?.(chunk);
+  });
   const done = new Promise<ExecExit & { stderrTail: string }>((resolve, reject) => {
     let exit: ExecExit = { code: null, signal: null };
     const onAbort = (): void => {
@@ -140,10 +157,13 @@ function wrapChannel(channel: ClientChannel, signal: AbortSignal | undefined): E
     });
     channel.on('close', () => {
       signal?.removeEventListener('abort', onAbort);
-      resolve({ ...exit, stderrTail: tail.text() });
+      // The tail is complete only once stderr has emitted its last chunk.
+      const settle = (): void => resolve({ ...exit, stderrTail: tail.text() });
+      if (channel.stderr.readableEnded) settle();
+      else channel.stderr.once('end', settle).once('close', settle);
     });
   });
-  return { channel, stdout: channel, stderr: channel.stderr, stdin: channel, done };
+  return { channel, stdout: channel, stdin: channel, done };
 }
 
 /** Quotes one argument for a POSIX shell: `it's` becomes `'it'\''s'`. */

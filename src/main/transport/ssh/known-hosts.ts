@@ -120,12 +120,18 @@ export class KnownHosts {
 
   /** The plain host-key entries (no markers) recorded for `host` on `port`. */
   lookup(host: string, port = 22): KnownHostEntry[] {
-    return this.matching(host, port).filter((e) => e.marker === null);
+    return this.entriesFor(host, port).filter((e) => e.marker === null);
+  }
+
+  /** Every line that applies to `host` on `port`, markers included (what `ssh-keygen -F` lists). */
+  entriesFor(host: string, port = 22): KnownHostEntry[] {
+    const name = knownHostsName(host, port);
+    return this.entries.filter((e) => entryMatches(e, name));
   }
 
   /** Checks a presented key blob for `host`:`port` the way OpenSSH does. */
   verify(host: string, port: number, keyBlob: Buffer): KnownHostsVerdict {
-    const matching = this.matching(host, port);
+    const matching = this.entriesFor(host, port);
     // A revoked key is refused whatever else the file says (revoked lines usually use `*`).
     const revoked = matching.find((e) => e.marker === 'revoked' && e.keyBlob.equals(keyBlob));
     if (revoked) return { status: 'revoked', entry: revoked };
@@ -133,11 +139,6 @@ export class KnownHosts {
     const entry = known.find((e) => e.keyBlob.equals(keyBlob));
     if (entry) return { status: 'match', entry };
     return known.length > 0 ? { status: 'mismatch', known } : { status: 'unknown' };
-  }
-
-  private matching(host: string, port: number): KnownHostEntry[] {
-    const name = knownHostsName(host, port);
-    return this.entries.filter((e) => entryMatches(e, name));
   }
 }
 

@@ -6,7 +6,7 @@ import type { Readable, Writable } from 'node:stream';
 import type { Client } from 'ssh2';
 import { LifeboatError } from '../../../shared/errors';
 import { execChecked, execCommand, execStream } from './exec';
-import type { ExecOptions, ExecResult, ExecStream } from './exec';
+import type { ExecOptions, ExecResult, ExecStream, ExecStreamOptions } from './exec';
 import { Sftp } from './sftp';
 import type { RemoteEntry, RemoteStat, SftpReadOptions, SftpWriteOptions } from './sftp';
 import { forwardChannel, openLocalTunnel } from './tunnel';
@@ -86,7 +86,7 @@ export class SshSession {
   }
 
   /** Starts a command whose stdout the caller streams (e.g. `cat dump.sql.gz`). */
-  execStream(command: string, options: { signal?: AbortSignal } = {}): Promise<ExecStream> {
+  execStream(command: string, options: ExecStreamOptions = {}): Promise<ExecStream> {
     return execStream(this.live(), command, options);
   }
 

@@ -46,7 +46,7 @@ export function openForward(client: Client, host: string, port: number, from: { 
   });
 }
 
-/** A forwarded channel that can be handed to `new pg.Client({ stream })`. */
+/** A forwarded channel that can be handed to pg: `new pg.Client({ stream: () => channel, … })`. */
 export async function forwardChannel(client: Client, host: string, port: number): Promise<ForwardedStream> {
   const channel = (await openForward(client, host, port)) as ForwardedStream;
   // The channel is already open: these are the socket calls a TCP stream would need.
