@@ -1,7 +1,7 @@
 import { createHash, randomBytes } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
 import { chunkStream, MAX_CHUNK, MIN_CHUNK } from '../../src/main/vault/chunker';
-import { randomKey } from '../../src/main/vault/crypto';
+import { randomKey, tryOpen } from '../../src/main/vault/crypto';
 import { PackBuilder, parsePackHeader } from '../../src/main/vault/pack';
 
 async function chunks(data: Buffer, piece = 65536): Promise<Buffer[]> {
@@ -56,16 +56,19 @@ describe('vault chunker', () => {
 describe('vault pack', () => {
   it('writes a header restic can parse back: entries, offsets, lengths', () => {
     const key = randomKey();
-    const pack = new PackBuilder('data');
-    pack.add('aa'.repeat(32), Buffer.alloc(100, 1));
-    pack.add('bb'.repeat(32), Buffer.alloc(50, 2));
-    const { data, pack: entry } = pack.finish(key);
-    expect(data.length).toBe(150 + 2 * 37 + 32 + 4);
+    // A tiny starting buffer makes the pack grow twice on the way.
+    const pack = new PackBuilder('data', 64);
+    pack.add(key, 'aa'.repeat(32), Buffer.alloc(100, 1));
+    pack.add(key, 'bb'.repeat(32), Buffer.alloc(50, 2));
+    const { id, data, pack: entry } = pack.finish(key);
+    expect(data.length).toBe(100 + 32 + 50 + 32 + 2 * 37 + 32 + 4);
+    expect(id).toBe(createHash('sha256').update(data).digest('hex'));
     const parsed = parsePackHeader(key, entry.id, data.length, data);
     expect(parsed).toEqual({ headerLength: 2 * 37 + 32, blobs: entry.blobs });
+    expect(tryOpen(key, data.subarray(132, 214))).toEqual(Buffer.alloc(50, 2));
     expect(entry.blobs.map((b) => [b.offset, b.length])).toEqual([
-      [0, 100],
-      [100, 50],
+      [0, 132],
+      [132, 82],
     ]);
   });
 });

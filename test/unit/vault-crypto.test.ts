@@ -1,9 +1,12 @@
+import { randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
+import { poly1305 } from '@noble/ciphers/_poly1305.js';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { decodeMasterKey, open, parseKeyFile, randomKey, seal, tryOpen, unlockKeyFile } from '../../src/main/vault/crypto';
 import { compareUtf8, formatGoTime, goQuote, goUnquote } from '../../src/main/vault/go-encoding';
 import { isIrreducible, randomIrreduciblePolynomial } from '../../src/main/vault/polynomial';
+import { poly1305Tag } from '../../src/main/vault/poly1305';
 
 const fixtures = path.resolve('test/fixtures/restic');
 const masterJson = readFileSync(path.join(fixtures, 'outputs/cat-masterkey.json'));
@@ -77,5 +80,17 @@ describe('vault chunker polynomial', () => {
     const fresh = randomIrreduciblePolynomial();
     expect(BigInt(`0x${fresh}`).toString(2)).toHaveLength(54);
     expect(isIrreducible(BigInt(`0x${fresh}`))).toBe(true);
+  });
+});
+
+describe('vault Poly1305 (WebAssembly)', () => {
+  it('gives the same tags as @noble/ciphers for every length class, including all-0xff r and message', () => {
+    for (const len of [0, 1, 15, 16, 17, 33, 1000, 65536, 1024 * 1024 - 1, 1024 * 1024 + 17]) {
+      for (const extreme of [false, true]) {
+        const msg = extreme ? Buffer.alloc(len, 0xff) : randomBytes(len);
+        const key = extreme ? Buffer.alloc(32, 0xff) : randomBytes(32);
+        expect(Buffer.from(poly1305Tag(msg, key)).toString('hex')).toBe(Buffer.from(poly1305(msg, key)).toString('hex'));
+      }
+    }
   });
 });

@@ -3,7 +3,6 @@
  * against the repository index and against what this saver already holds, then writes the index
  * files for the packs it wrote. Used by ingest and by prune's repacking.
  */
-import { seal } from './crypto';
 import { PACK_TARGET_SIZE, PackBuilder } from './pack';
 import { encodeIndexJson } from './repo-index';
 import type { BlobType, IndexPack } from './repo-index';
@@ -18,6 +17,7 @@ export class BlobSaver {
   /** Ids of blobs in packs this saver wrote or is writing (not yet in the repository index). */
   private readonly saved = new Set<string>();
   private inFlight: Promise<void> = Promise.resolve();
+  private readonly spare: Record<BlobType, Buffer | null> = { data: null, tree: null };
   /** Packs written so far (not yet in any index file until `finish`). */
   readonly packs: IndexPack[] = [];
   /** Plaintext bytes of blobs that were new to the repository. */
@@ -41,7 +41,7 @@ export class BlobSaver {
     this.saved.add(id);
     this.addedBytes += plaintext.length;
     const pack = this.open[type];
-    pack.add(id, seal(this.repo.key, plaintext));
+    pack.add(this.repo.key, id, plaintext);
     if (pack.size >= PACK_TARGET_SIZE) await this.closePack(type);
     return true;
   }
@@ -74,13 +74,16 @@ export class BlobSaver {
   private async closePack(type: BlobType): Promise<void> {
     const pack = this.open[type];
     if (pack.count === 0) return;
-    this.open[type] = new PackBuilder(type);
     const { id, data, pack: entry } = pack.finish(this.repo.key);
     // One write in flight while the next pack fills: overlaps I/O with hashing and encryption.
     await this.inFlight;
+    // The pack written before this one is on disk now: its buffer becomes the next pack's (no 24 MiB allocation per pack).
+    this.open[type] = new PackBuilder(type, this.spare[type] ?? undefined);
+    this.spare[type] = null;
     const write = this.repo.backend.write('data', id, data).then(() => {
       this.packs.push(entry);
       this.storedBytes += data.length;
+      this.spare[type] = pack.release();
     });
     // Marks the rejection as handled until the next await of `inFlight` rethrows it.
     write.catch(() => undefined);

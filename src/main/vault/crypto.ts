@@ -6,9 +6,9 @@
 import { createCipheriv, createDecipheriv, randomBytes, scrypt as scryptCb, timingSafeEqual } from 'node:crypto';
 import type { ScryptOptions } from 'node:crypto';
 import os from 'node:os';
-import { poly1305 } from '@noble/ciphers/_poly1305.js';
 import { LifeboatError } from '../../shared/errors';
 import { formatGoTime } from './go-encoding';
+import { poly1305Tag } from './poly1305';
 
 /** Bytes added to every encrypted object: 16 IV + 16 MAC. */
 export const CRYPTO_OVERHEAD = 32;
@@ -32,23 +32,29 @@ export function computeMac(key: RepoKey, iv: Uint8Array, ciphertext: Uint8Array)
   ecb.setAutoPadding(false);
   const s = ecb.update(iv);
   const oneTime = new Uint8Array(32);
-  // noble clamps r itself (RFC 8439), so an unclamped r stored by restic >= 0.17 gives the same tag.
+  // poly1305Tag clamps r itself (RFC 8439), so an unclamped r stored by restic >= 0.17 gives the same tag.
   oneTime.set(key.macR, 0);
   oneTime.set(s, 16);
-  return poly1305(ciphertext, oneTime);
+  return poly1305Tag(ciphertext, oneTime);
 }
 
 /** Encrypts and authenticates `plaintext`; returns `IV ‖ ciphertext ‖ MAC` in one buffer. */
 export function seal(key: RepoKey, plaintext: Uint8Array): Buffer {
   const out = Buffer.allocUnsafe(plaintext.length + CRYPTO_OVERHEAD);
+  sealInto(key, plaintext, out, 0);
+  return out;
+}
+
+/** Writes `IV ‖ ciphertext ‖ MAC` of `plaintext` into `target` at `at`; returns the bytes written. */
+export function sealInto(key: RepoKey, plaintext: Uint8Array, target: Buffer, at: number): number {
   const iv = randomBytes(16);
-  iv.copy(out, 0);
+  iv.copy(target, at);
   const ctr = createCipheriv('aes-256-ctr', key.encrypt, iv);
-  const ct = out.subarray(16, 16 + plaintext.length);
+  const ct = target.subarray(at + 16, at + 16 + plaintext.length);
   // CTR mode never buffers, so update() returns exactly plaintext.length bytes.
   ctr.update(plaintext).copy(ct);
-  out.set(computeMac(key, iv, ct), 16 + plaintext.length);
-  return out;
+  target.set(computeMac(key, iv, ct), at + 16 + plaintext.length);
+  return plaintext.length + CRYPTO_OVERHEAD;
 }
 
 /** Verifies the MAC and decrypts; returns null when the MAC does not match (wrong key or damaged bytes). */

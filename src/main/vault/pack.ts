@@ -4,7 +4,7 @@
  */
 import { createHash } from 'node:crypto';
 import { LifeboatError } from '../../shared/errors';
-import { CRYPTO_OVERHEAD, open, seal } from './crypto';
+import { CRYPTO_OVERHEAD, open, sealInto } from './crypto';
 import type { RepoKey } from './crypto';
 import type { BlobType, IndexPack } from './repo-index';
 
@@ -15,14 +15,28 @@ const MAX_HEADER_SIZE = 16 * 1024 * 1024;
 /** restic reads this many bytes from the end first, hoping the whole header is in them. */
 export const HEADER_PROBE_SIZE = 15 * 41 + 36;
 
-/** A pack being filled with already-encrypted blobs of one type. */
+/**
+ * A pack being filled with blobs of one type. Blobs are encrypted straight into one growing
+ * buffer and hashed as they land (while still in cache), so closing a pack copies nothing.
+ */
 export class PackBuilder {
-  private readonly parts: Buffer[] = [];
+  private buffer: Buffer;
   private readonly entries: IndexPack['blobs'] = [];
-  private readonly ids = new Set<string>();
+  private readonly hash = createHash('sha256');
   private bytes = 0;
 
-  constructor(readonly blobType: BlobType) {}
+  /** `reuse`: a buffer of a pack already written (recycled), or a starting capacity in bytes. */
+  constructor(
+    readonly blobType: BlobType,
+    reuse: Buffer | number = blobType === 'data' ? PACK_TARGET_SIZE + 8 * 1024 * 1024 + 64 * 1024 : 64 * 1024,
+  ) {
+    this.buffer = typeof reuse === 'number' ? Buffer.allocUnsafe(reuse) : reuse;
+  }
+
+  /** Hands the whole underlying buffer over for reuse once the finished pack's bytes are no longer needed. */
+  release(): Buffer {
+    return this.buffer;
+  }
 
   /** Bytes of blob data so far. */
   get size(): number {
@@ -34,17 +48,13 @@ export class PackBuilder {
     return this.entries.length;
   }
 
-  /** Whether a blob with this id is already in this unfinished pack. */
-  holds(id: string): boolean {
-    return this.ids.has(id);
-  }
-
-  /** Appends one encrypted blob (`sealed` = IV ‖ ciphertext ‖ MAC of the uncompressed plaintext). */
-  add(id: string, sealed: Buffer): void {
-    this.ids.add(id);
-    this.entries.push({ id, type: this.blobType, offset: this.bytes, length: sealed.length });
-    this.parts.push(sealed);
-    this.bytes += sealed.length;
+  /** Encrypts one blob's plaintext into the pack. */
+  add(key: RepoKey, id: string, plaintext: Uint8Array): void {
+    this.reserve(plaintext.length + CRYPTO_OVERHEAD);
+    const length = sealInto(key, plaintext, this.buffer, this.bytes);
+    this.hash.update(this.buffer.subarray(this.bytes, this.bytes + length));
+    this.entries.push({ id, type: this.blobType, offset: this.bytes, length });
+    this.bytes += length;
   }
 
   /** Closes the pack: returns its bytes, its name (sha256 of them) and its index entry. */
@@ -56,12 +66,22 @@ export class PackBuilder {
       header.writeUInt32LE(e.length, at + 1);
       Buffer.from(e.id, 'hex').copy(header, at + 5);
     });
-    const encHeader = seal(key, header);
-    const tail = Buffer.allocUnsafe(4);
-    tail.writeUInt32LE(encHeader.length, 0);
-    const data = Buffer.concat([...this.parts, encHeader, tail]);
-    const id = createHash('sha256').update(data).digest('hex');
-    return { id, data, pack: { id, blobs: this.entries } };
+    this.reserve(header.length + CRYPTO_OVERHEAD + 4);
+    const start = this.bytes;
+    const headerLength = sealInto(key, header, this.buffer, start);
+    this.buffer.writeUInt32LE(headerLength, start + headerLength);
+    const end = start + headerLength + 4;
+    this.hash.update(this.buffer.subarray(start, end));
+    const id = this.hash.digest('hex');
+    return { id, data: this.buffer.subarray(0, end), pack: { id, blobs: this.entries } };
+  }
+
+  private reserve(extra: number): void {
+    const needed = this.bytes + extra;
+    if (needed <= this.buffer.length) return;
+    const grown = Buffer.allocUnsafe(Math.max(needed, this.buffer.length * 2));
+    this.buffer.copy(grown, 0, 0, this.bytes);
+    this.buffer = grown;
   }
 }
 
