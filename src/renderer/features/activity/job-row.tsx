@@ -7,6 +7,7 @@ import { ProgressBar } from '../../components/progress-bar';
 import { api } from '../../lib/api';
 import { formatBytes, formatDuration, formatRate, formatRelative, formatTime } from '../../lib/format';
 import { useStore } from '../../stores/store';
+import { useNow } from '../../lib/use-now';
 
 const KIND_LABELS: Record<JobKind, string> = {
   'connection-test': 'Connection test',
@@ -44,6 +45,7 @@ export function JobRow(props: { id: string }): ReactNode {
   const installationName = useStore((s) =>
     job?.installationId ? s.fleet.installations?.find((i) => i.id === job.installationId)?.name : undefined,
   );
+  const now = useNow();
   const [cancelling, setCancelling] = useState(false);
   const [error, setError] = useState<unknown>(null);
   if (!job) return null;
@@ -70,7 +72,7 @@ export function JobRow(props: { id: string }): ReactNode {
         <div className="job-title">
           <strong>{job.title}</strong>
           <span className="muted" title={formatTime(job.createdAt)}>
-            {installationName ?? (job.installationId ? 'removed installation' : 'vault')} · {formatRelative(job.createdAt)}
+            {installationName ?? (job.installationId ? 'removed installation' : 'vault')} · {formatRelative(job.createdAt, now)}
           </span>
         </div>
         <div>

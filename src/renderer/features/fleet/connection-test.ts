@@ -17,10 +17,16 @@ export async function startConnectionTest(installationId: string): Promise<void>
 
 /** What the operator has to decide about after a test; `changed` prompts can only be refused. */
 export type TrustPrompt =
-  | { kind: 'ssh-unknown'; host: string; algorithm: string | null; fingerprint: string }
-  | { kind: 'ssh-changed'; host: string; pinned: string | null; presented: string | null }
+  | { kind: 'ssh-unknown'; host: string; algorithm: string | null; fingerprint: string; hop: SshHop }
+  | { kind: 'ssh-changed'; host: string; pinned: string | null; presented: string | null; hop: SshHop }
   | { kind: 'tls-unknown'; host: string; sha256: string; reason: string | null }
   | { kind: 'tls-changed'; host: string; pinned: string | null; presented: string | null };
+
+/**
+ * Which SSH server the key belongs to. Only the target's key can be pinned on the installation;
+ * a jump host's key is trusted through known_hosts.
+ */
+export type SshHop = 'target' | 'jump';
 
 const text = (value: unknown): string | null => (typeof value === 'string' && value !== '' ? value : null);
 
@@ -57,14 +63,21 @@ export function trustPromptOf(job: JobRecord, installation: Installation): Trust
     case 'SSH_HOST_KEY_UNKNOWN': {
       const fingerprint = text(details.fingerprint) ?? text(details.actual) ?? sshStep?.sha256 ?? null;
       if (!fingerprint) return null;
-      return { kind: 'ssh-unknown', host: host ?? sshHost(installation), algorithm: text(details.algorithm) ?? sshStep?.algorithm ?? null, fingerprint };
+      return {
+        kind: 'ssh-unknown',
+        host: host ?? sshHost(installation),
+        algorithm: text(details.algorithm) ?? sshStep?.algorithm ?? null,
+        fingerprint,
+        hop: details.hop === 'jump' ? 'jump' : 'target',
+      };
     }
     case 'SSH_HOST_KEY_CHANGED':
       return {
         kind: 'ssh-changed',
         host: host ?? sshHost(installation),
         pinned: text(details.expected) ?? text(details.pinned) ?? installation.ssh?.hostKeySha256 ?? null,
-        presented: text(details.actual) ?? text(details.fingerprint) ?? sshStep?.sha256 ?? null,
+        presented: text(details.presented) ?? text(details.actual) ?? text(details.fingerprint) ?? sshStep?.sha256 ?? null,
+        hop: details.hop === 'jump' ? 'jump' : 'target',
       };
     case 'TLS_UNTRUSTED': {
       const sha256 = text(details.actual) ?? text(details.sha256) ?? text(details.fingerprint) ?? tlsStep?.sha256 ?? null;

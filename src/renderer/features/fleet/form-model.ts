@@ -25,7 +25,10 @@ export interface InstallationForm {
     auth: SshAuth;
     keyFile: string;
     jumpHost: string;
-    /** Pinned by an explicit trust; kept on edit unless the user clears it. */
+    /**
+     * Pinned by an explicit trust. The core keeps the old pin when this is left out for the same
+     * host, so a verified key change is entered here as the new value, never by clearing.
+     */
     hostKeySha256: string;
     connectTimeoutMs?: number;
   };

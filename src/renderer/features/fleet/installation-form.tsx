@@ -177,14 +177,14 @@ export function InstallationFormDialog(props: {
                 <Field label="Jump host (optional)" error={e('ssh.jumpHost')} className="span-3" hint="user@bastion:port, as in ProxyJump">
                   {(c) => <input {...c} type="text" value={form.ssh.jumpHost} onChange={(ev) => patchSsh({ jumpHost: ev.target.value })} spellCheck={false} />}
                 </Field>
-                <PinnedValue
-                  className="span-3"
+                <Field
                   label="Pinned host key"
-                  value={form.ssh.hostKeySha256}
-                  empty="None yet — the first connection test asks you to trust it."
                   error={e('ssh.hostKeySha256')}
-                  onClear={() => patchSsh({ hostKeySha256: '' })}
-                />
+                  className="span-3"
+                  hint={form.ssh.hostKeySha256 ? 'Only this key is accepted. After a verified key change, paste the new SHA256 value here.' : 'Empty: the first connection test shows the key and asks you to trust it.'}
+                >
+                  {(c) => <input {...c} type="text" className="mono" value={form.ssh.hostKeySha256} onChange={(ev) => patchSsh({ hostKeySha256: ev.target.value.trim() })} placeholder="SHA256:…" spellCheck={false} autoComplete="off" />}
+                </Field>
               </div>
             </>
           ) : (
@@ -346,27 +346,5 @@ function SecretField(props: {
         />
       )}
     </Field>
-  );
-}
-
-/** Shows a pinned fingerprint read-only, with a way to clear it (to re-pin after a verified change). */
-function PinnedValue(props: { label: string; value: string; empty: string; error: string | undefined; onClear: () => void; className?: string }): ReactNode {
-  return (
-    <div className={`field ${props.className ?? ''}`}>
-      <span className="field-label">{props.label}</span>
-      {props.value ? (
-        <span className="secret-stored">
-          <code className="mono wrap-anywhere">
-            {props.value}
-          </code>
-          <button type="button" className="button-link" onClick={props.onClear}>
-            Clear
-          </button>
-        </span>
-      ) : (
-        <span className="field-hint">{props.empty}</span>
-      )}
-      {props.error ? <span className="field-error">{props.error}</span> : null}
-    </div>
   );
 }

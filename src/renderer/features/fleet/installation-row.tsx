@@ -6,6 +6,7 @@ import { ConfirmDialog } from '../../components/dialog';
 import { ErrorMessage } from '../../components/error-message';
 import { api } from '../../lib/api';
 import { formatRelative, formatTime } from '../../lib/format';
+import { useNow } from '../../lib/use-now';
 import { useStore } from '../../stores/store';
 import { StatusPill } from './status-pill';
 import { TestResult } from './test-result';
@@ -20,6 +21,7 @@ export function InstallationRow(props: { installation: Installation; onEdit: (id
     const jobId = s.ui.connectionTests[installation.id];
     return jobId ? s.jobs.byId[jobId] : undefined;
   });
+  const now = useNow();
   const [confirmRemove, setConfirmRemove] = useState(false);
   const [busy, setBusy] = useState(false);
   const [error, setError] = useState<unknown>(null);
@@ -54,25 +56,17 @@ export function InstallationRow(props: { installation: Installation; onEdit: (id
         </div>
         <div>
           {installation.ssh ? (
-            <div className="transport-line" title="SSH">
-              <span className="transport-tag">SSH</span>
-              {installation.ssh.user ? `${installation.ssh.user}@` : ''}
-              {installation.ssh.host}:{installation.ssh.port ?? 22}
-              {installation.ssh.jumpHost ? <span className="muted"> via {installation.ssh.jumpHost}</span> : null}
-            </div>
+            <TransportLine tag="SSH" text={sshTarget(installation.ssh) + (installation.ssh.jumpHost ? ` via ${installation.ssh.jumpHost}` : '')} />
           ) : null}
           {installation.https ? (
-            <div className="transport-line" title="HTTPS">
-              <span className="transport-tag">HTTP</span>
-              {installation.https.baseUrl}
-            </div>
+            <TransportLine tag="HTTPS" text={installation.https.baseUrl} />
           ) : null}
         </div>
         <div>
           <StatusPill status={status} />
         </div>
         <div className="fleet-checked" title={status?.checkedAt ? formatTime(status.checkedAt) : undefined}>
-          {status?.checkedAt ? formatRelative(status.checkedAt) : 'never'}
+          {status?.checkedAt ? formatRelative(status.checkedAt, now) : 'never'}
         </div>
         <div className="fleet-actions">
           <button
@@ -135,5 +129,18 @@ export function InstallationRow(props: { installation: Installation; onEdit: (id
         </ConfirmDialog>
       ) : null}
     </li>
+  );
+}
+
+function sshTarget(ssh: NonNullable<Installation['ssh']>): string {
+  return `${ssh.user ? `${ssh.user}@` : ''}${ssh.host}:${ssh.port ?? 22}`;
+}
+
+function TransportLine(props: { tag: string; text: string }): ReactNode {
+  return (
+    <div className="transport-line" title={`${props.tag} ${props.text}`}>
+      <span className="transport-tag">{props.tag}</span>
+      <span className="transport-text">{props.text}</span>
+    </div>
   );
 }

@@ -7,6 +7,9 @@ import { ShieldAlertIcon } from '../../components/icons';
 import { api } from '../../lib/api';
 import { startConnectionTest, type TrustPrompt } from './connection-test';
 
+const SSH_KEYGEN = 'ssh-keygen -lf /etc/ssh/ssh_host_ed25519_key.pub';
+const OPENSSL_FP = 'openssl x509 -noout -fingerprint -sha256 -in cert.pem';
+
 /**
  * Asks the operator to trust a host key or certificate seen for the first time, or refuses a
  * changed one. Trusting pins it on the installation and runs the test again.
@@ -16,12 +19,11 @@ export function TrustDialog(props: { prompt: TrustPrompt; installation: Installa
   const [busy, setBusy] = useState(false);
   const [error, setError] = useState<unknown>(null);
 
-  const trust = async (): Promise<void> => {
+  const trust = async (pin: () => Promise<unknown>): Promise<void> => {
     setBusy(true);
     setError(null);
     try {
-      if (prompt.kind === 'ssh-unknown') await api.call('installations:trust-host-key', { id: installation.id, fingerprint: prompt.fingerprint });
-      else if (prompt.kind === 'tls-unknown') await api.call('installations:trust-certificate', { id: installation.id, sha256: prompt.sha256 });
+      await pin();
       onClose();
       await startConnectionTest(installation.id);
     } catch (e) {
@@ -32,55 +34,47 @@ export function TrustDialog(props: { prompt: TrustPrompt; installation: Installa
 
   switch (prompt.kind) {
     case 'ssh-unknown':
+      if (prompt.hop === 'jump') {
+        return (
+          <Refusal title="The jump host is not known yet" onClose={onClose} onEdit={props.onEdit} rows={[['Jump host', prompt.host], ['Algorithm', prompt.algorithm ?? 'unknown'], ['Fingerprint', prompt.fingerprint]]}>
+            <p>
+              Lifeboat reaches “{installation.name}” through the jump host <strong>{prompt.host}</strong>, whose host key is not in
+              your <code>~/.ssh/known_hosts</code>. Only the server’s own key can be pinned here.
+            </p>
+            <p>
+              Check the fingerprint on the jump host (<code>{SSH_KEYGEN}</code>), connect to it once with <code>ssh</code> to
+              record it in known_hosts, then test again.
+            </p>
+          </Refusal>
+        );
+      }
       return (
-        <Dialog
+        <FirstSeen
           title="Trust this SSH host key?"
           onClose={onClose}
-          footer={
-            <>
-              <button type="button" className="button" onClick={onClose}>
-                Not now
-              </button>
-              <button type="button" className="button button-primary" onClick={() => void trust()} disabled={busy} data-autofocus>
-                Trust and connect
-              </button>
-            </>
-          }
+          busy={busy}
+          error={error}
+          onTrust={() => void trust(() => api.call('installations:trust-host-key', { id: installation.id, fingerprint: prompt.fingerprint }))}
+          rows={[['Host', prompt.host], ['Algorithm', prompt.algorithm ?? 'unknown'], ['Fingerprint', prompt.fingerprint]]}
         >
           <p>
             This is the first time Lifeboat connects to <strong>{prompt.host}</strong> for “{installation.name}”. The server proved it
             holds the key below. If it is the right key, no one can later pose as this server without Lifeboat noticing.
           </p>
           <p className="muted">
-            Check it on the server (or ask its admin): <code>ssh-keygen -lf /etc/ssh/ssh_host_{algorithmFile(prompt.algorithm)}_key.pub</code>{' '}
-            prints the same SHA256 line.
+            Check it on the server (or ask its admin): <code>{SSH_KEYGEN}</code> prints the same SHA256 value.
           </p>
-          <dl className="fingerprint-box" aria-label="Host key">
-            <dt>Host</dt>
-            <dd>{prompt.host}</dd>
-            <dt>Algorithm</dt>
-            <dd>{prompt.algorithm ?? 'unknown'}</dd>
-            <dt>Fingerprint</dt>
-            <dd data-testid="fingerprint">{prompt.fingerprint}</dd>
-          </dl>
-          {error ? <ErrorMessage error={error} /> : null}
-        </Dialog>
+        </FirstSeen>
       );
     case 'tls-unknown':
       return (
-        <Dialog
+        <FirstSeen
           title="Trust this certificate?"
           onClose={onClose}
-          footer={
-            <>
-              <button type="button" className="button" onClick={onClose}>
-                Not now
-              </button>
-              <button type="button" className="button button-primary" onClick={() => void trust()} disabled={busy} data-autofocus>
-                Trust and connect
-              </button>
-            </>
-          }
+          busy={busy}
+          error={error}
+          onTrust={() => void trust(() => api.call('installations:trust-certificate', { id: installation.id, sha256: prompt.sha256 }))}
+          rows={[['Server', prompt.host], ['SHA-256', prompt.sha256]]}
         >
           <p>
             The HTTPS server <strong>{prompt.host}</strong> presented a certificate that no trusted authority vouches for
@@ -88,62 +82,30 @@ export function TrustDialog(props: { prompt: TrustPrompt; installation: Installa
             certificate, and Lifeboat will refuse any other.
           </p>
           <p className="muted">
-            Compare it with the server’s: <code>openssl x509 -noout -fingerprint -sha256 -in cert.pem</code>.
+            Compare it with the server’s: <code>{OPENSSL_FP}</code>.
           </p>
-          <dl className="fingerprint-box" aria-label="Certificate">
-            <dt>Server</dt>
-            <dd>{prompt.host}</dd>
-            <dt>SHA-256</dt>
-            <dd data-testid="fingerprint">{prompt.sha256}</dd>
-          </dl>
-          {error ? <ErrorMessage error={error} /> : null}
-        </Dialog>
+        </FirstSeen>
       );
     case 'ssh-changed':
     case 'tls-changed': {
-      const what = prompt.kind === 'ssh-changed' ? 'SSH host key' : 'TLS certificate';
+      const ssh = prompt.kind === 'ssh-changed';
+      const what = ssh ? 'SSH host key' : 'TLS certificate';
+      const viaKnownHosts = ssh && prompt.hop === 'jump';
       return (
-        <Dialog
-          title={`The ${what} has changed`}
-          tone="danger"
-          onClose={onClose}
-          footer={
-            <>
-              <button type="button" className="button" onClick={props.onEdit}>
-                Edit installation…
-              </button>
-              <button type="button" className="button button-primary" onClick={onClose} data-autofocus>
-                Close
-              </button>
-            </>
-          }
-        >
+        <Refusal title={`The ${what} has changed`} onClose={onClose} onEdit={props.onEdit} rows={[['Trusted', prompt.pinned ?? 'unknown'], ['Presented now', prompt.presented ?? 'unknown']]} badRow="Presented now">
           <div className="alert alert-danger" role="alert">
-            <ShieldAlertIcon /> <strong>Lifeboat refused to connect to {prompt.host}.</strong> The server presented a different {what}{' '}
-            than the one you trusted. Someone may be intercepting the connection — or the server was reinstalled
-            {prompt.kind === 'tls-changed' ? ' or its certificate renewed' : ''}.
+            <ShieldAlertIcon /> <strong>Lifeboat refused to connect to {prompt.host}.</strong> It presented a different {what} than the
+            one you trusted. Someone may be intercepting the connection — or the server was reinstalled
+            {ssh ? '' : ' or its certificate renewed'}.
           </div>
-          <dl className="fingerprint-box" aria-label={`${what} fingerprints`}>
-            <dt>Trusted</dt>
-            <dd>{prompt.pinned ?? 'unknown'}</dd>
-            <dt>Presented now</dt>
-            <dd className="fingerprint-bad">{prompt.presented ?? 'unknown'}</dd>
-          </dl>
           <p>
-            Do not trust the new one from here. Verify it on the server itself (console or a connection you already trust)
-            {prompt.kind === 'ssh-changed' ? (
-              <>
-                {' '}with <code>ssh-keygen -lf /etc/ssh/ssh_host_ed25519_key.pub</code>
-              </>
-            ) : (
-              <>
-                {' '}with <code>openssl x509 -noout -fingerprint -sha256 -in cert.pem</code>
-              </>
-            )}
-            . If it matches, edit the installation, clear the pinned {prompt.kind === 'ssh-changed' ? 'host key' : 'certificate'}, save, and test
-            again to pin the new one.
+            Do not trust the new one from here. Verify it on the server itself (its console, or a connection you already trust) with{' '}
+            <code>{ssh ? SSH_KEYGEN : OPENSSL_FP}</code>.{' '}
+            {viaKnownHosts
+              ? 'If it matches, replace the jump host’s line in ~/.ssh/known_hosts and test again.'
+              : `If it matches, edit the installation, paste the verified value into “Pinned ${ssh ? 'host key' : 'certificate SHA-256'}”, save, and test again.`}
           </p>
-        </Dialog>
+        </Refusal>
       );
     }
     default:
@@ -151,11 +113,67 @@ export function TrustDialog(props: { prompt: TrustPrompt; installation: Installa
   }
 }
 
-/** ssh-ed25519 → ed25519, ecdsa-sha2-nistp256 → ecdsa: the host key file name on Debian-like systems. */
-function algorithmFile(algorithm: string | null): string {
-  if (!algorithm) return '*';
-  if (algorithm.includes('ed25519')) return 'ed25519';
-  if (algorithm.includes('ecdsa')) return 'ecdsa';
-  if (algorithm.includes('rsa')) return 'rsa';
-  return '*';
+type Rows = [label: string, value: string][];
+
+function Fingerprints(props: { rows: Rows; bad?: string }): ReactNode {
+  return (
+    <dl className="fingerprint-box">
+      {props.rows.map(([label, value]) => (
+        <div key={label} className="fingerprint-row">
+          <dt>{label}</dt>
+          <dd className={label === props.bad ? 'fingerprint-bad' : undefined} data-testid={`fp-${label.toLowerCase().replace(/\W+/g, '-')}`}>
+            {value}
+          </dd>
+        </div>
+      ))}
+    </dl>
+  );
+}
+
+/** A key or certificate seen for the first time: show it, let the operator trust it. */
+function FirstSeen(props: { title: string; rows: Rows; busy: boolean; error: unknown; onTrust: () => void; onClose: () => void; children: ReactNode }): ReactNode {
+  return (
+    <Dialog
+      title={props.title}
+      onClose={props.onClose}
+      footer={
+        <>
+          <button type="button" className="button" onClick={props.onClose}>
+            Not now
+          </button>
+          <button type="button" className="button button-primary" onClick={props.onTrust} disabled={props.busy} data-autofocus>
+            Trust and connect
+          </button>
+        </>
+      }
+    >
+      {props.children}
+      <Fingerprints rows={props.rows} />
+      {props.error ? <ErrorMessage error={props.error} /> : null}
+    </Dialog>
+  );
+}
+
+/** Something Lifeboat will not trust from here: explain, show the values, offer no trust button. */
+function Refusal(props: { title: string; rows: Rows; badRow?: string; onClose: () => void; onEdit: () => void; children: ReactNode }): ReactNode {
+  return (
+    <Dialog
+      title={props.title}
+      tone="danger"
+      onClose={props.onClose}
+      footer={
+        <>
+          <button type="button" className="button" onClick={props.onEdit}>
+            Edit installation…
+          </button>
+          <button type="button" className="button button-primary" onClick={props.onClose} data-autofocus>
+            Close
+          </button>
+        </>
+      }
+    >
+      {props.children}
+      <Fingerprints rows={props.rows} bad={props.badRow} />
+    </Dialog>
+  );
 }
