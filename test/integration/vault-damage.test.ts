@@ -191,6 +191,17 @@ describe('locks', () => {
     expect((await fx.vault.listLocks()).map((l) => l.id).sort()).toEqual([dead, alive].sort());
   });
 
+  it('refreshing writes a new lock file before deleting the old one, as restic does', async () => {
+    const held = await fx.vault.lock(true);
+    const first = held.id;
+    await held.refresh();
+    held.assertHeld();
+    expect(held.id).not.toBe(first);
+    expect((await fx.vault.listLocks()).map((l) => [l.id, l.exclusive, l.pid])).toEqual([[held.id, true, process.pid]]);
+    await held.release();
+    expect(await fx.vault.listLocks()).toEqual([]);
+  });
+
   it('reads a real restic lock file', async () => {
     const dir = await copyFixture('repo-v2', path.join(scratch.dir, 'lockfixture'));
     const lockName = 'e49070e59d4452beebaf5c7a88d48eda0a86dcd29155b4d38ef92f8a9b50e61f';

@@ -7,7 +7,7 @@ import path from 'node:path';
 import { Readable } from 'node:stream';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { LocalBackend, Vault } from '../../src/main/vault';
-import type { AddArchiveResult } from '../../src/main/vault';
+import type { AddArchiveResult, VaultProgress } from '../../src/main/vault';
 import { hashStream, makeScratch, restic, resticDumpHash, sha256, TEST_SCRYPT } from '../harness/restic';
 import type { Scratch } from '../harness/restic';
 
@@ -27,6 +27,7 @@ describe('dedup, forget and prune', () => {
   let b: Buffer;
   let first: AddArchiveResult;
   let second: AddArchiveResult;
+  const progress: VaultProgress[] = [];
 
   beforeAll(async () => {
     scratch = await makeScratch();
@@ -37,12 +38,20 @@ describe('dedup, forget and prune', () => {
     const changed = Math.floor(SIZE * 0.05);
     const at = Math.floor(SIZE * 0.4);
     b = Buffer.concat([a.subarray(0, at), randomBytes(changed), Buffer.from('inserted'), a.subarray(at + changed)]);
-    first = await vault.addArchive({ input: stream(a), fileName: 'db.dump', mtime: new Date(), hostname: 'h', paths: ['/lifeboat/app'], tags: ['one'] });
+    first = await vault.addArchive({ input: stream(a), fileName: 'db.dump', size: SIZE, mtime: new Date(), hostname: 'h', paths: ['/lifeboat/app'], tags: ['one'], onProgress: (p) => progress.push(p) });
     second = await vault.addArchive({ input: stream(b), fileName: 'db.dump', mtime: new Date(), hostname: 'h', paths: ['/lifeboat/app'], tags: ['two'] });
   }, 60_000);
 
   afterAll(async () => {
     await scratch.cleanup();
+  });
+
+  it('reports ingest progress up to the full size, then the index phase', () => {
+    const ingest = progress.filter((p) => p.phase === 'ingest');
+    expect(ingest.length).toBeGreaterThan(2);
+    expect(ingest.at(-1)).toEqual({ phase: 'ingest', bytes: SIZE, total: SIZE });
+    expect(ingest.every((p, i) => i === 0 || p.bytes >= (ingest[i - 1]?.bytes ?? 0))).toBe(true);
+    expect(progress.at(-1)?.phase).toBe('index');
   });
 
   it('the second, 95 % identical archive stores far fewer new bytes', () => {

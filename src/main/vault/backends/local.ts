@@ -2,11 +2,11 @@
  * A restic repository in a local folder, laid out exactly as restic's local backend does
  * (`data/xx/<id>` for packs, flat folders for the rest), with restic's atomic write recipe.
  */
-import { randomBytes } from 'node:crypto';
 import { constants as fsConstants } from 'node:fs';
-import { access, mkdir, open, readdir, rename, rm, stat, unlink } from 'node:fs/promises';
+import { access, mkdir, open, readdir, stat, unlink } from 'node:fs/promises';
 import path from 'node:path';
 import { LifeboatError } from '../../../shared/errors';
+import { writeFileAtomic } from '../../fs/atomic-write';
 import { isRepoFileName } from '../backend';
 import type { Backend, ByteRange, FileInfo, FileType } from '../backend';
 
@@ -105,8 +105,6 @@ export class LocalBackend implements Backend {
   async write(type: FileType, name: string, data: Buffer): Promise<void> {
     const file = this.filePath(type, name);
     const dir = path.dirname(file);
-    // Same recipe as restic's local backend: temp name in the target folder, fsync, rename, fsync the folder.
-    const temp = `${file}-tmp-${randomBytes(6).toString('hex')}`;
     await this.guard(`write ${describe(type, name)}`, async () => {
       await mkdir(dir, { recursive: true, mode: 0o700 });
       if (type !== 'locks' && (await this.exists(type, name))) {
@@ -114,20 +112,9 @@ export class LocalBackend implements Backend {
         if (type === 'config') throw new LifeboatError('ALREADY_EXISTS', `The repository at ${this.location} already has a config file.`);
         return;
       }
-      const handle = await open(temp, 'wx', 0o600);
-      try {
-        await handle.writeFile(data);
-        await handle.sync();
-      } finally {
-        await handle.close();
-      }
-      try {
-        await rename(temp, file);
-      } catch (error) {
-        await rm(temp, { force: true });
-        throw error;
-      }
-      await syncDir(dir);
+      // restic's recipe: temp file in the target folder, fsync, rename, fsync the folder. The temp
+      // name is not 64 hex characters, so restic and list() skip it while it exists.
+      await writeFileAtomic(file, data);
     });
   }
 
@@ -169,13 +156,4 @@ function describe(type: FileType, name: string): string {
 
 function isNotFound(error: unknown): boolean {
   return typeof error === 'object' && error !== null && (error as NodeJS.ErrnoException).code === 'ENOENT';
-}
-
-async function syncDir(dir: string): Promise<void> {
-  const handle = await open(dir, 'r');
-  try {
-    await handle.sync();
-  } finally {
-    await handle.close();
-  }
 }
