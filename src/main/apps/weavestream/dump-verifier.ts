@@ -1,0 +1,141 @@
+/**
+ * Checks a Weavestream dump while its bytes stream by (a pull from SFTP, a read from the vault):
+ * size and SHA-256 against the manifest sidecar, the PGDMP header, the TOC and the data blocks to
+ * EOF — the same facts as `verifyWeavestreamDump` in backup-files.ts, which needs a local file.
+ * The bytes go through a PassThrough into the streaming `readPgDumpToc`.
+ */
+import { createHash } from 'node:crypto';
+import { PassThrough } from 'node:stream';
+import type { IntegrityCheck } from '../../../shared/apps';
+import { LifeboatError } from '../../../shared/errors';
+import type { StreamVerifier, Sidecar } from '../adapter';
+import { readPgDumpToc } from '../../formats/pgdump';
+import type { PgDumpArchive } from '../../formats/pgdump';
+import { WEAVESTREAM_ARCHIVE_MINOR, manifestNameFor } from './backup-files';
+import { parseWeavestreamManifest, type WeavestreamManifest } from './manifest';
+
+/** The manifest of a dump as found among its sidecars, or why there is none. */
+export interface ManifestLookup {
+  manifest: WeavestreamManifest | null;
+  sidecar: Sidecar | null;
+  /** Why `manifest` is null (no sidecar, or it does not parse). */
+  problem: string | null;
+}
+
+/** Finds and parses the `.manifest.json` sidecar that belongs to `fileName`. */
+export function findManifest(fileName: string, sidecars: readonly Sidecar[]): ManifestLookup {
+  const expected = manifestNameFor(fileName);
+  const sidecar = sidecars.find((s) => s.name === expected) ?? sidecars.find((s) => s.name.endsWith('.manifest.json')) ?? null;
+  if (!sidecar) return { manifest: null, sidecar: null, problem: `no ${expected} sidecar came with the dump` };
+  try {
+    return { manifest: parseWeavestreamManifest(sidecar.content.toString('utf8'), { source: sidecar.name }), sidecar, problem: null };
+  } catch (error) {
+    if (!(error instanceof LifeboatError)) throw error;
+    return { manifest: null, sidecar, problem: error.message };
+  }
+}
+
+/** A streaming verifier that also hands out the parsed archive once finished. */
+export class WeavestreamDumpVerifier implements StreamVerifier {
+  private readonly hash = createHash('sha256');
+  private bytes = 0;
+  private readonly pass = new PassThrough({ highWaterMark: 4 * 1024 * 1024 });
+  private readonly reading: Promise<PgDumpArchive | LifeboatError>;
+  private streamError: Error | null = null;
+  /** The archive with per-table block sizes, when header, TOC and data walk all passed. */
+  archive: PgDumpArchive | null = null;
+  /** SHA-256 (hex) of every byte written, once finished. */
+  sha256 = '';
+
+  constructor(
+    private readonly fileName: string,
+    private readonly lookup: ManifestLookup,
+  ) {
+    this.pass.on('error', (error) => {
+      this.streamError = error;
+    });
+    this.reading = readPgDumpToc(this.pass, { scanData: true, label: fileName }).catch((error: unknown) => {
+      // A bad dump is a failed check, not an exception; anything else is a real fault.
+      if (error instanceof LifeboatError && error.code === 'ARCHIVE_INVALID') return error;
+      throw error;
+    });
+  }
+
+  /** Total bytes seen so far. */
+  get size(): number {
+    return this.bytes;
+  }
+
+  write(chunk: Buffer): void {
+    this.hash.update(chunk);
+    this.bytes += chunk.length;
+    // The reader stops (and destroys its input) at the first fault; the hash still sees every byte.
+    if (!this.pass.destroyed) this.pass.write(chunk);
+  }
+
+  async finish(): Promise<IntegrityCheck[]> {
+    if (!this.pass.destroyed) this.pass.end();
+    const outcome = await this.reading;
+    if (this.streamError && !(outcome instanceof LifeboatError)) throw this.streamError;
+    this.sha256 = this.hash.digest('hex');
+    this.archive = outcome instanceof LifeboatError ? null : outcome;
+    return dumpChecks({
+      fileName: this.fileName,
+      lookup: this.lookup,
+      size: this.bytes,
+      sha256: this.sha256,
+      archive: this.archive,
+      failure: outcome instanceof LifeboatError ? outcome : null,
+    });
+  }
+}
+
+/** The integrity checks of a dump, from what one pass over its bytes found. */
+export function dumpChecks(input: {
+  fileName: string;
+  lookup: ManifestLookup;
+  size: number;
+  sha256: string;
+  archive: PgDumpArchive | null;
+  failure: LifeboatError | null;
+}): IntegrityCheck[] {
+  const { manifest, problem } = input.lookup;
+  const checks: IntegrityCheck[] = [];
+  if (!manifest) {
+    checks.push({ name: 'manifest', ok: false, detail: `${problem ?? 'no manifest'}; size and SHA-256 cannot be checked` });
+  } else {
+    checks.push({ name: 'manifest', ok: true, detail: `Weavestream ${manifest.weavestreamVersion} manifest, generated ${manifest.generatedAt}` });
+    checks.push(manifest.filename === input.fileName
+      ? { name: 'filename', ok: true, detail: `${input.fileName} is the file the manifest describes` }
+      : { name: 'filename', ok: false, detail: `the manifest describes ${manifest.filename}, not ${input.fileName}` });
+    checks.push(input.size === manifest.sizeBytes
+      ? { name: 'size', ok: true, detail: `${input.size} bytes, as the manifest says` }
+      : { name: 'size', ok: false, detail: `the dump has ${input.size} bytes, the manifest says ${manifest.sizeBytes}` });
+    checks.push(input.sha256 === manifest.sha256
+      ? { name: 'sha256', ok: true, detail: 'SHA-256 matches the manifest' }
+      : { name: 'sha256', ok: false, detail: `SHA-256 is ${input.sha256}, the manifest says ${manifest.sha256}` });
+  }
+  checks.push(...formatChecks(input.archive, input.failure));
+  return checks;
+}
+
+function formatChecks(archive: PgDumpArchive | null, failure: LifeboatError | null): IntegrityCheck[] {
+  if (archive) {
+    const { header } = archive;
+    return [
+      { name: 'header', ok: true, detail: `PGDMP custom archive, compression ${header.compression.algorithm}, pg_dump ${header.pgDumpVersion ?? '(unknown)'}, database ${header.dbname ?? '(unknown)'}` },
+      { name: 'archive-version', ok: true, detail: `archive version ${header.version} (Weavestream's pg_dump 16 writes 1.${WEAVESTREAM_ARCHIVE_MINOR})` },
+      { name: 'toc', ok: true, detail: `${archive.tocCount} TOC entries, ${archive.tables.length} tables` },
+      { name: 'data', ok: true, detail: `${archive.entries.filter((e) => e.block).length} data blocks run exactly to byte ${archive.fileSize ?? '?'}` },
+    ];
+  }
+  const message = failure?.message ?? 'not read';
+  const phase = failure?.details?.phase;
+  const failedAt = phase === 'header' ? 0 : phase === 'toc' ? 1 : 2;
+  const names = ['header', 'toc', 'data'] as const;
+  return names.map((name, i) => {
+    if (i < failedAt) return { name, ok: true, detail: i === 0 ? 'PGDMP custom archive' : 'TOC parsed' };
+    if (i === failedAt) return { name, ok: false, detail: message };
+    return { name, ok: false, detail: `not checked (${names[failedAt]} failed)` };
+  });
+}
