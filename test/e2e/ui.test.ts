@@ -4,6 +4,10 @@
  * stream), edit, theme, keyboard reach, and the twin's token checks.
  */
 import net from 'node:net';
+import { execFileSync } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import type { BrowserContext, Page } from 'playwright-core';
 import { ensureBuilt, launchBrowser, screenshot, startLifeboat, type ServedLifeboat, type TestBrowser } from '../harness/browser';
@@ -13,6 +17,9 @@ let browser: TestBrowser;
 let lifeboat: ServedLifeboat;
 let context: BrowserContext;
 let page: Page;
+let keyDir: string;
+/** A real, unencrypted ed25519 key, so tests get past reading the key to the network step. */
+let keyFile: string;
 
 /** A loopback port nothing listens on, so a connection test fails fast with "refused". */
 async function closedPort(): Promise<number> {
@@ -27,6 +34,9 @@ const bodyBackground = (p: Page): Promise<string> => p.evaluate(() => getCompute
 
 beforeAll(async () => {
   ensureBuilt();
+  keyDir = mkdtempSync(path.join(os.tmpdir(), 'lifeboat-e2e-key-'));
+  keyFile = path.join(keyDir, 'id_ed25519');
+  execFileSync('ssh-keygen', ['-q', '-t', 'ed25519', '-N', '', '-C', 'lifeboat-e2e', '-f', keyFile]);
   [browser, lifeboat] = await Promise.all([launchBrowser(), startLifeboat()]);
   context = await browser.newContext();
   page = await context.newPage();
@@ -43,6 +53,7 @@ afterAll(async () => {
   await context?.close();
   await browser?.close();
   await lifeboat?.stop();
+  if (keyDir) rmSync(keyDir, { recursive: true, force: true });
 });
 
 describe('first run', () => {
@@ -94,6 +105,12 @@ describe('adding an installation', () => {
 
     await page.getByRole('button', { name: 'Add installation' }).click();
     await dialog.waitFor();
+    // Focus starts on the first field and Tab / Shift+Tab never leave the dialog.
+    expect(await page.evaluate(() => document.activeElement?.id)).toBe(await dialog.getByLabel('Name', { exact: true }).getAttribute('id'));
+    for (const key of [...Array<string>(40).fill('Tab'), ...Array<string>(5).fill('Shift+Tab')]) {
+      await page.keyboard.press(key);
+      expect(await page.evaluate(() => Boolean(document.activeElement?.closest('dialog')))).toBe(true);
+    }
     await dialog.getByRole('button', { name: 'Add installation' }).click();
     await dialog.getByText('name is required').waitFor();
     await dialog.getByText('host is required').waitFor();
@@ -117,7 +134,7 @@ describe('adding an installation', () => {
     await dialog.getByLabel('Name', { exact: true }).fill('Office files');
     await dialog.getByLabel('Port').fill(String(port));
     await dialog.getByLabel('User').fill('backup');
-    await dialog.getByLabel('Private key file').fill('/nonexistent/id_ed25519');
+    await dialog.getByLabel('Private key file').fill(keyFile);
     await dialog.getByRole('combobox', { name: 'Setting 1 name' }).fill('backupDirectory');
     await dialog.getByRole('textbox', { name: 'Setting 1 value' }).fill('/srv/backups');
     await dialog.getByRole('button', { name: 'Add installation' }).click();
@@ -136,7 +153,7 @@ describe('adding an installation', () => {
 
     // The core really has it, with the settings the form sent.
     const listed = await callTwin('installations:list', {});
-    expect(listed).toMatchObject({ ok: true, data: [{ name: 'Office files', app: 'directory', settings: { backupDirectory: '/srv/backups' }, ssh: { host: '127.0.0.1', port, user: 'backup', auth: 'key', keyFile: '/nonexistent/id_ed25519' } }] });
+    expect(listed).toMatchObject({ ok: true, data: [{ name: 'Office files', app: 'directory', settings: { backupDirectory: '/srv/backups' }, ssh: { host: '127.0.0.1', port, user: 'backup', auth: 'key', keyFile } }] });
   });
 
   it('still lists it after a reload (the token stays in this tab’s sessionStorage)', async () => {
@@ -157,6 +174,20 @@ describe('adding an installation', () => {
     await page.getByRole('listitem', { name: 'Office archive' }).waitFor();
   });
 
+  it('shows the core’s own refusal (a duplicate name) with its message', async () => {
+    await page.getByRole('button', { name: 'Add installation' }).click();
+    const dialog = page.getByRole('dialog', { name: 'Add installation' });
+    await dialog.getByLabel('Name', { exact: true }).fill('office ARCHIVE');
+    await dialog.getByLabel('Host', { exact: true }).fill('127.0.0.1');
+    await dialog.getByRole('button', { name: 'Add installation' }).click();
+    const alert = dialog.getByRole('alert').filter({ hasText: 'The core did not accept this' });
+    await alert.waitFor();
+    expect(await alert.innerText()).toContain('An installation named "office ARCHIVE" already exists');
+    expect(await alert.innerText()).toContain('ALREADY_EXISTS');
+    await page.keyboard.press('Escape');
+    await dialog.waitFor({ state: 'hidden' });
+  });
+
   it('lists the connection test job on the Activity page with its error', async () => {
     await page.getByRole('link', { name: 'Activity' }).click();
     const job = page.getByRole('listitem', { name: /Test connection to Office files: Failed/ });
@@ -172,6 +203,35 @@ describe('adding an installation', () => {
     const confirm = page.getByRole('dialog', { name: 'Remove Office archive?' });
     await confirm.getByRole('button', { name: 'Remove installation' }).click();
     await page.getByRole('heading', { name: 'Add your first installation' }).waitFor();
+  });
+});
+
+describe('activity', () => {
+  it('shows a running job live and cancels it with its Cancel button', async () => {
+    // Accepts TCP but never speaks SSH: the connection test waits for a banner until cancelled.
+    const silent = net.createServer(() => undefined);
+    await new Promise<void>((resolve) => silent.listen(0, '127.0.0.1', resolve));
+    const sockets = new Set<net.Socket>();
+    silent.on('connection', (socket) => sockets.add(socket));
+    try {
+      const { port } = silent.address() as net.AddressInfo;
+      const added = (await callTwin('installations:add', { name: 'Silent box', app: 'directory', ssh: { host: '127.0.0.1', port, auth: 'key', keyFile, connectTimeoutMs: 120_000 } })) as { ok: boolean };
+      expect(added.ok).toBe(true);
+      await page.getByRole('link', { name: 'Fleet' }).click();
+      await page.getByRole('button', { name: 'Test connection to Silent box' }).click();
+      await page.getByRole('listitem', { name: 'Silent box' }).locator('[data-state="checking"]').waitFor();
+
+      await page.getByRole('link', { name: 'Activity' }).click();
+      const job = page.getByRole('listitem', { name: /Test connection to Silent box: Running/ });
+      await job.waitFor();
+      expect(await job.getByRole('progressbar').count()).toBe(1);
+      await screenshot(page, 'e2e-activity-running');
+      await job.getByRole('button', { name: 'Cancel Test connection to Silent box' }).click();
+      await page.getByRole('listitem', { name: /Test connection to Silent box: Cancelled/ }).waitFor();
+    } finally {
+      for (const socket of sockets) socket.destroy();
+      await new Promise<void>((resolve) => silent.close(() => resolve()));
+    }
   });
 });
 

@@ -8,6 +8,7 @@ let timer: ReturnType<typeof setInterval> | null = null;
 function subscribe(listener: () => void): () => void {
   listeners.add(listener);
   // One shared clock for every "3 minutes ago" on screen; it stops when none is shown.
+  if (!timer) now = Date.now();
   timer ??= setInterval(() => {
     now = Date.now();
     for (const l of listeners) l();
