@@ -18,6 +18,9 @@ import { VERSION } from './version';
 import { AuditLog } from './audit/audit-log';
 import { VaultService } from './vault-service/vault-service';
 import { auditHandlers } from './contract/handlers/audit';
+import { Quarantine } from './apps/quarantine';
+import { FleetService } from './apps/fleet';
+import { RestoreService } from './restore/restore-service';
 
 export interface CoreOptions {
   /** Data directory; defaults to $LIFEBOAT_HOME or the platform's config dir. */
@@ -39,6 +42,9 @@ export interface Core {
   readonly settings: SettingsFile;
   readonly audit: AuditLog;
   readonly vault: VaultService;
+  readonly quarantine: Quarantine;
+  readonly fleet: FleetService;
+  readonly restores: RestoreService;
   readonly statuses: Map<string, InstallationStatus>;
   secrets(): SecretStore;
   useAskEveryTime(enabled: boolean): Promise<SecretBackendStatus>;
@@ -75,6 +81,9 @@ export async function createCore(options: CoreOptions = {}): Promise<Core> {
     statuses,
     audit,
     vault: new VaultService(home, () => secretStore, events, audit),
+    quarantine: new Quarantine(home.quarantineDir),
+    fleet: undefined as unknown as FleetService,
+    restores: undefined as unknown as RestoreService,
     registry: new InstallationRegistry(home.installationsFile, () => secretStore),
     secrets: () => secretStore,
     async useAskEveryTime(enabled) {
@@ -94,6 +103,8 @@ export async function createCore(options: CoreOptions = {}): Promise<Core> {
       for (const close of closers.reverse()) await close();
     },
   };
+  (core as { fleet: FleetService }).fleet = new FleetService(core);
+  (core as { restores: RestoreService }).restores = new RestoreService(core);
   const handlers: HandlerMap<CommandName> = {
     ...systemHandlers(core),
     ...installationHandlers(core),

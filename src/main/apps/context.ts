@@ -22,7 +22,13 @@ export function createAdapterContext(core: Core, installation: Installation, ste
     secret: (purpose) => core.registry.secret(installation.id, purpose),
     ssh() {
       if (!installation.ssh) throw new LifeboatError('APP_UNSUPPORTED', `"${installation.name}" has no SSH connection; add one to do this.`);
-      session ??= (async () => connectSsh(installation.ssh!, { secrets: await sshSecrets(core, installation), signal: step.signal }))();
+      // A session that dropped (a cut connection) is replaced, so a resumed transfer can go on.
+      const reconnect = async (previous: Promise<SshSession> | null): Promise<SshSession> => {
+        const old = previous ? await previous.catch(() => null) : null;
+        if (old?.isOpen) return old;
+        return connectSsh(installation.ssh!, { secrets: await sshSecrets(core, installation), signal: step.signal });
+      };
+      session = reconnect(session);
       return session;
     },
     https() {

@@ -1,2 +1,72 @@
-/** App adapter commands (list, trigger, pull, preview, restore). Filled in by the adapters issue. */
-export const appCommands = {};
+import { z } from 'zod';
+import { command, returns } from './define';
+import type { FleetEntry, QuarantineEntry, RemoteBackup, RestoreReport } from '../apps';
+
+const installationId = z.string().min(1, 'installation id is required');
+
+/** An archive to preview or restore: a vault snapshot, an uploaded file, or a local path. */
+export const archiveRefSchema = z.union([
+  z.object({ snapshotId: z.string().regex(/^[0-9a-f]{4,64}$/, 'a snapshot id is 4 to 64 hex digits') }).strict(),
+  z.object({ uploadId: z.string().uuid(), name: z.string().min(1).max(255) }).strict(),
+  z.object({ path: z.string().min(1) }).strict(),
+]);
+
+export const appCommands = {
+  'fleet:overview': command({
+    summary: 'Every installation with reachability, newest remote backup, newest snapshot and freshness.',
+    input: z.object({}).strict(),
+    output: returns<FleetEntry[]>(),
+  }),
+  'fleet:refresh': command({
+    summary: 'Look for new remote backups (a job per installation); the overview updates by event.',
+    input: z.object({ installationId: z.string().optional() }).strict(),
+    output: returns<{ jobIds: string[] }>(),
+  }),
+  'apps:list-remote': command({
+    summary: 'Backups on the installation, newest first, with which are already in the vault.',
+    input: z.object({ installationId }).strict(),
+    output: returns<RemoteBackup[]>(),
+  }),
+  'apps:trigger': command({ summary: 'Ask the app to make a backup now (a job).', input: z.object({ installationId }).strict(), output: returns<{ jobId: string }>() }),
+  'apps:pull': command({
+    summary: 'Pull a remote backup (the newest if none named) into the vault, verified (a job).',
+    input: z.object({ installationId, remoteId: z.string().min(1).optional() }).strict(),
+    output: returns<{ jobId: string }>(),
+  }),
+  'apps:preview': command({
+    summary: 'Read an archive and say what is inside (a job whose result is a PreviewReport).',
+    input: z.object({ source: archiveRefSchema, app: z.string().optional() }).strict(),
+    output: returns<{ jobId: string }>(),
+  }),
+  'apps:quarantine': command({ summary: 'Downloads that failed verification.', input: z.object({}).strict(), output: returns<QuarantineEntry[]>() }),
+  'apps:quarantine-delete': command({
+    summary: 'Delete one quarantined download record.',
+    input: z.object({ id: z.string().uuid() }).strict(),
+    output: returns<QuarantineEntry[]>(),
+  }),
+  'restore:plan': command({
+    summary: 'Preflight and dry-run plan of a restore (a job whose result is a RestorePlan); changes nothing.',
+    input: z
+      .object({
+        installationId,
+        source: archiveRefSchema,
+        mode: z.enum(['full', 'selective']),
+        selection: z.array(z.string().min(1)).max(10_000).default([]),
+      })
+      .strict(),
+    output: returns<{ jobId: string }>(),
+  }),
+  'restore:start': command({
+    summary: 'Run a planned restore: safety pull, restore, verification (a job whose result is a RestoreReport).',
+    input: z
+      .object({
+        planId: z.string().uuid(),
+        confirmation: z.string(),
+        confirmCrossInstallation: z.boolean().default(false),
+        skipSafetyPull: z.object({ reason: z.string().min(1) }).strict().optional(),
+      })
+      .strict(),
+    output: returns<{ jobId: string }>(),
+  }),
+  'restore:report': command({ summary: 'The stored report of a restore.', input: z.object({ planId: z.string().uuid() }).strict(), output: returns<RestoreReport>() }),
+};

@@ -30,6 +30,7 @@ export const events = {
   'installation:status': event<InstallationStatus>('The connection status of an installation changed.'),
   'installations:changed': event<{ reason: string }>('An installation was added, edited or removed.'),
   'vault:changed': event<{ reason: string }>('Snapshots were added or removed, or the vault was opened.'),
+  'fleet:changed': event<{ installationId: string }>('What the fleet view shows for an installation changed (remote backups, freshness).'),
 };
 
 export type Commands = typeof commands;

@@ -1,8 +1,62 @@
 import type { appCommands } from '../../../shared/contract/apps';
 import type { Core } from '../../core';
 import type { HandlerMap } from '../handler-types';
+import { adapterFor } from '../../apps';
+import { createAdapterContext } from '../../apps/context';
+import { previewArchive } from '../../apps/preview';
+import { startPull } from '../../apps/pull-runner';
 
-/** App adapter commands; the adapters issue fills the contract and these handlers. */
-export function appHandlers(_core: Core, _closers: (() => Promise<void>)[]): HandlerMap<keyof typeof appCommands> {
-  return {};
+/** Fleet, remote backups, pulls, previews, quarantine and the restore wizard. */
+export function appHandlers(core: Core, _closers: (() => Promise<void>)[]): HandlerMap<keyof typeof appCommands> {
+  return {
+    'fleet:overview': async () => core.fleet.overview(),
+    'fleet:refresh': async ({ installationId }) => ({ jobIds: await core.fleet.refresh(installationId) }),
+    'apps:list-remote': async ({ installationId }) => {
+      const installation = await core.registry.get(installationId);
+      const controller = new AbortController();
+      const ctx = createAdapterContext(core, installation, { signal: controller.signal, progress: () => undefined, log: () => undefined });
+      try {
+        const list = await adapterFor(installation.app).listRemote(ctx);
+        const inVault = await core.vault.snapshots({ installationId }).catch(() => []);
+        return list.map((b) => ({ ...b, inVault: inVault.find((s) => s.remoteId === b.id.replace(/,/g, '_') && s.source === 'pull')?.id ?? null }));
+      } finally {
+        await ctx.close();
+      }
+    },
+    'apps:trigger': async ({ installationId }) => {
+      const installation = await core.registry.get(installationId);
+      const job = core.jobs.start({ kind: 'trigger', title: `Run a backup on ${installation.name}`, installationId }, async (ctx) => {
+        const actx = createAdapterContext(core, installation, ctx);
+        try {
+          return await adapterFor(installation.app).trigger(actx);
+        } finally {
+          await actx.close();
+          core.events.emit('fleet:changed', { installationId });
+        }
+      });
+      return { jobId: job.id };
+    },
+    'apps:pull': async ({ installationId, remoteId }) => {
+      const installation = await core.registry.get(installationId);
+      adapterFor(installation.app);
+      await core.vault.open();
+      return { jobId: startPull(core, installation, remoteId ?? null).id };
+    },
+    'apps:preview': async ({ source, app }) => {
+      const job = core.jobs.start({ kind: 'preview', title: `Preview ${'snapshotId' in source ? `snapshot ${source.snapshotId.slice(0, 8)}` : 'name' in source ? source.name : source.path}` }, (ctx) => previewArchive(core, source, app, ctx));
+      return { jobId: job.id };
+    },
+    'apps:quarantine': async () => core.quarantine.list(),
+    'apps:quarantine-delete': async ({ id }) => {
+      await core.quarantine.remove(id);
+      return core.quarantine.list();
+    },
+    'restore:plan': async (input) => {
+      const installation = await core.registry.get(input.installationId);
+      const job = core.jobs.start({ kind: 'restore', title: `Plan a restore of ${installation.name}`, installationId: installation.id }, (ctx) => core.restores.plan(input, ctx));
+      return { jobId: job.id };
+    },
+    'restore:start': async (input) => core.restores.start(input),
+    'restore:report': async ({ planId }) => core.restores.report(planId),
+  };
 }

@@ -1,0 +1,68 @@
+import { createReadStream } from 'node:fs';
+import { readFile, stat } from 'node:fs/promises';
+import path from 'node:path';
+import { LifeboatError } from '../../shared/errors';
+import type { ArchiveSourceRef } from '../../shared/apps';
+import type { Core } from '../core';
+import type { ArchiveAccess, Sidecar } from './adapter';
+
+/** Sidecars of a local archive that sit next to it, by the apps' naming rules. */
+const SIDECAR_SUFFIXES = ['.manifest.json', '.meta.json'];
+const MAX_SIDECAR_BYTES = 4 * 1024 * 1024;
+
+/**
+ * Opens an archive for preview or restore, wherever it is: a vault snapshot (archive + its
+ * sidecars, every blob verified while read), an uploaded file, or a local path.
+ */
+export async function openArchive(core: Core, source: ArchiveSourceRef): Promise<{ access: ArchiveAccess; label: string; installationId: string | null; snapshotId: string | null }> {
+  if ('snapshotId' in source) {
+    const snapshots = await core.vault.snapshots();
+    const snapshot = snapshots.find((s) => s.id === source.snapshotId || s.id.startsWith(source.snapshotId));
+    if (!snapshot) throw new LifeboatError('NOT_FOUND', `No snapshot ${source.snapshotId} in the vault.`);
+    if (!snapshot.archive) throw new LifeboatError('ARCHIVE_INVALID', `Snapshot ${snapshot.shortId} holds no archive file.`);
+    const archive = snapshot.archive;
+    const sidecars: Sidecar[] = [];
+    for (const sidecar of snapshot.sidecars) {
+      sidecars.push({ name: sidecar.name, content: await streamToBuffer(await core.vault.dump(snapshot.id, `/${sidecar.name}`), MAX_SIDECAR_BYTES, sidecar.name) });
+    }
+    return {
+      access: { fileName: archive.name, size: archive.size, mtime: new Date(snapshot.time), sidecars, open: () => core.vault.dump(snapshot.id, `/${archive.name}`) },
+      label: `vault snapshot ${snapshot.shortId} (${archive.name}, ${snapshot.hostname}, ${snapshot.time})`,
+      installationId: snapshot.installationId,
+      snapshotId: snapshot.id,
+    };
+  }
+  const file = 'uploadId' in source ? path.join(core.home.stagingDir, source.uploadId) : path.resolve(source.path);
+  const name = 'uploadId' in source ? path.basename(source.name) : path.basename(source.path);
+  const info = await stat(file).catch((error: unknown) => {
+    throw new LifeboatError('NOT_FOUND', `Cannot read ${name}: ${(error as Error).message}.`, { cause: error });
+  });
+  if (!info.isFile()) throw new LifeboatError('INVALID_INPUT', `${name} is not a regular file.`);
+  const sidecars: Sidecar[] = [];
+  if (!('uploadId' in source)) {
+    for (const suffix of SIDECAR_SUFFIXES) {
+      const candidates = [`${file}${suffix}`, file.replace(/\.[^.]+$/, suffix)];
+      for (const candidate of candidates) {
+        const content = await readFile(candidate).catch(() => null);
+        if (content && content.length <= MAX_SIDECAR_BYTES && !sidecars.some((s) => s.name === path.basename(candidate))) sidecars.push({ name: path.basename(candidate), content });
+      }
+    }
+  }
+  return {
+    access: { fileName: name, size: info.size, mtime: info.mtime, sidecars, open: async () => createReadStream(file) },
+    label: `local file ${name}`,
+    installationId: null,
+    snapshotId: null,
+  };
+}
+
+async function streamToBuffer(stream: NodeJS.ReadableStream, limit: number, what: string): Promise<Buffer> {
+  const chunks: Buffer[] = [];
+  let size = 0;
+  for await (const chunk of stream) {
+    size += (chunk as Buffer).length;
+    if (size > limit) throw new LifeboatError('ARCHIVE_INVALID', `${what} is larger than ${limit} bytes; it is not a sidecar.`);
+    chunks.push(chunk as Buffer);
+  }
+  return Buffer.concat(chunks);
+}

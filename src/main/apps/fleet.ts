@@ -1,0 +1,105 @@
+import { toErrorPayload } from '../../shared/errors';
+import type { AdapterCapabilities, FleetEntry, Freshness } from '../../shared/apps';
+import type { Installation } from '../../shared/installations';
+import type { SnapshotView } from '../../shared/vault';
+import type { Core } from '../core';
+import { adapterFor, hasAdapter } from './index';
+import { createAdapterContext } from './context';
+
+interface RemoteState {
+  newest: { id: string; createdAt: string | null } | null;
+  cadenceHours: number | null;
+  error: string | null;
+}
+
+const NO_CAPABILITIES: AdapterCapabilities = { list: false, trigger: false, pull: false, preview: false, restore: false, restoreModes: [], notes: [] };
+
+/**
+ * The Fleet view's data: per installation, reachability, the newest remote backup, the newest
+ * vault snapshot, and freshness against the expected cadence.
+ */
+export class FleetService {
+  private readonly remote = new Map<string, RemoteState>();
+
+  constructor(private readonly core: Core) {}
+
+  async overview(): Promise<FleetEntry[]> {
+    const installations = await this.core.registry.list();
+    let snapshots: SnapshotView[] = [];
+    try {
+      snapshots = await this.core.vault.snapshots();
+    } catch {
+      // No vault yet, or locked: the fleet still shows reachability and remote backups.
+      snapshots = [];
+    }
+    const recentJobs = this.core.jobs.list({ limit: 500 });
+    return installations.map((installation) => {
+      const own = snapshots.filter((s) => s.installationId === installation.id && s.source !== 'pre-restore');
+      const newestSnapshot = own[0] ? { id: own[0].id, time: own[0].time } : null;
+      const remote = this.remote.get(installation.id) ?? null;
+      const lastPull = recentJobs.find((j) => j.installationId === installation.id && j.kind === 'pull' && (j.status === 'succeeded' || j.status === 'failed'));
+      const cadenceHours = installation.expectedCadenceHours ?? numberSetting(installation, 'cadenceHours') ?? remote?.cadenceHours ?? null;
+      const status = this.core.statuses.get(installation.id) ?? null;
+      const failing = lastPull?.status === 'failed' || status?.state === 'offline' || status?.state === 'auth-failed' || status?.state === 'host-key-untrusted' || Boolean(remote?.error);
+      return {
+        installationId: installation.id,
+        name: installation.name,
+        app: installation.app,
+        status,
+        newestRemote: remote?.newest ?? null,
+        newestSnapshot,
+        freshness: freshness(newestSnapshot?.time ?? null, cadenceHours, failing),
+        cadenceHours,
+        capabilities: hasAdapter(installation.app) ? adapterFor(installation.app).capabilities(installation) : { ...NO_CAPABILITIES, notes: ['This app kind has no adapter yet.'] },
+        lastError: remote?.error ?? (lastPull?.status === 'failed' ? (lastPull.error?.message ?? null) : failing ? (status?.message ?? null) : null),
+      };
+    });
+  }
+
+  /** Lists remote backups of each installation (a job each) and updates the overview. */
+  refresh(installationId?: string): Promise<string[]> {
+    return this.core.registry.list().then((all) =>
+      all
+        .filter((i) => (!installationId || i.id === installationId) && hasAdapter(i.app))
+        .map((installation) =>
+          this.core.jobs.start({ kind: 'connection-test', title: `Check ${installation.name} for new backups`, installationId: installation.id, queue: { name: 'fleet-refresh', limit: 4 } }, async (ctx) => {
+            const adapter = adapterFor(installation.app);
+            const actx = createAdapterContext(this.core, installation, ctx);
+            const started = performance.now();
+            try {
+              const list = await adapter.listRemote(actx);
+              const cadenceHours = adapter.expectedCadenceHours ? await adapter.expectedCadenceHours(actx).catch(() => null) : null;
+              this.remote.set(installation.id, { newest: list[0] ? { id: list[0].id, createdAt: list[0].createdAt } : null, cadenceHours, error: null });
+              this.core.setStatus({ installationId: installation.id, state: 'online', checkedAt: new Date().toISOString(), latencyMs: Math.round(performance.now() - started), message: `${list.length} backup(s) on the server` });
+              return { backups: list.length };
+            } catch (error) {
+              const payload = toErrorPayload(error);
+              this.remote.set(installation.id, { newest: this.remote.get(installation.id)?.newest ?? null, cadenceHours: null, error: payload.message });
+              this.core.setStatus({ installationId: installation.id, state: payload.code.includes('AUTH') || payload.code === 'SECRET_REQUIRED' ? 'auth-failed' : payload.code.includes('HOST_KEY') || payload.code.startsWith('TLS') ? 'host-key-untrusted' : 'offline', checkedAt: new Date().toISOString(), message: payload.message });
+              throw error;
+            } finally {
+              await actx.close();
+              this.core.events.emit('fleet:changed', { installationId: installation.id });
+            }
+          }).id,
+        ),
+    );
+  }
+}
+
+function numberSetting(installation: Installation, key: string): number | null {
+  const value = installation.settings[key];
+  const number = typeof value === 'number' ? value : typeof value === 'string' ? Number(value) : NaN;
+  return Number.isFinite(number) && number > 0 ? number : null;
+}
+
+/** fresh: within 1.25 cadences; due: within 2; overdue beyond; failing wins; unknown without a cadence. */
+export function freshness(newestTime: string | null, cadenceHours: number | null, failing: boolean, now = Date.now()): Freshness {
+  if (failing) return 'failing';
+  if (cadenceHours === null) return newestTime ? 'unknown' : 'unknown';
+  if (!newestTime) return 'overdue';
+  const ageHours = (now - Date.parse(newestTime)) / 3_600_000;
+  if (ageHours <= cadenceHours * 1.25) return 'fresh';
+  if (ageHours <= cadenceHours * 2) return 'due';
+  return 'overdue';
+}

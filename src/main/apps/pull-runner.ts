@@ -1,0 +1,159 @@
+import { createHash } from 'node:crypto';
+import { Readable } from 'node:stream';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { LifeboatError, toErrorPayload } from '../../shared/errors';
+import type { IntegrityCheck } from '../../shared/apps';
+import type { Installation } from '../../shared/installations';
+import type { SnapshotSource } from '../../shared/vault';
+import type { Core } from '../core';
+import type { JobContext } from '../jobs/job-manager';
+import type { AdapterContext, PullSource } from './adapter';
+import { adapterFor } from './index';
+import { createAdapterContext } from './context';
+import { describeFailedChecks } from './quarantine';
+
+export interface PullResult {
+  snapshotId: string;
+  remoteId: string;
+  alreadyInVault: boolean;
+  sizeBytes: number;
+  sha256: string | null;
+  checks: IntegrityCheck[];
+  resumed: number;
+  restarts: number;
+}
+
+/** Errors of a broken connection: a transfer may resume (or restart) after them. */
+const TRANSIENT = new Set(['SSH_CHANNEL', 'SSH_TIMEOUT', 'SSH_SFTP', 'HTTP_NETWORK', 'HTTP_TIMEOUT']);
+const MAX_RESUMES = 5;
+const MAX_RESTARTS = 2;
+
+export const PULL_QUEUE_LIMIT = 3;
+
+/** Starts a pull job: one at a time per installation, at most three at once overall. */
+export function startPull(core: Core, installation: Installation, remoteId: string | null, source: SnapshotSource = 'pull') {
+  return core.jobs.start(
+    {
+      kind: 'pull',
+      title: `Pull ${remoteId ?? 'the newest backup'} from ${installation.name}`,
+      installationId: installation.id,
+      queue: { name: 'pull', limit: PULL_QUEUE_LIMIT, perKey: installation.id },
+    },
+    (ctx) => runPull(core, installation, remoteId, ctx, source),
+  );
+}
+
+/**
+ * Streams one remote backup straight into the vault, hashing and verifying while it downloads.
+ * The snapshot is written only after every check passed; a failed check quarantines the
+ * download instead. A cut connection resumes at the byte it reached where the transport can
+ * (SFTP offset, HTTP Range), else the transfer restarts.
+ */
+export async function runPull(core: Core, installation: Installation, remoteId: string | null, ctx: JobContext, source: SnapshotSource = 'pull'): Promise<PullResult> {
+  const adapter = adapterFor(installation.app);
+  await core.vault.open();
+  const actx = createAdapterContext(core, installation, ctx);
+  try {
+    ctx.progress({ phase: 'listing remote backups' });
+    const id = remoteId ?? (await adapter.listRemote(actx))[0]?.id;
+    if (!id) throw new LifeboatError('NOT_FOUND', `"${installation.name}" has no backups yet; run one first.`);
+    if (source === 'pull') {
+      const existing = (await core.vault.snapshots({ installationId: installation.id })).find((s) => s.remoteId === id.replace(/,/g, '_') && s.source === 'pull');
+      if (existing) {
+        ctx.log(`${id} is already in the vault as snapshot ${existing.shortId}`);
+        return { snapshotId: existing.id, remoteId: id, alreadyInVault: true, sizeBytes: existing.archive?.size ?? 0, sha256: null, checks: [], resumed: 0, restarts: 0 };
+      }
+    }
+    let restarts = 0;
+    for (;;) {
+      const pull = await adapter.openPull(actx, id);
+      try {
+        const result = await ingest(core, installation, pull, actx, ctx, source);
+        await core.audit.record({ action: 'pull', outcome: 'succeeded', installationId: installation.id, installationName: installation.name, snapshotId: result.snapshotId, jobId: ctx.jobId, detail: `${pull.fileName}${source === 'pre-restore' ? ' (safety pull before restore)' : ''}` });
+        return { ...result, remoteId: id, alreadyInVault: false, restarts };
+      } catch (error) {
+        const payload = toErrorPayload(error);
+        if (payload.code === 'ARCHIVE_VERIFY_FAILED') {
+          const checks = (payload.details?.checks as IntegrityCheck[] | undefined) ?? [];
+          const entry = await core.quarantine.add(
+            { installationId: installation.id, installationName: installation.name, remoteId: id, fileName: pull.fileName, sizeBytes: (payload.details?.size as number | undefined) ?? null, sha256: (payload.details?.sha256 as string | undefined) ?? null, reason: payload.message, checks },
+            pull.sidecars,
+          );
+          core.events.emit('vault:changed', { reason: 'download quarantined' });
+          await core.audit.record({ action: 'pull', outcome: 'failed', installationId: installation.id, installationName: installation.name, jobId: ctx.jobId, detail: `quarantined ${pull.fileName}: ${payload.message}` });
+          throw new LifeboatError('ARCHIVE_VERIFY_FAILED', `${payload.message} The download was quarantined (${entry.id.slice(0, 8)}); nothing entered the vault.`, { details: { ...payload.details, quarantineId: entry.id } });
+        }
+        if (TRANSIENT.has(payload.code) && !ctx.signal.aborted && restarts < MAX_RESTARTS) {
+          restarts += 1;
+          ctx.log(`transfer failed (${payload.message}); restarting it (${restarts}/${MAX_RESTARTS})`);
+          await sleep(500 * restarts, undefined, { signal: ctx.signal }).catch(() => undefined);
+          continue;
+        }
+        await core.audit.record({ action: 'pull', outcome: ctx.signal.aborted ? 'cancelled' : 'failed', installationId: installation.id, installationName: installation.name, jobId: ctx.jobId, detail: payload.message });
+        throw error;
+      }
+    }
+  } finally {
+    await actx.close();
+  }
+}
+
+async function ingest(core: Core, installation: Installation, pull: PullSource, actx: AdapterContext, ctx: JobContext, source: SnapshotSource) {
+  const verifier = pull.createVerifier();
+  const hash = createHash('sha256');
+  let offset = 0;
+  let resumed = 0;
+  let verified: IntegrityCheck[] = [];
+
+  // The verifier's verdict is awaited inside the byte stream, before its end: the vault only
+  // writes a snapshot after the stream ended, so an archive that fails a check never gets one.
+  async function* bytes(): AsyncGenerator<Buffer> {
+    for (;;) {
+      const stream = await pull.open(offset);
+      try {
+        for await (const chunk of stream as AsyncIterable<Buffer>) {
+          offset += chunk.length;
+          hash.update(chunk);
+          verifier.write(chunk);
+          yield chunk;
+        }
+        break;
+      } catch (error) {
+        const code = toErrorPayload(error).code;
+        const transient = TRANSIENT.has(code) || isSocketError(error);
+        if (ctx.signal.aborted || !transient || !pull.resumable || resumed >= MAX_RESUMES) {
+          throw transient && !pull.resumable ? new LifeboatError('HTTP_NETWORK', `The connection broke after ${offset} bytes and this source cannot resume.`, { cause: error }) : error;
+        }
+        resumed += 1;
+        actx.log(`connection lost after ${offset} bytes; resuming from there (${resumed}/${MAX_RESUMES})`);
+        await sleep(300 * resumed, undefined, { signal: ctx.signal });
+      } finally {
+        stream.destroy();
+      }
+    }
+    ctx.progress({ phase: 'verifying' });
+    const checks = await verifier.finish();
+    const sha256 = hash.digest('hex');
+    if (checks.some((c) => !c.ok)) {
+      throw new LifeboatError('ARCHIVE_VERIFY_FAILED', `${pull.fileName} from ${installation.name} failed verification: ${describeFailedChecks(checks)}.`, { details: { checks, sha256, size: offset } });
+    }
+    verified = checks;
+  }
+
+  ctx.progress({ phase: 'downloading', bytes: 0, total: pull.size });
+  const result = await core.vault.addArchive({
+    input: Readable.from(bytes()),
+    fileName: pull.fileName,
+    ...(pull.size !== null ? { size: pull.size } : {}),
+    mtime: pull.mtime,
+    sidecars: pull.sidecars,
+    origin: { installation, app: installation.app, source, remoteId: pull.remoteId, groupPath: pull.groupPath },
+    ctx: { signal: ctx.signal, progress: (p) => ctx.progress({ ...p, phase: p.phase === 'verifying' ? p.phase : 'downloading' }) },
+  });
+  return { snapshotId: result.snapshotId, sizeBytes: result.size, sha256: result.sha256, checks: verified, resumed };
+}
+
+function isSocketError(error: unknown): boolean {
+  const code = (error as NodeJS.ErrnoException | undefined)?.code;
+  return code === 'ECONNRESET' || code === 'EPIPE' || code === 'ETIMEDOUT' || code === 'ECONNABORTED';
+}
