@@ -75,7 +75,7 @@ export function JobRow(props: { id: string }): ReactNode {
             {installationName ?? (job.installationId ? 'removed installation' : 'vault')} · {formatRelative(job.createdAt, now)}
           </span>
         </div>
-        <div>
+        <div className="job-status">
           <Pill tone={look.tone} pulse={job.status === 'running'}>
             {look.label}
           </Pill>
@@ -105,7 +105,7 @@ export function JobRow(props: { id: string }): ReactNode {
             </>
           )}
         </div>
-        <div>
+        <div className="job-actions">
           {!finished && job.cancellable ? (
             <button type="button" className="button button-small" onClick={() => void cancel()} disabled={cancelling} aria-label={`Cancel ${job.title}`}>
               {cancelling ? 'Cancelling…' : 'Cancel'}

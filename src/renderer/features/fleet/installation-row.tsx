@@ -54,7 +54,7 @@ export function InstallationRow(props: { installation: Installation; onEdit: (id
             <span className="fleet-sub">{APP_LABELS[installation.app]}</span>
           </div>
         </div>
-        <div>
+        <div className="fleet-conn">
           {installation.ssh ? (
             <TransportLine tag="SSH" text={sshTarget(installation.ssh) + (installation.ssh.jumpHost ? ` via ${installation.ssh.jumpHost}` : '')} />
           ) : null}
@@ -62,7 +62,7 @@ export function InstallationRow(props: { installation: Installation; onEdit: (id
             <TransportLine tag="HTTPS" text={installation.https.baseUrl} />
           ) : null}
         </div>
-        <div>
+        <div className="fleet-status">
           <StatusPill status={status} />
         </div>
         <div className="fleet-checked" title={status?.checkedAt ? formatTime(status.checkedAt) : undefined}>
