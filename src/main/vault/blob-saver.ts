@@ -10,14 +10,18 @@ import type { Repository } from './repository';
 
 /** restic starts a new index file after this many blobs. */
 const INDEX_MAX_BLOBS = 50_000;
+/** Pack writes allowed to run at once (restic's local backend also uses two connections). */
+const MAX_WRITES = 2;
 
 /** Accumulates blobs into packs and writes them; call `finish()` to get the new packs indexed. */
 export class BlobSaver {
   private readonly open: Record<BlobType, PackBuilder> = { data: new PackBuilder('data'), tree: new PackBuilder('tree') };
   /** Ids of blobs in packs this saver wrote or is writing (not yet in the repository index). */
   private readonly saved = new Set<string>();
-  private inFlight: Promise<void> = Promise.resolve();
-  private readonly spare: Record<BlobType, Buffer | null> = { data: null, tree: null };
+  /** Pack writes still running (oldest first). */
+  private readonly inFlight: Promise<void>[] = [];
+  /** Buffers of packs already on disk, ready for the next pack of that type. */
+  private readonly spare: Record<BlobType, Buffer[]> = { data: [], tree: [] };
   /** Packs written so far (not yet in any index file until `finish`). */
   readonly packs: IndexPack[] = [];
   /** Plaintext bytes of blobs that were new to the repository. */
@@ -58,36 +62,33 @@ export class BlobSaver {
   async flushPacks(): Promise<void> {
     await this.closePack('data');
     await this.closePack('tree');
-    await this.inFlight;
+    while (this.inFlight.length > 0) await this.inFlight.shift();
   }
 
   /** Waits for a pack write that may still be running, after a failure or abort (no index is written). */
   async settle(): Promise<void> {
     // The caller is already failing with the error that matters; a failed write here only means
     // one orphaned pack fewer, which prune would have removed anyway.
-    await this.inFlight.then(
-      () => undefined,
-      () => undefined,
-    );
+    await Promise.allSettled(this.inFlight.splice(0));
   }
 
   private async closePack(type: BlobType): Promise<void> {
     const pack = this.open[type];
     if (pack.count === 0) return;
     const { id, data, pack: entry } = pack.finish(this.repo.key);
-    // One write in flight while the next pack fills: overlaps I/O with hashing and encryption.
-    await this.inFlight;
-    // The pack written before this one is on disk now: its buffer becomes the next pack's (no 24 MiB allocation per pack).
-    this.open[type] = new PackBuilder(type, this.spare[type] ?? undefined);
-    this.spare[type] = null;
+    // Up to MAX_WRITES pack writes run while the next pack fills: overlaps I/O with hashing and
+    // encryption, and one slow fsync does not stall the pipeline.
+    if (this.inFlight.length >= MAX_WRITES) await this.inFlight.shift();
+    // A pack already on disk lends its buffer to the next pack (no 24 MiB allocation per pack).
+    this.open[type] = new PackBuilder(type, this.spare[type].pop());
     const write = this.repo.backend.write('data', id, data).then(() => {
       this.packs.push(entry);
       this.storedBytes += data.length;
-      this.spare[type] = pack.release();
+      this.spare[type].push(pack.release());
     });
-    // Marks the rejection as handled until the next await of `inFlight` rethrows it.
+    // Marks the rejection as handled until `flushPacks` awaits it and rethrows.
     write.catch(() => undefined);
-    this.inFlight = write;
+    this.inFlight.push(write);
   }
 }
 
