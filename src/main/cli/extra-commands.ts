@@ -1,6 +1,7 @@
 import type { Command } from 'commander';
 import type { Core } from '../core';
 import { registerVaultCommands } from './vault-commands';
+import { registerAppCommands } from './app-commands';
 
 /** What command groups of later features (vault, pull, restore, audit) get from main. */
 export interface CliContext {
@@ -11,4 +12,5 @@ export interface CliContext {
 /** Registers the command groups beyond installations and serve. */
 export function registerExtraCommands(program: Command, ctx: CliContext): void {
   registerVaultCommands(program, ctx);
+  registerAppCommands(program, ctx);
 }

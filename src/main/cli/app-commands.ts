@@ -1,0 +1,139 @@
+import type { Command } from 'commander';
+import { LifeboatError } from '../../shared/errors';
+import type { PreviewReport, RestorePlan, RestoreReport } from '../../shared/apps';
+import { createInProcessClient } from '../contract/in-process';
+import type { CliContext } from './extra-commands';
+import { followJob } from './jobs';
+import { formatBytes, print, readStdin, table } from './output';
+import type { PullResult } from '../apps/pull-runner';
+
+type ArchiveRef = { snapshotId: string } | { path: string };
+
+/** A vault snapshot id (hex prefix) or a local file path. */
+function archiveRef(value: string): ArchiveRef {
+  return /^[0-9a-f]{6,64}$/.test(value) ? { snapshotId: value } : { path: value };
+}
+
+/** `lifeboat fleet`, `remote`, `pull`, `trigger`, `preview`, `restore`. */
+export function registerAppCommands(program: Command, { getCore, json }: CliContext): void {
+  program
+    .command('fleet')
+    .description('every installation: reachability, newest remote backup, newest snapshot, freshness')
+    .option('--refresh', 'look for new remote backups first')
+    .action(async (opts: { refresh?: boolean }) => {
+      const core = await getCore();
+      const client = createInProcessClient(core);
+      if (opts.refresh) {
+        const { jobIds } = await client.call('fleet:refresh', {});
+        await Promise.all(jobIds.map((id) => core.jobs.wait(id)));
+      }
+      const fleet = await client.call('fleet:overview', {});
+      print(fleet, json(), (items) => table([['NAME', 'APP', 'STATUS', 'NEWEST REMOTE', 'NEWEST SNAPSHOT', 'FRESHNESS'], ...items.map((f) => [f.name, f.app, f.status?.state ?? 'unknown', f.newestRemote?.id ?? '-', f.newestSnapshot?.time ?? '-', f.freshness])]));
+    });
+
+  program
+    .command('remote <installation>')
+    .description('list the backups on an installation')
+    .action(async (name: string) => {
+      const core = await getCore();
+      const installation = await core.registry.resolve(name);
+      const list = await createInProcessClient(core).call('apps:list-remote', { installationId: installation.id });
+      print(list, json(), (items) => table([['ID', 'CREATED', 'SIZE', 'IN VAULT'], ...items.map((b) => [b.id, b.createdAt ?? '-', b.sizeBytes === null ? '-' : formatBytes(b.sizeBytes), b.inVault?.slice(0, 8) ?? '-'])]));
+    });
+
+  program
+    .command('trigger <installation>')
+    .description('ask the app to make a backup now')
+    .action(async (name: string) => {
+      const core = await getCore();
+      const installation = await core.registry.resolve(name);
+      const { jobId } = await createInProcessClient(core).call('apps:trigger', { installationId: installation.id });
+      const result = await followJob<{ message: string; remoteId: string | null }>(core, jobId);
+      print(result, json(), (r) => r.message);
+    });
+
+  program
+    .command('pull <installation> [remoteId]')
+    .description('pull a backup (the newest if none named) into the vault, verified')
+    .action(async (name: string, remoteId: string | undefined) => {
+      const core = await getCore();
+      const installation = await core.registry.resolve(name);
+      const { jobId } = await createInProcessClient(core).call('apps:pull', { installationId: installation.id, ...(remoteId ? { remoteId } : {}) });
+      const result = await followJob<PullResult>(core, jobId);
+      print(result, json(), (r) => (r.alreadyInVault ? `${r.remoteId} is already in the vault (snapshot ${r.snapshotId.slice(0, 8)}).` : `Pulled ${r.remoteId} into snapshot ${r.snapshotId.slice(0, 8)} (${formatBytes(r.sizeBytes)}); ${r.checks.length} check(s) passed${r.resumed ? `, resumed ${r.resumed} time(s)` : ''}.`));
+    });
+
+  program
+    .command('preview <snapshotOrFile>')
+    .description('what is inside an archive (a vault snapshot id or a local file)')
+    .option('--app <kind>', 'which app made it (when the file name does not say)')
+    .action(async (value: string, opts: { app?: string }) => {
+      const core = await getCore();
+      const { jobId } = await createInProcessClient(core).call('apps:preview', { source: archiveRef(value), ...(opts.app ? { app: opts.app } : {}) });
+      const report = await followJob<PreviewReport>(core, jobId);
+      print(report, json(), (r) =>
+        [
+          `${r.fileName} (${r.app}${r.appVersion ? ` ${r.appVersion}` : ''}, ${formatBytes(r.sizeBytes)}${r.createdAt ? `, made ${r.createdAt}` : ''})`,
+          `Integrity: ${r.integrity.ok ? 'OK' : 'FAILED'}`,
+          ...r.integrity.checks.map((c) => `  ${c.ok ? '✓' : '✗'} ${c.name}: ${c.detail}`),
+          ...r.summary.map((s) => `${s.label}: ${s.value}`),
+          '',
+          r.contents.title,
+          table([r.contents.columns.map((c) => c.label), ...r.contents.rows.map((row) => r.contents.columns.map((c) => String(row[c.key] ?? '')))]),
+          ...(r.notIncluded.length ? ['', 'Not included:', ...r.notIncluded.map((n) => `  - ${n}`)] : []),
+          ...(r.secrets.length ? ['', 'Secrets:', ...r.secrets.map((n) => `  - ${n}`)] : []),
+          ...(r.warnings.length ? ['', 'Warnings:', ...r.warnings.map((n) => `  - ${n}`)] : []),
+        ].join('\n'),
+      );
+    });
+
+  program
+    .command('restore <installation> <snapshotOrFile>')
+    .description('restore an archive into an installation: preflight, plan, safety pull, typed confirmation, verification')
+    .option('--mode <mode>', 'full or selective', 'full')
+    .option('--tables <names>', 'comma-separated tables for --mode selective')
+    .option('--plan-only', 'show the preflight and dry-run plan, change nothing')
+    .option('--confirm <name>', 'the installation\'s name, typed to confirm (else read from stdin)')
+    .option('--confirm-cross-installation', 'the archive came from another installation and that is intended')
+    .option('--skip-safety-pull <reason>', 'do not back up the target first (recorded in the audit trail)')
+    .action(async (name: string, value: string, opts: { mode: string; tables?: string; planOnly?: boolean; confirm?: string; confirmCrossInstallation?: boolean; skipSafetyPull?: string }) => {
+      const core = await getCore();
+      const client = createInProcessClient(core);
+      const installation = await core.registry.resolve(name);
+      if (opts.mode !== 'full' && opts.mode !== 'selective') throw new LifeboatError('INVALID_INPUT', '--mode must be full or selective.');
+      const planJob = await client.call('restore:plan', { installationId: installation.id, source: archiveRef(value), mode: opts.mode, selection: opts.tables ? opts.tables.split(',').map((t) => t.trim()).filter(Boolean) : [] });
+      const plan = await followJob<RestorePlan>(core, planJob.jobId);
+      const describe = (p: RestorePlan) =>
+        [
+          `Restore ${p.sourceLabel} into "${p.installationName}" (${p.mode}${p.selection.length ? `: ${p.selection.join(', ')}` : ''})`,
+          p.crossInstallation ? 'NOTE: this archive came from ANOTHER installation.' : '',
+          'Preflight:',
+          ...p.preflight.map((c) => `  ${c.ok ? '✓' : c.blocking ? '✗' : '!'} ${c.name}: ${c.detail}`),
+          'Plan:',
+          ...p.changes.map((c) => `  ${c.action.padEnd(8)} ${c.item}  live ${c.live ?? '?'} → archive ${c.archive ?? '?'}`),
+          'Steps:',
+          ...p.steps.map((s, i) => `  ${i + 1}. ${s}`),
+          `Point of no return: ${p.pointOfNoReturn}`,
+        ].filter(Boolean).join('\n');
+      if (opts.planOnly || plan.blocked) {
+        print(plan, json(), describe);
+        if (plan.blocked) throw new LifeboatError('PREFLIGHT_FAILED', 'The preflight found blocking problems; nothing was changed.');
+        return;
+      }
+      if (!json()) process.stdout.write(`${describe(plan)}\n`);
+      let confirmation = opts.confirm;
+      if (confirmation === undefined) {
+        process.stderr.write(`Type the installation's name ("${plan.confirmationText}") to restore: `);
+        confirmation = (await readStdin()).split('\n')[0] ?? '';
+      }
+      const { jobId } = await client.call('restore:start', {
+        planId: plan.id,
+        confirmation,
+        confirmCrossInstallation: Boolean(opts.confirmCrossInstallation),
+        ...(opts.skipSafetyPull ? { skipSafetyPull: { reason: opts.skipSafetyPull } } : {}),
+      });
+      const report = await followJob<RestoreReport>(core, jobId);
+      print(report, json(), (r) => [`Restore ${r.ok ? 'verified' : 'finished with problems'}${r.safetySnapshotId ? `; safety snapshot ${r.safetySnapshotId.slice(0, 8)}` : ''}.`, ...r.checks.map((c) => `  ${c.ok ? '✓' : '✗'} ${c.name}: ${c.detail}`)].join('\n'));
+      if (!report.ok) process.exitCode = 1;
+    });
+}
