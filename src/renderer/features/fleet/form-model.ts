@@ -116,23 +116,13 @@ export function relevantSecretPurposes(form: InstallationForm): SecretPurpose[] 
 
 const blankToUndefined = (value: string): string | undefined => (value.trim() === '' ? undefined : value.trim());
 
-/** Parses a whole number field; records a readable error instead of letting NaN through. */
-function integerField(value: string, path: string, errors: FieldErrors, what: string): number | undefined {
-  const text = value.trim();
-  if (text === '') return undefined;
-  if (!/^\d+$/.test(text)) {
-    errors[path] = `${what} must be a whole number`;
-    return undefined;
-  }
-  return Number(text);
-}
-
-function numberField(value: string, path: string, errors: FieldErrors, what: string): number | undefined {
+/** Parses a number field; records a readable error instead of letting NaN reach the schema. */
+function numberField(value: string, path: string, errors: FieldErrors, what: string, kind: 'whole' | 'any'): number | undefined {
   const text = value.trim();
   if (text === '') return undefined;
   const n = Number(text);
-  if (!Number.isFinite(n)) {
-    errors[path] = `${what} must be a number`;
+  if (kind === 'whole' ? !/^\d+$/.test(text) : !Number.isFinite(n)) {
+    errors[path] = `${what} must be a ${kind === 'whole' ? 'whole ' : ''}number`;
     return undefined;
   }
   return n;
@@ -164,7 +154,7 @@ export function formToInput(form: InstallationForm): { input: InstallationInput;
       ? {
           ssh: {
             host: form.ssh.host,
-            port: integerField(form.ssh.port, 'ssh.port', errors, 'port'),
+            port: numberField(form.ssh.port, 'ssh.port', errors, 'port', 'whole'),
             user: blankToUndefined(form.ssh.user),
             auth: form.ssh.auth,
             keyFile: form.ssh.auth === 'key' ? blankToUndefined(form.ssh.keyFile) : undefined,
@@ -186,7 +176,7 @@ export function formToInput(form: InstallationForm): { input: InstallationInput;
           },
         }
       : {}),
-    expectedCadenceHours: numberField(form.expectedCadenceHours, 'expectedCadenceHours', errors, 'expected cadence'),
+    expectedCadenceHours: numberField(form.expectedCadenceHours, 'expectedCadenceHours', errors, 'expected cadence', 'any'),
     ...(Object.keys(secrets).length > 0 ? { secrets } : {}),
   };
   return { input: stripUndefined(input), errors };
