@@ -176,7 +176,12 @@ export class HeldLock {
       if (this.timer) clearInterval(this.timer);
       this.timer = null;
       await this.refreshing;
-      await this.repo.backend.remove('locks', this.currentId);
+      try {
+        await this.repo.backend.remove('locks', this.currentId);
+      } catch (error) {
+        // Someone removed it already (e.g. `restic unlock --remove-all`): the lock is gone either way.
+        if (!(error instanceof LifeboatError && error.code === 'NOT_FOUND')) throw error;
+      }
     })();
     return this.released;
   }
@@ -194,9 +199,18 @@ function lockDocument(exclusive: boolean): Buffer {
 /** Runs `fn` while holding a lock; always releases it. */
 export async function withLock<T>(repo: Repository, exclusive: boolean, fn: (lock: HeldLock) => Promise<T>): Promise<T> {
   const lock = await HeldLock.acquire(repo, exclusive);
+  let result: T;
   try {
-    return await fn(lock);
-  } finally {
-    await lock.release();
+    result = await fn(lock);
+  } catch (error) {
+    // The operation's own error is the one to report; a lock left behind after it shows up as
+    // stale in listLocks(), so a failed release must not hide why the operation failed.
+    await lock.release().then(
+      () => undefined,
+      () => undefined,
+    );
+    throw error;
   }
+  await lock.release();
+  return result;
 }
