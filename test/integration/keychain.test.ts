@@ -39,7 +39,7 @@ describe('keytar against a real gnome-keyring on a private D-Bus session', () =>
   });
 
   it('without any D-Bus session, says clearly that no keychain is available', async () => {
-    const env = { ...process.env, LIFEBOAT_HOME: makeTestHome('nokeychain') };
+    const env: NodeJS.ProcessEnv = { ...process.env, LIFEBOAT_HOME: makeTestHome('nokeychain') };
     delete env.DBUS_SESSION_BUS_ADDRESS;
     delete env.DISPLAY;
     const { stdout } = await run(process.execPath, [cli, '--json', 'info'], { env });
