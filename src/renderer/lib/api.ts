@@ -93,6 +93,9 @@ function twinTransport(token: string): Transport {
         headers: { ...headers, 'Content-Type': 'application/json' },
         body: JSON.stringify(input ?? {}),
         cache: 'no-store',
+      }).catch((error: unknown) => {
+        // fetch only says "Failed to fetch": name what could not be reached.
+        throw new LifeboatError('INTERNAL', `Cannot reach the Lifeboat core for ${name}; is \`lifeboat serve\` still running?`, { cause: error });
       });
       if (response.status === 401 || response.status === 403) throw refused(response.status);
       const body: unknown = await response.json().catch((error: unknown) => {
