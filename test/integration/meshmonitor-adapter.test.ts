@@ -418,6 +418,18 @@ describe('restore', () => {
   });
 });
 
+describe('login rate limit', () => {
+  // Last: once the limiter trips, every login from this address is refused until the fake restarts.
+  it('a 429 from the login limiter surfaces as HTTP_RATE_LIMITED with the time to wait', async () => {
+    const errors: unknown[] = [];
+    for (let i = 0; i < 6; i++) errors.push(await meshMonitorAdapter.listRemote(context(wrongPasswordInst)).catch((e: unknown) => e));
+    const codes = errors.map((e) => (e as LifeboatError).code);
+    expect(codes.slice(0, 5)).toEqual(Array(5).fill('HTTP_AUTH_FAILED'));
+    expect(codes[5]).toBe('HTTP_RATE_LIMITED');
+    expect((errors[5] as LifeboatError).message).toMatch(/try again in 15 min \(\d+ s\)/);
+  });
+});
+
 describe('restore log parsing', () => {
   it('reads each run of the real restore-log excerpts', async () => {
     const text = await readFile(EXCERPTS, 'utf8');

@@ -142,16 +142,17 @@ export async function planMeshMonitorRestore(
     });
   }
 
-  let live: LiveCounts = { counts: null, detail: 'live rows not counted (liveCounts is off)' };
-  if (settings.liveCounts === 'probe' && reachable) {
+  let live: LiveCounts;
+  if (settings.liveCounts === 'off') live = { counts: null, detail: 'live rows not counted (the setting liveCounts is off)' };
+  else if (!ctx.installation.https) live = { counts: null, detail: 'live rows not counted: MeshMonitor tells them only through its API (no HTTPS connection)' };
+  else if (!reachable) live = { counts: null, detail: 'live rows not counted: the API is not reachable' };
+  else {
     try {
       live = await probeLiveCounts(ctx);
     } catch (error) {
       if (error instanceof LifeboatError && error.code === 'CANCELLED') throw error;
       live = { counts: null, detail: `live rows not counted: ${message(error)}` };
     }
-  } else if (!reachable) {
-    live = { counts: null, detail: 'live rows not counted: the API is not reachable' };
   }
   preflight.push({ name: 'Live row counts', ok: live.counts !== null, blocking: false, detail: live.detail });
 
