@@ -1,0 +1,239 @@
+/**
+ * Benchmark: a whole Weavestream pull — `weavestreamAdapter.openPull` over SFTP from a real local
+ * sshd, every byte through the streaming verifier (SHA-256, PGDMP header, TOC, data-block walk)
+ * and into a fresh Lifeboat vault (`Vault.addArchive`: chunking, encryption, packs on disk) —
+ * against OpenSSH `sftp -b` copying the same dump to a file on the same disk, same run.
+ *
+ * The dump is a real `pg_dump -Fc -Z0` of ~1 GiB, its stdout piped like Weavestream's worker,
+ * with a manifest sidecar by Weavestream's rules, in `~/<dir>/data/backup` of the sshd test user.
+ * Each measurement is a separate process under GNU time (peak RSS); ours also reports its
+ * in-process pull time (without Node + tsx start-up, SSH handshake included).
+ *
+ * Env: SFTP_VAULT_BENCH_DIR (cache, default $TMPDIR/lifeboat-bench-sftp-vault),
+ * SFTP_VAULT_BENCH_BYTES (target dump size, default 1 GiB), SFTP_VAULT_BENCH_RUNS (default 2, best of).
+ */
+import { execFile, spawn } from 'node:child_process';
+import { createHash } from 'node:crypto';
+import { createWriteStream, existsSync, readFileSync, statSync } from 'node:fs';
+import { copyFile, mkdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { Transform } from 'node:stream';
+import { finished } from 'node:stream/promises';
+import { fileURLToPath, pathToFileURL } from 'node:url';
+import { promisify } from 'node:util';
+import { MemorySecretStore, createCore } from '../src/main/core';
+import { createAdapterContext } from '../src/main/apps/context';
+import { weavestreamAdapter } from '../src/main/apps/weavestream/adapter';
+import { serializeWeavestreamManifest } from '../src/main/apps/weavestream/manifest';
+import { LocalBackend, Vault } from '../src/main/vault';
+import type { InstallationInput } from '../src/shared/installations';
+import { startPostgres } from '../test/harness/postgres';
+import { runTool, startSshd, type TestSshd } from '../test/harness/sshd';
+
+const BIN = '/usr/lib/postgresql/15/bin';
+const CACHE = process.env.SFTP_VAULT_BENCH_DIR ?? path.join(tmpdir(), 'lifeboat-bench-sftp-vault');
+const TARGET_BYTES = Number(process.env.SFTP_VAULT_BENCH_BYTES ?? 1024 ** 3);
+const RUNS = Number(process.env.SFTP_VAULT_BENCH_RUNS ?? 2);
+const CHILD_FLAG = '--sftp-vault-bench-child';
+/** COPY text of one row: id, tab, 1024 characters, newline (about). */
+const ROW_BYTES = 1034;
+const DUMP_NAME = 'weavestream-postgres-2026-11-23T03-00-00Z.dump';
+const execFileAsync = promisify(execFile);
+
+interface Measurement {
+  label: string;
+  /** Ours: in-process pull (handshake + transfer + verify + vault); sftp: whole process. */
+  seconds: number;
+  wallSeconds: number;
+  peakRssMb: number;
+  note: string;
+}
+
+/** What the child process needs to pull. */
+interface ChildJob {
+  installation: InstallationInput;
+  vaultDir: string;
+  home: string;
+}
+
+/** Runs the benchmark and prints both figures and the ratio. */
+export async function run(): Promise<void> {
+  const dump = await ensureDump();
+  const size = statSync(dump.file).size;
+  const mib = size / 1024 ** 2;
+  console.log(`sftp-pull-vault: ${mib.toFixed(0)} MiB pg_dump -Fc -Z0 (piped), best of ${RUNS}; peak RSS of the measured process (GNU time %M)`);
+  const sshd = await startSshd();
+  const work = path.join(CACHE, 'work');
+  const remoteDir = path.join(sshd.homeDir, `bench-weavestream-${process.pid}`);
+  try {
+    await rm(work, { recursive: true, force: true });
+    await mkdir(work, { recursive: true });
+    await stageRemote(sshd, dump, remoteDir);
+    const installation: InstallationInput = {
+      name: 'bench',
+      app: 'weavestream',
+      ssh: { host: '127.0.0.1', port: sshd.port, user: sshd.user, auth: 'key', keyFile: sshd.clientKeyPath, hostKeySha256: sshd.hostKeyFingerprint },
+      settings: { composeDir: remoteDir },
+    };
+    const remoteFile = path.join(remoteDir, 'data', 'backup', DUMP_NAME);
+    const rows: Measurement[] = [];
+    rows.push(await best('OpenSSH sftp -b get → file', () => opensshPull(sshd, remoteFile, path.join(work, 'sftp-copy.dump'))));
+    rows.push(await best('Lifeboat openPull → verifier → vault', () => ourPull({ installation, vaultDir: path.join(work, 'vault'), home: path.join(work, 'home') })));
+
+    console.log(`\n${'measurement'.padEnd(40)} ${'time'.padStart(9)} ${'MB/s'.padStart(7)} ${'process'.padStart(9)} ${'peak RSS'.padStart(9)}`);
+    for (const r of rows) {
+      console.log(`${r.label.padEnd(40)} ${r.seconds.toFixed(2).padStart(7)} s ${(mib / r.seconds).toFixed(0).padStart(7)} ${r.wallSeconds.toFixed(2).padStart(7)} s ${r.peakRssMb.toFixed(0).padStart(6)} MB  ${r.note}`);
+    }
+    const [anchor, ours] = rows as [Measurement, Measurement];
+    console.log(`\nratio (sftp time / ours; target ≥ 0.9): ${(anchor.seconds / ours.seconds).toFixed(2)}× (whole process ${(anchor.wallSeconds / ours.wallSeconds).toFixed(2)}×)`);
+    console.log(`Lifeboat peak RSS ${ours.peakRssMb.toFixed(0)} MB (whole Node process incl. tsx); sftp ${anchor.peakRssMb.toFixed(0)} MB`);
+  } finally {
+    await sshd.stop();
+    await runTool('rm', ['-rf', remoteDir]);
+    await rm(work, { recursive: true, force: true });
+  }
+}
+
+async function best(label: string, once: () => Promise<Measurement>): Promise<Measurement> {
+  let bestRun: Measurement | null = null;
+  for (let i = 0; i < RUNS; i++) {
+    const m = { ...(await once()), label };
+    if (!bestRun || m.seconds < bestRun.seconds) bestRun = m;
+  }
+  return bestRun as Measurement;
+}
+
+async function opensshPull(sshd: TestSshd, remoteFile: string, localFile: string): Promise<Measurement> {
+  await rm(localFile, { force: true });
+  const args = ['-f', '%M', 'sftp', '-q', '-b', '-', '-i', sshd.clientKeyPath, '-P', String(sshd.port), '-o', 'StrictHostKeyChecking=no', '-o', 'UserKnownHostsFile=/dev/null', '-o', 'LogLevel=ERROR', `${sshd.user}@127.0.0.1`];
+  const started = performance.now();
+  const stderr = await runWithInput('/usr/bin/time', args, `get ${remoteFile} ${localFile}\n`);
+  const wall = (performance.now() - started) / 1000;
+  const copied = statSync(localFile).size;
+  await rm(localFile, { force: true });
+  return { label: '', seconds: wall, wallSeconds: wall, peakRssMb: Number(stderr.trim().split('\n').at(-1)) / 1024, note: `${copied} bytes written` };
+}
+
+async function ourPull(job: ChildJob): Promise<Measurement> {
+  await rm(job.vaultDir, { recursive: true, force: true });
+  await rm(job.home, { recursive: true, force: true });
+  const started = performance.now();
+  const { stdout, stderr } = await execFileAsync('/usr/bin/time', ['-f', '%M', process.execPath, '--import', 'tsx', fileURLToPath(import.meta.url), CHILD_FLAG, JSON.stringify(job)], { maxBuffer: 16 * 1024 * 1024 });
+  const wall = (performance.now() - started) / 1000;
+  const inner = /^bench-seconds=([\d.]+)$/m.exec(stdout);
+  const checks = /^checks=(.*)$/m.exec(stdout)?.[1] ?? '?';
+  return { label: '', seconds: inner ? Number(inner[1]) : wall, wallSeconds: wall, peakRssMb: Number(stderr.trim().split('\n').at(-1)) / 1024, note: `verifier: ${checks}` };
+}
+
+/** The measured pull, in this (child) process. */
+async function child(job: ChildJob): Promise<void> {
+  const core = await createCore({ home: job.home, secretStore: new MemorySecretStore('benchmark') });
+  const installation = await core.registry.add(job.installation);
+  // A cheap scrypt keeps key derivation (not part of a pull) out of the measurement.
+  const vault = await Vault.init(new LocalBackend(job.vaultDir), 'bench-password', { scrypt: { N: 16384, r: 8, p: 1 } });
+  const ctx = createAdapterContext(core, installation, { signal: new AbortController().signal, progress: () => undefined, log: () => undefined });
+  try {
+    const started = performance.now();
+    const [newest] = await weavestreamAdapter.listRemote(ctx);
+    const source = await weavestreamAdapter.openPull(ctx, newest!.id);
+    const verifier = source.createVerifier();
+    const tap = new Transform({
+      transform(chunk: Buffer, _encoding, callback) {
+        verifier.write(chunk);
+        callback(null, chunk);
+      },
+    });
+    const input = (await source.open(0)).pipe(tap);
+    const result = await vault.addArchive({ input, fileName: source.fileName, size: source.size ?? undefined, mtime: source.mtime, sidecars: source.sidecars, hostname: 'bench', paths: [source.groupPath] });
+    const checks = await verifier.finish();
+    const seconds = (performance.now() - started) / 1000;
+    const failed = checks.filter((c) => !c.ok);
+    if (failed.length > 0) throw new Error(`verifier failed: ${failed.map((c) => `${c.name}: ${c.detail}`).join('; ')}`);
+    console.log(`bench-seconds=${seconds.toFixed(4)}`);
+    console.log(`checks=${checks.length} passed, snapshot ${result.snapshotId.slice(0, 8)}, ${result.size} bytes`);
+  } finally {
+    await ctx.close();
+    await core.close();
+  }
+}
+
+/** Copies the dump and its manifest into the sshd user's `<dir>/data/backup`, owned by that user. */
+async function stageRemote(sshd: TestSshd, dump: { file: string; manifest: string }, remoteDir: string): Promise<void> {
+  const backupDir = path.join(remoteDir, 'data', 'backup');
+  await mkdir(backupDir, { recursive: true });
+  await copyFile(dump.file, path.join(backupDir, DUMP_NAME));
+  await writeFile(path.join(backupDir, DUMP_NAME.replace(/\.dump$/, '.manifest.json')), await readFile(dump.manifest));
+  await runTool('chown', ['-R', `${sshd.user}:`, remoteDir]);
+  // Warm the page cache for both contenders alike.
+  await execFileAsync('sh', ['-c', `cat '${path.join(backupDir, DUMP_NAME)}' > /dev/null`]);
+}
+
+/** Makes the piped dump and its manifest once and reuses them. */
+async function ensureDump(): Promise<{ file: string; manifest: string }> {
+  const file = path.join(CACHE, DUMP_NAME);
+  const manifest = path.join(CACHE, DUMP_NAME.replace(/\.dump$/, '.manifest.json'));
+  const marker = path.join(CACHE, 'target-bytes');
+  if (existsSync(file) && existsSync(manifest) && existsSync(marker) && readFileSync(marker, 'utf8') === String(TARGET_BYTES)) return { file, manifest };
+  await rm(CACHE, { recursive: true, force: true });
+  await mkdir(CACHE, { recursive: true });
+  const rowCount = Math.ceil(TARGET_BYTES / ROW_BYTES);
+  console.log(`making a ${(TARGET_BYTES / 1024 ** 2).toFixed(0)} MiB dump (${rowCount} rows) in ${CACHE} …`);
+  const pg = await startPostgres();
+  try {
+    await pg.psql('CREATE DATABASE weavestream;');
+    await pg.psql(`CREATE TABLE public.users (id int PRIMARY KEY, email text); INSERT INTO public.users SELECT g, 'u' || g || '@example.org' FROM generate_series(1, 100) g;
+      CREATE TABLE public.audit_log (id bigint, body text);
+      INSERT INTO public.audit_log SELECT g, md5(random()::text) || repeat(md5(g::text), 31) FROM generate_series(1, ${rowCount}) g;`, 'weavestream');
+    const dump = spawn(`${BIN}/pg_dump`, ['-Fc', '-Z0', '--no-owner', '--no-acl', '-h', '127.0.0.1', '-p', String(pg.port), '-U', 'postgres', '-d', 'weavestream'], { stdio: ['ignore', 'pipe', 'inherit'] });
+    const hash = createHash('sha256');
+    let size = 0;
+    const out = createWriteStream(`${file}.part`);
+    dump.stdout.pipe(new Transform({
+      transform(chunk: Buffer, _encoding, callback) {
+        hash.update(chunk);
+        size += chunk.length;
+        callback(null, chunk);
+      },
+    })).pipe(out);
+    const code = await new Promise<number | null>((resolve) => dump.on('close', resolve));
+    await finished(out);
+    if (code !== 0) throw new Error(`pg_dump exited with ${code}`);
+    await rename(`${file}.part`, file);
+    await writeFile(manifest, serializeWeavestreamManifest({
+      weavestreamVersion: '1.9.11',
+      prismaMigrationHash: `sha256:${createHash('sha256').update('bench').digest('hex')}`,
+      passwordEncryptionKid: null,
+      databaseUrlHostname: 'postgres',
+      generatedAt: new Date().toISOString(),
+      filename: DUMP_NAME,
+      sizeBytes: size,
+      sha256: hash.digest('hex'),
+    }));
+    await writeFile(marker, String(TARGET_BYTES));
+  } finally {
+    await pg.stop();
+  }
+  return { file, manifest };
+}
+
+/** Runs a command with stdin text; resolves with its stderr, rejects on a non-zero exit. */
+function runWithInput(file: string, args: string[], input: string): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const child = execFile(file, args, { maxBuffer: 16 * 1024 * 1024 }, (error, _stdout, stderr) => {
+      if (error) reject(new Error(`${file} ${args.join(' ')} failed: ${stderr || error.message}`, { cause: error }));
+      else resolve(stderr);
+    });
+    child.stdin?.end(input);
+  });
+}
+
+const invokedDirectly = process.argv[1] !== undefined && import.meta.url === pathToFileURL(process.argv[1]).href;
+if (invokedDirectly) {
+  const at = process.argv.indexOf(CHILD_FLAG);
+  const job = at >= 0 ? child(JSON.parse(process.argv[at + 1] as string) as ChildJob) : run();
+  job.catch((error: unknown) => {
+    console.error(error);
+    process.exitCode = 1;
+  });
+}
