@@ -84,8 +84,11 @@ describe('SFTP', () => {
   it('resumes a read from an offset and reads a bounded range', async () => {
     const file = `${base}/nested/deeper/backup.bin`;
     const offset = 3_000_001;
-    const rest = await readAll(await session.createReadStream(file, { start: offset }));
+    const progress: number[] = [];
+    const rest = await readAll(await session.createReadStream(file, { start: offset, onProgress: (p) => progress.push(p.bytes) }));
     expect(sha(rest)).toBe(sha(payload.subarray(offset)));
+    expect(progress.at(-1)).toBe(payload.length - offset);
+    expect(progress).toEqual([...progress].sort((a, b) => a - b));
     const range = await readAll(await session.createReadStream(file, { start: 10, length: 1000 }));
     expect(range.equals(payload.subarray(10, 1010))).toBe(true);
     const pastEnd = await readAll(await session.createReadStream(file, { start: payload.length + 5 }));
@@ -104,7 +107,7 @@ describe('SFTP', () => {
   it('reads ahead only a bounded amount for a slow consumer, and stops on cancel', async () => {
     const file = `${base}/nested/deeper/backup.bin`;
     const controller = new AbortController();
-    const stream = await session.createReadStream(file, { signal: controller.signal });
+    const stream = await session.createReadStream(file, { signal: controller.signal, chunkSize: 64 * 1024, concurrency: 8 });
     let received = 0;
     let maxBuffered = 0;
     const slow = new Writable({
@@ -119,8 +122,31 @@ describe('SFTP', () => {
     const error = await failure(pipeline(stream, slow));
     expect(error.code).toBe('CANCELLED');
     expect(received).toBeLessThan(payload.length);
-    // highWaterMark (4 chunks) plus what the 32 requests in flight may still deliver.
-    expect(maxBuffered).toBeLessThanOrEqual(36 * 64 * 1024);
+    // highWaterMark (4 chunks) plus what the 8 requests in flight may still deliver: far below the file's 5 MiB.
+    expect(maxBuffered).toBeLessThanOrEqual((4 + 8) * 64 * 1024);
+  });
+
+  it('fails a read, instead of hanging, when the connection drops mid-transfer', async () => {
+    const other = await connectSsh(
+      { host: '127.0.0.1', port: sshd.port, user: sshd.user, auth: 'key', keyFile: sshd.clientKeyPath, hostKeySha256: sshd.hostKeyFingerprint },
+      { homeDir: sshd.dir, sshConfigFile: null },
+    );
+    const stream = await other.createReadStream(`${base}/nested/deeper/backup.bin`, { chunkSize: 64 * 1024, concurrency: 4 });
+    let received = 0;
+    const sink = new Writable({
+      write(chunk: Buffer, _enc, cb) {
+        received += chunk.length;
+        if (received >= 1024 * 1024 && other.isOpen) void other.close();
+        setTimeout(cb, 2);
+      },
+    });
+    const error = await pipeline(stream, sink).then(
+      () => null,
+      (e: unknown) => e,
+    );
+    expect(error).toBeInstanceOf(Error);
+    expect(received).toBeLessThan(payload.length);
+    expect(other.isOpen).toBe(false);
   });
 
   it('reads small files whole, replaces on rename, removes recursively, and names missing or forbidden paths', async () => {

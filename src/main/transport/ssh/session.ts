@@ -52,6 +52,12 @@ export class SshSession {
     this.client = client;
     this.info = info;
     this.hops = hops;
+    for (const hop of hops) {
+      // A jump host that fails takes the forwarded connection with it; keep its reason.
+      hop.on('error', (error: Error) => {
+        this.failure ??= new LifeboatError('SSH_CHANNEL', `The jump host connection for ${this.label} failed: ${error.message}`, { cause: error });
+      });
+    }
     this.closed = new Promise((resolve) => {
       client.on('error', (error: Error) => {
         this.failure ??= new LifeboatError('SSH_CHANNEL', `The SSH connection to ${this.label} failed: ${error.message}`, { cause: error });

@@ -31,10 +31,12 @@ export interface SftpReadOptions {
   /** Read at most this many bytes. */
   length?: number;
   signal?: AbortSignal;
-  /** Bytes per READ request; default 64 KiB (OpenSSH serves up to 255 KiB). */
+  /** Bytes per READ request; default the server's largest read (255 KiB on OpenSSH). */
   chunkSize?: number;
-  /** READ requests in flight; default 32. */
+  /** READ requests in flight; default enough for 4 MiB in flight (16 on OpenSSH). */
   concurrency?: number;
+  /** Called as data is delivered; `bytes` counts from `start`, `total` is `length` when given. */
+  onProgress?: (p: { phase: 'download'; bytes: number; total: number | null }) => void;
 }
 
 /** Options of {@link Sftp.createWriteStream}. */
@@ -70,11 +72,22 @@ export function sftpError(error: unknown, action: string, remotePath: string): L
 
 /** A started SFTP subsystem with promise-returning helpers. */
 export class Sftp {
-  constructor(private readonly sftp: SFTPWrapper) {}
+  private ended = false;
+
+  constructor(private readonly sftp: SFTPWrapper) {
+    sftp.once('close', () => {
+      this.ended = true;
+    });
+  }
+
+  /** False once the SFTP channel has closed (then handles need no closing and requests get no answer). */
+  get isOpen(): boolean {
+    return !this.ended;
+  }
 
   /** Follows symlinks; throws NOT_FOUND when the path does not exist. */
   stat(remotePath: string): Promise<RemoteStat> {
-    return new Promise((resolve, reject) => {
+    return this.request((resolve, reject) => {
       this.sftp.stat(remotePath, (err, stats) => (err ? reject(sftpError(err, 'stat', remotePath)) : resolve(toRemoteStat(stats))));
     });
   }
@@ -91,7 +104,7 @@ export class Sftp {
 
   /** The entries of a directory (without `.` and `..`), sorted by name; symlinks are not followed. */
   list(dir: string): Promise<RemoteEntry[]> {
-    return new Promise((resolve, reject) => {
+    return this.request((resolve, reject) => {
       this.sftp.readdir(dir, (err, list) => {
         if (err) {
           reject(sftpError(err, 'list', dir));
@@ -108,7 +121,7 @@ export class Sftp {
   async createReadStream(remotePath: string, options: SftpReadOptions = {}): Promise<Readable> {
     throwIfAborted(options.signal, `Reading ${remotePath} was cancelled.`);
     const handle = await this.open(remotePath, 'r', 0o600, 'read');
-    return new SftpReadStream(this.sftp, handle, remotePath, options);
+    return new SftpReadStream(this.sftp, handle, remotePath, options, () => this.isOpen);
   }
 
   /** Opens (creates) a file for writing with pipelined writes; resolves once it is open. */
@@ -116,7 +129,7 @@ export class Sftp {
     throwIfAborted(options.signal, `Writing ${remotePath} was cancelled.`);
     const flags = options.start === undefined ? 'w' : 'r+';
     const handle = await this.open(remotePath, flags, options.mode ?? 0o600, 'write');
-    return new SftpWriteStream(this.sftp, handle, remotePath, options);
+    return new SftpWriteStream(this.sftp, handle, remotePath, options, () => this.isOpen);
   }
 
   /** Reads a small file whole; refuses files over `maxBytes` (default 16 MiB). */
@@ -138,7 +151,7 @@ export class Sftp {
 
   /** Renames, replacing `to` atomically when the server supports posix-rename (OpenSSH does). */
   rename(from: string, to: string): Promise<void> {
-    return new Promise((resolve, reject) => {
+    return this.request((resolve, reject) => {
       const done = (err: Error | null | undefined): void => (err ? reject(sftpError(err, `rename ${from} to`, to)) : resolve());
       // Plain SFTPv3 rename refuses to replace an existing file; the OpenSSH extension does.
       const ext = (this.sftp as unknown as { _extensions?: Record<string, string> })._extensions;
@@ -180,7 +193,7 @@ export class Sftp {
   }
 
   private lstat(remotePath: string): Promise<RemoteStat> {
-    return new Promise((resolve, reject) => {
+    return this.request((resolve, reject) => {
       this.sftp.lstat(remotePath, (err, stats) => (err ? reject(sftpError(err, 'stat', remotePath)) : resolve(toRemoteStat(stats))));
     });
   }
@@ -196,15 +209,21 @@ export class Sftp {
   }
 
   private open(remotePath: string, flags: OpenMode, mode: number, action: string): Promise<Buffer> {
-    return new Promise((resolve, reject) => {
+    return this.request((resolve, reject) => {
       this.sftp.open(remotePath, flags, mode, (err, handle) => (err ? reject(sftpError(err, `open for ${action}`, remotePath)) : resolve(handle)));
     });
   }
 
   private call(run: (cb: (err: Error | null | undefined) => void) => void, action: string, remotePath: string): Promise<void> {
-    return new Promise((resolve, reject) => {
+    return this.request((resolve, reject) => {
       run((err) => (err ? reject(sftpError(err, action, remotePath)) : resolve()));
     });
+  }
+
+  /** A request on a closed channel would never be answered: refuse it instead of hanging. */
+  private request<T>(executor: (resolve: (value: T) => void, reject: (error: unknown) => void) => void): Promise<T> {
+    if (this.ended) return Promise.reject(new LifeboatError('SSH_SFTP', 'The SFTP session has closed.'));
+    return new Promise<T>(executor);
   }
 }
 
@@ -217,6 +236,23 @@ function toRemoteStat(stats: Stats): RemoteStat {
     isFile: stats.isFile(),
     isSymbolicLink: stats.isSymbolicLink(),
   };
+}
+
+/**
+ * True for ssh2's local "No response from server" (the channel closed under pending requests):
+ * server answers carry a numeric status code. A lost channel answers no CLOSE, so none is sent.
+ */
+function channelLost(error: Error & { code?: unknown }): boolean {
+  return typeof error.code !== 'number';
+}
+
+const MAX_READ_CHUNK = 255 * 1024;
+const READ_AHEAD_BYTES = 4 * 1024 * 1024;
+
+/** The largest READ the server answers in one reply (limits@openssh.com); ssh2 keeps it private. */
+function serverMaxRead(sftp: SFTPWrapper): number {
+  const max = (sftp as unknown as { _maxReadLen?: number })._maxReadLen;
+  return typeof max === 'number' && max > 0 ? max : 32 * 1024;
 }
 
 interface ReadSlot {
@@ -237,6 +273,7 @@ class SftpReadStream extends Readable {
   private finished = false;
   private wanted = false;
   private handleOpen = true;
+  private delivered = 0;
   private readonly onAbort: () => void;
 
   constructor(
@@ -244,9 +281,12 @@ class SftpReadStream extends Readable {
     private readonly handle: Buffer,
     private readonly remotePath: string,
     private readonly options: SftpReadOptions,
+    private readonly alive: () => boolean,
   ) {
-    const chunkSize = options.chunkSize ?? 64 * 1024;
-    const concurrency = options.concurrency ?? 32;
+    // Measured (bench/sftp-pull.ts): the largest reads the server allows cost the least CPU per
+    // byte; about 4 MiB in flight keeps a loopback or LAN link busy.
+    const chunkSize = options.chunkSize ?? Math.min(MAX_READ_CHUNK, serverMaxRead(sftp));
+    const concurrency = options.concurrency ?? Math.min(64, Math.max(8, Math.ceil(READ_AHEAD_BYTES / chunkSize)));
     super({ highWaterMark: chunkSize * 4 });
     this.chunkSize = chunkSize;
     this.concurrency = concurrency;
@@ -264,7 +304,8 @@ class SftpReadStream extends Readable {
   override _destroy(error: Error | null, callback: (error?: Error | null) => void): void {
     this.finished = true;
     this.options.signal?.removeEventListener('abort', this.onAbort);
-    if (!this.handleOpen) {
+    // A closed channel never answers: waiting for CLOSE would hang the stream's teardown.
+    if (!this.handleOpen || !this.alive()) {
       callback(error);
       return;
     }
@@ -291,6 +332,7 @@ class SftpReadStream extends Readable {
     this.sftp.read(this.handle, slot.buffer, slot.filled, want, slot.offset + slot.filled, (err, bytesRead) => {
       if (this.finished || this.destroyed) return;
       if (err) {
+        if (channelLost(err)) this.handleOpen = false;
         this.destroy(sftpError(err, 'read', this.remotePath));
         return;
       }
@@ -313,7 +355,11 @@ class SftpReadStream extends Readable {
   private flush(): void {
     while (this.slots[0]?.done) {
       const slot = this.slots.shift() as ReadSlot;
-      if (slot.filled > 0) this.wanted = this.push(slot.filled === slot.buffer.length ? slot.buffer : slot.buffer.subarray(0, slot.filled));
+      if (slot.filled > 0) {
+        this.delivered += slot.filled;
+        this.wanted = this.push(slot.filled === slot.buffer.length ? slot.buffer : slot.buffer.subarray(0, slot.filled));
+        this.options.onProgress?.({ phase: 'download', bytes: this.delivered, total: this.options.length ?? null });
+      }
       if (slot.eof) {
         // Later slots are past the end of the file; their answers are ignored.
         this.finished = true;
@@ -342,6 +388,7 @@ class SftpWriteStream extends Writable {
     private readonly handle: Buffer,
     private readonly remotePath: string,
     private readonly options: SftpWriteOptions,
+    private readonly alive: () => boolean,
   ) {
     super({ highWaterMark: 256 * 1024 });
     this.position = options.start ?? 0;
@@ -365,6 +412,7 @@ class SftpWriteStream extends Writable {
     this.inFlight++;
     this.sftp.write(this.handle, chunk, 0, chunk.length, offset, (err) => {
       this.inFlight--;
+      if (err && channelLost(err)) this.handleOpen = false;
       if (err) this.failure ??= sftpError(err, 'write', this.remotePath);
       else this.written += chunk.length;
       const waiters = this.waiters;
@@ -396,7 +444,7 @@ class SftpWriteStream extends Writable {
 
   override _destroy(error: Error | null, callback: (error?: Error | null) => void): void {
     this.options.signal?.removeEventListener('abort', this.onAbort);
-    if (!this.handleOpen) {
+    if (!this.handleOpen || !this.alive()) {
       callback(error);
       return;
     }
