@@ -236,6 +236,17 @@ const refreshJobs = coalesced(async () => {
   }
 });
 
+/** Status first: snapshots and sizes can only be read from an open vault. */
+const refreshVault = coalesced(async () => {
+  try {
+    const status = await api.call('vault:status', {});
+    const [snapshots, stats] = status.open ? await Promise.all([api.call('vault:snapshots', {}), api.call('vault:stats', {})]) : [null, null];
+    write.writeVault(status, snapshots, stats);
+  } catch (error) {
+    write.writeVaultError(toErrorPayload(error));
+  }
+});
+
 /**
  * Commands whose effect the store should show at once, even if the matching event is delayed
  * (or the stream is reconnecting). The event path refreshes too; coalescing keeps it to one load.
@@ -248,6 +259,9 @@ const REFRESH_AFTER: Partial<Record<CommandName, () => void>> = {
   'installations:trust-host-key': refreshFleet,
   'installations:trust-certificate': refreshFleet,
   'system:use-ask-every-time': refreshSystem,
+  'vault:init': refreshVault,
+  'vault:unlock': refreshVault,
+  'vault:acknowledge-recovery-kit': refreshVault,
 };
 
 /**
@@ -264,12 +278,16 @@ export function startSync(): () => void {
     api.on('job:update', (job) => write.writeJob(job)),
     api.on('installation:status', (status) => write.writeStatus(status)),
     api.on('installations:changed', () => refreshFleet()),
-    api.on('vault:changed', () => write.bumpVaultRevision()),
+    api.on('vault:changed', () => {
+      write.bumpVaultRevision();
+      refreshVault();
+    }),
   ];
   const stop = t.start(() => {
     refreshSystem();
     refreshFleet();
     refreshJobs();
+    refreshVault();
   });
   return () => {
     stop();

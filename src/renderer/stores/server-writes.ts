@@ -6,6 +6,7 @@ import type { Installation, InstallationStatus } from '../../shared/installation
 import type { JobRecord } from '../../shared/jobs';
 import type { SystemInfo } from '../../shared/contract/system';
 import type { ErrorPayload } from '../../shared/errors';
+import type { SnapshotView, VaultStats, VaultStatus } from '../../shared/vault';
 import { isFinished } from '../../shared/jobs';
 import { useStore } from './store';
 import type { LinkState } from './system-slice';
@@ -70,7 +71,16 @@ export function writeJobsError(loadError: ErrorPayload): void {
 }
 
 export function bumpVaultRevision(): void {
-  setState((s) => ({ vault: { revision: s.vault.revision + 1 } }));
+  setState((s) => ({ vault: { ...s.vault, revision: s.vault.revision + 1 } }));
+}
+
+/** The vault's status, and its snapshots and sizes when it is open (null otherwise). */
+export function writeVault(status: VaultStatus, snapshots: SnapshotView[] | null, stats: VaultStats | null): void {
+  setState((s) => ({ vault: { ...s.vault, status, snapshots, stats, loadError: null } }));
+}
+
+export function writeVaultError(loadError: ErrorPayload): void {
+  setState((s) => ({ vault: { ...s.vault, loadError } }));
 }
 
 /**

@@ -17,7 +17,7 @@ import { KnownHosts, describeHostKey } from './known-hosts';
 import type { HostKeyIdentity } from './known-hosts';
 import { SshSession } from './session';
 import type { ConnectedHost, HostKeyTrust } from './session';
-import { SshConfig } from './ssh-config';
+import { SshConfig, localUserName } from './ssh-config';
 import type { ResolvedSshConfig } from './ssh-config';
 import { openForward } from './tunnel';
 
@@ -365,7 +365,7 @@ async function targetAuthMethods(hop: Hop, conn: SshConnection, options: Connect
     case 'agent': {
       const agent = await agentSocket(hop, options);
       if (!agent) throw new LifeboatError('SSH_CONFIG', `No SSH agent is running (SSH_AUTH_SOCK is not set), so agent login to ${label(hop)} is impossible.`);
-      return [{ type: 'agent', username, agent }, ...(await quietKeys(identityFilesFromConfig(hop), username))];
+      return [{ type: 'agent', username, agent }, ...(await quietKeys(hop.config.identityFiles, username))];
     }
   }
 }
@@ -391,10 +391,6 @@ async function quietKeys(files: string[], username: string): Promise<AnyAuthMeth
     if (key) out.push({ type: 'publickey', username, key });
   }
   return out;
-}
-
-function identityFilesFromConfig(hop: Hop): string[] {
-  return hop.config.identityFiles;
 }
 
 function identityFiles(hop: Hop, homeDir: string | undefined): string[] {
@@ -464,10 +460,6 @@ function expandHome(file: string, homeDir: string | undefined): string {
 
 function label(hop: Hop): string {
   return `${hop.user}@${hop.host}:${hop.port}`;
-}
-
-function localUserName(): string {
-  return process.env.USER ?? os.userInfo().username;
 }
 
 /** The server's full identification line; ssh2 keeps it only on its protocol object. */

@@ -81,7 +81,7 @@ export class SshConfig {
   private constructor(directives: Directive[], source: SshConfigSource, warnings: string[]) {
     this.directives = directives;
     this.homeDir = source.homeDir;
-    this.localUser = source.localUser ?? safeLocalUser();
+    this.localUser = source.localUser ?? localUserName();
     this.warnings = warnings;
   }
 
@@ -284,11 +284,8 @@ function readOptional(file: string): string | null {
   }
 }
 
-function safeLocalUser(): string {
-  try {
-    return os.userInfo().username;
-  } catch (error) {
-    // Containers can run with a uid that has no passwd entry; fall back to $USER.
-    return process.env.USER ?? String(error instanceof Error ? 'user' : 'user');
-  }
+/** The local user name (OpenSSH's %u), also the default remote user. */
+export function localUserName(): string {
+  // $USER first: os.userInfo() throws for a uid without a passwd entry (some containers).
+  return process.env.USER ?? os.userInfo().username;
 }

@@ -90,8 +90,14 @@ export function openLocalTunnel(client: Client, remoteHost: string, remotePort: 
     );
   });
   return new Promise((resolve, reject) => {
-    server.once('error', (error) => reject(new LifeboatError('SSH_CHANNEL', `Cannot open a local tunnel port: ${error.message}`, { cause: error })));
+    let listening = false;
+    server.on('error', (error) => {
+      const wrapped = new LifeboatError('SSH_CHANNEL', `The local tunnel port failed: ${error.message}`, { cause: error });
+      if (listening) lastError = wrapped;
+      else reject(wrapped);
+    });
     server.listen(0, '127.0.0.1', () => {
+      listening = true;
       const address = server.address() as net.AddressInfo;
       resolve({
         localHost: '127.0.0.1',
