@@ -1,0 +1,55 @@
+// `npm run fleet`: the whole test fleet plus a Lifeboat core and browser twin to click through.
+//   Weavestream (real PostgreSQL 15 + OpenSSH sshd) and the fake MeshMonitor (HTTPS, restarts
+//   through a local control endpoint), both added as installations with pinned keys and secrets;
+//   the vault is created on first use. Runs inside scripts/with-test-env.sh (throwaway keyring).
+// Home: $LIFEBOAT_HOME, else .lifeboat-dev/ in the repository. Ctrl-C stops everything.
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { createCore } from '../../src/main/core';
+import { startTwin } from '../../src/main/contract/http-twin';
+import { toErrorPayload } from '../../src/shared/errors';
+import { ensureVault, startTestFleet } from './index';
+
+const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
+const home = process.env.LIFEBOAT_HOME ?? path.join(ROOT, '.lifeboat-dev');
+
+const core = await createCore({ home });
+const fleet = await startTestFleet(core).catch(async (error: unknown) => {
+  await core.close();
+  throw error;
+});
+let vault: string;
+try {
+  vault = `${await ensureVault(core)} at ${(await core.vault.status()).location ?? '?'}`;
+} catch (error) {
+  // The keyring of with-test-env.sh lives for one run: an older vault's password is gone.
+  vault = `LOCKED (${toErrorPayload(error).message}) — unlock it on the Vault page, or delete ${path.join(home, 'vault')} for a fresh one`;
+}
+const twin = await startTwin(core, { rendererDir: path.join(ROOT, 'dist', 'renderer') });
+const { weavestream, meshmonitor } = fleet;
+
+console.log(`Lifeboat home:   ${home}`);
+console.log(`Vault:           ${vault}`);
+console.log(`Weavestream:     "${fleet.installations.weavestream.name}" over SSH ${weavestream.sshd.user}@127.0.0.1:${weavestream.sshd.port}`);
+console.log(`                 PostgreSQL 127.0.0.1:${weavestream.postgres.port} (postgres, trust), compose dir ${weavestream.composeDir}`);
+console.log(`MeshMonitor:     "${fleet.installations.meshmonitor.name}" at ${meshmonitor.url} (admin / changeme), data dir ${meshmonitor.dataDir}`);
+console.log('');
+console.log(`Open ${twin.url}`);
+console.log('Ctrl-C stops the twin, the core and the fleet.');
+
+let stopping = false;
+/** Stops in reverse order of start; a second Ctrl-C while stopping is ignored. */
+async function shutdown(): Promise<void> {
+  if (stopping) return;
+  stopping = true;
+  try {
+    await twin.close();
+    await core.close();
+    await fleet.stop();
+  } catch (error) {
+    console.error(error);
+    process.exitCode = 1;
+  }
+  process.exit();
+}
+for (const signal of ['SIGINT', 'SIGTERM'] as const) process.on(signal, () => void shutdown());
