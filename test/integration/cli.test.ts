@@ -1,0 +1,63 @@
+// The `lifeboat` command as a user runs it (the built bin), against a real sshd.
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { spawnSync } from 'node:child_process';
+import path from 'node:path';
+import { readFileSync } from 'node:fs';
+import { startSshd, type TestSshd } from '../harness/sshd';
+import { makeTestHome } from '../harness/home';
+
+const cli = path.resolve('bin/lifeboat.mjs');
+let sshd: TestSshd;
+let home: string;
+
+function lifeboat(args: string[], input?: string) {
+  const result = spawnSync(process.execPath, [cli, ...args], { env: { ...process.env, LIFEBOAT_HOME: home }, input: input ?? '', encoding: 'utf8' });
+  return { status: result.status, stdout: result.stdout, stderr: result.stderr };
+}
+
+beforeAll(async () => {
+  sshd = await startSshd();
+  home = makeTestHome('cli');
+});
+
+afterAll(async () => {
+  await sshd?.stop();
+});
+
+describe('lifeboat CLI', () => {
+  it('adds an SSH installation, refuses its unknown host key with the fingerprint, then pins it with --trust-fingerprint', () => {
+    const added = lifeboat(['installations', 'add', '--name', 'office', '--app', 'weavestream', '--ssh-host', '127.0.0.1', '--ssh-port', String(sshd.port), '--ssh-user', sshd.user, '--ssh-auth', 'key', '--ssh-key', sshd.clientKeyPath]);
+    expect(added.status, added.stderr).toBe(0);
+    const first = lifeboat(['installations', 'test', 'office']);
+    expect(first.status).toBe(1);
+    expect(first.stderr).toContain(sshd.hostKeyFingerprint);
+    expect(first.stderr).toContain('SSH_HOST_KEY_UNKNOWN');
+    expect(first.stderr).toContain(`--trust-fingerprint '${sshd.hostKeyFingerprint}'`);
+
+    const wrong = lifeboat(['installations', 'test', 'office', '--trust-fingerprint', 'SHA256:' + 'A'.repeat(43)]);
+    expect(wrong.status).toBe(1);
+
+    const trusted = lifeboat(['--json', 'installations', 'test', 'office', '--trust-fingerprint', sshd.hostKeyFingerprint]);
+    expect(trusted.status, trusted.stderr).toBe(0);
+    expect(JSON.parse(trusted.stdout)).toMatchObject({ ok: true, steps: [{ name: 'SSH', ok: true }] });
+    const list = JSON.parse(lifeboat(['--json', 'installations', 'list']).stdout) as { ssh: { hostKeySha256: string } }[];
+    expect(list[0]!.ssh.hostKeySha256).toBe(sshd.hostKeyFingerprint);
+    expect(readFileSync(path.join(home, 'installations.json'), 'utf8')).toContain(sshd.hostKeyFingerprint);
+  });
+
+  it('names what was wrong in bad input, with exit code 2', () => {
+    const bad = lifeboat(['installations', 'add', '--name', 'x', '--app', 'weavestream', '--ssh-host', 'bad host!', '--ssh-auth', 'agent']);
+    expect(bad.status).toBe(2);
+    expect(bad.stderr).toMatch(/ssh\.host: host may hold only letters/);
+    const unknownApp = lifeboat(['installations', 'add', '--name', 'x', '--app', 'wordpress']);
+    expect(unknownApp.status).not.toBe(0);
+    expect(unknownApp.stderr).toMatch(/wordpress/);
+  });
+
+  it('npm start explains in one line what to do when the Electron binary is missing', () => {
+    const start = spawnSync(process.execPath, ['scripts/start-electron.mjs'], { encoding: 'utf8' });
+    expect(start.status).toBe(0);
+    expect(start.stdout.trim().split('\n')).toHaveLength(1);
+    expect(start.stdout).toMatch(/Electron binary is not installed.*npm run serve/);
+  });
+});
