@@ -4,6 +4,7 @@
  */
 import type { Installation, InstallationStatus } from '../../shared/installations';
 import type { JobRecord } from '../../shared/jobs';
+import type { FleetEntry } from '../../shared/apps';
 import type { SystemInfo } from '../../shared/contract/system';
 import type { ErrorPayload } from '../../shared/errors';
 import type { SnapshotView, VaultStats, VaultStatus } from '../../shared/vault';
@@ -52,6 +53,15 @@ export function writeStatus(status: InstallationStatus): void {
 function laterStatus(current: InstallationStatus | undefined, incoming: InstallationStatus): InstallationStatus {
   if (current?.checkedAt && incoming.checkedAt && current.checkedAt > incoming.checkedAt) return current;
   return incoming;
+}
+
+/** The whole fleet overview (it is always read whole). */
+export function writeFleetOverview(entries: FleetEntry[]): void {
+  setState((s) => ({ fleet: { ...s.fleet, overview: Object.fromEntries(entries.map((e) => [e.installationId, e])), overviewError: null } }));
+}
+
+export function writeFleetOverviewError(overviewError: ErrorPayload): void {
+  setState((s) => ({ fleet: { ...s.fleet, overviewError } }));
 }
 
 export function writeJobs(list: JobRecord[]): void {
