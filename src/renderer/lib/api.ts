@@ -14,6 +14,7 @@ import type {
   LifeboatClient,
 } from '../../shared/contract';
 import { LifeboatError, isErrorPayload, toErrorPayload, type Result } from '../../shared/errors';
+import { isFinished } from '../../shared/jobs';
 import { SseParser } from './sse';
 import { forgetTwinToken, takeTwinToken } from './twin-token';
 import * as write from '../stores/server-writes';
@@ -247,6 +248,15 @@ const refreshVault = coalesced(async () => {
   }
 });
 
+/** The Fleet view's rows; reloaded on the events that change them, never on a timer. */
+const refreshOverview = coalesced(async () => {
+  try {
+    write.writeFleetOverview(await api.call('fleet:overview', {}));
+  } catch (error) {
+    write.writeFleetOverviewError(toErrorPayload(error));
+  }
+});
+
 /**
  * Commands whose effect the store should show at once, even if the matching event is delayed
  * (or the stream is reconnecting). The event path refreshes too; coalescing keeps it to one load.
@@ -282,12 +292,22 @@ export function startSync(): () => void {
       write.bumpVaultRevision();
       refreshVault();
     }),
+    // Remote backups, snapshots, installations and reachability all feed the overview.
+    api.on('fleet:changed', () => refreshOverview()),
+    api.on('vault:changed', () => refreshOverview()),
+    api.on('installations:changed', () => refreshOverview()),
+    api.on('installation:status', () => refreshOverview()),
+    // A failed pull changes freshness without any other event.
+    api.on('job:update', (job) => {
+      if (job.kind === 'pull' && isFinished(job.status)) refreshOverview();
+    }),
   ];
   const stop = t.start(() => {
     refreshSystem();
     refreshFleet();
     refreshJobs();
     refreshVault();
+    refreshOverview();
   });
   return () => {
     stop();
