@@ -76,6 +76,8 @@ export async function connectSsh(conn: SshConnection, options: ConnectSshOptions
   }
   const jumps = parseJumpList(jumpSpec).map((j) => resolveHop(config, j.host, j.user, j.port));
   const knownHosts = await KnownHosts.load(options.knownHostsFiles ?? target.config.userKnownHostsFiles ?? defaultKnownHostsFiles(homeDir));
+  // Before any network traffic: a missing password or passphrase is reported at once.
+  const targetAuth = await targetAuthMethods(target, conn, options);
 
   const connected: HopResult[] = [];
   try {
@@ -91,7 +93,6 @@ export async function connectSsh(conn: SshConnection, options: ConnectSshOptions
         throw hopError(error, `The jump host ${label(hop)} could not reach ${next.host}:${next.port}`);
       });
     }
-    const auth = await targetAuthMethods(target, conn, options);
     const policy: HostKeyPolicy = {
       pinned: conn.hostKeySha256,
       acceptUnknown: options.trustFingerprint ? [options.trustFingerprint] : [],
@@ -99,7 +100,7 @@ export async function connectSsh(conn: SshConnection, options: ConnectSshOptions
       hop: 'target',
     };
     const verify = (blob: Buffer): HostKeyDecision => verifyHostKey(target, blob, knownHosts, policy);
-    const result = await connectHop(target, auth, verify, knownHosts, { sock, signal: options.signal, conn, options, role: 'server' });
+    const result = await connectHop(target, targetAuth, verify, knownHosts, { sock, signal: options.signal, conn, options, role: 'server' });
     return new SshSession(
       result.client,
       { target: result.host, serverIdent: result.serverIdent, authBanner: result.authBanner, jumpHosts: connected.map((c) => c.host) },
