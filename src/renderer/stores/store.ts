@@ -9,8 +9,9 @@ import { initialFleet, type FleetSlice } from './fleet-slice';
 import { initialJobs, type JobsSlice } from './jobs-slice';
 import { initialVault, type VaultSlice } from './vault-slice';
 import { createUiSlice, type UiSlice } from './ui-slice';
+import { createPreviewSlice, type PreviewSlice } from './preview-slice';
 
-export type AppState = SystemSlice & FleetSlice & JobsSlice & VaultSlice & UiSlice;
+export type AppState = SystemSlice & FleetSlice & JobsSlice & VaultSlice & UiSlice & PreviewSlice;
 
 /** The store hook; also `useStore.getState()` outside React. */
 export const useStore = create<AppState>()((...args) => ({
@@ -19,4 +20,5 @@ export const useStore = create<AppState>()((...args) => ({
   jobs: initialJobs,
   vault: initialVault,
   ...createUiSlice(...args),
+  ...createPreviewSlice(...args),
 }));
