@@ -328,6 +328,11 @@ class SftpReadStream extends Readable {
   }
 
   private request(slot: ReadSlot): void {
+    if (!this.alive()) {
+      this.handleOpen = false;
+      this.destroy(new LifeboatError('SSH_SFTP', `Reading ${this.remotePath} failed: the SFTP session closed.`, { details: { path: this.remotePath } }));
+      return;
+    }
     const want = slot.buffer.length - slot.filled;
     this.sftp.read(this.handle, slot.buffer, slot.filled, want, slot.offset + slot.filled, (err, bytesRead) => {
       if (this.finished || this.destroyed) return;
@@ -403,6 +408,10 @@ class SftpWriteStream extends Writable {
   }
 
   override _write(chunk: Buffer, _encoding: BufferEncoding, callback: (error?: Error | null) => void): void {
+    if (!this.failure && !this.alive()) {
+      this.handleOpen = false;
+      this.failure = new LifeboatError('SSH_SFTP', `Writing ${this.remotePath} failed: the SFTP session closed.`, { details: { path: this.remotePath } });
+    }
     if (this.failure) {
       callback(this.failure);
       return;
