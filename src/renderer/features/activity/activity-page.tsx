@@ -5,12 +5,15 @@ import { EmptyState } from '../../components/empty-state';
 import { ErrorMessage } from '../../components/error-message';
 import { ActivityIcon } from '../../components/icons';
 import { useStore } from '../../stores/store';
+import { AuditTrail } from './audit-trail';
 import { JobRow } from './job-row';
+import { QuarantineList } from './quarantine-list';
+import './activity.css';
 
 const newestFirst = (a: JobRecord, b: JobRecord): number => b.createdAt.localeCompare(a.createdAt);
 
 /** Every job — tests, pulls, restores — with live progress from job:update events. */
-export function ActivityPage(): ReactNode {
+function JobList(): ReactNode {
   const ids = useStore(useShallow((s) => Object.values(s.jobs.byId).sort(newestFirst).map((job) => job.id)));
   const loaded = useStore((s) => s.jobs.loaded);
   const loadError = useStore((s) => s.jobs.loadError);
@@ -33,5 +36,16 @@ export function ActivityPage(): ReactNode {
         <JobRow key={id} id={id} />
       ))}
     </ul>
+  );
+}
+
+/** Jobs, then downloads that failed verification, then the audit trail of what was done. */
+export function ActivityPage(): ReactNode {
+  return (
+    <div className="activity-page">
+      <JobList />
+      <QuarantineList />
+      <AuditTrail />
+    </div>
   );
 }

@@ -1,13 +1,12 @@
 import { useState, type ReactNode } from 'react';
-import { assertNever } from '../../../shared/errors';
-import { isFinished, type JobKind, type JobStatus } from '../../../shared/jobs';
+import { isFinished, type JobKind } from '../../../shared/jobs';
 import { ErrorMessage } from '../../components/error-message';
-import { Pill, type PillTone } from '../../components/pill';
-import { ProgressBar } from '../../components/progress-bar';
+import { Pill } from '../../components/pill';
 import { api } from '../../lib/api';
-import { formatBytes, formatDuration, formatRate, formatRelative, formatTime } from '../../lib/format';
+import { formatRelative, formatTime } from '../../lib/format';
 import { useStore } from '../../stores/store';
 import { useNow } from '../../lib/use-now';
+import { JobProgress, jobStatusLook, jobTook } from './job-progress';
 
 const KIND_LABELS: Record<JobKind, string> = {
   'connection-test': 'Connection test',
@@ -22,23 +21,6 @@ const KIND_LABELS: Record<JobKind, string> = {
   restore: 'Restore',
 };
 
-function statusLook(status: JobStatus): { tone: PillTone; label: string } {
-  switch (status) {
-    case 'queued':
-      return { tone: 'neutral', label: 'Queued' };
-    case 'running':
-      return { tone: 'info', label: 'Running' };
-    case 'succeeded':
-      return { tone: 'ok', label: 'Succeeded' };
-    case 'failed':
-      return { tone: 'danger', label: 'Failed' };
-    case 'cancelled':
-      return { tone: 'warn', label: 'Cancelled' };
-    default:
-      return assertNever(status, 'job status');
-  }
-}
-
 /** One job: what, for whom, how far, how fast; cancel while it may be; error and log when done. */
 export function JobRow(props: { id: string }): ReactNode {
   const job = useStore((s) => s.jobs.byId[props.id]);
@@ -51,8 +33,7 @@ export function JobRow(props: { id: string }): ReactNode {
   if (!job) return null;
 
   const finished = isFinished(job.status);
-  const look = statusLook(job.status);
-  const { progress } = job;
+  const look = jobStatusLook(job.status);
 
   const cancel = async (): Promise<void> => {
     setCancelling(true);
@@ -81,29 +62,7 @@ export function JobRow(props: { id: string }): ReactNode {
           </Pill>
         </div>
         <div className="job-progress">
-          {finished ? (
-            <span>
-              {job.finishedAt && job.startedAt
-                ? `took ${formatDuration((new Date(job.finishedAt).getTime() - new Date(job.startedAt).getTime()) / 1000)}`
-                : ''}
-              {progress.bytes > 0 ? ` · ${formatBytes(progress.bytes)}` : ''}
-            </span>
-          ) : (
-            <>
-              <ProgressBar value={progress.bytes} total={progress.total} label={`${job.title} progress`} />
-              <span className="job-figures">
-                <span>{progress.phase || 'starting'}</span>
-                {progress.bytes > 0 || progress.total ? (
-                  <span>
-                    {formatBytes(progress.bytes)}
-                    {progress.total ? ` / ${formatBytes(progress.total)}` : ''}
-                  </span>
-                ) : null}
-                {progress.rate ? <span>{formatRate(progress.rate)}</span> : null}
-                {progress.etaSeconds !== null ? <span>ETA {formatDuration(progress.etaSeconds)}</span> : null}
-              </span>
-            </>
-          )}
+          {finished ? <span>{jobTook(job)}</span> : <JobProgress job={job} />}
         </div>
         <div className="job-actions">
           {!finished && job.cancellable ? (

@@ -1,24 +1,49 @@
-import type { ReactNode } from 'react';
-import { EmptyState } from '../../components/empty-state';
-import { VaultIcon } from '../../components/icons';
+import { useState, type ReactNode } from 'react';
+import { ErrorMessage } from '../../components/error-message';
+import { useStore } from '../../stores/store';
+import { ArchiveDropZone, ImportPanel, useArchiveImport } from './archive-import';
+import { CheckPanel } from './check-panel';
+import { LocksPanel } from './locks-panel';
+import { RetentionPanel } from './retention-panel';
+import { SnapshotBrowser } from './snapshot-timeline';
+import { RecoveryKitBanner, VaultHeader } from './vault-header';
+import { CreateVault, UnlockVault } from './vault-setup';
+import './vault.css';
+
+/** The open vault: header, imports (drop anywhere), snapshots, integrity, retention, locks. */
+function OpenVault(): ReactNode {
+  const importer = useArchiveImport();
+  const [installationId, setInstallationId] = useState('');
+  return (
+    <ArchiveDropZone onFiles={(files) => importer.add(files, installationId || null)}>
+      <div className="vault-page">
+        <RecoveryKitBanner />
+        <VaultHeader />
+        <ImportPanel importer={importer} installationId={installationId} onInstallationChange={setInstallationId} />
+        <SnapshotBrowser />
+        <CheckPanel />
+        <RetentionPanel />
+        <LocksPanel />
+      </div>
+    </ArchiveDropZone>
+  );
+}
 
 /**
- * The vault: where pulled backups live, deduplicated and encrypted. The vault commands are not
- * in the contract yet; snapshot lists, checks and retention go in this folder when they are.
+ * The vault: where pulled backups live, deduplicated and encrypted in the restic format. Shows
+ * "create" before there is one, the unlock form when its password is not at hand, else the vault.
  */
 export function VaultPage(): ReactNode {
+  const status = useStore((s) => s.vault.status);
+  const loadError = useStore((s) => s.vault.loadError);
+  const error = loadError ? <ErrorMessage error={loadError} title="Could not read the vault." /> : null;
+  if (!status) return error ?? <p className="muted" role="status">Opening the vault…</p>;
+  if (!status.initialized) return <CreateVault />;
+  if (!status.open) return <UnlockVault />;
   return (
-    <EmptyState title="The vault is where your backups are kept" icon={<VaultIcon width={32} height={32} />}>
-      <p>
-        Every backup Lifeboat pulls from an installation is stored here as a <strong>snapshot</strong> in an encrypted
-        archive store in the restic repository format: files are split into chunks, deduplicated across all snapshots,
-        compressed and encrypted with a key only your vault password opens.
-      </p>
-      <p>
-        Because it is the restic format, you can also open the vault with the <code>restic</code> command-line tool — your
-        backups do not depend on Lifeboat to be read.
-      </p>
-      <p className="muted">Creating or opening a vault, and browsing its snapshots, will appear on this page.</p>
-    </EmptyState>
+    <>
+      {error}
+      <OpenVault />
+    </>
   );
 }

@@ -1,0 +1,17 @@
+import { APP_LABELS, type AppKind } from '../../../shared/installations';
+import type { SnapshotSource, SnapshotView } from '../../../shared/vault';
+import type { PillTone } from '../../components/pill';
+
+/** How each source reads on a badge, and its colour. */
+export const SOURCE_LOOK: Record<SnapshotSource, { label: string; tone: PillTone; title: string }> = {
+  pull: { label: 'pull', tone: 'info', title: 'Pulled from the installation by Lifeboat' },
+  import: { label: 'import', tone: 'neutral', title: 'Added from a local file' },
+  'pre-restore': { label: 'pre-restore', tone: 'warn', title: 'Safety copy taken just before a restore' },
+  other: { label: 'other', tone: 'neutral', title: 'Made outside Lifeboat (e.g. by restic)' },
+};
+
+/** "MeshMonitor", or "unknown app" for snapshots with no app tag. */
+export const appLabel = (app: AppKind | null): string => (app ? APP_LABELS[app] : 'unknown app');
+
+/** One line naming a snapshot for people: archive name, or its short id when it has none. */
+export const snapshotName = (snapshot: SnapshotView): string => snapshot.archive?.name ?? `snapshot ${snapshot.shortId}`;
