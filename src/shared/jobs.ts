@@ -3,6 +3,7 @@ import type { ErrorPayload } from './errors';
 /** Every long action is a job; `kind` tells the UI what it is. New kinds are added here. */
 export type JobKind =
   | 'connection-test'
+  | 'fleet-refresh'
   | 'vault-init'
   | 'vault-import'
   | 'vault-check'

@@ -62,7 +62,7 @@ export class FleetService {
       all
         .filter((i) => (!installationId || i.id === installationId) && hasAdapter(i.app))
         .map((installation) =>
-          this.core.jobs.start({ kind: 'connection-test', title: `Check ${installation.name} for new backups`, installationId: installation.id, queue: { name: 'fleet-refresh', limit: 4 } }, async (ctx) => {
+          this.core.jobs.start({ kind: 'fleet-refresh', title: `Check ${installation.name} for new backups`, installationId: installation.id, queue: { name: 'fleet-refresh', limit: 4 } }, async (ctx) => {
             const adapter = adapterFor(installation.app);
             const actx = createAdapterContext(this.core, installation, ctx);
             const started = performance.now();
