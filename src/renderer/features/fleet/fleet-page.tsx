@@ -1,4 +1,4 @@
-import { useState, type ReactNode } from 'react';
+import { useEffect, useState, type ReactNode } from 'react';
 import type { Installation } from '../../../shared/installations';
 import { EmptyState } from '../../components/empty-state';
 import { ErrorMessage } from '../../components/error-message';
@@ -7,17 +7,41 @@ import { useStore } from '../../stores/store';
 import { InstallationRow } from './installation-row';
 import { InstallationFormDialog } from './installation-form';
 import { startConnectionTest } from './connection-test';
+import { useFleetScreen } from './sub-route';
+import { api } from '../../lib/api';
+import { PreviewScreen } from '../preview/preview-screen';
+import { RestoreWizard } from '../restore/restore-wizard';
 
 /** Which form is open: none, a new installation, or editing one by id. */
 type FormState = { mode: 'closed' } | { mode: 'add' } | { mode: 'edit'; id: string };
 
-/** The fleet: every installation with its live status, and the way to add the first one. */
+/** The Fleet page, or the preview / restore screen its fragment names. */
 export function FleetPage(): ReactNode {
+  const screen = useFleetScreen();
+  switch (screen.kind) {
+    case 'preview':
+      return <PreviewScreen key={screen.snapshotId ?? 'file'} snapshotId={screen.snapshotId} />;
+    case 'restore':
+      return <RestoreWizard key={`${screen.installationId}/${screen.snapshotId ?? ''}`} installationId={screen.installationId} snapshotId={screen.snapshotId} />;
+    default:
+      return <FleetList />;
+  }
+}
+
+/** The fleet: every installation with its live status and backups, and the way to add the first one. */
+function FleetList(): ReactNode {
   const installations = useStore((s) => s.fleet.installations);
   const loadError = useStore((s) => s.fleet.loadError);
   const [form, setForm] = useState<FormState>({ mode: 'closed' });
   const [testError, setTestError] = useState<unknown>(null);
+  const [refreshError, setRefreshError] = useState<unknown>(null);
+  const overviewError = useStore((s) => s.fleet.overviewError);
   const editing = form.mode === 'edit' ? installations?.find((i) => i.id === form.id) : undefined;
+
+  // Look for new remote backups once per visit; the rows update from fleet:changed events.
+  useEffect(() => {
+    api.call('fleet:refresh', {}).catch(setRefreshError);
+  }, []);
 
   const onSaved = (installation: Installation, testNow: boolean): void => {
     setForm({ mode: 'closed' });
@@ -34,6 +58,8 @@ export function FleetPage(): ReactNode {
   return (
     <>
       {loadError ? <ErrorMessage error={loadError} title="Could not load the fleet." /> : null}
+      {overviewError ? <ErrorMessage error={overviewError} title="Could not load the backup overview." /> : null}
+      {refreshError ? <ErrorMessage error={refreshError} title="Could not look for new backups." /> : null}
       {testError ? <ErrorMessage error={testError} title="Could not start the connection test." /> : null}
       {installations === null ? (
         loadError ? null : <p className="muted" role="status">Loading installations…</p>

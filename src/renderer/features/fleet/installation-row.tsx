@@ -11,6 +11,7 @@ import { useStore } from '../../stores/store';
 import { StatusPill } from './status-pill';
 import { TestResult } from './test-result';
 import { TrustDialog } from './trust-dialog';
+import { BackupStrip } from './backup-strip';
 import { startConnectionTest, trustPromptOf } from './connection-test';
 
 /** One installation in the fleet list: identity, transports, live status and its actions. */
@@ -91,6 +92,7 @@ export function InstallationRow(props: { installation: Installation; onEdit: (id
           </button>
         </div>
       </div>
+      <BackupStrip installation={installation} />
       {testJob || (error && !confirmRemove) ? (
         <div className="fleet-test">
           {error && !confirmRemove ? <ErrorMessage error={error} /> : null}

@@ -1,0 +1,179 @@
+import { useId, useState, type ReactNode } from 'react';
+import type { PreviewReport } from '../../../shared/apps';
+import { APP_LABELS } from '../../../shared/installations';
+import { Pill } from '../../components/pill';
+import { formatBytes, formatTime } from '../../lib/format';
+import { CheckList } from './check-list';
+import { ContentsTableView } from './contents-table';
+
+const TABS = [
+  { id: 'summary', label: 'Summary' },
+  { id: 'contents', label: 'Contents' },
+  { id: 'secrets', label: 'Secrets & not included' },
+  { id: 'compatibility', label: 'Compatibility' },
+  { id: 'raw', label: 'Raw sidecars' },
+] as const;
+type TabId = (typeof TABS)[number]['id'];
+
+/**
+ * What an archive holds, in tabs. Everything in a report comes from the archive or the server,
+ * so it is shown as text only (React escapes it; nothing uses innerHTML).
+ */
+export function PreviewReportView(props: { report: PreviewReport }): ReactNode {
+  const { report } = props;
+  const [tab, setTab] = useState<TabId>('summary');
+  const base = useId();
+  const move = (delta: number): void => {
+    const index = TABS.findIndex((t) => t.id === tab);
+    const next = TABS[(index + delta + TABS.length) % TABS.length];
+    if (next) {
+      setTab(next.id);
+      document.getElementById(`${base}-tab-${next.id}`)?.focus();
+    }
+  };
+  return (
+    <section className="preview-report" aria-label={`Preview of ${report.fileName}`}>
+      <div
+        className="tabs"
+        role="tablist"
+        aria-label="Preview sections"
+        onKeyDown={(e) => {
+          if (e.key === 'ArrowRight') move(1);
+          if (e.key === 'ArrowLeft') move(-1);
+        }}
+      >
+        {TABS.map((t) => (
+          <button
+            key={t.id}
+            type="button"
+            role="tab"
+            id={`${base}-tab-${t.id}`}
+            aria-selected={tab === t.id}
+            aria-controls={`${base}-panel`}
+            tabIndex={tab === t.id ? 0 : -1}
+            className="tab"
+            onClick={() => setTab(t.id)}
+          >
+            {t.label}
+            {t.id === 'secrets' && report.secrets.length > 0 ? <span className="tab-count">{report.secrets.length}</span> : null}
+          </button>
+        ))}
+      </div>
+      <div className="tab-panel" role="tabpanel" id={`${base}-panel`} aria-labelledby={`${base}-tab-${tab}`}>
+        <Panel tab={tab} report={report} />
+      </div>
+    </section>
+  );
+}
+
+function Panel(props: { tab: TabId; report: PreviewReport }): ReactNode {
+  const { report } = props;
+  switch (props.tab) {
+    case 'summary':
+      return <Summary report={report} />;
+    case 'contents':
+      return <ContentsTableView table={report.contents} />;
+    case 'secrets':
+      return (
+        <div className="preview-columns">
+          <div>
+            <h3>Secrets</h3>
+            <TextList items={report.secrets} empty="No secrets inside, and none a restore needs." />
+          </div>
+          <div>
+            <h3>Not included</h3>
+            <TextList items={report.notIncluded} empty="Nothing known to be left out." />
+          </div>
+        </div>
+      );
+    case 'compatibility':
+      return report.compatibility.length === 0 ? (
+        <p className="muted">Nothing to check.</p>
+      ) : (
+        <ul className="check-list" aria-label="Compatibility">
+          {report.compatibility.map((c) => (
+            <li key={c.label}>
+              <span className={c.ok === false ? 'step-fail' : c.ok ? 'step-ok' : 'muted'}>{c.ok === false ? '✗' : c.ok ? '✓' : '–'}</span>
+              <span className="check-name">{c.label}</span>
+              <span className="check-detail">{c.value}</span>
+            </li>
+          ))}
+        </ul>
+      );
+    case 'raw':
+      return report.sidecars.length === 0 ? (
+        <p className="muted">This archive came with no sidecar files.</p>
+      ) : (
+        <>
+          {report.sidecars.map((s) => (
+            <details key={s.name} className="sidecar" open={report.sidecars.length === 1}>
+              <summary className="mono">{s.name}</summary>
+              <pre>{s.text}</pre>
+            </details>
+          ))}
+        </>
+      );
+    default:
+      return null;
+  }
+}
+
+function Summary(props: { report: PreviewReport }): ReactNode {
+  const { report } = props;
+  const failed = report.integrity.checks.filter((c) => !c.ok).length;
+  return (
+    <div className="preview-summary">
+      <dl className="facts">
+        <dt>App</dt>
+        <dd>
+          {APP_LABELS[report.app]}
+          {report.appVersion ? ` ${report.appVersion}` : ''}
+        </dd>
+        <dt>File</dt>
+        <dd className="mono wrap-anywhere">{report.fileName}</dd>
+        <dt>Made</dt>
+        <dd>{report.createdAt ? formatTime(report.createdAt) : 'unknown'}</dd>
+        <dt>Size</dt>
+        <dd>{formatBytes(report.sizeBytes)}</dd>
+        <dt>From</dt>
+        <dd>{report.source.kind === 'snapshot' ? <>vault snapshot <code>{report.source.snapshotId.slice(0, 8)}</code></> : <>local file {report.source.name}</>}</dd>
+        {report.summary.map((f) => (
+          <FactRow key={f.label} label={f.label} value={f.value} />
+        ))}
+      </dl>
+      <div className="integrity" data-testid="integrity">
+        <h3>
+          Integrity{' '}
+          <Pill tone={report.integrity.ok ? 'ok' : 'danger'}>{report.integrity.ok ? '✓ verified' : `✗ ${failed} check${failed === 1 ? '' : 's'} failed`}</Pill>
+        </h3>
+        <CheckList checks={report.integrity.checks} label="Integrity checks" />
+      </div>
+      {report.warnings.length > 0 ? (
+        <div className="alert alert-warn" role="note">
+          <strong>Warnings</strong>
+          <TextList items={report.warnings} empty="" />
+        </div>
+      ) : null}
+    </div>
+  );
+}
+
+function FactRow(props: { label: string; value: string }): ReactNode {
+  return (
+    <>
+      <dt>{props.label}</dt>
+      <dd>{props.value}</dd>
+    </>
+  );
+}
+
+function TextList(props: { items: string[]; empty: string }): ReactNode {
+  if (props.items.length === 0) return <p className="muted">{props.empty}</p>;
+  return (
+    <ul className="text-list">
+      {props.items.map((item, index) => (
+        <li key={index}>{item}</li>
+      ))}
+    </ul>
+  );
+}
