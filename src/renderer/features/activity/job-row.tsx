@@ -10,6 +10,7 @@ import { JobProgress, jobStatusLook, jobTook } from './job-progress';
 
 const KIND_LABELS: Record<JobKind, string> = {
   'connection-test': 'Connection test',
+  'fleet-refresh': 'Fleet refresh',
   'vault-init': 'Vault setup',
   'vault-import': 'Vault import',
   'vault-check': 'Vault check',
