@@ -56,7 +56,14 @@ export function jobStatusLook(status: JobStatus): { tone: PillTone; label: strin
  * A job inline in the page that started it: title, status, live progress while it runs, how long
  * it took and its error once done. `children` shows the result (e.g. a check report).
  */
-export function JobSummary(props: { job: JobRecord; children?: ReactNode }): ReactNode {
+export function JobSummary(props: {
+  job: JobRecord;
+  children?: ReactNode;
+  /** A short line shown next to the status (e.g. the snapshot an import made). */
+  note?: ReactNode;
+  /** False for jobs whose progress counts items rather than bytes, so "took" names no size. */
+  showBytes?: boolean;
+}): ReactNode {
   const { job } = props;
   const look = jobStatusLook(job.status);
   const finished = isFinished(job.status);
@@ -67,7 +74,8 @@ export function JobSummary(props: { job: JobRecord; children?: ReactNode }): Rea
         <Pill tone={look.tone} pulse={job.status === 'running'}>
           {look.label}
         </Pill>
-        {finished ? <span className="muted">{jobTook(job)}</span> : null}
+        {finished ? <span className="muted">{props.showBytes === false ? jobTook({ ...job, progress: { ...job.progress, bytes: 0 } }) : jobTook(job)}</span> : null}
+        {props.note ? <span className="muted">{props.note}</span> : null}
       </div>
       {finished ? null : (
         <div className="job-progress">

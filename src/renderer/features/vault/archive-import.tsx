@@ -106,7 +106,6 @@ export function ImportPanel(props: { importer: ReturnType<typeof useArchiveImpor
   const installations = useStore((s) => s.fleet.installations);
   const now = useNow();
   const jobs = useNewestJobs('vault-import', 5).filter((job) => job.status === 'running' || job.status === 'queued' || now - Date.parse(job.createdAt) < RECENT_MS);
-  const snapshots = useStore((s) => s.vault.snapshots);
 
   return (
     <section className="card vault-import" aria-labelledby="vault-import-h">
@@ -162,16 +161,9 @@ export function ImportPanel(props: { importer: ReturnType<typeof useArchiveImpor
           ))}
           {jobs.map((job) => {
             const snapshotId = importedSnapshotOf(job);
-            const snapshot = snapshotId ? snapshots?.find((s) => s.id === snapshotId) : undefined;
             return (
               <li key={job.id}>
-                <JobSummary job={job}>
-                  {job.status === 'succeeded' ? (
-                    <span className="muted">
-                      {snapshot ? `Snapshot ${snapshot.shortId} · ${formatRelative(job.finishedAt ?? job.createdAt, now)}` : 'Stored; the snapshot list is updating…'}
-                    </span>
-                  ) : null}
-                </JobSummary>
+                <JobSummary job={job} note={snapshotId ? `→ snapshot ${snapshotId.slice(0, 8)} · ${formatRelative(job.finishedAt ?? job.createdAt, now)}` : null} />
               </li>
             );
           })}

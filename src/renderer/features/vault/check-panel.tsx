@@ -3,6 +3,7 @@ import { isFinished } from '../../../shared/jobs';
 import type { CheckReportView } from '../../../shared/vault';
 import { ErrorMessage } from '../../components/error-message';
 import { api } from '../../lib/api';
+import { formatBytes } from '../../lib/format';
 import { useStore } from '../../stores/store';
 import { JobSummary } from '../activity/job-progress';
 import { snapshotName } from './snapshot-labels';
@@ -19,7 +20,7 @@ function CheckReport(props: { report: CheckReportView }): ReactNode {
     return (
       <p className="vault-check-ok" role="status">
         <strong>No problems found.</strong> Checked {scope}
-        {report.readData ? ', and read and verified every byte of data.' : '. Data was not read: use “Check and read all data” to verify every byte.'}
+        {report.readData ? `, and read and verified every byte of data (${formatBytes(stat('bytesRead'))}).` : '. Data was not read: use “Check and read all data” to verify every byte.'}
       </p>
     );
   }
@@ -70,7 +71,7 @@ export function CheckPanel(): ReactNode {
         byte, which takes as long as reading the whole vault.
       </p>
       {start.error ? <ErrorMessage error={start.error} title="Could not start the check." /> : null}
-      {latest ? <JobSummary job={latest}>{report ? <CheckReport report={report} /> : null}</JobSummary> : null}
+      {latest ? <JobSummary job={latest} showBytes={false}>{report ? <CheckReport report={report} /> : null}</JobSummary> : null}
     </section>
   );
 }

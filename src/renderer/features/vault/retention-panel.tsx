@@ -111,6 +111,7 @@ export function RetentionPanel(): ReactNode {
   const [preview, setPreview] = useState<{ key: string; revision: number; policy: RetentionPolicyInput; result: ForgetPreview } | null>(null);
   const [confirm, setConfirm] = useState<{ prune: boolean } | null>(null);
   const [latest] = useNewestJobs('vault-forget', 1);
+  const [latestPrune] = useNewestJobs('vault-prune', 1);
 
   const scopeInput = scope ? { installationId: scope } : {};
   const key = JSON.stringify([form, scope]);
@@ -125,6 +126,10 @@ export function RetentionPanel(): ReactNode {
     if (!current) return;
     await startVaultJob(api.call('vault:forget', { policy: current.policy, prune, ...scopeInput }));
     setConfirm(null);
+  });
+
+  const prune = useAction(async () => {
+    await startVaultJob(api.call('vault:prune', {}));
   });
 
   const submit = (event: FormEvent): void => {
@@ -189,11 +194,23 @@ export function RetentionPanel(): ReactNode {
           </button>
           {!current ? <span className="muted">Apply becomes available after a preview of the current rules.</span> : null}
           {current && current.result.removeCount === 0 ? <span className="muted">Nothing to remove.</span> : null}
+          <span className="spacer" />
+          <button
+            type="button"
+            className="button"
+            onClick={() => prune.run()}
+            disabled={prune.busy || applying || (latestPrune !== undefined && !isFinished(latestPrune.status))}
+            title="Delete data that no snapshot uses any more (after snapshots were removed without freeing space)"
+          >
+            Free unused space
+          </button>
         </div>
       </form>
       {runPreview.error ? <ErrorMessage error={runPreview.error} title="Could not preview the policy." /> : null}
       {current ? <PreviewResult preview={current.result} /> : null}
+      {prune.error ? <ErrorMessage error={prune.error} title="Could not start freeing space." /> : null}
       {latest ? <JobSummary job={latest} /> : null}
+      {latestPrune ? <JobSummary job={latestPrune} /> : null}
       {confirm && current ? (
         <ConfirmDialog
           title={`Remove ${current.result.removeCount} snapshot${current.result.removeCount === 1 ? '' : 's'}?`}

@@ -33,6 +33,12 @@ function RecoveryKitButton(props: { primary?: boolean }): ReactNode {
   );
 }
 
+/** 2.41×; below 0.1× (after removing snapshots, before freeing space) says so instead of "0.00×". */
+function formatRatio(ratio: number | null): string {
+  if (ratio === null) return '—';
+  return ratio < 0.1 ? '< 0.1×' : `${ratio.toFixed(2)}×`;
+}
+
 /** Until the kit is saved, a banner says why it matters. */
 export function RecoveryKitBanner(): ReactNode {
   const acknowledged = useStore((s) => s.vault.status?.recoveryKitAcknowledged ?? true);
@@ -93,7 +99,7 @@ export function VaultHeader(): ReactNode {
           <div>
             <dt>Dedup ratio</dt>
             <dd title="What the snapshots hold divided by what the vault stores; above 1× deduplication and compression saved space.">
-              {stats?.dedupRatio ? `${stats.dedupRatio.toFixed(2)}×` : '—'}
+              {formatRatio(stats?.dedupRatio ?? null)}
             </dd>
           </div>
         </dl>

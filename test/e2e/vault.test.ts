@@ -1,0 +1,268 @@
+/**
+ * The Vault page in the system Chromium against a real `lifeboat serve` (inside the test keychain,
+ * so the core creates the vault itself): files dropped on the page become snapshots with live
+ * import progress, the real MeshMonitor sample among them; a full data check; a retention
+ * preview and apply; the recovery kit download; the audit trail on the Activity page.
+ */
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import type { BrowserContext, Page } from 'playwright-core';
+import { ensureBuilt, launchBrowser, screenshot, startLifeboat, type ServedLifeboat, type TestBrowser } from '../harness/browser';
+
+const SAMPLE = path.resolve(import.meta.dirname, '..', 'fixtures', 'meshmonitor', '2026-11-23_131719.tar.gz');
+/** Random (so incompressible and not deduplicated) and big enough that the import runs for a while. */
+const BIG_BYTES = 48 * 1024 * 1024;
+
+let browser: TestBrowser;
+let lifeboat: ServedLifeboat;
+let context: BrowserContext;
+let page: Page;
+let vaultId: string;
+
+/** A file to build inside the page: given bytes (base64) or `random` bytes from crypto. */
+type FileSpec = { name: string; base64: string } | { name: string; random: number };
+
+/**
+ * Drops files on the Vault page the way a browser does: a DataTransfer holding Files, sent as
+ * dragenter, dragover and drop on the page's drop zone.
+ */
+async function dropFiles(target: Page, specs: FileSpec[]): Promise<void> {
+  const transfer = await target.evaluateHandle((list: FileSpec[]) => {
+    const dt = new DataTransfer();
+    for (const spec of list) {
+      let bytes: Uint8Array<ArrayBuffer>;
+      if ('base64' in spec) {
+        bytes = Uint8Array.from(atob(spec.base64), (c) => c.charCodeAt(0));
+      } else {
+        bytes = new Uint8Array(spec.random);
+        // getRandomValues fills at most 64 KiB per call.
+        for (let offset = 0; offset < bytes.length; offset += 65_536) crypto.getRandomValues(bytes.subarray(offset, offset + 65_536));
+      }
+      dt.items.add(new File([bytes], spec.name, { type: 'application/octet-stream' }));
+    }
+    return dt;
+  }, specs);
+  const zone = target.locator('.vault-drop');
+  for (const type of ['dragenter', 'dragover', 'drop']) await zone.dispatchEvent(type, { dataTransfer: transfer });
+  await transfer.dispose();
+}
+
+async function callTwin(name: string, input: unknown): Promise<{ ok: boolean; data?: unknown; error?: unknown }> {
+  const response = await fetch(`${lifeboat.origin}/api/call/${name}`, {
+    method: 'POST',
+    headers: { Authorization: `Bearer ${lifeboat.token}`, 'Content-Type': 'application/json' },
+    body: JSON.stringify(input),
+  });
+  return (await response.json()) as { ok: boolean; data?: unknown };
+}
+
+const timelineItems = (p: Page) => p.locator('.timeline-button');
+
+beforeAll(async () => {
+  ensureBuilt();
+  [browser, lifeboat] = await Promise.all([launchBrowser(), startLifeboat()]);
+  context = await browser.newContext();
+  page = await context.newPage();
+  page.on('pageerror', (error) => {
+    throw error;
+  });
+});
+
+afterEach(async ({ task }) => {
+  if (task.result?.state === 'fail' && page) await screenshot(page, `e2e-vault-failed-${task.name.slice(0, 40).replace(/[^a-z0-9]+/gi, '-')}`);
+});
+
+afterAll(async () => {
+  await context?.close();
+  await browser?.close();
+  await lifeboat?.stop();
+});
+
+describe('vault page', () => {
+  it('shows the vault the core created: location, id, keychain, empty timeline, recovery-kit banner', async () => {
+    const status = await callTwin('vault:status', {});
+    expect(status).toMatchObject({ ok: true, data: { initialized: true, open: true, recoveryKitAcknowledged: false } });
+    vaultId = (status.data as { id: string }).id;
+
+    await page.goto(lifeboat.url);
+    await page.getByRole('link', { name: 'Vault' }).click();
+    const header = page.getByRole('region', { name: 'Vault', exact: true });
+    await header.waitFor();
+    expect(await header.innerText()).toContain(vaultId);
+    expect(await header.innerText()).toMatch(/System keychain/);
+    await page.getByRole('region', { name: 'Recovery kit not saved' }).waitFor();
+    await page.getByRole('heading', { name: 'No snapshots yet' }).waitFor();
+    await screenshot(page, 'e2e-vault-empty');
+  });
+
+  it('imports files dropped on the page, with live progress, and lists the new snapshots', async () => {
+    await page.evaluate(() => window.scrollTo(0, 0));
+    await dropFiles(page, [
+      { name: 'big-random.bin', random: BIG_BYTES },
+      { name: 'notes.txt', base64: Buffer.from('lifeboat e2e import\n').toString('base64') },
+    ]);
+    // The big one's import job runs for a while: its bar and figures (bytes of total) show live.
+    const running = page.getByRole('group', { name: 'Add big-random.bin to the vault: Running' });
+    await running.getByRole('progressbar').waitFor({ timeout: 30_000 });
+    await expect.poll(async () => running.locator('.job-figures').innerText().catch(() => ''), { timeout: 20_000 }).toMatch(/MiB \/ 48\.0 MiB|48 MiB/);
+    await screenshot(page, 'e2e-vault-import-running');
+
+    await page.getByRole('group', { name: 'Add big-random.bin to the vault: Succeeded' }).waitFor({ timeout: 40_000 });
+    await page.getByRole('group', { name: 'Add notes.txt to the vault: Succeeded' }).waitFor({ timeout: 20_000 });
+    // The snapshots arrive by vault:changed, not by a reload.
+    await page.getByRole('button', { name: /^big-random\.bin, import/ }).waitFor();
+    await page.getByRole('button', { name: /^notes\.txt, import/ }).waitFor();
+  });
+
+  it('imports a file chosen with the "Add archive…" button (the keyboard path)', async () => {
+    const button = page.getByRole('button', { name: 'Add archive…' });
+    await button.focus();
+    const [chooser] = await Promise.all([page.waitForEvent('filechooser'), page.keyboard.press('Enter')]);
+    await chooser.setFiles({ name: 'chosen.txt', mimeType: 'text/plain', buffer: Buffer.from('chosen with the keyboard\n') });
+    await page.getByRole('button', { name: /^chosen\.txt, import/ }).waitFor({ timeout: 20_000 });
+  });
+
+  it('imports the real MeshMonitor sample and shows its details and files', async () => {
+    await dropFiles(page, [{ name: path.basename(SAMPLE), base64: readFileSync(SAMPLE).toString('base64') }]);
+    const item = page.getByRole('button', { name: /^2026-11-23_131719\.tar\.gz, import/ });
+    await item.waitFor({ timeout: 30_000 });
+    expect(await timelineItems(page).count()).toBe(4);
+    await item.click();
+    const details = page.getByRole('article', { name: /^Snapshot / });
+    await details.getByRole('table', { name: 'Files in the snapshot' }).getByText('/2026-11-23_131719.tar.gz').waitFor();
+    const text = await details.innerText();
+    expect(text).toContain('import');
+    expect(text).toContain('local import');
+    expect(text).toMatch(/6\.\d KiB/);
+    // Sizes in the header caught up with the three snapshots.
+    await expect.poll(() => page.locator('.vault-stats').innerText()).toMatch(/Snapshots\s+4/i);
+    await page.getByRole('region', { name: 'Snapshots', exact: true }).evaluate((el) => el.scrollIntoView({ block: 'start' }));
+    await screenshot(page, 'e2e-vault-snapshots');
+  });
+
+  it('checks the vault reading all data, with progress, and reports no problems', async () => {
+    // The check may take under a second: record every progress line it shows instead of racing it.
+    await page.evaluate(() => {
+      const seen: string[] = [];
+      (window as unknown as { seenCheckProgress: string[] }).seenCheckProgress = seen;
+      new MutationObserver(() => {
+        const running = document.querySelector('[aria-label^="Check the vault, reading all data: Running"]');
+        const figures = running?.querySelector('[role="progressbar"]') ? running.querySelector('.job-figures')?.textContent : null;
+        if (figures) seen.push(figures);
+      }).observe(document.body, { subtree: true, childList: true, characterData: true, attributes: true });
+    });
+    await page.getByRole('button', { name: 'Check and read all data' }).click();
+    const job = page.getByRole('group', { name: /^Check the vault, reading all data: / });
+    await job.waitFor();
+    const ok = job.getByText('No problems found.');
+    await ok.waitFor({ timeout: 40_000 });
+    expect(await job.innerText()).toMatch(/read and verified every byte/);
+    expect(await job.innerText()).toMatch(/Checked 4 snapshot\(s\)/);
+    const seen = await page.evaluate(() => (window as unknown as { seenCheckProgress: string[] }).seenCheckProgress);
+    // Bytes read of the total, live, while the data was read.
+    expect(seen.some((line) => /read-data.*MiB \/ 4\d(\.\d)? MiB/.test(line))).toBe(true);
+    await job.scrollIntoViewIfNeeded();
+    await screenshot(page, 'e2e-vault-check');
+  });
+
+  it('previews keep-last 1 (one kept, the rest removed, with reasons), then applies it', async () => {
+    const retention = page.getByRole('region', { name: 'Retention' });
+    const apply = retention.getByRole('button', { name: 'Apply', exact: true });
+    expect(await apply.isDisabled()).toBe(true);
+    await retention.getByLabel('Keep last').fill('1');
+    await retention.getByRole('button', { name: 'Preview' }).click();
+    const preview = retention.getByLabel('Retention preview');
+    await preview.waitFor();
+    expect(await preview.getByRole('status').innerText()).toMatch(/keeps 1 snapshot and removes 3/);
+    const kept = preview.getByRole('row', { name: /^Keep / });
+    const removed = preview.getByRole('row', { name: /^Remove / });
+    expect(await kept.count()).toBe(1);
+    expect(await removed.count()).toBe(3);
+    // The newest (the sample) is kept; each decision says why.
+    expect(await kept.innerText()).toContain('2026-11-23_131719.tar.gz');
+    for (const row of await preview.getByRole('row').all()) {
+      if ((await row.getAttribute('aria-label')) === null) continue;
+      expect((await row.locator('td').last().innerText()).trim().length).toBeGreaterThan(3);
+    }
+    await preview.scrollIntoViewIfNeeded();
+    await screenshot(page, 'e2e-vault-retention-preview');
+
+    // Editing a rule voids the preview; previewing again re-enables Apply.
+    await retention.getByLabel('Keep last').fill('2');
+    expect(await apply.isDisabled()).toBe(true);
+    await retention.getByLabel('Keep last').fill('1');
+    await retention.getByRole('button', { name: 'Preview' }).click();
+    await expect.poll(() => apply.isDisabled()).toBe(false);
+
+    await apply.click();
+    const confirm = page.getByRole('dialog', { name: 'Remove 3 snapshots?' });
+    await confirm.waitFor();
+    expect(await confirm.innerText()).toMatch(/removes 3 snapshots from the vault and keeps 1/);
+    await screenshot(page, 'e2e-vault-retention-confirm');
+    await confirm.getByRole('button', { name: 'Remove 3', exact: true }).click();
+    await confirm.waitFor({ state: 'hidden' });
+    await expect.poll(() => timelineItems(page).count(), { timeout: 20_000 }).toBe(1);
+    await page.getByRole('button', { name: /^2026-11-23_131719\.tar\.gz, import/ }).waitFor();
+    await retention.getByRole('group', { name: /^Apply retention: Succeeded/ }).waitFor();
+    expect(await retention.getByLabel('Retention preview').count()).toBe(0);
+    await screenshot(page, 'e2e-vault-after-retention');
+  });
+
+  it('frees the space the removed snapshots used', async () => {
+    const stats = page.locator('.vault-stats');
+    expect(await stats.innerText()).toMatch(/Vault takes\s+4\d(\.\d)? MiB/i);
+    await page.getByRole('button', { name: 'Free unused space' }).click();
+    await page.getByRole('group', { name: /^Free space no snapshot uses: Succeeded/ }).waitFor({ timeout: 20_000 });
+    await expect.poll(() => stats.innerText(), { timeout: 10_000 }).toMatch(/Vault takes\s+[\d.]+ KiB/i);
+  });
+
+  it('downloads the recovery kit (restic commands, vault id) and the banner goes away', async () => {
+    const banner = page.getByRole('region', { name: 'Recovery kit not saved' });
+    const [download] = await Promise.all([page.waitForEvent('download'), banner.getByRole('button', { name: 'Download recovery kit' }).click()]);
+    expect(download.suggestedFilename()).toBe(`lifeboat-recovery-kit-${vaultId.slice(0, 8)}.txt`);
+    const file = await download.path();
+    const text = readFileSync(file, 'utf8');
+    expect(text).toContain('restic snapshots');
+    expect(text).toContain(vaultId);
+    await banner.waitFor({ state: 'hidden' });
+    expect(await callTwin('vault:status', {})).toMatchObject({ data: { recoveryKitAcknowledged: true } });
+  });
+
+  it('lists no locks once every job is done', async () => {
+    const locks = page.getByRole('region', { name: 'Locks' });
+    await locks.getByRole('button', { name: 'Refresh' }).click();
+    await locks.getByText('No locks').waitFor();
+  });
+
+  it('looks right in the dark theme', async () => {
+    const dark = await browser.newContext({ colorScheme: 'dark' });
+    try {
+      const darkPage = await dark.newPage();
+      await darkPage.goto(lifeboat.url);
+      await darkPage.getByRole('link', { name: 'Vault' }).click();
+      await darkPage.getByRole('button', { name: /^2026-11-23_131719\.tar\.gz, import/ }).click();
+      await darkPage.getByRole('table', { name: 'Files in the snapshot' }).waitFor();
+      const background = await darkPage.evaluate(() => getComputedStyle(document.querySelector('.vault-header')!).backgroundColor);
+      expect(background).toBe('rgb(24, 28, 34)');
+      await screenshot(darkPage, 'e2e-vault-dark');
+    } finally {
+      await dark.close();
+    }
+  });
+});
+
+describe('activity page', () => {
+  it('shows the imports and the check in the audit trail, and an empty quarantine', async () => {
+    await page.getByRole('link', { name: 'Activity' }).click();
+    const audit = page.getByRole('table', { name: 'Audit trail' });
+    await audit.waitFor();
+    const rows = audit.getByRole('row');
+    await expect.poll(() => rows.filter({ hasText: 'Import' }).count()).toBe(4);
+    expect(await rows.filter({ hasText: 'big-random.bin' }).count()).toBe(1);
+    expect(await rows.filter({ hasText: 'Check' }).filter({ hasText: 'no problems (all data read)' }).count()).toBe(1);
+    expect(await rows.filter({ hasText: 'Forget' }).filter({ hasText: 'removed 3 snapshot(s)' }).count()).toBe(1);
+    await page.getByRole('region', { name: 'Quarantine' }).getByText('No quarantined downloads').waitFor();
+    await screenshot(page, 'e2e-activity-audit');
+  });
+});
