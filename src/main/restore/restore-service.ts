@@ -85,7 +85,9 @@ export class RestoreService {
     draft: { preflight: PreflightCheck[]; changes: RestorePlan['changes']; steps: string[]; pointOfNoReturn: string },
     preview: PreviewReport | null,
   ): RestorePlan {
-    const allChecks = [...preflight, ...draft.preflight];
+    // Adapters that check integrity themselves say so in their own words; keep one such line.
+    const adapterChecksIntegrity = draft.preflight.some((c) => /integrity/i.test(c.name));
+    const allChecks = [...preflight.filter((c) => !(adapterChecksIntegrity && c.name === 'Archive integrity')), ...draft.preflight];
     const crossInstallation = opened.installationId !== null && opened.installationId !== installation.id;
     const plan: RestorePlan = {
       id: randomUUID(),
