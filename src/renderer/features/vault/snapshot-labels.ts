@@ -10,8 +10,8 @@ export const SOURCE_LOOK: Record<SnapshotSource, { label: string; tone: PillTone
   other: { label: 'other', tone: 'neutral', title: 'Made outside Lifeboat (e.g. by restic)' },
 };
 
-/** "MeshMonitor", or "unknown app" for snapshots with no app tag. */
-export const appLabel = (app: AppKind | null): string => (app ? APP_LABELS[app] : 'unknown app');
+/** "MeshMonitor", or "app not recorded" for snapshots with no app tag (e.g. a local import). */
+export const appLabel = (app: AppKind | null): string => (app ? APP_LABELS[app] : 'app not recorded');
 
 /** One line naming a snapshot for people: archive name, or its short id when it has none. */
 export const snapshotName = (snapshot: SnapshotView): string => snapshot.archive?.name ?? `snapshot ${snapshot.shortId}`;
