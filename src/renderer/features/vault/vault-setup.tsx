@@ -33,8 +33,7 @@ export function CreateVault(): ReactNode {
       <p>Lifeboat makes a strong random password for it and keeps that password in the system keychain.</p>
       {secrets?.kind === 'unavailable' ? (
         <div className="alert alert-warn" role="note">
-          <strong>No keychain is available</strong> ({secrets.description}), so the vault password would have nowhere to
-          live. Turn on “Ask every time” above to create the vault for this session, then save the recovery kit at once:
+          <strong>No keychain is available</strong>, so the vault password would have nowhere to live. Turn on “Ask every time” above to create the vault for this session, then save the recovery kit at once:
           it holds the only copy of the password after Lifeboat stops.
         </div>
       ) : null}
@@ -70,10 +69,11 @@ export function UnlockVault(): ReactNode {
     <section className="card vault-unlock" aria-labelledby="vault-unlock-h">
       <h2 id="vault-unlock-h">Unlock the vault</h2>
       <p>
-        The vault at <code>{status?.location}</code> is locked: its password is not in{' '}
-        {secrets ? secrets.description : 'the keychain'}. Type the password from your recovery kit (the line starting with
-        “Password:”).
+        The vault at <code>{status?.location}</code> is locked:{' '}
+        {secrets?.kind === 'keychain' ? 'its password is not in the keychain.' : 'Lifeboat keeps no password across restarts without a keychain.'}{' '}
+        Type the password from your recovery kit (the line starting with “Password:”).
       </p>
+      {secrets ? <p className="muted">Secrets: {secrets.description}</p> : null}
       <form onSubmit={submit} className="vault-unlock-form">
         <Field label="Vault password" error={wrong ? 'Wrong password: it does not open this vault. Check the recovery kit and try again.' : undefined}>
           {(control) => (
