@@ -63,22 +63,28 @@ describe('lifeboat vault commands against the real restic CLI', () => {
   it('kill -9 at 20 random points of an import never leaves a partial snapshot, and a re-run succeeds', async () => {
     const archive = path.join(work, 'big.bin');
     writeFileSync(archive, randomBytes(24 * 1024 * 1024));
+    // Time one whole import, so the kills land across its whole life: start-up, ingest, commit.
+    const started = performance.now();
+    expect(lifeboat(['import', archive]).status).toBe(0);
+    const fullRunMs = performance.now() - started;
     const before = JSON.parse(lifeboat(['--json', 'vault', 'snapshots']).stdout) as unknown[];
+    let killedWhileHoldingLock = 0;
     for (let round = 0; round < 20; round++) {
       const child = spawn(process.execPath, [cli, 'import', archive], { env: { ...process.env, LIFEBOAT_HOME: home }, stdio: 'ignore' });
-      await new Promise((r) => setTimeout(r, 150 + Math.floor(Math.random() * 900)));
+      const exited = new Promise((r) => child.once('exit', r));
+      await new Promise((r) => setTimeout(r, fullRunMs * (0.15 + 0.8 * Math.random())));
       child.kill('SIGKILL');
-      await new Promise((r) => child.once('exit', r));
-      const after = JSON.parse(restic(['snapshots', '--json']).stdout.toString('utf8')) as { id: string }[];
+      await exited;
+      if (readdirSync(path.join(home, 'vault', 'locks')).some((name) => /^[0-9a-f]{64}$/.test(name))) killedWhileHoldingLock += 1;
+      // A killed writer leaves its lock behind, as a killed restic does; restic check takes an
+      // exclusive lock and would refuse, so it runs with --no-lock here (nothing else writes).
+      const after = JSON.parse(restic(['--no-lock', 'snapshots', '--json']).stdout.toString('utf8')) as { id: string }[];
       // Either the import finished (a whole snapshot) or nothing new exists: never a partial one.
-      for (const snapshot of after) {
-        const dump = restic(['ls', snapshot.id]);
-        expect(dump.status).toBe(0);
-      }
-      // A killed writer leaves its lock behind; restic check must still accept the repository.
-      const check = restic(['check', '--read-data']);
+      for (const snapshot of after) expect(restic(['--no-lock', 'ls', snapshot.id]).status).toBe(0);
+      const check = restic(['--no-lock', 'check', '--read-data']);
       expect(check.status, check.stderr).toBe(0);
     }
+    expect(killedWhileHoldingLock, 'some kills must land mid-ingest for this test to mean anything').toBeGreaterThan(3);
     const rerun = lifeboat(['--json', 'import', archive]);
     expect(rerun.status, rerun.stderr).toBe(0);
     const [result] = JSON.parse(rerun.stdout) as { snapshotId: string }[];
@@ -88,11 +94,30 @@ describe('lifeboat vault commands against the real restic CLI', () => {
     expect(after.length).toBeGreaterThan(before.length);
     for (const snapshot of after) expect(snapshot.archive).not.toBeNull();
     expect(readdirSync(path.join(home, 'vault', 'snapshots')).length).toBe(after.length);
-  }, 240_000);
+  }, 300_000);
 
-  it('says "wrong password" when unlocking with the wrong one', () => {
-    const wrong = lifeboat(['vault', 'unlock', '--no-remember'], 'not the password');
+  it('names the stale locks the killed imports left, and removes them only when asked', () => {
+    const listed = lifeboat(['vault', 'unlock']);
+    expect(listed.status, listed.stderr).toBe(0);
+    expect(listed.stdout).toMatch(/STALE .*its process on this machine is gone/);
+    expect(listed.stdout).toContain('lifeboat vault unlock --remove-stale');
+    expect(readdirSync(path.join(home, 'vault', 'locks')).filter((name) => /^[0-9a-f]{64}$/.test(name)).length).toBeGreaterThan(0);
+    const removed = lifeboat(['vault', 'unlock', '--remove-stale']);
+    expect(removed.status, removed.stderr).toBe(0);
+    expect(removed.stderr).toMatch(/Removed lock [0-9a-f]{8}: .*stale/);
+    // A kill during a lock's atomic write can leave a temp file, which is not a lock.
+    expect(readdirSync(path.join(home, 'vault', 'locks')).filter((name) => /^[0-9a-f]{64}$/.test(name))).toEqual([]);
+  });
+
+  it('without the password in a keychain, `vault open` asks for it and says "wrong password" for a wrong one', () => {
+    const env: NodeJS.ProcessEnv = { ...process.env, LIFEBOAT_HOME: home };
+    delete env.DBUS_SESSION_BUS_ADDRESS;
+    const open = (input: string) => spawnSync(process.execPath, [cli, 'vault', 'open', '--no-remember'], { env, input, encoding: 'utf8' });
+    const wrong = open('not the password\n');
     expect(wrong.status).toBe(1);
     expect(wrong.stderr).toMatch(/password does not open the vault.*VAULT_WRONG_PASSWORD/);
+    const right = open(`${password}\n`);
+    expect(right.status, right.stderr).toBe(0);
+    expect(right.stdout).toMatch(/: open, \d+ snapshot\(s\)\./);
   });
 });

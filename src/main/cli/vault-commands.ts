@@ -28,22 +28,18 @@ export function registerVaultCommands(program: Command, { getCore, json }: CliCo
   vault
     .command('open')
     .alias('status')
-    .description('open the vault and show its state')
-    .action(async () => {
-      const core = await getCore();
-      const status = await createInProcessClient(core).call('vault:status', {});
-      print(status, json(), (s) => (s.initialized ? `Vault ${s.id?.slice(0, 8)} at ${s.location}: ${s.open ? `open, ${s.snapshotCount} snapshot(s)` : 'locked (password not in the keychain; run `lifeboat vault unlock`)'}` : 'No vault yet: run `lifeboat vault init`.'));
-    });
-
-  vault
-    .command('unlock')
-    .description('open the vault with its password read from stdin (e.g. from the recovery kit)')
-    .option('--no-remember', 'do not store the password in the keychain')
+    .description('open the vault; if its password is not in the keychain, read it from stdin (e.g. from the recovery kit)')
+    .option('--no-remember', 'do not store a typed password in the keychain')
     .action(async (opts: { remember: boolean }) => {
       const core = await getCore();
-      const password = await readStdin();
-      const status = await createInProcessClient(core).call('vault:unlock', { password, remember: opts.remember });
-      print(status, json(), (s) => `Vault ${s.id?.slice(0, 8)} is open${opts.remember ? '; its password is now in the keychain' : ''}.`);
+      const client = createInProcessClient(core);
+      let status = await client.call('vault:status', {});
+      if (status.initialized && !status.open) {
+        if (process.stdin.isTTY) process.stderr.write(`The vault password is not in ${core.secrets().status().description}. Password (from the recovery kit): `);
+        const password = (await readStdin()).split('\n')[0] ?? '';
+        status = await client.call('vault:unlock', { password, remember: opts.remember });
+      }
+      print(status, json(), (s) => (s.initialized ? `Vault ${s.id?.slice(0, 8)} at ${s.location}: open, ${s.snapshotCount} snapshot(s).` : 'No vault yet: run `lifeboat vault init`.'));
     });
 
   vault
@@ -144,23 +140,21 @@ export function registerVaultCommands(program: Command, { getCore, json }: CliCo
     });
 
   vault
-    .command('locks')
-    .description('list locks; stale ones are marked')
-    .action(async () => {
+    .command('unlock [lockId]')
+    .description('list locks and say which are stale; remove one stale lock by id, or all stale ones with --remove-stale')
+    .option('--remove-stale', 'remove every stale lock (each is named with why it is stale)')
+    .action(async (lockId: string | undefined, opts: { removeStale?: boolean }) => {
       const core = await getCore();
-      const locks = await createInProcessClient(core).call('vault:locks', {});
-      print(locks, json(), (items) => (items.length === 0 ? 'No locks.' : items.map((l) => `${l.id.slice(0, 8)} ${l.stale ? 'STALE ' : ''}${l.explanation}`).join('\n')));
-    });
-
-  vault
-    .command('unlock-stale <lockId>')
-    .description('remove one stale lock (refused if it is not stale)')
-    .action(async (lockId: string) => {
-      const core = await getCore();
-      const full = (await core.vault.locks()).find((l) => l.id.startsWith(lockId));
-      if (!full) throw new LifeboatError('NOT_FOUND', `No lock starting with ${lockId}.`);
-      const locks = await createInProcessClient(core).call('vault:remove-lock', { lockId: full.id });
-      print(locks, json(), () => `Removed lock ${full.id.slice(0, 8)}.`);
+      const client = createInProcessClient(core);
+      const locks = await client.call('vault:locks', {});
+      const targets = lockId ? locks.filter((l) => l.id.startsWith(lockId)) : opts.removeStale ? locks.filter((l) => l.stale) : [];
+      if (lockId && targets.length !== 1) throw new LifeboatError('NOT_FOUND', `No single lock starting with ${lockId}.`);
+      for (const lock of targets) {
+        await client.call('vault:remove-lock', { lockId: lock.id });
+        process.stderr.write(`Removed lock ${lock.id.slice(0, 8)}: ${lock.explanation}\n`);
+      }
+      const left = await client.call('vault:locks', {});
+      print(left, json(), (items) => (items.length === 0 ? 'No locks.' : items.map((l) => `${l.id.slice(0, 8)} ${l.stale ? 'STALE ' : ''}${l.explanation}`).join('\n') + (items.some((l) => l.stale) && targets.length === 0 ? '\nRemove stale ones with: lifeboat vault unlock --remove-stale' : '')));
     });
 
   program
