@@ -44,6 +44,11 @@ export interface CheckOptions extends OperationOptions {
   readData?: boolean;
 }
 
+/** True when `done` of `total` items crosses a 10 % step. */
+function countStepChanged(done: number, total: number): boolean {
+  return total > 0 && Math.floor((10 * done) / total) !== Math.floor((10 * (done + 1)) / total);
+}
+
 const message = (error: unknown): string => (error instanceof Error ? error.message : String(error));
 
 /** Checks the vault; never throws for damage it finds (only for cancellation or an unreachable backend). */
@@ -92,7 +97,7 @@ async function runCheck(repo: Repository, options: CheckOptions): Promise<CheckR
   stats.blobs = index.blobCount;
 
   // Every indexed pack must exist and its header must agree with the index.
-  onProgress?.({ phase: 'packs', bytes: 0, total: index.packs.size });
+  onProgress?.({ phase: 'checking packs', bytes: 0, total: null });
   const stored = new Map<string, number>();
   for await (const f of repo.backend.list('data')) stored.set(f.name, f.size);
   stats.packs = stored.size;
@@ -101,7 +106,8 @@ async function runCheck(repo: Repository, options: CheckOptions): Promise<CheckR
   let done = 0;
   for (const [packId, blobs] of index.packs) {
     throwIfAborted(signal, 'The check');
-    onProgress?.({ phase: 'packs', bytes: done++, total: index.packs.size });
+    // Progress counts only bytes; item counts go into the phase text, a few times per phase.
+    if (countStepChanged(done++, index.packs.size)) onProgress?.({ phase: `checking packs (${Math.round((100 * done) / index.packs.size)} %)`, bytes: 0, total: null });
     const size = stored.get(packId);
     if (size === undefined) {
       missingPacks.add(packId);
@@ -127,7 +133,7 @@ async function runCheck(repo: Repository, options: CheckOptions): Promise<CheckR
   if (options.readData) await readAllData(repo, index, stored, damagedBlobs, problems, stats, options);
 
   // Walk every snapshot's trees; a problem inside a shared tree is reported for each snapshot using it.
-  onProgress?.({ phase: 'trees', bytes: 0, total: snapshots.length });
+  onProgress?.({ phase: 'checking trees', bytes: 0, total: null });
   const treeProblems = new Map<string, string[]>();
   const checkTree = async (treeId: string, path: string): Promise<string[]> => {
     const cached = treeProblems.get(treeId);
@@ -168,7 +174,7 @@ async function runCheck(repo: Repository, options: CheckOptions): Promise<CheckR
     return found;
   };
   for (const [i, s] of snapshots.entries()) {
-    onProgress?.({ phase: 'trees', bytes: i, total: snapshots.length });
+    if (countStepChanged(i, snapshots.length)) onProgress?.({ phase: `checking trees (${Math.round((100 * i) / snapshots.length)} %)`, bytes: 0, total: null });
     for (const why of new Set(await checkTree(s.json.tree, ''))) {
       problems.push({ snapshotId: s.id, message: `Snapshot ${s.id.slice(0, 8)}: ${why}.` });
     }
