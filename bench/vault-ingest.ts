@@ -9,7 +9,8 @@
  * its in-process time (without Node + tsx start-up) and whole-process wall time.
  *
  * Env: VAULT_BENCH_DIR (cache, default $TMPDIR/lifeboat-bench-vault), VAULT_BENCH_BYTES
- * (default 1 GiB), VAULT_BENCH_RUNS (default 2, best of).
+ * (default 1 GiB), VAULT_BENCH_RUNS (default 2, best of), VAULT_BENCH_FILE (ingest this file
+ * instead of random bytes, e.g. a real pg_dump such as the one bench/pgdump-preview.ts makes).
  */
 import { execFile } from 'node:child_process';
 import { createReadStream, createWriteStream, existsSync, statSync } from 'node:fs';
@@ -39,9 +40,9 @@ const resticEnv = (): NodeJS.ProcessEnv => ({ ...process.env, RESTIC_PASSWORD: P
 
 /** Runs the benchmark and prints the table and the ratios against restic from the same run. */
 export async function run(): Promise<void> {
-  const file = await ensureData();
-  const mib = BYTES / 1024 ** 2;
-  console.log(`vault-ingest: ${mib.toFixed(0)} MiB random file (${CACHE}), best of ${RUNS} runs, fresh repository per run`);
+  const file = process.env.VAULT_BENCH_FILE ?? (await ensureData());
+  const mib = statSync(file).size / 1024 ** 2;
+  console.log(`vault-ingest: ${mib.toFixed(0)} MiB ${process.env.VAULT_BENCH_FILE ? `file ${file}` : `random file (${CACHE})`}, best of ${RUNS} runs, fresh repository per run`);
 
   const rows: Measurement[] = [];
   const repos = { restic: path.join(CACHE, 'restic-repo'), resticOff: path.join(CACHE, 'restic-repo-off'), ours: path.join(CACHE, 'lifeboat-vault') };
