@@ -171,13 +171,19 @@ export async function planMeshMonitorRestore(
   return { preflight, changes, steps, pointOfNoReturn: 'Restarting MeshMonitor with RESTORE_FROM_BACKUP' };
 }
 
-/** A `YYYY-MM-DD_HHMMSS` name (UTC) that no directory under `root` has yet. */
-async function freeDirname(ssh: SshSession, root: string): Promise<string> {
+/**
+ * A `YYYY-MM-DD_HHMMSS` name (UTC) that no directory under `root` has yet and that is not the
+ * name in MeshMonitor's restore marker: a restore of a name the marker holds is skipped by the
+ * server ("RESTORE ALREADY COMPLETED"), even when that directory is gone.
+ */
+async function freeDirname(ssh: SshSession, root: string, dataDir: string): Promise<string> {
+  const markerFile = `${dataDir.replace(/\/+$/, '')}/.restore-completed`;
+  const marker = (await ssh.statOrNull(markerFile)) ? (await ssh.readFile(markerFile, { maxBytes: 4096 })).toString('utf8').trim() : '';
   const start = Date.now();
   for (let i = 0; i < 120; i++) {
     const iso = new Date(start + i * 1000).toISOString();
     const candidate = `${iso.slice(0, 10)}_${iso.slice(11, 13)}${iso.slice(14, 16)}${iso.slice(17, 19)}`;
-    if (!(await ssh.statOrNull(`${root}/${candidate}`))) return candidate;
+    if (!marker.includes(candidate) && !(await ssh.statOrNull(`${root}/${candidate}`))) return candidate;
   }
   throw new LifeboatError('ALREADY_EXISTS', `No free backup name under ${root} in the next two minutes.`);
 }
@@ -220,7 +226,7 @@ export async function runMeshMonitorRestore(ctx: RestoreContext, input: { plan: 
   const settings = meshMonitorSettings(ctx.installation);
   const ssh = await ctx.ssh();
   const root = backupRootOf(settings.dataDir);
-  const dirname = await freeDirname(ssh, root);
+  const dirname = await freeDirname(ssh, root, settings.dataDir);
   const tables = plan.mode === 'full' ? null : plan.selection;
   ctx.log(`uploading ${plan.mode === 'full' ? 'the backup' : `${plan.selection.length} table(s)`} to ${root}/${dirname}`);
   ctx.progress({ phase: 'upload', bytes: 0, total: null });
