@@ -59,62 +59,69 @@ export async function createCore(options: CoreOptions = {}): Promise<Core> {
   const jobs = new JobManager(events, home.jobsFile);
   await jobs.loadHistory();
   const settings = new SettingsFile(home.settingsFile);
-  const preferences = await settings.read();
+  if (options.secretStore) return new LifeboatCore(home, events, jobs, settings, options.secretStore, null);
+  const { store, keychainProblem } = await openSecretStore({ askEveryTime: (await settings.read()).askEveryTime });
+  return new LifeboatCore(home, events, jobs, settings, store, keychainProblem);
+}
 
-  let secretStore: SecretStore;
-  let keychainProblem: string | null = null;
-  if (options.secretStore) {
-    secretStore = options.secretStore;
-  } else {
-    ({ store: secretStore, keychainProblem } = await openSecretStore({ askEveryTime: preferences.askEveryTime }));
+/** The services of one core, wired to each other; services that need the core get `this`. */
+class LifeboatCore implements Core {
+  readonly version = VERSION;
+  readonly statuses = new Map<string, InstallationStatus>();
+  readonly audit: AuditLog;
+  readonly registry: InstallationRegistry;
+  readonly vault: VaultService;
+  readonly quarantine: Quarantine;
+  readonly fleet: FleetService;
+  readonly restores: RestoreService;
+  readonly dispatch: Dispatch;
+
+  constructor(
+    readonly home: HomeLayout,
+    readonly events: EventBus,
+    readonly jobs: JobManager,
+    readonly settings: SettingsFile,
+    private secretStore: SecretStore,
+    /** Why no keychain answered at start, or null when one did (or a store was injected). */
+    private readonly keychainProblem: string | null,
+  ) {
+    this.audit = new AuditLog(home.auditFile);
+    this.registry = new InstallationRegistry(home.installationsFile, () => this.secretStore);
+    this.vault = new VaultService(home, () => this.secretStore, events, this.audit);
+    this.quarantine = new Quarantine(home.quarantineDir);
+    this.fleet = new FleetService(this);
+    this.restores = new RestoreService(this);
+    const handlers: HandlerMap<CommandName> = {
+      ...systemHandlers(this),
+      ...installationHandlers(this),
+      ...jobHandlers(this),
+      ...vaultHandlers(this),
+      ...appHandlers(this),
+      ...auditHandlers(this),
+    };
+    this.dispatch = createDispatcher(handlers);
   }
 
-  const statuses = new Map<string, InstallationStatus>();
-  const audit = new AuditLog(home.auditFile);
-  const closers: (() => Promise<void>)[] = [];
-  const core: Core = {
-    version: VERSION,
-    home,
-    events,
-    jobs,
-    settings,
-    statuses,
-    audit,
-    vault: new VaultService(home, () => secretStore, events, audit),
-    quarantine: new Quarantine(home.quarantineDir),
-    fleet: undefined as unknown as FleetService,
-    restores: undefined as unknown as RestoreService,
-    registry: new InstallationRegistry(home.installationsFile, () => secretStore),
-    secrets: () => secretStore,
-    async useAskEveryTime(enabled) {
-      await settings.update({ askEveryTime: enabled });
-      if (keychainProblem !== null) {
-        ({ store: secretStore } = await openSecretStore({ askEveryTime: enabled }));
-      }
-      return secretStore.status();
-    },
-    setStatus(status) {
-      statuses.set(status.installationId, status);
-      events.emit('installation:status', status);
-    },
-    dispatch: undefined as unknown as Dispatch,
-    async close() {
-      await jobs.shutdown();
-      for (const close of closers.reverse()) await close();
-    },
-  };
-  (core as { fleet: FleetService }).fleet = new FleetService(core);
-  (core as { restores: RestoreService }).restores = new RestoreService(core);
-  const handlers: HandlerMap<CommandName> = {
-    ...systemHandlers(core),
-    ...installationHandlers(core),
-    ...jobHandlers(core),
-    ...vaultHandlers(core, closers),
-    ...appHandlers(core, closers),
-    ...auditHandlers(core),
-  };
-  (core as { dispatch: Dispatch }).dispatch = createDispatcher(handlers);
-  return core;
+  secrets(): SecretStore {
+    return this.secretStore;
+  }
+
+  async useAskEveryTime(enabled: boolean): Promise<SecretBackendStatus> {
+    await this.settings.update({ askEveryTime: enabled });
+    if (this.keychainProblem !== null) {
+      ({ store: this.secretStore } = await openSecretStore({ askEveryTime: enabled }));
+    }
+    return this.secretStore.status();
+  }
+
+  setStatus(status: InstallationStatus): void {
+    this.statuses.set(status.installationId, status);
+    this.events.emit('installation:status', status);
+  }
+
+  async close(): Promise<void> {
+    await this.jobs.shutdown();
+  }
 }
 
 export { MemorySecretStore };

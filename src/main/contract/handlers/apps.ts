@@ -7,7 +7,7 @@ import { previewArchive } from '../../apps/preview';
 import { startPull } from '../../apps/pull-runner';
 
 /** Fleet, remote backups, pulls, previews, quarantine and the restore wizard. */
-export function appHandlers(core: Core, _closers: (() => Promise<void>)[]): HandlerMap<keyof typeof appCommands> {
+export function appHandlers(core: Core): HandlerMap<keyof typeof appCommands> {
   return {
     'fleet:overview': async () => core.fleet.overview(),
     'fleet:refresh': async ({ installationId }) => ({ jobIds: await core.fleet.refresh(installationId) }),

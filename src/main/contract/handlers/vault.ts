@@ -5,7 +5,7 @@ import type { Core } from '../../core';
 import type { HandlerMap } from '../handler-types';
 
 /** Vault commands: status, init/unlock, snapshots, import, check, retention, prune, locks. */
-export function vaultHandlers(core: Core, _closers: (() => Promise<void>)[]): HandlerMap<keyof typeof vaultCommands> {
+export function vaultHandlers(core: Core): HandlerMap<keyof typeof vaultCommands> {
   const vault = core.vault;
   return {
     'vault:status': async () => vault.status(),
