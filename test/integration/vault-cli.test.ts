@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { spawn, spawnSync } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
-import { mkdtempSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, readdirSync, statSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { makeTestHome } from '../harness/home';
@@ -119,5 +119,11 @@ describe('lifeboat vault commands against the real restic CLI', () => {
     const right = open(`${password}\n`);
     expect(right.status, right.stderr).toBe(0);
     expect(right.stdout).toMatch(/: open, \d+ snapshot\(s\)\./);
+  });
+
+  it('never writes the vault password in clear anywhere in the Lifeboat home', () => {
+    const files = (readdirSync(home, { recursive: true }) as string[]).map((f) => path.join(home, f)).filter((f) => statSync(f).isFile());
+    expect(files.length).toBeGreaterThan(10);
+    expect(files.filter((f) => readFileSync(f).includes(password))).toEqual([]);
   });
 });
