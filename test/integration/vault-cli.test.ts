@@ -5,6 +5,7 @@ import { mkdtempSync, readFileSync, readdirSync, statSync, writeFileSync } from 
 import os from 'node:os';
 import path from 'node:path';
 import { makeTestHome } from '../harness/home';
+import { startRclone } from '../harness/rclone';
 
 const cli = path.resolve('bin/lifeboat.mjs');
 let home: string;
@@ -125,5 +126,32 @@ describe('lifeboat vault commands against the real restic CLI', () => {
     const files = (readdirSync(home, { recursive: true }) as string[]).map((f) => path.join(home, f)).filter((f) => statSync(f).isFile());
     expect(files.length).toBeGreaterThan(10);
     expect(files.filter((f) => readFileSync(f).includes(password))).toEqual([]);
+  });
+});
+
+describe('a vault behind a restic REST server', () => {
+  it('lifeboat vault init --location rest:URL keeps the vault on rclone serve restic, and restic reads it there', async () => {
+    const restHome = makeTestHome('vault-rest');
+    const served = mkdtempSync(path.join(os.tmpdir(), 'lifeboat-rest-served-'));
+    const rclone = await startRclone(served);
+    try {
+      const run = (args: string[]) => spawnSync(process.execPath, [cli, ...args], { env: { ...process.env, LIFEBOAT_HOME: restHome }, input: '', encoding: 'utf8' });
+      const init = run(['vault', 'init', '--location', `rest:${rclone.url}`]);
+      expect(init.status, init.stderr).toBe(0);
+      const imported = run(['--json', 'import', path.resolve('test/fixtures/meshmonitor/2026-11-23_131719.tar.gz')]);
+      expect(imported.status, imported.stderr).toBe(0);
+      const [result] = JSON.parse(imported.stdout) as { snapshotId: string }[];
+      const kit = run(['vault', 'recovery-kit']).stdout;
+      expect(kit).toContain(`rest:${rclone.url}`);
+      const restPassword = /^Password: +(\S+)$/m.exec(kit)![1]!;
+      const env = { ...process.env, RESTIC_PASSWORD: restPassword };
+      const listed = spawnSync('restic', ['--no-cache', '-r', `rest:${rclone.url}`, 'snapshots', '--json'], { env, encoding: 'utf8' });
+      expect((JSON.parse(listed.stdout) as { id: string }[]).map((s) => s.id)).toEqual([result!.snapshotId]);
+      const check = spawnSync('restic', ['--no-cache', '-r', `rest:${rclone.url}`, 'check', '--read-data'], { env, encoding: 'utf8' });
+      expect(check.status, check.stderr).toBe(0);
+      expect(readdirSync(path.join(served, 'snapshots'))).toEqual([result!.snapshotId]);
+    } finally {
+      await rclone.stop();
+    }
   });
 });

@@ -3,7 +3,6 @@
  * over REST. A small fault-injecting HTTP proxy in front of rclone checks retries and timeouts; every
  * answer it forwards comes from rclone.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { mkdir, readdir, readFile, writeFile } from 'node:fs/promises';
 import http from 'node:http';
@@ -14,44 +13,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Vault } from '../../src/main/vault';
 import { RestBackend } from '../../src/main/vault/backends/rest';
 import { LifeboatError } from '../../src/shared/errors';
+import { startRclone, type RcloneServer } from '../harness/rclone';
 import { hashStream, makeScratch, resticDumpHash, resticOk, sha256, TEST_SCRYPT, type Scratch } from '../harness/restic';
-
-/** A running `rclone serve restic` on 127.0.0.1 with a free port. */
-interface RcloneServer {
-  url: string;
-  dir: string;
-  stop(): Promise<void>;
-}
-
-async function startRclone(dir: string, extraArgs: string[] = []): Promise<RcloneServer> {
-  await mkdir(dir, { recursive: true });
-  const child: ChildProcess = spawn('rclone', ['serve', 'restic', '--addr', '127.0.0.1:0', dir, '--config', '/dev/null', ...extraArgs], { stdio: ['ignore', 'ignore', 'pipe'] });
-  const url = await new Promise<string>((resolve, reject) => {
-    let log = '';
-    const timer = setTimeout(() => reject(new Error(`rclone did not start: ${log}`)), 15_000);
-    child.stderr?.on('data', (d: Buffer) => {
-      log += d.toString();
-      const m = /Serving restic REST API on (http:\/\/127\.0\.0\.1:\d+\/)/.exec(log);
-      if (m?.[1]) {
-        clearTimeout(timer);
-        resolve(m[1]);
-      }
-    });
-    child.on('exit', (code) => {
-      clearTimeout(timer);
-      reject(new Error(`rclone exited ${String(code)}: ${log}`));
-    });
-  });
-  return {
-    url,
-    dir,
-    stop: () => new Promise<void>((resolve) => {
-      if (child.exitCode !== null) return resolve();
-      child.once('exit', () => resolve());
-      child.kill('SIGTERM');
-    }),
-  };
-}
 
 // 'v1' answers a listing the way a REST API v1 server does (names only, not the v2 content type).
 type Fault = '503' | 'reset' | 'stall' | 'truncate' | 'v1';
