@@ -15,6 +15,8 @@ const common = { bundle: true, platform: 'node', target: 'node20', sourcemap: tr
 await Promise.all([
   viteBuild({ configFile: path.join(root, 'vite.config.ts'), logLevel: 'warn' }),
   esbuild({ ...common, format: 'esm', entryPoints: ['src/main/cli/main.ts'], outfile: 'dist/main/cli.js' }),
+  // The vault's seal worker, loaded by src/main/vault/seal-pool.ts from next to cli.js.
+  esbuild({ ...common, format: 'esm', entryPoints: ['src/main/vault/seal-worker.ts'], outfile: 'dist/main/seal-worker.js' }),
   esbuild({ ...common, format: 'cjs', entryPoints: ['src/main/electron/main.ts'], outfile: 'dist/electron/main.cjs', external: ['electron'] }),
   // A sandboxed preload can require only 'electron', so it is bundled whole.
   esbuild({ ...common, packages: undefined, format: 'cjs', entryPoints: ['src/preload/index.ts'], outfile: 'dist/preload/index.cjs', external: ['electron'] }),

@@ -7,6 +7,7 @@ import { PACK_TARGET_SIZE, PackBuilder } from './pack';
 import { encodeIndexJson } from './repo-index';
 import type { BlobType, IndexPack } from './repo-index';
 import type { Repository } from './repository';
+import type { SealedChunk } from './seal-pool';
 
 /** restic starts a new index file after this many blobs. */
 const INDEX_MAX_BLOBS = 50_000;
@@ -46,6 +47,17 @@ export class BlobSaver {
     this.addedBytes += plaintext.length;
     const pack = this.open[type];
     pack.add(this.repo.key, id, plaintext);
+    if (pack.size >= PACK_TARGET_SIZE) await this.closePack(type);
+    return true;
+  }
+
+  /** Like `save`, for a blob already hashed and sealed (by a SealPool); returns true when it was new. */
+  async saveSealed(type: BlobType, chunk: SealedChunk): Promise<boolean> {
+    if (this.has(chunk.id)) return false;
+    this.saved.add(chunk.id);
+    this.addedBytes += chunk.plaintextLength;
+    const pack = this.open[type];
+    pack.addSealed(chunk.id, chunk.sealed);
     if (pack.size >= PACK_TARGET_SIZE) await this.closePack(type);
     return true;
   }

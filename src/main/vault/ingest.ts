@@ -3,7 +3,6 @@
  * chunk → dedup → encrypt → pack, then index, then snapshot last. Nothing partial is ever visible:
  * on abort or failure no snapshot is written (packs already written are orphans for prune).
  */
-import { createHash } from 'node:crypto';
 import os from 'node:os';
 import type { Readable } from 'node:stream';
 import { LifeboatError } from '../../shared/errors';
@@ -13,6 +12,8 @@ import { formatGoTime, nowGoTime } from './go-encoding';
 import { withLock } from './lock';
 import { sha256Hex } from './repository';
 import type { Repository } from './repository';
+import { SealPool } from './seal-pool';
+import type { SealedChunk } from './seal-pool';
 import { encodeFileTree, encodeSnapshot } from './tree';
 import type { FileEntry, SnapshotJson } from './tree';
 
@@ -69,6 +70,8 @@ export interface AddArchiveResult {
 }
 
 const PROGRESS_EVERY = 4 * 1024 * 1024;
+/** Chunks (~1 MiB each, 8 MiB at most) being sealed at once: keeps the worker busy, bounds memory. */
+const SEALS_IN_FLIGHT = 6;
 
 /** Throws CANCELLED if the signal has fired. */
 export function throwIfAborted(signal: AbortSignal | undefined, what: string): void {
@@ -91,15 +94,14 @@ export async function addArchive(repo: Repository, options: AddArchiveOptions): 
     // Refresh the index under the lock: another writer may have added blobs we can reuse.
     await repo.loadIndex();
     const saver = new BlobSaver(repo);
+    const pool = new SealPool(repo.key);
     try {
-      const whole = createHash('sha256');
       let bytes = 0;
       let nextReport = 0;
       const report = (): void => options.onProgress?.({ phase: 'ingest', bytes, total: options.size ?? null });
       async function* counted(): AsyncGenerator<Uint8Array> {
         for await (const piece of options.input as AsyncIterable<Uint8Array>) {
           throwIfAborted(options.signal, 'Adding the archive');
-          whole.update(piece);
           bytes += piece.length;
           if (bytes >= nextReport) {
             report();
@@ -109,11 +111,24 @@ export async function addArchive(repo: Repository, options: AddArchiveOptions): 
         }
       }
       const content: string[] = [];
+      // Chunks are hashed and sealed on a worker thread, a few at a time, and stored in the order
+      // they were cut: the main thread keeps reading and chunking meanwhile. A chunk the vault
+      // already holds is sealed for nothing (its id is known only after hashing), but on another core.
+      const sealing: Promise<SealedChunk>[] = [];
+      const storeOldest = async (): Promise<void> => {
+        const chunk = await (sealing.shift() as Promise<SealedChunk>);
+        content.push(chunk.id);
+        await saver.saveSealed('data', chunk);
+      };
       for await (const chunk of chunkStream(counted())) {
-        const id = sha256Hex(chunk);
-        content.push(id);
-        await saver.save('data', id, chunk);
+        const sealed = pool.seal(chunk);
+        // Marks a rejection as handled while an older chunk is awaited; storeOldest rethrows it.
+        sealed.catch(() => undefined);
+        sealing.push(sealed);
+        if (sealing.length >= SEALS_IN_FLIGHT) await storeOldest();
       }
+      while (sealing.length > 0) await storeOldest();
+      const sha256 = await pool.digest();
       throwIfAborted(options.signal, 'Adding the archive');
       if (options.size !== undefined && bytes !== options.size) {
         throw new LifeboatError('ARCHIVE_INVALID', `The archive "${options.fileName}" was ${bytes} bytes long, but ${options.size} bytes were expected.`);
@@ -156,13 +171,15 @@ export async function addArchive(repo: Repository, options: AddArchiveOptions): 
         snapshotId,
         treeId,
         size: bytes,
-        sha256: whole.digest('hex'),
+        sha256,
         addedBytes: saver.addedBytes,
         storedBytes: saver.storedBytes + json.length + 32,
       };
     } catch (error) {
       await saver.settle();
       throw error;
+    } finally {
+      await pool.close();
     }
   });
 }

@@ -51,7 +51,18 @@ export class PackBuilder {
   /** Encrypts one blob's plaintext into the pack. */
   add(key: RepoKey, id: string, plaintext: Uint8Array): void {
     this.reserve(plaintext.length + CRYPTO_OVERHEAD);
-    const length = sealInto(key, plaintext, this.buffer, this.bytes);
+    this.record(id, sealInto(key, plaintext, this.buffer, this.bytes));
+  }
+
+  /** Appends a blob already sealed elsewhere (`IV ‖ ciphertext ‖ MAC`, e.g. by a SealPool worker). */
+  addSealed(id: string, sealed: Uint8Array): void {
+    this.reserve(sealed.length);
+    this.buffer.set(sealed, this.bytes);
+    this.record(id, sealed.length);
+  }
+
+  /** Hashes the `length` sealed bytes just placed at the end and lists them in the header. */
+  private record(id: string, length: number): void {
     this.hash.update(this.buffer.subarray(this.bytes, this.bytes + length));
     this.entries.push({ id, type: this.blobType, offset: this.bytes, length });
     this.bytes += length;
