@@ -17,7 +17,17 @@ await Promise.all([
   esbuild({ ...common, format: 'esm', entryPoints: ['src/main/cli/main.ts'], outfile: 'dist/main/cli.js' }),
   // The vault's seal worker, loaded by src/main/vault/seal-pool.ts from next to cli.js.
   esbuild({ ...common, format: 'esm', entryPoints: ['src/main/vault/seal-worker.ts'], outfile: 'dist/main/seal-worker.js' }),
-  esbuild({ ...common, format: 'cjs', entryPoints: ['src/main/electron/main.ts'], outfile: 'dist/electron/main.cjs', external: ['electron'] }),
+  // CJS has no import.meta.url; the core's modules use it to find files next to the bundled core
+  // (the vault's seal worker in dist/main/), so it is pointed there.
+  esbuild({
+    ...common,
+    format: 'cjs',
+    entryPoints: ['src/main/electron/main.ts'],
+    outfile: 'dist/electron/main.cjs',
+    external: ['electron'],
+    banner: { js: 'const lifeboatCoreUrl = require("node:url").pathToFileURL(require("node:path").join(__dirname, "..", "main", "electron-core.js")).href;' },
+    define: { 'import.meta.url': 'lifeboatCoreUrl' },
+  }),
   // A sandboxed preload can require only 'electron', so it is bundled whole.
   esbuild({ ...common, packages: undefined, format: 'cjs', entryPoints: ['src/preload/index.ts'], outfile: 'dist/preload/index.cjs', external: ['electron'] }),
 ]);
