@@ -29,6 +29,7 @@ import { fileURLToPath, pathToFileURL } from 'node:url';
 import { promisify } from 'node:util';
 import { readPgDumpToc } from '../src/main/formats/pgdump';
 import { startPostgres } from '../test/harness/postgres';
+import { measureCommand, type Measurement } from './lib/measure';
 
 const BIN = '/usr/lib/postgresql/15/bin';
 const CACHE = process.env.PGDUMP_BENCH_DIR ?? path.join(tmpdir(), 'lifeboat-bench-pgdump');
@@ -39,14 +40,9 @@ const CHILD_FLAG = '--pgdump-bench-child';
 const ROW_BYTES = 1034;
 const execFileAsync = promisify(execFile);
 
-interface Measurement {
-  label: string;
-  /** The reader's own time for ours (in-process), wall time for the tools. */
-  seconds: number;
-  /** Whole-process wall time (for ours: Node + tsx start-up included). */
-  wallSeconds: number;
-  peakRssMb: number;
-}
+/** One measurement, best of RUNS. */
+const measure = (label: string, argv: string[]): Promise<Measurement> => measureCommand(label, argv, { runs: RUNS });
+
 
 /** Runs the benchmark and prints a table with ratios against pg_restore from the same run. */
 export async function run(): Promise<void> {
@@ -57,14 +53,14 @@ export async function run(): Promise<void> {
 
   const rows: Measurement[] = [];
   for (const [name, file] of [['seekable (offsets set)', seekable], ['piped (no offsets, Weavestream)', piped]] as const) {
-    rows.push(await best(`pg_restore --list         [${name}]`, ['/usr/bin/time', '-f', '%M', `${BIN}/pg_restore`, '--list', file]));
-    rows.push(await best(`ours TOC only             [${name}]`, ourCommand('toc', file)));
-    rows.push(await best(`ours scanData, file       [${name}]`, ourCommand('scan-file', file)));
-    rows.push(await best(`ours scanData, from pipe  [${name}]`, ourCommand('scan-pipe', file)));
+    rows.push(await measure(`pg_restore --list         [${name}]`, ['/usr/bin/time', '-f', '%M', `${BIN}/pg_restore`, '--list', file]));
+    rows.push(await measure(`ours TOC only             [${name}]`, ourCommand('toc', file)));
+    rows.push(await measure(`ours scanData, file       [${name}]`, ourCommand('scan-file', file)));
+    rows.push(await measure(`ours scanData, from pipe  [${name}]`, ourCommand('scan-pipe', file)));
   }
-  rows.push(await best('pg_restore --list < pipe   [piped]', ['/usr/bin/time', '-f', '%M', 'sh', '-c', `cat '${piped}' | ${BIN}/pg_restore --list`]));
-  rows.push(await best('pg_restore --data-only -f /dev/null [piped]', ['/usr/bin/time', '-f', '%M', `${BIN}/pg_restore`, '--data-only', '-f', '/dev/null', piped]));
-  rows.push(await best('cat > /dev/null (I/O floor) [piped]', ['/usr/bin/time', '-f', '%M', 'sh', '-c', `cat '${piped}' > /dev/null`]));
+  rows.push(await measure('pg_restore --list < pipe   [piped]', ['/usr/bin/time', '-f', '%M', 'sh', '-c', `cat '${piped}' | ${BIN}/pg_restore --list`]));
+  rows.push(await measure('pg_restore --data-only -f /dev/null [piped]', ['/usr/bin/time', '-f', '%M', `${BIN}/pg_restore`, '--data-only', '-f', '/dev/null', piped]));
+  rows.push(await measure('cat > /dev/null (I/O floor) [piped]', ['/usr/bin/time', '-f', '%M', 'sh', '-c', `cat '${piped}' > /dev/null`]));
 
   const anchor = (label: string): Measurement => rows.find((r) => r.label.startsWith(label)) as Measurement;
   const listPiped = anchor('pg_restore --list         [piped');
@@ -92,21 +88,6 @@ function ourCommand(mode: 'toc' | 'scan-file' | 'scan-pipe', file: string): stri
   return ['/usr/bin/time', '-f', '%M', process.execPath, '--import', 'tsx', fileURLToPath(import.meta.url), CHILD_FLAG, mode, file];
 }
 
-async function best(label: string, argv: string[]): Promise<Measurement> {
-  let bestRun: Measurement | null = null;
-  for (let i = 0; i < RUNS; i++) {
-    const started = performance.now();
-    const { stdout, stderr } = await execFileAsync(argv[0] as string, argv.slice(1), { maxBuffer: 256 * 1024 * 1024 });
-    const wall = (performance.now() - started) / 1000;
-    // The child reports the reader's own time (without Node + tsx start-up); anchors use wall time.
-    const inner = /^bench-seconds=([\d.]+)$/m.exec(stdout);
-    const seconds = inner ? Number(inner[1]) : wall;
-    const peakKb = Number(stderr.trim().split('\n').at(-1));
-    const m = { label, seconds, wallSeconds: wall, peakRssMb: peakKb / 1024 };
-    if (!bestRun || m.seconds < bestRun.seconds) bestRun = m;
-  }
-  return bestRun as Measurement;
-}
 
 async function child(mode: string, file: string): Promise<void> {
   const started = performance.now();

@@ -30,6 +30,7 @@ import { LocalBackend, Vault } from '../src/main/vault';
 import type { InstallationInput } from '../src/shared/installations';
 import { startPostgres } from '../test/harness/postgres';
 import { runTool, startSshd, type TestSshd } from '../test/harness/sshd';
+import { bestOf, type Measurement } from './lib/measure';
 
 const BIN = '/usr/lib/postgresql/15/bin';
 const CACHE = process.env.SFTP_VAULT_BENCH_DIR ?? path.join(tmpdir(), 'lifeboat-bench-sftp-vault');
@@ -41,14 +42,6 @@ const ROW_BYTES = 1034;
 const DUMP_NAME = 'weavestream-postgres-2026-11-23T03-00-00Z.dump';
 const execFileAsync = promisify(execFile);
 
-interface Measurement {
-  label: string;
-  /** Ours: in-process pull (handshake + transfer + verify + vault); sftp: whole process. */
-  seconds: number;
-  wallSeconds: number;
-  peakRssMb: number;
-  note: string;
-}
 
 /** What the child process needs to pull. */
 interface ChildJob {
@@ -78,8 +71,8 @@ export async function run(): Promise<void> {
     };
     const remoteFile = path.join(remoteDir, 'data', 'backup', DUMP_NAME);
     const rows: Measurement[] = [];
-    rows.push(await best('OpenSSH sftp -b get → file', () => opensshPull(sshd, remoteFile, path.join(work, 'sftp-copy.dump'))));
-    rows.push(await best('Lifeboat openPull → verifier → vault', () => ourPull({ installation, vaultDir: path.join(work, 'vault'), home: path.join(work, 'home') })));
+    rows.push(await bestOf('OpenSSH sftp -b get → file', RUNS, () => opensshPull(sshd, remoteFile, path.join(work, 'sftp-copy.dump'))));
+    rows.push(await bestOf('Lifeboat openPull → verifier → vault', RUNS, () => ourPull({ installation, vaultDir: path.join(work, 'vault'), home: path.join(work, 'home') })));
 
     console.log(`\n${'measurement'.padEnd(40)} ${'time'.padStart(9)} ${'MB/s'.padStart(7)} ${'process'.padStart(9)} ${'peak RSS'.padStart(9)}`);
     for (const r of rows) {
@@ -95,14 +88,6 @@ export async function run(): Promise<void> {
   }
 }
 
-async function best(label: string, once: () => Promise<Measurement>): Promise<Measurement> {
-  let bestRun: Measurement | null = null;
-  for (let i = 0; i < RUNS; i++) {
-    const m = { ...(await once()), label };
-    if (!bestRun || m.seconds < bestRun.seconds) bestRun = m;
-  }
-  return bestRun as Measurement;
-}
 
 async function opensshPull(sshd: TestSshd, remoteFile: string, localFile: string): Promise<Measurement> {
   await rm(localFile, { force: true });

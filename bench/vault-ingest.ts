@@ -21,6 +21,7 @@ import { pipeline } from 'node:stream/promises';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { promisify } from 'node:util';
 import { LocalBackend, Vault } from '../src/main/vault';
+import { measureCommand, type Measurement } from './lib/measure';
 
 const CACHE = process.env.VAULT_BENCH_DIR ?? path.join(tmpdir(), 'lifeboat-bench-vault');
 const BYTES = Number(process.env.VAULT_BENCH_BYTES ?? 1024 ** 3);
@@ -29,12 +30,10 @@ const CHILD_FLAG = '--vault-bench-child';
 const PASSWORD = 'vault-bench-password';
 const execFileAsync = promisify(execFile);
 
-interface Measurement {
-  label: string;
-  seconds: number;
-  wallSeconds: number;
-  peakRssMb: number;
-}
+
+/** One measurement, best of RUNS, with restic's environment. */
+const measure = (label: string, before: (() => Promise<void>) | null, argv: string[]): Promise<Measurement> =>
+  measureCommand(label, argv, { runs: RUNS, env: resticEnv(), ...(before ? { before } : {}) });
 
 const resticEnv = (): NodeJS.ProcessEnv => ({ ...process.env, RESTIC_PASSWORD: PASSWORD, RESTIC_CACHE_DIR: path.join(CACHE, 'restic-cache') });
 
@@ -50,11 +49,11 @@ export async function run(): Promise<void> {
     await rm(repo, { recursive: true, force: true });
     await execFileAsync('restic', ['-r', repo, 'init', '-q'], { env: resticEnv() });
   };
-  rows.push(await best('restic backup (compression auto, default)', () => freshRestic(repos.restic), ['/usr/bin/time', '-f', '%M', 'restic', '-r', repos.restic, 'backup', '-q', file]));
-  rows.push(await best('restic backup --compression off', () => freshRestic(repos.resticOff), ['/usr/bin/time', '-f', '%M', 'restic', '-r', repos.resticOff, 'backup', '-q', '--compression', 'off', file]));
-  rows.push(await best('Lifeboat addArchive', () => rm(repos.ours, { recursive: true, force: true }), ourCommand('ingest', repos.ours, file)));
-  rows.push(await best('restic dump latest > /dev/null', null, ['/usr/bin/time', '-f', '%M', 'sh', '-c', `restic -r '${repos.restic}' dump latest '${file}' > /dev/null`]));
-  rows.push(await best('Lifeboat dumpFile > /dev/null', null, ourCommand('dump', repos.ours, file)));
+  rows.push(await measure('restic backup (compression auto, default)', () => freshRestic(repos.restic), ['/usr/bin/time', '-f', '%M', 'restic', '-r', repos.restic, 'backup', '-q', file]));
+  rows.push(await measure('restic backup --compression off', () => freshRestic(repos.resticOff), ['/usr/bin/time', '-f', '%M', 'restic', '-r', repos.resticOff, 'backup', '-q', '--compression', 'off', file]));
+  rows.push(await measure('Lifeboat addArchive', () => rm(repos.ours, { recursive: true, force: true }), ourCommand('ingest', repos.ours, file)));
+  rows.push(await measure('restic dump latest > /dev/null', null, ['/usr/bin/time', '-f', '%M', 'sh', '-c', `restic -r '${repos.restic}' dump latest '${file}' > /dev/null`]));
+  rows.push(await measure('Lifeboat dumpFile > /dev/null', null, ourCommand('dump', repos.ours, file)));
 
   console.log(`\n${'measurement'.padEnd(44)} ${'time'.padStart(9)} ${'MB/s'.padStart(7)} ${'process'.padStart(9)} ${'peak RSS'.padStart(9)}`);
   for (const r of rows) {
@@ -75,19 +74,6 @@ function ourCommand(mode: 'ingest' | 'dump', repo: string, file: string): string
   return ['/usr/bin/time', '-f', '%M', process.execPath, '--import', 'tsx', fileURLToPath(import.meta.url), CHILD_FLAG, mode, repo, file];
 }
 
-async function best(label: string, before: (() => Promise<void>) | null, argv: string[]): Promise<Measurement> {
-  let bestRun: Measurement | null = null;
-  for (let i = 0; i < RUNS; i++) {
-    if (before) await before();
-    const started = performance.now();
-    const { stdout, stderr } = await execFileAsync(argv[0] as string, argv.slice(1), { env: resticEnv(), maxBuffer: 64 * 1024 * 1024 });
-    const wall = (performance.now() - started) / 1000;
-    const inner = /^bench-seconds=([\d.]+)$/m.exec(stdout);
-    const m = { label, seconds: inner ? Number(inner[1]) : wall, wallSeconds: wall, peakRssMb: Number(stderr.trim().split('\n').at(-1)) / 1024 };
-    if (!bestRun || m.seconds < bestRun.seconds) bestRun = m;
-  }
-  return bestRun as Measurement;
-}
 
 /** One measured operation in this (child) process. */
 async function child(mode: string, repo: string, file: string): Promise<void> {

@@ -1,6 +1,5 @@
 // The fake MeshMonitor's RESTORE_FROM_BACKUP restart against restore-log-excerpts.txt and curl-transcript-post-restore.txt.
 import { execFile } from 'node:child_process';
-import { createHash } from 'node:crypto';
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
@@ -10,6 +9,7 @@ import { verifyMeshMonitorBackup, writeSelectiveBackupDirectory } from '../../sr
 import { createHttpsClient, type HttpsClient } from '../../src/main/transport/https';
 import { LifeboatError } from '../../src/shared/errors';
 import { SAMPLE_ARCHIVE, startMeshMonitor, type MeshMonitorHandle } from '../fleet/meshmonitor/server';
+import { addUnknownNodeColumn } from '../fleet/meshmonitor/edits';
 
 const run = promisify(execFile);
 const SAMPLE_DIRNAME = '2026-11-23_131719';
@@ -123,17 +123,7 @@ describe('refused restores leave the data alone and log what upstream logs', () 
   });
 
   it('an unknown column (checksum fixed) rolls the whole transaction back', async () => {
-    await stageCopy('2026-01-03_000000', async (dir) => {
-      const nodesFile = path.join(dir, 'nodes.json');
-      const nodes = JSON.parse(await readFile(nodesFile, 'utf8')) as Record<string, unknown>[];
-      nodes[0] = { ...nodes[0], bogusColumn: 1 };
-      const text = JSON.stringify(nodes, null, 2);
-      await writeFile(nodesFile, text);
-      const metaFile = path.join(dir, 'metadata.json');
-      const meta = JSON.parse(await readFile(metaFile, 'utf8')) as { checksums: Record<string, string> };
-      meta.checksums.nodes = createHash('sha256').update(text).digest('hex');
-      await writeFile(metaFile, JSON.stringify(meta, null, 2));
-    });
+    await stageCopy('2026-01-03_000000', addUnknownNodeColumn);
     // Lifeboat's verifier agrees the edited backup is intact: this is a schema problem, not tampering.
     await expect(verifyMeshMonitorBackup(path.join(mm.backupDir, '2026-01-03_000000'))).resolves.toBeDefined();
     const before = snapshotCounts();

@@ -23,6 +23,7 @@ import type { Installation, InstallationInput } from '../../src/shared/installat
 import { SAMPLE_ARCHIVE, startMeshMonitor, type MeshMonitorHandle } from '../fleet/meshmonitor/server';
 import { makeTestHome } from '../harness/home';
 import { startSshd, type TestSshd } from '../harness/sshd';
+import { addUnknownNodeColumn } from '../fleet/meshmonitor/edits';
 
 const run = promisify(execFile);
 const SAMPLE_DIRNAME = '2026-11-23_131719';
@@ -398,17 +399,7 @@ describe('restore', () => {
   });
 
   it('a restore MeshMonitor rolls back (unknown column, checksum fixed) fails with RESTORE_FAILED and the server reason', async () => {
-    const bogus = await editedSample('bogus-column', async (dir) => {
-      const nodesFile = path.join(dir, 'nodes.json');
-      const nodes = JSON.parse(await readFile(nodesFile, 'utf8')) as Record<string, unknown>[];
-      nodes[0] = { ...nodes[0], bogusColumn: 1 };
-      const text = JSON.stringify(nodes, null, 2);
-      await writeFile(nodesFile, text);
-      const metaFile = path.join(dir, 'metadata.json');
-      const meta = JSON.parse(await readFile(metaFile, 'utf8')) as { checksums: Record<string, string> };
-      meta.checksums.nodes = createHash('sha256').update(text).digest('hex');
-      await writeFile(metaFile, JSON.stringify(meta, null, 2));
-    });
+    const bogus = await editedSample('bogus-column', addUnknownNodeColumn);
     const { plan: p, preview: report } = await plan(sshOnlyInst, bogus, 'full');
     expect(p.blocked, JSON.stringify(p.preflight)).toBe(false);
     const error = await meshMonitorAdapter.restore(restoreContext(sshOnlyInst), { plan: p, archive: fileArchive(bogus), preview: report }).catch((e: unknown) => e);

@@ -232,8 +232,9 @@ describe('abort', () => {
       for (;;) {
         const piece = randomBytes(1024 * 1024);
         sent += piece.length;
-        // After more than one 16 MiB pack has been written, the user cancels.
-        if (sent > 20 * 1024 * 1024) controller.abort();
+        // The user cancels once a 16 MiB pack has surely been written: the seal worker may hold up
+        // to 6 chunks in flight, so wait well past the first pack's worth of input.
+        if (sent > 48 * 1024 * 1024) controller.abort();
         yield piece;
       }
     }

@@ -32,15 +32,8 @@ export interface LockInfo {
   damaged: boolean;
 }
 
-interface LockJson {
-  time: string;
-  exclusive: boolean;
-  hostname: string;
-  username: string;
-  pid: number;
-  uid?: number;
-  gid?: number;
-}
+/** The lock file's JSON: what LockInfo reports, minus what Lifeboat works out itself. */
+type LockJson = Omit<LockInfo, 'id' | 'stale' | 'damaged'>;
 
 function processAlive(pid: number): boolean {
   try {

@@ -6,6 +6,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { startMeshMonitor } from './server';
+import { stopOnSignal } from '../stop-on-signal';
 
 const { values } = parseArgs({
   options: {
@@ -33,14 +34,4 @@ console.log(`data dir: ${dataDir}  (backups in ${server.backupDir}, log ${server
 console.log(`login: admin / ${values.password === 'changeme' ? 'changeme' : '(the password you gave)'}`);
 if (server.apiToken) console.log(`API token: ${server.apiToken}`);
 
-const shutdown = (): void => {
-  server.stop().then(
-    () => process.exit(0),
-    (error: unknown) => {
-      console.error(error);
-      process.exit(1);
-    },
-  );
-};
-process.on('SIGINT', shutdown);
-process.on('SIGTERM', shutdown);
+stopOnSignal(() => server.stop());

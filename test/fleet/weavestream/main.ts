@@ -4,6 +4,7 @@
 // Ctrl-C stops everything.
 import { parseArgs } from 'node:util';
 import { startWeavestreamFleet } from './fleet';
+import { stopOnSignal } from '../stop-on-signal';
 
 const { values } = parseArgs({
   options: {
@@ -23,14 +24,4 @@ console.log(`backups:         ${(await fleet.listBackupDir()).join(', ')}`);
 console.log('installation settings:');
 console.log(JSON.stringify(fleet.installation.settings, null, 2));
 
-const shutdown = (): void => {
-  fleet.stop().then(
-    () => process.exit(0),
-    (error: unknown) => {
-      console.error(error);
-      process.exit(1);
-    },
-  );
-};
-process.on('SIGINT', shutdown);
-process.on('SIGTERM', shutdown);
+stopOnSignal(() => fleet.stop());
