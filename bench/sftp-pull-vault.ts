@@ -10,7 +10,8 @@
  * in-process pull time (without Node + tsx start-up, SSH handshake included).
  *
  * Env: SFTP_VAULT_BENCH_DIR (cache, default $TMPDIR/lifeboat-bench-sftp-vault),
- * SFTP_VAULT_BENCH_BYTES (target dump size, default 1 GiB), SFTP_VAULT_BENCH_RUNS (default 2, best of).
+ * SFTP_VAULT_BENCH_BYTES (target dump size, default 1 GiB), SFTP_VAULT_BENCH_RUNS (default 2, best of),
+ * BENCH_CHILD_NODE_FLAGS (extra Node flags for the measured process, e.g. `--cpu-prof`).
  */
 import { execFile, spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
@@ -104,11 +105,16 @@ async function ourPull(job: ChildJob): Promise<Measurement> {
   await rm(job.vaultDir, { recursive: true, force: true });
   await rm(job.home, { recursive: true, force: true });
   const started = performance.now();
-  const { stdout, stderr } = await execFileAsync('/usr/bin/time', ['-f', '%M', process.execPath, '--import', 'tsx', fileURLToPath(import.meta.url), CHILD_FLAG, JSON.stringify(job)], { maxBuffer: 16 * 1024 * 1024 });
+  const { stdout, stderr } = await execFileAsync('/usr/bin/time', ['-f', '%M', process.execPath, ...childNodeFlags(), '--import', 'tsx', fileURLToPath(import.meta.url), CHILD_FLAG, JSON.stringify(job)], { maxBuffer: 16 * 1024 * 1024 });
   const wall = (performance.now() - started) / 1000;
   const inner = /^bench-seconds=([\d.]+)$/m.exec(stdout);
   const checks = /^checks=(.*)$/m.exec(stdout)?.[1] ?? '?';
   return { label: '', seconds: inner ? Number(inner[1]) : wall, wallSeconds: wall, peakRssMb: Number(stderr.trim().split('\n').at(-1)) / 1024, note: `verifier: ${checks}` };
+}
+
+/** Extra Node flags for the measured child (profiling); split on spaces. */
+function childNodeFlags(): string[] {
+  return (process.env.BENCH_CHILD_NODE_FLAGS ?? '').split(' ').filter(Boolean);
 }
 
 /** The measured pull, in this (child) process. */

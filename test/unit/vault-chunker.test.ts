@@ -47,6 +47,18 @@ describe('vault chunker', () => {
     expect(big.map((c) => c.length)).toEqual([MAX_CHUNK, 10]);
   });
 
+  it('cuts exactly where every earlier release cut, so new pulls dedup against old snapshots', async () => {
+    // Deterministic input: SHA-256 of a counter, 24 MiB. The lengths were recorded from the first
+    // release's chunker; a change here silently stops deduplication against existing vaults.
+    const parts: Buffer[] = [];
+    for (let i = 0; i < (24 * 1024 * 1024) / 32; i++) parts.push(createHash('sha256').update(`lifeboat-chunker-${i}`).digest());
+    const lengths = (await chunks(Buffer.concat(parts), 77777)).map((c) => c.length);
+    expect(lengths).toEqual([
+      1374472, 1563003, 914098, 568665, 1057338, 911849, 2108661, 580587, 569076, 781249, 726442, 1749195,
+      1153937, 611724, 1394853, 603810, 1947459, 644101, 1075691, 952704, 2340537, 543456, 992917,
+    ]);
+  });
+
   it('yields nothing for empty input and one chunk for tiny input', async () => {
     expect(await chunks(Buffer.alloc(0))).toEqual([]);
     expect((await chunks(Buffer.from('hi'))).map((c) => c.toString())).toEqual(['hi']);
