@@ -63,6 +63,7 @@ export interface PullSource {
   fileName: string;
   size: number | null;
   mtime: Date;
+  /** Read again after the last byte, so a source may complete them (a manifest with the SHA-256). */
   sidecars: Sidecar[];
   /** Stable per installation (the remote backup folder); retention groups snapshots by it. */
   groupPath: string;
@@ -95,6 +96,12 @@ export interface AppAdapter {
   /** Asks the app to make a backup now; returns the new backup's id when known. */
   trigger(ctx: AdapterContext): Promise<{ message: string; remoteId: string | null }>;
   openPull(ctx: AdapterContext, remoteId: string): Promise<PullSource>;
+  /**
+   * For an app Lifeboat cannot ask for a backup (no trigger) but can copy itself: a fresh copy of
+   * the installation's current state in the app's own backup format, for the safety pull before a
+   * restore. Used only when `capabilities().trigger` is false.
+   */
+  openSafetyPull?(ctx: AdapterContext): Promise<PullSource>;
   /** Reads an archive (streaming) and says what is inside and whether it is intact. */
   preview(archive: ArchiveAccess, ctx: StepContext): Promise<Omit<PreviewReport, 'source'>>;
   planRestore(ctx: AdapterContext, input: { archive: ArchiveAccess; preview: PreviewReport; mode: RestoreMode; selection: string[] }): Promise<RestorePlanDraft>;

@@ -1,4 +1,3 @@
-import { createHash } from 'node:crypto';
 import { Readable } from 'node:stream';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { LifeboatError, toErrorPayload } from '../../shared/errors';
@@ -64,43 +63,70 @@ export async function runPull(core: Core, installation: Installation, remoteId: 
         return { snapshotId: existing.id, remoteId: id, alreadyInVault: true, sizeBytes: existing.archive?.size ?? 0, sha256: null, checks: [], resumed: 0, restarts: 0 };
       }
     }
-    let restarts = 0;
-    for (;;) {
-      const pull = await adapter.openPull(actx, id);
-      try {
-        const result = await ingest(core, installation, pull, actx, ctx, source);
-        await core.audit.record({ action: 'pull', outcome: 'succeeded', installationId: installation.id, installationName: installation.name, snapshotId: result.snapshotId, jobId: ctx.jobId, detail: `${pull.fileName}${source === 'pre-restore' ? ' (safety pull before restore)' : ''}` });
-        return { ...result, remoteId: id, alreadyInVault: false, restarts };
-      } catch (error) {
-        const payload = toErrorPayload(error);
-        if (payload.code === 'ARCHIVE_VERIFY_FAILED') {
-          const checks = (payload.details?.checks as IntegrityCheck[] | undefined) ?? [];
-          const entry = await core.quarantine.add(
-            { installationId: installation.id, installationName: installation.name, remoteId: id, fileName: pull.fileName, sizeBytes: (payload.details?.size as number | undefined) ?? null, sha256: (payload.details?.sha256 as string | undefined) ?? null, reason: payload.message, checks },
-            pull.sidecars,
-          );
-          core.events.emit('vault:changed', { reason: 'download quarantined' });
-          await core.audit.record({ action: 'pull', outcome: 'failed', installationId: installation.id, installationName: installation.name, jobId: ctx.jobId, detail: `quarantined ${pull.fileName}: ${payload.message}` });
-          throw new LifeboatError('ARCHIVE_VERIFY_FAILED', `${payload.message} The download was quarantined (${entry.id.slice(0, 8)}); nothing entered the vault.`, { details: { ...payload.details, quarantineId: entry.id } });
-        }
-        if (TRANSIENT.has(payload.code) && !ctx.signal.aborted && restarts < MAX_RESTARTS) {
-          restarts += 1;
-          ctx.log(`transfer failed (${payload.message}); restarting it (${restarts}/${MAX_RESTARTS})`);
-          await sleep(500 * restarts, undefined, { signal: ctx.signal }).catch(() => undefined);
-          continue;
-        }
-        await core.audit.record({ action: 'pull', outcome: ctx.signal.aborted ? 'cancelled' : 'failed', installationId: installation.id, installationName: installation.name, jobId: ctx.jobId, detail: payload.message });
-        throw error;
-      }
-    }
+    return await pullSource(core, installation, actx, ctx, source, id, () => adapter.openPull(actx, id));
   } finally {
     await actx.close();
   }
 }
 
+/**
+ * The safety pull before a restore: the app makes a backup (trigger) and it is pulled, or, for an
+ * app that Lifeboat cannot ask for a backup but can copy itself (`openSafetyPull`), that copy.
+ */
+export async function runSafetyPull(core: Core, installation: Installation, ctx: JobContext): Promise<PullResult> {
+  const adapter = adapterFor(installation.app);
+  await core.vault.open();
+  const actx = createAdapterContext(core, installation, ctx);
+  try {
+    if (adapter.openSafetyPull && !adapter.capabilities(installation).trigger) {
+      const openSafetyPull = adapter.openSafetyPull.bind(adapter);
+      return await pullSource(core, installation, actx, ctx, 'pre-restore', null, () => openSafetyPull(actx));
+    }
+    const remoteId = (await adapter.trigger(actx)).remoteId;
+    const id = remoteId ?? (await adapter.listRemote(actx))[0]?.id;
+    if (!id) throw new LifeboatError('NOT_FOUND', `"${installation.name}" has no backups yet; run one first.`);
+    return await pullSource(core, installation, actx, ctx, 'pre-restore', id, () => adapter.openPull(actx, id));
+  } finally {
+    await actx.close();
+  }
+}
+
+/** Pulls one source into the vault, restarting it after a transient failure; quarantines a failed verification. */
+async function pullSource(core: Core, installation: Installation, actx: AdapterContext, ctx: JobContext, source: SnapshotSource, knownId: string | null, open: () => Promise<PullSource>): Promise<PullResult> {
+  let restarts = 0;
+  for (;;) {
+    const pull = await open();
+    const id = knownId ?? pull.remoteId;
+    try {
+      const result = await ingest(core, installation, pull, actx, ctx, source);
+      await core.audit.record({ action: 'pull', outcome: 'succeeded', installationId: installation.id, installationName: installation.name, snapshotId: result.snapshotId, jobId: ctx.jobId, detail: `${pull.fileName}${source === 'pre-restore' ? ' (safety pull before restore)' : ''}` });
+      return { ...result, remoteId: id, alreadyInVault: false, restarts };
+    } catch (error) {
+      const payload = toErrorPayload(error);
+      if (payload.code === 'ARCHIVE_VERIFY_FAILED') {
+        const checks = (payload.details?.checks as IntegrityCheck[] | undefined) ?? [];
+        const entry = await core.quarantine.add(
+          { installationId: installation.id, installationName: installation.name, remoteId: id, fileName: pull.fileName, sizeBytes: (payload.details?.size as number | undefined) ?? null, sha256: null, reason: payload.message, checks },
+          pull.sidecars,
+        );
+        core.events.emit('vault:changed', { reason: 'download quarantined' });
+        await core.audit.record({ action: 'pull', outcome: 'failed', installationId: installation.id, installationName: installation.name, jobId: ctx.jobId, detail: `quarantined ${pull.fileName}: ${payload.message}` });
+        throw new LifeboatError('ARCHIVE_VERIFY_FAILED', `${payload.message} The download was quarantined (${entry.id.slice(0, 8)}); nothing entered the vault.`, { details: { ...payload.details, quarantineId: entry.id } });
+      }
+      if (TRANSIENT.has(payload.code) && !ctx.signal.aborted && restarts < MAX_RESTARTS) {
+        restarts += 1;
+        ctx.log(`transfer failed (${payload.message}); restarting it (${restarts}/${MAX_RESTARTS})`);
+        await sleep(500 * restarts, undefined, { signal: ctx.signal }).catch(() => undefined);
+        continue;
+      }
+      await core.audit.record({ action: 'pull', outcome: ctx.signal.aborted ? 'cancelled' : 'failed', installationId: installation.id, installationName: installation.name, jobId: ctx.jobId, detail: payload.message });
+      throw error;
+    }
+  }
+}
+
 async function ingest(core: Core, installation: Installation, pull: PullSource, actx: AdapterContext, ctx: JobContext, source: SnapshotSource) {
   const verifier = pull.createVerifier();
-  const hash = createHash('sha256');
   let offset = 0;
   let resumed = 0;
   let verified: IntegrityCheck[] = [];
@@ -113,7 +139,6 @@ async function ingest(core: Core, installation: Installation, pull: PullSource, 
       try {
         for await (const chunk of stream as AsyncIterable<Buffer>) {
           offset += chunk.length;
-          hash.update(chunk);
           verifier.write(chunk);
           yield chunk;
         }
@@ -133,9 +158,8 @@ async function ingest(core: Core, installation: Installation, pull: PullSource, 
     }
     ctx.progress({ phase: 'verifying' });
     const checks = await verifier.finish();
-    const sha256 = hash.digest('hex');
     if (checks.some((c) => !c.ok)) {
-      throw new LifeboatError('ARCHIVE_VERIFY_FAILED', `${pull.fileName} from ${installation.name} failed verification: ${describeFailedChecks(checks)}.`, { details: { checks, sha256, size: offset } });
+      throw new LifeboatError('ARCHIVE_VERIFY_FAILED', `${pull.fileName} from ${installation.name} failed verification: ${describeFailedChecks(checks)}.`, { details: { checks, size: offset } });
     }
     verified = checks;
   }
@@ -146,7 +170,8 @@ async function ingest(core: Core, installation: Installation, pull: PullSource, 
     fileName: pull.fileName,
     ...(pull.size !== null ? { size: pull.size } : {}),
     mtime: pull.mtime,
-    sidecars: pull.sidecars,
+    // Read after the last byte: a source may complete its sidecars from what streamed by.
+    sidecars: () => pull.sidecars,
     origin: { installation, app: installation.app, source, remoteId: pull.remoteId, groupPath: pull.groupPath },
     ctx: { signal: ctx.signal, progress: (p) => ctx.progress({ ...p, phase: p.phase === 'verifying' ? p.phase : 'downloading' }) },
   });

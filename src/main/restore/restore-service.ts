@@ -11,7 +11,7 @@ import { adapterFor } from '../apps';
 import { openArchive } from '../apps/archive-access';
 import { createAdapterContext } from '../apps/context';
 import { previewArchive } from '../apps/preview';
-import { runPull } from '../apps/pull-runner';
+import { runSafetyPull } from '../apps/pull-runner';
 
 export interface PlanInput {
   installationId: string;
@@ -152,14 +152,7 @@ export class RestoreService {
         await core.audit.record({ action: 'restore-override', outcome: 'succeeded', installationId: installation.id, installationName: installation.name, jobId: ctx.jobId, detail: `safety pull skipped: ${input.skipSafetyPull.reason}` });
       } else {
         ctx.progress({ phase: 'safety pull: backing up the target first', bytes: 0, total: null });
-        const actx = createAdapterContext(core, installation, ctx);
-        let remoteId: string | null;
-        try {
-          remoteId = (await adapter.trigger(actx)).remoteId;
-        } finally {
-          await actx.close();
-        }
-        const pulled = await runPull(core, installation, remoteId, ctx, 'pre-restore');
+        const pulled = await runSafetyPull(core, installation, ctx);
         report.safetySnapshotId = pulled.snapshotId;
         log(`safety snapshot ${pulled.snapshotId.slice(0, 8)} holds the state before the restore`);
       }

@@ -43,7 +43,8 @@ export interface AddToVaultOptions {
   fileName: string;
   size?: number;
   mtime: Date;
-  sidecars?: Sidecar[];
+  /** Sidecars, or a function called after the archive's last byte (see the vault's AddArchiveOptions). */
+  sidecars?: Sidecar[] | (() => Sidecar[]);
   origin: ArchiveOrigin;
   ctx: Pick<JobContext, 'signal' | 'progress'>;
 }

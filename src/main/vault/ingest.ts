@@ -46,7 +46,11 @@ export interface AddArchiveOptions extends OperationOptions {
   size?: number;
   /** Modification time recorded for the archive and its sidecars. */
   mtime: Date;
-  sidecars?: Sidecar[];
+  /**
+   * Sidecars, or a function giving them that is called after the archive's last byte: a source
+   * may only know a sidecar (a manifest with the SHA-256) once the bytes have streamed by.
+   */
+  sidecars?: Sidecar[] | (() => Sidecar[]);
   hostname: string;
   tags?: string[];
   /** Paths recorded in the snapshot (restic groups snapshots by host + paths). */
@@ -87,7 +91,7 @@ function checkName(name: string): void {
 /** Adds an archive as a new snapshot; see the module comment for the guarantees. */
 export async function addArchive(repo: Repository, options: AddArchiveOptions): Promise<AddArchiveResult> {
   checkName(options.fileName);
-  for (const s of options.sidecars ?? []) checkName(s.name);
+  if (Array.isArray(options.sidecars)) for (const s of options.sidecars) checkName(s.name);
   if (options.paths.length === 0) throw new LifeboatError('INVALID_INPUT', 'A snapshot needs at least one path.');
   throwIfAborted(options.signal, 'Adding the archive');
   return withLock(repo, false, async (lock) => {
@@ -137,7 +141,9 @@ export async function addArchive(repo: Repository, options: AddArchiveOptions): 
 
       const mtime = formatGoTime(options.mtime);
       const files: FileEntry[] = [{ name: options.fileName, size: bytes, mtime, content }];
-      for (const sidecar of options.sidecars ?? []) {
+      const sidecars = typeof options.sidecars === 'function' ? options.sidecars() : (options.sidecars ?? []);
+      for (const sidecar of sidecars) checkName(sidecar.name);
+      for (const sidecar of sidecars) {
         const ids: string[] = [];
         for await (const chunk of chunkBuffer(sidecar.content)) {
           const id = sha256Hex(chunk);
