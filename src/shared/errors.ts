@@ -47,6 +47,9 @@ export const ERROR_CODES = [
   'PREFLIGHT_FAILED',
   'RESTORE_FAILED',
   'CONFIRMATION_MISMATCH',
+  // operator presence
+  /** This step needs the operator's one-time code (TOTP); `details.reason` says why. */
+  'CODE_REQUIRED',
 ] as const;
 
 export type ErrorCode = (typeof ERROR_CODES)[number];
