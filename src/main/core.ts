@@ -21,6 +21,7 @@ import { auditHandlers } from './contract/handlers/audit';
 import { Quarantine } from './apps/quarantine';
 import { FleetService } from './apps/fleet';
 import { RestoreService } from './restore/restore-service';
+import { OneTimeCodes } from './installations/one-time-codes';
 
 export interface CoreOptions {
   /** Data directory; defaults to $LIFEBOAT_HOME or the platform's config dir. */
@@ -45,6 +46,8 @@ export interface Core {
   readonly quarantine: Quarantine;
   readonly fleet: FleetService;
   readonly restores: RestoreService;
+  /** One-time (TOTP) codes the operator typed, waiting for the step that needs them; memory only. */
+  readonly oneTimeCodes: OneTimeCodes;
   readonly statuses: Map<string, InstallationStatus>;
   secrets(): SecretStore;
   useAskEveryTime(enabled: boolean): Promise<SecretBackendStatus>;
@@ -68,6 +71,7 @@ export async function createCore(options: CoreOptions = {}): Promise<Core> {
 class LifeboatCore implements Core {
   readonly version = VERSION;
   readonly statuses = new Map<string, InstallationStatus>();
+  readonly oneTimeCodes = new OneTimeCodes();
   readonly audit: AuditLog;
   readonly registry: InstallationRegistry;
   readonly vault: VaultService;

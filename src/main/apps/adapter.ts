@@ -36,6 +36,11 @@ export interface AdapterContext extends StepContext {
   installation: Installation;
   /** A stored secret of this installation, or null (the adapter then explains what is missing). */
   secret(purpose: SecretPurpose): Promise<string | null>;
+  /**
+   * The one-time code (TOTP or backup code) the operator provided for this installation, taken so
+   * it is used once; null when none is waiting (the adapter then throws CODE_REQUIRED).
+   */
+  oneTimeCode(): string | null;
   /** The installation's SSH session (opened on first use, reused within the job). */
   ssh(): Promise<SshSession>;
   /** An HTTPS client for the installation, with its pin/CA and bearer token applied. */

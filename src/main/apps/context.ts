@@ -20,6 +20,7 @@ export function createAdapterContext(core: Core, installation: Installation, ste
     ...step,
     installation,
     secret: (purpose) => core.registry.secret(installation.id, purpose),
+    oneTimeCode: () => core.oneTimeCodes.take(installation.id),
     ssh() {
       if (!installation.ssh) throw new LifeboatError('APP_UNSUPPORTED', `"${installation.name}" has no SSH connection; add one to do this.`);
       // A session that dropped (a cut connection) is replaced, so a resumed transfer can go on.

@@ -66,6 +66,19 @@ export const installationCommands = {
     input: z.object({ id: z.string().min(1), sha256: z.string().min(1) }).strict(),
     output: returns<Installation>(),
   }),
+  'installations:provide-code': command({
+    summary: 'Hand Lifeboat the one-time code (TOTP or backup code) a step of this installation asked for; kept in memory for 120 s, used once.',
+    input: z
+      .object({
+        installationId: z.string().min(1, 'installation id is required'),
+        code: z
+          .string()
+          .trim()
+          .regex(/^(\d{6}|[A-Za-z0-9]{5}-[A-Za-z0-9]{5})$/, 'a code is 6 digits from the authenticator app, or a backup code XXXXX-XXXXX'),
+      })
+      .strict(),
+    output: returns<{ expiresAt: string }>(),
+  }),
   'installations:statuses': command({
     summary: 'Last known connection status of every installation.',
     input: z.object({}).strict(),

@@ -49,6 +49,11 @@ export function installationHandlers(core: Core): HandlerMap<keyof typeof instal
       changed(`trusted certificate of ${updated.name}`);
       return updated;
     },
+    'installations:provide-code': async ({ installationId, code }) => {
+      const installation = await core.registry.get(installationId);
+      // Only the installation it was typed for ever sees the code; it is never logged.
+      return core.oneTimeCodes.provide(installation.id, code);
+    },
     'installations:statuses': async () => [...core.statuses.values()],
   };
 }
