@@ -27,6 +27,11 @@ export interface AdapterCapabilities {
   preview: boolean;
   restore: boolean;
   restoreModes: RestoreModeInfo[];
+  /**
+   * Verbs that work only with an operator present: each asks for a one-time code (TOTP) at times,
+   * failing with CODE_REQUIRED until one is provided (`installations:provide-code`).
+   */
+  interactive?: ('list' | 'trigger' | 'pull' | 'restore')[];
   /** Why something is missing, e.g. "restore needs an SSH connection". */
   notes: string[];
 }
