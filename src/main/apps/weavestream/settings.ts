@@ -13,6 +13,7 @@ export const WEAVESTREAM_SETTING_DEFAULTS = {
   backupDir: '',
   envFile: '',
   triggerCommand: '',
+  dumpCommand: `docker compose exec -T postgres sh -c 'exec pg_dump "$@" -U "$POSTGRES_USER" -d "$POSTGRES_DB"' pg_dump --format=custom --no-owner --no-acl`,
   restoreCommand: `docker compose exec -T postgres sh -c 'exec pg_restore "$@" -U "$POSTGRES_USER" -d "$POSTGRES_DB"' pg_restore {flags}`,
   pgRestoreVersionCommand: 'docker compose exec -T postgres pg_restore --version',
   databaseHost: '127.0.0.1',
@@ -28,6 +29,8 @@ export interface WeavestreamSettings {
   backupDir: string;
   envFile: string;
   triggerCommand: string;
+  /** Writes a pg_dump custom archive of the live database to stdout (the safety copy without a trigger). */
+  dumpCommand: string;
   restoreCommand: string;
   pgRestoreVersionCommand: string;
   databaseHost: string;
@@ -60,6 +63,7 @@ export function weavestreamSettings(installation: Pick<Installation, 'settings' 
     backupDir: text('backupDir') || path.join(composeDir, 'data', 'backup'),
     envFile: text('envFile') || path.join(composeDir, '.env'),
     triggerCommand: text('triggerCommand'),
+    dumpCommand: text('dumpCommand'),
     restoreCommand: text('restoreCommand'),
     pgRestoreVersionCommand: text('pgRestoreVersionCommand'),
     databaseHost: text('databaseHost'),
