@@ -11,7 +11,8 @@
  * | `composeDir`              | `weavestream` (relative to the SSH user's home)          | directory of Weavestream's compose.yml; every command runs there |
  * | `backupDir`               | `<composeDir>/data/backup`                               | `${DATA_DIR}/backup` on the host |
  * | `envFile`                 | `<composeDir>/.env`                                      | read only for the password-encryption key ids (never the keys) |
- * | `triggerCommand`          | empty: no trigger                                        | makes a dump + manifest in backupDir now (Weavestream has no CLI for it) |
+ * | `triggerCommand`          | empty: no trigger                                        | makes a dump + manifest in backupDir now (Weavestream has no CLI for it): "Run backup now" |
+ * | `dumpCommand`             | `docker compose exec -T postgres sh -c 'exec pg_dump "$@" -U "$POSTGRES_USER" -d "$POSTGRES_DB"' pg_dump --format=custom --no-owner --no-acl` | writes a custom dump to stdout: the safety pull before a restore when triggerCommand is empty (live-dump.ts) |
  * | `restoreCommand`          | `docker compose exec -T postgres sh -c 'exec pg_restore "$@" -U "$POSTGRES_USER" -d "$POSTGRES_DB"' pg_restore {flags}` | reads the dump on stdin (the documented restore, §4.1) |
  * | `pgRestoreVersionCommand` | `docker compose exec -T postgres pg_restore --version`   | which pg_restore restoreCommand runs |
  * | `databaseHost`/`databasePort` | `127.0.0.1` / `5432`                                 | PostgreSQL as seen from the SSH server (publish it to the host's loopback) |
@@ -39,6 +40,7 @@ import { WEAVESTREAM_DUMP_NAME, effectivePasswordKid, hasKnownMigrationHash, par
 import { migrationDifference, scanWeavestreamArchive, type ArchiveScan, type ScannedTable } from './archive-scan';
 import { WeavestreamDumpVerifier, findManifest } from './dump-verifier';
 import { readTargetKids } from './env-keys';
+import { openLiveDump } from './live-dump';
 import { buildWeavestreamPreview } from './preview';
 import { renderCommand, weavestreamSettings, type WeavestreamSettings } from './settings';
 import { TargetDb, type LiveTable, type TargetDbAddress } from './target-db';
@@ -60,7 +62,7 @@ export const weavestreamAdapter: AppAdapter = {
     const notes: string[] = [];
     if (!ssh) notes.push('Weavestream backups are pulled over SSH: add an SSH connection to the host that runs Weavestream.');
     notes.push('HTTPS is not used for unattended pulls: Weavestream asks for a fresh TOTP step-up for every download and "Run now".');
-    if (ssh && !trigger) notes.push('Weavestream has no command-line backup trigger: set triggerCommand, or use Admin → Backups → Run now.');
+    if (ssh && !trigger) notes.push('Weavestream has no command-line backup trigger: Run backup now needs triggerCommand (or use Admin → Backups → Run now); the safety pull before a restore uses dumpCommand.');
     return {
       list: ssh,
       trigger,
@@ -95,6 +97,10 @@ export const weavestreamAdapter: AppAdapter = {
       message: newest ? `Weavestream wrote ${newest.id}.` : 'triggerCommand finished, but no new dump appeared in the backup directory.',
       remoteId: newest?.id ?? null,
     };
+  },
+
+  openSafetyPull(ctx) {
+    return openLiveDump(ctx);
   },
 
   async openPull(ctx, remoteId) {
