@@ -28,6 +28,7 @@ import { createAdapterContext } from '../src/main/apps/context';
 import { weavestreamAdapter } from '../src/main/apps/weavestream/adapter';
 import { serializeWeavestreamManifest } from '../src/main/apps/weavestream/manifest';
 import { LocalBackend, Vault } from '../src/main/vault';
+import type { IntegrityCheck } from '../src/shared/apps';
 import type { InstallationInput } from '../src/shared/installations';
 import { startPostgres } from '../test/harness/postgres';
 import { runTool, startSshd, type TestSshd } from '../test/harness/sshd';
@@ -128,6 +129,8 @@ async function child(job: ChildJob): Promise<void> {
     const started = performance.now();
     const [newest] = await weavestreamAdapter.listRemote(ctx);
     const source = await weavestreamAdapter.openPull(ctx, newest!.id);
+    // As the pull runner does: the verifier sees every byte; the vault hashes the whole archive on
+    // its worker and hands that to the verifier before it writes a snapshot.
     const verifier = source.createVerifier();
     const tap = new Transform({
       transform(chunk: Buffer, _encoding, callback) {
@@ -136,11 +139,16 @@ async function child(job: ChildJob): Promise<void> {
       },
     });
     const input = (await source.open(0)).pipe(tap);
-    const result = await vault.addArchive({ input, fileName: source.fileName, size: source.size ?? undefined, mtime: source.mtime, sidecars: source.sidecars, hostname: 'bench', paths: [source.groupPath] });
-    const checks = await verifier.finish();
+    let checks: IntegrityCheck[] = [];
+    const result = await vault.addArchive({
+      input, fileName: source.fileName, size: source.size ?? undefined, mtime: source.mtime, sidecars: source.sidecars, hostname: 'bench', paths: [source.groupPath],
+      beforeSnapshot: async (whole) => {
+        checks = await verifier.finish(whole);
+        const failed = checks.filter((c) => !c.ok);
+        if (failed.length > 0) throw new Error(`verifier failed: ${failed.map((c) => `${c.name}: ${c.detail}`).join('; ')}`);
+      },
+    });
     const seconds = (performance.now() - started) / 1000;
-    const failed = checks.filter((c) => !c.ok);
-    if (failed.length > 0) throw new Error(`verifier failed: ${failed.map((c) => `${c.name}: ${c.detail}`).join('; ')}`);
     console.log(`bench-seconds=${seconds.toFixed(4)}`);
     console.log(`checks=${checks.length} passed, snapshot ${result.snapshotId.slice(0, 8)}, ${result.size} bytes`);
   } finally {

@@ -24,6 +24,7 @@ import { SAMPLE_ARCHIVE, startMeshMonitor, type MeshMonitorHandle } from '../fle
 import { makeTestHome } from '../harness/home';
 import { startSshd, type TestSshd } from '../harness/sshd';
 import { addUnknownNodeColumn } from '../fleet/meshmonitor/edits';
+import { wholeArchiveOf } from '../harness/whole-archive';
 
 const run = promisify(execFile);
 const SAMPLE_DIRNAME = '2026-11-23_131719';
@@ -192,7 +193,7 @@ describe('HTTPS: list, trigger, pull', () => {
     const verifier = source.createVerifier();
     const bytes = await collect(await source.open(0));
     for (let i = 0; i < bytes.length; i += 1000) verifier.write(bytes.subarray(i, i + 1000));
-    const checks = await verifier.finish();
+    const checks = await verifier.finish(wholeArchiveOf(bytes));
     expect(checks.every((c) => c.ok), JSON.stringify(checks)).toBe(true);
     expect(checks.find((c) => c.name === 'Table checksums')?.detail).toMatch(/all 20 table files/);
     expect(checks.find((c) => c.name === 'metadata.json')?.detail).toMatch(/not covered by any checksum/);
@@ -207,8 +208,9 @@ describe('HTTPS: list, trigger, pull', () => {
     const made = await meshMonitorAdapter.trigger(ctx);
     const source = await meshMonitorAdapter.openPull(ctx, made.remoteId!);
     const verifier = source.createVerifier();
-    verifier.write(await collect(await source.open(0)));
-    expect((await verifier.finish()).every((c) => c.ok)).toBe(true);
+    const pulled = await collect(await source.open(0));
+    verifier.write(pulled);
+    expect((await verifier.finish(wholeArchiveOf(pulled))).every((c) => c.ok)).toBe(true);
     expect(auditCount('login_success')).toBe(logins + 1);
     expect(await meshMonitorAdapter.expectedCadenceHours!(ctx)).toBeNull();
   });
@@ -233,8 +235,9 @@ describe('HTTPS: list, trigger, pull', () => {
     await writeFile(file, text.replace('"nodeNum"', '"nodeNun"'));
     const source = await meshMonitorAdapter.openPull(ctx, made.remoteId!);
     const verifier = source.createVerifier();
-    verifier.write(await collect(await source.open(0)));
-    const checks = await verifier.finish();
+    const pulled = await collect(await source.open(0));
+    verifier.write(pulled);
+    const checks = await verifier.finish(wholeArchiveOf(pulled));
     const failed = checks.filter((c) => !c.ok);
     expect(failed.map((c) => c.name)).toEqual(['Table nodes']);
     expect(failed[0]!.detail).toContain(createHash('sha256').update(text.replace('"nodeNum"', '"nodeNun"')).digest('hex'));
@@ -263,7 +266,7 @@ describe('SSH only: list and pull from system-backups', () => {
     const verifier = source.createVerifier();
     const bytes = await collect(await source.open(0));
     verifier.write(bytes);
-    expect((await verifier.finish()).every((c) => c.ok)).toBe(true);
+    expect((await verifier.finish(wholeArchiveOf(bytes))).every((c) => c.ok)).toBe(true);
     // GNU tar reads the SFTP-built archive: 21 regular members <dirname>/<file>, no directory entries, as MeshMonitor's download.
     const file = path.join(tmp, 'ssh-pull.tar.gz');
     await writeFile(file, bytes);

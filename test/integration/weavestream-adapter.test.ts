@@ -20,6 +20,7 @@ import { parseWeavestreamManifest, serializeWeavestreamManifest } from '../../sr
 import { makeTestHome } from '../harness/home';
 import { runTool } from '../harness/sshd';
 import { startWeavestreamFleet, type WeavestreamFleet } from '../fleet/weavestream/fleet';
+import { WholeArchiveHasher } from '../harness/whole-archive';
 
 const PG_BIN = '/usr/lib/postgresql/15/bin';
 
@@ -61,9 +62,13 @@ async function pull(remoteId: string): Promise<{ file: string; sidecars: Sidecar
     const verifier = source.createVerifier();
     const file = path.join(workDir, `${Date.now()}-${remoteId}`);
     const tap = new PassThrough();
-    tap.on('data', (chunk: Buffer) => verifier.write(chunk));
+    const hasher = new WholeArchiveHasher();
+    tap.on('data', (chunk: Buffer) => {
+      hasher.update(chunk);
+      verifier.write(chunk);
+    });
     await pipeline(await source.open(0), tap, createWriteStream(file));
-    return { file, sidecars: source.sidecars, checks: await verifier.finish() };
+    return { file, sidecars: source.sidecars, checks: await verifier.finish(hasher.digest()) };
   });
 }
 
@@ -230,12 +235,17 @@ describe('Weavestream adapter over SSH', () => {
       const source = await adapter.openPull(ctx, id);
       const verifier = source.createVerifier();
       const chunks: Buffer[] = [];
-      for (const chunk of first) verifier.write(chunk);
+      const hasher = new WholeArchiveHasher();
+      for (const chunk of first) {
+        hasher.update(chunk);
+        verifier.write(chunk);
+      }
       for await (const chunk of await source.open(cut)) {
         chunks.push(chunk as Buffer);
+        hasher.update(chunk as Buffer);
         verifier.write(chunk as Buffer);
       }
-      expect((await verifier.finish()).filter((c) => !c.ok)).toEqual([]);
+      expect((await verifier.finish(hasher.digest())).filter((c) => !c.ok)).toEqual([]);
       return Buffer.concat(chunks);
     });
     expect(Buffer.concat([...first, rest]).equals(oracle)).toBe(true);

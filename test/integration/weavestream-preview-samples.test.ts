@@ -8,6 +8,7 @@ import { describe, expect, it } from 'vitest';
 import type { ArchiveAccess, StepContext } from '../../src/main/apps/adapter';
 import { weavestreamAdapter as adapter } from '../../src/main/apps/weavestream/adapter';
 import { WeavestreamDumpVerifier, findManifest } from '../../src/main/apps/weavestream/dump-verifier';
+import { wholeArchiveOf } from '../harness/whole-archive';
 
 const FIXTURES = path.resolve('test/fixtures/weavestream');
 const step: StepContext = { signal: new AbortController().signal, progress: () => undefined, log: () => undefined };
@@ -68,18 +69,19 @@ describe('Weavestream preview on the sample dumps', () => {
   it('a truncated dump fails size, sha256 and data, naming where it ends', async () => {
     const archive = await access('default-compression');
     const full = await readFile(path.join(FIXTURES, 'default-compression', archive.fileName));
-    const truncated = { ...archive, open: async () => Readable.from([full.subarray(0, full.length - 300)]) };
     const verifier = new WeavestreamDumpVerifier(archive.fileName, findManifest(archive.fileName, archive.sidecars));
-    for await (const chunk of await truncated.open()) verifier.write(chunk as Buffer);
-    const checks = await verifier.finish();
+    const cut = full.subarray(0, full.length - 300);
+    verifier.write(cut);
+    const checks = await verifier.finish(wholeArchiveOf(cut));
     expect(checks.filter((c) => !c.ok).map((c) => c.name)).toEqual(['size', 'sha256', 'data']);
     expect(checks.find((c) => c.name === 'data')?.detail).toMatch(/truncated/);
   });
 
   it('a text file posing as a dump fails the header check', async () => {
     const verifier = new WeavestreamDumpVerifier('weavestream-postgres-2026-11-23T13-16-59Z.dump', findManifest('x.dump', []));
-    verifier.write(Buffer.from('--\n-- PostgreSQL database dump\n--\nSET statement_timeout = 0;\n'));
-    const checks = await verifier.finish();
+    const text = Buffer.from('--\n-- PostgreSQL database dump\n--\nSET statement_timeout = 0;\n');
+    verifier.write(text);
+    const checks = await verifier.finish(wholeArchiveOf(text));
     expect(checks.find((c) => c.name === 'header')?.ok).toBe(false);
   });
 });

@@ -56,10 +56,19 @@ export interface ArchiveAccess {
   open(): Promise<Readable>;
 }
 
-/** Checks an archive while its bytes stream by; `finish` after the last byte. */
+/** Size and SHA-256 of a whole archive, computed by whoever streamed it (the vault hashes on its worker). */
+export interface WholeArchive {
+  size: number;
+  sha256: string;
+}
+
+/**
+ * Checks an archive while its bytes stream by; `finish` after the last byte. The whole-file
+ * SHA-256 comes from the caller, so a pull hashes each byte once (on the vault's seal worker).
+ */
 export interface StreamVerifier {
   write(chunk: Buffer): void;
-  finish(): Promise<IntegrityCheck[]>;
+  finish(whole: WholeArchive): Promise<IntegrityCheck[]>;
 }
 
 /** One remote backup, ready to be streamed into the vault. */

@@ -6,7 +6,7 @@ import type { Installation } from '../../shared/installations';
 import type { SnapshotSource } from '../../shared/vault';
 import type { Core } from '../core';
 import type { JobContext } from '../jobs/job-manager';
-import type { AdapterContext, PullSource } from './adapter';
+import type { AdapterContext, PullSource, WholeArchive } from './adapter';
 import { adapterFor } from './index';
 import { createAdapterContext } from './context';
 import { describeFailedChecks } from './quarantine';
@@ -106,7 +106,7 @@ async function pullSource(core: Core, installation: Installation, actx: AdapterC
       if (payload.code === 'ARCHIVE_VERIFY_FAILED') {
         const checks = (payload.details?.checks as IntegrityCheck[] | undefined) ?? [];
         const entry = await core.quarantine.add(
-          { installationId: installation.id, installationName: installation.name, remoteId: id, fileName: pull.fileName, sizeBytes: (payload.details?.size as number | undefined) ?? null, sha256: null, reason: payload.message, checks },
+          { installationId: installation.id, installationName: installation.name, remoteId: id, fileName: pull.fileName, sizeBytes: (payload.details?.size as number | undefined) ?? null, sha256: (payload.details?.sha256 as string | undefined) ?? null, reason: payload.message, checks },
           pull.sidecars,
         );
         core.events.emit('vault:changed', { reason: 'download quarantined' });
@@ -131,8 +131,6 @@ async function ingest(core: Core, installation: Installation, pull: PullSource, 
   let resumed = 0;
   let verified: IntegrityCheck[] = [];
 
-  // The verifier's verdict is awaited inside the byte stream, before its end: the vault only
-  // writes a snapshot after the stream ended, so an archive that fails a check never gets one.
   async function* bytes(): AsyncGenerator<Buffer> {
     for (;;) {
       const stream = await pull.open(offset);
@@ -142,7 +140,7 @@ async function ingest(core: Core, installation: Installation, pull: PullSource, 
           verifier.write(chunk);
           yield chunk;
         }
-        break;
+        return;
       } catch (error) {
         const code = toErrorPayload(error).code;
         const transient = TRANSIENT.has(code) || isSocketError(error);
@@ -156,13 +154,19 @@ async function ingest(core: Core, installation: Installation, pull: PullSource, 
         stream.destroy();
       }
     }
+  }
+
+  // The verdict comes from the vault's hook after the last byte and before any snapshot exists:
+  // an archive that fails a check never gets one. The vault hashes the whole archive on its
+  // worker thread, so the verifier does not hash it a second time on this one.
+  const verify = async (whole: WholeArchive): Promise<void> => {
     ctx.progress({ phase: 'verifying' });
-    const checks = await verifier.finish();
+    const checks = await verifier.finish(whole);
     if (checks.some((c) => !c.ok)) {
-      throw new LifeboatError('ARCHIVE_VERIFY_FAILED', `${pull.fileName} from ${installation.name} failed verification: ${describeFailedChecks(checks)}.`, { details: { checks, size: offset } });
+      throw new LifeboatError('ARCHIVE_VERIFY_FAILED', `${pull.fileName} from ${installation.name} failed verification: ${describeFailedChecks(checks)}.`, { details: { checks, sha256: whole.sha256, size: whole.size } });
     }
     verified = checks;
-  }
+  };
 
   ctx.progress({ phase: 'downloading', bytes: 0, total: pull.size });
   const result = await core.vault.addArchive({
@@ -174,6 +178,7 @@ async function ingest(core: Core, installation: Installation, pull: PullSource, 
     sidecars: () => pull.sidecars,
     origin: { installation, app: installation.app, source, remoteId: pull.remoteId, groupPath: pull.groupPath },
     ctx: { signal: ctx.signal, progress: (p) => ctx.progress({ ...p, phase: p.phase === 'verifying' ? p.phase : 'downloading' }) },
+    beforeSnapshot: verify,
   });
   return { snapshotId: result.snapshotId, sizeBytes: result.size, sha256: result.sha256, checks: verified, resumed };
 }

@@ -47,6 +47,8 @@ export interface AddToVaultOptions {
   sidecars?: Sidecar[] | (() => Sidecar[]);
   origin: ArchiveOrigin;
   ctx: Pick<JobContext, 'signal' | 'progress'>;
+  /** Checks the whole archive before a snapshot is made (see the vault's AddArchiveOptions). */
+  beforeSnapshot?: (archive: { size: number; sha256: string }) => Promise<void>;
 }
 
 /**
@@ -213,6 +215,7 @@ export class VaultService {
       tags: snapshotTags({ app: origin.app, source: origin.source, installationId: origin.installation?.id ?? null, remoteId: origin.remoteId ?? null }),
       signal: options.ctx.signal,
       onProgress: (p) => options.ctx.progress(p),
+      ...(options.beforeSnapshot ? { beforeSnapshot: options.beforeSnapshot } : {}),
     });
     this.changed(`added ${options.fileName}`);
     return { snapshotId: result.snapshotId, sha256: result.sha256, size: result.size, addedBytes: result.addedBytes };

@@ -57,6 +57,11 @@ export interface AddArchiveOptions extends OperationOptions {
   paths: string[];
   /** Snapshot time; now if omitted. */
   time?: Date;
+  /**
+   * Called after the archive's last byte with its size and SHA-256 (hashed on the seal worker),
+   * before anything that makes a snapshot: throwing here leaves no snapshot, like an abort.
+   */
+  beforeSnapshot?: (archive: { size: number; sha256: string }) => Promise<void>;
 }
 
 /** What an ingest produced. */
@@ -138,6 +143,8 @@ export async function addArchive(repo: Repository, options: AddArchiveOptions): 
         throw new LifeboatError('ARCHIVE_INVALID', `The archive "${options.fileName}" was ${bytes} bytes long, but ${options.size} bytes were expected.`);
       }
       report();
+      await options.beforeSnapshot?.({ size: bytes, sha256 });
+      throwIfAborted(options.signal, 'Adding the archive');
 
       const mtime = formatGoTime(options.mtime);
       const files: FileEntry[] = [{ name: options.fileName, size: bytes, mtime, content }];

@@ -4,6 +4,7 @@
  * (2) COPY row counts per table and the applied migrations from `_prisma_migrations`. Preview,
  * restore planning and verification share one scan per archive access.
  */
+import { createHash } from 'node:crypto';
 import type { Readable } from 'node:stream';
 import type { IntegrityCheck } from '../../../shared/apps';
 import { LifeboatError } from '../../../shared/errors';
@@ -56,12 +57,14 @@ export function scanWeavestreamArchive(access: ArchiveAccess, step: StepContext)
 async function runScan(access: ArchiveAccess, step: StepContext): Promise<ArchiveScan> {
   const lookup = findManifest(access.fileName, access.sidecars);
   const verifier = new WeavestreamDumpVerifier(access.fileName, lookup);
+  const hash = createHash('sha256');
   step.progress({ phase: 'verify', bytes: 0, total: access.size });
   await drain(await access.open(), step, (chunk, bytes) => {
+    hash.update(chunk);
     verifier.write(chunk);
     step.progress({ phase: 'verify', bytes, total: access.size });
   });
-  const checks = await verifier.finish();
+  const checks = await verifier.finish({ size: verifier.size, sha256: hash.digest('hex') });
   const archive = verifier.archive;
   const base = { lookup, checks, ok: checks.every((c) => c.ok), size: verifier.size, sha256: verifier.sha256, archive };
   if (!archive) return { ...base, tables: [], migrations: null };

@@ -4,11 +4,10 @@
  * EOF — the same facts as `verifyWeavestreamDump` in backup-files.ts, which needs a local file.
  * The bytes go through a PassThrough into the streaming `readPgDumpToc`.
  */
-import { createHash } from 'node:crypto';
 import { PassThrough } from 'node:stream';
 import type { IntegrityCheck } from '../../../shared/apps';
 import { LifeboatError } from '../../../shared/errors';
-import type { StreamVerifier, Sidecar } from '../adapter';
+import type { StreamVerifier, Sidecar, WholeArchive } from '../adapter';
 import { readPgDumpToc } from '../../formats/pgdump';
 import type { PgDumpArchive } from '../../formats/pgdump';
 import { WEAVESTREAM_ARCHIVE_MINOR, manifestNameFor } from './backup-files';
@@ -37,19 +36,22 @@ export function findManifest(fileName: string, sidecars: readonly Sidecar[]): Ma
 
 /** A streaming verifier that also hands out the parsed archive once finished. */
 export class WeavestreamDumpVerifier implements StreamVerifier {
-  private readonly hash = createHash('sha256');
   private bytes = 0;
   private readonly pass = new PassThrough({ highWaterMark: 4 * 1024 * 1024 });
   private readonly reading: Promise<PgDumpArchive | LifeboatError>;
   private streamError: Error | null = null;
   /** The archive with per-table block sizes, when header, TOC and data walk all passed. */
   archive: PgDumpArchive | null = null;
-  /** SHA-256 (hex) of every byte written, once finished. */
+  /** SHA-256 (hex) of the whole dump, as given to `finish`. */
   sha256 = '';
 
+  /**
+   * `lookup` null: there is no manifest to compare with yet — the bytes are Lifeboat's own live
+   * dump, whose manifest is written afterwards from `sha256` and `size` (live-dump.ts).
+   */
   constructor(
     private readonly fileName: string,
-    private readonly lookup: ManifestLookup,
+    private readonly lookup: ManifestLookup | null,
   ) {
     this.pass.on('error', (error) => {
       this.streamError = error;
@@ -67,17 +69,19 @@ export class WeavestreamDumpVerifier implements StreamVerifier {
   }
 
   write(chunk: Buffer): void {
-    this.hash.update(chunk);
     this.bytes += chunk.length;
-    // The reader stops (and destroys its input) at the first fault; the hash still sees every byte.
+    // The reader stops (and destroys its input) at the first fault; the size still counts every byte.
     if (!this.pass.destroyed) this.pass.write(chunk);
   }
 
-  async finish(): Promise<IntegrityCheck[]> {
+  async finish(whole: WholeArchive): Promise<IntegrityCheck[]> {
     if (!this.pass.destroyed) this.pass.end();
     const outcome = await this.reading;
     if (this.streamError && !(outcome instanceof LifeboatError)) throw this.streamError;
-    this.sha256 = this.hash.digest('hex');
+    if (whole.size !== this.bytes) {
+      throw new LifeboatError('INTERNAL', `The verifier of ${this.fileName} saw ${this.bytes} bytes, but ${whole.size} were hashed.`);
+    }
+    this.sha256 = whole.sha256;
     this.archive = outcome instanceof LifeboatError ? null : outcome;
     return dumpChecks({
       fileName: this.fileName,
@@ -93,12 +97,14 @@ export class WeavestreamDumpVerifier implements StreamVerifier {
 /** The integrity checks of a dump, from what one pass over its bytes found. */
 export function dumpChecks(input: {
   fileName: string;
-  lookup: ManifestLookup;
+  /** Null: no manifest to compare with (see the verifier's constructor); only the format is checked. */
+  lookup: ManifestLookup | null;
   size: number;
   sha256: string;
   archive: PgDumpArchive | null;
   failure: LifeboatError | null;
 }): IntegrityCheck[] {
+  if (input.lookup === null) return formatChecks(input.archive, input.failure);
   const { manifest, problem } = input.lookup;
   const checks: IntegrityCheck[] = [];
   if (!manifest) {
