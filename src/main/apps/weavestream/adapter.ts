@@ -1,8 +1,11 @@
 /**
  * The Weavestream adapter: scheduled `pg_dump --format=custom` exports with a manifest sidecar
- * (spec weavestream.md). Everything goes over SSH: SFTP for the backup directory, commands for
- * trigger and restore, and `pg` through SSH forwarding for preflight, the advisory lock and
- * verification. HTTPS is not used: Weavestream asks for a TOTP step-up for every download.
+ * (spec weavestream.md). With an SSH connection everything goes over SSH: SFTP for the backup
+ * directory, commands for trigger and restore, and `pg` through SSH forwarding for preflight, the
+ * advisory lock and verification. An installation with only HTTPS uses Weavestream's API
+ * (https-verbs.ts, https-api.ts) as an operator-present option: list, pull and Run now, each
+ * asking for the operator's TOTP code when Weavestream's login or step-up needs one
+ * (CODE_REQUIRED); no restore (there is no restore endpoint).
  *
  * Installation settings (`installation.settings`; parsing and defaults in settings.ts):
  *
@@ -18,6 +21,12 @@
  * | `databaseHost`/`databasePort` | `127.0.0.1` / `5432`                                 | PostgreSQL as seen from the SSH server (publish it to the host's loopback) |
  * | `databaseName`/`databaseUser` | `weavestream` / `weavestream`                        | password: the installation's `database-password` secret, if any |
  * | `cadenceHours`            | empty: read from the enabled `backup_config` crons       | hours between backups for the fleet badge |
+ *
+ * Over HTTPS (no SSH): `https.baseUrl` is Weavestream's `APP_URL` (`/api/v1` is added unless it
+ * ends with it); `https.username` is the e-mail of an account with backup rights (SUPER_ADMIN or
+ * BACKUP_MANAGE) and the `https-password` secret its password; with `https.auth` `bearer` the
+ * `api-token` secret is a read-only `ws_…` API key that lists runs without a code. Run now runs
+ * the first schedule (enabled ones first) and waits for the run to finish.
  *
  * Templates use `{flags}` (pg_restore options of the mode, several words), `{composeDir}`,
  * `{backupDir}`, `{database}`, `{user}`, `{host}`, `{port}`; every value is shell-quoted.
@@ -41,6 +50,7 @@ import { migrationDifference, scanWeavestreamArchive, type ArchiveScan, type Sca
 import { WeavestreamDumpVerifier, findManifest } from './dump-verifier';
 import { readTargetKids } from './env-keys';
 import { openLiveDump } from './live-dump';
+import { httpsCapabilities, listRemoteHttps, openPullHttps, triggerHttps, usesWeavestreamHttps } from './https-verbs';
 import { buildWeavestreamPreview } from './preview';
 import { renderCommand, weavestreamSettings, type WeavestreamSettings } from './settings';
 import { TargetDb, type LiveTable, type TargetDbAddress } from './target-db';
@@ -57,6 +67,7 @@ export const weavestreamAdapter: AppAdapter = {
   app: 'weavestream',
 
   capabilities(installation) {
+    if (usesWeavestreamHttps(installation)) return httpsCapabilities(installation);
     const ssh = installation.ssh !== undefined;
     const trigger = ssh && String(installation.settings?.triggerCommand ?? '').trim() !== '';
     const notes: string[] = [];
@@ -78,11 +89,13 @@ export const weavestreamAdapter: AppAdapter = {
   },
 
   async listRemote(ctx) {
+    if (usesWeavestreamHttps(ctx.installation)) return listRemoteHttps(ctx);
     const settings = weavestreamSettings(ctx.installation);
     return listBackups(await ctx.ssh(), settings.backupDir, ctx.signal);
   },
 
   async trigger(ctx) {
+    if (usesWeavestreamHttps(ctx.installation)) return triggerHttps(ctx);
     const settings = weavestreamSettings(ctx.installation);
     if (!settings.triggerCommand) {
       throw new LifeboatError('APP_UNSUPPORTED', `"${ctx.installation.name}" has no triggerCommand: Weavestream has no command-line backup trigger (use Admin → Backups → Run now, or set triggerCommand).`);
@@ -104,6 +117,7 @@ export const weavestreamAdapter: AppAdapter = {
   },
 
   async openPull(ctx, remoteId) {
+    if (usesWeavestreamHttps(ctx.installation)) return openPullHttps(ctx, remoteId);
     const settings = weavestreamSettings(ctx.installation);
     if (!WEAVESTREAM_DUMP_NAME.test(remoteId)) {
       throw new LifeboatError('INVALID_INPUT', `"${remoteId}" is not a Weavestream dump name (weavestream-postgres-<time>.dump).`);
