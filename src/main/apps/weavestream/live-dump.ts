@@ -71,7 +71,8 @@ export async function openLiveDump(ctx: AdapterContext): Promise<PullSource> {
         signal: ctx.signal,
         onStderr: (chunk) => ctx.log(`dumpCommand: ${chunk.toString('utf8').trimEnd()}`),
       });
-      exec.stdin.end();
+      // stdin stays open: ssh2 sends the `signal` request that stops the dump on cancel only
+      // while the channel is writable, and pg_dump never reads it.
       return checkedOutput(exec, describe);
     },
     createVerifier: () => new LiveDumpVerifier(fileName, facts, (sidecar) => {
