@@ -8,6 +8,7 @@
 //   ~/weavestream-<id>/migrations/<name>/     the migrations the "worker image" ships (hashed)
 //   ~/weavestream-<id>/bin/weavestream-export makes a new dump + manifest exactly like the worker
 //   ~/weavestream-<id>/bin/weavestream-restore  pg_restore with the flags given, dump on stdin
+//   ~/weavestream-<id>/bin/weavestream-dump   pg_dump with the flags given, archive on stdout
 //
 // The scripts stand in for `docker compose exec …`: no Docker, same shapes. Each fleet has its
 // own directory, so several can share the sshd harness's system user.
@@ -40,6 +41,11 @@ export interface WeavestreamFleetOptions {
   seedDumps?: number;
   /** Name of the installation input. Default "Weavestream (fleet)". */
   name?: string;
+  /**
+   * Whether the installation has a triggerCommand (bin/weavestream-export). Default true; false
+   * is a stock Weavestream, where the safety pull before a restore is Lifeboat's live dump.
+   */
+  trigger?: boolean;
 }
 
 /** A running Weavestream fleet member. */
@@ -110,6 +116,7 @@ export async function startWeavestreamFleet(options: WeavestreamFleetOptions = {
     await mkdir(path.join(composeDir, 'bin'));
     await writeFile(path.join(composeDir, 'bin', 'weavestream-export'), EXPORT_SCRIPT, { mode: 0o755 });
     await writeFile(path.join(composeDir, 'bin', 'weavestream-restore'), RESTORE_SCRIPT, { mode: 0o755 });
+    await writeFile(path.join(composeDir, 'bin', 'weavestream-dump'), DUMP_SCRIPT, { mode: 0o755 });
 
     const seeds = options.seedDumps ?? 2;
     for (let i = seeds; i >= 1; i--) {
@@ -129,7 +136,9 @@ export async function startWeavestreamFleet(options: WeavestreamFleetOptions = {
         ssh: { host: '127.0.0.1', port: sshd.port, user: sshd.user, auth: 'key', keyFile: sshd.clientKeyPath, hostKeySha256: sshd.hostKeyFingerprint },
         settings: {
           composeDir,
-          triggerCommand: 'bin/weavestream-export',
+          triggerCommand: options.trigger === false ? '' : 'bin/weavestream-export',
+          // The default's shape: the wrapper, then the worker's pg_dump flags.
+          dumpCommand: 'bin/weavestream-dump --format=custom --no-owner --no-acl',
           restoreCommand: 'bin/weavestream-restore {flags}',
           pgRestoreVersionCommand: 'bin/weavestream-restore --version',
           databaseHost: '127.0.0.1',
@@ -279,6 +288,14 @@ if [ -n "$kid" ]; then kid="\\"$kid\\""; else kid=null; fi
 printf '{\\n  "weavestreamVersion": "%s",\\n  "prismaMigrationHash": "sha256:%s",\\n  "passwordEncryptionKid": %s,\\n  "databaseUrlHostname": "%s",\\n  "generatedAt": "%s",\\n  "filename": "%s",\\n  "sizeBytes": %s,\\n  "sha256": "%s"\\n}' \\
   "$WEAVESTREAM_VERSION" "$hash" "$kid" "$DATABASE_URL_HOSTNAME" "$generated" "$name" "$size" "$sha" > "$dir/\${name%.dump}.manifest.json"
 echo "$name"
+`;
+
+/** bin/weavestream-dump: stands in for `docker compose exec -T postgres pg_dump …`; the archive goes to stdout. */
+const DUMP_SCRIPT = `#!/bin/sh
+set -eu
+cd "$(dirname "$0")/.."
+. ./fleet.env
+exec "$PG_BIN/pg_dump" "$@" -h "$PGHOST" -p "$PGPORT" -U "$PGUSER" -d "$PGDATABASE"
 `;
 
 /** bin/weavestream-restore: stands in for `docker compose exec -T postgres pg_restore …`; the dump arrives on stdin. */
