@@ -2,7 +2,10 @@
 // fake MeshMonitor (HTTPS) whose data directory lives in the same sshd user's home, so SFTP
 // uploads land where its restart reads them. MeshMonitor's "restart" is a curl to a small
 // control endpoint here that calls the fake's restart() with RESTORE_FROM_BACKUP, as the
-// adapter tests do. Used by `npm run fleet` (test/fleet/start.ts) and the e2e tests.
+// adapter tests do. A third member is the same Weavestream reached over HTTPS only: the fake
+// Weavestream API (weavestream/https-server.ts) serving that backup directory, with a read-only
+// ws_ key for listing and TOTP for downloads and Run now. Used by `npm run fleet`
+// (test/fleet/start.ts) and the e2e tests.
 import { mkdir, mkdtemp, rm } from 'node:fs/promises';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -13,9 +16,10 @@ import { createInProcessClient } from '../../src/main/contract/in-process';
 import { runTool } from '../harness/sshd';
 import { startMeshMonitor, type MeshMonitorHandle } from './meshmonitor/server';
 import { startWeavestreamFleet, type WeavestreamFleet } from './weavestream/fleet';
+import { startWeavestreamHttps, type WeavestreamHttpsHandle } from './weavestream/https-server';
 
 /** Names the fleet's installations get (and how start.ts finds them again). */
-export const FLEET_NAMES = { weavestream: 'Weavestream (fleet)', meshmonitor: 'MeshMonitor (fleet)' } as const;
+export const FLEET_NAMES = { weavestream: 'Weavestream (fleet)', meshmonitor: 'MeshMonitor (fleet)', weavestreamHttps: 'Weavestream HTTPS (fleet)' } as const;
 
 /** The MeshMonitor admin password of the fake. */
 const MESHMONITOR_PASSWORD = 'changeme';
@@ -24,8 +28,10 @@ const MESHMONITOR_PASSWORD = 'changeme';
 export interface TestFleet {
   weavestream: WeavestreamFleet;
   meshmonitor: MeshMonitorHandle;
+  /** The fake Weavestream API over the Weavestream member's backup directory (TOTP: `code()`). */
+  weavestreamHttps: WeavestreamHttpsHandle;
   /** The installations as the core stored them (secrets already in its SecretStore). */
-  installations: { weavestream: Installation; meshmonitor: Installation };
+  installations: { weavestream: Installation; meshmonitor: Installation; weavestreamHttps: Installation };
   /** RESTORE_FROM_BACKUP values the control endpoint restarted MeshMonitor with, in order. */
   meshMonitorRestarts: string[];
   stop(): Promise<void>;
@@ -35,6 +41,7 @@ export interface TestFleet {
 export interface FleetInputs {
   weavestream: InstallationInput;
   meshmonitor: InstallationInput;
+  weavestreamHttps: InstallationInput;
 }
 
 /**
@@ -56,6 +63,8 @@ export async function startTestFleet(core: Core, options: { seedDumps?: number }
     await mkdir(path.join(dataDir, 'system-backups'));
     const meshmonitor = await startMeshMonitor({ dataDir, adminPassword: MESHMONITOR_PASSWORD, production: true });
     cleanups.push(() => meshmonitor.stop());
+    const weavestreamHttps = await startWeavestreamHttps({ backupDir: weavestream.backupDir, exportNow: () => weavestream.exportNow() });
+    cleanups.push(() => weavestreamHttps.stop());
     await runTool('chown', ['-R', `${sshd.user}:`, dataDir]);
 
     const restarts: string[] = [];
@@ -91,12 +100,21 @@ export async function startTestFleet(core: Core, options: { seedDumps?: number }
         expectedCadenceHours: 24,
         secrets: { 'https-password': MESHMONITOR_PASSWORD },
       },
+      weavestreamHttps: {
+        name: FLEET_NAMES.weavestreamHttps,
+        app: 'weavestream',
+        https: { baseUrl: weavestreamHttps.url, auth: 'bearer', username: weavestreamHttps.email, pinnedCertSha256: weavestreamHttps.certSha256 },
+        settings: {},
+        expectedCadenceHours: 24,
+        secrets: { 'api-token': weavestreamHttps.apiKey, 'https-password': weavestreamHttps.password },
+      },
     };
     const installations = {
       weavestream: await replaceInstallation(core, { ...inputs.weavestream, expectedCadenceHours: 24 }),
       meshmonitor: await replaceInstallation(core, inputs.meshmonitor),
+      weavestreamHttps: await replaceInstallation(core, inputs.weavestreamHttps),
     };
-    return { weavestream, meshmonitor, installations, meshMonitorRestarts: restarts, stop: stopAll };
+    return { weavestream, meshmonitor, weavestreamHttps, installations, meshMonitorRestarts: restarts, stop: stopAll };
   } catch (error) {
     await stopAll();
     throw error;
