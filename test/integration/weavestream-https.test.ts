@@ -5,13 +5,15 @@
 import { createHash } from 'node:crypto';
 import { open, readFile } from 'node:fs/promises';
 import path from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { Command } from 'commander';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import type { RemoteBackup } from '../../src/shared/apps';
 import type { Installation, InstallationInput } from '../../src/shared/installations';
 import type { JobRecord } from '../../src/shared/jobs';
 import { createCore, MemorySecretStore, type Core } from '../../src/main/core';
 import { createInProcessClient } from '../../src/main/contract/in-process';
 import type { PullResult } from '../../src/main/apps/pull-runner';
+import { registerAppCommands } from '../../src/main/cli/app-commands';
 import { weavestreamAdapter } from '../../src/main/apps/weavestream/adapter';
 import { manifestSidecarText } from '../../src/main/apps/weavestream/https-verbs';
 import { parseWeavestreamManifest, serializeWeavestreamManifest } from '../../src/main/apps/weavestream/manifest';
@@ -233,7 +235,8 @@ describe('Weavestream over HTTPS', () => {
     server.configure({ rejectReusedCodes: false });
     try {
       const lenient = await addInstallation();
-      await client.call('installations:provide-code', { installationId: lenient.id, code: await freshCode() });
+      // Reuse is allowed here, so a step typed before is fine.
+      await client.call('installations:provide-code', { installationId: lenient.id, code: server.code() });
       const job = await pullJob(lenient, seeds[0]);
       expect(job.error).toBeNull();
       expect(job.status).toBe('succeeded');
@@ -256,6 +259,27 @@ describe('Weavestream over HTTPS', () => {
     // The code was used once: the same job again asks for a new one instead of resending it.
     expectCodeRequired(await pullJob(installation), 'login');
     expect(count('POST', '/auth/mfa/verify')).toBe(verifies + 1);
+  });
+
+  it('lifeboat pull --code hands the code over first (one code is enough where Weavestream takes it twice)', async () => {
+    server.configure({ rejectReusedCodes: false });
+    const written: string[] = [];
+    const stdout = vi.spyOn(process.stdout, 'write').mockImplementation((chunk: string | Uint8Array) => {
+      written.push(String(chunk));
+      return true;
+    });
+    try {
+      const installation = await addInstallation();
+      const program = new Command().exitOverride();
+      registerAppCommands(program, { getCore: async () => core, json: () => true });
+      await program.parseAsync(['pull', installation.name, seeds[1]!, '--code', server.code()], { from: 'user' });
+      const result = JSON.parse(written.join('')) as PullResult;
+      expect(result).toMatchObject({ remoteId: seeds[1], alreadyInVault: false });
+      expect(await core.vault.snapshots({ installationId: installation.id })).toHaveLength(1);
+    } finally {
+      stdout.mockRestore();
+      server.configure({ rejectReusedCodes: true });
+    }
   });
 
   it('refuses malformed codes at the contract', async () => {

@@ -1,3 +1,4 @@
+import { createInterface } from 'node:readline/promises';
 import type { Command } from 'commander';
 import { LifeboatError } from '../../shared/errors';
 import type { PreviewReport, RestorePlan, RestoreReport } from '../../shared/apps';
@@ -6,12 +7,39 @@ import type { CliContext } from './extra-commands';
 import { followJob } from './jobs';
 import { formatBytes, print, readStdin, table } from './output';
 import type { PullResult } from '../apps/pull-runner';
+import type { Core } from '../core';
 
 type ArchiveRef = { snapshotId: string } | { path: string };
 
 /** A vault snapshot id (hex prefix) or a local file path. */
 function archiveRef(value: string): ArchiveRef {
   return /^[0-9a-f]{6,64}$/.test(value) ? { snapshotId: value } : { path: value };
+}
+
+const MAX_CODE_PROMPTS = 3;
+
+/**
+ * Follows a job that may stop at CODE_REQUIRED (Weavestream over HTTPS asks for a TOTP code):
+ * `--code` is handed over first; at a terminal the operator is asked for the next code and the
+ * job runs again in this process, which holds the login session. Elsewhere the error says why.
+ */
+async function withOneTimeCodes<T>(core: Core, installationId: string, code: string | undefined, start: () => Promise<{ jobId: string }>): Promise<T> {
+  const client = createInProcessClient(core);
+  if (code) await client.call('installations:provide-code', { installationId, code });
+  for (let asked = 0; ; asked++) {
+    try {
+      return await followJob<T>(core, (await start()).jobId);
+    } catch (error) {
+      if (!(error instanceof LifeboatError) || error.code !== 'CODE_REQUIRED' || !process.stdin.isTTY || asked >= MAX_CODE_PROMPTS) throw error;
+      const prompt = createInterface({ input: process.stdin, output: process.stderr });
+      try {
+        const typed = await prompt.question(`${error.message}\nCode: `);
+        await client.call('installations:provide-code', { installationId, code: typed.replace(/\s+/g, '') });
+      } finally {
+        prompt.close();
+      }
+    }
+  }
 }
 
 /** `lifeboat fleet`, `remote`, `pull`, `trigger`, `preview`, `restore`. */
@@ -44,22 +72,22 @@ export function registerAppCommands(program: Command, { getCore, json }: CliCont
   program
     .command('trigger <installation>')
     .description('ask the app to make a backup now')
-    .action(async (name: string) => {
+    .option('--code <code>', 'one-time code from the authenticator app, for apps that ask for one (Weavestream over HTTPS)')
+    .action(async (name: string, opts: { code?: string }) => {
       const core = await getCore();
       const installation = await core.registry.resolve(name);
-      const { jobId } = await createInProcessClient(core).call('apps:trigger', { installationId: installation.id });
-      const result = await followJob<{ message: string; remoteId: string | null }>(core, jobId);
+      const result = await withOneTimeCodes<{ message: string; remoteId: string | null }>(core, installation.id, opts.code, () => createInProcessClient(core).call('apps:trigger', { installationId: installation.id }));
       print(result, json(), (r) => r.message);
     });
 
   program
     .command('pull <installation> [remoteId]')
     .description('pull a backup (the newest if none named) into the vault, verified')
-    .action(async (name: string, remoteId: string | undefined) => {
+    .option('--code <code>', 'one-time code from the authenticator app, for apps that ask for one (Weavestream over HTTPS)')
+    .action(async (name: string, remoteId: string | undefined, opts: { code?: string }) => {
       const core = await getCore();
       const installation = await core.registry.resolve(name);
-      const { jobId } = await createInProcessClient(core).call('apps:pull', { installationId: installation.id, ...(remoteId ? { remoteId } : {}) });
-      const result = await followJob<PullResult>(core, jobId);
+      const result = await withOneTimeCodes<PullResult>(core, installation.id, opts.code, () => createInProcessClient(core).call('apps:pull', { installationId: installation.id, ...(remoteId ? { remoteId } : {}) }));
       print(result, json(), (r) => (r.alreadyInVault ? `${r.remoteId} is already in the vault (snapshot ${r.snapshotId.slice(0, 8)}).` : `Pulled ${r.remoteId} into snapshot ${r.snapshotId.slice(0, 8)} (${formatBytes(r.sizeBytes)}); ${r.checks.length} check(s) passed${r.resumed ? `, resumed ${r.resumed} time(s)` : ''}.`));
     });
 
