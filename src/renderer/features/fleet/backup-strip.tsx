@@ -10,6 +10,7 @@ import { useStore } from '../../stores/store';
 import { JobSummary } from '../activity/job-progress';
 import { failedChecksOf, pullOutcomeOf, startTrackedJob, useNewestInstallationJob } from './fleet-jobs';
 import { FreshnessPill } from './freshness-pill';
+import { CodeDialog, codeRequiredOf } from './code-dialog';
 import { PullDialog } from './pull-dialog';
 import { fleetHref } from './sub-route';
 
@@ -25,6 +26,10 @@ export function BackupStrip(props: { installation: Installation }): ReactNode {
   const job = useNewestInstallationJob(installation.id, ACTION_KINDS);
   const [pulling, setPulling] = useState(false);
   const [error, setError] = useState<unknown>(null);
+  // The backup the last pull from here asked for (null: the newest), to repeat it after a code.
+  const [pulledId, setPulledId] = useState<string | null>(null);
+  // A code is asked once per failed job; closing the dialog dismisses it for that job.
+  const [dismissedJob, setDismissedJob] = useState<string | null>(null);
   const triggered = job?.kind === 'trigger' && job.status === 'succeeded' ? job.id : null;
 
   // A new backup exists on the server now: list it once (the overview follows by event).
@@ -43,8 +48,12 @@ export function BackupStrip(props: { installation: Installation }): ReactNode {
   };
   const pull = (remoteId?: string): void => {
     setPulling(false);
+    setPulledId(remoteId ?? null);
     start(() => api.call('apps:pull', { installationId: installation.id, ...(remoteId ? { remoteId } : {}) }));
   };
+  const trigger = (): void => start(() => api.call('apps:trigger', { installationId: installation.id }));
+  const asksCode = (verb: 'pull' | 'trigger'): string | undefined => (caps.interactive?.includes(verb) ? 'Asks for the code from your authenticator app' : undefined);
+  const codeError = job && job.status === 'failed' && job.id !== dismissedJob ? codeRequiredOf(job.error) : null;
 
   return (
     <div className="fleet-backups" aria-label={`Backups of ${installation.name}`} role="group">
@@ -54,10 +63,10 @@ export function BackupStrip(props: { installation: Installation }): ReactNode {
         <div className="fleet-backup-actions">
           {caps.pull ? (
             <>
-              <button type="button" className="button button-small" disabled={busy} onClick={() => pull()} aria-label={`Pull newest backup of ${installation.name}`}>
+              <button type="button" className="button button-small" disabled={busy} onClick={() => pull()} title={asksCode('pull')} aria-label={`Pull newest backup of ${installation.name}`}>
                 Pull newest
               </button>
-              <button type="button" className="button button-small" disabled={busy} onClick={() => setPulling(true)} aria-label={`Choose a backup of ${installation.name} to pull`}>
+              <button type="button" className="button button-small" disabled={busy} onClick={() => setPulling(true)} title={asksCode('pull')} aria-label={`Choose a backup of ${installation.name} to pull`}>
                 Pull…
               </button>
             </>
@@ -67,7 +76,8 @@ export function BackupStrip(props: { installation: Installation }): ReactNode {
               type="button"
               className="button button-small"
               disabled={busy}
-              onClick={() => start(() => api.call('apps:trigger', { installationId: installation.id }))}
+              onClick={trigger}
+              title={asksCode('trigger')}
               aria-label={`Run a backup on ${installation.name} now`}
             >
               Run backup now
@@ -94,6 +104,19 @@ export function BackupStrip(props: { installation: Installation }): ReactNode {
       {error ? <ErrorMessage error={error} /> : null}
       {job ? <ActionJob job={job} /> : null}
       {pulling ? <PullDialog installation={installation} onPull={pull} onClose={() => setPulling(false)} /> : null}
+      {codeError && job ? (
+        <CodeDialog
+          installation={installation}
+          error={codeError}
+          actionLabel={job.kind === 'trigger' ? 'Run backup now' : 'Pull'}
+          onClose={() => setDismissedJob(job.id)}
+          onProvided={() => {
+            setDismissedJob(job.id);
+            if (job.kind === 'trigger') trigger();
+            else pull(pulledId ?? undefined);
+          }}
+        />
+      ) : null}
     </div>
   );
 }

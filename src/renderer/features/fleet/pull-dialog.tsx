@@ -6,6 +6,7 @@ import { ErrorMessage } from '../../components/error-message';
 import { api } from '../../lib/api';
 import { formatBytes, formatRelative, formatTime } from '../../lib/format';
 import { useNow } from '../../lib/use-now';
+import { CodeForm, codeRequiredOf } from './code-dialog';
 
 /**
  * "Pull…": the backups on the installation, newest first, with size, date and whether the vault
@@ -15,7 +16,10 @@ export function PullDialog(props: { installation: Installation; onPull: (remoteI
   const { installation } = props;
   const [backups, setBackups] = useState<RemoteBackup[] | null>(null);
   const [error, setError] = useState<unknown>(null);
+  // Bumped after the operator typed a code, to list again.
+  const [attempt, setAttempt] = useState(0);
   const now = useNow();
+  const codeError = codeRequiredOf(error);
 
   useEffect(() => {
     let live = true;
@@ -26,11 +30,23 @@ export function PullDialog(props: { installation: Installation; onPull: (remoteI
     return () => {
       live = false;
     };
-  }, [installation.id]);
+  }, [installation.id, attempt]);
 
   return (
     <Dialog title={`Backups on ${installation.name}`} onClose={props.onClose} wide footer={<button type="button" className="button" onClick={props.onClose}>Close</button>}>
-      {error ? <ErrorMessage error={error} title="Could not list the backups." /> : null}
+      {codeError ? (
+        <CodeForm
+          installation={installation}
+          error={codeError}
+          submitLabel="List backups"
+          onProvided={() => {
+            setError(null);
+            setAttempt((n) => n + 1);
+          }}
+        />
+      ) : error ? (
+        <ErrorMessage error={error} title="Could not list the backups." />
+      ) : null}
       {backups === null && !error ? <p className="muted" role="status">Listing backups on {installation.name}…</p> : null}
       {backups?.length === 0 ? <p>There are no backups on {installation.name} yet. “Run backup now” makes one.</p> : null}
       {backups && backups.length > 0 ? (
