@@ -66,13 +66,13 @@ describe('vault chunker', () => {
 });
 
 describe('vault pack', () => {
-  it('writes a header restic can parse back: entries, offsets, lengths', () => {
+  it('writes a header restic can parse back: entries, offsets, lengths', async () => {
     const key = randomKey();
     // A tiny starting buffer makes the pack grow twice on the way.
     const pack = new PackBuilder('data', 64);
     pack.add(key, 'aa'.repeat(32), Buffer.alloc(100, 1));
     pack.add(key, 'bb'.repeat(32), Buffer.alloc(50, 2));
-    const { id, data, pack: entry } = pack.finish(key);
+    const { id, data, pack: entry } = await pack.finish(key);
     expect(data.length).toBe(100 + 32 + 50 + 32 + 2 * 37 + 32 + 4);
     expect(id).toBe(createHash('sha256').update(data).digest('hex'));
     const parsed = parsePackHeader(key, entry.id, data.length, data);

@@ -3,6 +3,7 @@
  * against the repository index and against what this saver already holds, then writes the index
  * files for the packs it wrote. Used by ingest and by prune's repacking.
  */
+import { CRYPTO_OVERHEAD } from './crypto';
 import { PACK_TARGET_SIZE, PackBuilder } from './pack';
 import { encodeIndexJson } from './repo-index';
 import type { BlobType, IndexPack } from './repo-index';
@@ -11,8 +12,11 @@ import type { SealedChunk } from './seal-pool';
 
 /** restic starts a new index file after this many blobs. */
 const INDEX_MAX_BLOBS = 50_000;
-/** Pack writes allowed to run at once (restic's local backend also uses two connections). */
-const MAX_WRITES = 2;
+/**
+ * Pack writes allowed to run while the next pack fills. One overlaps I/O with chunking and sealing
+ * already; each more pins another 16 MiB pack buffer (peak memory of a pull is a benchmark target).
+ */
+const MAX_WRITES = 1;
 
 /** Accumulates blobs into packs and writes them; call `finish()` to get the new packs indexed. */
 export class BlobSaver {
@@ -45,6 +49,7 @@ export class BlobSaver {
     if (this.has(id)) return false;
     this.saved.add(id);
     this.addedBytes += plaintext.length;
+    if (this.open[type].count > 0 && this.open[type].size + plaintext.length + CRYPTO_OVERHEAD > PACK_TARGET_SIZE) await this.closePack(type);
     const pack = this.open[type];
     pack.add(this.repo.key, id, plaintext);
     if (pack.size >= PACK_TARGET_SIZE) await this.closePack(type);
@@ -56,6 +61,9 @@ export class BlobSaver {
     if (this.has(chunk.id)) return false;
     this.saved.add(chunk.id);
     this.addedBytes += chunk.plaintextLength;
+    // Close first when this blob would take the pack past the target: packs (and their reused
+    // buffers) then stay within PACK_TARGET_SIZE, instead of target + one 8 MiB chunk.
+    if (this.open[type].count > 0 && this.open[type].size + chunk.sealed.length > PACK_TARGET_SIZE) await this.closePack(type);
     const pack = this.open[type];
     pack.addSealed(chunk.id, chunk.sealed);
     if (pack.size >= PACK_TARGET_SIZE) await this.closePack(type);
@@ -87,13 +95,16 @@ export class BlobSaver {
   private async closePack(type: BlobType): Promise<void> {
     const pack = this.open[type];
     if (pack.count === 0) return;
-    const { id, data, pack: entry } = pack.finish(this.repo.key);
-    // Up to MAX_WRITES pack writes run while the next pack fills: overlaps I/O with hashing and
-    // encryption, and one slow fsync does not stall the pipeline.
+    // The pack's bytes are final at once; its hash (its name) runs on the thread pool meanwhile.
+    const finished = pack.finish(this.repo.key);
+    // Handled: the write below rethrows it; this only covers the await right after.
+    finished.catch(() => undefined);
+    // Up to MAX_WRITES pack writes run while the next pack fills: overlaps I/O with hashing and encryption.
     if (this.inFlight.length >= MAX_WRITES) await this.inFlight.shift();
     // A pack already on disk lends its buffer to the next pack (no 24 MiB allocation per pack).
     this.open[type] = new PackBuilder(type, this.spare[type].pop());
-    const write = this.repo.backend.write('data', id, data).then(() => {
+    const write = finished.then(async ({ id, data, pack: entry }) => {
+      await this.repo.backend.write('data', id, data);
       this.packs.push(entry);
       this.storedBytes += data.length;
       this.spare[type].push(pack.release());

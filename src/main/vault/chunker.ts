@@ -79,7 +79,7 @@ export class Chunker {
         break;
       }
       this.parts.push(piece.subarray(start, cut));
-      chunks.push(Buffer.concat(this.parts, this.length + (cut - start)));
+      chunks.push(this.join(this.length + (cut - start)));
       this.parts = [];
       this.length = 0;
       this.hash = 0;
@@ -91,10 +91,21 @@ export class Chunker {
   /** The last, possibly short, chunk; null if the stream ended on a cut. */
   end(): Buffer | null {
     if (this.length === 0) return null;
-    const last = Buffer.concat(this.parts, this.length);
+    const last = this.join(this.length);
     this.parts = [];
     this.length = 0;
     return last;
+  }
+
+  /** Copies the pending parts into one new buffer of `length` bytes. */
+  private join(length: number): Buffer {
+    const out = Buffer.allocUnsafe(length);
+    let at = 0;
+    for (const part of this.parts) {
+      out.set(part, at);
+      at += part.length;
+    }
+    return out;
   }
 }
 

@@ -45,14 +45,20 @@ export function seal(key: RepoKey, plaintext: Uint8Array): Buffer {
   return out;
 }
 
+/** Bytes encrypted per cipher call in sealInto. */
+const CTR_SLICE = 256 * 1024;
+
 /** Writes `IV ‖ ciphertext ‖ MAC` of `plaintext` into `target` at `at`; returns the bytes written. */
 export function sealInto(key: RepoKey, plaintext: Uint8Array, target: Buffer, at: number): number {
   const iv = randomBytes(16);
   iv.copy(target, at);
   const ctr = createCipheriv('aes-256-ctr', key.encrypt, iv);
   const ct = target.subarray(at + 16, at + 16 + plaintext.length);
-  // CTR mode never buffers, so update() returns exactly plaintext.length bytes.
-  ctr.update(plaintext).copy(ct);
+  // CTR mode never buffers, so update() returns exactly as many bytes as it gets. Slices keep
+  // its temporary output small and short-lived.
+  for (let from = 0; from < plaintext.length; from += CTR_SLICE) {
+    ctr.update(plaintext.subarray(from, Math.min(plaintext.length, from + CTR_SLICE))).copy(ct, from);
+  }
   target.set(computeMac(key, iv, ct), at + 16 + plaintext.length);
   return plaintext.length + CRYPTO_OVERHEAD;
 }

@@ -79,8 +79,12 @@ export interface AddArchiveResult {
 }
 
 const PROGRESS_EVERY = 4 * 1024 * 1024;
-/** Chunks (~1 MiB each, 8 MiB at most) being sealed at once: keeps the worker busy, bounds memory. */
-const SEALS_IN_FLIGHT = 6;
+/**
+ * Plaintext bytes handed to the seal worker and not yet stored: keeps the worker busy while
+ * bounding memory (each chunk is held twice meanwhile, plaintext and sealed), whether chunks are
+ * ~1 MiB (varied data) or 8 MiB (long runs without a cut). At least two chunks are always in flight.
+ */
+const SEAL_BYTES_IN_FLIGHT = 8 * 1024 * 1024;
 
 /** Throws CANCELLED if the signal has fired. */
 export function throwIfAborted(signal: AbortSignal | undefined, what: string): void {
@@ -124,17 +128,20 @@ export async function addArchive(repo: Repository, options: AddArchiveOptions): 
       // they were cut: the main thread keeps reading and chunking meanwhile. A chunk the vault
       // already holds is sealed for nothing (its id is known only after hashing), but on another core.
       const sealing: Promise<SealedChunk>[] = [];
+      let bytesInFlight = 0;
       const storeOldest = async (): Promise<void> => {
         const chunk = await (sealing.shift() as Promise<SealedChunk>);
+        bytesInFlight -= chunk.plaintextLength;
         content.push(chunk.id);
         await saver.saveSealed('data', chunk);
       };
       for await (const chunk of chunkStream(counted())) {
+        bytesInFlight += chunk.length;
         const sealed = pool.seal(chunk);
         // Marks a rejection as handled while an older chunk is awaited; storeOldest rethrows it.
         sealed.catch(() => undefined);
         sealing.push(sealed);
-        if (sealing.length >= SEALS_IN_FLIGHT) await storeOldest();
+        while (sealing.length > 2 && bytesInFlight > SEAL_BYTES_IN_FLIGHT) await storeOldest();
       }
       while (sealing.length > 0) await storeOldest();
       const sha256 = await pool.digest();

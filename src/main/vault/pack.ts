@@ -2,7 +2,7 @@
  * Pack files (spec §6.2): `EncBlob_1 ‖ … ‖ EncBlob_n ‖ EncHeader ‖ HeaderLen(uint32 LE)`.
  * Header entries are 37 bytes (type 0/1: uncompressed) or 41 bytes (type 2/3: zstd, v2 only).
  */
-import { createHash } from 'node:crypto';
+import { webcrypto } from 'node:crypto';
 import { LifeboatError } from '../../shared/errors';
 import { CRYPTO_OVERHEAD, open, sealInto } from './crypto';
 import type { RepoKey } from './crypto';
@@ -17,18 +17,18 @@ export const HEADER_PROBE_SIZE = 15 * 41 + 36;
 
 /**
  * A pack being filled with blobs of one type. Blobs are encrypted straight into one growing
- * buffer and hashed as they land (while still in cache), so closing a pack copies nothing.
+ * buffer, so closing a pack copies nothing; its name (SHA-256) is computed on libuv's thread
+ * pool (WebCrypto), off the thread that reads and chunks the archive.
  */
 export class PackBuilder {
   private buffer: Buffer;
   private readonly entries: IndexPack['blobs'] = [];
-  private readonly hash = createHash('sha256');
   private bytes = 0;
 
   /** `reuse`: a buffer of a pack already written (recycled), or a starting capacity in bytes. */
   constructor(
     readonly blobType: BlobType,
-    reuse: Buffer | number = blobType === 'data' ? PACK_TARGET_SIZE + 8 * 1024 * 1024 + 64 * 1024 : 64 * 1024,
+    reuse: Buffer | number = blobType === 'data' ? PACK_TARGET_SIZE + 64 * 1024 : 64 * 1024,
   ) {
     this.buffer = typeof reuse === 'number' ? Buffer.allocUnsafe(reuse) : reuse;
   }
@@ -61,15 +61,17 @@ export class PackBuilder {
     this.record(id, sealed.length);
   }
 
-  /** Hashes the `length` sealed bytes just placed at the end and lists them in the header. */
+  /** Lists the `length` sealed bytes just placed at the end in the header. */
   private record(id: string, length: number): void {
-    this.hash.update(this.buffer.subarray(this.bytes, this.bytes + length));
     this.entries.push({ id, type: this.blobType, offset: this.bytes, length });
     this.bytes += length;
   }
 
-  /** Closes the pack: returns its bytes, its name (sha256 of them) and its index entry. */
-  finish(key: RepoKey): { id: string; data: Buffer; pack: IndexPack } {
+  /**
+   * Closes the pack: its bytes, its name (sha256 of them) and its index entry. The bytes are final
+   * when this returns (a new blob may not be added); only the hashing is awaited.
+   */
+  async finish(key: RepoKey): Promise<{ id: string; data: Buffer; pack: IndexPack }> {
     const header = Buffer.allocUnsafe(this.entries.length * 37);
     this.entries.forEach((e, i) => {
       const at = i * 37;
@@ -81,10 +83,9 @@ export class PackBuilder {
     const start = this.bytes;
     const headerLength = sealInto(key, header, this.buffer, start);
     this.buffer.writeUInt32LE(headerLength, start + headerLength);
-    const end = start + headerLength + 4;
-    this.hash.update(this.buffer.subarray(start, end));
-    const id = this.hash.digest('hex');
-    return { id, data: this.buffer.subarray(0, end), pack: { id, blobs: this.entries } };
+    const data = this.buffer.subarray(0, start + headerLength + 4);
+    const id = Buffer.from(await webcrypto.subtle.digest('SHA-256', data)).toString('hex');
+    return { id, data, pack: { id, blobs: this.entries } };
   }
 
   private reserve(extra: number): void {
