@@ -282,6 +282,21 @@ describe('Weavestream over HTTPS', () => {
     }
   });
 
+  it('the fleet view: a refresh spends no login on a code-only installation, and a pull waiting for a code is not "failing"', async () => {
+    const waiting = await addInstallation();
+    expectCodeRequired(await pullJob(waiting), 'login');
+    const logins = count('POST', '/auth/login');
+    const { jobIds } = await client.call('fleet:refresh', { installationId: waiting.id });
+    const refreshed = await core.jobs.wait(jobIds[0] as string);
+    expect(refreshed.status).toBe('succeeded');
+    expect(count('POST', '/auth/login')).toBe(logins);
+    const entry = (await client.call('fleet:overview', {})).find((e) => e.installationId === waiting.id);
+    expect(entry?.freshness).not.toBe('failing');
+    expect(entry?.status?.state).toBe('unknown');
+    expect(entry?.status?.message).toMatch(/authenticator code/);
+    expect(entry?.lastError).toBeNull();
+  });
+
   it('refuses malformed codes at the contract', async () => {
     await expect(client.call('installations:provide-code', { installationId: session.id, code: '12345' })).rejects.toMatchObject({ code: 'INVALID_INPUT' });
     await expect(client.call('installations:provide-code', { installationId: session.id, code: '<b>123456</b>' })).rejects.toMatchObject({ code: 'INVALID_INPUT' });

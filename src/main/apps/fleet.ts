@@ -40,7 +40,9 @@ export class FleetService {
       const lastPull = recentJobs.find((j) => j.installationId === installation.id && j.kind === 'pull' && (j.status === 'succeeded' || j.status === 'failed'));
       const cadenceHours = installation.expectedCadenceHours ?? numberSetting(installation, 'cadenceHours') ?? remote?.cadenceHours ?? null;
       const status = this.core.statuses.get(installation.id) ?? null;
-      const failing = lastPull?.status === 'failed' || status?.state === 'offline' || status?.state === 'auth-failed' || status?.state === 'host-key-untrusted' || Boolean(remote?.error);
+      // A pull that stopped for the operator's one-time code is waiting for a person, not failing.
+      const pullFailed = lastPull?.status === 'failed' && lastPull.error?.code !== 'CODE_REQUIRED';
+      const failing = pullFailed || status?.state === 'offline' || status?.state === 'auth-failed' || status?.state === 'host-key-untrusted' || Boolean(remote?.error);
       return {
         installationId: installation.id,
         name: installation.name,
@@ -51,7 +53,7 @@ export class FleetService {
         freshness: freshness(newestSnapshot?.time ?? null, cadenceHours, failing),
         cadenceHours,
         capabilities: hasAdapter(installation.app) ? adapterFor(installation.app).capabilities(installation) : { ...NO_CAPABILITIES, notes: ['This app kind has no adapter yet.'] },
-        lastError: remote?.error ?? (lastPull?.status === 'failed' ? (lastPull.error?.message ?? null) : failing ? (status?.message ?? null) : null),
+        lastError: remote?.error ?? (pullFailed ? (lastPull?.error?.message ?? null) : failing ? (status?.message ?? null) : null),
       };
     });
   }
@@ -64,6 +66,13 @@ export class FleetService {
         .map((installation) =>
           this.core.jobs.start({ kind: 'fleet-refresh', title: `Check ${installation.name} for new backups`, installationId: installation.id, queue: { name: 'fleet-refresh', limit: 4 } }, async (ctx) => {
             const adapter = adapterFor(installation.app);
+            if (adapter.capabilities(installation).interactive?.includes('list')) {
+              // Listing needs an operator's one-time code (Weavestream over HTTPS without an API
+              // key): an unattended refresh must not spend a rate-limited login on it.
+              this.core.setStatus({ installationId: installation.id, state: 'unknown', checkedAt: new Date().toISOString(), message: 'Listing backups needs an authenticator code: use Pull… to list them.' });
+              this.core.events.emit('fleet:changed', { installationId: installation.id });
+              return { backups: null };
+            }
             const actx = createAdapterContext(this.core, installation, ctx);
             const started = performance.now();
             try {
