@@ -7,7 +7,10 @@
  * The dump is a real `pg_dump -Fc -Z0` of ~1 GiB, its stdout piped like Weavestream's worker,
  * with a manifest sidecar by Weavestream's rules, in `~/<dir>/data/backup` of the sshd test user.
  * Each measurement is a separate process under GNU time (peak RSS); ours also reports its
- * in-process pull time (without Node + tsx start-up, SSH handshake included).
+ * in-process pull time (without Node + tsx start-up, SSH handshake included). Two more anchors
+ * do the same storing work with restic: `ssh … cat | restic backup --stdin` (transfer + store),
+ * and restic storing the local file (no network at all), which bounds what any pull can reach.
+ * The product row runs the built `lifeboat pull` CLI with its vault password in the keychain.
  *
  * Env: SFTP_VAULT_BENCH_DIR (cache, default $TMPDIR/lifeboat-bench-sftp-vault),
  * SFTP_VAULT_BENCH_BYTES (target dump size, default 1 GiB), SFTP_VAULT_BENCH_RUNS (default 2, best of),
@@ -74,6 +77,7 @@ export async function run(): Promise<void> {
     const remoteFile = path.join(remoteDir, 'data', 'backup', DUMP_NAME);
     const rows: Measurement[] = [];
     rows.push(await bestOf('OpenSSH sftp -b get → file', RUNS, () => opensshPull(sshd, remoteFile, path.join(work, 'sftp-copy.dump'))));
+    rows.push(await bestOf('restic backup (off), local file, no net', RUNS, () => resticLocal(dump.file, path.join(work, 'restic-local'))));
     rows.push(await bestOf('ssh cat | restic backup --stdin (off)', RUNS, () => sshIntoRestic(sshd, remoteFile, path.join(work, 'restic-repo'))));
     rows.push(await bestOf('Lifeboat openPull → verifier → vault', RUNS, () => ourPull({ installation, vaultDir: path.join(work, 'vault'), home: path.join(work, 'home') })));
     rows.push(await bestOf('lifeboat pull (built CLI, keychain)', RUNS, () => cliPull(sshd, remoteDir, path.join(work, 'cli-home'))));
@@ -82,7 +86,8 @@ export async function run(): Promise<void> {
     for (const r of rows) {
       console.log(`${r.label.padEnd(40)} ${r.seconds.toFixed(2).padStart(7)} s ${(mib / r.seconds).toFixed(0).padStart(7)} ${r.wallSeconds.toFixed(2).padStart(7)} s ${r.peakRssMb.toFixed(0).padStart(6)} MB  ${r.note}`);
     }
-    const [anchor, restic, ours, cli] = rows as [Measurement, Measurement, Measurement, Measurement];
+    const [anchor, resticFloor, restic, ours, cli] = rows as [Measurement, Measurement, Measurement, Measurement, Measurement];
+    console.log(`\nfloor: restic storing the same dump from a local file (no network, no verification) takes ${(resticFloor.wallSeconds / anchor.seconds).toFixed(2)}× the sftp copy's time; a target of ≥ 0.9× sftp needs ≤ ${(1 / 0.9).toFixed(2)}×`);
     console.log(`\nratio (sftp time / ours; target ≥ 0.9): ${(anchor.seconds / ours.seconds).toFixed(2)}× in-process, ${(anchor.wallSeconds / cli.wallSeconds).toFixed(2)}× for the whole \`lifeboat pull\` process`);
     console.log(`ratio against the same work done by OpenSSH + restic (ssh|restic time / ours): ${(restic.wallSeconds / ours.seconds).toFixed(2)}× in-process, ${(restic.wallSeconds / cli.wallSeconds).toFixed(2)}× whole CLI process`);
     console.log(`peak RSS: lifeboat pull (built CLI) ${cli.peakRssMb.toFixed(0)} MB (target < 300); from source with tsx ${ours.peakRssMb.toFixed(0)} MB; restic ${restic.peakRssMb.toFixed(0)} MB; sftp ${anchor.peakRssMb.toFixed(0)} MB`);
@@ -103,6 +108,18 @@ async function opensshPull(sshd: TestSshd, remoteFile: string, localFile: string
   const copied = statSync(localFile).size;
   await rm(localFile, { force: true });
   return { label: '', seconds: wall, wallSeconds: wall, peakRssMb: Number(stderr.trim().split('\n').at(-1)) / 1024, note: `${copied} bytes written` };
+}
+
+/** restic storing the dump from the local disk: what storing alone costs, without any network. */
+async function resticLocal(file: string, repo: string): Promise<Measurement> {
+  const env = { ...process.env, RESTIC_PASSWORD: 'bench-password', RESTIC_CACHE_DIR: path.join(CACHE, 'restic-cache') };
+  await rm(repo, { recursive: true, force: true });
+  await execFileAsync('restic', ['-r', repo, 'init', '-q', '--repository-version', '2'], { env });
+  const started = performance.now();
+  const { stderr } = await execFileAsync('/usr/bin/time', ['-f', '%M', 'restic', '-r', repo, 'backup', '-q', '--compression', 'off', file], { env, maxBuffer: 16 * 1024 * 1024 });
+  const wall = (performance.now() - started) / 1000;
+  await rm(repo, { recursive: true, force: true });
+  return { label: '', seconds: wall, wallSeconds: wall, peakRssMb: Number(stderr.trim().split('\n').at(-1)) / 1024, note: 'restic peak RSS' };
 }
 
 /**
