@@ -119,8 +119,8 @@ export function registerVaultCommands(program: Command, { getCore, json }: CliCo
     .action(async () => {
       const core = await getCore();
       const { jobId } = await createInProcessClient(core).call('vault:prune', {});
-      const result = await followJob<{ bytesBefore: number; bytesAfter: number }>(core, jobId);
-      print(result, json(), (r) => `Vault went from ${formatBytes(r.bytesBefore)} to ${formatBytes(r.bytesAfter)}.`);
+      const result = await followJob<{ bytesBefore: number; bytesAfter: number; abandonedWritesRemoved: number }>(core, jobId);
+      print(result, json(), (r) => `Vault went from ${formatBytes(r.bytesBefore)} to ${formatBytes(r.bytesAfter)}.${r.abandonedWritesRemoved > 0 ? ` Removed ${r.abandonedWritesRemoved} temp file(s) that killed writers left.` : ''}`);
     });
 
   vault

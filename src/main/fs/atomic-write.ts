@@ -2,6 +2,11 @@ import { open, rename, rm } from 'node:fs/promises';
 import path from 'node:path';
 import { randomBytes } from 'node:crypto';
 
+/** True for the temp names `writeFileAtomic` uses, so a killed writer's leftovers can be found. */
+export function isAtomicWriteTemp(name: string): boolean {
+  return /^\..+\.[0-9a-f]{12}\.tmp$/.test(name);
+}
+
 /**
  * Writes a file so that readers see either the old or the new content, never a mix, even after
  * a crash: temp file in the same directory, fsync, rename, fsync of the directory.

@@ -292,11 +292,12 @@ export class VaultService {
     return { removed, pruned: prune };
   }
 
-  async prune(ctx: JobContext): Promise<{ bytesBefore: number; bytesAfter: number }> {
+  async prune(ctx: JobContext): Promise<{ bytesBefore: number; bytesAfter: number; abandonedWritesRemoved: number }> {
     const result = await (await this.open()).prune({ signal: ctx.signal, onProgress: (p) => ctx.progress(p) });
-    await this.audit.record({ action: 'prune', outcome: 'succeeded', jobId: ctx.jobId, detail: `${result.packsDeleted} pack(s) deleted, ${result.packsRepacked} repacked` });
+    const abandoned = result.abandonedWritesRemoved > 0 ? `, ${result.abandonedWritesRemoved} abandoned temp file(s) of killed writers removed` : '';
+    await this.audit.record({ action: 'prune', outcome: 'succeeded', jobId: ctx.jobId, detail: `${result.packsDeleted} pack(s) deleted, ${result.packsRepacked} repacked${abandoned}` });
     this.changed('vault pruned');
-    return { bytesBefore: result.bytesBefore, bytesAfter: result.bytesAfter };
+    return { bytesBefore: result.bytesBefore, bytesAfter: result.bytesAfter, abandonedWritesRemoved: result.abandonedWritesRemoved };
   }
 
   async locks(): Promise<VaultLockView[]> {

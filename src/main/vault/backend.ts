@@ -48,6 +48,12 @@ export interface Backend {
   write(type: FileType, name: string, data: Buffer): Promise<void>;
   /** Deletes a file (NOT_FOUND if it is not there). */
   remove(type: FileType, name: string): Promise<void>;
+  /**
+   * Deletes the half-written temp files a killed writer left (backends whose writes are atomic on
+   * the server side have none and leave this out). Only safe under an exclusive lock, when no
+   * writer can be mid-write. Returns how many were removed.
+   */
+  removeAbandonedWrites?(): Promise<number>;
 }
 
 /** True when `name` looks like a restic file name (64 lower-case hex characters). */

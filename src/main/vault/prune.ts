@@ -38,6 +38,8 @@ export interface PruneResult {
   packsRepacked: number;
   packsWritten: number;
   indexFilesReplaced: number;
+  /** Temp files of writers that were killed mid-write (only a local vault can have them). */
+  abandonedWritesRemoved: number;
   bytesBefore: number;
   bytesAfter: number;
 }
@@ -147,6 +149,8 @@ export async function prune(repo: Repository, options: PruneOptions = {}): Promi
     onProgress?.({ phase: 'delete', bytes: 0, total: null });
     await removeAll(repo, 'index', oldIndexFiles);
     await removeAll(repo, 'data', [...remove, ...repack]);
+    // The exclusive lock means no writer is mid-write, so every temp file left is a killed one's.
+    const abandonedWritesRemoved = (await repo.backend.removeAbandonedWrites?.()) ?? 0;
     await repo.loadIndex();
 
     let bytesAfter = 0;
@@ -156,6 +160,7 @@ export async function prune(repo: Repository, options: PruneOptions = {}): Promi
       packsRepacked: repack.size,
       packsWritten: saver.packs.length,
       indexFilesReplaced: oldIndexFiles.length,
+      abandonedWritesRemoved,
       bytesBefore,
       bytesAfter,
     };

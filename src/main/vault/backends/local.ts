@@ -6,7 +6,7 @@ import { constants as fsConstants } from 'node:fs';
 import { access, mkdir, open, readdir, stat, unlink } from 'node:fs/promises';
 import path from 'node:path';
 import { LifeboatError } from '../../../shared/errors';
-import { writeFileAtomic } from '../../fs/atomic-write';
+import { isAtomicWriteTemp, writeFileAtomic } from '../../fs/atomic-write';
 import { isRepoFileName } from '../backend';
 import type { Backend, ByteRange, FileInfo, FileType } from '../backend';
 
@@ -121,6 +121,19 @@ export class LocalBackend implements Backend {
   async remove(type: FileType, name: string): Promise<void> {
     const file = this.filePath(type, name);
     await this.guard(`remove ${describe(type, name)}`, () => unlink(file));
+  }
+
+  async removeAbandonedWrites(): Promise<number> {
+    const dataDirs = (await this.readDir(path.join(this.location, 'data'))).filter((d) => /^[0-9a-f]{2}$/.test(d)).map((d) => path.join('data', d));
+    let removed = 0;
+    for (const dir of ['', 'keys', 'snapshots', 'index', 'locks', ...dataDirs]) {
+      for (const name of await this.readDir(path.join(this.location, dir))) {
+        if (!isAtomicWriteTemp(name)) continue;
+        await this.guard(`remove the abandoned temp file ${path.join(dir, name)}`, () => unlink(path.join(this.location, dir, name)));
+        removed += 1;
+      }
+    }
+    return removed;
   }
 
   private async readDir(dir: string): Promise<string[]> {
