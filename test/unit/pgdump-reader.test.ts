@@ -251,6 +251,20 @@ describe('truncated and foreign input', () => {
     });
   }
 
+  it('a parser that first sees only 16 bytes re-reads its way to the same archive and the same errors', async () => {
+    // Header and TOC are parsed from a prefix that doubles whenever it runs out (real TOCs can pass 64 KiB).
+    for (const dump of DUMPS) {
+      const expected = await readPgDumpToc(dump, { scanData: true });
+      expect(await readPgDumpToc(dump, { scanData: true, firstTocBytes: 16 })).toEqual(expected);
+      expect(await readPgDumpToc(trickle(readFileSync(dump), 5), { scanData: true, firstTocBytes: 16 })).toEqual(expected);
+    }
+    for (const [cut, pattern] of cuts.filter(([at]) => at <= 8736)) {
+      const file = path.join(tmp, `small-first-${cut}.dump`);
+      writeFileSync(file, full.subarray(0, cut));
+      await expectInvalid(readPgDumpToc(file, { firstTocBytes: 16 }), pattern);
+    }
+  });
+
   it('a cut inside the data goes unnoticed without scanData (the TOC is whole), and is caught with it', async () => {
     const file = path.join(tmp, 'cut-data.dump');
     writeFileSync(file, full.subarray(0, 9500));

@@ -1,18 +1,9 @@
 /**
- * A forward-only byte reader over a stream of Buffers: reads exact byte counts across chunk
- * boundaries without ever joining more than the bytes asked for. It never seeks, so it works on
- * pipes. Used for the header and TOC; the data walk takes over the remaining chunks (`detach`).
+ * A forward-only byte buffer over a stream of Buffers. The header and TOC parser asks for a
+ * contiguous prefix of the unread bytes, parses it synchronously, and skips what it used; the
+ * data walk then takes over the remaining chunks (`detach`). It never seeks, so it works on pipes.
  */
 import { LifeboatError } from '../../../shared/errors';
-
-/** Thrown (as ARCHIVE_INVALID) when the input ends before `need` more bytes arrived. */
-export class UnexpectedEndError extends LifeboatError {
-  constructor(readonly position: number, readonly wanted: number) {
-    super('ARCHIVE_INVALID', `ends at byte ${position} (${wanted} more bytes were expected)`, {
-      details: { position, wanted },
-    });
-  }
-}
 
 /** Pull reader with an absolute position. */
 export class ByteSource {
@@ -49,19 +40,36 @@ export class ByteSource {
     return true;
   }
 
-  /** Reads exactly `n` bytes, or throws UnexpectedEndError. */
-  async read(n: number): Promise<Buffer> {
-    if (!(await this.fill(n))) throw new UnexpectedEndError(this.consumed + this.buffered, n - this.buffered);
-    return this.take(n);
+  /**
+   * Up to `n` of the unread bytes as one Buffer, without consuming them, after `fill(n)`. Also
+   * says whether that is everything the input will ever have (it ended within those bytes).
+   */
+  async contiguous(n: number): Promise<{ bytes: Buffer; isEnd: boolean }> {
+    const isEnd = !(await this.fill(n)) || (this.ended && this.buffered === n);
+    if (this.chunks.length > 1 && (this.chunks[0] as Buffer).length < n) {
+      // Join once and keep the joined buffer, so asking again for more does not re-copy.
+      this.chunks = [Buffer.concat(this.chunks, this.buffered)];
+    }
+    const first = this.chunks[0] ?? Buffer.alloc(0);
+    return { bytes: first.subarray(0, Math.min(n, first.length)), isEnd };
   }
 
-  /** Up to `n` of the next bytes without consuming them (fewer only at the end of input). */
-  async peek(n: number): Promise<Buffer> {
-    await this.fill(n);
-    const have = Math.min(n, this.buffered);
-    const first = this.chunks[0];
-    if (first && first.length >= have) return first.subarray(0, have);
-    return Buffer.concat(this.chunks, this.buffered).subarray(0, have);
+  /** Consumes `n` buffered bytes. */
+  skip(n: number): void {
+    if (n > this.buffered) throw new LifeboatError('INTERNAL', 'ByteSource.skip past the buffered bytes');
+    let left = n;
+    while (left > 0) {
+      const chunk = this.chunks[0] as Buffer;
+      if (chunk.length <= left) {
+        this.chunks.shift();
+        left -= chunk.length;
+      } else {
+        this.chunks[0] = chunk.subarray(left);
+        left = 0;
+      }
+    }
+    this.buffered -= n;
+    this.consumed += n;
   }
 
   /** Hands the unread buffered bytes and the rest of the iterator to a push-style consumer. */
@@ -70,33 +78,6 @@ export class ByteSource {
     this.chunks = [];
     this.buffered = 0;
     return { pending, iterator: this.iterator, position: this.consumed, ended: this.ended };
-  }
-
-  private take(n: number): Buffer {
-    const first = this.chunks[0];
-    if (first && first.length >= n) {
-      // Fast path: the bytes sit in one chunk; subarray shares memory, no copy.
-      const out = first.subarray(0, n);
-      if (first.length === n) this.chunks.shift();
-      else this.chunks[0] = first.subarray(n);
-      this.buffered -= n;
-      this.consumed += n;
-      return out;
-    }
-    const out = Buffer.allocUnsafe(n);
-    let filled = 0;
-    while (filled < n) {
-      const chunk = this.chunks[0];
-      if (!chunk) throw new LifeboatError('INTERNAL', 'ByteSource.take past the buffered bytes');
-      const part = Math.min(chunk.length, n - filled);
-      chunk.copy(out, filled, 0, part);
-      filled += part;
-      if (part === chunk.length) this.chunks.shift();
-      else this.chunks[0] = chunk.subarray(part);
-    }
-    this.buffered -= n;
-    this.consumed += n;
-    return out;
   }
 }
 

@@ -6,10 +6,11 @@
  * Byte layout and rules: ../shared/specs/pgdump-custom-format.md.
  */
 import { open } from 'node:fs/promises';
+import type { FileHandle } from 'node:fs/promises';
 import path from 'node:path';
 import type { Readable } from 'node:stream';
 import { LifeboatError } from '../../../shared/errors';
-import { ByteSource, UnexpectedEndError, toBuffer } from './byte-source';
+import { ByteSource, toBuffer } from './byte-source';
 import { DataBlockWalker } from './data-walk';
 import { buildArchive } from './model';
 import { decodePgInt, decodePgOffset } from './primitives';
@@ -27,6 +28,8 @@ const MAX_TOC_ENTRIES = 10_000_000;
 /** No TOC string (a definition, a COPY statement) is anywhere near this; a bigger length is corruption. */
 const MAX_STRING_BYTES = 256 * 1024 * 1024;
 const READ_CHUNK_BYTES = 1024 * 1024;
+/** The first bytes handed to the TOC parser; a TOC is usually smaller, and a bigger one doubles it. */
+const FIRST_TOC_BYTES = 64 * 1024;
 const PROGRESS_EVERY_BYTES = 8 * 1024 * 1024;
 /** pg_restore sniffs this much to recognise a plain SQL dump (`_discoverArchiveFormat`). */
 const SNIFF_BYTES = 512;
@@ -41,6 +44,8 @@ export interface ReadPgDumpOptions {
   onChunk?: (chunk: Buffer) => void;
   /** Name used in error messages when the input is a stream (default "the dump stream"). */
   label?: string;
+  /** Bytes the header and TOC parser first asks for (default 64 KiB); tests shrink it to cross its re-parse path. */
+  firstTocBytes?: number;
 }
 
 /**
@@ -52,13 +57,9 @@ export interface ReadPgDumpOptions {
 export async function readPgDumpToc(input: Readable | string, options: ReadPgDumpOptions = {}): Promise<PgDumpArchive> {
   const { signal } = options;
   if (signal?.aborted) throw cancelled();
-  const opened = await openInput(input, options.label);
-  const { stream, total, label } = opened;
-  const onAbort = (): void => {
-    stream.destroy(cancelled());
-  };
+  const { iterator, close, total, label } = await openInput(input, options.label, Boolean(options.scanData), options.firstTocBytes ?? FIRST_TOC_BYTES);
+  const onAbort = (): void => close(cancelled());
   signal?.addEventListener('abort', onAbort, { once: true });
-  const iterator = stream[Symbol.asyncIterator]() as AsyncIterator<Buffer>;
   const progress = new ProgressReporter(options.onProgress, total);
   const onChunk = (chunk: Buffer): void => {
     options.onChunk?.(chunk);
@@ -67,10 +68,9 @@ export async function readPgDumpToc(input: Readable | string, options: ReadPgDum
   const source = new ByteSource(iterator, onChunk);
   let parserPhase: 'header' | 'toc' = 'header';
   try {
-    const parser = new TocParser(source, total);
-    const header = await parser.readHeader();
-    parserPhase = 'toc';
-    const entries = await parser.readToc(header);
+    const { header, entries } = await parseHeaderAndToc(source, total, options.firstTocBytes ?? FIRST_TOC_BYTES, (phase) => {
+      parserPhase = phase;
+    });
     const dataStart = source.position;
     if (!options.scanData) {
       return buildArchive({ header, entries, dataStart, fileSize: total, dataScanned: false });
@@ -85,7 +85,7 @@ export async function readPgDumpToc(input: Readable | string, options: ReadPgDum
   } finally {
     signal?.removeEventListener('abort', onAbort);
     // Ends the stream (and closes the file) when we stop before EOF.
-    if (!stream.destroyed) stream.destroy();
+    close();
   }
 }
 
@@ -98,8 +98,16 @@ export function minPgRestoreMajor(header: Pick<PgDumpHeader, 'versionMinor'>): n
   return 9;
 }
 
-async function openInput(input: Readable | string, label: string | undefined): Promise<{ stream: Readable; total: number | null; label: string }> {
-  if (typeof input !== 'string') return { stream: input, total: null, label: label ?? 'the dump stream' };
+/** The input as chunks, plus how to stop reading it (with an error for a pending read, on cancel). */
+interface OpenedInput {
+  iterator: AsyncIterator<Buffer>;
+  close: (error?: Error) => void;
+  total: number | null;
+  label: string;
+}
+
+async function openInput(input: Readable | string, label: string | undefined, wholeFile: boolean, firstRead: number): Promise<OpenedInput> {
+  if (typeof input !== 'string') return { ...streamInput(input), total: null, label: label ?? 'the dump stream' };
   const name = label ?? path.basename(input);
   let handle;
   try {
@@ -114,8 +122,49 @@ async function openInput(input: Readable | string, label: string | undefined): P
     await handle.close();
     throw new LifeboatError('ARCHIVE_INVALID', `${input} is a directory (a directory-format dump?), not a custom-format pg_dump file.`);
   }
-  const stream = handle.createReadStream({ highWaterMark: READ_CHUNK_BYTES, autoClose: true });
-  return { stream, total: stat.isFile() ? stat.size : null, label: name };
+  const total = stat.isFile() ? stat.size : null;
+  // A whole walk wants the stream's read-ahead; header and TOC alone are a read or two, and
+  // setting up a stream would cost more than reading them.
+  if (wholeFile) return { ...streamInput(handle.createReadStream({ highWaterMark: READ_CHUNK_BYTES, autoClose: true })), total, label: name };
+  return { ...directReads(handle, firstRead), total, label: name };
+}
+
+function streamInput(stream: Readable): Pick<OpenedInput, 'iterator' | 'close'> {
+  return {
+    iterator: stream[Symbol.asyncIterator]() as AsyncIterator<Buffer>,
+    close: (error) => {
+      if (!stream.destroyed) stream.destroy(error);
+    },
+  };
+}
+
+/** Reads a file front to back with plain reads: `firstRead` bytes first, then READ_CHUNK_BYTES at a time. */
+function directReads(handle: FileHandle, firstRead: number): Pick<OpenedInput, 'iterator' | 'close'> {
+  let position = 0;
+  let closed = false;
+  let failure: Error | undefined;
+  const close = (error?: Error): void => {
+    failure ??= error;
+    if (closed) return;
+    closed = true;
+    void handle.close().catch(() => undefined);
+  };
+  const iterator: AsyncIterator<Buffer> = {
+    next: async () => {
+      if (failure) throw failure;
+      if (closed) return { done: true, value: undefined };
+      const buffer = Buffer.allocUnsafe(position === 0 ? firstRead : READ_CHUNK_BYTES);
+      const { bytesRead } = await handle.read(buffer, 0, buffer.length, position);
+      if (failure) throw failure;
+      if (bytesRead === 0) {
+        close();
+        return { done: true, value: undefined };
+      }
+      position += bytesRead;
+      return { done: false, value: buffer.subarray(0, bytesRead) };
+    },
+  };
+  return { iterator, close };
 }
 
 async function walkData(
@@ -158,19 +207,60 @@ class ProgressReporter {
   }
 }
 
-/** Reads header and TOC through a ByteSource; `context` says what was being read when it failed. */
+/**
+ * Parses header and TOC from a growing prefix of the input. The parser is synchronous (no await
+ * per field): when the prefix runs out it says how many bytes it needs, and the whole prefix is
+ * parsed again from the start with at least that many (doubling, so the total work stays linear).
+ */
+async function parseHeaderAndToc(
+  source: ByteSource, total: number | null, firstBytes: number, onPhase: (phase: 'header' | 'toc') => void,
+): Promise<{ header: PgDumpHeader; entries: PgDumpTocEntry[] }> {
+  let want = firstBytes;
+  for (;;) {
+    const { bytes, isEnd } = await source.contiguous(want);
+    const parser = new TocParser(bytes, isEnd, total);
+    onPhase('header');
+    try {
+      const header = parser.readHeader();
+      onPhase('toc');
+      const entries = parser.readToc(header);
+      source.skip(parser.position);
+      return { header, entries };
+    } catch (error) {
+      if (!(error instanceof NeedMoreBytes)) throw error;
+      want = Math.max(error.needed, want * 2);
+    }
+  }
+}
+
+/** The parser reached the end of the prefix it was given, and the input has more. */
+class NeedMoreBytes extends Error {
+  constructor(readonly needed: number) {
+    super(`need ${needed} bytes`);
+  }
+}
+
+/** Reads header and TOC from one buffer; `context` says what was being read when it failed. */
 class TocParser {
   private intSize = 4;
   private offSize = 8;
   private context = 'the header';
+  private at = 0;
 
-  constructor(private readonly src: ByteSource, private readonly total: number | null) {}
+  /** `isEnd`: the buffer holds the rest of the input, so running out of it means truncation. */
+  constructor(private readonly buf: Buffer, private readonly isEnd: boolean, private readonly total: number | null) {}
 
-  async readHeader(): Promise<PgDumpHeader> {
-    const sniff = await this.src.peek(SNIFF_BYTES);
+  /** Bytes parsed so far. */
+  get position(): number {
+    return this.at;
+  }
+
+  readHeader(): PgDumpHeader {
+    const sniff = this.buf.subarray(0, SNIFF_BYTES);
+    if (sniff.length < SNIFF_BYTES && !this.isEnd) throw new NeedMoreBytes(SNIFF_BYTES);
     if (sniff.length < 5 || sniff.subarray(0, 5).toString('latin1') !== 'PGDMP') throw notCustomFormat(sniff);
-    await this.src.read(5);
-    const version = await this.bytes(2);
+    this.bytes(5);
+    const version = this.bytes(2);
     const vmaj = version.readUInt8(0);
     const vmin = version.readUInt8(1);
     if (vmaj !== 1) throw invalid(`archive version ${vmaj}.${vmin} is not supported (only 1.x exists)`, { reason: 'unsupported-version' });
@@ -180,18 +270,18 @@ class TocParser {
     if (vmin < MIN_ARCHIVE_MINOR) {
       throw invalid(`archive version 1.${vmin} is older than this reader supports (from 1.${MIN_ARCHIVE_MINOR}, pg_dump 8.4)`, { reason: 'unsupported-version', minor: vmin });
     }
-    const sizes = await this.bytes(4);
+    const sizes = this.bytes(4);
     const [vrev, intSize, offSize, format] = [sizes.readUInt8(0), sizes.readUInt8(1), sizes.readUInt8(2), sizes.readUInt8(3)];
     if (intSize < 1 || intSize > 8) throw invalid(`header says integers are ${intSize} bytes (expected 1–8)`, { reason: 'corrupt-header' });
     if (offSize < 1 || offSize > 8) throw invalid(`header says offsets are ${offSize} bytes (expected 1–8)`, { reason: 'corrupt-header' });
     this.intSize = intSize;
     this.offSize = offSize;
     if (format !== 1) throw invalid(`the header names archive format ${format} (${formatName(format)}); only the custom format (1) is read here`, { reason: 'not-custom-format' });
-    const compression = vmin >= 15 ? await this.readAlgorithm() : compressionFromLevel(await this.readInt());
-    const tm = await this.readTm();
-    const dbname = await this.readStr();
-    const serverVersion = await this.readStr();
-    const pgDumpVersion = await this.readStr();
+    const compression = vmin >= 15 ? this.readAlgorithm() : compressionFromLevel(this.readInt());
+    const tm = this.readTm();
+    const dbname = this.readStr();
+    const serverVersion = this.readStr();
+    const pgDumpVersion = this.readStr();
     return {
       versionMajor: vmaj, versionMinor: vmin, versionRev: vrev,
       version: `${vmaj}.${vmin}-${vrev}`,
@@ -201,9 +291,9 @@ class TocParser {
     };
   }
 
-  async readToc(header: PgDumpHeader): Promise<PgDumpTocEntry[]> {
+  readToc(header: PgDumpHeader): PgDumpTocEntry[] {
     this.context = 'the TOC entry count';
-    const count = await this.readInt();
+    const count = this.readInt();
     // A cut file runs into its end while reading entries, which names the entry; only absurd counts fail here.
     if (count < 0 || count > MAX_TOC_ENTRIES) {
       throw invalid(`the TOC claims ${count} entries, which cannot be right`, { reason: 'corrupt-toc' });
@@ -212,7 +302,7 @@ class TocParser {
     let section: PgDumpTocEntry['effectiveSection'] = 'PRE_DATA';
     for (let i = 0; i < count; i++) {
       this.context = `TOC entry ${i + 1} of ${count}`;
-      const entry = await this.readEntry(header.versionMinor);
+      const entry = this.readEntry(header.versionMinor);
       if (entry.section !== 'NONE') section = entry.section;
       entry.effectiveSection = section;
       entries.push(entry);
@@ -220,32 +310,32 @@ class TocParser {
     return entries;
   }
 
-  private async readEntry(minor: number): Promise<PgDumpTocEntry> {
-    const dumpId = await this.readInt();
+  private readEntry(minor: number): PgDumpTocEntry {
+    const dumpId = this.readInt();
     if (dumpId <= 0) throw invalid(`entry ID ${dumpId} is out of range (a corrupt TOC)`, { reason: 'corrupt-toc' });
-    const hadDumper = (await this.readInt()) !== 0;
-    const tableoid = parseOid(await this.readStr());
-    const oid = parseOid(await this.readStr());
-    const tag = (await this.readStr()) ?? '';
-    const desc = await this.readStr();
+    const hadDumper = this.readInt() !== 0;
+    const tableoid = parseOid(this.readStr());
+    const oid = parseOid(this.readStr());
+    const tag = this.readStr() ?? '';
+    const desc = this.readStr();
     if (desc === null) throw invalid(`entry ${dumpId} has no object type`, { reason: 'corrupt-toc' });
-    const section = sectionName(minor >= 11 ? await this.readInt() : 2, dumpId);
-    const defn = await this.readStr();
-    const dropStmt = await this.readStr();
-    const copyStmt = await this.readStr();
-    const namespace = await this.readStr();
-    const tablespace = await this.readStr();
-    const tableam = minor >= 14 ? await this.readStr() : null;
-    const relkindCode = minor >= 16 ? await this.readInt() : 0;
-    const owner = await this.readStr();
-    const withOids = (await this.readStr()) === 'true';
+    const section = sectionName(minor >= 11 ? this.readInt() : 2, dumpId);
+    const defn = this.readStr();
+    const dropStmt = this.readStr();
+    const copyStmt = this.readStr();
+    const namespace = this.readStr();
+    const tablespace = this.readStr();
+    const tableam = minor >= 14 ? this.readStr() : null;
+    const relkindCode = minor >= 16 ? this.readInt() : 0;
+    const owner = this.readStr();
+    const withOids = this.readStr() === 'true';
     const dependencies: number[] = [];
     for (;;) {
-      const dep = await this.readStr();
+      const dep = this.readStr();
       if (dep === null) break;
       dependencies.push(Number.parseInt(dep, 10));
     }
-    const { dataState, dataOffset } = await this.readOffset(dumpId);
+    const { dataState, dataOffset } = this.readOffset(dumpId);
     return {
       dumpId, hadDumper, tableoid, oid, tag, desc, section, effectiveSection: 'PRE_DATA',
       defn, dropStmt, copyStmt, namespace, tablespace, tableam,
@@ -254,61 +344,55 @@ class TocParser {
     };
   }
 
-  private async readAlgorithm(): Promise<PgDumpCompression> {
-    const [code] = await this.bytes(1);
+  private readAlgorithm(): PgDumpCompression {
+    const [code] = this.bytes(1);
     const algorithms = ['none', 'gzip', 'lz4', 'zstd'] as const;
     const algorithm = algorithms[code as number];
     if (!algorithm) throw invalid(`unknown compression algorithm ${code} in the header`, { reason: 'corrupt-header' });
     return { algorithm, level: null };
   }
 
-  private async readTm(): Promise<PgDumpCreationTm> {
+  private readTm(): PgDumpCreationTm {
     const [sec, min, hour, mday, mon, year, isdst] = [
-      await this.readInt(), await this.readInt(), await this.readInt(), await this.readInt(),
-      await this.readInt(), await this.readInt(), await this.readInt(),
+      this.readInt(), this.readInt(), this.readInt(), this.readInt(), this.readInt(), this.readInt(), this.readInt(),
     ] as [number, number, number, number, number, number, number];
     return { sec, min, hour, mday, mon, year, isdst };
   }
 
-  private async bytes(n: number): Promise<Buffer> {
-    return this.guard(() => this.src.read(n));
+  /** The next `n` bytes (a view, no copy); running out says how much more is needed, or that the file is cut. */
+  private bytes(n: number): Buffer {
+    const end = this.at + n;
+    if (end > this.buf.length) {
+      if (!this.isEnd) throw new NeedMoreBytes(end);
+      throw invalid(`the archive is truncated: it ends at byte ${this.buf.length} while reading ${this.context}`, { reason: 'truncated', position: this.buf.length });
+    }
+    const out = this.buf.subarray(this.at, end);
+    this.at = end;
+    return out;
   }
 
-  private async readInt(): Promise<number> {
-    const buf = await this.bytes(this.intSize + 1);
-    return decodePgInt(buf, 0, this.intSize);
+  private readInt(): number {
+    return decodePgInt(this.bytes(this.intSize + 1), 0, this.intSize);
   }
 
-  private async readStr(): Promise<string | null> {
-    const length = await this.readInt();
+  private readStr(): string | null {
+    const length = this.readInt();
     if (length === -1) return null;
     if (length < 0) throw invalid(`a string length of ${length} in ${this.context}`, { reason: 'corrupt-toc' });
-    if (length > MAX_STRING_BYTES || (this.total !== null && this.src.position + length > this.total)) {
-      throw invalid(`${this.context} has a string of ${length} bytes at byte ${this.src.position}, past the end of the file`, { reason: 'corrupt-toc' });
+    if (length > MAX_STRING_BYTES || (this.total !== null && this.at + length > this.total)) {
+      throw invalid(`${this.context} has a string of ${length} bytes at byte ${this.at}, past the end of the file`, { reason: 'corrupt-toc' });
     }
     if (length === 0) return '';
-    return (await this.bytes(length)).toString('utf8');
+    return this.bytes(length).toString('utf8');
   }
 
-  private async readOffset(dumpId: number): Promise<{ dataState: PgDumpDataState; dataOffset: number | null }> {
-    const buf = await this.bytes(1 + this.offSize);
+  private readOffset(dumpId: number): { dataState: PgDumpDataState; dataOffset: number | null } {
+    const buf = this.bytes(1 + this.offSize);
     const flag = buf[0];
     if (flag === 1) return { dataState: 'POS_NOT_SET', dataOffset: null };
     if (flag === 3) return { dataState: 'NO_DATA', dataOffset: null };
     if (flag === 2) return { dataState: 'POS_SET', dataOffset: decodePgOffset(buf, 1, this.offSize) };
     throw invalid(`entry ${dumpId} has an unexpected data offset flag ${flag}`, { reason: 'corrupt-toc' });
-  }
-
-  /** Turns running out of bytes into a message that says where. */
-  private async guard<T>(read: () => Promise<T>): Promise<T> {
-    try {
-      return await read();
-    } catch (error) {
-      if (error instanceof UnexpectedEndError) {
-        throw invalid(`the archive is truncated: it ends at byte ${error.position} while reading ${this.context}`, { reason: 'truncated', position: error.position });
-      }
-      throw error;
-    }
   }
 }
 
