@@ -6,58 +6,22 @@
  * restore wizard to the end on Weavestream — live data changed first, then put back from the
  * pulled dump, with a pre-restore safety snapshot in the vault.
  */
-import path from 'node:path';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import type { BrowserContext, Locator, Page } from 'playwright-core';
-import { createCore, MemorySecretStore, type Core } from '../../src/main/core';
-import { startTwin, type Twin } from '../../src/main/contract/http-twin';
-import { ensureBuilt, launchBrowser, screenshot, type TestBrowser } from '../harness/browser';
-import { makeTestHome } from '../harness/home';
-import { ensureVault, startTestFleet, type TestFleet } from '../fleet/index';
+import { describe, expect, it } from 'vitest';
+import type { Locator } from 'playwright-core';
+import { screenshot } from '../harness/browser';
 import { SAMPLE_ARCHIVE } from '../fleet/meshmonitor/server';
+import { useFleetE2e } from '../harness/e2e-fleet';
 
-const ROOT = path.resolve(import.meta.dirname, '..', '..');
+const e2e = useFleetE2e('fleet');
 
-let core: Core;
-let fleet: TestFleet;
-let twin: Twin;
-let browser: TestBrowser;
-let context: BrowserContext;
-let page: Page;
-const pageErrors: Error[] = [];
-
-beforeAll(async () => {
-  ensureBuilt();
-  core = await createCore({ home: makeTestHome('e2e-fleet'), secretStore: new MemorySecretStore('e2e fleet') });
-  [fleet, browser] = await Promise.all([startTestFleet(core), launchBrowser()]);
-  await ensureVault(core);
-  twin = await startTwin(core, { rendererDir: path.join(ROOT, 'dist', 'renderer') });
-  context = await browser.newContext();
-  page = await context.newPage();
-  page.on('pageerror', (error) => pageErrors.push(error));
-}, 60_000);
-
-afterEach(async ({ task }) => {
-  if (task.result?.state === 'fail' && page) await screenshot(page, `e2e-failed-fleet-${task.name.slice(0, 40).replace(/[^a-z0-9]+/gi, '-')}`);
-  expect(pageErrors.map((e) => e.message)).toEqual([]);
-});
-
-afterAll(async () => {
-  await context?.close();
-  await browser?.close();
-  await twin?.close();
-  await core?.close();
-  await fleet?.stop();
-});
-
-const WS = (): string => fleet.installations.weavestream.name;
-const MM = (): string => fleet.installations.meshmonitor.name;
-const row = (name: string): Locator => page.getByRole('listitem', { name });
-const backups = (name: string): Locator => page.getByRole('group', { name: `Backups of ${name}` });
+const WS = (): string => e2e.fleet.installations.weavestream.name;
+const MM = (): string => e2e.fleet.installations.meshmonitor.name;
+const row = (name: string): Locator => e2e.page.getByRole('listitem', { name });
+const backups = (name: string): Locator => e2e.page.getByRole('group', { name: `Backups of ${name}` });
 
 describe('Fleet view', () => {
   it('lists both installations with freshness, cadence and the newest backup on the server', async () => {
-    await page.goto(twin.url);
+    await e2e.page.goto(e2e.twin.url);
     await row(WS()).waitFor();
     await row(MM()).waitFor();
     // fleet:refresh ran on mount: the Weavestream seed dumps are listed, nothing is in the vault yet.
@@ -72,7 +36,7 @@ describe('Fleet view', () => {
       expect(await strip.getByText('Preview', { exact: true }).count()).toBe(0);
     }
     expect(await backups(MM()).getByTestId('newest-remote').innerText()).toBe('not listed yet');
-    await screenshot(page, 'e2e-fleet-overview');
+    await screenshot(e2e.page, 'e2e-fleet-overview');
   });
 
   it('pulls the newest Weavestream dump with live progress, and the snapshot appears', async () => {
@@ -80,23 +44,23 @@ describe('Fleet view', () => {
     await strip.getByRole('button', { name: `Pull newest backup of ${WS()}` }).click();
     const job = strip.locator('.job-summary');
     await job.waitFor();
-    await screenshot(page, 'e2e-fleet-pull-running');
+    await screenshot(e2e.page, 'e2e-fleet-pull-running');
     await strip.getByText('Pulled into snapshot').waitFor({ timeout: 30_000 });
     const summary = await job.innerText();
     expect(summary).toMatch(/Succeeded/);
     expect(summary).toMatch(/took .* · [\d.]+ (KiB|MiB)/);
     expect(summary).toMatch(/\d+ checks? passed/);
-    const snapshots = await core.vault.snapshots({ installationId: fleet.installations.weavestream.id });
+    const snapshots = await e2e.core.vault.snapshots({ installationId: e2e.fleet.installations.weavestream.id });
     expect(snapshots).toHaveLength(1);
     await strip.getByTestId('newest-snapshot').getByText(snapshots[0]!.id.slice(0, 8)).waitFor();
     // A day-old dump against a 24 h cadence (1.25 × grace): fresh.
     await strip.locator('[data-freshness="fresh"]').waitFor();
-    await screenshot(page, 'e2e-fleet-pulled');
+    await screenshot(e2e.page, 'e2e-fleet-pulled');
 
     // The same backup again: nothing is downloaded.
     await strip.getByRole('button', { name: `Pull newest backup of ${WS()}` }).click();
     await strip.getByText('Already in the vault').waitFor({ timeout: 20_000 });
-    expect(await core.vault.snapshots({ installationId: fleet.installations.weavestream.id })).toHaveLength(1);
+    expect(await e2e.core.vault.snapshots({ installationId: e2e.fleet.installations.weavestream.id })).toHaveLength(1);
   });
 
   it('runs a MeshMonitor backup, lists it in the Pull… dialog and pulls it from there', async () => {
@@ -105,12 +69,12 @@ describe('Fleet view', () => {
     await strip.locator('.job-summary').getByText('Succeeded').waitFor({ timeout: 20_000 });
     await strip.getByTestId('newest-remote').getByText(/^\d{4}-\d{2}-\d{2}_\d{6}/).waitFor({ timeout: 20_000 });
     await strip.getByRole('button', { name: `Choose a backup of ${MM()} to pull` }).click();
-    const dialog = page.getByRole('dialog', { name: `Backups on ${MM()}` });
+    const dialog = e2e.page.getByRole('dialog', { name: `Backups on ${MM()}` });
     const table = dialog.getByRole('table', { name: 'Remote backups' });
     await table.waitFor({ timeout: 20_000 });
     expect(await table.locator('tbody tr').count()).toBe(1);
     expect(await table.locator('tbody tr td').nth(3).innerText()).toBe('no');
-    await screenshot(page, 'e2e-fleet-pull-dialog');
+    await screenshot(e2e.page, 'e2e-fleet-pull-dialog');
     await dialog.getByRole('button', { name: /^Pull / }).click();
     await dialog.waitFor({ state: 'hidden' });
     await strip.getByText('Pulled into snapshot').waitFor({ timeout: 30_000 });
@@ -121,17 +85,17 @@ describe('Fleet view', () => {
 describe('Preview', () => {
   it('shows the pulled Weavestream dump: integrity ✓, its tables, sortable, and the raw manifest as text', async () => {
     await backups(WS()).getByRole('link', { name: `Preview the newest snapshot of ${WS()}` }).click();
-    const integrity = page.getByTestId('integrity');
+    const integrity = e2e.page.getByTestId('integrity');
     await integrity.waitFor({ timeout: 30_000 });
     expect(await integrity.locator('.pill').innerText()).toContain('✓ verified');
     const checks = integrity.getByRole('list', { name: 'Integrity checks' }).locator('li');
     expect(await checks.count()).toBeGreaterThan(0);
     expect(await integrity.locator('li[data-ok="false"]').count()).toBe(0);
-    expect(await page.locator('.facts').innerText()).toContain('Weavestream 1.9.11');
-    await screenshot(page, 'e2e-preview-weavestream-summary');
+    expect(await e2e.page.locator('.facts').innerText()).toContain('Weavestream 1.9.11');
+    await screenshot(e2e.page, 'e2e-preview-weavestream-summary');
 
-    await page.getByRole('tab', { name: 'Contents' }).click();
-    const table = page.getByRole('table', { name: 'Tables in the dump' });
+    await e2e.page.getByRole('tab', { name: 'Contents' }).click();
+    const table = e2e.page.getByRole('table', { name: 'Tables in the dump' });
     const tableNames = await table.locator('tbody tr td:nth-child(2)').allInnerTexts();
     expect(tableNames).toEqual(expect.arrayContaining(['users', 'posts', 'sessions', 'password_entries', 'audit_log']));
     // Rows is numeric: right-aligned; a click sorts biggest first, a second click reverses.
@@ -149,57 +113,57 @@ describe('Preview', () => {
     await rowsHeader.click();
     const ascending = await rowCounts();
     expect(ascending).toEqual([...ascending].sort((a, b) => a - b));
-    await screenshot(page, 'e2e-preview-weavestream-contents');
+    await screenshot(e2e.page, 'e2e-preview-weavestream-contents');
 
-    await page.getByRole('tab', { name: 'Secrets & not included' }).click();
-    await page.getByText('Uploaded files').first().waitFor();
-    await page.getByRole('tab', { name: 'Raw sidecars' }).click();
-    const pre = page.locator('.sidecar pre').first();
+    await e2e.page.getByRole('tab', { name: 'Secrets & not included' }).click();
+    await e2e.page.getByText('Uploaded files').first().waitFor();
+    await e2e.page.getByRole('tab', { name: 'Raw sidecars' }).click();
+    const pre = e2e.page.locator('.sidecar pre').first();
     expect(await pre.innerText()).toMatch(/"weavestreamVersion"/);
     // Text, never markup: the sidecar's text is the pre's only content.
     expect(await pre.evaluate((el) => el.children.length)).toBe(0);
-    await screenshot(page, 'e2e-preview-weavestream-raw');
+    await screenshot(e2e.page, 'e2e-preview-weavestream-raw');
   });
 
   it('shows the pulled MeshMonitor backup with every table verified', async () => {
-    await page.goto(`${twin.url.split('#')[0]}#/fleet`);
+    await e2e.page.goto(`${e2e.twin.url.split('#')[0]}#/fleet`);
     await backups(MM()).getByRole('link', { name: `Preview the newest snapshot of ${MM()}` }).click();
-    const integrity = page.getByTestId('integrity');
+    const integrity = e2e.page.getByTestId('integrity');
     await integrity.waitFor({ timeout: 30_000 });
     expect(await integrity.locator('.pill').innerText()).toContain('✓ verified');
-    await page.getByRole('tab', { name: 'Contents' }).click();
-    expect(await page.getByRole('table', { name: 'Tables' }).locator('tbody tr').count()).toBe(20);
-    await screenshot(page, 'e2e-preview-meshmonitor');
+    await e2e.page.getByRole('tab', { name: 'Contents' }).click();
+    expect(await e2e.page.getByRole('table', { name: 'Tables' }).locator('tbody tr').count()).toBe(20);
+    await screenshot(e2e.page, 'e2e-preview-meshmonitor');
   });
 
   it('previews a local file: the real MeshMonitor sample, uploaded through the file input', async () => {
-    await page.goto(`${twin.url.split('#')[0]}#/fleet/preview`);
-    await page.locator('input[type="file"]').setInputFiles(SAMPLE_ARCHIVE);
-    const integrity = page.getByTestId('integrity');
+    await e2e.page.goto(`${e2e.twin.url.split('#')[0]}#/fleet/preview`);
+    await e2e.page.locator('input[type="file"]').setInputFiles(SAMPLE_ARCHIVE);
+    const integrity = e2e.page.getByTestId('integrity');
     await integrity.waitFor({ timeout: 30_000 });
-    expect(await page.locator('.facts').innerText()).toContain('local file 2026-11-23_131719.tar.gz');
+    expect(await e2e.page.locator('.facts').innerText()).toContain('local file 2026-11-23_131719.tar.gz');
     expect(await integrity.locator('.pill').innerText()).toContain('✓ verified');
-    await screenshot(page, 'e2e-preview-local-file');
+    await screenshot(e2e.page, 'e2e-preview-local-file');
   });
 });
 
 describe('Restore wizard', () => {
   it('restores Weavestream from the pulled dump after its live data changed, with a safety snapshot', async () => {
-    const before = await fleet.weavestream.counts();
-    await fleet.weavestream.psql(`DELETE FROM audit_log; DELETE FROM posts WHERE id IN (SELECT id FROM posts ORDER BY id LIMIT 150); INSERT INTO users (email, name, role, created_at) VALUES ('intruder@example.org', 'Not in the dump', 'MEMBER', now());`);
-    const changed = await fleet.weavestream.counts();
+    const before = await e2e.fleet.weavestream.counts();
+    await e2e.fleet.weavestream.psql(`DELETE FROM audit_log; DELETE FROM posts WHERE id IN (SELECT id FROM posts ORDER BY id LIMIT 150); INSERT INTO users (email, name, role, created_at) VALUES ('intruder@example.org', 'Not in the dump', 'MEMBER', now());`);
+    const changed = await e2e.fleet.weavestream.counts();
     expect(changed.audit_log).toBe(0);
     expect(changed.posts).toBe((before.posts ?? 0) - 150);
 
-    await page.goto(`${twin.url.split('#')[0]}#/fleet`);
+    await e2e.page.goto(`${e2e.twin.url.split('#')[0]}#/fleet`);
     await backups(WS()).getByRole('link', { name: `Restore ${WS()}…` }).click();
-    const wizard = page.locator('.wizard');
+    const wizard = e2e.page.locator('.wizard');
     const next = wizard.getByRole('button', { name: 'Next' });
     // 1. Source: the pulled snapshot is preselected.
-    const pulled = (await core.vault.snapshots({ installationId: fleet.installations.weavestream.id }))[0]!;
+    const pulled = (await e2e.core.vault.snapshots({ installationId: e2e.fleet.installations.weavestream.id }))[0]!;
     await wizard.getByRole('list', { name: 'Vault snapshots' }).waitFor();
     expect(await wizard.getByRole('radio', { checked: true }).locator('..').innerText()).toContain(pulled.shortId);
-    await screenshot(page, 'e2e-restore-1-source');
+    await screenshot(e2e.page, 'e2e-restore-1-source');
     await next.click();
     // 2. Target: the same installation, so no second confirmation.
     expect(await wizard.getByRole('radio', { name: WS() }).isChecked()).toBe(true);
@@ -207,7 +171,7 @@ describe('Restore wizard', () => {
     await next.click();
     // 3. Mode: full.
     await wizard.getByRole('radio', { name: /Full replace/ }).check();
-    await screenshot(page, 'e2e-restore-3-mode');
+    await screenshot(e2e.page, 'e2e-restore-3-mode');
     await next.click();
     // 4. Plan: preflight passes, the dry run shows live vs archive, the point of no return is named.
     const pointOfNoReturn = wizard.getByTestId('point-of-no-return');
@@ -215,16 +179,16 @@ describe('Restore wizard', () => {
     expect(await pointOfNoReturn.innerText()).toMatch(/^Point of no return: /);
     expect(await wizard.locator('.check-list li[data-ok="false"]').count()).toBe(0);
     const changes = wizard.getByRole('table', { name: 'Planned changes' });
-    const postsRow = changes.locator('tr', { has: page.locator('td', { hasText: /^public\.posts$/ }) });
+    const postsRow = changes.locator('tr', { has: e2e.page.locator('td', { hasText: /^public\.posts$/ }) });
     expect(await postsRow.locator('td').nth(2).innerText()).toBe(String(changed.posts));
     expect(await postsRow.locator('td').nth(3).innerText()).toBe(String(before.posts));
-    await screenshot(page, 'e2e-restore-4-plan');
+    await screenshot(e2e.page, 'e2e-restore-4-plan');
     await next.click();
     // 5. Safety pull: skipping it needs a reason.
     await wizard.getByRole('checkbox', { name: 'Skip the safety pull' }).check();
     expect(await next.isDisabled()).toBe(true);
     await wizard.getByRole('checkbox', { name: 'Skip the safety pull' }).uncheck();
-    await screenshot(page, 'e2e-restore-5-safety');
+    await screenshot(e2e.page, 'e2e-restore-5-safety');
     await next.click();
     // 6. Typed confirmation: the button waits for the exact name.
     const go = wizard.getByRole('button', { name: `Restore ${WS()}` });
@@ -234,22 +198,22 @@ describe('Restore wizard', () => {
     expect(await go.isDisabled()).toBe(true);
     await typed.fill(WS());
     expect(await go.isEnabled()).toBe(true);
-    await screenshot(page, 'e2e-restore-6-confirm');
+    await screenshot(e2e.page, 'e2e-restore-6-confirm');
     await go.click();
     // 7. Running, then 8. the verification report.
     await wizard.locator('.job-summary').waitFor();
-    await screenshot(page, 'e2e-restore-7-running');
+    await screenshot(e2e.page, 'e2e-restore-7-running');
     const report = wizard.getByRole('region', { name: 'Restore report' });
     await report.waitFor({ timeout: 60_000 });
     expect(await report.locator('.pill').innerText()).toContain('✓ restore verified');
     expect(await report.locator('.check-list li[data-ok="false"]').count()).toBe(0);
     expect(await wizard.locator('.stepper [aria-current="step"]').innerText()).toContain('Report');
-    await screenshot(page, 'e2e-restore-8-report');
+    await screenshot(e2e.page, 'e2e-restore-8-report');
 
     // The data came back in PostgreSQL, and the state before the restore is kept in the vault.
-    expect(await fleet.weavestream.counts()).toEqual(before);
-    expect(await fleet.weavestream.psql(`SELECT count(*) FROM users WHERE email = 'intruder@example.org';`)).toMatch(/^0\s*$/);
-    const safety = (await core.vault.snapshots({ installationId: fleet.installations.weavestream.id })).filter((s) => s.source === 'pre-restore');
+    expect(await e2e.fleet.weavestream.counts()).toEqual(before);
+    expect(await e2e.fleet.weavestream.psql(`SELECT count(*) FROM users WHERE email = 'intruder@example.org';`)).toMatch(/^0\s*$/);
+    const safety = (await e2e.core.vault.snapshots({ installationId: e2e.fleet.installations.weavestream.id })).filter((s) => s.source === 'pre-restore');
     expect(safety).toHaveLength(1);
     expect(await report.getByTestId('safety-snapshot').innerText()).toContain(safety[0]!.id.slice(0, 8));
   });

@@ -4,56 +4,20 @@
  * installation lists its backups with a ws_ key, "Pull newest" asks for the authenticator code,
  * the server refuses the same code for the step-up, a second code completes the pull.
  */
-import path from 'node:path';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import type { BrowserContext, Locator, Page } from 'playwright-core';
-import { createCore, MemorySecretStore, type Core } from '../../src/main/core';
-import { startTwin, type Twin } from '../../src/main/contract/http-twin';
-import { ensureBuilt, launchBrowser, screenshot, type TestBrowser } from '../harness/browser';
-import { makeTestHome } from '../harness/home';
-import { ensureVault, startTestFleet, type TestFleet } from '../fleet/index';
+import { describe, expect, it } from 'vitest';
+import type { Locator } from 'playwright-core';
+import { screenshot } from '../harness/browser';
+import { useFleetE2e } from '../harness/e2e-fleet';
 
-const ROOT = path.resolve(import.meta.dirname, '..', '..');
+const e2e = useFleetE2e('ws-https');
 
-let core: Core;
-let fleet: TestFleet;
-let twin: Twin;
-let browser: TestBrowser;
-let context: BrowserContext;
-let page: Page;
-const pageErrors: Error[] = [];
-
-beforeAll(async () => {
-  ensureBuilt();
-  core = await createCore({ home: makeTestHome('e2e-weavestream-https'), secretStore: new MemorySecretStore('e2e weavestream https') });
-  [fleet, browser] = await Promise.all([startTestFleet(core), launchBrowser()]);
-  await ensureVault(core);
-  twin = await startTwin(core, { rendererDir: path.join(ROOT, 'dist', 'renderer') });
-  context = await browser.newContext();
-  page = await context.newPage();
-  page.on('pageerror', (error) => pageErrors.push(error));
-}, 60_000);
-
-afterEach(async ({ task }) => {
-  if (task.result?.state === 'fail' && page) await screenshot(page, `e2e-failed-ws-https-${task.name.slice(0, 40).replace(/[^a-z0-9]+/gi, '-')}`);
-  expect(pageErrors.map((e) => e.message)).toEqual([]);
-});
-
-afterAll(async () => {
-  await context?.close();
-  await browser?.close();
-  await twin?.close();
-  await core?.close();
-  await fleet?.stop();
-});
-
-const NAME = (): string => fleet.installations.weavestreamHttps.name;
-const strip = (): Locator => page.getByRole('group', { name: `Backups of ${NAME()}` });
-const codeDialog = (): Locator => page.getByRole('dialog', { name: `Authenticator code for ${NAME()}` });
+const NAME = (): string => e2e.fleet.installations.weavestreamHttps.name;
+const strip = (): Locator => e2e.page.getByRole('group', { name: `Backups of ${NAME()}` });
+const codeDialog = (): Locator => e2e.page.getByRole('dialog', { name: `Authenticator code for ${NAME()}` });
 
 describe('Weavestream over HTTPS', () => {
   it('lists the backups with the API key and says pulls need an operator', async () => {
-    await page.goto(twin.url);
+    await e2e.page.goto(e2e.twin.url);
     await strip().getByTestId('newest-remote').getByText(/weavestream-postgres-.*\.dump/).waitFor({ timeout: 20_000 });
     const note = await strip().locator('.fleet-note').innerText();
     expect(note).toMatch(/authenticator app/);
@@ -61,7 +25,7 @@ describe('Weavestream over HTTPS', () => {
     expect(await strip().getByText('Restore…', { exact: true }).count()).toBe(0);
     expect(await strip().getByRole('button', { name: `Pull newest backup of ${NAME()}` }).getAttribute('title')).toMatch(/authenticator/);
     // Listing with the read-only key logged nobody in.
-    expect(fleet.weavestreamHttps.requests.filter((r) => r.path.endsWith('/auth/login'))).toHaveLength(0);
+    expect(e2e.fleet.weavestreamHttps.requests.filter((r) => r.path.endsWith('/auth/login'))).toHaveLength(0);
   });
 
   it('pulls the newest dump through the code dialog: login code, then a fresh code for the step-up', async () => {
@@ -76,22 +40,22 @@ describe('Weavestream over HTTPS', () => {
     await input.fill('12 34');
     await dialog.getByRole('button', { name: 'Pull' }).click();
     await dialog.getByText(/Type the 6 digits/).waitFor();
-    await screenshot(page, 'e2e-weavestream-https-code-login');
+    await screenshot(e2e.page, 'e2e-weavestream-https-code-login');
 
-    await input.fill(fleet.weavestreamHttps.code());
+    await input.fill(e2e.fleet.weavestreamHttps.code());
     await dialog.getByRole('button', { name: 'Pull' }).click();
     // The fleet's Weavestream refuses a code twice: the step-up asks for the next one.
     await dialog.getByText(/will not take the same code again/).waitFor({ timeout: 20_000 });
-    await screenshot(page, 'e2e-weavestream-https-code-reused');
-    await dialog.getByLabel('Authenticator code', { exact: true }).fill(fleet.weavestreamHttps.code(1));
+    await screenshot(e2e.page, 'e2e-weavestream-https-code-reused');
+    await dialog.getByLabel('Authenticator code', { exact: true }).fill(e2e.fleet.weavestreamHttps.code(1));
     await dialog.getByRole('button', { name: 'Pull' }).click();
     await dialog.waitFor({ state: 'hidden' });
 
     await strip().getByText('Pulled into snapshot').waitFor({ timeout: 30_000 });
-    const snapshots = await core.vault.snapshots({ installationId: fleet.installations.weavestreamHttps.id });
+    const snapshots = await e2e.core.vault.snapshots({ installationId: e2e.fleet.installations.weavestreamHttps.id });
     expect(snapshots).toHaveLength(1);
     await strip().getByTestId('newest-snapshot').getByText(snapshots[0]!.id.slice(0, 8)).waitFor();
-    expect(fleet.weavestreamHttps.requests.filter((r) => r.path.endsWith('/auth/login'))).toHaveLength(1);
-    await screenshot(page, 'e2e-weavestream-https-pulled');
+    expect(e2e.fleet.weavestreamHttps.requests.filter((r) => r.path.endsWith('/auth/login'))).toHaveLength(1);
+    await screenshot(e2e.page, 'e2e-weavestream-https-pulled');
   });
 });
