@@ -163,6 +163,7 @@ describe('the safety pull of a Weavestream without a trigger', () => {
     const fact = (label: string): string | undefined => preview.summary.find((s) => s.label === label)?.value;
     expect(Number(fact('TOC entries'))).toBe(Number(/;\s+TOC Entries: (\d+)/.exec(listing)?.[1]));
     expect(fact('Prisma migration hash')).toBe(LIVE_DUMP_MIGRATION_HASH);
+    expect(preview.warnings).toContain(`The manifest has no migration hash (${LIVE_DUMP_MIGRATION_HASH.slice('unknown:'.length)}); migration compatibility is checked from _prisma_migrations only.`);
     expect(fact('Applied migrations in the dump')).toBe('3 (newest 0033_scheduled_backups)');
     expect(fact('SHA-256')).toBe(stored.sha256);
   });

@@ -61,7 +61,7 @@ export function buildWeavestreamPreview(access: ArchiveAccess, scan: ArchiveScan
 
   const warnings: string[] = [];
   if (!manifest) warnings.push(`No valid manifest: ${scan.lookup.problem ?? 'unknown'}. Weavestream version, migration level and key id cannot be checked.`);
-  if (manifest && !hasKnownMigrationHash(manifest)) warnings.push(`The worker could not compute the migration hash (${manifest.prismaMigrationHash}); migration compatibility is checked from _prisma_migrations only.`);
+  if (manifest && !hasKnownMigrationHash(manifest)) warnings.push(`The manifest has no migration hash (${manifest.prismaMigrationHash.replace(/^unknown:/, '')}); migration compatibility is checked from _prisma_migrations only.`);
   if (header && header.versionMinor !== WEAVESTREAM_ARCHIVE_MINOR) warnings.push(`Archive version ${header.version} is not the 1.${WEAVESTREAM_ARCHIVE_MINOR} Weavestream's pg_dump 16 writes; this dump was made by another pg_dump.`);
   if (tableNames.has('backup_config')) warnings.push('Restored backup_config rows start their own schedules (and prunes) when the api boots.');
   if (scan.tables.some((t) => t.hasData && t.rows === null)) warnings.push('Row counts are unknown for some tables (INSERT-mode or lz4 data).');
