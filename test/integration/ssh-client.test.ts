@@ -228,6 +228,16 @@ describe('exec', () => {
     expect(Date.now() - started).toBeLessThan(5000);
     // The connection is still usable after a cancelled command.
     expect((await session.execChecked('echo still-here')).stdout).toBe('still-here\n');
+
+    // Cancel stops the remote command itself: sshd leaves a process running when its channel
+    // closes, so without the SIGTERM the shell would go on to the touch. Its stdin was closed at
+    // once (no input), after which ssh2 alone would not send the signal.
+    const marker = `/tmp/lifeboat-cancel-${process.pid}-${Date.now()}`;
+    const stopping = new AbortController();
+    setTimeout(() => stopping.abort(), 300);
+    expect((await failure(session.exec(`sleep 2; touch ${marker}`, { signal: stopping.signal }))).code).toBe('CANCELLED');
+    await new Promise((resolve) => setTimeout(resolve, 2500));
+    expect((await session.exec(`test -e ${marker}`)).code, 'the cancelled command went on running').toBe(1);
     await session.close();
   });
 });

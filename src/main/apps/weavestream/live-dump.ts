@@ -28,7 +28,7 @@ import { finished } from 'node:stream/promises';
 import type { IntegrityCheck } from '../../../shared/apps';
 import { LifeboatError } from '../../../shared/errors';
 import type { AdapterContext, PullSource, Sidecar, StreamVerifier, WholeArchive } from '../adapter';
-import { assertExitOk, type ExecStream } from '../../transport/ssh/exec';
+import { assertExitOk, sendSignal, type ExecStream } from '../../transport/ssh/exec';
 import type { SshSession } from '../../transport/ssh/session';
 import { manifestNameFor, pairWeavestreamFiles } from './backup-files';
 import { WeavestreamDumpVerifier } from './dump-verifier';
@@ -71,8 +71,7 @@ export async function openLiveDump(ctx: AdapterContext): Promise<PullSource> {
         signal: ctx.signal,
         onStderr: (chunk) => ctx.log(`dumpCommand: ${chunk.toString('utf8').trimEnd()}`),
       });
-      // stdin stays open: ssh2 sends the `signal` request that stops the dump on cancel only
-      // while the channel is writable, and pg_dump never reads it.
+      exec.stdin.end();
       return checkedOutput(exec, describe);
     },
     createVerifier: () => new LiveDumpVerifier(fileName, facts, (sidecar) => {
@@ -197,7 +196,7 @@ function checkedOutput(exec: ExecStream, describe: string): Readable {
   out.once('close', () => {
     if (settled) return;
     // The reader gave up (cancelled, or the vault failed): stop the dump rather than let it run on.
-    if (!exec.channel.destroyed) exec.channel.signal('TERM');
+    if (!exec.channel.destroyed) sendSignal(exec.channel, 'TERM');
     exec.channel.close();
   });
   return out;

@@ -143,7 +143,7 @@ function wrapChannel(channel: ClientChannel, { signal, onStderr }: ExecStreamOpt
     let exit: ExecExit = { code: null, signal: null };
     const onAbort = (): void => {
       // SIGTERM first so the remote process can clean up; closing the channel ends it anyway.
-      if (!channel.destroyed) channel.signal('TERM');
+      if (!channel.destroyed) sendSignal(channel, 'TERM');
       channel.close();
       reject(cancelledError('The remote command was cancelled.'));
     };
@@ -164,6 +164,28 @@ function wrapChannel(channel: ClientChannel, { signal, onStderr }: ExecStreamOpt
     });
   });
   return { channel, stdout: channel, stdin: channel, done };
+}
+
+/**
+ * Asks sshd to deliver a signal to the command (RFC 4254 §6.9). ssh2's `Channel.signal()` sends
+ * nothing once our side has sent EOF (a command without input gets EOF at once), although the
+ * protocol allows channel requests until the channel closes; then the request goes to ssh2's
+ * protocol object directly. Without it, sshd leaves the command running after the channel closes.
+ */
+export function sendSignal(channel: ClientChannel, name: string): void {
+  if (channel.writable) {
+    channel.signal(name);
+    return;
+  }
+  const internal = channel as unknown as {
+    type?: string;
+    outgoing?: { id?: number; state?: string };
+    _client?: { _protocol?: { signal?: (id: number, name: string) => void } };
+  };
+  const protocol = internal._client?._protocol;
+  if (internal.type === 'session' && (internal.outgoing?.state === 'open' || internal.outgoing?.state === 'eof') && typeof internal.outgoing.id === 'number' && typeof protocol?.signal === 'function') {
+    protocol.signal(internal.outgoing.id, name);
+  }
 }
 
 /** Quotes one argument for a POSIX shell: `it's` becomes `'it'\''s'`. */
