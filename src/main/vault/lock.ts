@@ -6,6 +6,7 @@
 import os from 'node:os';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { LifeboatError } from '../../shared/errors';
+import type { VaultLockView } from '../../shared/vault';
 import { goJson, nowGoTime, parseGoTime } from './go-encoding';
 import type { Repository } from './repository';
 
@@ -16,18 +17,13 @@ export const LOCK_STALE_MS = 30 * 60_000;
 /** restic waits this long after writing its lock, then looks again to catch a race. */
 const LOCK_SETTLE_MS = 200;
 
-/** One lock file as found in `locks/`. */
-export interface LockInfo {
-  id: string;
-  time: string;
-  exclusive: boolean;
-  hostname: string;
-  username: string;
-  pid: number;
+/**
+ * One lock file as found in `locks/`: what the UI shows of it (`stale`: older than 30 minutes, or
+ * its process on this host is gone) without the explanation, plus the owner's ids.
+ */
+export interface LockInfo extends Omit<VaultLockView, 'explanation'> {
   uid?: number;
   gid?: number;
-  /** True when the lock is older than 30 minutes, or its process on this host is gone. */
-  stale: boolean;
   /** True when the file could not be decrypted or parsed (it still blocks, like newer restic). */
   damaged: boolean;
 }
