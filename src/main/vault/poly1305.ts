@@ -5,64 +5,7 @@
  * the block loop of poly1305-donna-32 (five 26-bit limbs, 64-bit products), ~5–8× faster.
  * Key setup and the final reduction run in JS (BigInt, once per message). Tested against noble.
  */
-
-/* ---------- a minimal WebAssembly assembler (just the opcodes the block loop needs) ---------- */
-
-function uleb(n: number): number[] {
-  const out: number[] = [];
-  let v = n;
-  do {
-    let byte = v & 0x7f;
-    v >>>= 7;
-    if (v !== 0) byte |= 0x80;
-    out.push(byte);
-  } while (v !== 0);
-  return out;
-}
-
-function sleb(n: bigint): number[] {
-  const out: number[] = [];
-  let v = n;
-  for (;;) {
-    const byte = Number(v & 0x7fn);
-    v >>= 7n;
-    const signBit = (byte & 0x40) !== 0;
-    if ((v === 0n && !signBit) || (v === -1n && signBit)) {
-      out.push(byte);
-      return out;
-    }
-    out.push(byte | 0x80);
-  }
-}
-
-const vec = (items: number[][]): number[] => [...uleb(items.length), ...items.flat()];
-const section = (id: number, body: number[]): number[] => [id, ...uleb(body.length), ...body];
-const name = (s: string): number[] => [...uleb(s.length), ...Buffer.from(s, 'utf8')];
-
-const I32 = 0x7f;
-const I64 = 0x7e;
-const op = {
-  get: (i: number) => [0x20, ...uleb(i)],
-  set: (i: number) => [0x21, ...uleb(i)],
-  tee: (i: number) => [0x22, ...uleb(i)],
-  c64: (n: bigint) => [0x42, ...sleb(n)],
-  c32: (n: number) => [0x41, ...sleb(BigInt(n))],
-  load64: (offset: number) => [0x29, 3, ...uleb(offset)],
-  store64: (offset: number) => [0x37, 3, ...uleb(offset)],
-  add64: [0x7c],
-  mul64: [0x7e],
-  and64: [0x83],
-  or64: [0x84],
-  shl64: [0x86],
-  shrU64: [0x88],
-  add32: [0x6a],
-  geU32: [0x4f],
-  block: [0x02, 0x40],
-  loop: [0x03, 0x40],
-  brIf: (depth: number) => [0x0d, ...uleb(depth)],
-  br: (depth: number) => [0x0c, ...uleb(depth)],
-  end: [0x0b],
-};
+import { assembleModule, code as assemble, I32, I64, op } from './wasm-asm';
 
 /** Linear-memory layout: state at 0 (h0..h4, r0..r4, s1..s4 as i64), message bytes from MSG_OFFSET. */
 const STATE_H = 0;
@@ -86,10 +29,7 @@ function buildModule(): Uint8Array<ArrayBuffer> {
   const MASK = 0x3ffffffn;
   const code: number[] = [];
   const emit = (...parts: (number[] | number)[]): void => {
-    for (const p of parts) {
-      if (typeof p === 'number') code.push(p);
-      else code.push(...p);
-    }
+    code.push(...assemble(...parts));
   };
   // load state
   for (let i = 0; i < 5; i++) emit(op.c32(0), op.load64(STATE_H + 8 * i), op.set(H(i)));
@@ -125,18 +65,7 @@ function buildModule(): Uint8Array<ArrayBuffer> {
   emit(op.get(H(1)), op.get(C), op.add64, op.set(H(1)));
   emit(op.get(0), op.c32(16), op.add32, op.set(0), op.br(0), op.end, op.end);
   for (let i = 0; i < 5; i++) emit(op.c32(0), op.get(H(i)), op.store64(STATE_H + 8 * i));
-  emit(op.end);
-
-  const locals = vec([[22, I64]]); // 22 i64 locals after the 3 params
-  const body = [...locals, ...code];
-  return Uint8Array.from([
-    0x00, 0x61, 0x73, 0x6d, 0x01, 0x00, 0x00, 0x00,
-    ...section(1, vec([[0x60, ...vec([[I32], [I32], [I64]]), ...vec([])]])),
-    ...section(3, vec([[0]])),
-    ...section(5, vec([[0x00, ...uleb(PAGES)]])),
-    ...section(7, vec([[...name('blocks'), 0x00, 0], [...name('mem'), 0x02, 0]])),
-    ...section(10, vec([[...uleb(body.length), ...body]])),
-  ]);
+  return assembleModule({ fn: 'blocks', params: [I32, I32, I64], results: [], locals: [[22, I64]], body: code, pages: PAGES });
 }
 
 interface Exports {
