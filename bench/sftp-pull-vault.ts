@@ -154,7 +154,7 @@ async function cliPull(sshd: TestSshd, remoteDir: string, home: string): Promise
   await lifeboat(['installations', 'test', 'bench', '--trust-fingerprint', sshd.hostKeyFingerprint]);
   await lifeboat(['vault', 'init']);
   const started = performance.now();
-  const { stdout, stderr } = await execFileAsync('/usr/bin/time', ['-f', '%M', process.execPath, cli, '--json', 'pull', 'bench'], { env, maxBuffer: 16 * 1024 * 1024 });
+  const { stdout, stderr } = await execFileAsync('/usr/bin/time', ['-f', '%M', process.execPath, ...childNodeFlags(), cli, '--json', 'pull', 'bench'], { env, maxBuffer: 16 * 1024 * 1024 });
   const wall = (performance.now() - started) / 1000;
   if (process.env.BENCH_SHOW_CHILD_STDERR) console.log(stderr);
   const result = JSON.parse(stdout) as { snapshotId: string; checks: unknown[] };
