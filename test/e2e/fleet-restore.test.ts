@@ -36,6 +36,8 @@ describe('Fleet view', () => {
       expect(await strip.getByText('Preview', { exact: true }).count()).toBe(0);
     }
     expect(await backups(MM()).getByTestId('newest-remote').innerText()).toBe('not listed yet');
+    // A long name is cut with an ellipsis in the row; hovering shows it whole.
+    expect(await row(WS()).locator('.fleet-name-text strong').getAttribute('title')).toBe(WS());
     await screenshot(e2e.page, 'e2e-fleet-overview');
   });
 

@@ -51,7 +51,7 @@ export function InstallationRow(props: { installation: Installation; onEdit: (id
         <div className="fleet-name">
           <AppIcon app={installation.app} />
           <div className="fleet-name-text">
-            <strong id={headingId}>{installation.name}</strong>
+            <strong id={headingId} title={installation.name}>{installation.name}</strong>
             <span className="fleet-sub">{APP_LABELS[installation.app]}</span>
           </div>
         </div>
