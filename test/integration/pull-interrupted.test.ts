@@ -1,6 +1,7 @@
 // A transfer cut mid-way, through the generic pull runner against the real fleet: Weavestream's
 // SFTP source resumes at the byte it reached; MeshMonitor's tar.gz download (no Range support)
-// restarts cleanly. Either way exactly one whole, verified snapshot lands in the vault.
+// restarts cleanly. Either way exactly one whole, verified snapshot lands in the vault. The cut is
+// injected into the stream, and (Weavestream) made for real: a proxy resets the TCP connection.
 import { createHash } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import { Transform, type Readable } from 'node:stream';
@@ -12,11 +13,13 @@ import { weavestreamAdapter } from '../../src/main/apps/weavestream/adapter';
 import type { PullResult } from '../../src/main/apps/pull-runner';
 import { createCore, MemorySecretStore, type Core } from '../../src/main/core';
 import { createInProcessClient } from '../../src/main/contract/in-process';
+import { startCuttingProxy, type CuttingProxy } from '../harness/cutting-proxy';
 import { makeTestHome } from '../harness/home';
 import { ensureVault, startTestFleet, type TestFleet } from '../fleet';
 
 let core: Core;
 let fleet: TestFleet;
+let proxy: CuttingProxy | undefined;
 
 beforeAll(async () => {
   core = await createCore({ home: makeTestHome('pull-cut'), secretStore: new MemorySecretStore('integration test') });
@@ -26,6 +29,7 @@ beforeAll(async () => {
 
 afterAll(async () => {
   vi.restoreAllMocks();
+  await proxy?.close();
   await core?.close();
   await fleet?.stop();
 });
@@ -105,3 +109,38 @@ describe('a pull whose connection breaks mid-transfer', () => {
     await expect((await core.vault.open()).check({ readData: true })).resolves.toMatchObject({ ok: true });
   });
 });
+
+describe('a pull whose TCP connection is reset mid-transfer (real sockets, below SSH)', () => {
+  it('Weavestream over SFTP opens a new SSH connection and resumes at the byte it reached', async () => {
+    // A dump of a few MiB (random hex barely compresses), so the reset lands inside the transfer.
+    await addFillerTable();
+    const remoteId = await fleet.weavestream.exportNow();
+    const original = await readFile(`${fleet.weavestream.backupDir}/${remoteId}`);
+    expect(original.length).toBeGreaterThan(2 * 1024 * 1024);
+    const input = fleet.weavestream.installation;
+    proxy = await startCuttingProxy({ port: fleet.weavestream.sshd.port }, { cutAfterBytes: 1024 * 1024 });
+    const flaky = await createInProcessClient(core).call('installations:add', { ...input, name: 'Weavestream behind a flaky link', ssh: { ...input.ssh!, port: proxy.port } });
+
+    const result = await pull(flaky.id);
+    expect(proxy?.cuts).toBe(1);
+    expect(proxy?.connections).toBe(2);
+    expect(result.remoteId).toBe(remoteId);
+    expect(result.resumed).toBe(1);
+    expect(result.restarts).toBe(0);
+    // Where it resumed depends on how much the vault had taken when the reset came (read-ahead
+    // sits in between), but it is never past what was sent before the reset.
+    const job = core.jobs.list({ installationId: flaky.id }).find((j) => j.kind === 'pull');
+    const lostAt = Number(/connection lost after (\d+) bytes/.exec(job?.log.join('\n') ?? '')?.[1]);
+    expect(lostAt).toBeGreaterThanOrEqual(0);
+    expect(lostAt).toBeLessThan(1024 * 1024);
+    const dumped: Buffer[] = [];
+    for await (const chunk of await core.vault.dump(result.snapshotId, `/${remoteId}`)) dumped.push(chunk as Buffer);
+    expect(Buffer.concat(dumped).equals(original)).toBe(true);
+  });
+});
+
+/** About 6 MiB of random text in the Weavestream database. */
+async function addFillerTable(): Promise<void> {
+  await fleet.weavestream.psql(`CREATE TABLE filler (id int PRIMARY KEY, body text);
+    INSERT INTO filler SELECT g, (SELECT string_agg(md5(random()::text || g::text || i::text), '') FROM generate_series(1, 64) i) FROM generate_series(1, 3000) g;`);
+}

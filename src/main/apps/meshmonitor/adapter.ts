@@ -137,7 +137,7 @@ async function openPull(ctx: AdapterContext, remoteId: string): Promise<PullSour
     mtime: dir.metadata ? new Date(dir.metadata.timestampUnix) : dir.mtime,
     async open(offset) {
       noResume(dirname, offset);
-      return streamBackupDirAsTarGz(ssh, root, dirname, ctx.signal);
+      return streamBackupDirAsTarGz(await ctx.ssh(), root, dirname, ctx.signal);
     },
   };
 }

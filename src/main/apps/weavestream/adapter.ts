@@ -138,7 +138,8 @@ export const weavestreamAdapter: AppAdapter = {
       sidecars,
       groupPath: settings.backupDir,
       resumable: true,
-      open: (offset) => session.createReadStream(dumpPath, { start: offset, signal: ctx.signal }),
+      // ctx.ssh() again: after a cut connection it is a new session, and the read resumes there.
+      open: async (offset) => (await ctx.ssh()).createReadStream(dumpPath, { start: offset, signal: ctx.signal }),
       createVerifier: () => new WeavestreamDumpVerifier(remoteId, lookup),
     };
     return source;
