@@ -1,8 +1,8 @@
 /**
- * A TCP proxy on 127.0.0.1 that breaks real connections: the first `cutConnections` connections
- * are reset (RST, as a dropped link or a NAT timeout does) once `cutAfterBytes` bytes have gone
- * from the server to the client; later ones pass through untouched. For fault tests of transfers
- * over real sockets, below SSH and TLS.
+ * A TCP proxy on 127.0.0.1 that breaks real connections: a connection is reset (RST, as a dropped
+ * link or a NAT timeout does) once `cutAfterBytes` bytes have gone from the server to the client
+ * on it, until `maxCuts` connections were cut (default 1); after that everything passes through.
+ * For fault tests of transfers over real sockets, below SSH and TLS.
  */
 import net from 'node:net';
 import type { AddressInfo } from 'node:net';
@@ -16,13 +16,12 @@ export interface CuttingProxy {
   close(): Promise<void>;
 }
 
-export async function startCuttingProxy(target: { port: number; host?: string }, options: { cutAfterBytes: number; cutConnections?: number }): Promise<CuttingProxy> {
+export async function startCuttingProxy(target: { port: number; host?: string }, options: { cutAfterBytes: number; maxCuts?: number }): Promise<CuttingProxy> {
   const open = new Set<net.Socket>();
   let connections = 0;
   let cuts = 0;
   const server = net.createServer((client) => {
     connections += 1;
-    const willCut = connections <= (options.cutConnections ?? 1);
     const upstream = net.connect({ port: target.port, host: target.host ?? '127.0.0.1' });
     open.add(client).add(upstream);
     let toClient = 0;
@@ -31,7 +30,7 @@ export async function startCuttingProxy(target: { port: number; host?: string },
       upstream.resetAndDestroy();
     };
     upstream.on('data', (data: Buffer) => {
-      if (willCut && toClient + data.length >= options.cutAfterBytes) {
+      if (cuts < (options.maxCuts ?? 1) && toClient + data.length >= options.cutAfterBytes) {
         client.write(data.subarray(0, options.cutAfterBytes - toClient));
         cuts += 1;
         reset();

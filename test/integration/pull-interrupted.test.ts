@@ -19,7 +19,7 @@ import { ensureVault, startTestFleet, type TestFleet } from '../fleet';
 
 let core: Core;
 let fleet: TestFleet;
-let proxy: CuttingProxy | undefined;
+const proxies: CuttingProxy[] = [];
 
 beforeAll(async () => {
   core = await createCore({ home: makeTestHome('pull-cut'), secretStore: new MemorySecretStore('integration test') });
@@ -29,7 +29,7 @@ beforeAll(async () => {
 
 afterAll(async () => {
   vi.restoreAllMocks();
-  await proxy?.close();
+  for (const proxy of proxies) await proxy.close();
   await core?.close();
   await fleet?.stop();
 });
@@ -118,12 +118,13 @@ describe('a pull whose TCP connection is reset mid-transfer (real sockets, below
     const original = await readFile(`${fleet.weavestream.backupDir}/${remoteId}`);
     expect(original.length).toBeGreaterThan(2 * 1024 * 1024);
     const input = fleet.weavestream.installation;
-    proxy = await startCuttingProxy({ port: fleet.weavestream.sshd.port }, { cutAfterBytes: 1024 * 1024 });
+    const proxy = await startCuttingProxy({ port: fleet.weavestream.sshd.port }, { cutAfterBytes: 1024 * 1024 });
+    proxies.push(proxy);
     const flaky = await createInProcessClient(core).call('installations:add', { ...input, name: 'Weavestream behind a flaky link', ssh: { ...input.ssh!, port: proxy.port } });
 
     const result = await pull(flaky.id);
-    expect(proxy?.cuts).toBe(1);
-    expect(proxy?.connections).toBe(2);
+    expect(proxy.cuts).toBe(1);
+    expect(proxy.connections).toBe(2);
     expect(result.remoteId).toBe(remoteId);
     expect(result.resumed).toBe(1);
     expect(result.restarts).toBe(0);
