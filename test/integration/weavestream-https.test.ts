@@ -125,6 +125,13 @@ describe('Weavestream over HTTPS', () => {
     expect(count('POST', '/auth/login')).toBe(logins);
     const caps = weavestreamAdapter.capabilities(keyed);
     expect(caps).toMatchObject({ list: true, pull: true, trigger: true, restore: false, interactive: ['pull', 'trigger'] });
+    // The fleet's freshness cadence comes from the schedules (GET /backups/configs: "0 3 * * *"), also with the key alone.
+    const configReads = count('GET', '/backups/configs');
+    const overview = async () => (await client.call('fleet:overview', {})).find((e) => e.installationId === keyed.id);
+    await core.jobs.wait((await client.call('fleet:refresh', { installationId: keyed.id })).jobIds[0] as string);
+    expect((await overview())?.cadenceHours).toBe(24);
+    expect(count('GET', '/backups/configs')).toBe(configReads + 1);
+    expect(count('POST', '/auth/login')).toBe(logins);
     expect(caps.notes.join(' ')).toMatch(/no restore endpoint/);
   });
 

@@ -105,7 +105,7 @@ function numberSetting(installation: Installation, key: string): number | null {
 /** fresh: within 1.25 cadences; due: within 2; overdue beyond; failing wins; unknown without a cadence. */
 export function freshness(newestTime: string | null, cadenceHours: number | null, failing: boolean, now = Date.now()): Freshness {
   if (failing) return 'failing';
-  if (cadenceHours === null) return newestTime ? 'unknown' : 'unknown';
+  if (cadenceHours === null) return 'unknown';
   if (!newestTime) return 'overdue';
   const ageHours = (now - Date.parse(newestTime)) / 3_600_000;
   if (ageHours <= cadenceHours * 1.25) return 'fresh';

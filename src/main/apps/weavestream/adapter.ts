@@ -37,7 +37,6 @@
  */
 import path from 'node:path/posix';
 import { Transform } from 'node:stream';
-import { Cron } from 'croner';
 import type { IntegrityCheck, PlannedChange, PreflightCheck, RemoteBackup } from '../../../shared/apps';
 import { LifeboatError } from '../../../shared/errors';
 import type { AdapterContext, AppAdapter, ArchiveAccess, PullSource, RestorePlanDraft, StepContext } from '../adapter';
@@ -50,7 +49,8 @@ import { migrationDifference, scanWeavestreamArchive, type ArchiveScan, type Sca
 import { WeavestreamDumpVerifier, findManifest } from './dump-verifier';
 import { readTargetKids } from './env-keys';
 import { openLiveDump } from './live-dump';
-import { httpsCapabilities, listRemoteHttps, openPullHttps, triggerHttps, usesWeavestreamHttps } from './https-verbs';
+import { expectedCadenceHoursHttps, httpsCapabilities, listRemoteHttps, openPullHttps, triggerHttps, usesWeavestreamHttps } from './https-verbs';
+import { cadenceHoursFromSchedules, type WeavestreamSchedule } from './cadence';
 import { buildWeavestreamPreview } from './preview';
 import { renderCommand, weavestreamSettings, type WeavestreamSettings } from './settings';
 import { TargetDb, type LiveTable, type TargetDbAddress } from './target-db';
@@ -236,13 +236,13 @@ export const weavestreamAdapter: AppAdapter = {
   async expectedCadenceHours(ctx) {
     const settings = weavestreamSettings(ctx.installation);
     if (settings.cadenceHours !== null) return settings.cadenceHours;
+    if (usesWeavestreamHttps(ctx.installation)) return expectedCadenceHoursHttps(ctx);
     const db = await TargetDb.connect(await ctx.ssh(), await dbAddress(ctx, settings));
     try {
       const exists = await db.client.query<{ t: string | null }>(`SELECT to_regclass('public.backup_config')::text AS t`);
       if (!exists.rows[0]?.t) return null;
-      const configs = await db.client.query<{ cron: string; timezone: string | null }>('SELECT cron, timezone FROM public.backup_config WHERE enabled');
-      const hours = configs.rows.map((c) => cronIntervalHours(c.cron, c.timezone)).filter((h): h is number => h !== null);
-      return hours.length > 0 ? Math.min(...hours) : null;
+      const configs = await db.client.query<WeavestreamSchedule>('SELECT cron, timezone FROM public.backup_config WHERE enabled');
+      return cadenceHoursFromSchedules(configs.rows);
     } finally {
       await db.close();
     }
@@ -558,18 +558,6 @@ async function releaseLock(ctx: StepContext, db: TargetDb): Promise<void> {
   } catch (error) {
     // Closing the session right after releases a session-level lock anyway.
     ctx.log(`Releasing the backup lock failed (${(error as Error).message}); closing the connection releases it.`);
-  }
-}
-
-/** Hours between the next two runs of a cron pattern, or null when it does not parse. */
-function cronIntervalHours(pattern: string, timezone: string | null): number | null {
-  try {
-    const runs = new Cron(pattern, { timezone: timezone ?? 'Etc/UTC', paused: true }).nextRuns(2);
-    if (runs.length < 2) return null;
-    return ((runs[1] as Date).getTime() - (runs[0] as Date).getTime()) / 3_600_000;
-  } catch (error) {
-    if (error instanceof TypeError || error instanceof RangeError) return null;
-    throw error;
   }
 }
 

@@ -9,6 +9,7 @@ import type { AdapterCapabilities, RemoteBackup } from '../../../shared/apps';
 import { LifeboatError } from '../../../shared/errors';
 import type { Installation } from '../../../shared/installations';
 import type { AdapterContext, PullSource, Sidecar } from '../adapter';
+import { cadenceHoursFromSchedules } from './cadence';
 import { manifestNameFor } from './backup-files';
 import { WeavestreamDumpVerifier, findManifest } from './dump-verifier';
 import { downloadRun, getRun, listConfigs, listRuns, prepareStepUp, runNow, waitOrCancel, type WeavestreamRun } from './https-api';
@@ -42,6 +43,15 @@ export function httpsCapabilities(installation: Installation): AdapterCapabiliti
       'Restore is not possible over HTTPS: Weavestream has no restore endpoint. Add an SSH connection to the host to restore.',
     ],
   };
+}
+
+/**
+ * The expected cadence from the enabled schedules. Read only with the read-only API key: without
+ * one it would cost a rate-limited login and an operator's code, which a fleet refresh must not spend.
+ */
+export async function expectedCadenceHoursHttps(ctx: AdapterContext): Promise<number | null> {
+  if (ctx.installation.https?.auth !== 'bearer') return null;
+  return cadenceHoursFromSchedules((await listConfigs(ctx)).filter((config) => config.enabled));
 }
 
 /** Successful runs that still have a dump to download, newest first; ids are the dump file names. */
