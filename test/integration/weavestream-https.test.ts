@@ -180,14 +180,17 @@ describe('Weavestream over HTTPS', () => {
   });
 
   it('within the step-up window, listing and a second pull need no code', async () => {
+    const requestsBefore = server.requests.length;
+    // On a failure, what this test sent and what the server answered (no cookies or codes in it).
+    const sent = (): string => server.requests.slice(requestsBefore).map((r) => `${r.method} ${r.path} → ${r.status}`).join('\n');
     const list = await client.call('apps:list-remote', { installationId: session.id });
-    expect(list[0]!.inVault).not.toBeNull();
+    expect(list[0]!.inVault, sent()).not.toBeNull();
     const job = await pullJob(session, seeds[1]);
-    expect(job.error).toBeNull();
+    expect(job.error, `${JSON.stringify(job.error)}\n${job.log.join('\n')}\n${sent()}`).toBeNull();
     expect((job.result as PullResult).remoteId).toBe(seeds[1]);
-    expect(count('POST', '/auth/step-up/verify')).toBe(2);
+    expect(count('POST', '/auth/step-up/verify'), sent()).toBe(2);
     // Cookies rotated all along (1 s access tokens); the only refusal was the reused code, none for a stale cookie.
-    expect(server.requests.filter((r) => r.status === 401).map((r) => `${r.method} ${r.path}`)).toEqual(['POST /api/v1/auth/step-up/verify']);
+    expect(server.requests.filter((r) => r.status === 401).map((r) => `${r.method} ${r.path}`), sent()).toEqual(['POST /api/v1/auth/step-up/verify']);
     expect(server.rotations()).toBeGreaterThan(0);
   });
 
