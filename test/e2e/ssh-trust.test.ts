@@ -4,45 +4,31 @@
  * the server's key and see Lifeboat refuse it with no way to trust it from the prompt, and
  * re-pin it the documented way (edit, paste the fingerprint verified on the server, test).
  */
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import type { BrowserContext, Page } from 'playwright-core';
-import { ensureBuilt, launchBrowser, screenshot, startLifeboat, type ServedLifeboat, type TestBrowser } from '../harness/browser';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { Page } from 'playwright-core';
+import { screenshot } from '../harness/browser';
+import { useServedE2e } from '../harness/e2e-served';
 import { startSshd, type TestSshd } from '../harness/sshd';
 
-let browser: TestBrowser;
-let lifeboat: ServedLifeboat;
 let sshd: TestSshd;
-let context: BrowserContext;
-let page: Page;
+
+const e2e = useServedE2e('ssh');
 
 beforeAll(async () => {
-  ensureBuilt();
-  [browser, lifeboat, sshd] = await Promise.all([launchBrowser(), startLifeboat(), startSshd()]);
-  context = await browser.newContext();
-  page = await context.newPage();
-  page.on('pageerror', (error) => {
-    throw error;
-  });
-});
-
-afterEach(async ({ task }) => {
-  if (task.result?.state === 'fail' && page) await screenshot(page, `e2e-failed-ssh-${task.name.slice(0, 40).replace(/[^a-z0-9]+/gi, '-')}`);
+  sshd = await startSshd();
 });
 
 afterAll(async () => {
-  await context?.close();
-  await browser?.close();
-  await lifeboat?.stop();
   await sshd?.stop();
 });
 
-const row = (): ReturnType<Page['getByRole']> => page.getByRole('listitem', { name: 'Test sshd' });
+const row = (): ReturnType<Page['getByRole']> => e2e.page.getByRole('listitem', { name: 'Test sshd' });
 
 describe('SSH host key trust', () => {
   it('adds an SSH installation and asks to trust the real host key', async () => {
-    await page.goto(lifeboat.url);
-    await page.getByRole('button', { name: 'Add installation' }).click();
-    const dialog = page.getByRole('dialog', { name: 'Add installation' });
+    await e2e.page.goto(e2e.lifeboat.url);
+    await e2e.page.getByRole('button', { name: 'Add installation' }).click();
+    const dialog = e2e.page.getByRole('dialog', { name: 'Add installation' });
     await dialog.getByLabel('Name', { exact: true }).fill('Test sshd');
     await dialog.getByLabel('Host', { exact: true }).fill('127.0.0.1');
     await dialog.getByLabel('Port').fill(String(sshd.port));
@@ -52,7 +38,7 @@ describe('SSH host key trust', () => {
     await dialog.getByRole('button', { name: 'Add installation' }).click();
     await dialog.waitFor({ state: 'hidden' });
 
-    const trust = page.getByRole('dialog', { name: 'Trust this SSH host key?' });
+    const trust = e2e.page.getByRole('dialog', { name: 'Trust this SSH host key?' });
     await trust.waitFor({ timeout: 20_000 });
     expect(await trust.getByTestId('fp-fingerprint').innerText()).toBe(sshd.hostKeyFingerprint);
     expect(await trust.getByTestId('fp-algorithm').innerText()).toContain('ed25519');
@@ -61,37 +47,37 @@ describe('SSH host key trust', () => {
     expect(await trust.getByTestId('fp-fingerprint').evaluate((el) => getComputedStyle(el).fontFamily)).toMatch(/mono/i);
     expect(await row().locator('[data-state]').getAttribute('data-state')).toBe('host-key-untrusted');
     // The primary action has focus: Enter would trust, Esc backs out.
-    expect(await page.evaluate(() => document.activeElement?.textContent)).toBe('Trust and connect');
-    await screenshot(page, 'e2e-ssh-trust-dialog');
+    expect(await e2e.page.evaluate(() => document.activeElement?.textContent)).toBe('Trust and connect');
+    await screenshot(e2e.page, 'e2e-ssh-trust-dialog');
   });
 
   it('pins it on "Trust and connect" and goes green', async () => {
-    await page.getByRole('button', { name: 'Trust and connect' }).click();
+    await e2e.page.getByRole('button', { name: 'Trust and connect' }).click();
     await row().locator('[data-state="online"]').waitFor({ timeout: 20_000 });
     await row().getByText('Connection test passed').waitFor();
     const installations = (await call('installations:list', {})) as { data: { ssh: { hostKeySha256: string } }[] };
     expect(installations.data[0]?.ssh.hostKeySha256).toBe(sshd.hostKeyFingerprint);
     await row().locator('summary').click();
     expect(await row().locator('.steps').innerText()).toContain(sshd.hostKeyFingerprint);
-    await screenshot(page, 'e2e-ssh-online');
+    await screenshot(e2e.page, 'e2e-ssh-online');
   });
 
   it('refuses a changed host key with both fingerprints and no trust button', async () => {
     const original = sshd.hostKeyFingerprint;
     const rotated = await sshd.rotateHostKey();
     expect(rotated).not.toBe(original);
-    await page.getByRole('button', { name: 'Test connection to Test sshd' }).click();
-    const warning = page.getByRole('dialog', { name: 'The SSH host key has changed' });
+    await e2e.page.getByRole('button', { name: 'Test connection to Test sshd' }).click();
+    const warning = e2e.page.getByRole('dialog', { name: 'The SSH host key has changed' });
     await warning.waitFor({ timeout: 20_000 });
     expect(await warning.getByTestId('fp-trusted').innerText()).toBe(original);
     expect(await warning.getByTestId('fp-presented-now').innerText()).toBe(rotated);
     expect(await warning.getByRole('button', { name: /trust/i }).count()).toBe(0);
     expect(await row().locator('[data-state]').getAttribute('data-state')).toBe('host-key-untrusted');
-    await screenshot(page, 'e2e-ssh-key-changed');
+    await screenshot(e2e.page, 'e2e-ssh-key-changed');
 
     // Re-pin the documented way: edit, enter the fingerprint verified on the server, save (which tests).
     await warning.getByRole('button', { name: 'Edit installation…' }).click();
-    const edit = page.getByRole('dialog', { name: 'Edit Test sshd' });
+    const edit = e2e.page.getByRole('dialog', { name: 'Edit Test sshd' });
     const pin = edit.getByLabel('Pinned host key');
     expect(await pin.inputValue()).toBe(original);
     await pin.fill('SHA256:not-a-fingerprint');
@@ -106,9 +92,9 @@ describe('SSH host key trust', () => {
 });
 
 async function call(name: string, input: unknown): Promise<unknown> {
-  const response = await fetch(`${lifeboat.origin}/api/call/${name}`, {
+  const response = await fetch(`${e2e.lifeboat.origin}/api/call/${name}`, {
     method: 'POST',
-    headers: { Authorization: `Bearer ${lifeboat.token}`, 'Content-Type': 'application/json' },
+    headers: { Authorization: `Bearer ${e2e.lifeboat.token}`, 'Content-Type': 'application/json' },
     body: JSON.stringify(input),
   });
   return response.json();

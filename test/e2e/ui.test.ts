@@ -8,15 +8,12 @@ import { execFileSync } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import type { BrowserContext, Page } from 'playwright-core';
-import { ensureBuilt, launchBrowser, screenshot, startLifeboat, type ServedLifeboat, type TestBrowser } from '../harness/browser';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { Page } from 'playwright-core';
+import { screenshot, startLifeboat, type ServedLifeboat } from '../harness/browser';
+import { useServedE2e } from '../harness/e2e-served';
 import { testSecret } from '../harness/secrets';
 
-let browser: TestBrowser;
-let lifeboat: ServedLifeboat;
-let context: BrowserContext;
-let page: Page;
 let keyDir: string;
 /** A real, unencrypted ed25519 key, so tests get past reading the key to the network step. */
 let keyFile: string;
@@ -32,63 +29,51 @@ async function closedPort(): Promise<number> {
 
 const bodyBackground = (p: Page): Promise<string> => p.evaluate(() => getComputedStyle(document.body).backgroundColor);
 
+const e2e = useServedE2e('ui');
+
 beforeAll(async () => {
-  ensureBuilt();
   keyDir = mkdtempSync(path.join(os.tmpdir(), 'lifeboat-e2e-key-'));
   keyFile = path.join(keyDir, 'id_ed25519');
   execFileSync('ssh-keygen', ['-q', '-t', 'ed25519', '-N', '', '-C', 'lifeboat-e2e', '-f', keyFile]);
-  [browser, lifeboat] = await Promise.all([launchBrowser(), startLifeboat()]);
-  context = await browser.newContext();
-  page = await context.newPage();
-  page.on('pageerror', (error) => {
-    throw error;
-  });
-});
-
-afterEach(async ({ task }) => {
-  if (task.result?.state === 'fail' && page) await screenshot(page, `e2e-failed-${task.name.slice(0, 40).replace(/[^a-z0-9]+/gi, '-')}`);
 });
 
 afterAll(async () => {
-  await context?.close();
-  await browser?.close();
-  await lifeboat?.stop();
   if (keyDir) rmSync(keyDir, { recursive: true, force: true });
 });
 
 describe('first run', () => {
   it('shows the empty fleet and says what to do first; the token leaves the address bar', async () => {
-    await page.goto(lifeboat.url);
-    await page.getByRole('heading', { name: 'Add your first installation' }).waitFor();
-    const text = await page.locator('.empty-state').innerText();
+    await e2e.page.goto(e2e.lifeboat.url);
+    await e2e.page.getByRole('heading', { name: 'Add your first installation' }).waitFor();
+    const text = await e2e.page.locator('.empty-state').innerText();
     expect(text).toMatch(/host/);
     expect(text).toMatch(/key/);
     expect(text).toMatch(/token/);
-    expect(new URL(page.url()).hash).toBe('');
-    expect(await page.evaluate(() => sessionStorage.getItem('lifeboat.twin-token'))).toBe(lifeboat.token);
-    expect(await page.evaluate(() => document.cookie)).toBe('');
-    await page.locator('.link-live').waitFor();
+    expect(new URL(e2e.page.url()).hash).toBe('');
+    expect(await e2e.page.evaluate(() => sessionStorage.getItem('lifeboat.twin-token'))).toBe(e2e.lifeboat.token);
+    expect(await e2e.page.evaluate(() => document.cookie)).toBe('');
+    await e2e.page.locator('.link-live').waitFor();
     // The header names where secrets live (whatever this machine offers).
-    await page.locator('.secrets-badge').waitFor();
-    await screenshot(page, 'e2e-fleet-empty');
+    await e2e.page.locator('.secrets-badge').waitFor();
+    await screenshot(e2e.page, 'e2e-fleet-empty');
   });
 
   it('reaches every nav item with the keyboard, in order, and opens a page with Enter', async () => {
-    await page.goto(`${lifeboat.origin}/`);
-    await page.locator('.link-live').waitFor();
+    await e2e.page.goto(`${e2e.lifeboat.origin}/`);
+    await e2e.page.locator('.link-live').waitFor();
     const reached: string[] = [];
     for (let i = 0; i < 12 && reached.length < 4; i++) {
-      await page.keyboard.press('Tab');
-      const label = await page.evaluate(() => (document.activeElement?.classList.contains('nav-item') ? document.activeElement.textContent : null));
+      await e2e.page.keyboard.press('Tab');
+      const label = await e2e.page.evaluate(() => (document.activeElement?.classList.contains('nav-item') ? document.activeElement.textContent : null));
       if (label) reached.push(label.trim());
     }
     expect(reached).toEqual(['Fleet', 'Vault', 'Activity', 'Settings']);
     // Focus is visible: the focused nav item draws an outline.
-    const outline = await page.evaluate(() => getComputedStyle(document.activeElement!).outlineStyle);
+    const outline = await e2e.page.evaluate(() => getComputedStyle(document.activeElement!).outlineStyle);
     expect(outline).not.toBe('none');
-    await page.keyboard.press('Enter');
-    await page.getByRole('heading', { level: 1, name: 'Settings' }).waitFor();
-    expect(await page.locator('[aria-current="page"]').innerText()).toBe('Settings');
+    await e2e.page.keyboard.press('Enter');
+    await e2e.page.getByRole('heading', { level: 1, name: 'Settings' }).waitFor();
+    expect(await e2e.page.locator('[aria-current="page"]').innerText()).toBe('Settings');
   });
 });
 
@@ -96,26 +81,26 @@ describe('adding an installation', () => {
   let port: number;
 
   it('shows the schema’s errors next to the fields, and Esc closes the dialog', async () => {
-    await page.goto(`${lifeboat.origin}/#/fleet`);
-    await page.getByRole('button', { name: 'Add installation' }).click();
-    const dialog = page.getByRole('dialog', { name: 'Add installation' });
+    await e2e.page.goto(`${e2e.lifeboat.origin}/#/fleet`);
+    await e2e.page.getByRole('button', { name: 'Add installation' }).click();
+    const dialog = e2e.page.getByRole('dialog', { name: 'Add installation' });
     await dialog.waitFor();
-    await page.keyboard.press('Escape');
+    await e2e.page.keyboard.press('Escape');
     await dialog.waitFor({ state: 'hidden' });
 
-    await page.getByRole('button', { name: 'Add installation' }).click();
+    await e2e.page.getByRole('button', { name: 'Add installation' }).click();
     await dialog.waitFor();
     // Focus starts on the first field and Tab / Shift+Tab never leave the dialog.
-    expect(await page.evaluate(() => document.activeElement?.id)).toBe(await dialog.getByLabel('Name', { exact: true }).getAttribute('id'));
+    expect(await e2e.page.evaluate(() => document.activeElement?.id)).toBe(await dialog.getByLabel('Name', { exact: true }).getAttribute('id'));
     for (const key of [...Array<string>(40).fill('Tab'), ...Array<string>(5).fill('Shift+Tab')]) {
-      await page.keyboard.press(key);
-      expect(await page.evaluate(() => Boolean(document.activeElement?.closest('dialog')))).toBe(true);
+      await e2e.page.keyboard.press(key);
+      expect(await e2e.page.evaluate(() => Boolean(document.activeElement?.closest('dialog')))).toBe(true);
     }
     await dialog.getByRole('button', { name: 'Add installation' }).click();
     await dialog.getByText('name is required').waitFor();
     await dialog.getByText('host is required').waitFor();
     // Focus moved to the first field that needs attention.
-    expect(await page.evaluate(() => document.activeElement?.getAttribute('aria-invalid'))).toBe('true');
+    expect(await e2e.page.evaluate(() => document.activeElement?.getAttribute('aria-invalid'))).toBe('true');
     expect(await dialog.getByLabel('Name', { exact: true }).getAttribute('aria-invalid')).toBe('true');
 
     await dialog.getByLabel('Name', { exact: true }).fill('Office / files');
@@ -125,12 +110,12 @@ describe('adding an installation', () => {
     await dialog.getByText('name may not hold slashes or control characters').waitFor();
     await dialog.getByText('port must be a whole number').waitFor();
     expect(await dialog.getByText('host is required').count()).toBe(0);
-    await screenshot(page, 'e2e-add-validation');
+    await screenshot(e2e.page, 'e2e-add-validation');
   });
 
   it('adds it, lists it, and shows the live status the connection test produces', async () => {
     port = await closedPort();
-    const dialog = page.getByRole('dialog', { name: 'Add installation' });
+    const dialog = e2e.page.getByRole('dialog', { name: 'Add installation' });
     await dialog.getByLabel('Name', { exact: true }).fill('Office files');
     await dialog.getByLabel('Port').fill(String(port));
     await dialog.getByLabel('User').fill('backup');
@@ -140,7 +125,7 @@ describe('adding an installation', () => {
     await dialog.getByRole('button', { name: 'Add installation' }).click();
     await dialog.waitFor({ state: 'hidden' });
 
-    const row = page.getByRole('listitem', { name: 'Office files' });
+    const row = e2e.page.getByRole('listitem', { name: 'Office files' });
     await row.waitFor();
     expect(await row.locator('.transport-line').innerText()).toContain(`backup@127.0.0.1:${port}`);
     expect(await row.getByRole('img', { name: 'Folder of archives' }).count()).toBe(1);
@@ -149,7 +134,7 @@ describe('adding an installation', () => {
     await row.getByText('Connection test failed').waitFor();
     expect(await row.locator('.test-summary').innerText()).toContain('SSH_CONNECTION_REFUSED');
     expect(await row.locator('.fleet-checked').innerText()).not.toBe('never');
-    await screenshot(page, 'e2e-fleet-one-offline');
+    await screenshot(e2e.page, 'e2e-fleet-one-offline');
 
     // The core really has it, with the settings the form sent.
     const listed = await callTwin('installations:list', {});
@@ -157,13 +142,13 @@ describe('adding an installation', () => {
   });
 
   it('still lists it after a reload (the token stays in this tab’s sessionStorage)', async () => {
-    await page.reload();
-    await page.getByRole('listitem', { name: 'Office files' }).waitFor();
+    await e2e.page.reload();
+    await e2e.page.getByRole('listitem', { name: 'Office files' }).waitFor();
   });
 
   it('edits it: the form is filled from the installation and saves changes', async () => {
-    await page.getByRole('button', { name: 'Edit Office files' }).click();
-    const dialog = page.getByRole('dialog', { name: 'Edit Office files' });
+    await e2e.page.getByRole('button', { name: 'Edit Office files' }).click();
+    const dialog = e2e.page.getByRole('dialog', { name: 'Edit Office files' });
     await dialog.waitFor();
     expect(await dialog.getByLabel('Port').inputValue()).toBe(String(port));
     expect(await dialog.getByRole('textbox', { name: 'Setting 1 value' }).inputValue()).toBe('/srv/backups');
@@ -171,12 +156,12 @@ describe('adding an installation', () => {
     await dialog.getByRole('checkbox', { name: 'Test the connection after saving' }).uncheck();
     await dialog.getByRole('button', { name: 'Save changes' }).click();
     await dialog.waitFor({ state: 'hidden' });
-    await page.getByRole('listitem', { name: 'Office archive' }).waitFor();
+    await e2e.page.getByRole('listitem', { name: 'Office archive' }).waitFor();
   });
 
   it('shows the core’s own refusal (a duplicate name) with its message', async () => {
-    await page.getByRole('button', { name: 'Add installation' }).click();
-    const dialog = page.getByRole('dialog', { name: 'Add installation' });
+    await e2e.page.getByRole('button', { name: 'Add installation' }).click();
+    const dialog = e2e.page.getByRole('dialog', { name: 'Add installation' });
     await dialog.getByLabel('Name', { exact: true }).fill('office ARCHIVE');
     await dialog.getByLabel('Host', { exact: true }).fill('127.0.0.1');
     await dialog.getByRole('button', { name: 'Add installation' }).click();
@@ -184,25 +169,25 @@ describe('adding an installation', () => {
     await alert.waitFor();
     expect(await alert.innerText()).toContain('An installation named "office ARCHIVE" already exists');
     expect(await alert.innerText()).toContain('ALREADY_EXISTS');
-    await page.keyboard.press('Escape');
+    await e2e.page.keyboard.press('Escape');
     await dialog.waitFor({ state: 'hidden' });
   });
 
   it('lists the connection test job on the Activity page with its error', async () => {
-    await page.getByRole('link', { name: 'Activity' }).click();
-    const job = page.getByRole('listitem', { name: /Test connection to Office files: Failed/ });
+    await e2e.page.getByRole('link', { name: 'Activity' }).click();
+    const job = e2e.page.getByRole('listitem', { name: /Test connection to Office files: Failed/ });
     await job.waitFor();
     expect(await job.innerText()).toContain('SSH_CONNECTION_REFUSED');
     expect(await job.innerText()).toContain('Office archive');
-    await screenshot(page, 'e2e-activity');
+    await screenshot(e2e.page, 'e2e-activity');
   });
 
   it('removes it after a confirmation', async () => {
-    await page.getByRole('link', { name: 'Fleet' }).click();
-    await page.getByRole('button', { name: 'Remove Office archive' }).click();
-    const confirm = page.getByRole('dialog', { name: 'Remove Office archive?' });
+    await e2e.page.getByRole('link', { name: 'Fleet' }).click();
+    await e2e.page.getByRole('button', { name: 'Remove Office archive' }).click();
+    const confirm = e2e.page.getByRole('dialog', { name: 'Remove Office archive?' });
     await confirm.getByRole('button', { name: 'Remove installation' }).click();
-    await page.getByRole('heading', { name: 'Add your first installation' }).waitFor();
+    await e2e.page.getByRole('heading', { name: 'Add your first installation' }).waitFor();
   });
 });
 
@@ -217,17 +202,17 @@ describe('activity', () => {
       const { port } = silent.address() as net.AddressInfo;
       const added = (await callTwin('installations:add', { name: 'Silent box', app: 'directory', ssh: { host: '127.0.0.1', port, auth: 'key', keyFile, connectTimeoutMs: 120_000 } })) as { ok: boolean };
       expect(added.ok).toBe(true);
-      await page.getByRole('link', { name: 'Fleet' }).click();
-      await page.getByRole('button', { name: 'Test connection to Silent box' }).click();
-      await page.getByRole('listitem', { name: 'Silent box' }).locator('[data-state="checking"]').waitFor();
+      await e2e.page.getByRole('link', { name: 'Fleet' }).click();
+      await e2e.page.getByRole('button', { name: 'Test connection to Silent box' }).click();
+      await e2e.page.getByRole('listitem', { name: 'Silent box' }).locator('[data-state="checking"]').waitFor();
 
-      await page.getByRole('link', { name: 'Activity' }).click();
-      const job = page.getByRole('listitem', { name: /Test connection to Silent box: Running/ });
+      await e2e.page.getByRole('link', { name: 'Activity' }).click();
+      const job = e2e.page.getByRole('listitem', { name: /Test connection to Silent box: Running/ });
       await job.waitFor();
       expect(await job.getByRole('progressbar').count()).toBe(1);
-      await screenshot(page, 'e2e-activity-running');
+      await screenshot(e2e.page, 'e2e-activity-running');
       await job.getByRole('button', { name: 'Cancel Test connection to Silent box' }).click();
-      await page.getByRole('listitem', { name: /Test connection to Silent box: Cancelled/ }).waitFor();
+      await e2e.page.getByRole('listitem', { name: /Test connection to Silent box: Cancelled/ }).waitFor();
     } finally {
       for (const socket of sockets) socket.destroy();
       await new Promise<void>((resolve) => silent.close(() => resolve()));
@@ -237,54 +222,54 @@ describe('activity', () => {
 
 describe('theme', () => {
   it('follows the system colour scheme and can be forced dark or light in Settings', async () => {
-    const dark = await browser.newContext({ colorScheme: 'dark' });
+    const dark = await e2e.browser.newContext({ colorScheme: 'dark' });
     const darkPage = await dark.newPage();
-    await darkPage.goto(lifeboat.url);
+    await darkPage.goto(e2e.lifeboat.url);
     await darkPage.locator('.link-live').waitFor();
     expect(await bodyBackground(darkPage)).toBe('rgb(17, 20, 24)');
     await dark.close();
 
-    await page.getByRole('link', { name: 'Settings' }).click();
-    expect(await bodyBackground(page)).toBe('rgb(245, 246, 248)');
-    await page.getByRole('radio', { name: 'Dark' }).check();
-    expect(await page.evaluate(() => document.documentElement.dataset.theme)).toBe('dark');
-    expect(await bodyBackground(page)).toBe('rgb(17, 20, 24)');
-    await screenshot(page, 'e2e-settings-dark');
-    await page.reload();
-    expect(await page.evaluate(() => document.documentElement.dataset.theme)).toBe('dark');
-    await page.getByRole('radio', { name: 'Light' }).check();
-    expect(await bodyBackground(page)).toBe('rgb(245, 246, 248)');
+    await e2e.page.getByRole('link', { name: 'Settings' }).click();
+    expect(await bodyBackground(e2e.page)).toBe('rgb(245, 246, 248)');
+    await e2e.page.getByRole('radio', { name: 'Dark' }).check();
+    expect(await e2e.page.evaluate(() => document.documentElement.dataset.theme)).toBe('dark');
+    expect(await bodyBackground(e2e.page)).toBe('rgb(17, 20, 24)');
+    await screenshot(e2e.page, 'e2e-settings-dark');
+    await e2e.page.reload();
+    expect(await e2e.page.evaluate(() => document.documentElement.dataset.theme)).toBe('dark');
+    await e2e.page.getByRole('radio', { name: 'Light' }).check();
+    expect(await bodyBackground(e2e.page)).toBe('rgb(245, 246, 248)');
   });
 });
 
 describe('the twin refuses what it should', () => {
   it('answers 401 to a wrong token and 200 to the right one', async () => {
-    const wrong = await fetch(`${lifeboat.origin}/api/call/system:info`, {
+    const wrong = await fetch(`${e2e.lifeboat.origin}/api/call/system:info`, {
       method: 'POST',
       headers: { Authorization: 'Bearer not-the-token', 'Content-Type': 'application/json' },
       body: '{}',
     });
     expect(wrong.status).toBe(401);
     expect(await wrong.json()).toMatchObject({ ok: false, error: { code: 'UNAUTHORIZED' } });
-    const events = await fetch(`${lifeboat.origin}/api/events`, { headers: { Authorization: 'Bearer not-the-token' } });
+    const events = await fetch(`${e2e.lifeboat.origin}/api/events`, { headers: { Authorization: 'Bearer not-the-token' } });
     expect(events.status).toBe(401);
     await events.body?.cancel();
     expect(await callTwin('system:info', {})).toMatchObject({ ok: true, data: { transport: 'http-twin' } });
   });
 
   it('tells the user when a page was opened with a stale token', async () => {
-    const other = await browser.newContext();
+    const other = await e2e.browser.newContext();
     const stale = await other.newPage();
-    await stale.goto(`${lifeboat.origin}/#token=from-an-earlier-run`);
+    await stale.goto(`${e2e.lifeboat.origin}/#token=from-an-earlier-run`);
     await stale.getByRole('alert').filter({ hasText: 'refused this page’s session' }).waitFor();
     expect(await stale.evaluate(() => sessionStorage.getItem('lifeboat.twin-token'))).toBeNull();
     await other.close();
   });
 
   it('asks for the link when opened without any token', async () => {
-    const other = await browser.newContext();
+    const other = await e2e.browser.newContext();
     const bare = await other.newPage();
-    await bare.goto(`${lifeboat.origin}/`);
+    await bare.goto(`${e2e.lifeboat.origin}/`);
     await bare.getByRole('heading', { name: 'Open Lifeboat from its link' }).waitFor();
     await other.close();
   });
@@ -300,7 +285,7 @@ describe('without a keychain', () => {
   it('offers "ask every time", then keeps a typed secret for the session and can forget it', async () => {
     // No reachable D-Bus session: keytar cannot find a Secret Service.
     keyless = await startLifeboat({ env: { DBUS_SESSION_BUS_ADDRESS: 'unix:path=/nonexistent/bus', DISPLAY: '' } });
-    const other = await browser.newContext();
+    const other = await e2e.browser.newContext();
     const p = await other.newPage();
     await p.goto(keyless.url);
     const banner = p.getByRole('region', { name: 'No keychain' });
@@ -338,7 +323,7 @@ describe('without a keychain', () => {
   });
 });
 
-async function callTwin(name: string, input: unknown, target: ServedLifeboat = lifeboat): Promise<unknown> {
+async function callTwin(name: string, input: unknown, target: ServedLifeboat = e2e.lifeboat): Promise<unknown> {
   const response = await fetch(`${target.origin}/api/call/${name}`, {
     method: 'POST',
     headers: { Authorization: `Bearer ${target.token}`, 'Content-Type': 'application/json' },

@@ -6,18 +6,15 @@
  */
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, describe, expect, it } from 'vitest';
 import type { BrowserContext, Page } from 'playwright-core';
-import { ensureBuilt, launchBrowser, screenshot, startLifeboat, type ServedLifeboat, type TestBrowser } from '../harness/browser';
+import { screenshot, startLifeboat, type ServedLifeboat } from '../harness/browser';
+import { useServedE2e } from '../harness/e2e-served';
 
 const SAMPLE = path.resolve(import.meta.dirname, '..', 'fixtures', 'meshmonitor', '2026-11-23_131719.tar.gz');
 /** Random (so incompressible and not deduplicated) and big enough that the import runs for a while. */
 const BIG_BYTES = 96 * 1024 * 1024;
 
-let browser: TestBrowser;
-let lifeboat: ServedLifeboat;
-let context: BrowserContext;
-let page: Page;
 let vaultId: string;
 
 /** A file to build inside the page: given bytes (base64) or `random` bytes from crypto. */
@@ -48,7 +45,7 @@ async function dropFiles(target: Page, specs: FileSpec[]): Promise<void> {
   await transfer.dispose();
 }
 
-async function callTwin(name: string, input: unknown, target: ServedLifeboat = lifeboat): Promise<{ ok: boolean; data?: unknown; error?: unknown }> {
+async function callTwin(name: string, input: unknown, target: ServedLifeboat = e2e.lifeboat): Promise<{ ok: boolean; data?: unknown; error?: unknown }> {
   const response = await fetch(`${target.origin}/api/call/${name}`, {
     method: 'POST',
     headers: { Authorization: `Bearer ${target.token}`, 'Content-Type': 'application/json' },
@@ -59,25 +56,7 @@ async function callTwin(name: string, input: unknown, target: ServedLifeboat = l
 
 const timelineItems = (p: Page) => p.locator('.timeline-button');
 
-beforeAll(async () => {
-  ensureBuilt();
-  [browser, lifeboat] = await Promise.all([launchBrowser(), startLifeboat()]);
-  context = await browser.newContext();
-  page = await context.newPage();
-  page.on('pageerror', (error) => {
-    throw error;
-  });
-});
-
-afterEach(async ({ task }) => {
-  if (task.result?.state === 'fail' && page) await screenshot(page, `e2e-vault-failed-${task.name.slice(0, 40).replace(/[^a-z0-9]+/gi, '-')}`);
-});
-
-afterAll(async () => {
-  await context?.close();
-  await browser?.close();
-  await lifeboat?.stop();
-});
+const e2e = useServedE2e('vault');
 
 describe('vault page', () => {
   it('shows the vault the core created: location, id, keychain, empty timeline, recovery-kit banner', async () => {
@@ -85,65 +64,65 @@ describe('vault page', () => {
     expect(status).toMatchObject({ ok: true, data: { initialized: true, open: true, recoveryKitAcknowledged: false } });
     vaultId = (status.data as { id: string }).id;
 
-    await page.goto(lifeboat.url);
-    await page.getByRole('link', { name: 'Vault' }).click();
-    const header = page.getByRole('region', { name: 'Vault', exact: true });
+    await e2e.page.goto(e2e.lifeboat.url);
+    await e2e.page.getByRole('link', { name: 'Vault' }).click();
+    const header = e2e.page.getByRole('region', { name: 'Vault', exact: true });
     await header.waitFor();
     expect(await header.innerText()).toContain(vaultId);
     expect(await header.innerText()).toMatch(/System keychain/);
-    await page.getByRole('region', { name: 'Recovery kit not saved' }).waitFor();
-    await page.getByRole('heading', { name: 'No snapshots yet' }).waitFor();
-    await screenshot(page, 'e2e-vault-empty');
+    await e2e.page.getByRole('region', { name: 'Recovery kit not saved' }).waitFor();
+    await e2e.page.getByRole('heading', { name: 'No snapshots yet' }).waitFor();
+    await screenshot(e2e.page, 'e2e-vault-empty');
   });
 
   it('imports files dropped on the page, with live progress, and lists the new snapshots', async () => {
-    await page.evaluate(() => window.scrollTo(0, 0));
-    await dropFiles(page, [
+    await e2e.page.evaluate(() => window.scrollTo(0, 0));
+    await dropFiles(e2e.page, [
       { name: 'big-random.bin', random: BIG_BYTES },
       { name: 'notes.txt', base64: Buffer.from('lifeboat e2e import\n').toString('base64') },
     ]);
     // The big one's import job runs for a while: its bar and figures (bytes of total) show live.
-    const running = page.getByRole('group', { name: 'Add big-random.bin to the vault: Running' });
+    const running = e2e.page.getByRole('group', { name: 'Add big-random.bin to the vault: Running' });
     await running.getByRole('progressbar').waitFor({ timeout: 30_000 });
     await expect.poll(async () => running.locator('.job-figures').innerText().catch(() => ''), { timeout: 20_000 }).toMatch(/MiB \/ 96 MiB/);
-    await screenshot(page, 'e2e-vault-import-running');
+    await screenshot(e2e.page, 'e2e-vault-import-running');
 
-    await page.getByRole('group', { name: 'Add big-random.bin to the vault: Succeeded' }).waitFor({ timeout: 40_000 });
-    await page.getByRole('group', { name: 'Add notes.txt to the vault: Succeeded' }).waitFor({ timeout: 20_000 });
+    await e2e.page.getByRole('group', { name: 'Add big-random.bin to the vault: Succeeded' }).waitFor({ timeout: 40_000 });
+    await e2e.page.getByRole('group', { name: 'Add notes.txt to the vault: Succeeded' }).waitFor({ timeout: 20_000 });
     // The snapshots arrive by vault:changed, not by a reload.
-    await page.getByRole('button', { name: /^big-random\.bin, import/ }).waitFor();
-    await page.getByRole('button', { name: /^notes\.txt, import/ }).waitFor();
+    await e2e.page.getByRole('button', { name: /^big-random\.bin, import/ }).waitFor();
+    await e2e.page.getByRole('button', { name: /^notes\.txt, import/ }).waitFor();
   });
 
   it('imports a file chosen with the "Add archive…" button (the keyboard path)', async () => {
-    const button = page.getByRole('button', { name: 'Add archive…' });
+    const button = e2e.page.getByRole('button', { name: 'Add archive…' });
     await button.focus();
-    const [chooser] = await Promise.all([page.waitForEvent('filechooser'), page.keyboard.press('Enter')]);
+    const [chooser] = await Promise.all([e2e.page.waitForEvent('filechooser'), e2e.page.keyboard.press('Enter')]);
     await chooser.setFiles({ name: 'chosen.txt', mimeType: 'text/plain', buffer: Buffer.from('chosen with the keyboard\n') });
-    await page.getByRole('button', { name: /^chosen\.txt, import/ }).waitFor({ timeout: 20_000 });
+    await e2e.page.getByRole('button', { name: /^chosen\.txt, import/ }).waitFor({ timeout: 20_000 });
   });
 
   it('imports the real MeshMonitor sample and shows its details and files', async () => {
-    await dropFiles(page, [{ name: path.basename(SAMPLE), base64: readFileSync(SAMPLE).toString('base64') }]);
-    const item = page.getByRole('button', { name: /^2026-11-23_131719\.tar\.gz, import/ });
+    await dropFiles(e2e.page, [{ name: path.basename(SAMPLE), base64: readFileSync(SAMPLE).toString('base64') }]);
+    const item = e2e.page.getByRole('button', { name: /^2026-11-23_131719\.tar\.gz, import/ });
     await item.waitFor({ timeout: 30_000 });
-    expect(await timelineItems(page).count()).toBe(4);
+    expect(await timelineItems(e2e.page).count()).toBe(4);
     await item.click();
-    const details = page.getByRole('article', { name: /^Snapshot / });
+    const details = e2e.page.getByRole('article', { name: /^Snapshot / });
     await details.getByRole('table', { name: 'Files in the snapshot' }).getByText('/2026-11-23_131719.tar.gz').waitFor();
     const text = await details.innerText();
     expect(text).toContain('import');
     expect(text).toContain('local import');
     expect(text).toMatch(/6\.\d KiB/);
     // Sizes in the header caught up with the three snapshots.
-    await expect.poll(() => page.locator('.vault-stats').innerText()).toMatch(/Snapshots\s+4/i);
-    await page.getByRole('region', { name: 'Snapshots', exact: true }).evaluate((el) => el.scrollIntoView({ block: 'start' }));
-    await screenshot(page, 'e2e-vault-snapshots');
+    await expect.poll(() => e2e.page.locator('.vault-stats').innerText()).toMatch(/Snapshots\s+4/i);
+    await e2e.page.getByRole('region', { name: 'Snapshots', exact: true }).evaluate((el) => el.scrollIntoView({ block: 'start' }));
+    await screenshot(e2e.page, 'e2e-vault-snapshots');
   });
 
   it('checks the vault reading all data, with progress, and reports no problems', async () => {
     // The check may take under a second: record every progress line it shows instead of racing it.
-    await page.evaluate(() => {
+    await e2e.page.evaluate(() => {
       const seen: string[] = [];
       (window as unknown as { seenCheckProgress: string[] }).seenCheckProgress = seen;
       new MutationObserver(() => {
@@ -152,22 +131,22 @@ describe('vault page', () => {
         if (figures) seen.push(figures);
       }).observe(document.body, { subtree: true, childList: true, characterData: true, attributes: true });
     });
-    await page.getByRole('button', { name: 'Check and read all data' }).click();
-    const job = page.getByRole('group', { name: /^Check the vault, reading all data: / });
+    await e2e.page.getByRole('button', { name: 'Check and read all data' }).click();
+    const job = e2e.page.getByRole('group', { name: /^Check the vault, reading all data: / });
     await job.waitFor();
     const ok = job.getByText('No problems found.');
     await ok.waitFor({ timeout: 40_000 });
     expect(await job.innerText()).toMatch(/read and verified every byte/);
     expect(await job.innerText()).toMatch(/Checked 4 snapshot\(s\)/);
-    const seen = await page.evaluate(() => (window as unknown as { seenCheckProgress: string[] }).seenCheckProgress);
+    const seen = await e2e.page.evaluate(() => (window as unknown as { seenCheckProgress: string[] }).seenCheckProgress);
     // Bytes read of the total, live, while the data was read.
     expect(seen.some((line) => /read-data.*MiB \/ \d+(\.\d)? MiB/.test(line)), `progress lines seen: ${JSON.stringify(seen)}`).toBe(true);
     await job.scrollIntoViewIfNeeded();
-    await screenshot(page, 'e2e-vault-check');
+    await screenshot(e2e.page, 'e2e-vault-check');
   });
 
   it('previews keep-last 1 (one kept, the rest removed, with reasons), then applies it', async () => {
-    const retention = page.getByRole('region', { name: 'Retention' });
+    const retention = e2e.page.getByRole('region', { name: 'Retention' });
     const apply = retention.getByRole('button', { name: 'Apply', exact: true });
     expect(await apply.isDisabled()).toBe(true);
     await retention.getByLabel('Keep last').fill('1');
@@ -186,7 +165,7 @@ describe('vault page', () => {
       expect((await row.locator('td').last().innerText()).trim().length).toBeGreaterThan(3);
     }
     await preview.scrollIntoViewIfNeeded();
-    await screenshot(page, 'e2e-vault-retention-preview');
+    await screenshot(e2e.page, 'e2e-vault-retention-preview');
 
     // Editing a rule voids the preview; previewing again re-enables Apply.
     await retention.getByLabel('Keep last').fill('2');
@@ -196,30 +175,30 @@ describe('vault page', () => {
     await expect.poll(() => apply.isDisabled()).toBe(false);
 
     await apply.click();
-    const confirm = page.getByRole('dialog', { name: 'Remove 3 snapshots?' });
+    const confirm = e2e.page.getByRole('dialog', { name: 'Remove 3 snapshots?' });
     await confirm.waitFor();
     expect(await confirm.innerText()).toMatch(/removes 3 snapshots from the vault and keeps 1/);
-    await screenshot(page, 'e2e-vault-retention-confirm');
+    await screenshot(e2e.page, 'e2e-vault-retention-confirm');
     await confirm.getByRole('button', { name: 'Remove 3', exact: true }).click();
     await confirm.waitFor({ state: 'hidden' });
-    await expect.poll(() => timelineItems(page).count(), { timeout: 20_000 }).toBe(1);
-    await page.getByRole('button', { name: /^2026-11-23_131719\.tar\.gz, import/ }).waitFor();
+    await expect.poll(() => timelineItems(e2e.page).count(), { timeout: 20_000 }).toBe(1);
+    await e2e.page.getByRole('button', { name: /^2026-11-23_131719\.tar\.gz, import/ }).waitFor();
     await retention.getByRole('group', { name: /^Apply retention: Succeeded/ }).waitFor();
     expect(await retention.getByLabel('Retention preview').count()).toBe(0);
-    await screenshot(page, 'e2e-vault-after-retention');
+    await screenshot(e2e.page, 'e2e-vault-after-retention');
   });
 
   it('frees the space the removed snapshots used', async () => {
-    const stats = page.locator('.vault-stats');
+    const stats = e2e.page.locator('.vault-stats');
     expect(await stats.innerText()).toMatch(/Vault takes\s+9\d(\.\d)? MiB/i);
-    await page.getByRole('button', { name: 'Free unused space' }).click();
-    await page.getByRole('group', { name: /^Free space no snapshot uses: Succeeded/ }).waitFor({ timeout: 20_000 });
+    await e2e.page.getByRole('button', { name: 'Free unused space' }).click();
+    await e2e.page.getByRole('group', { name: /^Free space no snapshot uses: Succeeded/ }).waitFor({ timeout: 20_000 });
     await expect.poll(() => stats.innerText(), { timeout: 10_000 }).toMatch(/Vault takes\s+[\d.]+ KiB/i);
   });
 
   it('downloads the recovery kit (restic commands, vault id) and the banner goes away', async () => {
-    const banner = page.getByRole('region', { name: 'Recovery kit not saved' });
-    const [download] = await Promise.all([page.waitForEvent('download'), banner.getByRole('button', { name: 'Download recovery kit' }).click()]);
+    const banner = e2e.page.getByRole('region', { name: 'Recovery kit not saved' });
+    const [download] = await Promise.all([e2e.page.waitForEvent('download'), banner.getByRole('button', { name: 'Download recovery kit' }).click()]);
     expect(download.suggestedFilename()).toBe(`lifeboat-recovery-kit-${vaultId.slice(0, 8)}.txt`);
     const file = await download.path();
     const text = readFileSync(file, 'utf8');
@@ -230,16 +209,16 @@ describe('vault page', () => {
   });
 
   it('lists no locks once every job is done', async () => {
-    const locks = page.getByRole('region', { name: 'Locks' });
+    const locks = e2e.page.getByRole('region', { name: 'Locks' });
     await locks.getByRole('button', { name: 'Refresh' }).click();
     await locks.getByText('No locks').waitFor();
   });
 
   it('looks right in the dark theme', async () => {
-    const dark = await browser.newContext({ colorScheme: 'dark' });
+    const dark = await e2e.browser.newContext({ colorScheme: 'dark' });
     try {
       const darkPage = await dark.newPage();
-      await darkPage.goto(lifeboat.url);
+      await darkPage.goto(e2e.lifeboat.url);
       await darkPage.getByRole('link', { name: 'Vault' }).click();
       await darkPage.getByRole('button', { name: /^2026-11-23_131719\.tar\.gz, import/ }).click();
       await darkPage.getByRole('table', { name: 'Files in the snapshot' }).waitFor();
@@ -254,16 +233,16 @@ describe('vault page', () => {
 
 describe('activity page', () => {
   it('shows the imports and the check in the audit trail, and an empty quarantine', async () => {
-    await page.getByRole('link', { name: 'Activity' }).click();
-    const audit = page.getByRole('table', { name: 'Audit trail' });
+    await e2e.page.getByRole('link', { name: 'Activity' }).click();
+    const audit = e2e.page.getByRole('table', { name: 'Audit trail' });
     await audit.waitFor();
     const rows = audit.getByRole('row');
     await expect.poll(() => rows.filter({ hasText: 'Import' }).count()).toBe(4);
     expect(await rows.filter({ hasText: 'big-random.bin' }).count()).toBe(1);
     expect(await rows.filter({ hasText: 'Check' }).filter({ hasText: 'no problems (all data read)' }).count()).toBe(1);
     expect(await rows.filter({ hasText: 'Forget' }).filter({ hasText: 'removed 3 snapshot(s)' }).count()).toBe(1);
-    await page.getByRole('region', { name: 'Quarantine' }).getByText('No quarantined downloads').waitFor();
-    await screenshot(page, 'e2e-activity-audit');
+    await e2e.page.getByRole('region', { name: 'Quarantine' }).getByText('No quarantined downloads').waitFor();
+    await screenshot(e2e.page, 'e2e-activity-audit');
   });
 });
 
@@ -281,7 +260,7 @@ describe('without a keychain', () => {
 
   it('explains why it cannot create a vault, then creates one in "ask every time" mode', async () => {
     keyless = await startLifeboat({ env: NO_KEYCHAIN });
-    other = await browser.newContext();
+    other = await e2e.browser.newContext();
     const p = await other.newPage();
     await p.goto(keyless.url);
     await p.getByRole('link', { name: 'Vault' }).click();

@@ -9,6 +9,7 @@ import path from 'node:path';
 import { createInterface } from 'node:readline';
 import { execFileSync } from 'node:child_process';
 import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
+import { afterAll, afterEach, beforeAll, expect } from 'vitest';
 import { makeTestHome } from './home';
 
 const ROOT = path.resolve(import.meta.dirname, '..', '..');
@@ -152,4 +153,52 @@ export function ensureBuilt(): void {
   const built = outputs.every((file) => existsSync(file)) ? Math.min(...outputs.map((file) => statSync(file).mtimeMs)) : 0;
   if (built > newestMtime(path.join(ROOT, 'src'))) return;
   execFileSync(process.execPath, [path.join(ROOT, 'scripts', 'build.mjs')], { cwd: ROOT, stdio: 'inherit' });
+}
+
+/** The browser side of an e2e suite, once its `beforeAll` ran (reading one earlier throws). */
+export interface BrowserPage {
+  readonly browser: TestBrowser;
+  readonly context: BrowserContext;
+  readonly page: Page;
+}
+
+/**
+ * Registers the hooks for Chromium, one context and one page: an uncaught error in the page fails
+ * the test it happened in, and a failed test leaves the screenshot `e2e-failed-<name>-<test>`.
+ */
+export function useBrowserPage(name: string): BrowserPage {
+  let browser: TestBrowser | undefined;
+  let context: BrowserContext | undefined;
+  let page: Page | undefined;
+  const pageErrors: Error[] = [];
+
+  beforeAll(async () => {
+    ensureBuilt();
+    browser = await launchBrowser();
+    context = await browser.newContext();
+    page = await context.newPage();
+    page.on('pageerror', (error) => pageErrors.push(error));
+  });
+
+  afterEach(async ({ task }) => {
+    if (task.result?.state === 'fail' && page) await screenshot(page, `e2e-failed-${name}-${task.name.slice(0, 40).replace(/[^a-z0-9]+/gi, '-')}`);
+    expect(pageErrors.splice(0).map((e) => e.message)).toEqual([]);
+  });
+
+  afterAll(async () => {
+    await context?.close();
+    await browser?.close();
+  });
+
+  return {
+    get browser() { return started(browser, 'browser'); },
+    get context() { return started(context, 'browser context'); },
+    get page() { return started(page, 'page'); },
+  };
+}
+
+/** A value the suite's `beforeAll` sets; reading it earlier is a mistake in the test. */
+export function started<T>(value: T | undefined, what: string): T {
+  if (value === undefined) throw new Error(`The e2e ${what} is not started yet (use it inside a test).`);
+  return value;
 }
