@@ -28,7 +28,7 @@ import { fileURLToPath, pathToFileURL } from 'node:url';
 import { promisify } from 'node:util';
 import { MemorySecretStore, createCore } from '../src/main/core';
 import { createAdapterContext } from '../src/main/apps/context';
-import { weavestreamAdapter } from '../src/main/apps/weavestream/adapter';
+import { weavestreamModule } from '../src/main/apps/weavestream';
 import { serializeWeavestreamManifest } from '../src/main/apps/weavestream/manifest';
 import { LocalBackend, Vault } from '../src/main/vault';
 import type { IntegrityCheck } from '../src/shared/apps';
@@ -194,8 +194,8 @@ async function child(job: ChildJob): Promise<void> {
   const ctx = createAdapterContext(core, installation, { signal: new AbortController().signal, progress: () => undefined, log: () => undefined });
   try {
     const started = performance.now();
-    const [newest] = await weavestreamAdapter.listRemote(ctx);
-    const source = await weavestreamAdapter.openPull(ctx, newest!.id);
+    const [newest] = await weavestreamModule.sources.list!(ctx);
+    const source = await weavestreamModule.sources.open(ctx, newest!.id);
     // As the pull runner does: the verifier sees every byte; the vault hashes the whole archive on
     // its worker and hands that to the verifier before it writes a snapshot.
     const verifier = source.createVerifier();

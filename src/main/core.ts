@@ -1,6 +1,7 @@
 import type { CommandName } from '../shared/contract';
 import type { SecretBackendStatus } from '../shared/contract/system';
-import type { InstallationStatus } from '../shared/installations';
+import { TRANSPORT_SECRET_SLOTS, type InstallationStatus } from '../shared/installations';
+import { LifeboatError } from '../shared/errors';
 import { EventBus } from './events/event-bus';
 import { JobManager } from './jobs/job-manager';
 import { InstallationRegistry } from './installations/registry';
@@ -22,12 +23,17 @@ import { Quarantine } from './apps/quarantine';
 import { FleetService } from './apps/fleet';
 import { RestoreService } from './restore/restore-service';
 import { OneTimeCodes } from './installations/one-time-codes';
+import { AppRegistry } from './apps/registry';
+import { InstallationSessions } from './apps/sessions';
+import { SessionKeys } from './apps/keys';
 
 export interface CoreOptions {
   /** Data directory; defaults to $LIFEBOAT_HOME or the platform's config dir. */
   home?: string;
   /** Inject a secret store (tests); otherwise the OS keychain is probed. */
   secretStore?: SecretStore;
+  /** The app modules; defaults to every module Lifeboat has (`APP_MODULES`). */
+  apps?: AppRegistry;
 }
 
 /**
@@ -46,6 +52,12 @@ export interface Core {
   readonly quarantine: Quarantine;
   readonly fleet: FleetService;
   readonly restores: RestoreService;
+  /** The app modules this core drives. */
+  readonly apps: AppRegistry;
+  /** Per-installation state of the modules (login sessions); disposed on close and on removal. */
+  readonly sessions: InstallationSessions;
+  /** Keys for encrypted archives the operator typed this session (for files of no installation); memory only. */
+  readonly sessionKeys: SessionKeys;
   /** One-time (TOTP) codes the operator typed, waiting for the step that needs them; memory only. */
   readonly oneTimeCodes: OneTimeCodes;
   readonly statuses: Map<string, InstallationStatus>;
@@ -62,9 +74,10 @@ export async function createCore(options: CoreOptions = {}): Promise<Core> {
   const jobs = new JobManager(events, home.jobsFile);
   await jobs.loadHistory();
   const settings = new SettingsFile(home.settingsFile);
-  if (options.secretStore) return new LifeboatCore(home, events, jobs, settings, options.secretStore, null);
+  const apps = options.apps ?? new AppRegistry();
+  if (options.secretStore) return new LifeboatCore(home, events, jobs, settings, options.secretStore, null, apps);
   const { store, keychainProblem } = await openSecretStore({ askEveryTime: (await settings.read()).askEveryTime });
-  return new LifeboatCore(home, events, jobs, settings, store, keychainProblem);
+  return new LifeboatCore(home, events, jobs, settings, store, keychainProblem, apps);
 }
 
 /** The services of one core, wired to each other; services that need the core get `this`. */
@@ -72,6 +85,8 @@ class LifeboatCore implements Core {
   readonly version = VERSION;
   readonly statuses = new Map<string, InstallationStatus>();
   readonly oneTimeCodes = new OneTimeCodes();
+  readonly sessions = new InstallationSessions();
+  readonly sessionKeys = new SessionKeys();
   readonly audit: AuditLog;
   readonly registry: InstallationRegistry;
   readonly vault: VaultService;
@@ -88,9 +103,13 @@ class LifeboatCore implements Core {
     private secretStore: SecretStore,
     /** Why no keychain answered at start, or null when one did (or a store was injected). */
     private readonly keychainProblem: string | null,
+    readonly apps: AppRegistry,
   ) {
     this.audit = new AuditLog(home.auditFile);
-    this.registry = new InstallationRegistry(home.installationsFile, () => this.secretStore);
+    this.registry = new InstallationRegistry(home.installationsFile, () => this.secretStore, {
+      validate: (input) => validateForModule(apps, input),
+      changed: (id) => this.sessions.dispose(id),
+    });
     this.vault = new VaultService(home, () => this.secretStore, events, this.audit);
     this.quarantine = new Quarantine(home.quarantineDir);
     this.fleet = new FleetService(this);
@@ -125,7 +144,26 @@ class LifeboatCore implements Core {
 
   async close(): Promise<void> {
     await this.jobs.shutdown();
+    await this.sessions.disposeAll();
+    this.sessionKeys.forget();
   }
 }
 
 export { MemorySecretStore };
+
+/** An installation's app kind, settings and secret slots, checked against its module. */
+function validateForModule(apps: AppRegistry, input: { app: string; settings: Record<string, string | number | boolean>; secrets?: Record<string, string> | undefined }): void {
+  const module = apps.get(input.app);
+  const settings = module.settings.schema.safeParse(input.settings);
+  if (!settings.success) {
+    const issues = settings.error.issues.map((i) => ({ path: ['settings', ...i.path.map(String)], message: i.message }));
+    throw new LifeboatError('INVALID_INPUT', `${issues[0]!.message}.`, { details: { issues } });
+  }
+  for (const slot of Object.keys(input.secrets ?? {})) {
+    const known = (TRANSPORT_SECRET_SLOTS as readonly string[]).includes(slot) || module.secretSlots.some((s) => (s.keyed ? slot.startsWith(`${s.slot}:`) : slot === s.slot));
+    if (!known) {
+      const allowed = [...TRANSPORT_SECRET_SLOTS, ...module.secretSlots.map((s) => (s.keyed ? `${s.slot}:<key>` : s.slot))].join(', ');
+      throw new LifeboatError('INVALID_INPUT', `${module.label} has no secret "${slot}"; it takes ${allowed}.`, { details: { issues: [{ path: ['secrets', slot], message: `${module.label} has no secret “${slot}”` }] } });
+    }
+  }
+}

@@ -1,10 +1,22 @@
 import type { AppKind, InstallationStatus } from './installations';
 
+/** What a check is about; generic code groups and decides by this, never by a check's wording. */
+export type CheckKind = 'integrity' | 'compatibility' | 'target' | 'selection' | 'verification';
+
 /** One check of an archive or a restore, shown as a line of the integrity badge. */
 export interface IntegrityCheck {
+  /** Stable within the module that made it, e.g. `sha256` or `rows:public.users`. */
+  id: string;
+  kind: CheckKind;
+  /** Human label, e.g. "SHA-256 matches the manifest". */
   name: string;
   ok: boolean;
   detail: string;
+  /**
+   * Set when the check could not be run at all (e.g. the restore removed the API token it needed):
+   * it then counts as neither passed nor failed, and the outcome is a warning.
+   */
+  skipped?: string;
 }
 
 /** A backup that exists on the installation (not yet necessarily in the vault). */
@@ -26,7 +38,8 @@ export interface AdapterCapabilities {
   pull: boolean;
   preview: boolean;
   restore: boolean;
-  restoreModes: RestoreModeInfo[];
+  /** The scopes and conflict policies a restore of this installation offers. */
+  restoreOptions: RestoreOptions;
   /**
    * Verbs that work only with an operator present: each asks for a one-time code (TOTP) at times,
    * failing with CODE_REQUIRED until one is provided (`installations:provide-code`).
@@ -36,12 +49,63 @@ export interface AdapterCapabilities {
   notes: string[];
 }
 
-export type RestoreMode = 'full' | 'selective';
+/** The id of a restore scope a module offers (`full`, `selective`, `empty-database`…). */
+export type RestoreMode = string;
 
+/** One restore scope: what part of the archive a restore puts back. */
 export interface RestoreModeInfo {
   id: RestoreMode;
   label: string;
   description: string;
+  /** Whether the operator chooses items (tables, recordings) from `PreviewReport.selectable`. */
+  selectable: boolean;
+}
+
+/** One way to treat records that exist on both sides (Nojoin's Skip / Overwrite / Clear all). */
+export interface ConflictPolicyInfo {
+  id: string;
+  label: string;
+  description: string;
+}
+
+/** A module's restore options as data: the wizard renders them, the engine validates against them. */
+export interface RestoreOptions {
+  scopes: RestoreModeInfo[];
+  /** Null when the app has no choice for conflicting records (a restore replaces them). */
+  conflict: { label: string; policies: ConflictPolicyInfo[]; default: string } | null;
+}
+
+/** A setting of an app module, as the installation form shows it. */
+export interface SettingDescriptor {
+  key: string;
+  label: string;
+  help: string;
+  kind: 'text' | 'number' | 'boolean' | 'choice' | 'command' | 'path';
+  /** The value used when the setting is left empty (a description when it is derived). */
+  default: string | number | boolean | null;
+  example?: string;
+  choices?: { value: string; label: string }[];
+  /** The transport the setting is for, when it only matters with one. */
+  transport?: 'ssh' | 'https';
+}
+
+/** A secret an app module may need, beyond the transports' own. */
+export interface SecretSlotInfo {
+  /** The slot, or for a keyed slot its prefix (`encryption-key`), the key coming from an archive. */
+  slot: string;
+  label: string;
+  help: string;
+  keyed: boolean;
+}
+
+/** What the UI and the CLI learn about one app module (`apps:modules`). */
+export interface AppModuleInfo {
+  kind: AppKind;
+  label: string;
+  summary: string;
+  transports: ('ssh' | 'https')[];
+  settings: SettingDescriptor[];
+  secretSlots: SecretSlotInfo[];
 }
 
 /** A table of facts; every cell is plain text or a number, never markup. */
@@ -86,6 +150,8 @@ export interface PlannedChange {
 }
 
 export interface PreflightCheck {
+  id: string;
+  kind: CheckKind;
   name: string;
   ok: boolean;
   /** A failed blocking check stops the wizard. */
@@ -108,6 +174,8 @@ export interface RestorePlan {
   sourceInstallationId: string | null;
   crossInstallation: boolean;
   mode: RestoreMode;
+  /** The chosen conflict policy, when the module offers one. */
+  conflict: string | null;
   selection: string[];
   preflight: PreflightCheck[];
   blocked: boolean;
@@ -116,14 +184,26 @@ export interface RestorePlan {
   steps: string[];
   /** The step after which cancelling is no longer possible. */
   pointOfNoReturn: string;
+  /** What the operator must do afterwards (restore the files directory…), kept as a checklist in the report. */
+  followUps: string[];
   /** What the operator must type to confirm: the installation's name. */
   confirmationText: string;
 }
 
+/**
+ * How a restore ended: `verified` (every check passed), `unverified` (restored, but a check could
+ * not run), `verification-failed`, `failed` (the restore itself failed), `cancelled`.
+ */
+export type RestoreOutcome = 'verified' | 'unverified' | 'verification-failed' | 'failed' | 'cancelled';
+
 export interface RestoreReport {
   planId: string;
   installationId: string;
+  /** True only for `verified`. */
   ok: boolean;
+  outcome: RestoreOutcome;
+  /** Follow-up actions the operator must take (store a new token, restore files…). */
+  followUps: string[];
   safetySnapshotId: string | null;
   safetyPullSkipped: string | null;
   checks: IntegrityCheck[];
@@ -132,7 +212,8 @@ export interface RestoreReport {
   log: string[];
 }
 
-export type Freshness = 'fresh' | 'due' | 'overdue' | 'failing' | 'unknown';
+/** `never`: nothing of this installation is in the vault yet (neutral, not late). */
+export type Freshness = 'fresh' | 'due' | 'overdue' | 'failing' | 'unknown' | 'never';
 
 /** One row of the Fleet view. */
 export interface FleetEntry {

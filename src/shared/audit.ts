@@ -2,7 +2,7 @@
 export interface AuditEntry {
   at: string;
   action: 'pull' | 'import' | 'check' | 'forget' | 'prune' | 'restore' | 'restore-override' | 'vault-init' | 'lock-removed';
-  outcome: 'succeeded' | 'failed' | 'cancelled';
+  outcome: 'succeeded' | 'succeeded-with-warnings' | 'failed' | 'cancelled';
   installationId?: string;
   installationName?: string;
   snapshotId?: string;

@@ -50,6 +50,10 @@ export const ERROR_CODES = [
   // operator presence
   /** This step needs the operator's one-time code (TOTP); `details.reason` says why. */
   'CODE_REQUIRED',
+  /** An encrypted archive needs a key Lifeboat does not hold; `details.slot` and `details.label` say which. */
+  'KEY_REQUIRED',
+  /** A restore ran, but its verification found the target differs from the archive. */
+  'RESTORE_VERIFY_FAILED',
 ] as const;
 
 export type ErrorCode = (typeof ERROR_CODES)[number];

@@ -1,29 +1,22 @@
 import { z } from 'zod';
 
-/** The apps Lifeboat knows; `directory` is a plain folder of archives over SSH. */
-export const APP_KINDS = ['nojoin', 'weavestream', 'loomio', 'meshmonitor', 'dbackup', 'directory'] as const;
-export const appKindSchema = z.enum(APP_KINDS);
+/**
+ * An app kind names the app module that handles an installation (`weavestream`, `directory`…).
+ * The set is open here: the core's module registry says which kinds exist (`apps:modules`).
+ */
+export const appKindSchema = z.string().regex(/^[a-z][a-z0-9-]{1,31}$/, 'an app kind is a short lower-case name such as weavestream');
 export type AppKind = z.infer<typeof appKindSchema>;
 
-export const APP_LABELS: Record<AppKind, string> = {
-  nojoin: 'Nojoin',
-  weavestream: 'Weavestream',
-  loomio: 'Loomio Pi stack',
-  meshmonitor: 'MeshMonitor',
-  dbackup: 'DBackup',
-  directory: 'Folder of archives',
-};
+/** Secrets every transport may use, whatever the app; modules declare their own slots besides. */
+export const TRANSPORT_SECRET_SLOTS = ['ssh-password', 'ssh-key-passphrase', 'https-password', 'api-token'] as const;
 
-/** What a secret is for; each is one keychain account `<installationId>:<purpose>`. */
-export const SECRET_PURPOSES = [
-  'ssh-password',
-  'ssh-key-passphrase',
-  'https-password',
-  'api-token',
-  'app-encryption-key',
-  'database-password',
-] as const;
-export const secretPurposeSchema = z.enum(SECRET_PURPOSES);
+/**
+ * A secret slot: one keychain account `<installationId>:<slot>`. A keyed slot carries its key after
+ * a colon, e.g. `encryption-key:<profileId>` for one key per DBackup encryption profile.
+ */
+export const secretPurposeSchema = z
+  .string()
+  .regex(/^[a-z][a-z0-9-]{0,47}(:[A-Za-z0-9._-]{1,96})?$/, 'a secret slot is a short name such as api-token, or name:key such as encryption-key:profile-1');
 export type SecretPurpose = z.infer<typeof secretPurposeSchema>;
 
 const sha256Fingerprint = z
@@ -91,7 +84,7 @@ const installationFields = {
 };
 
 /** Secrets arrive with an add/edit request and go straight to the SecretStore. */
-export const secretsInputSchema = z.partialRecord(secretPurposeSchema, z.string().min(1).max(16_384));
+export const secretsInputSchema = z.record(secretPurposeSchema, z.string().min(1).max(16_384));
 
 export const installationInputSchema = z
   .object({ ...installationFields, secrets: secretsInputSchema.optional() })

@@ -14,7 +14,11 @@ export type JobKind =
   | 'preview'
   | 'restore';
 
-export type JobStatus = 'queued' | 'running' | 'succeeded' | 'failed' | 'cancelled';
+/**
+ * `succeeded-with-warnings`: the job did what it was for, but something the operator must know
+ * went wrong on the way (`warnings` says what), e.g. a restore whose verification could not run.
+ */
+export type JobStatus = 'queued' | 'running' | 'succeeded' | 'succeeded-with-warnings' | 'failed' | 'cancelled';
 
 export interface JobProgress {
   /** A short name of the current step, e.g. "downloading", "verifying". */
@@ -40,10 +44,15 @@ export interface JobRecord {
   startedAt: string | null;
   finishedAt: string | null;
   error: ErrorPayload | null;
-  /** Small, JSON-safe outcome (e.g. the snapshot id a pull produced). */
+  /** What the operator must know although the job did its work; non-empty for `succeeded-with-warnings`. */
+  warnings: string[];
+  /** Small, JSON-safe outcome (e.g. the snapshot id a pull produced); also kept when a job fails with a report. */
   result: unknown;
   log: string[];
 }
 
 export const isFinished = (status: JobStatus): boolean =>
-  status === 'succeeded' || status === 'failed' || status === 'cancelled';
+  status === 'succeeded' || status === 'succeeded-with-warnings' || status === 'failed' || status === 'cancelled';
+
+/** The job did its work (with or without warnings). */
+export const isSuccess = (status: JobStatus): boolean => status === 'succeeded' || status === 'succeeded-with-warnings';

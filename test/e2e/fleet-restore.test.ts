@@ -28,7 +28,8 @@ describe('Fleet view', () => {
     await backups(WS()).getByTestId('newest-remote').getByText(/weavestream-postgres-.*\.dump/).waitFor({ timeout: 20_000 });
     for (const name of [WS(), MM()]) {
       const strip = backups(name);
-      expect(await strip.locator('[data-freshness]').getAttribute('data-freshness')).toBe('overdue');
+      // Nothing pulled yet is "never backed up", not late: a new installation is not overdue.
+      expect(await strip.locator('[data-freshness]').getAttribute('data-freshness')).toBe('never');
       expect(await strip.locator('[data-freshness]').innerText()).toContain('every 24 h');
       expect(await strip.getByTestId('newest-snapshot').innerText()).toBe('none yet');
       for (const action of ['Pull newest', 'Pull…', 'Run backup now', 'Restore…']) await strip.getByText(action, { exact: true }).waitFor();

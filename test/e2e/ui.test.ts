@@ -105,7 +105,7 @@ describe('adding an installation', () => {
 
     await dialog.getByLabel('Name', { exact: true }).fill('Office / files');
     await dialog.getByLabel('Host', { exact: true }).fill('127.0.0.1');
-    await dialog.getByLabel('Port').fill('twenty-two');
+    await dialog.getByLabel('Port', { exact: true }).fill('twenty-two');
     await dialog.getByRole('button', { name: 'Add installation' }).click();
     await dialog.getByText('name may not hold slashes or control characters').waitFor();
     await dialog.getByText('port must be a whole number').waitFor();
@@ -117,11 +117,15 @@ describe('adding an installation', () => {
     port = await closedPort();
     const dialog = e2e.page.getByRole('dialog', { name: 'Add installation' });
     await dialog.getByLabel('Name', { exact: true }).fill('Office files');
-    await dialog.getByLabel('Port').fill(String(port));
+    await dialog.getByLabel('App', { exact: true }).selectOption({ label: 'Folder of archives' });
+    await dialog.getByLabel('Port', { exact: true }).fill(String(port));
     await dialog.getByLabel('User').fill('backup');
     await dialog.getByLabel('Private key file').fill(keyFile);
-    await dialog.getByRole('combobox', { name: 'Setting 1 name' }).fill('backupDirectory');
-    await dialog.getByRole('textbox', { name: 'Setting 1 value' }).fill('/srv/backups');
+    // The settings are the module's own fields, with its help; a relative folder is refused before sending.
+    await dialog.getByLabel('Folder on the server').fill('srv/backups');
+    await dialog.getByRole('button', { name: 'Add installation' }).click();
+    await dialog.locator('.field-error', { hasText: 'Folder on the server must be an absolute path on the server' }).waitFor();
+    await dialog.getByLabel('Folder on the server').fill('/srv/backups');
     await dialog.getByRole('button', { name: 'Add installation' }).click();
     await dialog.waitFor({ state: 'hidden' });
 
@@ -138,7 +142,7 @@ describe('adding an installation', () => {
 
     // The core really has it, with the settings the form sent.
     const listed = await callTwin('installations:list', {});
-    expect(listed).toMatchObject({ ok: true, data: [{ name: 'Office files', app: 'directory', settings: { backupDirectory: '/srv/backups' }, ssh: { host: '127.0.0.1', port, user: 'backup', auth: 'key', keyFile } }] });
+    expect(listed).toMatchObject({ ok: true, data: [{ name: 'Office files', app: 'directory', settings: { directory: '/srv/backups' }, ssh: { host: '127.0.0.1', port, user: 'backup', auth: 'key', keyFile } }] });
   });
 
   it('still lists it after a reload (the token stays in this tab’s sessionStorage)', async () => {
@@ -150,8 +154,8 @@ describe('adding an installation', () => {
     await e2e.page.getByRole('button', { name: 'Edit Office files' }).click();
     const dialog = e2e.page.getByRole('dialog', { name: 'Edit Office files' });
     await dialog.waitFor();
-    expect(await dialog.getByLabel('Port').inputValue()).toBe(String(port));
-    expect(await dialog.getByRole('textbox', { name: 'Setting 1 value' }).inputValue()).toBe('/srv/backups');
+    expect(await dialog.getByLabel('Port', { exact: true }).inputValue()).toBe(String(port));
+    expect(await dialog.getByLabel('Folder on the server').inputValue()).toBe('/srv/backups');
     await dialog.getByLabel('Name', { exact: true }).fill('Office archive');
     await dialog.getByRole('checkbox', { name: 'Test the connection after saving' }).uncheck();
     await dialog.getByRole('button', { name: 'Save changes' }).click();
@@ -300,7 +304,7 @@ describe('without a keychain', () => {
     const dialog = p.getByRole('dialog', { name: 'Add installation' });
     await dialog.getByLabel('Name', { exact: true }).fill('Password box');
     await dialog.getByLabel('Host', { exact: true }).fill('127.0.0.1');
-    await dialog.getByLabel('Port').fill(String(await closedPort()));
+    await dialog.getByLabel('Port', { exact: true }).fill(String(await closedPort()));
     await dialog.getByRole('radio', { name: 'Password' }).check();
     const secret = testSecret('ssh-password');
     await dialog.getByLabel('SSH password').fill(secret);

@@ -12,9 +12,10 @@ import path from 'node:path';
 import type { Readable } from 'node:stream';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { formatContext } from '../harness/format-context';
 import type { ArchiveAccess, RestoreContext, StepContext } from '../../src/main/apps/adapter';
 import { createAdapterContext, type OwnedAdapterContext } from '../../src/main/apps/context';
-import { meshMonitorAdapter } from '../../src/main/apps/meshmonitor/adapter';
+import { meshMonitorModule } from '../../src/main/apps/meshmonitor';
 import { findRestoreOutcome } from '../../src/main/apps/meshmonitor/restore-log';
 import { createCore, MemorySecretStore, type Core } from '../../src/main/core';
 import type { PreviewReport, RestoreMode, RestorePlan } from '../../src/shared/apps';
@@ -78,13 +79,13 @@ async function backupDirs(): Promise<string[]> {
 }
 
 async function preview(file: string): Promise<PreviewReport> {
-  const report = await meshMonitorAdapter.preview(fileArchive(file), stepContext());
+  const report = await meshMonitorModule.format.preview(fileArchive(file), formatContext(stepContext()));
   return { ...report, source: { kind: 'file', name: path.basename(file) } };
 }
 
 async function plan(installation: Installation, file: string, mode: RestoreMode, selection: string[] = []): Promise<{ plan: RestorePlan; preview: PreviewReport }> {
   const report = await preview(file);
-  const draft = await meshMonitorAdapter.planRestore(context(installation), { archive: fileArchive(file), preview: report, mode, selection });
+  const draft = await meshMonitorModule.restore!.plan(context(installation), { archive: fileArchive(file), preview: report, mode, conflict: null, selection });
   return {
     preview: report,
     plan: {
@@ -98,8 +99,10 @@ async function plan(installation: Installation, file: string, mode: RestoreMode,
       sourceInstallationId: null,
       crossInstallation: false,
       mode,
+      conflict: null,
       selection,
       ...draft,
+      followUps: draft.followUps ?? [],
       blocked: draft.preflight.some((c) => c.blocking && !c.ok),
       confirmationText: installation.name,
     },
@@ -181,13 +184,13 @@ describe('HTTPS: list, trigger, pull', () => {
 
   it('with a Bearer token: trigger, list newest first, pull and verify every table', async () => {
     const ctx = context(tokenInst);
-    const made = await meshMonitorAdapter.trigger(ctx);
+    const made = await meshMonitorModule.sources.trigger!(ctx);
     dirname = made.remoteId!;
     expect(dirname).toMatch(/^\d{4}-\d{2}-\d{2}_\d{6}$/);
-    const list = await meshMonitorAdapter.listRemote(ctx);
+    const list = await meshMonitorModule.sources.list!(ctx);
     expect(list[0]).toMatchObject({ id: dirname, details: { tables: '20', schemaVersion: '21', appVersion: '4.15.1', type: 'manual' } });
 
-    const source = await meshMonitorAdapter.openPull(ctx, dirname);
+    const source = await meshMonitorModule.sources.open(ctx, dirname);
     expect(source).toMatchObject({ fileName: `${dirname}.tar.gz`, resumable: false, groupPath: 'system-backups' });
     await expect(source.open(100)).rejects.toMatchObject({ code: 'INVALID_INPUT' });
     const verifier = source.createVerifier();
@@ -204,36 +207,36 @@ describe('HTTPS: list, trigger, pull', () => {
   it('with a password: csrf → login once per job, then list, trigger (CSRF-protected POST) and pull on the same session', async () => {
     const logins = auditCount('login_success');
     const ctx = context(passwordInst);
-    expect((await meshMonitorAdapter.listRemote(ctx)).map((b) => b.id)).toContain(dirname);
-    const made = await meshMonitorAdapter.trigger(ctx);
-    const source = await meshMonitorAdapter.openPull(ctx, made.remoteId!);
+    expect((await meshMonitorModule.sources.list!(ctx)).map((b) => b.id)).toContain(dirname);
+    const made = await meshMonitorModule.sources.trigger!(ctx);
+    const source = await meshMonitorModule.sources.open(ctx, made.remoteId!);
     const verifier = source.createVerifier();
     const pulled = await collect(await source.open(0));
     verifier.write(pulled);
     expect((await verifier.finish(wholeArchiveOf(pulled))).every((c) => c.ok)).toBe(true);
     expect(auditCount('login_success')).toBe(logins + 1);
-    expect(await meshMonitorAdapter.expectedCadenceHours!(ctx)).toBeNull();
+    expect(await meshMonitorModule.sources.cadenceHours!(ctx)).toBeNull();
   });
 
   it('a wrong password fails with HTTP_AUTH_FAILED after exactly one login attempt, and is not retried within the job', async () => {
     const failures = auditCount('login_failed');
     const ctx = context(wrongPasswordInst);
-    const first = await meshMonitorAdapter.listRemote(ctx).catch((e: unknown) => e);
+    const first = await meshMonitorModule.sources.list!(ctx).catch((e: unknown) => e);
     expect(first).toBeInstanceOf(LifeboatError);
     expect((first as LifeboatError).code).toBe('HTTP_AUTH_FAILED');
     expect((first as LifeboatError).message).toMatch(/does not try again/);
     expect((first as LifeboatError).message).not.toContain('not-the-password');
-    await expect(meshMonitorAdapter.trigger(ctx)).rejects.toMatchObject({ code: 'HTTP_AUTH_FAILED' });
+    await expect(meshMonitorModule.sources.trigger!(ctx)).rejects.toMatchObject({ code: 'HTTP_AUTH_FAILED' });
     expect(auditCount('login_failed')).toBe(failures + 1);
   });
 
   it('a byte changed in a table file on the server: the verifier names that table', async () => {
     const ctx = context(tokenInst);
-    const made = await meshMonitorAdapter.trigger(ctx);
+    const made = await meshMonitorModule.sources.trigger!(ctx);
     const file = path.join(mm.backupDir, made.remoteId!, 'nodes.json');
     const text = await readFile(file, 'utf8');
     await writeFile(file, text.replace('"nodeNum"', '"nodeNun"'));
-    const source = await meshMonitorAdapter.openPull(ctx, made.remoteId!);
+    const source = await meshMonitorModule.sources.open(ctx, made.remoteId!);
     const verifier = source.createVerifier();
     const pulled = await collect(await source.open(0));
     verifier.write(pulled);
@@ -247,12 +250,12 @@ describe('HTTPS: list, trigger, pull', () => {
 describe('SSH only: list and pull from system-backups', () => {
   it('lists the directories (also ones MeshMonitor does not list) and streams one as a verified tar.gz', async () => {
     const ctx = context(sshOnlyInst);
-    expect(meshMonitorAdapter.capabilities(sshOnlyInst)).toMatchObject({ trigger: false, pull: true, restore: true });
+    expect(meshMonitorModule.capabilities(sshOnlyInst)).toMatchObject({ trigger: false, pull: true, restore: true });
     // A directory copied in by hand: on disk, but not in MeshMonitor's history-driven list.
     await run('tar', ['-xzf', SAMPLE_ARCHIVE, '-C', mm.backupDir]);
-    const apiList = await meshMonitorAdapter.listRemote(context(tokenInst));
+    const apiList = await meshMonitorModule.sources.list!(context(tokenInst));
     expect(apiList.map((b) => b.id)).not.toContain(SAMPLE_DIRNAME);
-    const list = await meshMonitorAdapter.listRemote(ctx);
+    const list = await meshMonitorModule.sources.list!(ctx);
     const sample = list.find((b) => b.id === SAMPLE_DIRNAME)!;
     expect(sample).toMatchObject({ createdAt: '2026-11-23T13:17:19.259Z', sizeBytes: 42415 });
     expect(sample.details).toMatchObject({ tables: '20', schemaVersion: '21', appVersion: '4.15.1' });
@@ -261,7 +264,7 @@ describe('SSH only: list and pull from system-backups', () => {
     expect([...times].sort((a, b) => b - a)).toEqual(times);
     // Directories MeshMonitor's list does not show (the restored history dropped them) are found too.
     expect(list.map((b) => b.id)).toEqual(expect.arrayContaining(await backupDirs()));
-    const source = await meshMonitorAdapter.openPull(ctx, SAMPLE_DIRNAME);
+    const source = await meshMonitorModule.sources.open(ctx, SAMPLE_DIRNAME);
     expect(source.sidecars.map((s) => s.name)).toEqual(['metadata.json']);
     const verifier = source.createVerifier();
     const bytes = await collect(await source.open(0));
@@ -311,7 +314,7 @@ describe('restore', () => {
     expect(schema?.detail).toMatch(/archive 22 is newer than the target's 21/);
     expect(p.blocked).toBe(true);
     const before = restarts.length;
-    await expect(meshMonitorAdapter.restore(restoreContext(passwordInst), { plan: p, archive: fileArchive(newer), preview: report })).rejects.toMatchObject({
+    await expect(meshMonitorModule.restore!.run(restoreContext(passwordInst), { plan: p, archive: fileArchive(newer), preview: report })).rejects.toMatchObject({
       code: 'PREFLIGHT_FAILED',
     });
     expect(restarts.length).toBe(before);
@@ -328,7 +331,7 @@ describe('restore', () => {
       if (phase === 'upload' && (bytes ?? 0) > 0) controller.abort();
     });
     const ctx = restoreContext(passwordInst, step);
-    await expect(meshMonitorAdapter.restore(ctx, { plan: p, archive: fileArchive(SAMPLE_ARCHIVE), preview: report })).rejects.toMatchObject({ code: 'CANCELLED' });
+    await expect(meshMonitorModule.restore!.run(ctx, { plan: p, archive: fileArchive(SAMPLE_ARCHIVE), preview: report })).rejects.toMatchObject({ code: 'CANCELLED' });
     expect(ctx.points).toEqual([]);
     expect(restarts.length).toBe(before);
     expect(await backupDirs()).toEqual(dirsBefore);
@@ -338,7 +341,7 @@ describe('restore', () => {
   it('full restore round trip: upload, restart with RESTORE_FROM_BACKUP, success line, verified row counts', async () => {
     // Change live data first: backup settings (settings table) and history rows.
     const api = context(passwordInst);
-    await meshMonitorAdapter.trigger(api);
+    await meshMonitorModule.sources.trigger!(api);
     const settingsRowsBefore = mm.rows('settings').length;
     const { plan: p, preview: report } = await plan(passwordInst, SAMPLE_ARCHIVE, 'full');
     expect(p.blocked, JSON.stringify(p.preflight)).toBe(false);
@@ -351,7 +354,7 @@ describe('restore', () => {
 
     const ctx = restoreContext(passwordInst);
     const dirsBefore = await backupDirs();
-    await meshMonitorAdapter.restore(ctx, { plan: p, archive: fileArchive(SAMPLE_ARCHIVE), preview: report });
+    await meshMonitorModule.restore!.run(ctx, { plan: p, archive: fileArchive(SAMPLE_ARCHIVE), preview: report });
     expect(ctx.points).toHaveLength(1);
     const added = (await backupDirs()).filter((d) => !dirsBefore.includes(d));
     expect(added).toHaveLength(1);
@@ -365,11 +368,11 @@ describe('restore', () => {
     expect(mm.rows('system_backup_history')).toEqual([]);
     // The FK cascade from users deleted the API token: Lifeboat's token installation is locked out, and says why.
     expect(mm.rows('api_tokens').filter((t) => t.is_active === 1)).toEqual([]);
-    await expect(meshMonitorAdapter.listRemote(context(tokenInst))).rejects.toThrow(/restore of the users table deletes every API token/);
+    await expect(meshMonitorModule.sources.list!(context(tokenInst))).rejects.toThrow(/restore of the users table deletes every API token/);
     expect(mm.rows('settings').length).not.toBe(0);
     expect(settingsRowsBefore).toBeGreaterThan(0);
 
-    const checks = await meshMonitorAdapter.verifyRestore(context(passwordInst), { plan: p, archive: fileArchive(SAMPLE_ARCHIVE), preview: report });
+    const checks = await meshMonitorModule.restore!.verify(context(passwordInst), { plan: p, archive: fileArchive(SAMPLE_ARCHIVE), preview: report });
     expect(checks.every((c) => c.ok), JSON.stringify(checks, null, 1)).toBe(true);
     expect(checks.find((c) => c.name === 'Server log')?.detail).toMatch(/System restore completed: 20 tables, 225 rows/);
     expect(checks.filter((c) => c.name.startsWith('Rows of '))).toHaveLength(20);
@@ -377,14 +380,14 @@ describe('restore', () => {
 
   it('selective restore of 2 tables: a fresh metadata.json naming only them, other tables untouched', async () => {
     const api = context(passwordInst);
-    await meshMonitorAdapter.trigger(api);
+    await meshMonitorModule.sources.trigger!(api);
     expect(mm.rows('system_backup_history').length).toBeGreaterThan(0);
     const auditBefore = mm.rows('audit_log').length;
     const { plan: p, preview: report } = await plan(passwordInst, SAMPLE_ARCHIVE, 'selective', ['nodes', 'system_backup_history']);
     expect(p.blocked, JSON.stringify(p.preflight)).toBe(false);
     expect(p.changes.map((c) => c.item)).toEqual(['nodes', 'system_backup_history']);
     const dirsBefore = await backupDirs();
-    await meshMonitorAdapter.restore(restoreContext(passwordInst), { plan: p, archive: fileArchive(SAMPLE_ARCHIVE), preview: report });
+    await meshMonitorModule.restore!.run(restoreContext(passwordInst), { plan: p, archive: fileArchive(SAMPLE_ARCHIVE), preview: report });
     const added = (await backupDirs()).filter((d) => !dirsBefore.includes(d));
     expect(added).toHaveLength(1);
     const dir = path.join(mm.backupDir, added[0]!);
@@ -396,7 +399,7 @@ describe('restore', () => {
     expect(mm.rows('system_backup_history')).toEqual([]);
     // audit_log was not restored: it kept its rows and gained the restore's own entries.
     expect(mm.rows('audit_log').length).toBeGreaterThan(auditBefore);
-    const checks = await meshMonitorAdapter.verifyRestore(context(passwordInst), { plan: p, archive: fileArchive(SAMPLE_ARCHIVE), preview: report });
+    const checks = await meshMonitorModule.restore!.verify(context(passwordInst), { plan: p, archive: fileArchive(SAMPLE_ARCHIVE), preview: report });
     expect(checks.every((c) => c.ok), JSON.stringify(checks, null, 1)).toBe(true);
     expect(checks.filter((c) => c.name.startsWith('Rows of ')).map((c) => c.name)).toEqual(['Rows of nodes', 'Rows of system_backup_history']);
   });
@@ -405,7 +408,7 @@ describe('restore', () => {
     const bogus = await editedSample('bogus-column', addUnknownNodeColumn);
     const { plan: p, preview: report } = await plan(sshOnlyInst, bogus, 'full');
     expect(p.blocked, JSON.stringify(p.preflight)).toBe(false);
-    const error = await meshMonitorAdapter.restore(restoreContext(sshOnlyInst), { plan: p, archive: fileArchive(bogus), preview: report }).catch((e: unknown) => e);
+    const error = await meshMonitorModule.restore!.run(restoreContext(sshOnlyInst), { plan: p, archive: fileArchive(bogus), preview: report }).catch((e: unknown) => e);
     expect(error).toMatchObject({ code: 'RESTORE_FAILED' });
     expect((error as LifeboatError).message).toContain('table nodes has no column named bogusColumn');
     expect(restarts.at(-1)).toMatch(/^\d{4}-\d{2}-\d{2}_\d{6}$/);
@@ -416,7 +419,7 @@ describe('login rate limit', () => {
   // Last: once the limiter trips, every login from this address is refused until the fake restarts.
   it('a 429 from the login limiter surfaces as HTTP_RATE_LIMITED with the time to wait', async () => {
     const errors: unknown[] = [];
-    for (let i = 0; i < 6; i++) errors.push(await meshMonitorAdapter.listRemote(context(wrongPasswordInst)).catch((e: unknown) => e));
+    for (let i = 0; i < 6; i++) errors.push(await meshMonitorModule.sources.list!(context(wrongPasswordInst)).catch((e: unknown) => e));
     const codes = errors.map((e) => (e as LifeboatError).code);
     expect(codes.slice(0, 5)).toEqual(Array(5).fill('HTTP_AUTH_FAILED'));
     expect(codes[5]).toBe('HTTP_RATE_LIMITED');

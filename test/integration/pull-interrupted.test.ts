@@ -5,11 +5,10 @@
 import { createHash } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import { Transform, type Readable } from 'node:stream';
-import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { LifeboatError } from '../../src/shared/errors';
-import type { AppAdapter } from '../../src/main/apps/adapter';
-import { meshMonitorAdapter } from '../../src/main/apps/meshmonitor/adapter';
-import { weavestreamAdapter } from '../../src/main/apps/weavestream/adapter';
+import type { AppModule } from '../../src/main/apps/module';
+import { APP_MODULES, AppRegistry } from '../../src/main/apps/registry';
 import type { PullResult } from '../../src/main/apps/pull-runner';
 import { createCore, MemorySecretStore, type Core } from '../../src/main/core';
 import { createInProcessClient } from '../../src/main/contract/in-process';
@@ -21,14 +20,42 @@ let core: Core;
 let fleet: TestFleet;
 const proxies: CuttingProxy[] = [];
 
+/** Byte limit at which the next transfer of an app kind breaks (once). */
+const breakNext = new Map<string, number>();
+
+/** The module with a source whose first read, when armed, breaks after the armed number of bytes. */
+function breakable(module: AppModule): AppModule {
+  return {
+    ...module,
+    sources: {
+      ...module.sources,
+      async open(ctx, remoteId) {
+        const source = await module.sources.open(ctx, remoteId);
+        const limit = breakNext.get(module.kind);
+        if (limit === undefined) return source;
+        breakNext.delete(module.kind);
+        let first = true;
+        return {
+          ...source,
+          async open(offset: number) {
+            const stream = await source.open(offset);
+            if (!first) return stream;
+            first = false;
+            return cutAfter(stream, limit);
+          },
+        };
+      },
+    },
+  };
+}
+
 beforeAll(async () => {
-  core = await createCore({ home: makeTestHome('pull-cut'), secretStore: new MemorySecretStore('integration test') });
+  core = await createCore({ home: makeTestHome('pull-cut'), secretStore: new MemorySecretStore('integration test'), apps: new AppRegistry(APP_MODULES.map(breakable)) });
   await ensureVault(core);
   fleet = await startTestFleet(core);
 });
 
 afterAll(async () => {
-  vi.restoreAllMocks();
   for (const proxy of proxies) await proxy.close();
   await core?.close();
   await fleet?.stop();
@@ -53,24 +80,6 @@ function cutAfter(stream: Readable, limit: number): Readable {
   return stream.pipe(cut);
 }
 
-/** Makes the first open() of the next pull from `adapter` break after `limit` bytes. */
-function breakFirstTransfer(adapter: AppAdapter, limit: number): void {
-  const original = adapter.openPull.bind(adapter);
-  vi.spyOn(adapter, 'openPull').mockImplementationOnce(async (ctx, remoteId) => {
-    const source = await original(ctx, remoteId);
-    let first = true;
-    return {
-      ...source,
-      async open(offset: number) {
-        const stream = await source.open(offset);
-        if (!first) return stream;
-        first = false;
-        return cutAfter(stream, limit);
-      },
-    };
-  });
-}
-
 async function pull(installationId: string): Promise<PullResult> {
   const client = createInProcessClient(core);
   const { jobId } = await client.call('apps:pull', { installationId });
@@ -81,7 +90,7 @@ async function pull(installationId: string): Promise<PullResult> {
 
 describe('a pull whose connection breaks mid-transfer', () => {
   it('Weavestream over SFTP resumes at the byte it reached, and the snapshot is byte-identical', async () => {
-    breakFirstTransfer(weavestreamAdapter, 5000);
+    breakNext.set('weavestream', 5000);
     const result = await pull(fleet.installations.weavestream.id);
     expect(result.resumed).toBe(1);
     expect(result.restarts).toBe(0);
@@ -97,7 +106,7 @@ describe('a pull whose connection breaks mid-transfer', () => {
     const client = createInProcessClient(core);
     const trigger = await core.jobs.wait((await client.call('apps:trigger', { installationId: fleet.installations.meshmonitor.id })).jobId);
     expect(trigger.status, JSON.stringify(trigger.error)).toBe('succeeded');
-    breakFirstTransfer(meshMonitorAdapter, 2000);
+    breakNext.set('meshmonitor', 2000);
     const result = await pull(fleet.installations.meshmonitor.id);
     expect(result.restarts).toBe(1);
     expect(result.checks.length).toBeGreaterThan(0);

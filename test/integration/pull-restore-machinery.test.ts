@@ -50,7 +50,7 @@ describe('pull, quarantine and restore through the contract', () => {
     expect(record.status, JSON.stringify(record.error)).toBe('succeeded');
     pulled = result;
     expect(pulled.alreadyInVault).toBe(false);
-    expect(pulled.checks.map((c) => c.name)).toEqual(expect.arrayContaining(['sha256', 'size']));
+    expect(pulled.checks.map((c) => c.id)).toEqual(expect.arrayContaining(['sha256', 'size']));
     expect(progress.length).toBeGreaterThan(0);
     const [snapshot] = await client.call('vault:snapshots', { installationId: installation.id });
     expect(snapshot).toMatchObject({ id: pulled.snapshotId, app: 'weavestream', source: 'pull', remoteId: pulled.remoteId, hostname: installation.name });
@@ -77,12 +77,12 @@ describe('pull, quarantine and restore through the contract', () => {
     const { record } = await job<PullResult>(client.call('apps:pull', { installationId: installation.id, remoteId: fresh }));
     expect(record.status).toBe('failed');
     expect(record.error?.code).toBe('ARCHIVE_VERIFY_FAILED');
-    expect(record.error?.message).toMatch(/sha256/);
+    expect(record.error?.message).toMatch(/SHA-256/);
     expect(record.error?.message).toMatch(/quarantined/);
     expect(await client.call('vault:snapshots', {})).toHaveLength(before.length);
     const quarantine: QuarantineEntry[] = await client.call('apps:quarantine', {});
     expect(quarantine[0]).toMatchObject({ remoteId: fresh, installationId: installation.id });
-    expect(quarantine[0]!.checks.find((c) => c.name === 'sha256')?.ok).toBe(false);
+    expect(quarantine[0]!.checks.find((c) => c.id === 'sha256')?.ok).toBe(false);
     expect(await client.call('apps:quarantine-delete', { id: quarantine[0]!.id })).toEqual([]);
   });
 
@@ -121,7 +121,7 @@ describe('pull, quarantine and restore through the contract', () => {
     const mesh = await client.call('installations:add', { name: 'Mesh', app: 'meshmonitor', https: { baseUrl: 'https://127.0.0.1:9', auth: 'none' } });
     const { result: wrong } = await job<RestorePlan>(client.call('restore:plan', { installationId: mesh.id, source: { snapshotId: pulled.snapshotId }, mode: 'full', selection: [] }));
     expect(wrong.blocked).toBe(true);
-    expect(wrong.preflight.find((c) => c.name === 'App kind')?.detail).toMatch(/Weavestream backup; "Mesh" runs MeshMonitor/);
+    expect(wrong.preflight.find((c) => c.id === 'app-kind')?.detail).toMatch(/Weavestream backup; "Mesh" runs MeshMonitor/);
     await expect(client.call('restore:start', { planId: wrong.id, confirmation: 'Mesh' })).rejects.toMatchObject({ code: expect.stringMatching(/NOT_FOUND|PREFLIGHT_FAILED/) });
   });
 });

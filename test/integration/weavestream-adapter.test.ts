@@ -13,9 +13,10 @@ import type { PreviewReport, RestoreMode, RestorePlan } from '../../src/shared/a
 import { LifeboatError } from '../../src/shared/errors';
 import type { Installation } from '../../src/shared/installations';
 import { createCore, MemorySecretStore, type Core } from '../../src/main/core';
+import { formatContext } from '../harness/format-context';
 import type { ArchiveAccess, RestoreContext, Sidecar, StepContext } from '../../src/main/apps/adapter';
 import { createAdapterContext, type OwnedAdapterContext } from '../../src/main/apps/context';
-import { weavestreamAdapter as adapter } from '../../src/main/apps/weavestream/adapter';
+import { weavestreamModule as adapter } from '../../src/main/apps/weavestream';
 import { parseWeavestreamManifest, serializeWeavestreamManifest } from '../../src/main/apps/weavestream/manifest';
 import { makeTestHome } from '../harness/home';
 import { runTool } from '../harness/sshd';
@@ -56,9 +57,9 @@ async function withContext<T>(run: (ctx: OwnedAdapterContext) => Promise<T>, ste
 }
 
 /** Pulls a dump through openPull into a local file, running the verifier on the same bytes. */
-async function pull(remoteId: string): Promise<{ file: string; sidecars: Sidecar[]; checks: Awaited<ReturnType<ReturnType<Awaited<ReturnType<typeof adapter.openPull>>['createVerifier']>['finish']>> }> {
+async function pull(remoteId: string): Promise<{ file: string; sidecars: Sidecar[]; checks: Awaited<ReturnType<ReturnType<Awaited<ReturnType<typeof adapter.sources.open>>['createVerifier']>['finish']>> }> {
   return withContext(async (ctx) => {
-    const source = await adapter.openPull(ctx, remoteId);
+    const source = await adapter.sources.open(ctx, remoteId);
     const verifier = source.createVerifier();
     const file = path.join(workDir, `${Date.now()}-${remoteId}`);
     const tap = new PassThrough();
@@ -77,12 +78,12 @@ function localArchive(file: string, name: string, sidecars: Sidecar[]): ArchiveA
 }
 
 async function previewOf(archive: ArchiveAccess): Promise<PreviewReport> {
-  const report = await adapter.preview(archive, stepContext());
+  const report = await adapter.format.preview(archive, formatContext(stepContext()));
   return { ...report, source: { kind: 'file', name: archive.fileName } };
 }
 
 async function plan(archive: ArchiveAccess, preview: PreviewReport, mode: RestoreMode, selection: string[] = []): Promise<RestorePlan> {
-  const draft = await withContext((ctx) => adapter.planRestore(ctx, { archive, preview, mode, selection }));
+  const draft = await withContext((ctx) => adapter.restore!.plan(ctx, { archive, preview, mode, conflict: null, selection }));
   return {
     id: 'plan-1',
     createdAt: new Date().toISOString(),
@@ -94,7 +95,9 @@ async function plan(archive: ArchiveAccess, preview: PreviewReport, mode: Restor
     sourceInstallationId: null,
     crossInstallation: false,
     mode,
+    conflict: null,
     selection,
+    followUps: draft.followUps ?? [],
     preflight: draft.preflight,
     blocked: draft.preflight.some((c) => c.blocking && !c.ok),
     changes: draft.changes,
@@ -114,7 +117,7 @@ async function restore(input: { plan: RestorePlan; archive: ArchiveAccess; previ
         hooks.onPointOfNoReturn?.();
       },
     };
-    await adapter.restore(restoreCtx, input);
+    await adapter.restore!.run(restoreCtx, input);
   }, stepContext({ ...(hooks.signal ? { signal: hooks.signal } : {}), ...(hooks.log ? { log: hooks.log } : {}) }));
   return passed;
 }
@@ -155,7 +158,7 @@ async function freshArchive(): Promise<{ id: string; archive: ArchiveAccess; pre
 describe('Weavestream adapter over SSH', () => {
   it('lists the paired dumps newest first with manifest facts, ignoring the .tmp of a running dump', async () => {
     await fleet.writeOwnedFile(path.join(fleet.backupDir, '.weavestream-postgres-2030-01-01T00-00-00Z.dump.tmp'), 'half a dump');
-    const list = await withContext((ctx) => adapter.listRemote(ctx));
+    const list = await withContext((ctx) => adapter.sources.list!(ctx));
     const names = (await fleet.listBackupDir()).filter((n) => /^weavestream-postgres-.*\.dump$/.test(n)).sort().reverse();
     expect(list.map((b) => b.id)).toEqual(names);
     expect(list.length).toBeGreaterThanOrEqual(2);
@@ -167,11 +170,11 @@ describe('Weavestream adapter over SSH', () => {
   });
 
   it('trigger runs the export command and returns the new dump, whose manifest follows Weavestream\'s rules', async () => {
-    const before = await withContext((ctx) => adapter.listRemote(ctx));
-    const result = await withContext((ctx) => adapter.trigger(ctx));
+    const before = await withContext((ctx) => adapter.sources.list!(ctx));
+    const result = await withContext((ctx) => adapter.sources.trigger!(ctx));
     expect(result.remoteId).toMatch(/^weavestream-postgres-\d{4}-\d{2}-\d{2}T\d{2}-\d{2}-\d{2}Z\.dump$/);
     expect(before.map((b) => b.id)).not.toContain(result.remoteId);
-    const after = await withContext((ctx) => adapter.listRemote(ctx));
+    const after = await withContext((ctx) => adapter.sources.list!(ctx));
     expect(after[0]!.id).toBe(result.remoteId);
     const text = await readFile(path.join(fleet.backupDir, result.remoteId!.replace(/\.dump$/, '.manifest.json')), 'utf8');
     const manifest = parseWeavestreamManifest(text);
@@ -182,10 +185,10 @@ describe('Weavestream adapter over SSH', () => {
   });
 
   it('pulls a dump with the streaming verifier: size, SHA-256, header, TOC and data all pass', async () => {
-    const [newest] = await withContext((ctx) => adapter.listRemote(ctx));
+    const [newest] = await withContext((ctx) => adapter.sources.list!(ctx));
     const pulled = await pull(newest!.id);
     expect(pulled.checks.filter((c) => !c.ok)).toEqual([]);
-    expect(pulled.checks.map((c) => c.name)).toEqual(expect.arrayContaining(['manifest', 'size', 'sha256', 'header', 'toc', 'data']));
+    expect(pulled.checks.map((c) => c.id)).toEqual(expect.arrayContaining(['manifest', 'size', 'sha256', 'header', 'toc', 'data']));
     expect(await readFile(pulled.file)).toEqual(await readFile(path.join(fleet.backupDir, newest!.id)));
     expect(pulled.sidecars.map((s) => s.name)).toEqual([newest!.id.replace(/\.dump$/, '.manifest.json')]);
   });
@@ -198,9 +201,9 @@ describe('Weavestream adapter over SSH', () => {
     bytes[at] = (bytes[at] as number) ^ 0x01;
     await fleet.writeOwnedFile(dumpPath, bytes);
     const pulled = await pull(id);
-    const failed = pulled.checks.filter((c) => !c.ok).map((c) => c.name);
+    const failed = pulled.checks.filter((c) => !c.ok).map((c) => c.id);
     expect(failed).toContain('sha256');
-    expect(pulled.checks.find((c) => c.name === 'size')?.ok).toBe(true);
+    expect(pulled.checks.find((c) => c.id === 'size')?.ok).toBe(true);
   });
 
   it('resumes after the connection is cut mid-transfer: open(offset) gives the identical remaining bytes', async () => {
@@ -213,7 +216,7 @@ describe('Weavestream adapter over SSH', () => {
     const first: Buffer[] = [];
     let got = 0;
     const cut = await withContext(async (ctx) => {
-      const source = await adapter.openPull(ctx, id);
+      const source = await adapter.sources.open(ctx, id);
       expect(source.resumable).toBe(true);
       const stream = await source.open(0);
       const ended = new Promise<Error | null>((resolve) => {
@@ -232,7 +235,7 @@ describe('Weavestream adapter over SSH', () => {
     });
     expect(cut).toBeLessThan(oracle.length);
     const rest = await withContext(async (ctx) => {
-      const source = await adapter.openPull(ctx, id);
+      const source = await adapter.sources.open(ctx, id);
       const verifier = source.createVerifier();
       const chunks: Buffer[] = [];
       const hasher = new WholeArchiveHasher();
@@ -266,7 +269,7 @@ describe('Weavestream adapter over SSH', () => {
     expect(preview.contents.rows.map((r) => r.table).sort()).toEqual(listedTables);
     for (const row of preview.contents.rows) expect(row.rows).toBe(counts[row.table as string]);
     expect(preview.integrity.ok).toBe(true);
-    expect(preview.integrity.checks.map((c) => c.name)).toEqual(expect.arrayContaining(['size', 'sha256']));
+    expect(preview.integrity.checks.map((c) => c.id)).toEqual(expect.arrayContaining(['size', 'sha256']));
     expect(fact('Weavestream version')).toBe('1.9.11');
     expect(fact('Password-encryption kid')).toBe('2');
     expect(fact('Prisma migration hash')).toMatch(/^sha256:[0-9a-f]{64}$/);
@@ -294,15 +297,15 @@ describe('Weavestream adapter over SSH', () => {
     const otherHash = { ...archive, sidecars: [{ name: archive.sidecars[0]!.name, content: Buffer.from(serializeWeavestreamManifest({ ...manifest, prismaMigrationHash: `sha256:${'ab'.repeat(32)}` })) }] };
     const hashPlan = await plan(otherHash, await previewOf(otherHash), 'full');
     expect(hashPlan.blocked).toBe(true);
-    expect(hashPlan.preflight.find((c) => c.name === 'migration-hash')).toMatchObject({ ok: false, blocking: true });
+    expect(hashPlan.preflight.find((c) => c.id === 'migration-hash')).toMatchObject({ ok: false, blocking: true });
 
     // The target database has applied a migration the dump does not know.
     await fleet.psql(`INSERT INTO _prisma_migrations (id, checksum, finished_at, migration_name, applied_steps_count) VALUES ('extra', '${'0'.repeat(64)}', now(), '0050_refresh_token_rotation', 1);`);
     try {
       const migrationPlan = await plan(archive, preview, 'full');
       expect(migrationPlan.blocked).toBe(true);
-      expect(migrationPlan.preflight.find((c) => c.name === 'applied-migrations')).toMatchObject({ ok: false, blocking: true });
-      expect(migrationPlan.preflight.find((c) => c.name === 'applied-migrations')!.detail).toContain('0050_refresh_token_rotation');
+      expect(migrationPlan.preflight.find((c) => c.id === 'applied-migrations')).toMatchObject({ ok: false, blocking: true });
+      expect(migrationPlan.preflight.find((c) => c.id === 'applied-migrations')!.detail).toContain('0050_refresh_token_rotation');
     } finally {
       await fleet.psql(`DELETE FROM _prisma_migrations WHERE id = 'extra';`);
     }
@@ -312,13 +315,13 @@ describe('Weavestream adapter over SSH', () => {
     try {
       const kidPlan = await plan(archive, preview, 'full');
       expect(kidPlan.blocked).toBe(true);
-      expect(kidPlan.preflight.find((c) => c.name === 'password-kid')).toMatchObject({ ok: false, blocking: true });
+      expect(kidPlan.preflight.find((c) => c.id === 'password-kid')).toMatchObject({ ok: false, blocking: true });
     } finally {
       await fleet.setKids('2', ['1']);
     }
     await fleet.setKids('4', ['2', '1']);
     try {
-      expect((await plan(archive, preview, 'full')).preflight.find((c) => c.name === 'password-kid')?.ok).toBe(true);
+      expect((await plan(archive, preview, 'full')).preflight.find((c) => c.id === 'password-kid')?.ok).toBe(true);
     } finally {
       await fleet.setKids('2', ['1']);
     }
@@ -362,9 +365,9 @@ describe('Weavestream adapter over SSH', () => {
 
     expect(await fleet.counts()).toEqual(counts);
     expect(await fleet.psql(`SELECT name FROM users WHERE email = 'user7@example.org';`)).toBe(before);
-    const checks = await withContext((ctx) => adapter.verifyRestore(ctx, { plan: restorePlan, archive, preview }));
+    const checks = await withContext((ctx) => adapter.restore!.verify(ctx, { plan: restorePlan, archive, preview }));
     expect(checks.filter((c) => !c.ok)).toEqual([]);
-    expect(checks.map((c) => c.name)).toEqual(expect.arrayContaining(['rows public.posts', 'rows public.users', 'prisma-migrations']));
+    expect(checks.map((c) => c.id)).toEqual(expect.arrayContaining(['rows:public.posts', 'rows:public.users', 'prisma-migrations']));
   });
 
   it('selective restore of one table leaves the other tables untouched', async () => {
@@ -384,7 +387,7 @@ describe('Weavestream adapter over SSH', () => {
     // The sequence value came back with the rows: a new post gets an id after the restored ones.
     expect(await fleet.psql(`INSERT INTO posts (author_id, title, body) SELECT id, 't', 'b' FROM users LIMIT 1 RETURNING id > (SELECT max(id) FROM posts WHERE title <> 't');`)).toBe('t\n');
     await fleet.psql(`DELETE FROM posts WHERE title = 't';`);
-    const checks = await withContext((ctx) => adapter.verifyRestore(ctx, { plan: selectivePlan, archive, preview }));
+    const checks = await withContext((ctx) => adapter.restore!.verify(ctx, { plan: selectivePlan, archive, preview }));
     expect(checks.filter((c) => !c.ok)).toEqual([]);
   });
 
@@ -412,7 +415,7 @@ describe('Weavestream adapter over SSH', () => {
     await withPg(async (client) => {
       await client.query(`SELECT pg_advisory_lock(hashtext('weavestream:backup'))`);
       const busyPlan = await plan(archive, preview, 'full');
-      expect(busyPlan.preflight.find((c) => c.name === 'no-backup-running')).toMatchObject({ ok: false, blocking: true });
+      expect(busyPlan.preflight.find((c) => c.id === 'no-backup-running')).toMatchObject({ ok: false, blocking: true });
       const error = await restore({ plan: restorePlan, archive, preview }).then(() => null, (e: unknown) => e);
       expect((error as LifeboatError).code).toBe('RESTORE_FAILED');
       expect((error as LifeboatError).message).toMatch(/advisory lock/);
@@ -432,6 +435,6 @@ describe('Weavestream adapter over SSH', () => {
   });
 
   it('reads the cadence from the enabled backup schedule', async () => {
-    expect(await withContext((ctx) => adapter.expectedCadenceHours!(ctx))).toBe(24);
+    expect(await withContext((ctx) => adapter.sources.cadenceHours!(ctx))).toBe(24);
   });
 });

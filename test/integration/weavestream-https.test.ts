@@ -13,8 +13,9 @@ import type { JobRecord } from '../../src/shared/jobs';
 import { createCore, MemorySecretStore, type Core } from '../../src/main/core';
 import { createInProcessClient } from '../../src/main/contract/in-process';
 import type { PullResult } from '../../src/main/apps/pull-runner';
+import { CommandOutcome } from '../../src/main/cli/exit-codes';
 import { registerAppCommands } from '../../src/main/cli/app-commands';
-import { weavestreamAdapter } from '../../src/main/apps/weavestream/adapter';
+import { weavestreamModule } from '../../src/main/apps/weavestream';
 import { manifestSidecarText } from '../../src/main/apps/weavestream/https-verbs';
 import { parseWeavestreamManifest, serializeWeavestreamManifest } from '../../src/main/apps/weavestream/manifest';
 import { makeTestHome } from '../harness/home';
@@ -123,7 +124,7 @@ describe('Weavestream over HTTPS', () => {
     expect(list[0]!.details.runId).toMatch(/^[0-9a-f-]{36}$/);
     expect(list[0]!.details.sha256).toMatch(/^[0-9a-f]{64}$/);
     expect(count('POST', '/auth/login')).toBe(logins);
-    const caps = weavestreamAdapter.capabilities(keyed);
+    const caps = weavestreamModule.capabilities(keyed);
     expect(caps).toMatchObject({ list: true, pull: true, trigger: true, restore: false, interactive: ['pull', 'trigger'] });
     // The fleet's freshness cadence comes from the schedules (GET /backups/configs: "0 3 * * *"), also with the key alone.
     const configReads = count('GET', '/backups/configs');
@@ -171,8 +172,8 @@ describe('Weavestream over HTTPS', () => {
     expect(result.sizeBytes).toBe(manifest.sizeBytes);
     expect(result.sha256).toBe(manifest.sha256);
     expect(sha256(dump)).toBe(manifest.sha256);
-    expect(result.checks.find((c) => c.name === 'sha256')).toMatchObject({ ok: true });
-    expect(result.checks.find((c) => c.name === 'size')).toMatchObject({ ok: true });
+    expect(result.checks.find((c) => c.id === 'sha256')).toMatchObject({ ok: true });
+    expect(result.checks.find((c) => c.id === 'size')).toMatchObject({ ok: true });
     const snapshots = await core.vault.snapshots({ installationId: session.id });
     expect(snapshots).toHaveLength(1);
     expect(snapshots[0]!.remoteId).toBe(seeds[0]);
@@ -281,7 +282,7 @@ describe('Weavestream over HTTPS', () => {
     try {
       const installation = await addInstallation();
       const program = new Command().exitOverride();
-      registerAppCommands(program, { getCore: async () => core, json: () => true });
+      registerAppCommands(program, { getCore: async () => core, json: () => true, outcome: new CommandOutcome() });
       await program.parseAsync(['pull', installation.name, seeds[1]!, '--code', server.code()], { from: 'user' });
       const result = JSON.parse(written.join('')) as PullResult;
       expect(result).toMatchObject({ remoteId: seeds[1], alreadyInVault: false });

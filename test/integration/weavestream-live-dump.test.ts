@@ -16,7 +16,7 @@ import type { JobRecord } from '../../src/shared/jobs';
 import { createCore, MemorySecretStore, type Core } from '../../src/main/core';
 import { createInProcessClient } from '../../src/main/contract/in-process';
 import type { PullResult } from '../../src/main/apps/pull-runner';
-import { weavestreamAdapter } from '../../src/main/apps/weavestream/adapter';
+import { weavestreamModule } from '../../src/main/apps/weavestream';
 import { LIVE_DUMP_MIGRATION_HASH } from '../../src/main/apps/weavestream/live-dump';
 import { parseWeavestreamFileName } from '../../src/main/apps/weavestream/backup-files';
 import { parseWeavestreamManifest } from '../../src/main/apps/weavestream/manifest';
@@ -96,7 +96,7 @@ describe('the safety pull of a Weavestream without a trigger', () => {
   let preRestoreCounts: Record<string, number>;
 
   it('has no "Run backup now", and says the safety pull uses dumpCommand', () => {
-    const capabilities = weavestreamAdapter.capabilities(installation);
+    const capabilities = weavestreamModule.capabilities(installation);
     expect(capabilities.trigger).toBe(false);
     expect(capabilities.notes.join(' ')).toMatch(/Run backup now needs triggerCommand.*; the safety pull before a restore uses dumpCommand/);
   });
@@ -157,7 +157,7 @@ describe('the safety pull of a Weavestream without a trigger', () => {
     expect(record.status, JSON.stringify(record.error)).toBe('succeeded');
     expect(preview.app).toBe('weavestream');
     expect(preview.integrity.ok, JSON.stringify(preview.integrity.checks)).toBe(true);
-    expect(preview.integrity.checks.map((c) => c.name)).toEqual(expect.arrayContaining(['manifest', 'filename', 'size', 'sha256', 'header', 'toc', 'data']));
+    expect(preview.integrity.checks.map((c) => c.id)).toEqual(expect.arrayContaining(['manifest', 'filename', 'size', 'sha256', 'header', 'toc', 'data']));
     expect(preview.contents.rows.map((r) => r.table).sort()).toEqual(listedTables);
     for (const row of preview.contents.rows) expect(row.rows, String(row.table)).toBe(preRestoreCounts[row.table as string]);
     const fact = (label: string): string | undefined => preview.summary.find((s) => s.label === label)?.value;
@@ -170,8 +170,8 @@ describe('the safety pull of a Weavestream without a trigger', () => {
 
   it('restoring from the safety snapshot brings the pre-restore data back', async () => {
     const back = await plan(safetyId);
-    expect(back.preflight.find((c) => c.name === 'applied-migrations')).toMatchObject({ ok: true });
-    expect(back.preflight.find((c) => c.name === 'password-kid')).toMatchObject({ ok: true });
+    expect(back.preflight.find((c) => c.id === 'applied-migrations')).toMatchObject({ ok: true });
+    expect(back.preflight.find((c) => c.id === 'password-kid')).toMatchObject({ ok: true });
     const { record, result: report } = await job<RestoreReport>(client.call('restore:start', { planId: back.id, confirmation: installation.name }));
     expect(record.status, JSON.stringify(record.error)).toBe('succeeded');
     expect(report.ok, JSON.stringify(report.checks.filter((c) => !c.ok))).toBe(true);

@@ -5,8 +5,9 @@ import { readFile, readdir } from 'node:fs/promises';
 import path from 'node:path';
 import { Readable } from 'node:stream';
 import { describe, expect, it } from 'vitest';
+import { formatContext } from '../harness/format-context';
 import type { ArchiveAccess, StepContext } from '../../src/main/apps/adapter';
-import { weavestreamAdapter as adapter } from '../../src/main/apps/weavestream/adapter';
+import { weavestreamModule as adapter } from '../../src/main/apps/weavestream';
 import { WeavestreamDumpVerifier, findManifest } from '../../src/main/apps/weavestream/dump-verifier';
 import { wholeArchiveOf } from '../harness/whole-archive';
 
@@ -41,7 +42,7 @@ describe('Weavestream preview on the sample dumps', () => {
       const archive = await access(dir);
       const listing = (await readdir(path.join(FIXTURES, dir))).find((n) => n.endsWith('.reader-listing.txt') && archive.fileName.startsWith(n.replace(/\.reader-listing\.txt$/, ''))) as string;
       const expected = await oracleRows(path.join(FIXTURES, dir, listing));
-      const preview = await adapter.preview(archive, step);
+      const preview = await adapter.format.preview(archive, formatContext(step));
       const got = new Map(preview.contents.rows.filter((r) => r.section === 'schema and data').map((r) => [`${r.schema}.${r.table}`, r.rows]));
       expect(expected.size).toBeGreaterThan(0);
       expect(got).toEqual(expected);
@@ -49,7 +50,7 @@ describe('Weavestream preview on the sample dumps', () => {
   }
 
   it('reports the manifest facts and passes every integrity check of an intact sample', async () => {
-    const preview = await adapter.preview(await access('default-compression'), step);
+    const preview = await adapter.format.preview(await access('default-compression'), formatContext(step));
     expect(preview.integrity.ok).toBe(true);
     expect(preview.appVersion).toBe('1.9.11');
     expect(preview.createdAt).toBe('2026-11-23T13:16:59.895Z');
@@ -60,9 +61,9 @@ describe('Weavestream preview on the sample dumps', () => {
   });
 
   it('without a sidecar the manifest check fails but the dump itself is still read', async () => {
-    const preview = await adapter.preview(await access('default-compression', undefined, false), step);
+    const preview = await adapter.format.preview(await access('default-compression', undefined, false), formatContext(step));
     expect(preview.integrity.ok).toBe(false);
-    expect(preview.integrity.checks.filter((c) => !c.ok).map((c) => c.name)).toEqual(['manifest']);
+    expect(preview.integrity.checks.filter((c) => !c.ok).map((c) => c.id)).toEqual(['manifest']);
     expect(preview.contents.rows.length).toBe(5);
   });
 
@@ -73,8 +74,8 @@ describe('Weavestream preview on the sample dumps', () => {
     const cut = full.subarray(0, full.length - 300);
     verifier.write(cut);
     const checks = await verifier.finish(wholeArchiveOf(cut));
-    expect(checks.filter((c) => !c.ok).map((c) => c.name)).toEqual(['size', 'sha256', 'data']);
-    expect(checks.find((c) => c.name === 'data')?.detail).toMatch(/truncated/);
+    expect(checks.filter((c) => !c.ok).map((c) => c.id)).toEqual(['size', 'sha256', 'data']);
+    expect(checks.find((c) => c.id === 'data')?.detail).toMatch(/truncated/);
   });
 
   it('a text file posing as a dump fails the header check', async () => {
@@ -82,6 +83,6 @@ describe('Weavestream preview on the sample dumps', () => {
     const text = Buffer.from('--\n-- PostgreSQL database dump\n--\nSET statement_timeout = 0;\n');
     verifier.write(text);
     const checks = await verifier.finish(wholeArchiveOf(text));
-    expect(checks.find((c) => c.name === 'header')?.ok).toBe(false);
+    expect(checks.find((c) => c.id === 'header')?.ok).toBe(false);
   });
 });

@@ -1,22 +1,14 @@
 /**
- * The one shape every app adapter has. The generic machinery (pull runner, preview, restore
- * wizard, fleet view) drives these verbs; an adapter only knows its app's formats and APIs.
+ * What an app module's verbs receive and return: contexts (progress, cancellation, connections,
+ * secrets, keys, sessions), archives to read, and pull sources. The module itself is module.ts.
  */
 import type { Readable } from 'node:stream';
-import type {
-  AdapterCapabilities,
-  IntegrityCheck,
-  PlannedChange,
-  PreflightCheck,
-  PreviewReport,
-  RemoteBackup,
-  RestoreMode,
-  RestorePlan,
-} from '../../shared/apps';
-import type { AppKind, Installation, SecretPurpose } from '../../shared/installations';
+import type { IntegrityCheck, PlannedChange, PreflightCheck } from '../../shared/apps';
+import type { Installation, SecretPurpose } from '../../shared/installations';
 import type { JobProgress } from '../../shared/jobs';
 import type { SshSession } from '../transport/ssh/session';
 import type { HttpsClient } from '../transport/https';
+import type { KeyResolver, SessionStore } from './module';
 
 /** A small file that travels with an archive (manifest.json, .meta.json…). */
 export interface Sidecar {
@@ -45,6 +37,10 @@ export interface AdapterContext extends StepContext {
   ssh(): Promise<SshSession>;
   /** An HTTPS client for the installation, with its pin/CA and bearer token applied. */
   https(): Promise<HttpsClient>;
+  /** Keys for encrypted archives (the installation's keychain slots, or keys typed this session). */
+  keys: KeyResolver;
+  /** State this installation keeps between jobs (login sessions); disposed by the core. */
+  sessions: SessionStore;
 }
 
 /** Bytes of an archive to read again and again: from the vault, a local file, or an upload. */
@@ -93,34 +89,12 @@ export interface RestorePlanDraft {
   changes: PlannedChange[];
   steps: string[];
   pointOfNoReturn: string;
+  /** What the operator must do after the restore, beyond what Lifeboat does. */
+  followUps?: string[];
 }
 
 /** Everything a restore step needs. */
 export interface RestoreContext extends AdapterContext {
   /** Call right before the first change to the target that cannot be undone. */
   passPointOfNoReturn(what: string): void;
-}
-
-/** An app adapter: list, trigger, pull, preview, plan, restore, verify. */
-export interface AppAdapter {
-  readonly app: AppKind;
-  capabilities(installation: Installation): AdapterCapabilities;
-  /** Backups on the installation, newest first. */
-  listRemote(ctx: AdapterContext): Promise<Omit<RemoteBackup, 'inVault'>[]>;
-  /** Asks the app to make a backup now; returns the new backup's id when known. */
-  trigger(ctx: AdapterContext): Promise<{ message: string; remoteId: string | null }>;
-  openPull(ctx: AdapterContext, remoteId: string): Promise<PullSource>;
-  /**
-   * For an app Lifeboat cannot ask for a backup (no trigger) but can copy itself: a fresh copy of
-   * the installation's current state in the app's own backup format, for the safety pull before a
-   * restore. Used only when `capabilities().trigger` is false.
-   */
-  openSafetyPull?(ctx: AdapterContext): Promise<PullSource>;
-  /** Reads an archive (streaming) and says what is inside and whether it is intact. */
-  preview(archive: ArchiveAccess, ctx: StepContext): Promise<Omit<PreviewReport, 'source'>>;
-  planRestore(ctx: AdapterContext, input: { archive: ArchiveAccess; preview: PreviewReport; mode: RestoreMode; selection: string[] }): Promise<RestorePlanDraft>;
-  restore(ctx: RestoreContext, input: { plan: RestorePlan; archive: ArchiveAccess; preview: PreviewReport }): Promise<void>;
-  verifyRestore(ctx: AdapterContext, input: { plan: RestorePlan; archive: ArchiveAccess; preview: PreviewReport }): Promise<IntegrityCheck[]>;
-  /** The app's own backup schedule, in hours between backups, when it can be read. */
-  expectedCadenceHours?(ctx: AdapterContext): Promise<number | null>;
 }

@@ -6,13 +6,14 @@ import { connectSsh } from '../transport/ssh/client';
 import type { SshSession } from '../transport/ssh/session';
 import { createHttpsClient, type HttpsClient } from '../transport/https';
 import type { AdapterContext, StepContext } from './adapter';
+import { createKeyResolver } from './keys';
 
-/** An adapter context whose connections are opened on first use; `close` ends them. */
+/** A module context whose connections are opened on first use; `close` ends them. */
 export interface OwnedAdapterContext extends AdapterContext {
   close(): Promise<void>;
 }
 
-/** Builds the context an adapter gets for one installation during one job. */
+/** Builds the context a module's verbs get for one installation during one job. */
 export function createAdapterContext(core: Core, installation: Installation, step: StepContext): OwnedAdapterContext {
   let session: Promise<SshSession> | null = null;
   let client: Promise<HttpsClient> | null = null;
@@ -21,6 +22,8 @@ export function createAdapterContext(core: Core, installation: Installation, ste
     installation,
     secret: (purpose) => core.registry.secret(installation.id, purpose),
     oneTimeCode: () => core.oneTimeCodes.take(installation.id),
+    keys: createKeyResolver(installation, (slot) => core.registry.secret(installation.id, slot), core.sessionKeys),
+    sessions: core.sessions.storeFor(installation.id),
     ssh() {
       if (!installation.ssh) throw new LifeboatError('APP_UNSUPPORTED', `"${installation.name}" has no SSH connection; add one to do this.`);
       // A session that dropped (a cut connection) is replaced, so a resumed transfer can go on.

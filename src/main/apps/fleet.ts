@@ -3,7 +3,6 @@ import type { AdapterCapabilities, FleetEntry, Freshness } from '../../shared/ap
 import type { Installation } from '../../shared/installations';
 import type { SnapshotView } from '../../shared/vault';
 import type { Core } from '../core';
-import { adapterFor, hasAdapter } from './index';
 import { createAdapterContext } from './context';
 
 interface RemoteState {
@@ -12,7 +11,7 @@ interface RemoteState {
   error: string | null;
 }
 
-const NO_CAPABILITIES: AdapterCapabilities = { list: false, trigger: false, pull: false, preview: false, restore: false, restoreModes: [], notes: [] };
+const NO_CAPABILITIES: AdapterCapabilities = { list: false, trigger: false, pull: false, preview: false, restore: false, restoreOptions: { scopes: [], conflict: null }, notes: [] };
 
 /**
  * The Fleet view's data: per installation, reachability, the newest remote backup, the newest
@@ -52,7 +51,7 @@ export class FleetService {
         newestSnapshot,
         freshness: freshness(newestSnapshot?.time ?? null, cadenceHours, failing),
         cadenceHours,
-        capabilities: hasAdapter(installation.app) ? adapterFor(installation.app).capabilities(installation) : { ...NO_CAPABILITIES, notes: ['This app kind has no adapter yet.'] },
+        capabilities: this.core.apps.has(installation.app) ? this.core.apps.get(installation.app).capabilities(installation) : { ...NO_CAPABILITIES, notes: [`Lifeboat has no module for the app kind "${installation.app}".`] },
         lastError: remote?.error ?? (pullFailed ? (lastPull?.error?.message ?? null) : failing ? (status?.message ?? null) : null),
       };
     });
@@ -62,11 +61,11 @@ export class FleetService {
   refresh(installationId?: string): Promise<string[]> {
     return this.core.registry.list().then((all) =>
       all
-        .filter((i) => (!installationId || i.id === installationId) && hasAdapter(i.app))
+        .filter((i) => (!installationId || i.id === installationId) && this.core.apps.has(i.app))
         .map((installation) =>
           this.core.jobs.start({ kind: 'fleet-refresh', title: `Check ${installation.name} for new backups`, installationId: installation.id, queue: { name: 'fleet-refresh', limit: 4 } }, async (ctx) => {
-            const adapter = adapterFor(installation.app);
-            if (adapter.capabilities(installation).interactive?.includes('list')) {
+            const module = this.core.apps.get(installation.app);
+            if (module.capabilities(installation).interactive?.includes('list')) {
               // Listing needs an operator's one-time code (Weavestream over HTTPS without an API
               // key): an unattended refresh must not spend a rate-limited login on it.
               this.core.setStatus({ installationId: installation.id, state: 'unknown', checkedAt: new Date().toISOString(), message: 'Listing backups needs an authenticator code: use Pull… to list them.' });
@@ -76,11 +75,14 @@ export class FleetService {
             const actx = createAdapterContext(this.core, installation, ctx);
             const started = performance.now();
             try {
-              const list = await adapter.listRemote(actx);
-              const cadenceHours = adapter.expectedCadenceHours ? await adapter.expectedCadenceHours(actx).catch(() => null) : null;
-              this.remote.set(installation.id, { newest: list[0] ? { id: list[0].id, createdAt: list[0].createdAt } : null, cadenceHours, error: null });
-              this.core.setStatus({ installationId: installation.id, state: 'online', checkedAt: new Date().toISOString(), latencyMs: Math.round(performance.now() - started), message: `${list.length} backup(s) on the server` });
-              return { backups: list.length };
+              const { sources } = module;
+              // An app without a list (export on demand) is checked by one authenticated read instead.
+              const list = sources.list ? await sources.list(actx) : null;
+              const seen = list === null && module.checkAccess ? await module.checkAccess(actx) : null;
+              const cadenceHours = sources.cadenceHours ? await sources.cadenceHours(actx).catch(() => null) : null;
+              this.remote.set(installation.id, { newest: list?.[0] ? { id: list[0].id, createdAt: list[0].createdAt } : null, cadenceHours, error: null });
+              this.core.setStatus({ installationId: installation.id, state: 'online', checkedAt: new Date().toISOString(), latencyMs: Math.round(performance.now() - started), message: list ? `${list.length} backup(s) on the server` : (seen ?? 'reachable; this app keeps no list of backups') });
+              return { backups: list?.length ?? null };
             } catch (error) {
               const payload = toErrorPayload(error);
               this.remote.set(installation.id, { newest: this.remote.get(installation.id)?.newest ?? null, cadenceHours: null, error: payload.message });
@@ -102,11 +104,14 @@ function numberSetting(installation: Installation, key: string): number | null {
   return Number.isFinite(number) && number > 0 ? number : null;
 }
 
-/** fresh: within 1.25 cadences; due: within 2; overdue beyond; failing wins; unknown without a cadence. */
+/**
+ * fresh: within 1.25 cadences; due: within 2; overdue beyond; failing wins; never: nothing pulled
+ * yet (a new installation is not late); unknown without a cadence.
+ */
 export function freshness(newestTime: string | null, cadenceHours: number | null, failing: boolean, now = Date.now()): Freshness {
   if (failing) return 'failing';
+  if (!newestTime) return 'never';
   if (cadenceHours === null) return 'unknown';
-  if (!newestTime) return 'overdue';
   const ageHours = (now - Date.parse(newestTime)) / 3_600_000;
   if (ageHours <= cadenceHours * 1.25) return 'fresh';
   if (ageHours <= cadenceHours * 2) return 'due';

@@ -1,20 +1,41 @@
 import { LifeboatError } from '../../shared/errors';
 import type { ArchiveSourceRef, PreviewReport } from '../../shared/apps';
-import type { AppKind } from '../../shared/installations';
+import type { Installation } from '../../shared/installations';
 import type { Core } from '../core';
 import type { StepContext } from './adapter';
 import { openArchive } from './archive-access';
-import { detectApp } from './detect';
-import { adapterFor } from './index';
+import { createKeyResolver } from './keys';
+import type { AppModule } from './module';
 
-/** Reads an archive (vault snapshot or local file) and says what is inside. */
-export async function previewArchive(core: Core, source: ArchiveSourceRef, app: string | undefined, ctx: StepContext): Promise<PreviewReport & { installationId: string | null }> {
-  const opened = await openArchive(core, source);
+/** What a preview is asked for: the archive, and optionally its app and the installation whose keys it uses. */
+export interface PreviewRequest {
+  source: ArchiveSourceRef;
+  app?: string | undefined;
+  installationId?: string | undefined;
+}
+
+/**
+ * Reads an archive (vault snapshot or local file) and says what is inside. The module is the one
+ * named, else the one the snapshot was tagged with, else the one that recognises the content.
+ * Keys come from the installation the archive belongs to, else from what the operator typed.
+ */
+export async function previewArchive(core: Core, request: PreviewRequest, ctx: StepContext): Promise<PreviewReport & { installationId: string | null }> {
+  const opened = await openArchive(core, request.source);
   const tagged = opened.snapshotId ? ((await core.vault.snapshots()).find((s) => s.id === opened.snapshotId)?.app ?? null) : null;
-  const kind: AppKind = detectApp(opened.access.fileName, { given: app, tagged });
+  let module: AppModule;
+  if (request.app) module = core.apps.get(request.app);
+  else if (tagged && core.apps.has(tagged)) module = core.apps.get(tagged);
+  else {
+    const { module: found, detection } = await core.apps.detect(opened.access);
+    ctx.log(`${opened.access.fileName}: ${found.label} (${detection.reason})`);
+    module = found;
+  }
+  const installationId = request.installationId ?? opened.installationId;
+  const installation: Installation | null = installationId ? await core.registry.get(installationId).catch(() => null) : null;
+  const keys = createKeyResolver(installation, (slot) => core.registry.secret(installation!.id, slot), core.sessionKeys);
   ctx.progress({ phase: 'reading archive', bytes: 0, total: opened.access.size });
-  const report = await adapterFor(kind).preview(opened.access, ctx);
-  if (report.app !== kind) throw new LifeboatError('ARCHIVE_INVALID', `${opened.label} is not a ${kind} backup.`);
+  const report = await module.format.preview(opened.access, { ...ctx, keys, installation });
+  if (report.app !== module.kind) throw new LifeboatError('ARCHIVE_INVALID', `${opened.label} is not a ${module.label} backup.`);
   return {
     ...report,
     source: opened.snapshotId ? { kind: 'snapshot', snapshotId: opened.snapshotId } : { kind: 'file', name: opened.access.fileName },

@@ -7,7 +7,6 @@ import type { SnapshotSource } from '../../shared/vault';
 import type { Core } from '../core';
 import type { JobContext } from '../jobs/job-manager';
 import type { AdapterContext, PullSource, WholeArchive } from './adapter';
-import { adapterFor } from './index';
 import { createAdapterContext } from './context';
 import { describeFailedChecks } from './quarantine';
 
@@ -49,12 +48,19 @@ export function startPull(core: Core, installation: Installation, remoteId: stri
  * (SFTP offset, HTTP Range), else the transfer restarts.
  */
 export async function runPull(core: Core, installation: Installation, remoteId: string | null, ctx: JobContext, source: SnapshotSource = 'pull'): Promise<PullResult> {
-  const adapter = adapterFor(installation.app);
+  const { sources } = core.apps.get(installation.app);
   await core.vault.open();
   const actx = createAdapterContext(core, installation, ctx);
   try {
+    if (remoteId === null && !sources.list) {
+      if (!sources.pullNewest) throw new LifeboatError('APP_UNSUPPORTED', `"${installation.name}" keeps no list of backups; name the backup to pull.`);
+      // An app without a list makes a fresh backup for "pull newest" (Nojoin exports on demand).
+      const pullNewest = sources.pullNewest.bind(sources);
+      ctx.progress({ phase: 'asking the app for a backup' });
+      return await pullSource(core, installation, actx, ctx, source, null, () => pullNewest(actx));
+    }
     ctx.progress({ phase: 'listing remote backups' });
-    const id = remoteId ?? (await adapter.listRemote(actx))[0]?.id;
+    const id = remoteId ?? (await sources.list!(actx))[0]?.id;
     if (!id) throw new LifeboatError('NOT_FOUND', `"${installation.name}" has no backups yet; run one first.`);
     if (source === 'pull') {
       const existing = (await core.vault.snapshots({ installationId: installation.id })).find((s) => s.remoteId === id.replace(/,/g, '_') && s.source === 'pull');
@@ -63,29 +69,39 @@ export async function runPull(core: Core, installation: Installation, remoteId: 
         return { snapshotId: existing.id, remoteId: id, alreadyInVault: true, sizeBytes: existing.archive?.size ?? 0, sha256: null, checks: [], resumed: 0, restarts: 0 };
       }
     }
-    return await pullSource(core, installation, actx, ctx, source, id, () => adapter.openPull(actx, id));
+    return await pullSource(core, installation, actx, ctx, source, id, () => sources.open(actx, id));
   } finally {
     await actx.close();
   }
 }
 
 /**
- * The safety pull before a restore: the app makes a backup (trigger) and it is pulled, or, for an
- * app that Lifeboat cannot ask for a backup but can copy itself (`openSafetyPull`), that copy.
+ * The safety pull before a restore, in the first way the module offers: the app makes a backup
+ * (trigger) and it is pulled; else a copy Lifeboat makes itself (`safetyCopy`); else "make one
+ * and download it" (`pullNewest`).
  */
 export async function runSafetyPull(core: Core, installation: Installation, ctx: JobContext): Promise<PullResult> {
-  const adapter = adapterFor(installation.app);
+  const module = core.apps.get(installation.app);
+  const { sources } = module;
   await core.vault.open();
   const actx = createAdapterContext(core, installation, ctx);
   try {
-    if (adapter.openSafetyPull && !adapter.capabilities(installation).trigger) {
-      const openSafetyPull = adapter.openSafetyPull.bind(adapter);
-      return await pullSource(core, installation, actx, ctx, 'pre-restore', null, () => openSafetyPull(actx));
+    const canTrigger = sources.trigger !== undefined && module.capabilities(installation).trigger;
+    if (!canTrigger && sources.safetyCopy) {
+      const safetyCopy = sources.safetyCopy.bind(sources);
+      return await pullSource(core, installation, actx, ctx, 'pre-restore', null, () => safetyCopy(actx));
     }
-    const remoteId = (await adapter.trigger(actx)).remoteId;
-    const id = remoteId ?? (await adapter.listRemote(actx))[0]?.id;
+    if (!canTrigger && sources.pullNewest) {
+      const pullNewest = sources.pullNewest.bind(sources);
+      return await pullSource(core, installation, actx, ctx, 'pre-restore', null, () => pullNewest(actx));
+    }
+    if (!canTrigger || !sources.trigger) {
+      throw new LifeboatError('APP_UNSUPPORTED', `Lifeboat cannot make a safety copy of "${installation.name}" before the restore: ${module.label} offers no backup trigger here. Skip the safety pull with a reason if you have another copy.`);
+    }
+    const remoteId = (await sources.trigger(actx)).remoteId;
+    const id = remoteId ?? (sources.list ? (await sources.list(actx))[0]?.id : undefined);
     if (!id) throw new LifeboatError('NOT_FOUND', `"${installation.name}" has no backups yet; run one first.`);
-    return await pullSource(core, installation, actx, ctx, 'pre-restore', id, () => adapter.openPull(actx, id));
+    return await pullSource(core, installation, actx, ctx, 'pre-restore', id, () => sources.open(actx, id));
   } finally {
     await actx.close();
   }

@@ -5,6 +5,7 @@ import type { PreviewReport, RestorePlan, RestoreReport } from '../../shared/app
 import { createInProcessClient } from '../contract/in-process';
 import type { CliContext } from './extra-commands';
 import { followJob } from './jobs';
+import { EXIT, type CommandOutcome } from './exit-codes';
 import { formatBytes, print, readStdin, table } from './output';
 import type { PullResult } from '../apps/pull-runner';
 import type { Core } from '../core';
@@ -23,12 +24,12 @@ const MAX_CODE_PROMPTS = 3;
  * `--code` is handed over first; at a terminal the operator is asked for the next code and the
  * job runs again in this process, which holds the login session. Elsewhere the error says why.
  */
-async function withOneTimeCodes<T>(core: Core, installationId: string, code: string | undefined, start: () => Promise<{ jobId: string }>): Promise<T> {
+async function withOneTimeCodes<T>(core: Core, outcome: CommandOutcome, installationId: string, code: string | undefined, start: () => Promise<{ jobId: string }>): Promise<T> {
   const client = createInProcessClient(core);
   if (code) await client.call('installations:provide-code', { installationId, code });
   for (let asked = 0; ; asked++) {
     try {
-      return await followJob<T>(core, (await start()).jobId);
+      return await followJob<T>(core, (await start()).jobId, outcome);
     } catch (error) {
       if (!(error instanceof LifeboatError) || error.code !== 'CODE_REQUIRED' || !process.stdin.isTTY || asked >= MAX_CODE_PROMPTS) throw error;
       const prompt = createInterface({ input: process.stdin, output: process.stderr });
@@ -43,7 +44,7 @@ async function withOneTimeCodes<T>(core: Core, installationId: string, code: str
 }
 
 /** `lifeboat fleet`, `remote`, `pull`, `trigger`, `preview`, `restore`. */
-export function registerAppCommands(program: Command, { getCore, json }: CliContext): void {
+export function registerAppCommands(program: Command, { getCore, json, outcome }: CliContext): void {
   program
     .command('fleet')
     .description('every installation: reachability, newest remote backup, newest snapshot, freshness')
@@ -76,7 +77,7 @@ export function registerAppCommands(program: Command, { getCore, json }: CliCont
     .action(async (name: string, opts: { code?: string }) => {
       const core = await getCore();
       const installation = await core.registry.resolve(name);
-      const result = await withOneTimeCodes<{ message: string; remoteId: string | null }>(core, installation.id, opts.code, () => createInProcessClient(core).call('apps:trigger', { installationId: installation.id }));
+      const result = await withOneTimeCodes<{ message: string; remoteId: string | null }>(core, outcome, installation.id, opts.code, () => createInProcessClient(core).call('apps:trigger', { installationId: installation.id }));
       print(result, json(), (r) => r.message);
     });
 
@@ -87,18 +88,32 @@ export function registerAppCommands(program: Command, { getCore, json }: CliCont
     .action(async (name: string, remoteId: string | undefined, opts: { code?: string }) => {
       const core = await getCore();
       const installation = await core.registry.resolve(name);
-      const result = await withOneTimeCodes<PullResult>(core, installation.id, opts.code, () => createInProcessClient(core).call('apps:pull', { installationId: installation.id, ...(remoteId ? { remoteId } : {}) }));
+      const result = await withOneTimeCodes<PullResult>(core, outcome, installation.id, opts.code, () => createInProcessClient(core).call('apps:pull', { installationId: installation.id, ...(remoteId ? { remoteId } : {}) }));
       print(result, json(), (r) => (r.alreadyInVault ? `${r.remoteId} is already in the vault (snapshot ${r.snapshotId.slice(0, 8)}).` : `Pulled ${r.remoteId} into snapshot ${r.snapshotId.slice(0, 8)} (${formatBytes(r.sizeBytes)}); ${r.checks.length} check(s) passed${r.resumed ? `, resumed ${r.resumed} time(s)` : ''}.`));
     });
 
   program
     .command('preview <snapshotOrFile>')
     .description('what is inside an archive (a vault snapshot id or a local file)')
-    .option('--app <kind>', 'which app made it (when the file name does not say)')
-    .action(async (value: string, opts: { app?: string }) => {
+    .option('--app <kind>', 'which app made it (otherwise told from its contents)')
+    .option('--installation <name>', 'the installation whose keys open it')
+    .option('--key-stdin', 'read the key an encrypted archive needs from stdin (never from an argument)')
+    .action(async (value: string, opts: { app?: string; installation?: string; keyStdin?: boolean }) => {
       const core = await getCore();
-      const { jobId } = await createInProcessClient(core).call('apps:preview', { source: archiveRef(value), ...(opts.app ? { app: opts.app } : {}) });
-      const report = await followJob<PreviewReport>(core, jobId);
+      const client = createInProcessClient(core);
+      const installationId = opts.installation ? (await core.registry.resolve(opts.installation)).id : undefined;
+      const typedKey = opts.keyStdin ? await readStdin() : null;
+      const start = async () => followJob<PreviewReport>(core, (await client.call('apps:preview', { source: archiveRef(value), ...(opts.app ? { app: opts.app } : {}), ...(installationId ? { installationId } : {}) })).jobId, outcome);
+      let report: PreviewReport;
+      try {
+        report = await start();
+      } catch (error) {
+        // The archive said which key it needs: hand over the one from stdin under that slot and read it again.
+        const slot = error instanceof LifeboatError && error.code === 'KEY_REQUIRED' ? (error.details?.slot as string | undefined) : undefined;
+        if (!slot || typedKey === null) throw error;
+        await client.call('apps:provide-key', { slot, key: typedKey });
+        report = await start();
+      }
       print(report, json(), (r) =>
         [
           `${r.fileName} (${r.app}${r.appVersion ? ` ${r.appVersion}` : ''}, ${formatBytes(r.sizeBytes)}${r.createdAt ? `, made ${r.createdAt}` : ''})`,
@@ -118,22 +133,28 @@ export function registerAppCommands(program: Command, { getCore, json }: CliCont
   program
     .command('restore <installation> <snapshotOrFile>')
     .description('restore an archive into an installation: preflight, plan, safety pull, typed confirmation, verification')
-    .option('--mode <mode>', 'full or selective', 'full')
-    .option('--tables <names>', 'comma-separated tables for --mode selective')
+    .option('--mode <mode>', 'what to restore: a scope of the app (full, selective…; see --plan-only)', 'full')
+    .option('--conflict <policy>', 'how to treat records that exist on both sides, for apps that offer a choice (e.g. skip, overwrite, clear-all)')
+    .option('--tables <names>', 'comma-separated items (tables…) for a scope that chooses items')
     .option('--plan-only', 'show the preflight and dry-run plan, change nothing')
     .option('--confirm <name>', 'the installation\'s name, typed to confirm (else read from stdin)')
     .option('--confirm-cross-installation', 'the archive came from another installation and that is intended')
     .option('--skip-safety-pull <reason>', 'do not back up the target first (recorded in the audit trail)')
-    .action(async (name: string, value: string, opts: { mode: string; tables?: string; planOnly?: boolean; confirm?: string; confirmCrossInstallation?: boolean; skipSafetyPull?: string }) => {
+    .action(async (name: string, value: string, opts: { mode: string; conflict?: string; tables?: string; planOnly?: boolean; confirm?: string; confirmCrossInstallation?: boolean; skipSafetyPull?: string }) => {
       const core = await getCore();
       const client = createInProcessClient(core);
       const installation = await core.registry.resolve(name);
-      if (opts.mode !== 'full' && opts.mode !== 'selective') throw new LifeboatError('INVALID_INPUT', '--mode must be full or selective.');
-      const planJob = await client.call('restore:plan', { installationId: installation.id, source: archiveRef(value), mode: opts.mode, selection: opts.tables ? opts.tables.split(',').map((t) => t.trim()).filter(Boolean) : [] });
-      const plan = await followJob<RestorePlan>(core, planJob.jobId);
+      const planJob = await client.call('restore:plan', {
+        installationId: installation.id,
+        source: archiveRef(value),
+        mode: opts.mode,
+        ...(opts.conflict ? { conflict: opts.conflict } : {}),
+        selection: opts.tables ? opts.tables.split(',').map((t) => t.trim()).filter(Boolean) : [],
+      });
+      const plan = await followJob<RestorePlan>(core, planJob.jobId, outcome);
       const describe = (p: RestorePlan) =>
         [
-          `Restore ${p.sourceLabel} into "${p.installationName}" (${p.mode}${p.selection.length ? `: ${p.selection.join(', ')}` : ''})`,
+          `Restore ${p.sourceLabel} into "${p.installationName}" (${p.mode}${p.conflict ? `, conflicts: ${p.conflict}` : ''}${p.selection.length ? `: ${p.selection.join(', ')}` : ''})`,
           p.crossInstallation ? 'NOTE: this archive came from ANOTHER installation.' : '',
           'Preflight:',
           ...p.preflight.map((c) => `  ${c.ok ? '✓' : c.blocking ? '✗' : '!'} ${c.name}: ${c.detail}`),
@@ -160,8 +181,33 @@ export function registerAppCommands(program: Command, { getCore, json }: CliCont
         confirmCrossInstallation: Boolean(opts.confirmCrossInstallation),
         ...(opts.skipSafetyPull ? { skipSafetyPull: { reason: opts.skipSafetyPull } } : {}),
       });
-      const report = await followJob<RestoreReport>(core, jobId);
-      print(report, json(), (r) => [`Restore ${r.ok ? 'verified' : 'finished with problems'}${r.safetySnapshotId ? `; safety snapshot ${r.safetySnapshotId.slice(0, 8)}` : ''}.`, ...r.checks.map((c) => `  ${c.ok ? '✓' : '✗'} ${c.name}: ${c.detail}`)].join('\n'));
-      if (!report.ok) process.exitCode = 1;
+      let report: RestoreReport;
+      try {
+        report = await followJob<RestoreReport>(core, jobId, outcome);
+      } catch (error) {
+        // A restore that failed (or whose verification failed) still has a report: show it, then the error.
+        const kept = core.jobs.get(jobId).result as RestoreReport | null;
+        if (kept) print(kept, json(), describeReport);
+        throw error;
+      }
+      print(report, json(), describeReport);
+      if (report.outcome === 'unverified') outcome.report(EXIT.warnings);
+      else if (!report.ok) outcome.report(EXIT.failed);
     });
+}
+
+const OUTCOME_WORDS: Record<RestoreReport['outcome'], string> = {
+  verified: 'Restore verified',
+  unverified: 'Restored, but the verification could not run completely',
+  'verification-failed': 'Restored, but the VERIFICATION FAILED',
+  failed: 'The restore FAILED',
+  cancelled: 'The restore was cancelled',
+};
+
+function describeReport(r: RestoreReport): string {
+  return [
+    `${OUTCOME_WORDS[r.outcome]}${r.safetySnapshotId ? `; safety snapshot ${r.safetySnapshotId.slice(0, 8)}` : ''}.`,
+    ...r.checks.map((c) => `  ${c.skipped ? '–' : c.ok ? '✓' : '✗'} ${c.name}: ${c.detail}${c.skipped ? ` (not checked: ${c.skipped})` : ''}`),
+    ...(r.followUps.length ? ['Afterwards:', ...r.followUps.map((f) => `  - ${f}`)] : []),
+  ].join('\n');
 }

@@ -1,5 +1,6 @@
 import type { Command } from 'commander';
 import type { Core } from '../core';
+import type { CommandOutcome } from './exit-codes';
 import { registerVaultCommands } from './vault-commands';
 import { registerAppCommands } from './app-commands';
 
@@ -7,6 +8,8 @@ import { registerAppCommands } from './app-commands';
 export interface CliContext {
   getCore(): Promise<Core>;
   json(): boolean;
+  /** The command's outcome: a step that failed or warned reports it here, and main exits with it. */
+  outcome: CommandOutcome;
 }
 
 /** Registers the command groups beyond installations and serve. */

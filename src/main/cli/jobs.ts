@@ -1,5 +1,6 @@
 import { LifeboatError } from '../../shared/errors';
-import type { JobRecord } from '../../shared/jobs';
+import { isSuccess, type JobRecord } from '../../shared/jobs';
+import { EXIT, type CommandOutcome } from './exit-codes';
 import type { Core } from '../core';
 import { formatBytes } from './output';
 
@@ -7,7 +8,7 @@ import { formatBytes } from './output';
  * Waits for a job, drawing its progress (bytes, rate, ETA) on stderr when it is a terminal.
  * Ctrl-C asks the job to cancel. Resolves with the job's result, throws its error.
  */
-export async function followJob<T>(core: Core, jobId: string): Promise<T> {
+export async function followJob<T>(core: Core, jobId: string, outcome?: CommandOutcome): Promise<T> {
   const tty = process.stderr.isTTY;
   const unsubscribe = core.events.on('job:update', (job) => {
     if (job.id !== jobId || !tty) return;
@@ -25,7 +26,11 @@ export async function followJob<T>(core: Core, jobId: string): Promise<T> {
   try {
     const finished = await core.jobs.wait(jobId);
     if (tty) process.stderr.write('\r\x1b[2K');
-    if (finished.status === 'succeeded') return finished.result as T;
+    if (finished.status === 'succeeded-with-warnings') {
+      for (const warning of finished.warnings) process.stderr.write(`warning: ${warning}\n`);
+      outcome?.report(EXIT.warnings);
+    }
+    if (isSuccess(finished.status)) return finished.result as T;
     throw LifeboatError.fromPayload(finished.error ?? { code: 'INTERNAL', message: 'The job ended without a result.' });
   } finally {
     process.off('SIGINT', onSigint);

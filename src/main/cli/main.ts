@@ -3,7 +3,8 @@ import path from 'node:path';
 import { spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { LifeboatError } from '../../shared/errors';
-import { APP_KINDS, type InstallationInput, type SecretPurpose } from '../../shared/installations';
+import { TRANSPORT_SECRET_SLOTS, type InstallationInput, type SecretPurpose } from '../../shared/installations';
+import { APP_MODULES } from '../apps/registry';
 import type { ConnectionTestReport } from '../../shared/contract/installations';
 import { createCore, type Core } from '../core';
 import { createInProcessClient } from '../contract/in-process';
@@ -12,11 +13,12 @@ import { VERSION } from '../version';
 import { followJob } from './jobs';
 import { print, readStdin, reportError, table } from './output';
 import { registerExtraCommands } from './extra-commands';
+import { CommandOutcome, EXIT, type ExitCode } from './exit-codes';
 
 /** Runs the `lifeboat` command line; returns the exit code. */
 export async function main(argv: string[]): Promise<number> {
   let core: Core | null = null;
-  let exitCode = 0;
+  const outcome = new CommandOutcome();
   const getCore = async () => (core ??= await createCore());
   const program = new Command('lifeboat')
     .description('Pull self-hosted apps\' backups into an encrypted restic-format vault, preview them, restore them.')
@@ -71,7 +73,7 @@ export async function main(argv: string[]): Promise<number> {
       const list = await createInProcessClient(c).call('installations:list', {});
       print(list, json(), (items) =>
         items.length === 0
-          ? `No installations yet. Add one with: lifeboat installations add --name NAME --app ${APP_KINDS.join('|')} --ssh-host HOST …\nSecrets are kept in: ${c.secrets().status().description}`
+          ? `No installations yet. Add one with: lifeboat installations add --name NAME --app ${APP_MODULES.map((m) => m.kind).join('|')} --ssh-host HOST …\nSecrets are kept in: ${c.secrets().status().description}`
           : `${table([['NAME', 'APP', 'CONNECTION', 'SECRETS'], ...items.map((i) => [i.name, i.app, describeConnection(i), i.secretPurposes.join(',') || '-'])])}\nSecrets are kept in: ${c.secrets().status().description}`,
       );
     });
@@ -80,7 +82,7 @@ export async function main(argv: string[]): Promise<number> {
     .command('add')
     .description('add an installation (secrets are read from stdin, never from arguments)')
     .requiredOption('--name <name>', 'a name you recognise, e.g. "office weavestream"')
-    .addOption(new Option('--app <kind>', 'which app runs there').choices([...APP_KINDS]).makeOptionMandatory())
+    .addOption(new Option('--app <kind>', 'which app runs there').choices(APP_MODULES.map((m) => m.kind)).makeOptionMandatory())
     .option('--ssh-host <host>', 'SSH host name, address or ~/.ssh/config alias')
     .option('--ssh-port <port>', 'SSH port')
     .option('--ssh-user <user>', 'SSH user')
@@ -94,7 +96,7 @@ export async function main(argv: string[]): Promise<number> {
     .option('--ca-file <pem>', 'trust this CA for the server certificate')
     .option('--setting <key=value...>', 'app setting, e.g. backupDir=/srv/app/backup (repeatable)')
     .option('--cadence-hours <hours>', 'expected hours between backups')
-    .addOption(new Option('--secret-stdin <purpose>', 'read this secret from stdin').choices(['ssh-password', 'ssh-key-passphrase', 'https-password', 'api-token', 'app-encryption-key', 'database-password']))
+    .option('--secret-stdin <slot>', `read this secret from stdin: ${TRANSPORT_SECRET_SLOTS.join(', ')} or one of the app's (lifeboat apps)`)
     .action(async (opts: AddOptions) => {
       const c = await getCore();
       const input = await installationInputFrom(opts);
@@ -120,7 +122,7 @@ export async function main(argv: string[]): Promise<number> {
       const c = await getCore();
       const client = createInProcessClient(c);
       let found = await c.registry.resolve(name);
-      const run = async () => followJob<ConnectionTestReport>(c, (await client.call('installations:test', { id: found.id })).jobId);
+      const run = async () => followJob<ConnectionTestReport>(c, (await client.call('installations:test', { id: found.id })).jobId, outcome);
       let report: ConnectionTestReport;
       try {
         report = await run();
@@ -138,10 +140,10 @@ export async function main(argv: string[]): Promise<number> {
         report = await run();
       }
       print(report, json(), (r) => [`Connection to "${found.name}": ${r.ok ? 'OK' : 'FAILED'}`, ...r.steps.map((s) => `  ${s.ok ? '✓' : '✗'} ${s.name}: ${s.detail}`)].join('\n'));
-      if (!report.ok) exitCode = 1;
+      if (!report.ok) outcome.report(EXIT.failed);
     });
 
-  registerExtraCommands(program, { getCore, json });
+  registerExtraCommands(program, { getCore, json, outcome });
 
   try {
     await program.parseAsync(argv, { from: 'user' });
@@ -150,16 +152,16 @@ export async function main(argv: string[]): Promise<number> {
     if (commanderError.code?.startsWith('commander.')) {
       return commanderError.code === 'commander.helpDisplayed' || commanderError.code === 'commander.version' ? 0 : (commanderError.exitCode ?? 2);
     }
-    exitCode = reportError(error, json());
+    outcome.report(reportError(error, json()) as ExitCode);
   } finally {
     if (core) await (core as Core).close();
   }
-  return exitCode;
+  return outcome.code;
 }
 
 interface AddOptions {
   name: string;
-  app: (typeof APP_KINDS)[number];
+  app: string;
   sshHost?: string;
   sshPort?: string;
   sshUser?: string;

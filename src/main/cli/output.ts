@@ -1,4 +1,5 @@
-import { LifeboatError, toErrorPayload } from '../../shared/errors';
+import { toErrorPayload } from '../../shared/errors';
+import { exitCodeForError } from './exit-codes';
 
 /** Prints a value as JSON (machine) or through a formatter (human). */
 export function print<T>(value: T, json: boolean, human: (value: T) => string): void {
@@ -12,12 +13,12 @@ export function table(rows: string[][]): string {
   return rows.map((r) => r.map((cell, col) => cell.padEnd(widths[col]!)).join('  ').trimEnd()).join('\n');
 }
 
-/** Prints an error with its code; returns the process exit code. */
+/** Prints an error with its code; returns the process exit code (the table in exit-codes.ts). */
 export function reportError(error: unknown, json: boolean): number {
   const payload = toErrorPayload(error);
   if (json) process.stderr.write(`${JSON.stringify({ error: payload })}\n`);
   else process.stderr.write(`lifeboat: ${payload.message} [${payload.code}]\n`);
-  return error instanceof LifeboatError && error.code === 'INVALID_INPUT' ? 2 : 1;
+  return exitCodeForError(payload.code);
 }
 
 /** Reads all of stdin (used for secrets, which never go on the command line). */

@@ -9,10 +9,11 @@ import { parsePolicyFlags } from '../vault/retention';
 import { writeFileAtomic } from '../fs/atomic-write';
 import type { CliContext } from './extra-commands';
 import { followJob } from './jobs';
+import { EXIT } from './exit-codes';
 import { formatBytes, print, readStdin, table } from './output';
 
 /** `lifeboat vault …`, `lifeboat import …` and `lifeboat audit`. */
-export function registerVaultCommands(program: Command, { getCore, json }: CliContext): void {
+export function registerVaultCommands(program: Command, { getCore, json, outcome }: CliContext): void {
   const vault = program.command('vault').description('the encrypted archive vault (a restic repository)');
 
   vault
@@ -81,9 +82,9 @@ export function registerVaultCommands(program: Command, { getCore, json }: CliCo
     .action(async (opts: { readData?: boolean }) => {
       const core = await getCore();
       const { jobId } = await createInProcessClient(core).call('vault:check', { readData: Boolean(opts.readData) });
-      const report = await followJob<CheckReportView>(core, jobId);
+      const report = await followJob<CheckReportView>(core, jobId, outcome);
       print(report, json(), (r) => (r.ok ? `No problems found${r.readData ? ' (all data read and verified)' : ''}.` : [`${r.problems.length} problem(s):`, ...r.problems.map((p) => `  ${p.snapshotId ? `snapshot ${p.snapshotId.slice(0, 8)}: ` : ''}${p.message}`)].join('\n')));
-      if (!report.ok) process.exitCode = 1;
+      if (!report.ok) outcome.report(EXIT.failed);
     });
 
   vault
@@ -109,7 +110,7 @@ export function registerVaultCommands(program: Command, { getCore, json }: CliCo
         return;
       }
       const { jobId } = await client.call('vault:forget', { policy, prune: Boolean(opts.prune), ...scope });
-      const result = await followJob<{ removed: string[] }>(core, jobId);
+      const result = await followJob<{ removed: string[] }>(core, jobId, outcome);
       print(result, json(), (r) => `Removed ${r.removed.length} snapshot(s).${opts.prune ? ' Space freed.' : ' Run `lifeboat vault prune` to free the space.'}`);
     });
 
@@ -119,7 +120,7 @@ export function registerVaultCommands(program: Command, { getCore, json }: CliCo
     .action(async () => {
       const core = await getCore();
       const { jobId } = await createInProcessClient(core).call('vault:prune', {});
-      const result = await followJob<{ bytesBefore: number; bytesAfter: number; abandonedWritesRemoved: number }>(core, jobId);
+      const result = await followJob<{ bytesBefore: number; bytesAfter: number; abandonedWritesRemoved: number }>(core, jobId, outcome);
       print(result, json(), (r) => `Vault went from ${formatBytes(r.bytesBefore)} to ${formatBytes(r.bytesAfter)}.${r.abandonedWritesRemoved > 0 ? ` Removed ${r.abandonedWritesRemoved} temp file(s) that killed writers left.` : ''}`);
     });
 
@@ -168,7 +169,7 @@ export function registerVaultCommands(program: Command, { getCore, json }: CliCo
       const results = [];
       for (const file of files) {
         const { jobId } = await client.call('vault:import', { source: { path: file }, ...(installationId ? { installationId } : {}) });
-        results.push({ file, ...(await followJob<{ snapshotId: string; sha256: string; size: number }>(core, jobId)) });
+        results.push({ file, ...(await followJob<{ snapshotId: string; sha256: string; size: number }>(core, jobId, outcome)) });
       }
       print(results, json(), (items) => items.map((r) => `${r.file}: snapshot ${r.snapshotId.slice(0, 8)} (${formatBytes(r.size)}, sha256 ${r.sha256.slice(0, 16)}…)`).join('\n'));
     });

@@ -4,7 +4,8 @@ import { connectSsh } from '../transport/ssh/client';
 import { createHttpsClient, normalizeFingerprint, probeTls } from '../transport/https';
 import { LifeboatError, toErrorPayload } from '../../shared/errors';
 import type { ConnectionTestReport, ConnectionTestStep } from '../../shared/contract/installations';
-import type { AppKind, ConnectionState, Installation } from '../../shared/installations';
+import type { ConnectionState, Installation } from '../../shared/installations';
+import { createAdapterContext } from '../apps/context';
 import type { JobRecord } from '../../shared/jobs';
 import type { Core } from '../core';
 import type { JobContext } from '../jobs/job-manager';
@@ -23,6 +24,7 @@ export function startConnectionTest(core: Core, installation: Installation): Job
       try {
         if (installation.ssh) await testSsh(core, installation, report, ctx);
         if (installation.https) await testHttps(core, installation, report, ctx);
+        await testAccess(core, installation, report, ctx);
       } catch (error) {
         const payload = toErrorPayload(error);
         core.setStatus({
@@ -82,13 +84,23 @@ export async function measureTcp(host: string, port: number, signal: AbortSignal
   return Math.round(performance.now() - started);
 }
 
-/** The app's public health/version endpoint, where its spec names one. */
-const HEALTH_PATHS: Partial<Record<AppKind, string>> = {
-  meshmonitor: '/api/health',
-  nojoin: '/api/v1/system/health',
-  weavestream: '/health',
-  dbackup: '/health',
-};
+/**
+ * One authenticated, read-only call of the app's module (e.g. listing backups), so a wrong token
+ * or password fails the test as an authentication failure instead of passing on a public endpoint.
+ */
+async function testAccess(core: Core, installation: Installation, report: ConnectionTestReport, ctx: JobContext): Promise<void> {
+  const module = core.apps.has(installation.app) ? core.apps.get(installation.app) : null;
+  if (!module?.checkAccess) return;
+  ctx.progress({ phase: 'signing in' });
+  const actx = createAdapterContext(core, installation, ctx);
+  const started = performance.now();
+  try {
+    const seen = await module.checkAccess(actx);
+    if (seen !== null) push(report, { name: 'Access', ok: true, detail: seen, latencyMs: Math.round(performance.now() - started) });
+  } finally {
+    await actx.close();
+  }
+}
 
 async function testSsh(core: Core, installation: Installation, report: ConnectionTestReport, ctx: JobContext): Promise<void> {
   const ssh = installation.ssh!;
@@ -142,7 +154,7 @@ async function testHttps(core: Core, installation: Installation, report: Connect
     }
     push(report, { name: 'TLS', ok: true, detail: `certificate ${probe.subject}, valid until ${probe.validTo}${https.pinnedCertSha256 ? ', matches the pin' : ''}`, fingerprint });
   }
-  const healthPath = HEALTH_PATHS[installation.app];
+  const healthPath = core.apps.has(installation.app) ? core.apps.get(installation.app).healthPath : undefined;
   if (!healthPath) return;
   ctx.progress({ phase: 'app health' });
   const token = https.auth === 'bearer' ? await core.registry.secret(installation.id, 'api-token') : null;

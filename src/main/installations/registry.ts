@@ -14,6 +14,14 @@ import { installationAccount, type SecretStore } from './secrets';
 
 const fileSchema = z.object({ version: z.literal(1), installations: z.array(installationSchema) });
 
+/** What the registry asks of the app modules (the core wires these). */
+export interface RegistryHooks {
+  /** Checks an add/edit against the installation's app module; throws INVALID_INPUT. */
+  validate(input: InstallationInput & { settings: Record<string, string | number | boolean> }): void;
+  /** An installation was edited or removed: its sessions (logins, cookies) must go. */
+  changed(id: string): Promise<void>;
+}
+
 /**
  * The installations the operator manages, in one JSON file written atomically. Secrets never
  * enter this file: they go to the SecretStore and the record keeps only their purposes.
@@ -25,6 +33,7 @@ export class InstallationRegistry {
   constructor(
     private readonly file: string,
     private readonly secrets: () => SecretStore,
+    private readonly hooks: RegistryHooks | null = null,
   ) {}
 
   async list(): Promise<Installation[]> {
@@ -47,6 +56,7 @@ export class InstallationRegistry {
 
   async add(input: InstallationInput): Promise<Installation> {
     const parsed = installationInputSchema.parse(input);
+    this.hooks?.validate(parsed);
     return this.mutate(async (all) => {
       assertUniqueName(all, parsed.name);
       const now = new Date().toISOString();
@@ -61,6 +71,8 @@ export class InstallationRegistry {
 
   async update(id: string, changes: InstallationInput): Promise<Installation> {
     const parsed = installationInputSchema.parse(changes);
+    this.hooks?.validate(parsed);
+    await this.hooks?.changed(id);
     return this.mutate(async (all) => {
       const index = all.findIndex((i) => i.id === id);
       const current = all[index];
@@ -95,6 +107,7 @@ export class InstallationRegistry {
   }
 
   async remove(id: string): Promise<void> {
+    await this.hooks?.changed(id);
     await this.mutate(async (all) => {
       const index = all.findIndex((i) => i.id === id);
       const current = all[index];
@@ -116,7 +129,7 @@ export class InstallationRegistry {
     return this.secrets().get(installationAccount(id, purpose));
   }
 
-  private async storeSecrets(id: string, secrets: Partial<Record<SecretPurpose, string>>): Promise<SecretPurpose[]> {
+  private async storeSecrets(id: string, secrets: Record<SecretPurpose, string>): Promise<SecretPurpose[]> {
     const stored: SecretPurpose[] = [];
     for (const [purpose, value] of Object.entries(secrets) as [SecretPurpose, string | undefined][]) {
       if (!value) continue;

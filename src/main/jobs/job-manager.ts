@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { appendFile, readFile } from 'node:fs/promises';
 import { LifeboatError, toErrorPayload } from '../../shared/errors';
-import { isFinished, type JobKind, type JobProgress, type JobRecord } from '../../shared/jobs';
+import { isFinished, isSuccess, type JobKind, type JobProgress, type JobRecord } from '../../shared/jobs';
 import type { EventBus } from '../events/event-bus';
 
 /** What a running job may do: report progress, log, declare its point of no return, notice cancel. */
@@ -14,6 +14,10 @@ export interface JobContext {
   passPointOfNoReturn(what: string): void;
   /** Throws CANCELLED if the job was asked to stop. */
   throwIfCancelled(): void;
+  /** Records something the operator must know; the job then ends `succeeded-with-warnings`. */
+  warn(message: string): void;
+  /** Keeps a result even if the job then fails (a restore report whose verification failed). */
+  keepResult(result: unknown): void;
 }
 
 export interface JobSpec {
@@ -35,6 +39,7 @@ interface LiveJob {
   lastEmit: number;
   done: Promise<JobRecord>;
   resolveDone: (record: JobRecord) => void;
+  keptResult: unknown;
 }
 
 const EMIT_INTERVAL_MS = 250;
@@ -66,7 +71,9 @@ export class JobManager {
     const lines = text.split('\n').filter(Boolean).slice(-FINISHED_JOBS_KEPT);
     for (const line of lines) {
       try {
-        this.history.push(JSON.parse(line) as JobRecord);
+        // Records written before jobs had warnings have none.
+        const record = JSON.parse(line) as Partial<JobRecord> & Omit<JobRecord, 'warnings'>;
+        this.history.push({ ...record, warnings: record.warnings ?? [] });
       } catch {
         // A torn last line after a crash is expected in an append-only file; skip it.
         continue;
@@ -89,12 +96,13 @@ export class JobManager {
       startedAt: null,
       finishedAt: null,
       error: null,
+      warnings: [],
       result: null,
       log: [],
     };
     let resolveDone!: (record: JobRecord) => void;
     const done = new Promise<JobRecord>((resolve) => (resolveDone = resolve));
-    const job: LiveJob = { record, spec, controller: new AbortController(), run, samples: [], lastEmit: 0, done, resolveDone };
+    const job: LiveJob = { record, spec, controller: new AbortController(), run, samples: [], lastEmit: 0, done, resolveDone, keptResult: null };
     this.jobs.set(id, job);
     this.emit(job);
     this.pump();
@@ -105,7 +113,7 @@ export class JobManager {
   async runToCompletion<T>(spec: JobSpec, run: Runner<T>): Promise<T> {
     const started = this.start(spec, run);
     const finished = await this.wait(started.id);
-    if (finished.status === 'succeeded') return finished.result as T;
+    if (isSuccess(finished.status)) return finished.result as T;
     throw LifeboatError.fromPayload(finished.error ?? { code: 'INTERNAL', message: 'Job ended without a result.' });
   }
 
@@ -189,12 +197,12 @@ export class JobManager {
       if (job.controller.signal.aborted && job.record.cancellable) {
         this.finish(job, 'cancelled', null, { code: 'CANCELLED', message: 'Cancelled by the operator.' });
       } else {
-        this.finish(job, 'succeeded', result ?? null, null);
+        this.finish(job, job.record.warnings.length > 0 ? 'succeeded-with-warnings' : 'succeeded', result ?? null, null);
       }
     } catch (error) {
       const payload = toErrorPayload(error);
       const cancelled = job.controller.signal.aborted && (payload.code === 'CANCELLED' || payload.code === 'INTERNAL');
-      this.finish(job, cancelled ? 'cancelled' : 'failed', null, cancelled ? { code: 'CANCELLED', message: 'Cancelled by the operator.' } : payload);
+      this.finish(job, cancelled ? 'cancelled' : 'failed', job.keptResult, cancelled ? { code: 'CANCELLED', message: 'Cancelled by the operator.' } : payload);
     }
   }
 
@@ -216,6 +224,14 @@ export class JobManager {
       },
       throwIfCancelled: () => {
         if (signal.aborted) throw new LifeboatError('CANCELLED', 'Cancelled by the operator.');
+      },
+      warn: (message) => {
+        job.record.warnings.push(message);
+        job.record.log.push(`${new Date(this.now()).toISOString()} warning: ${message}`);
+        this.emit(job);
+      },
+      keepResult: (result) => {
+        job.keptResult = result;
       },
     };
   }

@@ -2,21 +2,24 @@ import { mkdir, readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { randomUUID } from 'node:crypto';
 import { LifeboatError, toErrorPayload } from '../../shared/errors';
-import { APP_LABELS } from '../../shared/installations';
 import type { ArchiveSourceRef, PreflightCheck, PreviewReport, RestoreMode, RestorePlan, RestoreReport } from '../../shared/apps';
 import type { Core } from '../core';
 import type { JobContext } from '../jobs/job-manager';
 import { writeFileAtomic } from '../fs/atomic-write';
-import { adapterFor } from '../apps';
 import { openArchive } from '../apps/archive-access';
 import { createAdapterContext } from '../apps/context';
 import { previewArchive } from '../apps/preview';
 import { runSafetyPull } from '../apps/pull-runner';
+import type { RestorePlanDraft } from '../apps/adapter';
+
+const EMPTY_DRAFT: RestorePlanDraft = { preflight: [], changes: [], steps: [], pointOfNoReturn: '' };
 
 export interface PlanInput {
   installationId: string;
   source: ArchiveSourceRef;
   mode: RestoreMode;
+  /** A conflict policy of the module; its default when the module has policies and none is given. */
+  conflict?: string | undefined;
   selection: string[];
 }
 
@@ -43,35 +46,52 @@ export class RestoreService {
     return path.join(this.core.home.root, 'restores');
   }
 
-  /** Works out the plan; nothing on the target changes. */
+  /** Works out the plan; nothing on the target changes, and a plan that is already blocked asks the target nothing. */
   async plan(input: PlanInput, ctx: JobContext): Promise<RestorePlan> {
     const core = this.core;
     const installation = await core.registry.get(input.installationId);
+    const module = core.apps.get(installation.app);
     const opened = await openArchive(core, input.source);
+    const options = module.capabilities(installation).restoreOptions;
+    const scope = options.scopes.find((s) => s.id === input.mode);
+    if (!module.restore || !scope) {
+      const offered = options.scopes.map((s) => s.id).join(', ');
+      throw new LifeboatError('INVALID_INPUT', module.restore && offered ? `${module.label} restores offer ${offered}, not "${input.mode}".` : `Lifeboat cannot restore "${installation.name}" here: ${module.capabilities(installation).notes.join(' ') || `${module.label} has no restore.`}`);
+    }
+    const conflict = options.conflict ? (input.conflict ?? options.conflict.default) : null;
+    if (options.conflict && !options.conflict.policies.some((p) => p.id === conflict)) {
+      throw new LifeboatError('INVALID_INPUT', `${module.label} treats existing records by ${options.conflict.policies.map((p) => p.id).join(', ')}, not "${conflict}".`);
+    }
+    if (!options.conflict && input.conflict) throw new LifeboatError('INVALID_INPUT', `${module.label} has no choice for conflicting records: a restore replaces them.`);
+    const choice = { mode: scope.id, conflict, selection: scope.selectable ? input.selection : [] };
+
     const preflight: PreflightCheck[] = [];
     const tagged = opened.snapshotId ? (await core.vault.snapshots()).find((s) => s.id === opened.snapshotId)?.app ?? null : null;
     if (tagged && tagged !== installation.app) {
-      preflight.push({ name: 'App kind', ok: false, blocking: true, detail: `This archive is a ${APP_LABELS[tagged]} backup; "${installation.name}" runs ${APP_LABELS[installation.app]}.` });
+      preflight.push({ id: 'app-kind', kind: 'compatibility', name: 'App kind', ok: false, blocking: true, detail: `This archive is a ${core.apps.label(tagged)} backup; "${installation.name}" runs ${module.label}.` });
     }
     let preview: PreviewReport;
     try {
-      preview = await previewArchive(core, input.source, installation.app, ctx);
+      preview = await previewArchive(core, { source: input.source, app: installation.app, installationId: installation.id }, ctx);
     } catch (error) {
       const payload = toErrorPayload(error);
-      if (payload.code === 'CANCELLED') throw error;
-      preflight.push({ name: 'Archive', ok: false, blocking: true, detail: `The archive cannot be read as a ${APP_LABELS[installation.app]} backup: ${payload.message}` });
-      return this.store(installation, input, opened, preflight, { preflight: [], changes: [], steps: [], pointOfNoReturn: '' }, null);
+      if (payload.code === 'CANCELLED' || payload.code === 'KEY_REQUIRED') throw error;
+      preflight.push({ id: 'archive-readable', kind: 'integrity', name: 'Archive', ok: false, blocking: true, detail: `The archive cannot be read as a ${module.label} backup: ${payload.message}` });
+      return this.store(installation, choice, input.source, opened, preflight, EMPTY_DRAFT, null);
     }
-    preflight.push({ name: 'Archive integrity', ok: preview.integrity.ok, blocking: true, detail: preview.integrity.checks.filter((c) => !c.ok).map((c) => `${c.name}: ${c.detail}`).join('; ') || 'every check passed' });
-    const unknown = input.selection.filter((s) => !preview.selectable.includes(s));
-    if (input.mode === 'selective' && (input.selection.length === 0 || unknown.length > 0)) {
-      preflight.push({ name: 'Selection', ok: false, blocking: true, detail: input.selection.length === 0 ? 'A selective restore needs at least one item chosen.' : `Not in the archive: ${unknown.join(', ')}.` });
+    preflight.push({ id: 'archive-integrity', kind: 'integrity', name: 'Archive integrity', ok: preview.integrity.ok, blocking: true, detail: preview.integrity.checks.filter((c) => !c.ok).map((c) => `${c.name}: ${c.detail}`).join('; ') || 'every check passed' });
+    const unknown = choice.selection.filter((s) => !preview.selectable.includes(s));
+    if (scope.selectable && (choice.selection.length === 0 || unknown.length > 0)) {
+      preflight.push({ id: 'selection', kind: 'selection', name: 'Selection', ok: false, blocking: true, detail: choice.selection.length === 0 ? 'A selective restore needs at least one item chosen.' : `Not in the archive: ${unknown.join(', ')}.` });
     }
-    const adapter = adapterFor(installation.app);
+    if (preflight.some((c) => c.blocking && !c.ok)) {
+      // Blocked already: the target is not asked anything (no logins, no throwaway backups).
+      return this.store(installation, choice, input.source, opened, preflight, EMPTY_DRAFT, preview);
+    }
     const actx = createAdapterContext(core, installation, ctx);
     try {
-      const draft = await adapter.planRestore(actx, { archive: opened.access, preview, mode: input.mode, selection: input.mode === 'selective' ? input.selection : [] });
-      return this.store(installation, input, opened, preflight, draft, preview);
+      const draft = await module.restore.plan(actx, { archive: opened.access, preview, ...choice });
+      return this.store(installation, choice, input.source, opened, preflight, draft, preview);
     } finally {
       await actx.close();
     }
@@ -79,15 +99,16 @@ export class RestoreService {
 
   private store(
     installation: Awaited<ReturnType<Core['registry']['get']>>,
-    input: PlanInput,
+    choice: { mode: string; conflict: string | null; selection: string[] },
+    source: ArchiveSourceRef,
     opened: Awaited<ReturnType<typeof openArchive>>,
     preflight: PreflightCheck[],
-    draft: { preflight: PreflightCheck[]; changes: RestorePlan['changes']; steps: string[]; pointOfNoReturn: string },
+    draft: RestorePlanDraft,
     preview: PreviewReport | null,
   ): RestorePlan {
-    // Adapters that check integrity themselves say so in their own words; keep one such line.
-    const adapterChecksIntegrity = draft.preflight.some((c) => /integrity/i.test(c.name));
-    const allChecks = [...preflight.filter((c) => !(adapterChecksIntegrity && c.name === 'Archive integrity')), ...draft.preflight];
+    // A module that checks the archive's integrity itself says so in its own words; keep its line.
+    const moduleChecksIntegrity = draft.preflight.some((c) => c.kind === 'integrity');
+    const allChecks = [...preflight.filter((c) => !(moduleChecksIntegrity && c.id === 'archive-integrity')), ...draft.preflight];
     const crossInstallation = opened.installationId !== null && opened.installationId !== installation.id;
     const plan: RestorePlan = {
       id: randomUUID(),
@@ -95,17 +116,19 @@ export class RestoreService {
       installationId: installation.id,
       installationName: installation.name,
       app: installation.app,
-      source: input.source,
+      source,
       sourceLabel: opened.label,
       sourceInstallationId: opened.installationId,
       crossInstallation,
-      mode: input.mode,
-      selection: input.mode === 'selective' ? input.selection : [],
+      mode: choice.mode,
+      conflict: choice.conflict,
+      selection: choice.selection,
       preflight: allChecks,
       blocked: allChecks.some((c) => c.blocking && !c.ok),
       changes: draft.changes,
       steps: ['Safety pull: back up the current state of the target into the vault (tagged pre-restore)', ...draft.steps, 'Verify the result and store the report'],
       pointOfNoReturn: draft.pointOfNoReturn,
+      followUps: draft.followUps ?? [],
       confirmationText: installation.name,
     };
     if (preview) this.plans.set(plan.id, { plan, preview });
@@ -138,9 +161,10 @@ export class RestoreService {
     const { plan, preview } = stored;
     const core = this.core;
     const installation = await core.registry.get(plan.installationId);
-    const adapter = adapterFor(installation.app);
+    const restore = core.apps.get(installation.app).restore;
+    if (!restore) throw new LifeboatError('APP_UNSUPPORTED', `"${installation.name}" cannot be restored.`);
     const startedAt = new Date().toISOString();
-    const report: RestoreReport = { planId: plan.id, installationId: plan.installationId, ok: false, safetySnapshotId: null, safetyPullSkipped: null, checks: [], startedAt, finishedAt: startedAt, log: [] };
+    const report: RestoreReport = { planId: plan.id, installationId: plan.installationId, ok: false, outcome: 'failed', followUps: [...plan.followUps], safetySnapshotId: null, safetyPullSkipped: null, checks: [], startedAt, finishedAt: startedAt, log: [] };
     const log = (line: string) => {
       report.log.push(line);
       ctx.log(line);
@@ -161,25 +185,28 @@ export class RestoreService {
       ctx.progress({ phase: 'restoring', bytes: 0, total: opened.access.size });
       const actx = createAdapterContext(core, installation, ctx);
       try {
-        await adapter.restore({ ...actx, passPointOfNoReturn: (what) => ctx.passPointOfNoReturn(what) }, { plan, archive: opened.access, preview });
+        await restore.run({ ...actx, passPointOfNoReturn: (what: string) => ctx.passPointOfNoReturn(what) }, { plan, archive: opened.access, preview });
         log('restore finished; verifying');
         ctx.progress({ phase: 'verifying', bytes: 0, total: null });
-        report.checks = await adapter.verifyRestore(actx, { plan, archive: opened.access, preview });
+        report.checks = await restore.verify(actx, { plan, archive: opened.access, preview });
       } finally {
         await actx.close();
       }
-      report.ok = report.checks.every((c) => c.ok);
-      if (!report.ok) log(`verification found problems: ${report.checks.filter((c) => !c.ok).map((c) => c.name).join(', ')}`);
-      return report;
+      return this.judge(report, ctx, log);
     } catch (error) {
-      log(`restore failed: ${toErrorPayload(error).message}`);
+      const payload = toErrorPayload(error);
+      if (payload.code !== 'RESTORE_VERIFY_FAILED') {
+        report.outcome = ctx.signal.aborted ? 'cancelled' : 'failed';
+        log(`restore failed: ${payload.message}`);
+      }
+      ctx.keepResult(report);
       throw error;
     } finally {
       report.finishedAt = new Date().toISOString();
       await this.saveReport(report);
       await core.audit.record({
         action: 'restore',
-        outcome: report.ok ? 'succeeded' : ctx.signal.aborted ? 'cancelled' : 'failed',
+        outcome: report.outcome === 'verified' ? 'succeeded' : report.outcome === 'unverified' ? 'succeeded-with-warnings' : report.outcome === 'cancelled' ? 'cancelled' : 'failed',
         installationId: installation.id,
         installationName: installation.name,
         snapshotId: 'snapshotId' in plan.source ? plan.source.snapshotId : undefined,
@@ -188,6 +215,24 @@ export class RestoreService {
         detail: `${plan.sourceLabel}${plan.selection.length ? `; tables ${plan.selection.join(', ')}` : ''}`,
       });
     }
+  }
+
+  /**
+   * The verdict: every check passed → verified; some could not run (none failed) → unverified, a
+   * warning with what to do; any failed → verification failed, the job fails with the report kept.
+   */
+  private judge(report: RestoreReport, ctx: JobContext, log: (line: string) => void): RestoreReport {
+    const failed = report.checks.filter((c) => !c.ok && !c.skipped);
+    const skipped = report.checks.filter((c) => c.skipped);
+    if (failed.length > 0) {
+      report.outcome = 'verification-failed';
+      log(`verification found problems: ${failed.map((c) => c.name).join(', ')}`);
+      throw new LifeboatError('RESTORE_VERIFY_FAILED', `The restore ran, but its verification failed: ${failed.map((c) => `${c.name} (${c.detail})`).join('; ')}.`, { details: { planId: report.planId } });
+    }
+    report.ok = skipped.length === 0;
+    report.outcome = report.ok ? 'verified' : 'unverified';
+    for (const check of skipped) ctx.warn(`${check.name} could not be checked: ${check.skipped}`);
+    return report;
   }
 
   async report(planId: string): Promise<RestoreReport> {

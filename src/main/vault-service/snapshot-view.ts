@@ -1,4 +1,4 @@
-import { APP_KINDS, type AppKind } from '../../shared/installations';
+import { appKindSchema, type AppKind } from '../../shared/installations';
 import type { SnapshotSource, SnapshotView } from '../../shared/vault';
 import type { FileInfoEntry, SnapshotInfo } from '../vault';
 
@@ -22,7 +22,8 @@ const SOURCES: readonly SnapshotSource[] = ['pull', 'import', 'pre-restore'];
 /** The archive is the largest file at the snapshot's root; the rest are its sidecars. */
 export function toSnapshotView(info: SnapshotInfo, files: FileInfoEntry[] | null): SnapshotView {
   const tagValue = (prefix: string) => info.tags.find((t) => t.startsWith(prefix))?.slice(prefix.length) ?? null;
-  const app = (info.tags.find((t) => (APP_KINDS as readonly string[]).includes(t)) as AppKind | undefined) ?? null;
+  // The app kind is the one bare tag that is neither a source nor a prefixed label.
+  const app: AppKind | null = info.tags.find((t) => !(SOURCES as readonly string[]).includes(t) && !t.includes(':') && appKindSchema.safeParse(t).success) ?? null;
   const source = (info.tags.find((t) => (SOURCES as readonly string[]).includes(t)) as SnapshotSource | undefined) ?? 'other';
   const topFiles = (files ?? []).filter((f) => f.type === 'file' && f.path === `/${f.name}`);
   const archive = topFiles.reduce<FileInfoEntry | null>((largest, f) => (!largest || f.size > largest.size ? f : largest), null);

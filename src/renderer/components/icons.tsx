@@ -1,6 +1,6 @@
 import type { ReactNode, SVGProps } from 'react';
 import type { AppKind } from '../../shared/installations';
-import { APP_LABELS } from '../../shared/installations';
+import { useAppLabel } from '../lib/app-labels';
 
 type IconProps = SVGProps<SVGSVGElement>;
 
@@ -79,7 +79,7 @@ export const LifeboatMark = (p: IconProps): ReactNode => (
 );
 
 /** One glyph per app kind; the colour comes from CSS (`.app-icon-<kind>`). */
-const APP_GLYPHS: Record<AppKind, ReactNode> = {
+const APP_GLYPHS: Partial<Record<AppKind, ReactNode>> = {
   // A meeting recorder: a microphone.
   nojoin: (
     <>
@@ -120,10 +120,11 @@ const APP_GLYPHS: Record<AppKind, ReactNode> = {
 /** The icon of an installation's app, in a tinted tile; labelled for screen readers. */
 export function AppIcon(props: { app: AppKind; size?: number }): ReactNode {
   const size = props.size ?? 32;
+  const label = useAppLabel(props.app);
   return (
-    <span className={`app-icon app-icon-${props.app}`} role="img" aria-label={APP_LABELS[props.app]} style={{ width: size, height: size }}>
+    <span className={`app-icon app-icon-${props.app}`} role="img" aria-label={label} style={{ width: size, height: size }}>
       <Svg width={size * 0.6} height={size * 0.6}>
-        {APP_GLYPHS[props.app]}
+        {APP_GLYPHS[props.app] ?? APP_GLYPHS.directory}
       </Svg>
     </span>
   );

@@ -213,7 +213,9 @@ function coalesced(load: () => Promise<void>): () => void {
 }
 
 const refreshSystem = coalesced(async () => {
-  write.writeSystemInfo(await api.call('system:info', {}));
+  const [info, modules] = await Promise.all([api.call('system:info', {}), api.call('apps:modules', {})]);
+  write.writeSystemInfo(info);
+  write.writeModules(modules);
 });
 
 const refreshFleet = coalesced(async () => {

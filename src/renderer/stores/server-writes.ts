@@ -4,7 +4,7 @@
  */
 import type { Installation, InstallationStatus } from '../../shared/installations';
 import type { JobRecord } from '../../shared/jobs';
-import type { FleetEntry } from '../../shared/apps';
+import type { AppModuleInfo, FleetEntry } from '../../shared/apps';
 import type { SystemInfo } from '../../shared/contract/system';
 import type { ErrorPayload } from '../../shared/errors';
 import type { SnapshotView, VaultStats, VaultStatus } from '../../shared/vault';
@@ -16,6 +16,10 @@ const { setState } = useStore;
 
 export function writeSystemInfo(info: SystemInfo): void {
   setState((s) => ({ system: { ...s.system, info } }));
+}
+
+export function writeModules(modules: AppModuleInfo[]): void {
+  setState((s) => ({ system: { ...s.system, modules } }));
 }
 
 export function writeSecretBackend(secrets: SystemInfo['secrets']): void {

@@ -1,3 +1,4 @@
+import type { AppModuleInfo } from '../../shared/apps';
 import type { SystemInfo } from '../../shared/contract/system';
 
 /** How the renderer is connected to the core right now. */
@@ -8,7 +9,9 @@ export interface SystemSlice {
   system: {
     info: SystemInfo | null;
     link: LinkState;
+    /** The app modules the core has (labels, settings, secret slots); empty until loaded. */
+    modules: AppModuleInfo[];
   };
 }
 
-export const initialSystem: SystemSlice['system'] = { info: null, link: 'connecting' };
+export const initialSystem: SystemSlice['system'] = { info: null, link: 'connecting', modules: [] };

@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { command, returns } from './define';
-import type { FleetEntry, QuarantineEntry, RemoteBackup, RestoreReport } from '../apps';
+import type { AppModuleInfo, FleetEntry, QuarantineEntry, RemoteBackup, RestoreReport } from '../apps';
+import { secretPurposeSchema } from '../installations';
 
 const installationId = z.string().min(1, 'installation id is required');
 
@@ -12,6 +13,16 @@ export const archiveRefSchema = z.union([
 ]);
 
 export const appCommands = {
+  'apps:modules': command({
+    summary: 'The app modules Lifeboat has: label, transports, settings (for the installation form) and secret slots.',
+    input: z.object({}).strict(),
+    output: returns<AppModuleInfo[]>(),
+  }),
+  'apps:provide-key': command({
+    summary: 'Hand Lifeboat a key an encrypted archive asked for (KEY_REQUIRED), for files of no installation; kept in memory for this session only.',
+    input: z.object({ slot: secretPurposeSchema, key: z.string().min(1).max(16_384) }).strict(),
+    output: returns<{ kept: true }>(),
+  }),
   'fleet:overview': command({
     summary: 'Every installation with reachability, newest remote backup, newest snapshot and freshness.',
     input: z.object({}).strict(),
@@ -35,7 +46,7 @@ export const appCommands = {
   }),
   'apps:preview': command({
     summary: 'Read an archive and say what is inside (a job whose result is a PreviewReport).',
-    input: z.object({ source: archiveRefSchema, app: z.string().optional() }).strict(),
+    input: z.object({ source: archiveRefSchema, app: z.string().optional(), installationId: z.string().min(1).optional() }).strict(),
     output: returns<{ jobId: string }>(),
   }),
   'apps:quarantine': command({ summary: 'Downloads that failed verification.', input: z.object({}).strict(), output: returns<QuarantineEntry[]>() }),
@@ -50,7 +61,10 @@ export const appCommands = {
       .object({
         installationId,
         source: archiveRefSchema,
-        mode: z.enum(['full', 'selective']),
+        /** A restore scope id of the target's module (`full`, `selective`…). */
+        mode: z.string().min(1, 'choose what to restore').max(64),
+        /** A conflict policy id of the module, when it has conflict policies (Nojoin's skip / overwrite / clear-all). */
+        conflict: z.string().min(1).max(64).optional(),
         selection: z.array(z.string().min(1)).max(10_000).default([]),
       })
       .strict(),

@@ -1,6 +1,5 @@
 // Reading MeshMonitor's startup log after a RESTORE_FROM_BACKUP restart, and filling the operator's
 // command templates. Line texts are those of specs/meshmonitor.md §5.5 and restore-log-excerpts.txt.
-import { LifeboatError } from '../../../shared/errors';
 
 /** What the server log says about one restore. */
 export type RestoreOutcome =
@@ -59,24 +58,4 @@ export function lastRestoreSuccess(log: string): { tables: number; rows: number;
     if (match) return { tables: Number(match[1]), rows: Number(match[2]), line: lines[i]!.trim() };
   }
   return null;
-}
-
-/** Quotes a value for a POSIX shell: single quotes, with embedded ones closed and escaped. */
-export function shellQuote(value: string): string {
-  return `'${value.replace(/'/g, `'\\''`)}'`;
-}
-
-/**
- * Fills `{name}` placeholders of an operator's command template with shell-quoted values;
- * an unknown placeholder is an error (a typo would otherwise run a wrong command on the server).
- */
-export function fillTemplate(template: string, values: Record<string, string>): string {
-  return template.replace(/\{([A-Za-z]+)\}/g, (whole, name: string) => {
-    const value = values[name];
-    if (value === undefined) {
-      const known = Object.keys(values).map((k) => `{${k}}`).join(', ');
-      throw new LifeboatError('INVALID_INPUT', `The command template "${template}" has an unknown placeholder ${whole}; known: ${known}.`);
-    }
-    return shellQuote(value);
-  });
 }

@@ -8,7 +8,8 @@ import type { AdapterContext, ArchiveAccess, RestoreContext, RestorePlanDraft } 
 import { fetchHealth, meshMonitorApi, probeLiveCounts, type LiveCounts } from './api';
 import { MESHMONITOR_SCHEMA_VERSION, parseMeshMonitorMetadata } from './backup-format';
 import { backupRootOf, uploadBackup } from './remote-dir';
-import { fillTemplate, findRestoreOutcome, lastRestoreSuccess } from './restore-log';
+import { findRestoreOutcome, lastRestoreSuccess } from './restore-log';
+import { fillCommandTemplate as fillTemplate } from '../../transport/ssh/command-template';
 import { meshMonitorSettings, type MeshMonitorSettings } from './settings';
 import { restoreEffects } from './tables';
 
@@ -55,7 +56,7 @@ async function sshCheck(ctx: AdapterContext, settings: MeshMonitorSettings): Pro
   if (!ctx.installation.ssh) {
     return {
       ssh: null,
-      checks: [{ name: 'SSH connection', ok: false, blocking: true, detail: 'MeshMonitor restores only from its data directory at startup; add an SSH connection to the host.' }],
+      checks: [{ id: 'ssh-connection', kind: 'target', name: 'SSH connection', ok: false, blocking: true, detail: 'MeshMonitor restores only from its data directory at startup; add an SSH connection to the host.' }],
     };
   }
   let ssh: SshSession;
@@ -63,15 +64,15 @@ async function sshCheck(ctx: AdapterContext, settings: MeshMonitorSettings): Pro
     ssh = await ctx.ssh();
   } catch (error) {
     if (error instanceof LifeboatError && error.code === 'CANCELLED') throw error;
-    return { ssh: null, checks: [{ name: 'SSH connection', ok: false, blocking: true, detail: message(error) }] };
+    return { ssh: null, checks: [{ id: 'ssh-connection', kind: 'target', name: 'SSH connection', ok: false, blocking: true, detail: message(error) }] };
   }
-  const checks: PreflightCheck[] = [{ name: 'SSH connection', ok: true, blocking: true, detail: `connected to ${ssh.info.target.user}@${ssh.info.target.host}` }];
+  const checks: PreflightCheck[] = [{ id: 'ssh-connection', kind: 'target', name: 'SSH connection', ok: true, blocking: true, detail: `connected to ${ssh.info.target.user}@${ssh.info.target.host}` }];
   const root = backupRootOf(settings.dataDir);
   const [data, backups] = [await ssh.statOrNull(settings.dataDir), await ssh.statOrNull(root)];
   if (!data?.isDirectory) {
-    checks.push({ name: 'Data directory', ok: false, blocking: true, detail: `${settings.dataDir} does not exist on the server; set dataDir to MeshMonitor's data volume on the host.` });
+    checks.push({ id: 'data-directory', kind: 'target', name: 'Data directory', ok: false, blocking: true, detail: `${settings.dataDir} does not exist on the server; set dataDir to MeshMonitor's data volume on the host.` });
   } else {
-    checks.push({ name: 'Data directory', ok: true, blocking: true, detail: backups?.isDirectory ? `${root} exists` : `${root} will be created` });
+    checks.push({ id: 'data-directory', kind: 'target', name: 'Data directory', ok: true, blocking: true, detail: backups?.isDirectory ? `${root} exists` : `${root} will be created` });
   }
   return { ssh, checks };
 }
@@ -91,7 +92,7 @@ export async function planMeshMonitorRestore(
   const integrity = preview.integrity.checks.filter((c) => c.name !== 'Schema version');
   const bad = integrity.filter((c) => !c.ok);
   preflight.push({
-    name: 'Archive integrity',
+    id: 'archive-integrity', kind: 'integrity', name: 'Archive integrity',
     ok: bad.length === 0,
     blocking: true,
     detail: bad.length === 0 ? 'every table file matches its checksum' : bad.map((c) => `${c.name}: ${c.detail}`).join('; '),
@@ -99,7 +100,7 @@ export async function planMeshMonitorRestore(
   if (mode === 'selective') {
     const unknown = selection.filter((t) => !preview.selectable.includes(t));
     preflight.push({
-      name: 'Selection',
+      id: 'selection', kind: 'selection', name: 'Selection',
       ok: tables.length > 0 && unknown.length === 0,
       blocking: true,
       detail: unknown.length > 0 ? `the archive has no table ${unknown.join(', ')}` : tables.length === 0 ? 'choose at least one table' : tables.join(', '),
@@ -112,18 +113,18 @@ export async function planMeshMonitorRestore(
     try {
       version = (await fetchHealth(await ctx.https(), ctx.signal)).version;
       reachable = true;
-      preflight.push({ name: 'MeshMonitor answers', ok: true, blocking: false, detail: `/api/health: version ${version ?? 'unknown'}` });
+      preflight.push({ id: 'meshmonitor-answers', kind: 'target', name: 'MeshMonitor answers', ok: true, blocking: false, detail: `/api/health: version ${version ?? 'unknown'}` });
     } catch (error) {
       if (error instanceof LifeboatError && error.code === 'CANCELLED') throw error;
-      preflight.push({ name: 'MeshMonitor answers', ok: false, blocking: false, detail: `/api/health failed: ${message(error)}` });
+      preflight.push({ id: 'meshmonitor-answers', kind: 'target', name: 'MeshMonitor answers', ok: false, blocking: false, detail: `/api/health failed: ${message(error)}` });
     }
   } else {
-    preflight.push({ name: 'MeshMonitor answers', ok: true, blocking: false, detail: 'no HTTPS connection: the restore is watched through the server log only' });
+    preflight.push({ id: 'meshmonitor-answers', kind: 'target', name: 'MeshMonitor answers', ok: true, blocking: false, detail: 'no HTTPS connection: the restore is watched through the server log only' });
   }
   const schema = archiveSchema(preview);
   const target = targetSchemaFor(version);
   preflight.push({
-    name: 'Schema version',
+    id: 'schema-version', kind: 'compatibility', name: 'Schema version',
     ok: schema !== null && schema <= target.schema,
     blocking: true,
     detail:
@@ -135,7 +136,7 @@ export async function planMeshMonitorRestore(
   });
   if (tables.includes('users') && ctx.installation.https?.auth === 'bearer') {
     preflight.push({
-      name: 'API token',
+      id: 'api-token', kind: 'target', name: 'API token',
       ok: false,
       blocking: false,
       detail: 'restoring users deletes every API token, including the one Lifeboat uses; make a new token afterwards and store it in the installation',
@@ -154,7 +155,7 @@ export async function planMeshMonitorRestore(
       live = { counts: null, detail: `live rows not counted: ${message(error)}` };
     }
   }
-  preflight.push({ name: 'Live row counts', ok: live.counts !== null, blocking: false, detail: live.detail });
+  preflight.push({ id: 'live-row-counts', kind: 'target', name: 'Live row counts', ok: live.counts !== null, blocking: false, detail: live.detail });
 
   const rows = archiveRows(preview);
   const changes: PlannedChange[] = tables.map((table) => ({ item: table, action: 'replace', live: live.counts?.get(table) ?? null, archive: rows.get(table) ?? null }));
@@ -302,10 +303,10 @@ export async function verifyMeshMonitorRestore(
   if (ctx.installation.https) {
     try {
       const health = await fetchHealth(await ctx.https(), ctx.signal);
-      checks.push({ name: 'MeshMonitor answers', ok: true, detail: `/api/health: version ${health.version ?? 'unknown'}, ${health.databaseType ?? 'unknown'} database` });
+      checks.push({ id: 'meshmonitor-answers', kind: 'verification', name: 'MeshMonitor answers', ok: true, detail: `/api/health: version ${health.version ?? 'unknown'}, ${health.databaseType ?? 'unknown'} database` });
     } catch (error) {
       if (error instanceof LifeboatError && error.code === 'CANCELLED') throw error;
-      checks.push({ name: 'MeshMonitor answers', ok: false, detail: `/api/health failed: ${message(error)}` });
+      checks.push({ id: 'meshmonitor-answers', kind: 'verification', name: 'MeshMonitor answers', ok: false, detail: `/api/health failed: ${message(error)}` });
     }
   }
   if (ctx.installation.ssh) {
@@ -315,9 +316,9 @@ export async function verifyMeshMonitorRestore(
     const last = lastRestoreSuccess(log.text);
     checks.push(
       last === null
-        ? { name: 'Server log', ok: false, detail: `no "System restore completed" line in the log${log.error ? ` (log command: ${log.error})` : ''}` }
+        ? { id: 'server-log', kind: 'verification', name: 'Server log', ok: false, detail: `no "System restore completed" line in the log${log.error ? ` (log command: ${log.error})` : ''}` }
         : {
-            name: 'Server log',
+            id: 'server-log', kind: 'verification', name: 'Server log',
             ok: last.tables === tables.length && last.rows === expectedRows,
             detail: `${last.line} (the archive's restored part: ${tables.length} tables, ${expectedRows} rows)`,
           },
@@ -337,7 +338,7 @@ async function rowCountChecks(ctx: AdapterContext, tables: string[], rows: Map<s
     const tokenGone = error instanceof LifeboatError && error.code === 'HTTP_AUTH_FAILED' && tables.includes('users') && ctx.installation.https?.auth === 'bearer';
     return [
       {
-        name: 'Row counts',
+        id: 'row-counts', kind: 'verification', name: 'Row counts',
         ok: false,
         detail: tokenGone
           ? 'not checked: the restore of users deleted the API token Lifeboat uses (as MeshMonitor always does); make a new token and store it'
@@ -345,13 +346,13 @@ async function rowCountChecks(ctx: AdapterContext, tables: string[], rows: Map<s
       },
     ];
   }
-  if (live.counts === null) return [{ name: 'Row counts', ok: false, detail: live.detail }];
+  if (live.counts === null) return [{ id: 'row-counts', kind: 'verification', name: 'Row counts', ok: false, detail: live.detail }];
   const counts = live.counts;
   return tables.map((table) => {
     const want = rows.get(table) ?? null;
     const have = counts.get(table) ?? null;
     // MeshMonitor appends audit entries for the restore itself (and any login since), so audit_log may only grow.
     const ok = want !== null && have !== null && (table === 'audit_log' ? have >= want : have === want);
-    return { name: `Rows of ${table}`, ok, detail: `${have ?? 'unknown'} live, ${want ?? 'unknown'} in the archive${table === 'audit_log' ? ' (restore entries are added after)' : ''}` };
+    return { id: `rows:${table}`, kind: 'verification', name: `Rows of ${table}`, ok, detail: `${have ?? 'unknown'} live, ${want ?? 'unknown'} in the archive${table === 'audit_log' ? ' (restore entries are added after)' : ''}` };
   });
 }

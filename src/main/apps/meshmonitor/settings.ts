@@ -1,7 +1,6 @@
-// The MeshMonitor installation settings (strings in installation.settings), with their defaults.
-// What each one means is documented at the top of adapter.ts.
-import { LifeboatError } from '../../../shared/errors';
+// The MeshMonitor installation settings: what the form shows, the rules, and the defaults.
 import type { Installation } from '../../../shared/installations';
+import { defineSettings, numberOrNull, readSettingsText } from '../module-kit/settings';
 
 /** The settings of a MeshMonitor installation, defaults applied. */
 export interface MeshMonitorSettings {
@@ -22,38 +21,76 @@ export const MESHMONITOR_DEFAULTS = {
   liveCounts: 'probe',
 } as const;
 
-function text(installation: Installation, key: string): string | null {
-  const value = installation.settings[key];
-  if (value === undefined || value === '') return null;
-  return String(value).trim() || null;
-}
+const PLACEHOLDERS = 'Placeholders, each filled in shell-quoted: {dirname}, {dataDir}, {backupDir}, {since} (a time shortly before the restart).';
 
-function positive(installation: Installation, key: string): number | null {
-  const raw = text(installation, key);
-  if (raw === null) return null;
-  const value = Number(raw);
-  if (!Number.isFinite(value) || value <= 0) {
-    throw new LifeboatError('INVALID_INPUT', `The setting ${key} of "${installation.name}" must be a positive number, not "${raw}".`);
-  }
-  return value;
-}
+/** The settings schema and form fields of MeshMonitor. */
+export const MESHMONITOR_SETTINGS = defineSettings([
+  {
+    key: 'dataDir',
+    label: 'Data directory on the server',
+    help: "MeshMonitor's data directory as seen over SSH (the Docker volume's host path, or /data in the LXC install); backups live in <dataDir>/system-backups.",
+    kind: 'path',
+    absolute: true,
+    default: MESHMONITOR_DEFAULTS.dataDir,
+    example: '/var/lib/docker/volumes/meshmonitor_data/_data',
+    transport: 'ssh',
+  },
+  {
+    key: 'restartCommand',
+    label: 'Restart command (restore)',
+    help: `Run over SSH to restart MeshMonitor so that it restores {dirname}; the compose file must pass RESTORE_FROM_BACKUP into the container. ${PLACEHOLDERS}`,
+    kind: 'command',
+    default: MESHMONITOR_DEFAULTS.restartCommand,
+    transport: 'ssh',
+  },
+  {
+    key: 'logCommand',
+    label: 'Log command',
+    help: `Prints MeshMonitor's log after the restart; only lines after the restore's start count, so printing the whole log works too. ${PLACEHOLDERS}`,
+    kind: 'command',
+    default: MESHMONITOR_DEFAULTS.logCommand,
+    transport: 'ssh',
+  },
+  {
+    key: 'cadenceHours',
+    label: 'Hours between backups',
+    help: "For the fleet's freshness badge; empty: 24 when MeshMonitor's own daily schedule is on.",
+    kind: 'number',
+    positive: true,
+    default: null,
+    example: '24',
+  },
+  {
+    key: 'restoreTimeoutSeconds',
+    label: 'Restore wait (seconds)',
+    help: "How long to wait for the log's verdict after the restart.",
+    kind: 'number',
+    positive: true,
+    default: MESHMONITOR_DEFAULTS.restoreTimeoutSeconds,
+  },
+  {
+    key: 'liveCounts',
+    label: 'Live row counts',
+    help: 'probe: count live rows for plans and verification by making a throwaway backup through the API (deleted again); off: do not.',
+    kind: 'choice',
+    choices: [
+      { value: 'probe', label: 'probe (throwaway backup)' },
+      { value: 'off', label: 'off' },
+    ],
+    default: MESHMONITOR_DEFAULTS.liveCounts,
+    transport: 'https',
+  },
+]);
 
 /** Reads and checks the settings; INVALID_INPUT names a bad one. */
-export function meshMonitorSettings(installation: Installation): MeshMonitorSettings {
-  const dataDir = text(installation, 'dataDir') ?? MESHMONITOR_DEFAULTS.dataDir;
-  if (!dataDir.startsWith('/')) {
-    throw new LifeboatError('INVALID_INPUT', `The setting dataDir of "${installation.name}" must be an absolute path on the server, not "${dataDir}".`);
-  }
-  const liveCounts = text(installation, 'liveCounts') ?? MESHMONITOR_DEFAULTS.liveCounts;
-  if (liveCounts !== 'probe' && liveCounts !== 'off') {
-    throw new LifeboatError('INVALID_INPUT', `The setting liveCounts of "${installation.name}" is "probe" or "off", not "${liveCounts}".`);
-  }
+export function meshMonitorSettings(installation: Pick<Installation, 'settings' | 'name'>): MeshMonitorSettings {
+  const text = readSettingsText(MESHMONITOR_SETTINGS, installation);
   return {
-    dataDir: dataDir.replace(/\/+$/, '') || '/',
-    restartCommand: text(installation, 'restartCommand') ?? MESHMONITOR_DEFAULTS.restartCommand,
-    logCommand: text(installation, 'logCommand') ?? MESHMONITOR_DEFAULTS.logCommand,
-    cadenceHours: positive(installation, 'cadenceHours'),
-    restoreTimeoutSeconds: positive(installation, 'restoreTimeoutSeconds') ?? MESHMONITOR_DEFAULTS.restoreTimeoutSeconds,
-    liveCounts,
+    dataDir: text.dataDir!.replace(/\/+$/, '') || '/',
+    restartCommand: text.restartCommand!,
+    logCommand: text.logCommand!,
+    cadenceHours: numberOrNull(text.cadenceHours!),
+    restoreTimeoutSeconds: Number(text.restoreTimeoutSeconds),
+    liveCounts: text.liveCounts === 'off' ? 'off' : 'probe',
   };
 }

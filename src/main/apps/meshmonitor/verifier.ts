@@ -10,7 +10,7 @@ import { MESHMONITOR_SCHEMA_VERSION, verifyMeshMonitorBackup, type MeshMonitorBa
 export type VerifyOutcome = { summary: MeshMonitorBackupSummary; error: null } | { summary: null; error: LifeboatError };
 
 const METADATA_NOTE: IntegrityCheck = {
-  name: 'metadata.json',
+  id: 'metadata-json', kind: 'integrity', name: 'metadata.json',
   ok: true,
   detail: 'not covered by any checksum: MeshMonitor signs nothing, so its fields (schemaVersion, timestamp, version) are taken on trust',
 };
@@ -32,28 +32,28 @@ export function integrityChecks(outcome: VerifyOutcome): IntegrityCheck[] {
     const { error } = outcome;
     const bad = error.details?.tables;
     if (error.code === 'ARCHIVE_VERIFY_FAILED' && Array.isArray(bad) && bad.length > 0) {
-      const lines = (bad as { table: string; expected: string | null; actual: string | null }[]).map((t) => ({
-        name: `Table ${t.table}`,
+      const lines = (bad as { table: string; expected: string | null; actual: string | null }[]).map((t): IntegrityCheck => ({
+        id: `table:${t.table}`, kind: 'integrity', name: `Table ${t.table}`,
         ok: false,
         detail:
           t.actual === null
             ? `${t.table}.json is missing from the archive`
             : `SHA-256 of ${t.table}.json is ${t.actual}, but metadata.json says ${t.expected ?? '(no checksum)'}`,
       }));
-      return [{ name: 'gzip and tar', ok: true, detail: 'the archive parses to its end' }, ...lines, METADATA_NOTE];
+      return [{ id: 'gzip-and-tar', kind: 'integrity', name: 'gzip and tar', ok: true, detail: 'the archive parses to its end' }, ...lines, METADATA_NOTE];
     }
-    return [{ name: 'Archive', ok: false, detail: error.message }];
+    return [{ id: 'archive', kind: 'integrity', name: 'Archive', ok: false, detail: error.message }];
   }
   const s = outcome.summary;
   const checks: IntegrityCheck[] = [
-    { name: 'gzip and tar', ok: true, detail: 'the archive parses to its end' },
+    { id: 'gzip-and-tar', kind: 'integrity', name: 'gzip and tar', ok: true, detail: 'the archive parses to its end' },
     {
-      name: 'Table checksums',
+      id: 'table-checksums', kind: 'integrity', name: 'Table checksums',
       ok: true,
       detail: `all ${s.tables.length} table files match metadata.json's SHA-256 over their exact bytes (${s.totalRows} rows)`,
     },
     {
-      name: 'Schema version',
+      id: 'schema-version', kind: 'compatibility', name: 'Schema version',
       ok: s.schemaVersion <= MESHMONITOR_SCHEMA_VERSION,
       detail:
         s.schemaVersion <= MESHMONITOR_SCHEMA_VERSION
@@ -63,7 +63,7 @@ export function integrityChecks(outcome: VerifyOutcome): IntegrityCheck[] {
     METADATA_NOTE,
   ];
   if (s.extraFiles.length > 0) {
-    checks.push({ name: 'Extra files', ok: true, detail: `ignored by MeshMonitor: ${s.extraFiles.join(', ')}` });
+    checks.push({ id: 'extra-files', kind: 'integrity', name: 'Extra files', ok: true, detail: `ignored by MeshMonitor: ${s.extraFiles.join(', ')}` });
   }
   return checks;
 }

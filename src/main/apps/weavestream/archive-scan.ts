@@ -10,7 +10,8 @@ import type { IntegrityCheck } from '../../../shared/apps';
 import { LifeboatError } from '../../../shared/errors';
 import type { ArchiveAccess, StepContext } from '../adapter';
 import type { PgDumpArchive, PgDumpTable } from '../../formats/pgdump';
-import { copyColumns, parseCopyText, readCopyData } from './copy-data';
+import { readCopyData } from '../../formats/pgdump/copy-data';
+import { copyColumns, parseCopyText } from '../../formats/plain-sql/copy-text';
 import { WeavestreamDumpVerifier, findManifest, type ManifestLookup } from './dump-verifier';
 import type { AppliedMigration } from './target-db';
 

@@ -108,18 +108,18 @@ export function dumpChecks(input: {
   const { manifest, problem } = input.lookup;
   const checks: IntegrityCheck[] = [];
   if (!manifest) {
-    checks.push({ name: 'manifest', ok: false, detail: `${problem ?? 'no manifest'}; size and SHA-256 cannot be checked` });
+    checks.push({ id: 'manifest', kind: 'integrity', name: 'Manifest', ok: false, detail: `${problem ?? 'no manifest'}; size and SHA-256 cannot be checked` });
   } else {
-    checks.push({ name: 'manifest', ok: true, detail: `Weavestream ${manifest.weavestreamVersion} manifest, generated ${manifest.generatedAt}` });
+    checks.push({ id: 'manifest', kind: 'integrity', name: 'Manifest', ok: true, detail: `Weavestream ${manifest.weavestreamVersion} manifest, generated ${manifest.generatedAt}` });
     checks.push(manifest.filename === input.fileName
-      ? { name: 'filename', ok: true, detail: `${input.fileName} is the file the manifest describes` }
-      : { name: 'filename', ok: false, detail: `the manifest describes ${manifest.filename}, not ${input.fileName}` });
+      ? { id: 'filename', kind: 'integrity', name: 'File name', ok: true, detail: `${input.fileName} is the file the manifest describes` }
+      : { id: 'filename', kind: 'integrity', name: 'File name', ok: false, detail: `the manifest describes ${manifest.filename}, not ${input.fileName}` });
     checks.push(input.size === manifest.sizeBytes
-      ? { name: 'size', ok: true, detail: `${input.size} bytes, as the manifest says` }
-      : { name: 'size', ok: false, detail: `the dump has ${input.size} bytes, the manifest says ${manifest.sizeBytes}` });
+      ? { id: 'size', kind: 'integrity', name: 'Size', ok: true, detail: `${input.size} bytes, as the manifest says` }
+      : { id: 'size', kind: 'integrity', name: 'Size', ok: false, detail: `the dump has ${input.size} bytes, the manifest says ${manifest.sizeBytes}` });
     checks.push(input.sha256 === manifest.sha256
-      ? { name: 'sha256', ok: true, detail: 'SHA-256 matches the manifest' }
-      : { name: 'sha256', ok: false, detail: `SHA-256 is ${input.sha256}, the manifest says ${manifest.sha256}` });
+      ? { id: 'sha256', kind: 'integrity', name: 'SHA-256', ok: true, detail: 'SHA-256 matches the manifest' }
+      : { id: 'sha256', kind: 'integrity', name: 'SHA-256', ok: false, detail: `SHA-256 is ${input.sha256}, the manifest says ${manifest.sha256}` });
   }
   checks.push(...formatChecks(input.archive, input.failure));
   return checks;
@@ -129,19 +129,20 @@ function formatChecks(archive: PgDumpArchive | null, failure: LifeboatError | nu
   if (archive) {
     const { header } = archive;
     return [
-      { name: 'header', ok: true, detail: `PGDMP custom archive, compression ${header.compression.algorithm}, pg_dump ${header.pgDumpVersion ?? '(unknown)'}, database ${header.dbname ?? '(unknown)'}` },
-      { name: 'archive-version', ok: true, detail: `archive version ${header.version} (Weavestream's pg_dump 16 writes 1.${WEAVESTREAM_ARCHIVE_MINOR})` },
-      { name: 'toc', ok: true, detail: `${archive.tocCount} TOC entries, ${archive.tables.length} tables` },
-      { name: 'data', ok: true, detail: `${archive.entries.filter((e) => e.block).length} data blocks run exactly to byte ${archive.fileSize ?? '?'}` },
+      { id: 'header', kind: 'integrity', name: 'pg_dump header', ok: true, detail: `PGDMP custom archive, compression ${header.compression.algorithm}, pg_dump ${header.pgDumpVersion ?? '(unknown)'}, database ${header.dbname ?? '(unknown)'}` },
+      { id: 'archive-version', kind: 'integrity', name: 'Archive version', ok: true, detail: `archive version ${header.version} (Weavestream's pg_dump 16 writes 1.${WEAVESTREAM_ARCHIVE_MINOR})` },
+      { id: 'toc', kind: 'integrity', name: 'Table of contents', ok: true, detail: `${archive.tocCount} TOC entries, ${archive.tables.length} tables` },
+      { id: 'data', kind: 'integrity', name: 'Data blocks', ok: true, detail: `${archive.entries.filter((e) => e.block).length} data blocks run exactly to byte ${archive.fileSize ?? '?'}` },
     ];
   }
   const message = failure?.message ?? 'not read';
   const phase = failure?.details?.phase;
   const failedAt = phase === 'header' ? 0 : phase === 'toc' ? 1 : 2;
-  const names = ['header', 'toc', 'data'] as const;
-  return names.map((name, i) => {
-    if (i < failedAt) return { name, ok: true, detail: i === 0 ? 'PGDMP custom archive' : 'TOC parsed' };
-    if (i === failedAt) return { name, ok: false, detail: message };
-    return { name, ok: false, detail: `not checked (${names[failedAt]} failed)` };
+  const steps = [['header', 'pg_dump header'], ['toc', 'Table of contents'], ['data', 'Data blocks']] as const;
+  return steps.map(([id, name], i): IntegrityCheck => {
+    const base = { id, kind: 'integrity' as const, name };
+    if (i < failedAt) return { ...base, ok: true, detail: i === 0 ? 'PGDMP custom archive' : 'TOC parsed' };
+    if (i === failedAt) return { ...base, ok: false, detail: message };
+    return { ...base, ok: false, detail: `not checked (${steps[failedAt]![0]} failed)` };
   });
 }

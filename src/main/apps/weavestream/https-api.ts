@@ -15,6 +15,7 @@ import { LifeboatError } from '../../../shared/errors';
 import type { Installation } from '../../../shared/installations';
 import { createHttpsClient, type DownloadResult, type HttpResponse, type HttpsClient } from '../../transport/https';
 import { bodyExcerpt } from '../../transport/https/errors';
+import type { ModuleSession } from '../module';
 import type { AdapterContext } from '../adapter';
 
 /** Why an operator's code is needed (CODE_REQUIRED `details.reason`). */
@@ -102,7 +103,16 @@ class WeavestreamSession {
   }
 }
 
-const sessions = new Map<string, WeavestreamSession>();
+/** The installation's one session, kept in the core's per-installation store; closed on dispose. */
+class SessionSlot implements ModuleSession {
+  current: WeavestreamSession | null = null;
+
+  async dispose(): Promise<void> {
+    const session = this.current;
+    this.current = null;
+    if (session) await session.client.close();
+  }
+}
 
 /** The `/api/v1` prefix to put before API paths: none when the base URL already ends with it. */
 export function apiPrefix(baseUrl: URL): string {
@@ -119,26 +129,17 @@ async function sessionOf(ctx: AdapterContext): Promise<WeavestreamSession> {
   const { installation } = ctx;
   if (!installation.https) throw new LifeboatError('APP_UNSUPPORTED', `"${installation.name}" has no HTTPS connection.`);
   const key = sessionKey(installation);
-  const existing = sessions.get(installation.id);
+  const slot = ctx.sessions.get('weavestream-https', () => new SessionSlot());
+  const existing = slot.current;
   if (existing && existing.key === key && Date.now() - existing.lastUsed < SESSION_IDLE_MS) {
     existing.lastUsed = Date.now();
     return existing;
   }
-  if (existing) {
-    sessions.delete(installation.id);
-    await existing.client.close();
-  }
+  if (existing) await slot.dispose();
   const client = createHttpsClient(installation.https);
   const session = new WeavestreamSession(key, client, apiPrefix(client.baseUrl));
-  sessions.set(installation.id, session);
+  slot.current = session;
   return session;
-}
-
-/** Forgets the installation's session (its cookies and step-up window); the next use logs in again. */
-export async function forgetWeavestreamSession(installationId: string): Promise<void> {
-  const session = sessions.get(installationId);
-  sessions.delete(installationId);
-  if (session) await session.client.close();
 }
 
 /** CODE_REQUIRED with the reason the UI explains; never contains the code. */

@@ -35,7 +35,7 @@ export function httpsCapabilities(installation: Installation): AdapterCapabiliti
     pull: true,
     preview: true,
     restore: false,
-    restoreModes: [],
+    restoreOptions: { scopes: [], conflict: null },
     interactive: apiKey ? ['pull', 'trigger'] : ['list', 'pull', 'trigger'],
     notes: [
       'Over HTTPS, Weavestream asks for the code from your authenticator app to sign in and again (step-up, valid 15 minutes) for each download and Run now: pulls need you present and cannot run unattended. Add an SSH connection for unattended pulls.',

@@ -120,7 +120,7 @@ class LiveDumpVerifier implements StreamVerifier {
     // Read back as any pulled manifest is: what preview and restore will see must parse.
     parseWeavestreamManifest(text, { source: name });
     this.onManifest({ name, content: Buffer.from(text, 'utf8') });
-    return [{ name: 'manifest', ok: true, detail: `${name} written by Lifeboat from the ${whole.size} bytes that streamed by` }, ...checks];
+    return [{ id: 'manifest', kind: 'integrity', name: 'Manifest', ok: true, detail: `${name} written by Lifeboat from the ${whole.size} bytes that streamed by` }, ...checks];
   }
 }
 

@@ -1,7 +1,7 @@
+import { LifeboatError } from '../../../shared/errors';
 import type { appCommands } from '../../../shared/contract/apps';
 import type { Core } from '../../core';
 import type { HandlerMap } from '../handler-types';
-import { adapterFor } from '../../apps';
 import { createAdapterContext } from '../../apps/context';
 import { previewArchive } from '../../apps/preview';
 import { startPull } from '../../apps/pull-runner';
@@ -9,6 +9,11 @@ import { startPull } from '../../apps/pull-runner';
 /** Fleet, remote backups, pulls, previews, quarantine and the restore wizard. */
 export function appHandlers(core: Core): HandlerMap<keyof typeof appCommands> {
   return {
+    'apps:modules': async () => core.apps.info(),
+    'apps:provide-key': async ({ slot, key }) => {
+      core.sessionKeys.provide(slot, key);
+      return { kept: true };
+    },
     'fleet:overview': async () => core.fleet.overview(),
     'fleet:refresh': async ({ installationId }) => ({ jobIds: await core.fleet.refresh(installationId) }),
     'apps:list-remote': async ({ installationId }) => {
@@ -16,7 +21,9 @@ export function appHandlers(core: Core): HandlerMap<keyof typeof appCommands> {
       const controller = new AbortController();
       const ctx = createAdapterContext(core, installation, { signal: controller.signal, progress: () => undefined, log: () => undefined });
       try {
-        const list = await adapterFor(installation.app).listRemote(ctx);
+        const { sources, label } = core.apps.get(installation.app);
+        if (!sources.list) throw new LifeboatError('APP_UNSUPPORTED', `${label} keeps no list of its backups: use Pull newest, which asks it for a fresh one.`);
+        const list = await sources.list(ctx);
         const inVault = await core.vault.snapshots({ installationId }).catch(() => []);
         return list.map((b) => ({ ...b, inVault: inVault.find((s) => s.remoteId === b.id.replace(/,/g, '_') && s.source === 'pull')?.id ?? null }));
       } finally {
@@ -28,7 +35,9 @@ export function appHandlers(core: Core): HandlerMap<keyof typeof appCommands> {
       const job = core.jobs.start({ kind: 'trigger', title: `Run a backup on ${installation.name}`, installationId }, async (ctx) => {
         const actx = createAdapterContext(core, installation, ctx);
         try {
-          return await adapterFor(installation.app).trigger(actx);
+          const { sources, label } = core.apps.get(installation.app);
+          if (!sources.trigger) throw new LifeboatError('APP_UNSUPPORTED', `Lifeboat cannot ask ${label} to make a backup.`);
+          return await sources.trigger(actx);
         } finally {
           await actx.close();
           core.events.emit('fleet:changed', { installationId });
@@ -38,12 +47,12 @@ export function appHandlers(core: Core): HandlerMap<keyof typeof appCommands> {
     },
     'apps:pull': async ({ installationId, remoteId }) => {
       const installation = await core.registry.get(installationId);
-      adapterFor(installation.app);
+      core.apps.get(installation.app);
       await core.vault.open();
       return { jobId: startPull(core, installation, remoteId ?? null).id };
     },
-    'apps:preview': async ({ source, app }) => {
-      const job = core.jobs.start({ kind: 'preview', title: `Preview ${'snapshotId' in source ? `snapshot ${source.snapshotId.slice(0, 8)}` : 'name' in source ? source.name : source.path}` }, (ctx) => previewArchive(core, source, app, ctx));
+    'apps:preview': async ({ source, app, installationId }) => {
+      const job = core.jobs.start({ kind: 'preview', title: `Preview ${'snapshotId' in source ? `snapshot ${source.snapshotId.slice(0, 8)}` : 'name' in source ? source.name : source.path}` }, (ctx) => previewArchive(core, { source, app, installationId }, ctx));
       return { jobId: job.id };
     },
     'apps:quarantine': async () => core.quarantine.list(),

@@ -24,6 +24,8 @@ function outcomeTone(outcome: AuditEntry['outcome']): PillTone {
   switch (outcome) {
     case 'succeeded':
       return 'ok';
+    case 'succeeded-with-warnings':
+      return 'warn';
     case 'failed':
       return 'danger';
     case 'cancelled':

@@ -43,6 +43,8 @@ export function jobStatusLook(status: JobStatus): { tone: PillTone; label: strin
       return { tone: 'info', label: 'Running' };
     case 'succeeded':
       return { tone: 'ok', label: 'Succeeded' };
+    case 'succeeded-with-warnings':
+      return { tone: 'warn', label: 'Done, with warnings' };
     case 'failed':
       return { tone: 'danger', label: 'Failed' };
     case 'cancelled':

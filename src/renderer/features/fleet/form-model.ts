@@ -2,6 +2,7 @@
  * The add/edit form as plain strings, and its translation to an `InstallationInput` checked by
  * the same zod schema the core uses, so the form shows the core's rules before a round trip.
  */
+import type { AppModuleInfo, SettingDescriptor } from '../../../shared/apps';
 import {
   installationInputSchema,
   type AppKind,
@@ -41,7 +42,8 @@ export interface InstallationForm {
     caFile: string;
     timeoutMs?: number;
   };
-  settings: { key: string; value: string }[];
+  /** The app module's settings by key, as typed; empty means the module's default. */
+  settings: Record<string, string>;
   expectedCadenceHours: string;
   /** Typed in this session only; sent once, never read back. */
   secrets: Partial<Record<SecretPurpose, string>>;
@@ -50,16 +52,16 @@ export interface InstallationForm {
 /** Field path (as in zod issues, dot-joined) → the message to show next to that field. */
 export type FieldErrors = Record<string, string>;
 
-/** A blank form for a new installation. */
-export function emptyForm(): InstallationForm {
+/** A blank form for a new installation of the given app (the first module the core lists). */
+export function emptyForm(app: AppKind): InstallationForm {
   return {
     name: '',
-    app: 'directory',
+    app,
     useSsh: true,
     ssh: { host: '', port: '22', user: '', auth: 'key', keyFile: '', jumpHost: '', hostKeySha256: '' },
     useHttps: false,
     https: { baseUrl: '', auth: 'none', username: '', pinnedCertSha256: '', caFile: '' },
-    settings: [{ key: '', value: '' }],
+    settings: {},
     expectedCadenceHours: '24',
     secrets: {},
   };
@@ -67,9 +69,9 @@ export function emptyForm(): InstallationForm {
 
 /** The form for editing an existing installation (secrets are never sent to us, so none are filled). */
 export function formFromInstallation(installation: Installation): InstallationForm {
-  const blank = emptyForm();
+  const blank = emptyForm(installation.app);
   const { ssh, https } = installation;
-  const settings = Object.entries(installation.settings).map(([key, value]) => ({ key, value: String(value) }));
+  const settings = Object.fromEntries(Object.entries(installation.settings).map(([key, value]) => [key, String(value)]));
   return {
     name: installation.name,
     app: installation.app,
@@ -97,21 +99,26 @@ export function formFromInstallation(installation: Installation): InstallationFo
           timeoutMs: https.timeoutMs,
         }
       : blank.https,
-    settings: settings.length > 0 ? settings : blank.settings,
+    settings,
     expectedCadenceHours: installation.expectedCadenceHours === undefined ? '' : String(installation.expectedCadenceHours),
     secrets: {},
   };
 }
 
-/** The secrets each choice of authentication asks for, so only relevant ones are sent. */
-export function relevantSecretPurposes(form: InstallationForm): SecretPurpose[] {
+/** The secrets each choice of authentication asks for, plus the module's own slots, so only relevant ones are sent. */
+export function relevantSecretPurposes(form: InstallationForm, module: AppModuleInfo | undefined): SecretPurpose[] {
   const purposes: SecretPurpose[] = [];
   if (form.useSsh && form.ssh.auth === 'password') purposes.push('ssh-password');
   if (form.useSsh && form.ssh.auth === 'key') purposes.push('ssh-key-passphrase');
   if (form.useHttps && form.https.auth === 'password') purposes.push('https-password');
   if (form.useHttps && form.https.auth === 'bearer') purposes.push('api-token');
-  purposes.push('app-encryption-key', 'database-password');
+  for (const slot of module?.secretSlots ?? []) if (!slot.keyed) purposes.push(slot.slot);
   return purposes;
+}
+
+/** The module's settings that matter with the transports the form has on. */
+export function visibleSettings(form: InstallationForm, module: AppModuleInfo | undefined): SettingDescriptor[] {
+  return (module?.settings ?? []).filter((s) => !s.transport || (s.transport === 'ssh' ? form.useSsh : form.useHttps));
 }
 
 const blankToUndefined = (value: string): string | undefined => (value.trim() === '' ? undefined : value.trim());
@@ -128,20 +135,20 @@ function numberField(value: string, path: string, errors: FieldErrors, what: str
   return n;
 }
 
-/** Builds the request body from the form; `errors` holds what cannot even be expressed as input. */
-export function formToInput(form: InstallationForm): { input: InstallationInput; errors: FieldErrors } {
+/**
+ * Builds the request body from the form; `errors` holds what cannot even be expressed as input.
+ * Settings the module does not know (or that are empty) are not sent: the core refuses unknown ones.
+ */
+export function formToInput(form: InstallationForm, module: AppModuleInfo | undefined): { input: InstallationInput; errors: FieldErrors } {
   const errors: FieldErrors = {};
   const settings: Record<string, string> = {};
-  form.settings.forEach((row, index) => {
-    const key = row.key.trim();
-    if (key === '' && row.value.trim() === '') return;
-    if (key === '') errors[`settings.${index}`] = 'a setting needs a name';
-    else if (Object.hasOwn(settings, key)) errors[`settings.${index}`] = `“${key}” is set twice`;
-    else settings[key] = row.value;
-  });
+  for (const field of module?.settings ?? []) {
+    const value = form.settings[field.key]?.trim() ?? '';
+    if (value !== '') settings[field.key] = value;
+  }
 
-  const secrets: Partial<Record<SecretPurpose, string>> = {};
-  for (const purpose of relevantSecretPurposes(form)) {
+  const secrets: Record<SecretPurpose, string> = {};
+  for (const purpose of relevantSecretPurposes(form, module)) {
     const value = form.secrets[purpose];
     if (value) secrets[purpose] = value;
   }
@@ -188,8 +195,8 @@ function stripUndefined<T>(value: T): T {
 }
 
 /** Runs the shared schema; returns the input ready to send, or the errors per field. */
-export function validateForm(form: InstallationForm): { ok: true; input: InstallationInput } | { ok: false; errors: FieldErrors } {
-  const { input, errors } = formToInput(form);
+export function validateForm(form: InstallationForm, module: AppModuleInfo | undefined): { ok: true; input: InstallationInput } | { ok: false; errors: FieldErrors } {
+  const { input, errors } = formToInput(form, module);
   const parsed = installationInputSchema.safeParse(input);
   if (!parsed.success) {
     for (const issue of parsed.error.issues) {

@@ -5,7 +5,8 @@ import { Pill, type PillTone } from '../../components/pill';
 const LOOK: Record<Freshness, { tone: PillTone; label: string; title: string }> = {
   fresh: { tone: 'ok', label: 'Fresh', title: 'The newest snapshot is within the expected cadence.' },
   due: { tone: 'warn', label: 'Due', title: 'The newest snapshot is older than the cadence: a new backup is due.' },
-  overdue: { tone: 'danger', label: 'Overdue', title: 'No snapshot for more than twice the cadence (or none at all).' },
+  overdue: { tone: 'danger', label: 'Overdue', title: 'No snapshot for more than twice the cadence.' },
+  never: { tone: 'neutral', label: 'Never backed up', title: 'Nothing of this installation is in the vault yet: pull its newest backup.' },
   failing: { tone: 'danger', label: 'Failing', title: 'The last pull or check failed, or the installation cannot be reached.' },
   unknown: { tone: 'neutral', label: 'Unknown', title: 'No expected cadence is known: set one on the installation.' },
 };

@@ -1,5 +1,6 @@
 import { useRef, useState, type FormEvent, type ReactNode } from 'react';
-import { APP_KINDS, APP_LABELS, type AppKind, type Installation, type SecretPurpose } from '../../../shared/installations';
+import type { SettingDescriptor } from '../../../shared/apps';
+import type { Installation, SecretPurpose } from '../../../shared/installations';
 import { LifeboatError } from '../../../shared/errors';
 import { Dialog } from '../../components/dialog';
 import { ErrorMessage } from '../../components/error-message';
@@ -11,6 +12,7 @@ import {
   errorsFromDetails,
   formFromInstallation,
   validateForm,
+  visibleSettings,
   type FieldErrors,
   type HttpsAuth,
   type InstallationForm,
@@ -29,8 +31,6 @@ const HTTPS_AUTH: readonly { value: HttpsAuth; label: string }[] = [
   { value: 'password', label: 'User + password' },
 ];
 
-/** Settings most adapters read; offered as suggestions in the key field. */
-const SETTING_SUGGESTIONS = ['backupDirectory', 'archivePattern', 'composeDirectory', 'databaseName', 'databaseUser', 'healthPath'];
 
 /**
  * Add or edit an installation. Validates with the core's own schema before sending; secrets go
@@ -43,7 +43,9 @@ export function InstallationFormDialog(props: {
   onSaved: (installation: Installation, testNow: boolean) => void;
 }): ReactNode {
   const { installation, onClose, onSaved } = props;
-  const [form, setForm] = useState<InstallationForm>(() => (installation ? formFromInstallation(installation) : emptyForm()));
+  const modules = useStore((s) => s.system.modules);
+  const [form, setForm] = useState<InstallationForm>(() => (installation ? formFromInstallation(installation) : emptyForm(modules[0]?.kind ?? '')));
+  const module = modules.find((m) => m.kind === form.app);
   const [errors, setErrors] = useState<FieldErrors>({});
   const [serverError, setServerError] = useState<unknown>(null);
   const [busy, setBusy] = useState(false);
@@ -64,7 +66,7 @@ export function InstallationFormDialog(props: {
   const submit = async (event: FormEvent): Promise<void> => {
     event.preventDefault();
     setServerError(null);
-    const result = validateForm(form);
+    const result = validateForm(form, module);
     if (!result.ok) {
       setErrors(result.errors);
       focusFirstError();
@@ -118,10 +120,10 @@ export function InstallationFormDialog(props: {
           </Field>
           <Field label="App" error={e('app')} className="span-2">
             {(c) => (
-              <select {...c} value={form.app} onChange={(ev) => patch({ app: ev.target.value as AppKind })}>
-                {APP_KINDS.map((kind) => (
-                  <option key={kind} value={kind}>
-                    {APP_LABELS[kind]}
+              <select {...c} value={form.app} onChange={(ev) => patch({ app: ev.target.value })}>
+                {modules.map((m) => (
+                  <option key={m.kind} value={m.kind}>
+                    {m.label}
                   </option>
                 ))}
               </select>
@@ -236,53 +238,66 @@ export function InstallationFormDialog(props: {
 
         <fieldset className="form-section">
           <legend>App settings</legend>
-          <p className="field-hint">What the {APP_LABELS[form.app]} adapter needs to find backups, e.g. backupDirectory = /var/backups/app.</p>
-          <datalist id="setting-suggestions">
-            {SETTING_SUGGESTIONS.map((key) => (
-              <option key={key} value={key} />
+          {module ? <p className="field-hint">{module.summary}</p> : null}
+          <div className="form-grid">
+            {visibleSettings(form, module).map((setting) => (
+              <SettingField key={setting.key} setting={setting} value={form.settings[setting.key] ?? ''} error={e(`settings.${setting.key}`)} onChange={(value) => patch({ settings: { ...form.settings, [setting.key]: value } })} />
             ))}
-          </datalist>
-          {form.settings.map((row, index) => (
-            <div key={index}>
-              <div className="kv-row">
-                <input
-                  type="text"
-                  aria-label={`Setting ${index + 1} name`}
-                  list="setting-suggestions"
-                  placeholder="name"
-                  value={row.key}
-                  aria-invalid={Boolean(e(`settings.${index}`))}
-                  onChange={(ev) => patch({ settings: form.settings.map((r, i) => (i === index ? { ...r, key: ev.target.value } : r)) })}
-                  spellCheck={false}
-                />
-                <input
-                  type="text"
-                  aria-label={`Setting ${index + 1} value`}
-                  placeholder="value"
-                  value={row.value}
-                  onChange={(ev) => patch({ settings: form.settings.map((r, i) => (i === index ? { ...r, value: ev.target.value } : r)) })}
-                  spellCheck={false}
-                />
-                <button type="button" className="button button-small button-ghost" aria-label={`Remove setting ${index + 1}`} onClick={() => patch({ settings: form.settings.filter((_, i) => i !== index) })}>
-                  Remove
-                </button>
-              </div>
-              {e(`settings.${index}`) ? <div className="field-error">{e(`settings.${index}`)}</div> : null}
-            </div>
-          ))}
-          <button type="button" className="button button-small" onClick={() => patch({ settings: [...form.settings, { key: '', value: '' }] })}>
-            Add setting
-          </button>
+          </div>
           <div className="form-grid">
             <Field label="Expected backup every (hours)" error={e('expectedCadenceHours')} className="span-2" hint="For the fleet’s “backup is late” warning">
               {(c) => <input {...c} type="text" inputMode="decimal" value={form.expectedCadenceHours} onChange={(ev) => patch({ expectedCadenceHours: ev.target.value })} />}
             </Field>
-            <SecretField purpose="app-encryption-key" label="App encryption key (optional)" form={form} installation={installation} onChange={setSecret} error={e('secrets.app-encryption-key')} className="span-2" />
-            <SecretField purpose="database-password" label="Database password (optional)" form={form} installation={installation} onChange={setSecret} error={e('secrets.database-password')} className="span-2" />
+            {(module?.secretSlots ?? [])
+              .filter((slot) => !slot.keyed)
+              .map((slot) => (
+                <SecretField key={slot.slot} purpose={slot.slot} label={`${slot.label} (optional)`} form={form} installation={installation} onChange={setSecret} error={e(`secrets.${slot.slot}`)} className="span-2" />
+              ))}
           </div>
         </fieldset>
       </form>
     </Dialog>
+  );
+}
+
+/** One setting of the app module: a choice, a switch, or text with its default as the placeholder. */
+function SettingField(props: { setting: SettingDescriptor; value: string; error: string | undefined; onChange: (value: string) => void }): ReactNode {
+  const { setting, value } = props;
+  const wide = setting.kind === 'command' || setting.kind === 'path' ? 'span-6' : 'span-3';
+  const placeholder = setting.default === null || setting.default === '' ? (setting.example ? `e.g. ${setting.example}` : '') : String(setting.default);
+  return (
+    <Field label={setting.label} error={props.error} className={wide} hint={setting.help}>
+      {(c) =>
+        setting.kind === 'choice' ? (
+          <select {...c} value={value} onChange={(ev) => props.onChange(ev.target.value)}>
+            <option value="">Default ({String(setting.default ?? 'none')})</option>
+            {(setting.choices ?? []).map((choice) => (
+              <option key={choice.value} value={choice.value}>
+                {choice.label}
+              </option>
+            ))}
+          </select>
+        ) : setting.kind === 'boolean' ? (
+          <select {...c} value={value} onChange={(ev) => props.onChange(ev.target.value)}>
+            <option value="">Default ({String(setting.default ?? 'off')})</option>
+            <option value="true">On</option>
+            <option value="false">Off</option>
+          </select>
+        ) : (
+          <input
+            {...c}
+            type="text"
+            className={setting.kind === 'command' || setting.kind === 'path' ? 'mono' : undefined}
+            inputMode={setting.kind === 'number' ? 'decimal' : undefined}
+            value={value}
+            placeholder={placeholder}
+            onChange={(ev) => props.onChange(ev.target.value)}
+            spellCheck={false}
+            autoComplete="off"
+          />
+        )
+      }
+    </Field>
   );
 }
 

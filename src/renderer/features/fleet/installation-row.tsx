@@ -1,5 +1,6 @@
 import { useState, type ReactNode } from 'react';
-import { APP_LABELS, type Installation } from '../../../shared/installations';
+import type { Installation } from '../../../shared/installations';
+import { useAppLabel } from '../../lib/app-labels';
 import { isFinished } from '../../../shared/jobs';
 import { AppIcon } from '../../components/icons';
 import { ConfirmDialog } from '../../components/dialog';
@@ -45,6 +46,7 @@ export function InstallationRow(props: { installation: Installation; onEdit: (id
   };
 
   const headingId = `inst-${installation.id}`;
+  const appName = useAppLabel(installation.app);
   return (
     <li className="fleet-item" aria-labelledby={headingId} data-installation-id={installation.id}>
       <div className="fleet-row">
@@ -52,7 +54,7 @@ export function InstallationRow(props: { installation: Installation; onEdit: (id
           <AppIcon app={installation.app} />
           <div className="fleet-name-text">
             <strong id={headingId} title={installation.name}>{installation.name}</strong>
-            <span className="fleet-sub">{APP_LABELS[installation.app]}</span>
+            <span className="fleet-sub">{appName}</span>
           </div>
         </div>
         <div className="fleet-conn">

@@ -1,6 +1,6 @@
 import { useId, useState, type ReactNode } from 'react';
 import type { PreviewReport } from '../../../shared/apps';
-import { APP_LABELS } from '../../../shared/installations';
+import { useAppLabel } from '../../lib/app-labels';
 import { Pill } from '../../components/pill';
 import { formatBytes, formatTime } from '../../lib/format';
 import { CheckList } from './check-list';
@@ -121,12 +121,13 @@ function Panel(props: { tab: TabId; report: PreviewReport }): ReactNode {
 function Summary(props: { report: PreviewReport }): ReactNode {
   const { report } = props;
   const failed = report.integrity.checks.filter((c) => !c.ok).length;
+  const appName = useAppLabel(report.app);
   return (
     <div className="preview-summary">
       <dl className="facts">
         <dt>App</dt>
         <dd>
-          {APP_LABELS[report.app]}
+          {appName}
           {report.appVersion ? ` ${report.appVersion}` : ''}
         </dd>
         <dt>File</dt>

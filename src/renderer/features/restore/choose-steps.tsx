@@ -1,7 +1,8 @@
 /** The wizard's first three steps: which archive, into which installation, how much of it. */
 import { useEffect, useState, type ReactNode } from 'react';
-import type { RestoreModeInfo } from '../../../shared/apps';
-import { APP_LABELS, type AppKind } from '../../../shared/installations';
+import type { RestoreOptions } from '../../../shared/apps';
+import type { AppKind } from '../../../shared/installations';
+import { useAppLabel } from '../../lib/app-labels';
 import type { SnapshotView } from '../../../shared/vault';
 import { ErrorMessage } from '../../components/error-message';
 import { formatBytes, formatRelative, formatTime } from '../../lib/format';
@@ -23,6 +24,7 @@ export function SourceStep(props: { app: AppKind; choices: WizardChoices; update
   const installations = useStore((s) => s.fleet.installations);
   const now = useNow();
   const candidates = (snapshots ?? []).filter((s) => s.app === app);
+  const appName = useAppLabel(app);
   const chosenId = choices.source?.kind === 'snapshot' ? choices.source.snapshot.id : null;
   const nameOf = (snapshot: SnapshotView): string => installations?.find((i) => i.id === snapshot.installationId)?.name ?? snapshot.hostname;
 
@@ -34,7 +36,7 @@ export function SourceStep(props: { app: AppKind; choices: WizardChoices; update
           The vault is not open, so its snapshots cannot be listed. Open it on the <a href="#/vault">Vault</a> page, or restore from a local file.
         </p>
       ) : candidates.length === 0 ? (
-        <p className="muted">The vault holds no {APP_LABELS[app]} snapshots yet. Pull one from the Fleet page, or use a local file.</p>
+        <p className="muted">The vault holds no {appName} snapshots yet. Pull one from the Fleet page, or use a local file.</p>
       ) : (
         <ul className="choice-list" aria-label="Vault snapshots">
           {candidates.map((s) => (
@@ -76,9 +78,10 @@ export function TargetStep(props: { app: AppKind; choices: WizardChoices; update
   const snapshot = choices.source?.kind === 'snapshot' ? choices.source.snapshot : null;
   const fromName = snapshot ? (installations.find((i) => i.id === snapshot.installationId)?.name ?? snapshot.hostname) : null;
   const target = candidates.find((i) => i.id === choices.targetId);
+  const appName = useAppLabel(app);
   return (
     <fieldset className="wizard-fieldset">
-      <legend>Restore into which {APP_LABELS[app]} installation?</legend>
+      <legend>Restore into which {appName} installation?</legend>
       <ul className="choice-list" aria-label="Target installations">
         {candidates.map((i) => {
           const caps = overview?.[i.id]?.capabilities;
@@ -112,27 +115,45 @@ export function TargetStep(props: { app: AppKind; choices: WizardChoices; update
   );
 }
 
-/** Step 3: full or selective; selective lists what the archive holds (read by a preview job). */
-export function ModeStep(props: { modes: RestoreModeInfo[]; choices: WizardChoices; update: Update }): ReactNode {
-  const { modes, choices, update } = props;
+/**
+ * Step 3: the scopes the target's module offers (a scope that chooses items lists what the archive
+ * holds, read by a preview job), and its conflict policy when it has one.
+ */
+export function ModeStep(props: { options: RestoreOptions; choices: WizardChoices; update: Update }): ReactNode {
+  const { options, choices, update } = props;
+  const modes = options.scopes;
+  const scope = modes.find((m) => m.id === choices.mode);
   return (
     <fieldset className="wizard-fieldset">
       <legend>How much of the backup?</legend>
-      <ul className="choice-list" aria-label="Restore modes">
-        {modes.map((m) => (
-          <li key={m.id}>
-            <label className="choice">
-              <input type="radio" name="restore-mode" checked={choices.mode === m.id} onChange={() => update({ mode: m.id })} />
-              <span className="choice-main">
-                <strong>{m.label}</strong>
-                <span className="muted"> — {m.description}</span>
-              </span>
-            </label>
-          </li>
-        ))}
-      </ul>
-      {choices.mode === 'selective' && choices.source ? <SelectableItems choices={choices} update={update} /> : null}
+      <RadioChoices name="restore-mode" label="Restore modes" items={modes} chosen={choices.mode} onChoose={(mode) => update({ mode })} />
+      {scope?.selectable && choices.source ? <SelectableItems choices={choices} update={update} /> : null}
+      {options.conflict ? (
+        <fieldset className="wizard-fieldset">
+          <legend>{options.conflict.label}</legend>
+          <RadioChoices name="restore-conflict" label={options.conflict.label} items={options.conflict.policies} chosen={choices.conflict ?? options.conflict.default} onChoose={(conflict) => update({ conflict })} />
+        </fieldset>
+      ) : null}
     </fieldset>
+  );
+}
+
+/** One choice among labelled, described options, as radio buttons. */
+function RadioChoices(props: { name: string; label: string; items: { id: string; label: string; description: string }[]; chosen: string; onChoose: (id: string) => void }): ReactNode {
+  return (
+    <ul className="choice-list" aria-label={props.label}>
+      {props.items.map((item) => (
+        <li key={item.id}>
+          <label className="choice">
+            <input type="radio" name={props.name} checked={props.chosen === item.id} onChange={() => props.onChoose(item.id)} />
+            <span className="choice-main">
+              <strong>{item.label}</strong>
+              <span className="muted"> — {item.description}</span>
+            </span>
+          </label>
+        </li>
+      ))}
+    </ul>
   );
 }
 

@@ -1,6 +1,7 @@
 import { useEffect, useState, type ReactNode } from 'react';
-import type { RestoreModeInfo } from '../../../shared/apps';
-import { APP_LABELS, type AppKind } from '../../../shared/installations';
+import type { RestoreOptions } from '../../../shared/apps';
+import type { AppKind } from '../../../shared/installations';
+import { useAppLabel } from '../../lib/app-labels';
 import { isFinished } from '../../../shared/jobs';
 import { ErrorMessage } from '../../components/error-message';
 import { api } from '../../lib/api';
@@ -13,10 +14,10 @@ import { PlanView } from './plan-view';
 import { ConfirmStep, RunView, SafetyStep } from './run-steps';
 import { STEPS, SKIP_REASON_MIN, isCrossInstallation, planOf, sourceRef, type StepId, type WizardChoices } from './wizard-model';
 
-const DEFAULT_MODES: RestoreModeInfo[] = [{ id: 'full', label: 'Full', description: 'Replace everything the backup holds.' }];
+const NO_OPTIONS: RestoreOptions = { scopes: [], conflict: null };
 
 /** Choices that change what the plan says: changing one throws the plan away. */
-const PLAN_INPUTS: readonly (keyof WizardChoices)[] = ['source', 'targetId', 'mode', 'selection'];
+const PLAN_INPUTS: readonly (keyof WizardChoices)[] = ['source', 'targetId', 'mode', 'conflict', 'selection'];
 
 /**
  * The restore wizard, step by step like `lifeboat restore`: source → target → mode → plan
@@ -57,6 +58,7 @@ function Wizard(props: { installationId: string; app: AppKind; snapshotId: strin
     targetId: props.installationId,
     crossConfirmed: false,
     mode: 'full',
+    conflict: null,
     selection: [],
     skipSafetyPull: false,
     skipReason: '',
@@ -65,10 +67,12 @@ function Wizard(props: { installationId: string; app: AppKind; snapshotId: strin
   const [runJobId, setRunJobId] = useState<string | null>(null);
   const [error, setError] = useState<unknown>(null);
   const [starting, setStarting] = useState(false);
+  const appName = useAppLabel(app);
   const planJob = useJob(planJobId);
   const runJob = useJob(runJobId);
   const plan = planOf(planJob);
-  const targetModes = useStore((s) => s.fleet.overview?.[choices.targetId]?.capabilities.restoreModes) ?? DEFAULT_MODES;
+  const targetOptions = useStore((s) => s.fleet.overview?.[choices.targetId]?.capabilities.restoreOptions) ?? NO_OPTIONS;
+  const scopeChoosesItems = targetOptions.scopes.find((s) => s.id === choices.mode)?.selectable ?? false;
 
   // Preselect the snapshot named in the fragment, or this installation's newest, once the vault list is in.
   useEffect(() => {
@@ -84,9 +88,15 @@ function Wizard(props: { installationId: string; app: AppKind; snapshotId: strin
     if (step !== 'plan' || planJobId || !choices.source) return;
     setError(null);
     startTrackedJob(
-      api.call('restore:plan', { installationId: choices.targetId, source: sourceRef(choices.source), mode: choices.mode, selection: choices.mode === 'selective' ? choices.selection : [] }),
+      api.call('restore:plan', {
+        installationId: choices.targetId,
+        source: sourceRef(choices.source),
+        mode: choices.mode,
+        ...(choices.conflict ? { conflict: choices.conflict } : {}),
+        selection: scopeChoosesItems ? choices.selection : [],
+      }),
     ).then(setPlanJobId, setError);
-  }, [step, planJobId, choices.source, choices.targetId, choices.mode, choices.selection]);
+  }, [step, planJobId, choices.source, choices.targetId, choices.mode, choices.conflict, choices.selection, scopeChoosesItems]);
 
   const update = (patch: Partial<WizardChoices>): void => {
     setChoices((c) => ({ ...c, ...patch }));
@@ -121,7 +131,7 @@ function Wizard(props: { installationId: string; app: AppKind; snapshotId: strin
   const canNext: Record<StepId, boolean> = {
     source: choices.source !== null,
     target: !isCrossInstallation(choices) || choices.crossConfirmed,
-    mode: choices.mode === 'full' || choices.selection.length > 0,
+    mode: targetOptions.scopes.some((s) => s.id === choices.mode) && (!scopeChoosesItems || choices.selection.length > 0),
     plan: plan !== null && !plan.blocked,
     safety: !choices.skipSafetyPull || choices.skipReason.trim().length >= SKIP_REASON_MIN,
     confirm: false,
@@ -145,7 +155,7 @@ function Wizard(props: { installationId: string; app: AppKind; snapshotId: strin
       <section className="wizard-body" aria-label={STEPS[index]?.label}>
         {step === 'source' ? <SourceStep app={app} choices={choices} update={update} /> : null}
         {step === 'target' ? <TargetStep app={app} choices={choices} update={update} /> : null}
-        {step === 'mode' ? <ModeStep modes={targetModes} choices={choices} update={update} /> : null}
+        {step === 'mode' ? <ModeStep options={targetOptions} choices={choices} update={update} /> : null}
         {step === 'plan' ? (
           <>
             {planJob && !plan ? <JobSummary job={planJob} /> : null}
@@ -163,7 +173,7 @@ function Wizard(props: { installationId: string; app: AppKind; snapshotId: strin
             Back
           </button>
           <span className="spacer" />
-          <span className="muted">{APP_LABELS[app]} restore</span>
+          <span className="muted">{appName} restore</span>
           {step !== 'confirm' ? (
             <button type="button" className="button button-primary" onClick={() => go(1)} disabled={!canNext[step]}>
               Next

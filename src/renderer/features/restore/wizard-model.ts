@@ -1,6 +1,6 @@
 /** The restore wizard's steps and choices: the same order as `lifeboat restore` in the CLI. */
 import type { ArchiveSourceRef, RestoreMode, RestorePlan, RestoreReport } from '../../../shared/apps';
-import type { JobRecord } from '../../../shared/jobs';
+import { isFinished, isSuccess, type JobRecord } from '../../../shared/jobs';
 import type { SnapshotView } from '../../../shared/vault';
 import type { PickedFile } from '../preview/archive-file-picker';
 
@@ -26,6 +26,8 @@ export interface WizardChoices {
   /** The operator confirmed restoring another installation's backup into the target. */
   crossConfirmed: boolean;
   mode: RestoreMode;
+  /** The conflict policy, when the target's module has them; null: its default. */
+  conflict: string | null;
   selection: string[];
   skipSafetyPull: boolean;
   skipReason: string;
@@ -47,14 +49,14 @@ export const SKIP_REASON_MIN = 5;
 
 /** A finished plan job's RestorePlan, when it has the expected shape. */
 export function planOf(job: JobRecord | undefined): RestorePlan | null {
-  if (job?.status !== 'succeeded') return null;
+  if (!job || !isSuccess(job.status)) return null;
   const r = job.result as Partial<RestorePlan> | null;
   return r && typeof r.id === 'string' && Array.isArray(r.preflight) && Array.isArray(r.changes) ? (r as RestorePlan) : null;
 }
 
-/** A finished restore job's RestoreReport, when it has the expected shape. */
+/** A finished restore job's RestoreReport (a failed restore keeps one too), when it has the expected shape. */
 export function reportOf(job: JobRecord | undefined): RestoreReport | null {
-  if (job?.status !== 'succeeded') return null;
+  if (!job || !isFinished(job.status)) return null;
   const r = job.result as Partial<RestoreReport> | null;
   return r && typeof r.ok === 'boolean' && Array.isArray(r.checks) ? (r as RestoreReport) : null;
 }

@@ -14,6 +14,7 @@ type FileList = CommandOutput<'vault:snapshot-files'>;
 export function SnapshotDetails(props: { snapshot: SnapshotView }): ReactNode {
   const { snapshot } = props;
   const revision = useStore((s) => s.vault.revision);
+  const modules = useStore((s) => s.system.modules);
   const [files, setFiles] = useState<{ id: string; list: FileList } | null>(null);
   const [error, setError] = useState<unknown>(null);
 
@@ -50,7 +51,7 @@ export function SnapshotDetails(props: { snapshot: SnapshotView }): ReactNode {
           {snapshot.installationId ? <span className="muted"> ({snapshot.installationId})</span> : null}
         </dd>
         <dt>App</dt>
-        <dd>{appLabel(snapshot.app)}</dd>
+        <dd>{appLabel(snapshot.app, modules)}</dd>
         <dt>Source</dt>
         <dd>{look.title}</dd>
         {snapshot.remoteId ? (

@@ -1,4 +1,5 @@
-import { APP_LABELS, type AppKind } from '../../../shared/installations';
+import type { AppModuleInfo } from '../../../shared/apps';
+import type { AppKind } from '../../../shared/installations';
 import type { SnapshotSource, SnapshotView } from '../../../shared/vault';
 import type { PillTone } from '../../components/pill';
 
@@ -11,7 +12,7 @@ export const SOURCE_LOOK: Record<SnapshotSource, { label: string; tone: PillTone
 };
 
 /** "MeshMonitor", or "app not recorded" for snapshots with no app tag (e.g. a local import). */
-export const appLabel = (app: AppKind | null): string => (app ? APP_LABELS[app] : 'app not recorded');
+export const appLabel = (app: AppKind | null, modules: AppModuleInfo[]): string => (app ? (modules.find((m) => m.kind === app)?.label ?? app) : 'app not recorded');
 
 /** One line naming a snapshot for people: archive name, or its short id when it has none. */
 export const snapshotName = (snapshot: SnapshotView): string => snapshot.archive?.name ?? `snapshot ${snapshot.shortId}`;

@@ -1,5 +1,4 @@
 import { useMemo, useState, type ReactNode } from 'react';
-import { APP_KINDS } from '../../../shared/installations';
 import type { SnapshotSource, SnapshotView } from '../../../shared/vault';
 import { EmptyState } from '../../components/empty-state';
 import { VaultIcon } from '../../components/icons';
@@ -40,6 +39,7 @@ function FilterSelect(props: { label: string; value: string; onChange: (value: s
 
 /** Snapshots of one installation, newest first, as a vertical timeline with a dot per snapshot. */
 function InstallationTimeline(props: { host: string; snapshots: SnapshotView[]; selectedId: string | null; onSelect: (id: string) => void }): ReactNode {
+  const modules = useStore((s) => s.system.modules);
   let lastDay = '';
   return (
     <section className="vault-group" aria-label={`Snapshots of ${props.host}`}>
@@ -73,7 +73,7 @@ function InstallationTimeline(props: { host: string; snapshots: SnapshotView[]; 
                 <span className="timeline-what">
                   <span className="timeline-archive">{snapshot.archive?.name ?? `snapshot ${snapshot.shortId}`}</span>
                   <span className="muted">
-                    {appLabel(snapshot.app)}
+                    {appLabel(snapshot.app, modules)}
                     {snapshot.archive ? ` · ${formatBytes(snapshot.archive.size)}` : ''} · <code>{snapshot.shortId}</code>
                   </span>
                 </span>
@@ -96,7 +96,8 @@ export function SnapshotBrowser(): ReactNode {
   const [selectedId, setSelectedId] = useState<string | null>(null);
 
   const hosts = useMemo(() => [...new Set((snapshots ?? []).map((s) => s.hostname))].sort((a, b) => a.localeCompare(b)), [snapshots]);
-  const apps = useMemo(() => APP_KINDS.filter((kind) => snapshots?.some((s) => s.app === kind)), [snapshots]);
+  const modules = useStore((s) => s.system.modules);
+  const apps = useMemo(() => [...new Set((snapshots ?? []).map((s) => s.app).filter((a): a is string => a !== null))].sort(), [snapshots]);
   const groups = useMemo(() => {
     const shown = (snapshots ?? []).filter(
       (s) => (!filters.host || s.hostname === filters.host) && (!filters.app || s.app === filters.app) && (!filters.source || s.source === filters.source),
@@ -117,7 +118,7 @@ export function SnapshotBrowser(): ReactNode {
         <h2 id="vault-snapshots-h">Snapshots</h2>
         <span className="spacer" />
         <FilterSelect label="Installation" value={filters.host} onChange={set('host')} options={hosts.map((h) => [h, h])} />
-        <FilterSelect label="App" value={filters.app} onChange={set('app')} options={apps.map((a) => [a, appLabel(a)])} />
+        <FilterSelect label="App" value={filters.app} onChange={set('app')} options={apps.map((a) => [a, appLabel(a, modules)])} />
         <FilterSelect label="Source" value={filters.source} onChange={set('source')} options={SOURCES.map((source) => [source, SOURCE_LOOK[source].label])} />
       </div>
       {snapshots.length === 0 ? (

@@ -1,44 +1,39 @@
 /**
- * The MeshMonitor adapter: system backups (`<dataDir>/system-backups/<YYYY-MM-DD_HHMMSS>/`) listed,
+ * The MeshMonitor module: system backups (`<dataDir>/system-backups/<YYYY-MM-DD_HHMMSS>/`) listed,
  * made and downloaded through the HTTP API, or read straight from the directory over SSH; restored by
  * uploading a directory over SFTP and restarting MeshMonitor with RESTORE_FROM_BACKUP (it has no HTTP
  * restore). Facts: specs/meshmonitor.md (MeshMonitor 4.15.1).
  *
- * Installation settings (strings in installation.settings):
- * - `dataDir` (default `/data`): MeshMonitor's data directory as seen on the SSH host (the Docker
- *   volume's host path, or /data in the LXC install); backups live in `<dataDir>/system-backups`.
- * - `restartCommand` (default `cd /opt/meshmonitor && RESTORE_FROM_BACKUP={dirname} docker compose up -d
- *   --force-recreate meshmonitor`; the compose file must pass `RESTORE_FROM_BACKUP: ${RESTORE_FROM_BACKUP:-}`
- *   into the container): run over SSH to restart the service so that it restores `{dirname}`.
- * - `logCommand` (default `docker logs --since {since} meshmonitor 2>&1`): prints the server log after the
- *   restart; only lines after "RESTORE_FROM_BACKUP environment variable detected: {dirname}" count, so a
- *   command that prints the whole log works too.
- * - `cadenceHours` (optional): hours between expected backups; otherwise 24 when MeshMonitor's own daily
- *   schedule is on.
- * - `restoreTimeoutSeconds` (default 300): how long to wait for the log's verdict after the restart.
- * - `liveCounts` (`probe` | `off`, default `probe`): count live rows for plans and verification by making a
- *   throwaway backup through the API (deleted again; skipped when it could make MeshMonitor prune one).
- * Placeholders in the command templates, each filled in shell-quoted: `{dirname}`, `{dataDir}`,
- * `{backupDir}` and `{since}` (ISO-8601 time shortly before the restart).
+ * Installation settings: settings.ts (what each means, defaults, rules).
  *
  * Authentication over HTTPS: a Bearer API token (`mm_v1_…`, no CSRF; works with MFA and OIDC-only
  * installs) or user name + password (GET /api/csrf-token → POST /api/auth/login with X-CSRF-Token →
  * session cookie), logged in once per job and never retried: MeshMonitor allows 5 failed logins per 15 min.
  */
-import type { AdapterCapabilities, RemoteBackup } from '../../../shared/apps';
+import { gunzipSync, constants as zlibConstants } from 'node:zlib';
+import type { AdapterCapabilities, RemoteBackup, RestoreOptions } from '../../../shared/apps';
 import { LifeboatError } from '../../../shared/errors';
 import type { Installation } from '../../../shared/installations';
-import type { AdapterContext, AppAdapter, PullSource, Sidecar } from '../adapter';
+import type { AdapterContext, PullSource, Sidecar } from '../adapter';
+import type { AppModule, ArchiveProbe, Detection } from '../module';
 import { backupSettings, createBackup, downloadBackup, listBackups, meshMonitorApi, type MeshMonitorListEntry } from './api';
 import { MESHMONITOR_DIRNAME_PATTERN, serializeMeshMonitorMetadata } from './backup-format';
 import { previewBackup } from './preview';
 import { backupRootOf, inspectBackupDir, listBackupDirs, streamBackupDirAsTarGz, type RemoteBackupDir } from './remote-dir';
 import { planMeshMonitorRestore, runMeshMonitorRestore, verifyMeshMonitorRestore } from './restore';
-import { meshMonitorSettings } from './settings';
+import { MESHMONITOR_SETTINGS, meshMonitorSettings } from './settings';
 import { createStreamVerifier } from './verifier';
 
 // Retention groups snapshots by this: one stable folder per installation.
 const GROUP_PATH = 'system-backups';
+
+const RESTORE_OPTIONS: RestoreOptions = {
+  scopes: [
+    { id: 'full', label: 'All tables', description: 'Replace all tables in the backup (about 20 of MeshMonitor\'s 70), in one transaction.', selectable: false },
+    { id: 'selective', label: 'Chosen tables', description: 'Replace only the chosen tables; the restored copy gets its own metadata.json and checksums.', selectable: true },
+  ],
+  conflict: null,
+};
 
 function capabilities(installation: Installation): AdapterCapabilities {
   const https = installation.https !== undefined;
@@ -52,10 +47,7 @@ function capabilities(installation: Installation): AdapterCapabilities {
     pull: https || ssh,
     preview: true,
     restore: ssh,
-    restoreModes: [
-      { id: 'full', label: 'All tables', description: 'Replace all tables in the backup (about 20 of MeshMonitor\'s 70), in one transaction.' },
-      { id: 'selective', label: 'Chosen tables', description: 'Replace only the chosen tables; the restored copy gets its own metadata.json and checksums.' },
-    ],
+    restoreOptions: RESTORE_OPTIONS,
     notes,
   };
 }
@@ -142,41 +134,74 @@ async function openPull(ctx: AdapterContext, remoteId: string): Promise<PullSour
   };
 }
 
-/** The MeshMonitor adapter (see the settings above). */
-export const meshMonitorAdapter: AppAdapter = {
-  app: 'meshmonitor',
+/**
+ * A MeshMonitor download is a gzip'd tar whose members are `<YYYY-MM-DD_HHMMSS>/<table>.json` and
+ * `metadata.json`: the first tar header, inflated from the first bytes, says so.
+ */
+function detect(probe: ArchiveProbe): Detection | null {
+  if (probe.head[0] !== 0x1f || probe.head[1] !== 0x8b) return null;
+  let tar: Buffer;
+  try {
+    tar = gunzipSync(probe.head, { finishFlush: zlibConstants.Z_SYNC_FLUSH });
+  } catch {
+    return null;
+  }
+  if (tar.length < 512 || tar.subarray(257, 262).toString('latin1') !== 'ustar') return null;
+  const first = tar.subarray(0, 100).toString('utf8').replace(/\0.*$/s, '');
+  const [dir, file] = first.split('/');
+  if (!dir || !MESHMONITOR_DIRNAME_PATTERN.test(dir) || !file?.endsWith('.json')) return null;
+  return { confidence: 0.9, reason: `a tar.gz of ${dir}/*.json, as MeshMonitor's system backup download` };
+}
+
+/** The MeshMonitor module (settings in settings.ts). */
+export const meshMonitorModule: AppModule = {
+  kind: 'meshmonitor',
+  label: 'MeshMonitor',
+  summary: 'System backups (a JSON file per table with SHA-256 checksums) over its HTTPS API or SSH; restore on restart over SSH.',
+  transports: ['https', 'ssh'],
+  settings: MESHMONITOR_SETTINGS,
+  secretSlots: [],
+  healthPath: '/api/health',
+  detect,
   capabilities,
 
-  async listRemote(ctx) {
-    if (ctx.installation.https) {
-      const client = await meshMonitorApi(ctx);
-      return (await listBackups(client, ctx.signal)).map(fromListEntry);
-    }
-    const settings = meshMonitorSettings(ctx.installation);
-    const dirs = await listBackupDirs(await ctx.ssh(), backupRootOf(settings.dataDir), ctx.signal);
-    return dirs.map(fromDir);
+  // Over SSH the login itself is the check; over HTTPS a token or password is tried on the backup list.
+  async checkAccess(ctx) {
+    if (!ctx.installation.https || ctx.installation.https.auth === 'none') return null;
+    const list = await listBackups(await meshMonitorApi(ctx), ctx.signal);
+    return `signed in: the API lists ${list.length} system backup(s)`;
   },
 
-  async trigger(ctx) {
-    if (!ctx.installation.https) {
-      throw new LifeboatError('APP_UNSUPPORTED', `MeshMonitor makes system backups only through its API; give "${ctx.installation.name}" an HTTPS connection.`);
-    }
-    const dirname = await createBackup(await meshMonitorApi(ctx), ctx.signal);
-    return { message: `MeshMonitor made the system backup ${dirname}.`, remoteId: dirname };
+  sources: {
+    async list(ctx) {
+      if (ctx.installation.https) {
+        const client = await meshMonitorApi(ctx);
+        return (await listBackups(client, ctx.signal)).map(fromListEntry);
+      }
+      const settings = meshMonitorSettings(ctx.installation);
+      const dirs = await listBackupDirs(await ctx.ssh(), backupRootOf(settings.dataDir), ctx.signal);
+      return dirs.map(fromDir);
+    },
+
+    async trigger(ctx) {
+      if (!ctx.installation.https) {
+        throw new LifeboatError('APP_UNSUPPORTED', `MeshMonitor makes system backups only through its API; give "${ctx.installation.name}" an HTTPS connection.`);
+      }
+      const dirname = await createBackup(await meshMonitorApi(ctx), ctx.signal);
+      return { message: `MeshMonitor made the system backup ${dirname}.`, remoteId: dirname };
+    },
+
+    open: openPull,
+
+    async cadenceHours(ctx) {
+      const settings = meshMonitorSettings(ctx.installation);
+      if (settings.cadenceHours !== null) return settings.cadenceHours;
+      if (!ctx.installation.https) return null;
+      // MeshMonitor's scheduler makes at most one automatic backup per day when it is on.
+      return (await backupSettings(await meshMonitorApi(ctx), ctx.signal)).enabled ? 24 : null;
+    },
   },
 
-  openPull,
-
-  preview: previewBackup,
-  planRestore: planMeshMonitorRestore,
-  restore: runMeshMonitorRestore,
-  verifyRestore: verifyMeshMonitorRestore,
-
-  async expectedCadenceHours(ctx) {
-    const settings = meshMonitorSettings(ctx.installation);
-    if (settings.cadenceHours !== null) return settings.cadenceHours;
-    if (!ctx.installation.https) return null;
-    // MeshMonitor's scheduler makes at most one automatic backup per day when it is on.
-    return (await backupSettings(await meshMonitorApi(ctx), ctx.signal)).enabled ? 24 : null;
-  },
+  format: { preview: previewBackup },
+  restore: { plan: planMeshMonitorRestore, run: runMeshMonitorRestore, verify: verifyMeshMonitorRestore },
 };

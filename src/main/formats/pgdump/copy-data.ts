@@ -10,9 +10,9 @@ import type { Readable } from 'node:stream';
 import { createInflate, type Inflate } from 'node:zlib';
 import { Decompress } from 'fzstd';
 import { LifeboatError } from '../../../shared/errors';
-import { describeEntry } from '../../formats/pgdump';
-import type { PgDumpArchive, PgDumpTocEntry } from '../../formats/pgdump';
-import { decodePgInt } from '../../formats/pgdump/primitives';
+import { describeEntry } from './data-walk';
+import type { PgDumpArchive, PgDumpTocEntry } from './types';
+import { decodePgInt } from './primitives';
 
 /** Text of a captured table is cut off beyond this (a migrations table is a few KiB). */
 const MAX_CAPTURE_BYTES = 4 * 1024 * 1024;
@@ -329,36 +329,4 @@ class InflateSink implements Sink {
   private corrupt(error: Error): LifeboatError {
     return new LifeboatError('ARCHIVE_INVALID', `A compressed data block of the dump does not inflate: ${error.message}.`, { cause: error, details: { reason: 'corrupt-data' } });
   }
-}
-
-/**
- * Splits COPY text into rows of fields (tab-separated, `\N` = NULL, backslash escapes decoded).
- * Only for small captured tables.
- */
-export function parseCopyText(text: string): (string | null)[][] {
-  const rows: (string | null)[][] = [];
-  for (const line of text.split('\n')) {
-    if (line === '\\.') break;
-    if (line === '') continue;
-    rows.push(line.split('\t').map((field) => (field === '\\N' ? null : unescapeCopyField(field))));
-  }
-  return rows;
-}
-
-/** The column names of a `COPY schema.table (a, b, c) FROM stdin;` statement. */
-export function copyColumns(copyStmt: string | null): string[] {
-  const match = /\(([^)]*)\)\s+FROM stdin/i.exec(copyStmt ?? '');
-  if (!match?.[1]) return [];
-  return match[1].split(',').map((c) => c.trim().replace(/^"(.*)"$/, '$1'));
-}
-
-const ESCAPES: Record<string, string> = { b: '\b', f: '\f', n: '\n', r: '\r', t: '\t', v: '\v', '\\': '\\' };
-
-function unescapeCopyField(field: string): string {
-  if (!field.includes('\\')) return field;
-  return field.replace(/\\(x[0-9a-fA-F]{1,2}|[0-7]{1,3}|.)/g, (_, code: string) => {
-    if (code.startsWith('x')) return String.fromCharCode(parseInt(code.slice(1), 16));
-    if (/^[0-7]+$/.test(code)) return String.fromCharCode(parseInt(code, 8));
-    return ESCAPES[code] ?? code;
-  });
 }

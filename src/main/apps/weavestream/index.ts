@@ -1,5 +1,5 @@
 /**
- * The Weavestream adapter: scheduled `pg_dump --format=custom` exports with a manifest sidecar
+ * The Weavestream module: scheduled `pg_dump --format=custom` exports with a manifest sidecar
  * (spec weavestream.md). With an SSH connection everything goes over SSH: SFTP for the backup
  * directory, commands for trigger and restore, and `pg` through SSH forwarding for preflight, the
  * advisory lock and verification. An installation with only HTTPS uses Weavestream's API
@@ -7,7 +7,7 @@
  * asking for the operator's TOTP code when Weavestream's login or step-up needs one
  * (CODE_REQUIRED); no restore (there is no restore endpoint).
  *
- * Installation settings (`installation.settings`; parsing and defaults in settings.ts):
+ * Installation settings (`installation.settings`; schema, form fields and defaults in settings.ts):
  *
  * | key                       | default                                                  | meaning |
  * |---------------------------|----------------------------------------------------------|---------|
@@ -36,10 +36,11 @@
  * because a list file on the host is not visible inside the postgres container.
  */
 import path from 'node:path/posix';
-import { Transform } from 'node:stream';
-import type { IntegrityCheck, PlannedChange, PreflightCheck, RemoteBackup } from '../../../shared/apps';
+import type { IntegrityCheck, PlannedChange, PreflightCheck, RemoteBackup, RestoreOptions } from '../../../shared/apps';
 import { LifeboatError } from '../../../shared/errors';
-import type { AdapterContext, AppAdapter, ArchiveAccess, PullSource, RestorePlanDraft, StepContext } from '../adapter';
+import type { AdapterContext, ArchiveAccess, PullSource, RestorePlanDraft, StepContext } from '../adapter';
+import type { AppModule, ArchiveProbe, Detection } from '../module';
+import { progressCounter } from '../module-kit/progress';
 import { buildSelectiveRestoreList, minPgRestoreMajor } from '../../formats/pgdump';
 import type { PgDumpArchive } from '../../formats/pgdump';
 import type { SshSession } from '../../transport/ssh/session';
@@ -52,19 +53,46 @@ import { openLiveDump } from './live-dump';
 import { expectedCadenceHoursHttps, httpsCapabilities, listRemoteHttps, openPullHttps, triggerHttps, usesWeavestreamHttps } from './https-verbs';
 import { cadenceHoursFromSchedules, type WeavestreamSchedule } from './cadence';
 import { buildWeavestreamPreview } from './preview';
-import { renderCommand, weavestreamSettings, type WeavestreamSettings } from './settings';
-import { TargetDb, type LiveTable, type TargetDbAddress } from './target-db';
+import { WEAVESTREAM_SETTINGS, renderCommand, weavestreamSettings, type WeavestreamSettings } from './settings';
+import { TunnelDb as TargetDb, type LiveTable, type TunnelDbAddress as TargetDbAddress } from '../../transport/postgres/tunnel-db';
+import { WEAVESTREAM_LOCK_SQL_KEY, appliedMigrations } from './target-db';
 
-export { WEAVESTREAM_SETTING_DEFAULTS } from './settings';
 
 const MAX_MANIFEST_BYTES = 64 * 1024;
 const FULL_FLAGS = ['--clean', '--if-exists', '--no-owner', '--no-acl'] as const;
 const FULL_POINT_OF_NO_RETURN = 'pg_restore --clean starts dropping objects';
 const SELECTIVE_POINT_OF_NO_RETURN = 'the chosen tables are emptied before pg_restore reloads them';
 
-/** The Weavestream adapter. */
-export const weavestreamAdapter: AppAdapter = {
-  app: 'weavestream',
+const RESTORE_OPTIONS: RestoreOptions = {
+  scopes: [
+    { id: 'full', label: 'Full replace', description: 'Weavestream\'s documented restore: pg_restore --clean --if-exists replaces every object in the dump.', selectable: false },
+    { id: 'selective', label: 'Chosen tables', description: 'Empties only the chosen tables and reloads their rows from the dump; the schema and all other tables stay as they are.', selectable: true },
+  ],
+  conflict: null,
+};
+
+/**
+ * A custom-format pg_dump (`PGDMP`) with a Weavestream manifest beside it, or named as
+ * Weavestream names its dumps. A bare pg_dump archive is only a weak claim: other apps make them too.
+ */
+function detect(probe: ArchiveProbe): Detection | null {
+  if (probe.head.subarray(0, 5).toString('latin1') !== 'PGDMP') return null;
+  const manifest = findManifest(probe.fileName, probe.sidecars).manifest;
+  if (manifest) return { confidence: 0.95, reason: 'a pg_dump custom archive with its Weavestream manifest' };
+  if (WEAVESTREAM_DUMP_NAME.test(probe.fileName)) return { confidence: 0.8, reason: 'a pg_dump custom archive named as Weavestream names its dumps' };
+  return { confidence: 0.3, reason: 'a pg_dump custom archive (no Weavestream manifest came with it)' };
+}
+
+/** The Weavestream module. */
+export const weavestreamModule: AppModule = {
+  kind: 'weavestream',
+  label: 'Weavestream',
+  summary: 'Scheduled pg_dump custom exports with a manifest, pulled over SSH (or over HTTPS with your authenticator code); restored with pg_restore over SSH.',
+  transports: ['ssh', 'https'],
+  settings: WEAVESTREAM_SETTINGS,
+  secretSlots: [{ slot: 'database-password', label: 'Database password', help: 'Password of the database user, if PostgreSQL asks for one (seen from the SSH server).', keyed: false }],
+  healthPath: '/health',
+  detect,
 
   capabilities(installation) {
     if (usesWeavestreamHttps(installation)) return httpsCapabilities(installation);
@@ -80,172 +108,181 @@ export const weavestreamAdapter: AppAdapter = {
       pull: ssh,
       preview: true,
       restore: ssh,
-      restoreModes: [
-        { id: 'full', label: 'Full replace', description: 'Weavestream\'s documented restore: pg_restore --clean --if-exists replaces every object in the dump.' },
-        { id: 'selective', label: 'Chosen tables', description: 'Empties only the chosen tables and reloads their rows from the dump; the schema and all other tables stay as they are.' },
-      ],
+      restoreOptions: RESTORE_OPTIONS,
       notes,
     };
   },
 
-  async listRemote(ctx) {
-    if (usesWeavestreamHttps(ctx.installation)) return listRemoteHttps(ctx);
-    const settings = weavestreamSettings(ctx.installation);
-    return listBackups(await ctx.ssh(), settings.backupDir, ctx.signal);
+  // Only the read-only API key can be checked unattended: a password login needs the operator's code.
+  async checkAccess(ctx) {
+    if (!usesWeavestreamHttps(ctx.installation) || ctx.installation.https?.auth !== 'bearer') return null;
+    return `the API key lists ${(await listRemoteHttps(ctx)).length} backup(s)`;
   },
 
-  async trigger(ctx) {
-    if (usesWeavestreamHttps(ctx.installation)) return triggerHttps(ctx);
-    const settings = weavestreamSettings(ctx.installation);
-    if (!settings.triggerCommand) {
-      throw new LifeboatError('APP_UNSUPPORTED', `"${ctx.installation.name}" has no triggerCommand: Weavestream has no command-line backup trigger (use Admin → Backups → Run now, or set triggerCommand).`);
-    }
-    const session = await ctx.ssh();
-    const before = new Set((await listBackups(session, settings.backupDir, ctx.signal)).map((b) => b.id));
-    ctx.log('Running triggerCommand on the Weavestream host.');
-    await session.execChecked(renderCommand(settings.triggerCommand, settings), { signal: ctx.signal, describe: 'triggerCommand' });
-    const fresh = (await listBackups(session, settings.backupDir, ctx.signal)).filter((b) => !before.has(b.id));
-    const newest = fresh[0] ?? null;
-    return {
-      message: newest ? `Weavestream wrote ${newest.id}.` : 'triggerCommand finished, but no new dump appeared in the backup directory.',
-      remoteId: newest?.id ?? null,
-    };
-  },
+  sources: {
+    async list(ctx) {
+      if (usesWeavestreamHttps(ctx.installation)) return listRemoteHttps(ctx);
+      const settings = weavestreamSettings(ctx.installation);
+      return listBackups(await ctx.ssh(), settings.backupDir, ctx.signal);
+    },
 
-  openSafetyPull(ctx) {
-    return openLiveDump(ctx);
-  },
-
-  async openPull(ctx, remoteId) {
-    if (usesWeavestreamHttps(ctx.installation)) return openPullHttps(ctx, remoteId);
-    const settings = weavestreamSettings(ctx.installation);
-    if (!WEAVESTREAM_DUMP_NAME.test(remoteId)) {
-      throw new LifeboatError('INVALID_INPUT', `"${remoteId}" is not a Weavestream dump name (weavestream-postgres-<time>.dump).`);
-    }
-    const session = await ctx.ssh();
-    const dumpPath = path.join(settings.backupDir, remoteId);
-    const info = await session.stat(dumpPath);
-    const manifestName = manifestNameFor(remoteId);
-    const manifest = await readSmallFile(session, path.join(settings.backupDir, manifestName), ctx.signal);
-    const sidecars = manifest ? [{ name: manifestName, content: manifest }] : [];
-    const lookup = findManifest(remoteId, sidecars);
-    if (!lookup.manifest) ctx.log(`No usable manifest for ${remoteId}: ${lookup.problem ?? ''}`);
-    const source: PullSource = {
-      remoteId,
-      fileName: remoteId,
-      size: info.size,
-      mtime: info.mtime,
-      sidecars,
-      groupPath: settings.backupDir,
-      resumable: true,
-      // ctx.ssh() again: after a cut connection it is a new session, and the read resumes there.
-      open: async (offset) => (await ctx.ssh()).createReadStream(dumpPath, { start: offset, signal: ctx.signal }),
-      createVerifier: () => new WeavestreamDumpVerifier(remoteId, lookup),
-    };
-    return source;
-  },
-
-  async preview(archive, ctx) {
-    return buildWeavestreamPreview(archive, await scanWeavestreamArchive(archive, ctx));
-  },
-
-  async planRestore(ctx, { archive, mode, selection }) {
-    const settings = weavestreamSettings(ctx.installation);
-    const scan = await scanWeavestreamArchive(archive, ctx);
-    const preflight: PreflightCheck[] = [{
-      name: 'archive-integrity',
-      ok: scan.ok,
-      blocking: true,
-      detail: scan.ok ? 'the dump passed every integrity check' : `failed: ${scan.checks.filter((c) => !c.ok).map((c) => `${c.name} (${c.detail})`).join('; ')}`,
-    }];
-    const chosen = mode === 'selective' ? resolveSelection(scan, selection, preflight) : scan.tables;
-    const draft = (changes: PlannedChange[]): RestorePlanDraft => ({ preflight, changes, ...restoreSteps(mode) });
-    if (!scan.archive) return draft([]);
-
-    let session: SshSession;
-    let db: TargetDb;
-    try {
-      session = await ctx.ssh();
-      db = await TargetDb.connect(session, await dbAddress(ctx, settings));
-    } catch (error) {
-      if (!(error instanceof LifeboatError) || error.code === 'CANCELLED') throw error;
-      preflight.push({ name: 'target-reachable', ok: false, blocking: true, detail: error.message });
-      return draft([]);
-    }
-    try {
-      preflight.push({ name: 'target-reachable', ok: true, blocking: true, detail: `${session.info.target.user}@${session.info.target.host}; database ${settings.databaseName}, PostgreSQL ${await db.serverVersion()}` });
-      await checkTarget({ ctx, settings, session, db, scan, archive: scan.archive, mode, chosen, preflight });
-      return draft(await plannedChanges(db, scan, mode, chosen));
-    } finally {
-      await db.close();
-    }
-  },
-
-  async restore(ctx, { plan, archive }) {
-    const settings = weavestreamSettings(ctx.installation);
-    const scan = await scanWeavestreamArchive(archive, ctx);
-    if (!scan.archive) throw new LifeboatError('RESTORE_FAILED', `${archive.fileName} did not pass its integrity checks; nothing was restored.`);
-    const session = await ctx.ssh();
-    const db = await TargetDb.connect(session, await dbAddress(ctx, settings));
-    let locked = false;
-    try {
-      locked = await db.tryBackupLock();
-      if (!locked) throw new LifeboatError('RESTORE_FAILED', 'A Weavestream backup (or another restore) holds the backup advisory lock; nothing was restored. Try again when it has finished.');
-      ctx.log('Holding Weavestream\'s backup advisory lock for the whole restore.');
-      const tables = plan.mode === 'selective' ? selectedTables(scan, plan.selection) : [];
-      const flags = plan.mode === 'selective' ? selectiveFlags(scan.archive, tables) : [...FULL_FLAGS];
-      if (ctx.signal.aborted) throw new LifeboatError('CANCELLED', 'The restore was cancelled before anything on the target changed.');
-
-      if (plan.mode === 'selective') {
-        ctx.passPointOfNoReturn(SELECTIVE_POINT_OF_NO_RETURN);
-        ctx.log(`Emptying ${tables.map((t) => `${t.schema}.${t.name}`).join(', ')}.`);
-        await db.emptyTables(tables);
-      } else {
-        ctx.passPointOfNoReturn(FULL_POINT_OF_NO_RETURN);
+    async trigger(ctx) {
+      if (usesWeavestreamHttps(ctx.installation)) return triggerHttps(ctx);
+      const settings = weavestreamSettings(ctx.installation);
+      if (!settings.triggerCommand) {
+        throw new LifeboatError('APP_UNSUPPORTED', `"${ctx.installation.name}" has no triggerCommand: Weavestream has no command-line backup trigger (use Admin → Backups → Run now, or set triggerCommand).`);
       }
-      await runPgRestore(ctx, session, settings, archive, flags);
-      ctx.log('pg_restore finished.');
-    } finally {
-      if (locked) await releaseLock(ctx, db);
-      await db.close();
-    }
+      const session = await ctx.ssh();
+      const before = new Set((await listBackups(session, settings.backupDir, ctx.signal)).map((b) => b.id));
+      ctx.log('Running triggerCommand on the Weavestream host.');
+      await session.execChecked(renderCommand(settings.triggerCommand, settings), { signal: ctx.signal, describe: 'triggerCommand' });
+      const fresh = (await listBackups(session, settings.backupDir, ctx.signal)).filter((b) => !before.has(b.id));
+      const newest = fresh[0] ?? null;
+      return {
+        message: newest ? `Weavestream wrote ${newest.id}.` : 'triggerCommand finished, but no new dump appeared in the backup directory.',
+        remoteId: newest?.id ?? null,
+      };
+    },
+
+    safetyCopy(ctx) {
+      return openLiveDump(ctx);
+    },
+
+    async open(ctx, remoteId) {
+      if (usesWeavestreamHttps(ctx.installation)) return openPullHttps(ctx, remoteId);
+      const settings = weavestreamSettings(ctx.installation);
+      if (!WEAVESTREAM_DUMP_NAME.test(remoteId)) {
+        throw new LifeboatError('INVALID_INPUT', `"${remoteId}" is not a Weavestream dump name (weavestream-postgres-<time>.dump).`);
+      }
+      const session = await ctx.ssh();
+      const dumpPath = path.join(settings.backupDir, remoteId);
+      const info = await session.stat(dumpPath);
+      const manifestName = manifestNameFor(remoteId);
+      const manifest = await readSmallFile(session, path.join(settings.backupDir, manifestName), ctx.signal);
+      const sidecars = manifest ? [{ name: manifestName, content: manifest }] : [];
+      const lookup = findManifest(remoteId, sidecars);
+      if (!lookup.manifest) ctx.log(`No usable manifest for ${remoteId}: ${lookup.problem ?? ''}`);
+      const source: PullSource = {
+        remoteId,
+        fileName: remoteId,
+        size: info.size,
+        mtime: info.mtime,
+        sidecars,
+        groupPath: settings.backupDir,
+        resumable: true,
+        // ctx.ssh() again: after a cut connection it is a new session, and the read resumes there.
+        open: async (offset) => (await ctx.ssh()).createReadStream(dumpPath, { start: offset, signal: ctx.signal }),
+        createVerifier: () => new WeavestreamDumpVerifier(remoteId, lookup),
+      };
+      return source;
+    },
+
+    async cadenceHours(ctx) {
+      const settings = weavestreamSettings(ctx.installation);
+      if (settings.cadenceHours !== null) return settings.cadenceHours;
+      if (usesWeavestreamHttps(ctx.installation)) return expectedCadenceHoursHttps(ctx);
+      const db = await TargetDb.connect(await ctx.ssh(), await dbAddress(ctx, settings));
+      try {
+        const exists = await db.client.query<{ t: string | null }>(`SELECT to_regclass('public.backup_config')::text AS t`);
+        if (!exists.rows[0]?.t) return null;
+        const configs = await db.client.query<WeavestreamSchedule>('SELECT cron, timezone FROM public.backup_config WHERE enabled');
+        return cadenceHoursFromSchedules(configs.rows);
+      } finally {
+        await db.close();
+      }
+    },
   },
 
-  async verifyRestore(ctx, { plan, archive }) {
-    const settings = weavestreamSettings(ctx.installation);
-    const scan = await scanWeavestreamArchive(archive, ctx);
-    const db = await TargetDb.connect(await ctx.ssh(), await dbAddress(ctx, settings));
-    try {
-      const checks: IntegrityCheck[] = [];
-      const restored = plan.mode === 'selective' ? scan.tables.filter((t) => plan.selection.includes(t.qualified)) : scan.tables.filter((t) => t.hasData);
-      for (const table of restored) {
-        if (table.rows === null) {
-          checks.push({ name: `rows ${table.qualified}`, ok: true, detail: 'row count in the dump is unknown; not compared' });
-          continue;
+  format: {
+    async preview(archive, ctx) {
+      return buildWeavestreamPreview(archive, await scanWeavestreamArchive(archive, ctx));
+    },
+  },
+
+  restore: {
+    async plan(ctx, { archive, mode, selection }) {
+      const settings = weavestreamSettings(ctx.installation);
+      const scan = await scanWeavestreamArchive(archive, ctx);
+      const preflight: PreflightCheck[] = [{
+        id: 'archive-integrity', kind: 'integrity', name: 'Archive integrity',
+        ok: scan.ok,
+        blocking: true,
+        detail: scan.ok ? 'the dump passed every integrity check' : `failed: ${scan.checks.filter((c) => !c.ok).map((c) => `${c.name} (${c.detail})`).join('; ')}`,
+      }];
+      const chosen = mode === 'selective' ? resolveSelection(scan, selection, preflight) : scan.tables;
+      const draft = (changes: PlannedChange[]): RestorePlanDraft => ({ preflight, changes, ...restoreSteps(mode) });
+      if (!scan.archive) return draft([]);
+
+      let session: SshSession;
+      let db: TargetDb;
+      try {
+        session = await ctx.ssh();
+        db = await TargetDb.connect(session, await dbAddress(ctx, settings));
+      } catch (error) {
+        if (!(error instanceof LifeboatError) || error.code === 'CANCELLED') throw error;
+        preflight.push({ id: 'target-reachable', kind: 'target', name: 'Target database reachable', ok: false, blocking: true, detail: error.message });
+        return draft([]);
+      }
+      try {
+        preflight.push({ id: 'target-reachable', kind: 'target', name: 'Target database reachable', ok: true, blocking: true, detail: `${session.info.target.user}@${session.info.target.host}; database ${settings.databaseName}, PostgreSQL ${await db.serverVersion()}` });
+        await checkTarget({ ctx, settings, session, db, scan, archive: scan.archive, mode, chosen, preflight });
+        return draft(await plannedChanges(db, scan, mode, chosen));
+      } finally {
+        await db.close();
+      }
+    },
+
+    async run(ctx, { plan, archive }) {
+      const settings = weavestreamSettings(ctx.installation);
+      const scan = await scanWeavestreamArchive(archive, ctx);
+      if (!scan.archive) throw new LifeboatError('RESTORE_FAILED', `${archive.fileName} did not pass its integrity checks; nothing was restored.`);
+      const session = await ctx.ssh();
+      const db = await TargetDb.connect(session, await dbAddress(ctx, settings));
+      let locked = false;
+      try {
+        locked = await db.tryAdvisoryLock(WEAVESTREAM_LOCK_SQL_KEY);
+        if (!locked) throw new LifeboatError('RESTORE_FAILED', 'A Weavestream backup (or another restore) holds the backup advisory lock; nothing was restored. Try again when it has finished.');
+        ctx.log('Holding Weavestream\'s backup advisory lock for the whole restore.');
+        const tables = plan.mode === 'selective' ? selectedTables(scan, plan.selection) : [];
+        const flags = plan.mode === 'selective' ? selectiveFlags(scan.archive, tables) : [...FULL_FLAGS];
+        if (ctx.signal.aborted) throw new LifeboatError('CANCELLED', 'The restore was cancelled before anything on the target changed.');
+
+        if (plan.mode === 'selective') {
+          ctx.passPointOfNoReturn(SELECTIVE_POINT_OF_NO_RETURN);
+          ctx.log(`Emptying ${tables.map((t) => `${t.schema}.${t.name}`).join(', ')}.`);
+          await db.emptyTables(tables);
+        } else {
+          ctx.passPointOfNoReturn(FULL_POINT_OF_NO_RETURN);
         }
-        const live = await db.countRows({ schema: table.schema ?? 'public', name: table.name });
-        checks.push({ name: `rows ${table.qualified}`, ok: live === table.rows, detail: `${live} rows live, ${table.rows} in the dump` });
+        await runPgRestore(ctx, session, settings, archive, flags);
+        ctx.log('pg_restore finished.');
+      } finally {
+        if (locked) await releaseLock(ctx, db);
+        await db.close();
       }
-      checks.push(await migrationsCheck(db, scan));
-      return checks;
-    } finally {
-      await db.close();
-    }
-  },
+    },
 
-  async expectedCadenceHours(ctx) {
-    const settings = weavestreamSettings(ctx.installation);
-    if (settings.cadenceHours !== null) return settings.cadenceHours;
-    if (usesWeavestreamHttps(ctx.installation)) return expectedCadenceHoursHttps(ctx);
-    const db = await TargetDb.connect(await ctx.ssh(), await dbAddress(ctx, settings));
-    try {
-      const exists = await db.client.query<{ t: string | null }>(`SELECT to_regclass('public.backup_config')::text AS t`);
-      if (!exists.rows[0]?.t) return null;
-      const configs = await db.client.query<WeavestreamSchedule>('SELECT cron, timezone FROM public.backup_config WHERE enabled');
-      return cadenceHoursFromSchedules(configs.rows);
-    } finally {
-      await db.close();
-    }
+    async verify(ctx, { plan, archive }) {
+      const settings = weavestreamSettings(ctx.installation);
+      const scan = await scanWeavestreamArchive(archive, ctx);
+      const db = await TargetDb.connect(await ctx.ssh(), await dbAddress(ctx, settings));
+      try {
+        const checks: IntegrityCheck[] = [];
+        const restored = plan.mode === 'selective' ? scan.tables.filter((t) => plan.selection.includes(t.qualified)) : scan.tables.filter((t) => t.hasData);
+        for (const table of restored) {
+          if (table.rows === null) {
+            checks.push({ id: `rows:${table.qualified}`, kind: 'verification', name: `Rows of ${table.qualified}`, ok: true, detail: 'row count in the dump is unknown; not compared' });
+            continue;
+          }
+          const live = await db.countRows({ schema: table.schema ?? 'public', name: table.name });
+          checks.push({ id: `rows:${table.qualified}`, kind: 'verification', name: `Rows of ${table.qualified}`, ok: live === table.rows, detail: `${live} rows live, ${table.rows} in the dump` });
+        }
+        checks.push(await migrationsCheck(db, scan));
+        return checks;
+      } finally {
+        await db.close();
+      }
+    },
   },
 };
 
@@ -307,7 +344,7 @@ async function dbAddress(ctx: AdapterContext, settings: WeavestreamSettings): Pr
   };
 }
 
-function restoreSteps(mode: 'full' | 'selective'): Pick<RestorePlanDraft, 'steps' | 'pointOfNoReturn'> {
+function restoreSteps(mode: string): Pick<RestorePlanDraft, 'steps' | 'pointOfNoReturn'> {
   if (mode === 'selective') {
     return {
       steps: [
@@ -335,9 +372,9 @@ function resolveSelection(scan: ArchiveScan, selection: string[], preflight: Pre
   const byName = new Map(scan.tables.filter((t) => t.hasData).map((t) => [t.qualified, t]));
   const unknown = selection.filter((name) => !byName.has(name));
   const chosen = selection.map((name) => byName.get(name)).filter((t): t is ScannedTable => t !== undefined);
-  if (selection.length === 0) preflight.push({ name: 'selection', ok: false, blocking: true, detail: 'no table was chosen' });
-  else if (unknown.length > 0) preflight.push({ name: 'selection', ok: false, blocking: true, detail: `not tables with data in the dump: ${unknown.join(', ')}` });
-  else preflight.push({ name: 'selection', ok: true, blocking: true, detail: `restoring ${chosen.map((t) => t.qualified).join(', ')}` });
+  if (selection.length === 0) preflight.push({ id: 'selection', kind: 'selection', name: 'Selection', ok: false, blocking: true, detail: 'no table was chosen' });
+  else if (unknown.length > 0) preflight.push({ id: 'selection', kind: 'selection', name: 'Selection', ok: false, blocking: true, detail: `not tables with data in the dump: ${unknown.join(', ')}` });
+  else preflight.push({ id: 'selection', kind: 'selection', name: 'Selection', ok: true, blocking: true, detail: `restoring ${chosen.map((t) => t.qualified).join(', ')}` });
   return chosen;
 }
 
@@ -381,20 +418,20 @@ interface TargetCheckInput {
   db: TargetDb;
   scan: ArchiveScan;
   archive: PgDumpArchive;
-  mode: 'full' | 'selective';
+  mode: string;
   chosen: ScannedTable[];
   preflight: PreflightCheck[];
 }
 
 /** The preflight checks that need the target: lock, pg_restore version, migrations, key id, selection. */
 async function checkTarget({ ctx, settings, session, db, scan, archive, mode, chosen, preflight }: TargetCheckInput): Promise<void> {
-  const busy = await db.backupLockHeld();
-  preflight.push({ name: 'no-backup-running', ok: !busy, blocking: true, detail: busy ? 'a Weavestream backup holds the advisory lock right now' : 'no session holds Weavestream\'s backup lock' });
+  const busy = await db.advisoryLockHeld(WEAVESTREAM_LOCK_SQL_KEY);
+  preflight.push({ id: 'no-backup-running', kind: 'target', name: 'No backup running', ok: !busy, blocking: true, detail: busy ? 'a Weavestream backup holds the advisory lock right now' : 'no session holds Weavestream\'s backup lock' });
 
   const others = await db.client.query<{ n: string }>('SELECT count(*) AS n FROM pg_stat_activity WHERE datname = current_database() AND pid <> pg_backend_pid()');
   const sessions = Number(others.rows[0]?.n ?? 0);
   preflight.push({
-    name: 'app-stopped',
+    id: 'app-stopped', kind: 'target', name: 'Weavestream stopped',
     ok: sessions === 0,
     blocking: false,
     detail: sessions === 0 ? 'no other session is connected to the database' : `${sessions} other session(s) are connected: stop api, worker and web (docker compose stop api worker web) before restoring`,
@@ -404,28 +441,28 @@ async function checkTarget({ ctx, settings, session, db, scan, archive, mode, ch
 
   const { manifest } = scan.lookup;
   preflight.push(await migrationHashCheck(session, settings, manifest, ctx.signal));
-  const live = await db.appliedMigrations();
+  const live = await appliedMigrations(db);
   if (scan.migrations && live) {
     const difference = migrationDifference(scan.migrations, live);
     preflight.push({
-      name: 'applied-migrations',
+      id: 'applied-migrations', kind: 'compatibility', name: 'Applied migrations',
       ok: difference === null,
       blocking: true,
       detail: difference === null ? `the target has applied the same ${live.length} migrations as the dump` : `migration levels differ: ${difference}`,
     });
   } else {
-    preflight.push({ name: 'applied-migrations', ok: false, blocking: false, detail: `cannot compare: ${scan.migrations ? 'the target has no _prisma_migrations table' : 'the dump holds no _prisma_migrations data'}` });
+    preflight.push({ id: 'applied-migrations', kind: 'compatibility', name: 'Applied migrations', ok: false, blocking: false, detail: `cannot compare: ${scan.migrations ? 'the target has no _prisma_migrations table' : 'the dump holds no _prisma_migrations data'}` });
   }
   preflight.push(await kidCheck(session, settings, manifest, ctx.signal));
 
   if (mode === 'selective') {
     const liveTables = new Set((await db.tables()).map((t) => `${t.schema}.${t.name}`));
     const missing = chosen.filter((t) => !liveTables.has(`${t.schema ?? 'public'}.${t.name}`)).map((t) => t.qualified);
-    preflight.push({ name: 'tables-exist', ok: missing.length === 0, blocking: true, detail: missing.length === 0 ? 'every chosen table exists on the target' : `a selective restore reloads rows into existing tables; missing: ${missing.join(', ')}` });
+    preflight.push({ id: 'tables-exist', kind: 'target', name: 'Chosen tables exist', ok: missing.length === 0, blocking: true, detail: missing.length === 0 ? 'every chosen table exists on the target' : `a selective restore reloads rows into existing tables; missing: ${missing.join(', ')}` });
     const superuser = await db.isSuperuser();
-    preflight.push({ name: 'superuser', ok: superuser, blocking: true, detail: superuser ? `${settings.databaseUser} is a superuser` : `${settings.databaseUser} is not a superuser, which a selective restore needs to skip foreign-key triggers` });
+    preflight.push({ id: 'superuser', kind: 'target', name: 'Superuser', ok: superuser, blocking: true, detail: superuser ? `${settings.databaseUser} is a superuser` : `${settings.databaseUser} is not a superuser, which a selective restore needs to skip foreign-key triggers` });
     const extra = overSelected(archive, chosen.map((t) => ({ schema: t.schema ?? 'public', name: t.name })));
-    preflight.push({ name: 'selection-exact', ok: extra.length === 0, blocking: true, detail: extra.length === 0 ? 'pg_restore -n/-t picks exactly the chosen tables' : `pg_restore -n/-t would also pick ${extra.join(', ')}` });
+    preflight.push({ id: 'selection-exact', kind: 'selection', name: 'Selection is exact', ok: extra.length === 0, blocking: true, detail: extra.length === 0 ? 'pg_restore -n/-t picks exactly the chosen tables' : `pg_restore -n/-t would also pick ${extra.join(', ')}` });
   }
 }
 
@@ -435,11 +472,11 @@ async function pgRestoreVersionCheck(ctx: AdapterContext, session: SshSession, s
   const match = /pg_restore \(PostgreSQL\) (\d+)/.exec(result.stdout);
   if (result.code !== 0 || !match?.[1]) {
     const why = result.code !== 0 ? `exited with ${result.code}: ${result.stderr.trim().slice(-300)}` : 'printed no version';
-    return { name: 'pg-restore-version', ok: false, blocking: false, detail: `could not tell the target's pg_restore version (pgRestoreVersionCommand ${why}); archive ${archive.header.version} needs ${needed} or newer` };
+    return { id: 'pg-restore-version', kind: 'compatibility', name: 'pg_restore version', ok: false, blocking: false, detail: `could not tell the target's pg_restore version (pgRestoreVersionCommand ${why}); archive ${archive.header.version} needs ${needed} or newer` };
   }
   const major = Number(match[1]);
   return {
-    name: 'pg-restore-version',
+    id: 'pg-restore-version', kind: 'compatibility', name: 'pg_restore version',
     ok: major >= needed,
     blocking: true,
     detail: major >= needed ? `pg_restore ${major} reads archive ${archive.header.version}` : `pg_restore ${major} cannot read archive ${archive.header.version}: it needs PostgreSQL ${needed} or newer`,
@@ -452,14 +489,14 @@ async function pgRestoreVersionCheck(ctx: AdapterContext, session: SshSession, s
  */
 async function migrationHashCheck(session: SshSession, settings: WeavestreamSettings, manifest: WeavestreamManifest | null, signal: AbortSignal): Promise<PreflightCheck> {
   if (!manifest || !hasKnownMigrationHash(manifest)) {
-    return { name: 'migration-hash', ok: false, blocking: false, detail: 'the dump has no usable migration hash; compared _prisma_migrations only' };
+    return { id: 'migration-hash', kind: 'compatibility', name: 'Migration hash', ok: false, blocking: false, detail: 'the dump has no usable migration hash; compared _prisma_migrations only' };
   }
   const own = (await listBackups(session, settings.backupDir, signal)).find((b) => b.id !== manifest.filename && b.details.prismaMigrationHash?.startsWith('sha256:'));
   const targetHash = own?.details.prismaMigrationHash;
-  if (!targetHash) return { name: 'migration-hash', ok: true, blocking: true, detail: 'the target has no manifest of its own to compare with; compared _prisma_migrations instead' };
+  if (!targetHash) return { id: 'migration-hash', kind: 'compatibility', name: 'Migration hash', ok: true, blocking: true, detail: 'the target has no manifest of its own to compare with; compared _prisma_migrations instead' };
   const same = targetHash === manifest.prismaMigrationHash;
   return {
-    name: 'migration-hash',
+    id: 'migration-hash', kind: 'compatibility', name: 'Migration hash',
     ok: same,
     blocking: true,
     detail: same
@@ -469,18 +506,18 @@ async function migrationHashCheck(session: SshSession, settings: WeavestreamSett
 }
 
 async function kidCheck(session: SshSession, settings: WeavestreamSettings, manifest: WeavestreamManifest | null, signal: AbortSignal): Promise<PreflightCheck> {
-  if (!manifest) return { name: 'password-kid', ok: false, blocking: false, detail: 'no manifest: cannot tell which password-encryption key the dump needs' };
+  if (!manifest) return { id: 'password-kid', kind: 'compatibility', name: 'Password-encryption key', ok: false, blocking: false, detail: 'no manifest: cannot tell which password-encryption key the dump needs' };
   const kid = effectivePasswordKid(manifest);
   let known: { current: string; previous: string[] };
   try {
     known = await readTargetKids(session, settings.envFile, signal);
   } catch (error) {
     if (!(error instanceof LifeboatError) || error.code === 'CANCELLED') throw error;
-    return { name: 'password-kid', ok: false, blocking: false, detail: `could not read ${settings.envFile} (${error.message}); make sure the target's PASSWORD_ENCRYPTION_KEY_KID or PASSWORD_PREVIOUS_KEYS holds kid ${kid}` };
+    return { id: 'password-kid', kind: 'compatibility', name: 'Password-encryption key', ok: false, blocking: false, detail: `could not read ${settings.envFile} (${error.message}); make sure the target's PASSWORD_ENCRYPTION_KEY_KID or PASSWORD_PREVIOUS_KEYS holds kid ${kid}` };
   }
   const ok = known.current === kid || known.previous.includes(kid);
   return {
-    name: 'password-kid',
+    id: 'password-kid', kind: 'compatibility', name: 'Password-encryption key',
     ok,
     blocking: true,
     detail: ok
@@ -490,7 +527,7 @@ async function kidCheck(session: SshSession, settings: WeavestreamSettings, mani
 }
 
 /** Per table: live rows now against rows in the dump. */
-async function plannedChanges(db: TargetDb, scan: ArchiveScan, mode: 'full' | 'selective', chosen: ScannedTable[]): Promise<PlannedChange[]> {
+async function plannedChanges(db: TargetDb, scan: ArchiveScan, mode: string, chosen: ScannedTable[]): Promise<PlannedChange[]> {
   const live = await db.tables();
   const liveNames = new Set(live.map((t) => `${t.schema}.${t.name}`));
   const changes: PlannedChange[] = [];
@@ -512,13 +549,13 @@ async function plannedChanges(db: TargetDb, scan: ArchiveScan, mode: 'full' | 's
 }
 
 async function migrationsCheck(db: TargetDb, scan: ArchiveScan): Promise<IntegrityCheck> {
-  const live = await db.appliedMigrations();
-  if (!scan.migrations) return { name: 'prisma-migrations', ok: true, detail: 'the dump holds no _prisma_migrations data; not compared' };
-  if (!live) return { name: 'prisma-migrations', ok: false, detail: 'the target has no _prisma_migrations table after the restore' };
+  const live = await appliedMigrations(db);
+  if (!scan.migrations) return { id: 'prisma-migrations', kind: 'verification', name: 'Prisma migrations', ok: true, detail: 'the dump holds no _prisma_migrations data; not compared' };
+  if (!live) return { id: 'prisma-migrations', kind: 'verification', name: 'Prisma migrations', ok: false, detail: 'the target has no _prisma_migrations table after the restore' };
   const difference = migrationDifference(scan.migrations, live);
   const hash = scan.lookup.manifest?.prismaMigrationHash;
   return {
-    name: 'prisma-migrations',
+    id: 'prisma-migrations', kind: 'verification', name: 'Prisma migrations',
     ok: difference === null,
     detail: difference === null ? `${live.length} applied migrations, as in the dump${hash ? ` (manifest hash ${hash})` : ''}` : difference,
   };
@@ -526,18 +563,10 @@ async function migrationsCheck(db: TargetDb, scan: ArchiveScan): Promise<Integri
 
 /** Streams the archive into restoreCommand; RESTORE_FAILED with pg_restore's stderr tail on a non-zero exit. */
 async function runPgRestore(ctx: StepContext, session: SshSession, settings: WeavestreamSettings, archive: ArchiveAccess, flags: string[]): Promise<void> {
-  let bytes = 0;
-  const counter = new Transform({
-    transform(chunk: Buffer, _encoding, callback) {
-      bytes += chunk.length;
-      ctx.progress({ phase: 'restore', bytes, total: archive.size });
-      callback(null, chunk);
-    },
-  });
+  const counter = progressCounter(ctx, 'restore', archive.size);
   const input = await archive.open();
   input.on('error', (error) => counter.destroy(error));
   input.pipe(counter);
-  ctx.progress({ phase: 'restore', bytes: 0, total: archive.size });
   // No signal: past the point of no return, stopping pg_restore halfway would leave less than either state.
   const result = await session.exec(renderCommand(settings.restoreCommand, settings, { flags }), {
     stdin: counter,
@@ -554,7 +583,7 @@ async function runPgRestore(ctx: StepContext, session: SshSession, settings: Wea
 
 async function releaseLock(ctx: StepContext, db: TargetDb): Promise<void> {
   try {
-    await db.releaseBackupLock();
+    await db.releaseAdvisoryLock(WEAVESTREAM_LOCK_SQL_KEY);
   } catch (error) {
     // Closing the session right after releases a session-level lock anyway.
     ctx.log(`Releasing the backup lock failed (${(error as Error).message}); closing the connection releases it.`);

@@ -1,0 +1,138 @@
+/**
+ * The seam between Lifeboat's generic machinery and one app. Every app is a folder
+ * `src/main/apps/<app>/` whose `index.ts` exports one `AppModule`; `registry.ts` lists them. The
+ * pull runner, the fleet, the restore engine, the contract, the CLI and the UI read only these
+ * declarations (much as restic's backends each own their scheme, config parsing and open/create).
+ */
+import type { z } from 'zod';
+import type {
+  AdapterCapabilities,
+  IntegrityCheck,
+  PreviewReport,
+  RemoteBackup,
+  RestoreOptions,
+  SecretSlotInfo,
+  SettingDescriptor,
+} from '../../shared/apps';
+import type { Installation } from '../../shared/installations';
+import type { AdapterContext, ArchiveAccess, PullSource, RestoreContext, RestorePlanDraft, Sidecar, StepContext } from './adapter';
+import type { RestorePlan } from '../../shared/apps';
+
+/** The first bytes of an archive and what came with it: enough to tell which app made it. */
+export interface ArchiveProbe {
+  fileName: string;
+  size: number | null;
+  /** Up to the first 64 KiB. */
+  head: Buffer;
+  sidecars: Sidecar[];
+}
+
+/** A module's claim on an archive: 0 < confidence ≤ 1, and why, in words. */
+export interface Detection {
+  confidence: number;
+  reason: string;
+}
+
+/** An installation's settings: a zod schema over the raw values and what the form shows of each. */
+export interface SettingsSpec {
+  /** Validates `installation.settings` as stored (strings, numbers, booleans); unknown keys are refused. */
+  schema: z.ZodType<Record<string, string | number | boolean>>;
+  fields: SettingDescriptor[];
+}
+
+/** Where verbs that read keys get them: the installation's keychain slots, or what the operator typed. */
+export interface KeyResolver {
+  /** The key in `slot`; KEY_REQUIRED (with the slot and label in details) when none is known. */
+  get(slot: string, describe: { label: string; why: string }): Promise<string>;
+  /** The key in `slot`, or null. */
+  find(slot: string): Promise<string | null>;
+}
+
+/** What a format part gets: progress, cancellation and keys; the installation when one is known. */
+export interface FormatContext extends StepContext {
+  keys: KeyResolver;
+  installation: Installation | null;
+}
+
+/** Per-installation state a module keeps between jobs (a login session); disposed with the core or the installation. */
+export interface ModuleSession {
+  dispose(): Promise<void> | void;
+}
+
+/** Sessions of one installation, by name; `get` makes one on first use. */
+export interface SessionStore {
+  get<T extends ModuleSession>(name: string, create: () => T): T;
+}
+
+/** A remote backup as a source lists it (the runner adds which are in the vault). */
+export type RemoteListing = Omit<RemoteBackup, 'inVault'>;
+
+/** How an app's backups are found, made and opened, per the installation's transports. */
+export interface SourcesPart {
+  /** Backups on the installation, newest first; absent when the app keeps no list (export on demand). */
+  list?(ctx: AdapterContext): Promise<RemoteListing[]>;
+  /** Asks the app to make a backup now; returns the new backup's id when known. */
+  trigger?(ctx: AdapterContext): Promise<{ message: string; remoteId: string | null }>;
+  open(ctx: AdapterContext, remoteId: string): Promise<PullSource>;
+  /**
+   * For apps without a list: make a backup and open it (trigger, wait, download). The runner uses
+   * it for "pull newest" and, when there is no `safetyCopy`, for the safety pull before a restore.
+   */
+  pullNewest?(ctx: AdapterContext): Promise<PullSource>;
+  /**
+   * A fresh copy of the installation's current state in the app's own backup format, for the
+   * safety pull before a restore, when Lifeboat cannot ask the app for a backup but can copy it.
+   */
+  safetyCopy?(ctx: AdapterContext): Promise<PullSource>;
+  /** The app's own backup schedule, in hours between backups, when it can be read. */
+  cadenceHours?(ctx: AdapterContext): Promise<number | null>;
+}
+
+/** Reading an archive: what is inside and whether it is intact. */
+export interface FormatPart {
+  preview(archive: ArchiveAccess, ctx: FormatContext): Promise<Omit<PreviewReport, 'source'>>;
+}
+
+/** The options a restore was planned with, validated against the module's `restoreOptions`. */
+export interface RestoreChoice {
+  mode: string;
+  conflict: string | null;
+  selection: string[];
+}
+
+/** Putting an archive back: plan (changes nothing), run, verify. */
+export interface RestorePart {
+  plan(ctx: AdapterContext, input: RestoreChoice & { archive: ArchiveAccess; preview: PreviewReport }): Promise<RestorePlanDraft>;
+  run(ctx: RestoreContext, input: { plan: RestorePlan; archive: ArchiveAccess; preview: PreviewReport }): Promise<void>;
+  verify(ctx: AdapterContext, input: { plan: RestorePlan; archive: ArchiveAccess; preview: PreviewReport }): Promise<IntegrityCheck[]>;
+}
+
+/** One app, declared once. */
+export interface AppModule {
+  readonly kind: string;
+  readonly label: string;
+  /** One sentence: what Lifeboat does with this app. */
+  readonly summary: string;
+  readonly transports: ('ssh' | 'https')[];
+  readonly settings: SettingsSpec;
+  readonly secretSlots: SecretSlotInfo[];
+  /** The app's public health endpoint over HTTPS, for the connection test. */
+  readonly healthPath?: string;
+  /** Content first (magic bytes, structure), sidecars next, the file name last; null: not this app's. */
+  detect(probe: ArchiveProbe): Detection | null;
+  capabilities(installation: Installation): AdapterCapabilities;
+  /**
+   * One authenticated, read-only call over HTTPS (e.g. list backups), so the connection test finds
+   * a wrong token or password; returns what it saw, or null when there is nothing to check
+   * unattended. Must reuse a live session rather than spend another rate-limited login.
+   */
+  checkAccess?(ctx: AdapterContext): Promise<string | null>;
+  readonly sources: SourcesPart;
+  readonly format: FormatPart;
+  readonly restore: RestorePart | null;
+}
+
+/** Restore options for modules that only replace (no conflict policy). */
+export function replaceOnly(scopes: RestoreOptions['scopes']): RestoreOptions {
+  return { scopes, conflict: null };
+}
