@@ -1,0 +1,389 @@
+/**
+ * Random-access ZIP reading for Nojoin archives, over any source that can read a byte range: the
+ * central directory (at the end) is read first, without reading the members, and each member is
+ * then streamed (inflated, CRC-32 checked) on its own. yauzl does the parsing; its member-name
+ * validation is kept (and made strict: a backslash is refused, not rewritten). On top of it this
+ * module refuses what Nojoin's restore should never be handed: symlinks, encrypted or overlapping
+ * members, duplicate names, and archives over the caps below (zip bombs).
+ */
+import { createWriteStream } from 'node:fs';
+import { mkdtemp, open as openFile, rm } from 'node:fs/promises';
+import path from 'node:path';
+import { PassThrough, Readable, Transform, type TransformCallback } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
+import { crc32 } from 'node:zlib';
+import yauzl from 'yauzl';
+import { LifeboatError } from '../../../../shared/errors';
+import type { ArchiveAccess, StepContext } from '../../adapter';
+
+/** Something that can hand out any byte range of an archive: a local file, a vault blob, an upload. */
+export interface ByteRangeSource {
+  /** Total size in bytes. */
+  readonly size: number;
+  /** A stream of bytes `start` (inclusive) to `end` (exclusive). */
+  readRange(start: number, end: number): Readable;
+  close(): Promise<void>;
+}
+
+/** Caps that turn a hostile or absurd archive into a typed error before any work is done. */
+export interface ZipLimits {
+  maxMembers: number;
+  /** Sum of the members' uncompressed sizes. */
+  maxTotalUncompressedBytes: number;
+  /** Uncompressed ÷ compressed size of one member, checked for members above `ratioCheckAboveBytes`. */
+  maxCompressionRatio: number;
+  ratioCheckAboveBytes: number;
+}
+
+/** Defaults: 50 000 members, 64 GiB unpacked (Nojoin's own upload limit is 25 GiB), ratio 250 above 1 MiB. */
+export const DEFAULT_ZIP_LIMITS: ZipLimits = {
+  maxMembers: 50_000,
+  maxTotalUncompressedBytes: 64 * 1024 ** 3,
+  // DEFLATE tops out near 1032:1; real Nojoin JSON stays far below 100:1 and audio near 1:1.
+  maxCompressionRatio: 250,
+  ratioCheckAboveBytes: 1024 * 1024,
+};
+
+/** One member as the central directory describes it. */
+export interface ZipMember {
+  name: string;
+  compressedSize: number;
+  uncompressedSize: number;
+  crc32: number;
+  /** 0 stored, 8 DEFLATE (the only two accepted). */
+  method: number;
+  modified: Date;
+  isDirectory: boolean;
+}
+
+const S_IFMT = 0o170000;
+const S_IFLNK = 0o120000;
+const LOCAL_HEADER_FIXED_BYTES = 30;
+const READ_CHUNK_BYTES = 256 * 1024;
+
+/** yauzl's reader over a ByteRangeSource (yauzl calls `_readStreamForRange` for every read). */
+class SourceReader extends yauzl.RandomAccessReader {
+  constructor(private readonly source: ByteRangeSource) {
+    super();
+  }
+
+  override _readStreamForRange(start: number, end: number): Readable {
+    return this.source.readRange(start, end);
+  }
+}
+
+/** A local file as a ByteRangeSource; one file handle serves every range. */
+export async function fileByteSource(file: string): Promise<ByteRangeSource> {
+  const handle = await openFile(file, 'r').catch((error: unknown) => {
+    throw new LifeboatError('NOT_FOUND', `Cannot open ${path.basename(file)}: ${(error as Error).message}.`, { cause: error });
+  });
+  const { size } = await handle.stat();
+  // Positional reads rather than handle.createReadStream, whose 'close' closes the shared handle.
+  async function* range(start: number, end: number): AsyncGenerator<Buffer> {
+    for (let position = start; position < end; ) {
+      const buffer = Buffer.allocUnsafe(Math.min(READ_CHUNK_BYTES, end - position));
+      const { bytesRead } = await handle.read(buffer, 0, buffer.length, position);
+      if (bytesRead === 0) return;
+      position += bytesRead;
+      yield buffer.subarray(0, bytesRead);
+    }
+  }
+  return {
+    size,
+    readRange: (start, end) => Readable.from(range(start, end), { objectMode: false }),
+    close: () => handle.close(),
+  };
+}
+
+/** An in-memory archive as a ByteRangeSource (tests, small uploads). */
+export function bufferByteSource(buffer: Buffer): ByteRangeSource {
+  return {
+    size: buffer.length,
+    readRange: (start, end) => {
+      const stream = new PassThrough();
+      stream.end(buffer.subarray(start, end));
+      return stream;
+    },
+    close: async () => undefined,
+  };
+}
+
+/** A file copied into a private temp folder; `remove()` deletes folder and file. */
+export interface SpooledArchive {
+  file: string;
+  size: number;
+  remove(): Promise<void>;
+}
+
+/**
+ * Copies an archive that can only be streamed from its start (a vault snapshot, an upload) into a
+ * temp folder under `stagingDir`, so that it can be read at random; progress goes to `ctx`.
+ */
+export async function spoolArchive(archive: ArchiveAccess, stagingDir: string, ctx: Pick<StepContext, 'signal' | 'progress'>): Promise<SpooledArchive> {
+  const dir = await mkdtemp(path.join(stagingDir, 'nojoin-'));
+  const file = path.join(dir, 'archive.zip');
+  const remove = () => rm(dir, { recursive: true, force: true });
+  let size = 0;
+  try {
+    const input = await archive.open();
+    input.on('data', (chunk: Buffer) => {
+      size += chunk.length;
+      ctx.progress({ bytes: size, total: archive.size });
+    });
+    await pipeline(input, createWriteStream(file), { signal: ctx.signal });
+  } catch (error) {
+    await remove();
+    if (ctx.signal.aborted) throw new LifeboatError('CANCELLED', `Reading ${archive.fileName} was cancelled.`, { cause: error });
+    throw error;
+  }
+  return { file, size, remove };
+}
+
+/** Why yauzl's name check refused a name, in words (its messages start with these prefixes). */
+function describeNameProblem(problem: string): string {
+  if (problem.startsWith('invalid characters')) return 'it holds a backslash, which Windows and some unzip tools treat as a folder separator';
+  if (problem.startsWith('absolute path')) return 'it is an absolute path';
+  if (problem.startsWith('invalid relative path')) return 'it climbs out of the extraction folder with ".." (zip slip)';
+  return problem;
+}
+
+function invalid(message: string, member: string | null, cause?: unknown): LifeboatError {
+  return new LifeboatError('ARCHIVE_INVALID', message, { details: member === null ? {} : { member }, ...(cause === undefined ? {} : { cause }) });
+}
+
+/** A ZIP whose central directory has been read and checked; members are streamed on demand. */
+export class NojoinZip {
+  private readonly byName: Map<string, { member: ZipMember; entry: yauzl.Entry }>;
+
+  private constructor(
+    private readonly zipfile: yauzl.ZipFile,
+    private readonly source: ByteRangeSource,
+    readonly label: string,
+    entries: { member: ZipMember; entry: yauzl.Entry }[],
+  ) {
+    this.byName = new Map(entries.map((e) => [e.member.name, e]));
+    this.members = entries.map((e) => e.member);
+  }
+
+  /** Every member, in central-directory order. */
+  readonly members: readonly ZipMember[];
+
+  /**
+   * Reads and checks the central directory of `source`, which the archive then owns (closed by
+   * `close`, or here when the archive is refused); throws ARCHIVE_INVALID naming the member at fault.
+   */
+  static async open(source: ByteRangeSource, options: { label: string; limits?: Partial<ZipLimits> }): Promise<NojoinZip> {
+    const limits = { ...DEFAULT_ZIP_LIMITS, ...options.limits };
+    const label = options.label;
+    let zipfile: yauzl.ZipFile | null = null;
+    try {
+      try {
+        // decodeStrings off: the names are decoded and checked below with yauzl's own functions, so a
+        // refusal can say which member and which rule instead of ending the listing with a bare Error.
+        zipfile = await yauzl.fromRandomAccessReaderPromise(new SourceReader(source), source.size, {
+          lazyEntries: true,
+          autoClose: false,
+          decodeStrings: false,
+          validateEntrySizes: true,
+        });
+      } catch (error) {
+        throw invalid(`${label} is not a complete ZIP archive (${(error as Error).message}); it may be truncated.`, null, error);
+      }
+      if (zipfile.entryCount > limits.maxMembers) {
+        throw invalid(`${label} lists ${zipfile.entryCount} members, more than the ${limits.maxMembers} Lifeboat accepts.`, null);
+      }
+      const entries = await readEntries(zipfile, label, limits);
+      checkNoOverlap(entries, source.size, label);
+      return new NojoinZip(zipfile, source, label, entries);
+    } catch (error) {
+      zipfile?.close();
+      await source.close();
+      throw error;
+    }
+  }
+
+  /** The member called `name`, if any. */
+  member(name: string): ZipMember | undefined {
+    return this.byName.get(name)?.member;
+  }
+
+  /**
+   * The member's uncompressed bytes. Read whole, the CRC-32 is checked at the end (the stream then
+   * fails with ARCHIVE_INVALID); `start`/`end` (uncompressed offsets) give a slice without that check.
+   */
+  async openMember(name: string, range: { start?: number; end?: number } = {}): Promise<Readable> {
+    const found = this.byName.get(name);
+    if (!found) throw new LifeboatError('NOT_FOUND', `${this.label} has no member "${name}".`, { details: { member: name } });
+    const { member, entry } = found;
+    let raw: Readable;
+    try {
+      raw = await this.zipfile.openReadStreamPromise(entry);
+    } catch (error) {
+      throw invalid(`Member "${name}" of ${this.label} cannot be read: ${(error as Error).message}.`, name, error);
+    }
+    const start = range.start ?? 0;
+    const end = Math.min(range.end ?? member.uncompressedSize, member.uncompressedSize);
+    const whole = start === 0 && end === member.uncompressedSize;
+    const checker = new MemberCheck(member, this.label, whole ? null : { start, end }, () => raw.destroy());
+    raw.on('error', (error: Error) => checker.destroy(invalid(`Member "${name}" of ${this.label} is damaged: ${error.message}.`, name, error)));
+    return raw.pipe(checker);
+  }
+
+  /** The whole member in memory, refused when larger than `maxBytes`. */
+  async readMember(name: string, maxBytes: number): Promise<Buffer> {
+    const member = this.member(name);
+    if (member && member.uncompressedSize > maxBytes) {
+      throw invalid(`Member "${name}" of ${this.label} is ${member.uncompressedSize} bytes, more than the ${maxBytes} Lifeboat reads into memory.`, name);
+    }
+    const chunks: Buffer[] = [];
+    for await (const chunk of await this.openMember(name)) chunks.push(chunk as Buffer);
+    return Buffer.concat(chunks);
+  }
+
+  /** The name its local header gives a member (it must equal the central directory's). */
+  async localHeaderName(name: string): Promise<string> {
+    const found = this.byName.get(name);
+    if (!found) throw new LifeboatError('NOT_FOUND', `${this.label} has no member "${name}".`, { details: { member: name } });
+    try {
+      const header = await this.zipfile.readLocalFileHeaderPromise(found.entry);
+      return header.fileName.toString(found.entry.generalPurposeBitFlag & 0x800 ? 'utf8' : 'latin1');
+    } catch (error) {
+      throw invalid(`The local header of "${name}" in ${this.label} is unreadable: ${(error as Error).message}.`, name, error);
+    }
+  }
+
+  /** Closes the archive and its source. */
+  async close(): Promise<void> {
+    this.zipfile.close();
+    await this.source.close();
+  }
+}
+
+/** Checks the CRC-32 of a whole member as it streams, or cuts a slice out of it. */
+class MemberCheck extends Transform {
+  private crc = 0;
+  private position = 0;
+  private sliceDone = false;
+
+  constructor(
+    private readonly member: ZipMember,
+    private readonly label: string,
+    private readonly slice: { start: number; end: number } | null,
+    private readonly stopSource: () => void,
+  ) {
+    super();
+  }
+
+  override _transform(chunk: Buffer, _encoding: BufferEncoding, done: TransformCallback): void {
+    const at = this.position;
+    this.position += chunk.length;
+    if (this.slice === null) {
+      this.crc = crc32(chunk, this.crc);
+      done(null, chunk);
+      return;
+    }
+    if (this.sliceDone) {
+      done();
+      return;
+    }
+    const from = Math.max(this.slice.start - at, 0);
+    const to = Math.min(this.slice.end - at, chunk.length);
+    if (to > from) this.push(chunk.subarray(from, to));
+    if (this.position >= this.slice.end) {
+      // The rest of the member is not wanted: stop inflating it.
+      this.sliceDone = true;
+      this.stopSource();
+      this.push(null);
+    }
+    done();
+  }
+
+  override _flush(done: TransformCallback): void {
+    if (this.slice === null && this.crc !== this.member.crc32) {
+      done(
+        invalid(
+          `Member "${this.member.name}" of ${this.label} is damaged: its CRC-32 is ${hex(this.crc)}, the archive says ${hex(this.member.crc32)}.`,
+          this.member.name,
+        ),
+      );
+      return;
+    }
+    done();
+  }
+}
+
+function hex(value: number): string {
+  return value.toString(16).padStart(8, '0');
+}
+
+async function readEntries(zipfile: yauzl.ZipFile, label: string, limits: ZipLimits): Promise<{ member: ZipMember; entry: yauzl.Entry }[]> {
+  const entries: { member: ZipMember; entry: yauzl.Entry }[] = [];
+  const seen = new Set<string>();
+  let total = 0;
+  const listing = zipfile.eachEntry();
+  for (;;) {
+    let next: IteratorResult<yauzl.Entry>;
+    try {
+      next = await listing.next();
+    } catch (error) {
+      throw invalid(`The central directory of ${label} is damaged after ${entries.length} members: ${(error as Error).message}.`, null, error);
+    }
+    if (next.done) break;
+    const entry = next.value;
+    const name = yauzl.getFileNameLowLevel(entry.generalPurposeBitFlag, entry.fileNameRaw, entry.extraFields, true);
+    const printable = name.slice(0, 200);
+    const problem = yauzl.validateFileName(name);
+    if (problem !== null) throw invalid(`${label} holds a member named "${printable}", which is refused: ${describeNameProblem(problem)}.`, name);
+    // eslint-disable-next-line no-control-regex -- control characters are exactly what is being refused
+    if (/[\u0000-\u001f\u007f]/.test(name)) throw invalid(`${label} holds a member whose name has control characters ("${JSON.stringify(printable)}").`, name);
+    if (seen.has(name)) throw invalid(`${label} holds two members named "${printable}"; which one a restore uses is undefined.`, name);
+    seen.add(name);
+    const mode = (entry.externalFileAttributes >>> 16) & S_IFMT;
+    if (mode === S_IFLNK) throw invalid(`${label} holds "${printable}" as a symbolic link; Nojoin archives hold plain files only.`, name);
+    if (entry.isEncrypted()) throw invalid(`${label} holds "${printable}" encrypted; Nojoin never encrypts members.`, name);
+    if (entry.compressionMethod !== 0 && entry.compressionMethod !== 8) {
+      throw invalid(`${label} holds "${printable}" compressed with method ${entry.compressionMethod}; only stored and DEFLATE are read.`, name);
+    }
+    total += entry.uncompressedSize;
+    if (total > limits.maxTotalUncompressedBytes) {
+      throw invalid(`${label} unpacks to more than ${limits.maxTotalUncompressedBytes} bytes (reached at "${printable}"), over Lifeboat's cap.`, name);
+    }
+    if (entry.uncompressedSize > limits.ratioCheckAboveBytes && entry.uncompressedSize > entry.compressedSize * limits.maxCompressionRatio) {
+      throw invalid(
+        `"${printable}" in ${label} claims ${entry.uncompressedSize} bytes from ${entry.compressedSize} compressed, a ratio over ${limits.maxCompressionRatio}:1 (a zip bomb?).`,
+        name,
+      );
+    }
+    entries.push({
+      entry,
+      member: {
+        name,
+        compressedSize: entry.compressedSize,
+        uncompressedSize: entry.uncompressedSize,
+        crc32: entry.crc32,
+        method: entry.compressionMethod,
+        modified: entry.getLastModDate(),
+        isDirectory: name.endsWith('/'),
+      },
+    });
+  }
+  return entries;
+}
+
+/**
+ * Members whose data overlap are how non-recursive zip bombs multiply one compressed blob into
+ * many; a member reaching past the end of the file means a cut-off archive.
+ */
+function checkNoOverlap(entries: { member: ZipMember; entry: yauzl.Entry }[], fileSize: number, label: string): void {
+  const sorted = [...entries].sort((a, b) => a.entry.relativeOffsetOfLocalHeader - b.entry.relativeOffsetOfLocalHeader);
+  for (let i = 0; i < sorted.length; i++) {
+    const current = sorted[i]!;
+    // The local header's extra field may be longer than the central one's, never shorter than none.
+    const minimumEnd = current.entry.relativeOffsetOfLocalHeader + LOCAL_HEADER_FIXED_BYTES + current.entry.fileNameLength + current.entry.compressedSize;
+    const next = sorted[i + 1];
+    if (next && minimumEnd > next.entry.relativeOffsetOfLocalHeader) {
+      throw invalid(`Members "${current.member.name}" and "${next.member.name}" of ${label} overlap (a zip bomb or a forged directory).`, current.member.name);
+    }
+    if (minimumEnd > fileSize) throw invalid(`Member "${current.member.name}" of ${label} runs past the end of the file; the archive is truncated.`, current.member.name);
+  }
+}
