@@ -6,6 +6,7 @@
  * caller; rows' audio and document paths are matched with members. Nothing is unpacked to disk and
  * no member is held in memory whole, so a multi-GiB archive reads in bounded memory.
  */
+import { TextDecoder } from 'node:util';
 import type { IntegrityCheck } from '../../../../shared/apps';
 import { LifeboatError } from '../../../../shared/errors';
 import { readBackupInfo, type NojoinBackupInfo } from './backup-info';
