@@ -186,6 +186,8 @@ export interface RestorePlan {
   pointOfNoReturn: string;
   /** What the operator must do afterwards (restore the files directory…), kept as a checklist in the report. */
   followUps: string[];
+  /** Why no safety pull is needed (the restore only adds to the target), or null: one is taken first. */
+  nothingToSave: string | null;
   /** What the operator must type to confirm: the installation's name. */
   confirmationText: string;
 }

@@ -32,6 +32,8 @@ export interface TestFleet {
   weavestreamHttps: WeavestreamHttpsHandle;
   /** The installations as the core stored them (secrets already in its SecretStore). */
   installations: { weavestream: Installation; meshmonitor: Installation; weavestreamHttps: Installation };
+  /** What was passed to `installations:add` for each (secrets included), for another core. */
+  inputs: FleetInputs;
   /** RESTORE_FROM_BACKUP values the control endpoint restarted MeshMonitor with, in order. */
   meshMonitorRestarts: string[];
   stop(): Promise<void>;
@@ -114,7 +116,7 @@ export async function startTestFleet(core: Core, options: { seedDumps?: number }
       meshmonitor: await replaceInstallation(core, inputs.meshmonitor),
       weavestreamHttps: await replaceInstallation(core, inputs.weavestreamHttps),
     };
-    return { weavestream, meshmonitor, weavestreamHttps, installations, meshMonitorRestarts: restarts, stop: stopAll };
+    return { weavestream, meshmonitor, weavestreamHttps, installations, inputs, meshMonitorRestarts: restarts, stop: stopAll };
   } catch (error) {
     await stopAll();
     throw error;

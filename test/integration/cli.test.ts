@@ -2,7 +2,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { spawnSync } from 'node:child_process';
 import path from 'node:path';
-import { readFileSync } from 'node:fs';
+import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { startSshd, type TestSshd } from '../harness/sshd';
 import { makeTestHome } from '../harness/home';
 
@@ -43,6 +43,23 @@ describe('lifeboat CLI', () => {
     const list = JSON.parse(lifeboat(['--json', 'installations', 'list']).stdout) as { ssh: { hostKeySha256: string } }[];
     expect(list[0]!.ssh.hostKeySha256).toBe(sshd.hostKeyFingerprint);
     expect(readFileSync(path.join(home, 'installations.json'), 'utf8')).toContain(sshd.hostKeyFingerprint);
+  });
+
+  it('exits with the code of its outcome: 10 without a vault, 1 when a vault check finds damage', async () => {
+    const noVault = lifeboat(['vault', 'snapshots']);
+    expect(noVault.status, noVault.stderr).toBe(10);
+    expect(noVault.stderr).toContain('VAULT_NOT_INITIALIZED');
+    expect(lifeboat(['vault', 'init']).status).toBe(0);
+    expect(lifeboat(['import', cli]).status).toBe(0);
+    // Damage one pack: the check command reports it and must exit 1 (it used to exit 0).
+    const packs = readdirSync(path.join(home, 'vault', 'data'), { recursive: true }).map(String).filter((f) => /[0-9a-f]{64}$/.test(f));
+    const pack = path.join(home, 'vault', 'data', packs[0]!);
+    const bytes = readFileSync(pack);
+    bytes[Math.floor(bytes.length / 2)]! ^= 0xff;
+    writeFileSync(pack, bytes);
+    const check = lifeboat(['vault', 'check', '--read-data']);
+    expect(check.stdout).toMatch(/problem/);
+    expect(check.status).toBe(1);
   });
 
   it('names what was wrong in bad input, with exit code 2', () => {

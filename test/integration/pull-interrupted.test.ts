@@ -4,14 +4,12 @@
 // injected into the stream, and (Weavestream) made for real: a proxy resets the TCP connection.
 import { createHash } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
-import { Transform, type Readable } from 'node:stream';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { LifeboatError } from '../../src/shared/errors';
-import type { AppModule } from '../../src/main/apps/module';
 import { APP_MODULES, AppRegistry } from '../../src/main/apps/registry';
 import type { PullResult } from '../../src/main/apps/pull-runner';
 import { createCore, MemorySecretStore, type Core } from '../../src/main/core';
 import { createInProcessClient } from '../../src/main/contract/in-process';
+import { breakable } from '../harness/breakable-module';
 import { startCuttingProxy, type CuttingProxy } from '../harness/cutting-proxy';
 import { makeTestHome } from '../harness/home';
 import { ensureVault, startTestFleet, type TestFleet } from '../fleet';
@@ -23,34 +21,15 @@ const proxies: CuttingProxy[] = [];
 /** Byte limit at which the next transfer of an app kind breaks (once). */
 const breakNext = new Map<string, number>();
 
-/** The module with a source whose first read, when armed, breaks after the armed number of bytes. */
-function breakable(module: AppModule): AppModule {
-  return {
-    ...module,
-    sources: {
-      ...module.sources,
-      async open(ctx, remoteId) {
-        const source = await module.sources.open(ctx, remoteId);
-        const limit = breakNext.get(module.kind);
-        if (limit === undefined) return source;
-        breakNext.delete(module.kind);
-        let first = true;
-        return {
-          ...source,
-          async open(offset: number) {
-            const stream = await source.open(offset);
-            if (!first) return stream;
-            first = false;
-            return cutAfter(stream, limit);
-          },
-        };
-      },
-    },
-  };
+/** Takes the armed limit of an app kind, once. */
+function takeLimit(kind: string): number | null {
+  const limit = breakNext.get(kind) ?? null;
+  breakNext.delete(kind);
+  return limit;
 }
 
 beforeAll(async () => {
-  core = await createCore({ home: makeTestHome('pull-cut'), secretStore: new MemorySecretStore('integration test'), apps: new AppRegistry(APP_MODULES.map(breakable)) });
+  core = await createCore({ home: makeTestHome('pull-cut'), secretStore: new MemorySecretStore('integration test'), apps: new AppRegistry(APP_MODULES.map((m) => breakable(m, takeLimit))) });
   await ensureVault(core);
   fleet = await startTestFleet(core);
 });
@@ -60,25 +39,6 @@ afterAll(async () => {
   await core?.close();
   await fleet?.stop();
 });
-
-/** Passes `limit` bytes, then fails the way a dropped connection does. */
-function cutAfter(stream: Readable, limit: number): Readable {
-  let passed = 0;
-  const cut = new Transform({
-    transform(chunk: Buffer, _encoding, done) {
-      if (passed + chunk.length <= limit) {
-        passed += chunk.length;
-        done(null, chunk);
-        return;
-      }
-      this.push(chunk.subarray(0, limit - passed));
-      passed = limit;
-      stream.destroy();
-      done(new LifeboatError('HTTP_NETWORK', 'The connection was reset mid-transfer (injected).'));
-    },
-  });
-  return stream.pipe(cut);
-}
 
 async function pull(installationId: string): Promise<PullResult> {
   const client = createInProcessClient(core);

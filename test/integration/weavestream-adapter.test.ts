@@ -98,6 +98,7 @@ async function plan(archive: ArchiveAccess, preview: PreviewReport, mode: Restor
     conflict: null,
     selection,
     followUps: draft.followUps ?? [],
+    nothingToSave: draft.nothingToSave ?? null,
     preflight: draft.preflight,
     blocked: draft.preflight.some((c) => c.blocking && !c.ok),
     changes: draft.changes,

@@ -91,6 +91,11 @@ export interface RestorePlanDraft {
   pointOfNoReturn: string;
   /** What the operator must do after the restore, beyond what Lifeboat does. */
   followUps?: string[];
+  /**
+   * Set when the restore destroys nothing on the target (it only adds), so there is no state to
+   * save first: the reason, recorded in the report and the audit trail instead of a safety pull.
+   */
+  nothingToSave?: string;
 }
 
 /** Everything a restore step needs. */

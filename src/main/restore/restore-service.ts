@@ -126,9 +126,10 @@ export class RestoreService {
       preflight: allChecks,
       blocked: allChecks.some((c) => c.blocking && !c.ok),
       changes: draft.changes,
-      steps: ['Safety pull: back up the current state of the target into the vault (tagged pre-restore)', ...draft.steps, 'Verify the result and store the report'],
+      steps: [...(draft.nothingToSave ? [] : ['Safety pull: back up the current state of the target into the vault (tagged pre-restore)']), ...draft.steps, 'Verify the result and store the report'],
       pointOfNoReturn: draft.pointOfNoReturn,
       followUps: draft.followUps ?? [],
+      nothingToSave: draft.nothingToSave ?? null,
       confirmationText: installation.name,
     };
     if (preview) this.plans.set(plan.id, { plan, preview });
@@ -170,7 +171,10 @@ export class RestoreService {
       ctx.log(line);
     };
     try {
-      if (input.skipSafetyPull) {
+      if (plan.nothingToSave) {
+        report.safetyPullSkipped = plan.nothingToSave;
+        log(`no safety pull: ${plan.nothingToSave}`);
+      } else if (input.skipSafetyPull) {
         report.safetyPullSkipped = input.skipSafetyPull.reason;
         log(`safety pull skipped by the operator: ${input.skipSafetyPull.reason}`);
         await core.audit.record({ action: 'restore-override', outcome: 'succeeded', installationId: installation.id, installationName: installation.name, jobId: ctx.jobId, detail: `safety pull skipped: ${input.skipSafetyPull.reason}` });

@@ -24,7 +24,7 @@ const STABLE_AFTER_MS = 1500;
 const MAX_SIDECAR_BYTES = 64 * 1024;
 
 const RESTORE_OPTIONS: RestoreOptions = {
-  scopes: [{ id: 'full', label: 'Put the file back', description: 'Writes the archive into the folder under its own name (a temporary name first, then renamed), for your own tools to restore from.', selectable: false }],
+  scopes: [{ id: 'full', label: 'Put the file back', description: 'Writes the archive into the folder under its own name (a temporary name first, then renamed), for your own tools to restore from; a different file of that name is never replaced.', selectable: false }],
   conflict: null,
 };
 
@@ -48,7 +48,7 @@ async function listFiles(ctx: AdapterContext): Promise<RemoteListing[]> {
   const names = new Set(entries.map((e) => e.name));
   return entries
     .filter((e) => e.isFile && matches.test(e.name) && !e.name.endsWith('.sha256') && !e.name.startsWith('.'))
-    .sort((a, b) => b.mtime.getTime() - a.mtime.getTime())
+    .sort((a, b) => b.mtime.getTime() - a.mtime.getTime() || b.name.localeCompare(a.name))
     .map((e) => ({
       id: e.name,
       name: e.name,
@@ -162,12 +162,25 @@ export const directoryModule: AppModule = {
       const settings = directorySettings(ctx.installation);
       const session = await ctx.ssh();
       const folder = await session.statOrNull(settings.directory);
-      const existing = await session.statOrNull(path.join(settings.directory, archive.fileName));
+      const target = path.join(settings.directory, archive.fileName);
+      const existing = await session.statOrNull(target);
+      const same = existing?.isFile === true && existing.size === archive.size && (await hashArchive({ ...archive, open: () => session.createReadStream(target, { signal: ctx.signal }) }, ctx)).sha256 === (await hashArchive(archive, ctx)).sha256;
       return {
-        preflight: [{ id: 'folder', kind: 'target', name: 'Folder exists', ok: folder?.isDirectory === true, blocking: true, detail: folder?.isDirectory ? `${settings.directory} exists` : `${settings.directory} is not a folder on the server` }],
-        changes: [{ item: archive.fileName, action: existing ? 'replace' : 'add', live: existing?.size ?? null, archive: archive.size }],
+        preflight: [
+          { id: 'folder', kind: 'target', name: 'Folder exists', ok: folder?.isDirectory === true, blocking: true, detail: folder?.isDirectory ? `${settings.directory} exists` : `${settings.directory} is not a folder on the server` },
+          {
+            id: 'no-overwrite',
+            kind: 'target',
+            name: 'Nothing is overwritten',
+            ok: !existing || same,
+            blocking: true,
+            detail: !existing ? `${archive.fileName} is not in the folder` : same ? `${archive.fileName} is already there with the same content` : `a different ${archive.fileName} is in the folder: move it away first (Lifeboat never replaces it)`,
+          },
+        ],
+        changes: [{ item: archive.fileName, action: existing ? 'keep' : 'add', live: existing?.size ?? null, archive: archive.size }],
         steps: [`Write ${archive.fileName} into ${settings.directory} under a temporary name`, 'Rename it into place', 'Read it back and compare its SHA-256'],
         pointOfNoReturn: 'the file is renamed into place',
+        nothingToSave: 'putting a file back into the folder adds it and replaces nothing',
       };
     },
 

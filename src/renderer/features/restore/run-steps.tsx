@@ -17,6 +17,14 @@ type Update = (patch: Partial<WizardChoices>) => void;
 export function SafetyStep(props: { plan: RestorePlan; choices: WizardChoices; update: Update }): ReactNode {
   const { plan, choices, update } = props;
   const short = choices.skipReason.trim().length < SKIP_REASON_MIN;
+  if (plan.nothingToSave) {
+    return (
+      <fieldset className="wizard-fieldset">
+        <legend>Safety pull</legend>
+        <p>No safety pull is needed: {plan.nothingToSave}.</p>
+      </fieldset>
+    );
+  }
   return (
     <fieldset className="wizard-fieldset">
       <legend>Safety pull</legend>
