@@ -1,0 +1,65 @@
+/**
+ * The Fernet token layout (fernet/spec Spec.md): base64url(version ‖ timestamp ‖ IV ‖ ciphertext ‖
+ * HMAC), and the three ways a token can be bad, each with its own message: corrupt (bad
+ * structure, with the offset), truncated, and an HMAC that does not match (wrong key or altered).
+ */
+import { LifeboatError } from '../../../shared/errors';
+
+/** The only version byte the spec defines. */
+export const FERNET_VERSION = 0x80;
+/** Version (1) + timestamp (8) + IV (16). */
+export const FERNET_HEADER_BYTES = 25;
+/** HMAC-SHA256 at the end. */
+export const FERNET_HMAC_BYTES = 32;
+/** Header + one cipher block (PKCS#7 always pads) + HMAC. */
+export const FERNET_MIN_BYTES = FERNET_HEADER_BYTES + 16 + FERNET_HMAC_BYTES;
+/** Every token of this century starts so: 0x80 then the zero high bytes of the timestamp. */
+export const FERNET_TEXT_PREFIX = 'gAAAAA';
+
+/** What went wrong with a token, for callers that act on the kind rather than the words. */
+export type FernetFailureKind = 'corrupt' | 'truncated' | 'wrong-key' | 'altered';
+
+/** The token's creation time from its first 12 characters (no key needed), or null when they are not a Fernet token's start. */
+export function readFernetTimestamp(head: Buffer): Date | null {
+  const text = head.subarray(0, 12).toString('latin1');
+  if (!/^[A-Za-z0-9_-]{12}$/.test(text)) return null;
+  const bytes = Buffer.from(text, 'base64url');
+  if (bytes[0] !== FERNET_VERSION) return null;
+  return new Date(Number(bytes.readBigUInt64BE(1)) * 1000);
+}
+
+/** Whether text looks like the start of a Fernet token (version 0x80, base64url). */
+export function looksLikeFernetText(head: Buffer): boolean {
+  const text = head.subarray(0, 64).toString('latin1');
+  return text.startsWith(FERNET_TEXT_PREFIX) && /^[A-Za-z0-9_-]+={0,2}\s*$/.test(text);
+}
+
+/** A token whose bytes are not a Fernet structure (bad character, version byte, length). */
+export function fernetCorruptError(label: string, what: string, offset: number): LifeboatError {
+  return new LifeboatError('ARCHIVE_INVALID', `${label} is not an intact Fernet token: ${what} at byte ${offset} of the file.`, { details: { fernet: 'corrupt', offset } });
+}
+
+/** A token that stops before its end. */
+export function fernetTruncatedError(label: string, what: string, size: number): LifeboatError {
+  return new LifeboatError('ARCHIVE_INVALID', `${label} is cut short: ${what}; the file ends after ${size} bytes (an interrupted copy or a full disk truncates a backup so).`, {
+    details: { fernet: 'truncated', size },
+  });
+}
+
+/**
+ * An HMAC that does not match. Fernet cannot tell a wrong key from an altered file; when the same
+ * key has verified another token of the same source, the file is the likelier culprit. `hint`
+ * says where the right key lives.
+ */
+export function fernetHmacError(label: string, options: { keyVerifiedElsewhere: boolean; hint?: string }): LifeboatError {
+  const message = options.keyVerifiedElsewhere
+    ? `${label} fails its HMAC check although the same key verifies other backups of this installation: the file was altered or damaged after it was written.`
+    : `${label} fails its HMAC check with the key given: probably the wrong key${options.hint ? ` (${options.hint})` : ''}.`;
+  return new LifeboatError('ARCHIVE_VERIFY_FAILED', message, { details: { fernet: options.keyVerifiedElsewhere ? 'altered' : 'wrong-key' } });
+}
+
+/** The failure kind a LifeboatError of this module carries, or null. */
+export function fernetFailureOf(error: unknown): FernetFailureKind | null {
+  const kind = error instanceof LifeboatError ? error.details?.fernet : undefined;
+  return kind === 'corrupt' || kind === 'truncated' || kind === 'wrong-key' || kind === 'altered' ? kind : null;
+}
