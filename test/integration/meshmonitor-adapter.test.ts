@@ -43,6 +43,8 @@ let tokenInst: Installation;
 let passwordInst: Installation;
 let wrongPasswordInst: Installation;
 let sshOnlyInst: Installation;
+let tokenSshInst: Installation;
+let tokenAndPasswordInst: Installation;
 
 function stepContext(signal = new AbortController().signal, onProgress?: (phase: string | undefined, bytes: number | undefined) => void): StepContext & { lines: string[] } {
   const lines: string[] = [];
@@ -168,6 +170,8 @@ beforeAll(async () => {
   });
   wrongPasswordInst = await add({ name: 'mesh wrong', app: 'meshmonitor', https: { ...https, auth: 'password', username: 'admin' }, secrets: { 'https-password': 'not-the-password' } });
   sshOnlyInst = await add({ name: 'mesh ssh', app: 'meshmonitor', ssh, settings });
+  tokenSshInst = await add({ name: 'mesh token ssh', app: 'meshmonitor', https: { ...https, auth: 'bearer' }, ssh, settings, secrets: { 'api-token': mm.apiToken! } });
+  tokenAndPasswordInst = await add({ name: 'mesh token + password', app: 'meshmonitor', https: { ...https, auth: 'bearer', username: 'admin' }, ssh, settings, secrets: { 'api-token': mm.apiToken!, 'https-password': 'changeme' } });
 });
 
 afterAll(async () => {
@@ -307,7 +311,13 @@ describe('restore', () => {
       const file = path.join(dir, 'metadata.json');
       await writeFile(file, (await readFile(file, 'utf8')).replace('"schemaVersion": 21', '"schemaVersion": 22'));
     });
+    const historyBefore = mm.rows('system_backup_history').length;
+    const dirsBefore = await backupDirs();
     const { plan: p, preview: report } = await plan(passwordInst, newer, 'full');
+    // A blocked plan touches nothing: no throwaway backup was made (and deleted) to count rows.
+    expect(mm.rows('system_backup_history')).toHaveLength(historyBefore);
+    expect(await backupDirs()).toEqual(dirsBefore);
+    expect(p.preflight.find((c) => c.id === 'live-row-counts')?.detail).toMatch(/the plan is blocked/);
     // metadata.json is not checksummed: the tables still verify, only the schema check fails.
     expect(report.integrity.checks.find((c) => c.name === 'Table checksums')?.ok).toBe(true);
     const schema = p.preflight.find((c) => c.name === 'Schema version');
@@ -377,6 +387,20 @@ describe('restore', () => {
     expect(checks.every((c) => c.ok), JSON.stringify(checks, null, 1)).toBe(true);
     expect(checks.find((c) => c.name === 'Server log')?.detail).toMatch(/System restore completed: 20 tables, 225 rows/);
     expect(checks.filter((c) => c.name.startsWith('Rows of '))).toHaveLength(20);
+    expect(p.followUps).toEqual([]);
+  });
+
+  it("after a restore that deleted the token: counts by password when the installation has one, else says the check could not run (not a failure)", async () => {
+    const { plan: p, preview: report } = await plan(tokenSshInst, SAMPLE_ARCHIVE, 'full');
+    expect(p.followUps.join(' ')).toMatch(/new API token/);
+    // The round trip before this test deleted every API token, as a real restore of users does.
+    const tokenOnly = await meshMonitorModule.restore!.verify(context(tokenSshInst), { plan: p, archive: fileArchive(SAMPLE_ARCHIVE), preview: report });
+    const counts = tokenOnly.find((c) => c.id === 'row-counts');
+    expect(counts).toMatchObject({ ok: false, skipped: expect.stringMatching(/deleted the API token/) });
+    expect(tokenOnly.filter((c) => !c.ok && !c.skipped), JSON.stringify(tokenOnly, null, 1)).toEqual([]);
+    const withPassword = await meshMonitorModule.restore!.verify(context(tokenAndPasswordInst), { plan: p, archive: fileArchive(SAMPLE_ARCHIVE), preview: report });
+    expect(withPassword.every((c) => c.ok), JSON.stringify(withPassword, null, 1)).toBe(true);
+    expect(withPassword.filter((c) => c.name.startsWith('Rows of '))).toHaveLength(20);
   });
 
   it('selective restore of 2 tables: a fresh metadata.json naming only them, other tables untouched', async () => {

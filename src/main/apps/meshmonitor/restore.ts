@@ -4,6 +4,7 @@
 import type { IntegrityCheck, PlannedChange, PreflightCheck, PreviewReport, RestoreMode, RestorePlan } from '../../../shared/apps';
 import { LifeboatError } from '../../../shared/errors';
 import type { SshSession } from '../../transport/ssh/session';
+import { createHttpsClient } from '../../transport/https';
 import type { AdapterContext, ArchiveAccess, RestoreContext, RestorePlanDraft } from '../adapter';
 import { fetchHealth, meshMonitorApi, probeLiveCounts, type LiveCounts } from './api';
 import { MESHMONITOR_SCHEMA_VERSION, parseMeshMonitorMetadata } from './backup-format';
@@ -144,7 +145,9 @@ export async function planMeshMonitorRestore(
   }
 
   let live: LiveCounts;
-  if (settings.liveCounts === 'off') live = { counts: null, detail: 'live rows not counted (the setting liveCounts is off)' };
+  // A blocked plan touches nothing: the count would make (and delete) a backup on the server.
+  if (preflight.some((c) => c.blocking && !c.ok)) live = { counts: null, detail: 'live rows not counted: the plan is blocked, and counting makes a throwaway backup on the server' };
+  else if (settings.liveCounts === 'off') live = { counts: null, detail: 'live rows not counted (the setting liveCounts is off)' };
   else if (!ctx.installation.https) live = { counts: null, detail: 'live rows not counted: MeshMonitor tells them only through its API (no HTTPS connection)' };
   else if (!reachable) live = { counts: null, detail: 'live rows not counted: the API is not reachable' };
   else {
@@ -166,10 +169,11 @@ export async function planMeshMonitorRestore(
       : `Copy a selective backup of ${tables.length} table(s) with a fresh metadata.json and checksums into a new directory under system-backups over SFTP`,
     `Restart MeshMonitor with RESTORE_FROM_BACKUP set to that directory: ${settings.restartCommand}`,
     `Read the server log (${settings.logCommand}) until it reports "System restore completed" or why it refused`,
-    'Afterwards remove RESTORE_FROM_BACKUP from the service environment (the marker file /data/.restore-completed only guards the same name)',
+    `Afterwards remove RESTORE_FROM_BACKUP from the service environment (the marker file ${settings.markerFile}, the container's /data/.restore-completed, only guards the same name)`,
     ...effects.map((e) => `Side effect: ${e}`),
   ];
-  return { preflight, changes, steps, pointOfNoReturn: 'Restarting MeshMonitor with RESTORE_FROM_BACKUP' };
+  const followUps = tables.includes('users') && ctx.installation.https?.auth === 'bearer' ? [TOKEN_FOLLOW_UP] : [];
+  return { preflight, changes, steps, pointOfNoReturn: 'Restarting MeshMonitor with RESTORE_FROM_BACKUP', followUps };
 }
 
 /**
@@ -177,8 +181,7 @@ export async function planMeshMonitorRestore(
  * name in MeshMonitor's restore marker: a restore of a name the marker holds is skipped by the
  * server ("RESTORE ALREADY COMPLETED"), even when that directory is gone.
  */
-async function freeDirname(ssh: SshSession, root: string, dataDir: string): Promise<string> {
-  const markerFile = `${dataDir.replace(/\/+$/, '')}/.restore-completed`;
+async function freeDirname(ssh: SshSession, root: string, markerFile: string): Promise<string> {
   const marker = (await ssh.statOrNull(markerFile)) ? (await ssh.readFile(markerFile, { maxBytes: 4096 })).toString('utf8').trim() : '';
   const start = Date.now();
   for (let i = 0; i < 120; i++) {
@@ -227,7 +230,7 @@ export async function runMeshMonitorRestore(ctx: RestoreContext, input: { plan: 
   const settings = meshMonitorSettings(ctx.installation);
   const ssh = await ctx.ssh();
   const root = backupRootOf(settings.dataDir);
-  const dirname = await freeDirname(ssh, root, settings.dataDir);
+  const dirname = await freeDirname(ssh, root, settings.markerFile);
   const tables = plan.mode === 'full' ? null : plan.selection;
   ctx.log(`uploading ${plan.mode === 'full' ? 'the backup' : `${plan.selection.length} table(s)`} to ${root}/${dirname}`);
   ctx.progress({ phase: 'upload', bytes: 0, total: null });
@@ -257,9 +260,10 @@ export async function runMeshMonitorRestore(ctx: RestoreContext, input: { plan: 
       { details: { dirname, exitCode: restarted.code } },
     );
   }
-  ctx.progress({ phase: 'wait-for-restore', bytes: 0, total: null });
-  const deadline = Date.now() + settings.restoreTimeoutSeconds * 1000;
+  const started = Date.now();
+  const deadline = started + settings.restoreTimeoutSeconds * 1000;
   for (;;) {
+    ctx.progress({ phase: `waiting for MeshMonitor to restore (${Math.round((Date.now() - started) / 1000)} s of at most ${settings.restoreTimeoutSeconds} s)`, bytes: 0, total: null });
     const log = await readLog(ssh, logCommand, ctx.signal);
     const outcome = findRestoreOutcome(log.text, dirname);
     if (outcome.state === 'succeeded') {
@@ -285,6 +289,37 @@ export async function runMeshMonitorRestore(ctx: RestoreContext, input: { plan: 
       );
     }
     await sleep(LOG_POLL_MS, ctx.signal);
+  }
+}
+
+const TOKEN_FOLLOW_UP = "Make a new API token in MeshMonitor and store it in Lifeboat (Edit the installation): the restore of users removes every token, Lifeboat's too.";
+
+/** The restore deleted the API token and no password login is configured to count with instead. */
+class TokenRemoved extends Error {}
+
+/**
+ * Live counts after a restore. A restore of users deletes every API token (MeshMonitor's FK
+ * cascade), so with a token that is now refused, count once more through a password login when
+ * the installation also has a user name and password.
+ */
+async function countWithTokenOrPassword(ctx: AdapterContext, tables: string[]): Promise<LiveCounts> {
+  try {
+    await meshMonitorApi(ctx);
+    return await probeLiveCounts(ctx);
+  } catch (error) {
+    const tokenGone = error instanceof LifeboatError && error.code === 'HTTP_AUTH_FAILED' && tables.includes('users') && ctx.installation.https?.auth === 'bearer';
+    if (!tokenGone) throw error;
+    const https = ctx.installation.https!;
+    if (!https.username || !(await ctx.secret('https-password'))) throw new TokenRemoved();
+    const client = createHttpsClient({ ...https, auth: 'password' }, { signal: ctx.signal });
+    try {
+      const byPassword: AdapterContext = { ...ctx, installation: { ...ctx.installation, https: { ...https, auth: 'password' } }, https: async () => client };
+      ctx.log('The API token is gone after the restore of users; counting with the user name and password instead.');
+      await meshMonitorApi(byPassword);
+      return await probeLiveCounts(byPassword);
+    } finally {
+      await client.close();
+    }
   }
 }
 
@@ -331,20 +366,14 @@ export async function verifyMeshMonitorRestore(
 async function rowCountChecks(ctx: AdapterContext, tables: string[], rows: Map<string, number>): Promise<IntegrityCheck[]> {
   let live: LiveCounts;
   try {
-    await meshMonitorApi(ctx);
-    live = await probeLiveCounts(ctx);
+    live = await countWithTokenOrPassword(ctx, tables);
   } catch (error) {
     if (error instanceof LifeboatError && error.code === 'CANCELLED') throw error;
-    const tokenGone = error instanceof LifeboatError && error.code === 'HTTP_AUTH_FAILED' && tables.includes('users') && ctx.installation.https?.auth === 'bearer';
-    return [
-      {
-        id: 'row-counts', kind: 'verification', name: 'Row counts',
-        ok: false,
-        detail: tokenGone
-          ? 'not checked: the restore of users deleted the API token Lifeboat uses (as MeshMonitor always does); make a new token and store it'
-          : `not checked: ${message(error)}`,
-      },
-    ];
+    if (error instanceof TokenRemoved) {
+      // MeshMonitor restored, but the restore removed the means to check it: not a failure.
+      return [{ id: 'row-counts', kind: 'verification', name: 'Row counts', ok: false, detail: 'not counted', skipped: 'the restore of users deleted the API token Lifeboat uses (as MeshMonitor always does), and the installation has no user name and password to count with; store a new token' }];
+    }
+    return [{ id: 'row-counts', kind: 'verification', name: 'Row counts', ok: false, detail: `not checked: ${message(error)}` }];
   }
   if (live.counts === null) return [{ id: 'row-counts', kind: 'verification', name: 'Row counts', ok: false, detail: live.detail }];
   const counts = live.counts;

@@ -10,6 +10,8 @@ export interface MeshMonitorSettings {
   cadenceHours: number | null;
   restoreTimeoutSeconds: number;
   liveCounts: 'probe' | 'off';
+  /** This host's path of the container's fixed /data/.restore-completed. */
+  markerFile: string;
 }
 
 /** Defaults of the settings (Docker deployment, data volume at /data, container named meshmonitor). */
@@ -17,7 +19,7 @@ export const MESHMONITOR_DEFAULTS = {
   dataDir: '/data',
   restartCommand: 'cd /opt/meshmonitor && RESTORE_FROM_BACKUP={dirname} docker compose up -d --force-recreate meshmonitor',
   logCommand: 'docker logs --since {since} meshmonitor 2>&1',
-  restoreTimeoutSeconds: 300,
+  restoreTimeoutSeconds: 120,
   liveCounts: 'probe',
 } as const;
 
@@ -52,6 +54,16 @@ export const MESHMONITOR_SETTINGS = defineSettings([
     transport: 'ssh',
   },
   {
+    key: 'markerFile',
+    label: 'Restore marker file',
+    help: "MeshMonitor writes its restore marker to the container's fixed path /data/.restore-completed, whatever the data directory: give this host's path of that file when /data is not the data directory above. Empty: <dataDir>/.restore-completed.",
+    kind: 'path',
+    absolute: true,
+    default: null,
+    example: '/var/lib/docker/volumes/meshmonitor_data/_data/.restore-completed',
+    transport: 'ssh',
+  },
+  {
     key: 'cadenceHours',
     label: 'Hours between backups',
     help: "For the fleet's freshness badge; empty: 24 when MeshMonitor's own daily schedule is on.",
@@ -63,7 +75,7 @@ export const MESHMONITOR_SETTINGS = defineSettings([
   {
     key: 'restoreTimeoutSeconds',
     label: 'Restore wait (seconds)',
-    help: "How long to wait for the log's verdict after the restart.",
+    help: "How long to wait for the log's verdict after the restart (a real restart took 4–5 s on an idle machine; small servers need more).",
     kind: 'number',
     positive: true,
     default: MESHMONITOR_DEFAULTS.restoreTimeoutSeconds,
@@ -85,8 +97,10 @@ export const MESHMONITOR_SETTINGS = defineSettings([
 /** Reads and checks the settings; INVALID_INPUT names a bad one. */
 export function meshMonitorSettings(installation: Pick<Installation, 'settings' | 'name'>): MeshMonitorSettings {
   const text = readSettingsText(MESHMONITOR_SETTINGS, installation);
+  const dataDir = text.dataDir!.replace(/\/+$/, '') || '/';
   return {
-    dataDir: text.dataDir!.replace(/\/+$/, '') || '/',
+    dataDir,
+    markerFile: text.markerFile || `${dataDir === '/' ? '' : dataDir}/.restore-completed`,
     restartCommand: text.restartCommand!,
     logCommand: text.logCommand!,
     cadenceHours: numberOrNull(text.cadenceHours!),
