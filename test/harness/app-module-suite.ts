@@ -2,7 +2,7 @@
 // each backend): detection of its own samples and refusal of the other apps', the settings
 // schema, preview of each sample, and against its test-fleet member list → pull (verified, once)
 // → quarantine → resume of a cut transfer → plan → restore → verify, and session disposal.
-import { createReadStream } from 'node:fs';
+import { createReadStream, readdirSync } from 'node:fs';
 import { readFile, stat } from 'node:fs/promises';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -82,6 +82,11 @@ export async function sampleAccess(sample: Sample): Promise<ArchiveAccess> {
   const info = await stat(sample.file);
   const sidecars = await Promise.all((sample.sidecars ?? []).map(async (file) => ({ name: path.basename(file), content: await readFile(file) })));
   return { fileName: path.basename(sample.file), size: info.size, mtime: info.mtime, sidecars, open: async () => createReadStream(sample.file) };
+}
+
+/** The pack files of a core's local vault. */
+function packFiles(core: Core): string[] {
+  return readdirSync(path.join(core.home.vaultDir, 'data'), { recursive: true }).map(String).filter((f) => /[0-9a-f]{64}$/.test(f)).sort();
 }
 
 /** Byte limit at which the next transfer breaks (once), armed by a test. */
@@ -191,14 +196,16 @@ export function describeAppModule(spec: ModuleSuiteSpec): void {
         expect(await client().call('vault:snapshots', { installationId: installation.id })).toHaveLength(1);
       });
 
-      it('quarantines a damaged backup and nothing enters the vault', async () => {
+      it('quarantines a damaged backup and nothing enters the vault, not even a pack of its bytes', async () => {
         const made = await freshBackup();
         await member.corrupt(made);
         const before = (await client().call('vault:snapshots', {})).length;
+        const packsBefore = packFiles(core);
         const { record } = await run<PullResult>(client().call('apps:pull', { installationId: installation.id, remoteId: made }));
         expect(record.status).toBe('failed');
         expect(record.error?.code).toBe('ARCHIVE_VERIFY_FAILED');
         expect(await client().call('vault:snapshots', {})).toHaveLength(before);
+        expect(packFiles(core)).toEqual(packsBefore);
         const quarantined: QuarantineEntry[] = await client().call('apps:quarantine', {});
         expect(quarantined.some((q) => q.remoteId === made && q.checks.some((c) => !c.ok))).toBe(true);
       });

@@ -33,6 +33,10 @@ export class BlobSaver {
   addedBytes = 0;
   /** Bytes of every file written (packs, then index files). */
   storedBytes = 0;
+  /** Size of each pack written, for `discard`. */
+  private readonly packSizes = new Map<string, number>();
+  /** True once an index lists the packs: from then on they belong to the repository. */
+  private indexed = false;
 
   constructor(
     private readonly repo: Repository,
@@ -74,8 +78,27 @@ export class BlobSaver {
   async finish(): Promise<string[]> {
     await this.flushPacks();
     const { ids, bytes } = await writeIndexFiles(this.repo, this.packs);
+    this.indexed = true;
     this.storedBytes += bytes;
     return ids;
+  }
+
+  /**
+   * After `settle`, when the write is abandoned before `finish`: removes the packs this saver
+   * wrote. No index lists them, so nothing else can refer to their blobs. Returns the bytes freed.
+   */
+  async discard(): Promise<number> {
+    if (this.indexed) return 0;
+    let freed = 0;
+    for (const pack of this.packs.splice(0)) {
+      const size = this.packSizes.get(pack.id) ?? 0;
+      await this.repo.backend.remove('data', pack.id).then(
+        () => (freed += size),
+        // A pack that cannot be removed now is unreferenced: the next prune removes it.
+        () => undefined,
+      );
+    }
+    return freed;
   }
 
   /** Writes the open packs and waits for every pack write, without writing any index. */
@@ -106,6 +129,7 @@ export class BlobSaver {
     const write = finished.then(async ({ id, data, pack: entry }) => {
       await this.repo.backend.write('data', id, data);
       this.packs.push(entry);
+      this.packSizes.set(id, data.length);
       this.storedBytes += data.length;
       this.spare[type].push(pack.release());
     });

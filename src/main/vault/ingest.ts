@@ -197,6 +197,8 @@ export async function addArchive(repo: Repository, options: AddArchiveOptions): 
       };
     } catch (error) {
       await saver.settle();
+      // An abandoned ingest (cancelled, failed verification, broken source) leaves none of its packs behind.
+      await saver.discard();
       throw error;
     } finally {
       await pool.close();
