@@ -30,7 +30,10 @@ export type SnapshotSource = 'pull' | 'import' | 'pre-restore' | 'other';
 export interface SnapshotView {
   id: string;
   shortId: string;
+  /** When the app made the backup (its manifest, metadata or file time), like `restic backup --time`. */
   time: string;
+  /** When Lifeboat stored it in the vault (pull or import); `time` for snapshots restic made. */
+  storedAt: string;
   /** The installation's name when it was stored (restic's hostname field). */
   hostname: string;
   installationId: string | null;

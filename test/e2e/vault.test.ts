@@ -7,7 +7,7 @@
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import type { BrowserContext, Page } from 'playwright-core';
+import type { BrowserContext, FileChooser, Page } from 'playwright-core';
 import { screenshot, startLifeboat, type ServedLifeboat } from '../harness/browser';
 import { useServedE2e } from '../harness/e2e-served';
 
@@ -96,8 +96,13 @@ describe('vault page', () => {
 
   it('imports a file chosen with the "Add archive…" button (the keyboard path)', async () => {
     const button = e2e.page.getByRole('button', { name: 'Add archive…' });
+    // Playwright turns on file-chooser interception when the first listener attaches, over a round
+    // trip to the browser: on a loaded machine the key press can beat it. Attach, then press.
+    const chosen = new Promise<FileChooser>((resolve) => e2e.page.once('filechooser', resolve));
+    await e2e.page.evaluate(() => new Promise((resolve) => requestAnimationFrame(resolve)));
     await button.focus();
-    const [chooser] = await Promise.all([e2e.page.waitForEvent('filechooser'), e2e.page.keyboard.press('Enter')]);
+    await e2e.page.keyboard.press('Enter');
+    const chooser = await chosen;
     await chooser.setFiles({ name: 'chosen.txt', mimeType: 'text/plain', buffer: Buffer.from('chosen with the keyboard\n') });
     await e2e.page.getByRole('button', { name: /^chosen\.txt, import/ }).waitFor({ timeout: 20_000 });
   });

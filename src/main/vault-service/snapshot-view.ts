@@ -7,8 +7,9 @@ import type { FileInfoEntry, SnapshotInfo } from '../vault';
  * works for an operator without Lifeboat: hostname = installation name, tags = app kind, source,
  * `installation:<id>`, `remote:<app's backup id>`.
  */
-export function snapshotTags(input: { app: AppKind | null; source: SnapshotSource; installationId?: string | null; remoteId?: string | null }): string[] {
+export function snapshotTags(input: { app: AppKind | null; source: SnapshotSource; installationId?: string | null; remoteId?: string | null; storedAt?: Date }): string[] {
   const tags: string[] = [input.source];
+  if (input.storedAt) tags.push(`stored:${input.storedAt.toISOString().replace(/\.\d{3}Z$/, 'Z')}`);
   if (input.app) tags.unshift(input.app);
   if (input.installationId) tags.push(`installation:${input.installationId}`);
   // restic splits tag lists on commas; keep the remote id one tag.
@@ -31,6 +32,7 @@ export function toSnapshotView(info: SnapshotInfo, files: FileInfoEntry[] | null
     id: info.id,
     shortId: info.shortId,
     time: info.time,
+    storedAt: tagValue('stored:') ?? info.time,
     hostname: info.hostname,
     installationId: tagValue('installation:'),
     app,

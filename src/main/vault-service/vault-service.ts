@@ -42,6 +42,7 @@ export interface AddToVaultOptions {
   input: Readable;
   fileName: string;
   size?: number;
+  /** The archive's own time: when the app made it; the snapshot's time (never later than now). */
   mtime: Date;
   /** Sidecars, or a function called after the archive's last byte (see the vault's AddArchiveOptions). */
   sidecars?: Sidecar[] | (() => Sidecar[]);
@@ -204,7 +205,11 @@ export class VaultService {
   async addArchive(options: AddToVaultOptions): Promise<{ snapshotId: string; sha256: string; size: number; addedBytes: number }> {
     const vault = await this.open();
     const { origin } = options;
+    const storedAt = new Date();
+    // A clock that is ahead on the server must not make a backup look newer than the moment it was stored.
+    const time = Number.isFinite(options.mtime.getTime()) && options.mtime <= storedAt ? options.mtime : storedAt;
     const result = await vault.addArchive({
+      time,
       input: options.input,
       fileName: options.fileName,
       ...(options.size !== undefined ? { size: options.size } : {}),
@@ -212,7 +217,7 @@ export class VaultService {
       sidecars: options.sidecars ?? [],
       hostname: origin.installation?.name ?? 'local import',
       paths: [origin.groupPath],
-      tags: snapshotTags({ app: origin.app, source: origin.source, installationId: origin.installation?.id ?? null, remoteId: origin.remoteId ?? null }),
+      tags: snapshotTags({ app: origin.app, source: origin.source, installationId: origin.installation?.id ?? null, remoteId: origin.remoteId ?? null, storedAt }),
       signal: options.ctx.signal,
       onProgress: (p) => options.ctx.progress(p),
       ...(options.beforeSnapshot ? { beforeSnapshot: options.beforeSnapshot } : {}),

@@ -43,8 +43,10 @@ export function SnapshotDetails(props: { snapshot: SnapshotView }): ReactNode {
         <dd>
           <code>{snapshot.id}</code>
         </dd>
-        <dt>Stored</dt>
+        <dt>Backup made</dt>
         <dd>{formatTime(snapshot.time)}</dd>
+        <dt>Stored in the vault</dt>
+        <dd>{formatTime(snapshot.storedAt)}</dd>
         <dt>Installation</dt>
         <dd>
           {snapshot.hostname}
