@@ -2,19 +2,29 @@ import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync } f
 import os from 'node:os';
 import path from 'node:path';
 import { TEST_SECRET_MARKER } from './secrets';
+import { prepareTestUsers, removeStalePasswordUsers } from './test-users';
 
 /**
- * Runs once around the whole suite. Every test's Lifeboat home lives under one root; after the
- * suite, every file there (config, logs, jobs, audit, vault metadata) is searched for the marker
- * that every test secret carries — a secret in clear anywhere fails the run.
+ * Runs once around the whole suite, in vitest's main process.
+ *
+ * Before any worker starts, it creates the system users sshd tests log in as and repairs their
+ * homes (workers only check them: parallel useradd runs for one name once left a home owned by a
+ * uid the user no longer had). Every test's Lifeboat home lives under one root; after the suite,
+ * every file there (config, logs, jobs, audit, vault metadata) is searched for the marker that
+ * every test secret carries — a secret in clear anywhere fails the run.
  */
-export default function setup(): () => void {
+export default async function setup(): Promise<() => Promise<void>> {
   mkdirSync(path.resolve('test/artifacts'), { recursive: true });
   const root = mkdtempSync(path.join(os.tmpdir(), 'lifeboat-test-homes-'));
   process.env.LIFEBOAT_TEST_ROOT = root;
-  return () => {
+  const asRoot = process.getuid?.() === 0;
+  // Without root, the users cannot be made; the sshd tests then say what is missing.
+  if (asRoot) await prepareTestUsers();
+  return async () => {
     const leaks = findMarker(root);
     rmSync(root, { recursive: true, force: true });
+    // Each test server removes its password user; this catches those of workers that died.
+    if (asRoot) await removeStalePasswordUsers();
     if (leaks.length > 0) {
       throw new Error(`A test secret was written in clear to: ${leaks.join(', ')}`);
     }

@@ -1,20 +1,25 @@
 // A real OpenSSH sshd on 127.0.0.1 for integration tests: its own port, host key, authorized keys
 // and temp dir, so several test files (vitest workers) can each run one at the same time.
-import { execFile, spawn } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import type { ChildProcess } from 'node:child_process';
-import { randomBytes } from 'node:crypto';
 import { chmod, mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
-import { promisify } from 'node:util';
 import { testSecret } from './secrets';
+import { checkLoginUser, createPasswordUser, deletePasswordUser, insideTestWorker, prepareTestUsers } from './test-users';
+import type { Account } from './test-users';
+import { runTool } from './tools';
 
-const execFileAsync = promisify(execFile);
+export { runTool };
 
 /** Options of {@link startSshd}. */
 export interface SshdOptions {
-  /** System users allowed to log in with the test key; created if absent. Default ['lifeboat-fleet']. */
+  /**
+   * System users allowed to log in with the test key, from TEST_LOGIN_USERS (test/harness/test-users.ts).
+   * Under vitest the global setup has created them; a standalone script (bench, fleet) creates them here.
+   * Default ['lifeboat-fleet'].
+   */
   users?: string[];
   /** Also allow passwords: a throwaway user with a random password is made for this server. */
   passwordAuth?: boolean;
@@ -42,17 +47,6 @@ export interface TestSshd {
   /** Restarts on the same port with a new host key; returns its fingerprint. */
   rotateHostKey(): Promise<string>;
   stop(): Promise<void>;
-}
-
-/** Runs a tool and returns its stdout; the error names the tool and its stderr. */
-export async function runTool(file: string, args: string[], options: { input?: string; cwd?: string } = {}): Promise<string> {
-  return new Promise((resolve, reject) => {
-    const child = execFile(file, args, { cwd: options.cwd, maxBuffer: 64 * 1024 * 1024 }, (error, stdout, stderr) => {
-      if (error) reject(new Error(`${path.basename(file)} ${args.join(' ')} failed: ${stderr || error.message}`, { cause: error }));
-      else resolve(stdout);
-    });
-    if (options.input !== undefined) child.stdin?.end(options.input);
-  });
 }
 
 /** A TCP port on 127.0.0.1 that was free a moment ago. */
@@ -89,20 +83,23 @@ export async function startSshd(options: SshdOptions = {}): Promise<TestSshd> {
   await runTool('ssh-keygen', ['-q', '-t', 'ed25519', '-N', '', '-C', 'lifeboat-test-client', '-f', clientKeyPath]);
   const clientPub = await readFile(`${clientKeyPath}.pub`, 'utf8');
 
-  await removeStalePasswordUsers();
   const users = options.users ?? ['lifeboat-fleet'];
-  for (const u of users) await ensureSystemUser(u);
+  // Workers never run useradd or userdel for a shared name: two of them doing so at once once left
+  // the home owned by the uid of a user that was then made again.
+  if (!insideTestWorker()) await prepareTestUsers(users);
+  const accounts: Account[] = [];
+  for (const u of users) accounts.push(await checkLoginUser(u));
   let password: string | undefined;
   let passwordUser: string | undefined;
   if (options.passwordAuth) {
-    passwordUser = `lifeboat-pw-${process.pid}-${randomBytes(2).toString('hex')}`;
-    await ensureSystemUser(passwordUser);
     password = testSecret('sshpw');
-    await retryLocked(() => runTool('chpasswd', [], { input: `${passwordUser}:${password}\n` }));
+    const made = await createPasswordUser(password);
+    passwordUser = made.name;
+    accounts.unshift(made);
   }
   const allowed = passwordUser ? [...users, passwordUser] : users;
   for (const u of allowed) await writeFile(path.join(authorizedDir, u), clientPub, { mode: 0o644 });
-  const user = passwordUser ?? (users[0] as string);
+  const { name: user, home: homeDir } = accounts[0] as Account;
 
   const configFile = path.join(dir, 'sshd_config');
   const writeConfig = (port: number): Promise<void> =>
@@ -162,11 +159,10 @@ export async function startSshd(options: SshdOptions = {}): Promise<TestSshd> {
   try {
     await launch();
   } catch (error) {
-    if (passwordUser) await deleteUser(passwordUser);
+    if (passwordUser) await deletePasswordUser(passwordUser);
     await rm(dir, { recursive: true, force: true });
     throw error;
   }
-  const homeDir = await userHome(user);
   const server: TestSshd = {
     host: '127.0.0.1',
     port,
@@ -189,7 +185,7 @@ export async function startSshd(options: SshdOptions = {}): Promise<TestSshd> {
     },
     async stop() {
       await halt();
-      if (passwordUser) await deleteUser(passwordUser);
+      if (passwordUser) await deletePasswordUser(passwordUser);
       await rm(dir, { recursive: true, force: true });
     },
   };
@@ -202,8 +198,8 @@ function spawnSshd(configFile: string, port: number): Promise<ChildProcess> {
     let log = '';
     const timer = setTimeout(() => {
       child.kill('SIGTERM');
-      reject(new Error(`sshd did not start listening on port ${port} within 10 s: ${log}`));
-    }, 10_000);
+      reject(new Error(`sshd did not start listening on port ${port} within 30 s: ${log}`));
+    }, 30_000);
     const onData = (chunk: Buffer): void => {
       log += chunk.toString();
       if (log.includes(`Server listening on 127.0.0.1 port ${port}`)) {
@@ -224,79 +220,6 @@ function spawnSshd(configFile: string, port: number): Promise<ChildProcess> {
       reject(new Error(`sshd exited with code ${code} before listening: ${log}`));
     });
   });
-}
-
-/** Creates a login user with a home (useradd -m) unless it exists; tolerates a concurrent creation. */
-async function ensureSystemUser(name: string): Promise<void> {
-  for (let attempt = 0; attempt < 30; attempt++) {
-    if (await userExists(name)) return;
-    try {
-      await runTool('useradd', ['-m', '-s', '/bin/sh', name]);
-      return;
-    } catch (error) {
-      // Exit 9: another worker created it first. Other failures are usually /etc/passwd locks.
-      if (await userExists(name)) return;
-      if (attempt === 29) throw error;
-      await sleep(100 + Math.random() * 200);
-    }
-  }
-}
-
-async function userExists(name: string): Promise<boolean> {
-  try {
-    await execFileAsync('id', ['-u', name]);
-    return true;
-  } catch (error) {
-    if ((error as { code?: number }).code === 1) return false;
-    throw error;
-  }
-}
-
-async function userHome(name: string): Promise<string> {
-  const line = await runTool('getent', ['passwd', name]);
-  const home = line.trim().split(':')[5];
-  if (!home) throw new Error(`no home directory for ${name}`);
-  return home;
-}
-
-async function deleteUser(name: string): Promise<void> {
-  await retryLocked(() => runTool('userdel', ['-r', '-f', name]));
-}
-
-/** Removes password users left by test processes that died before their stop(). */
-async function removeStalePasswordUsers(): Promise<void> {
-  const passwd = await readFile('/etc/passwd', 'utf8');
-  for (const line of passwd.split('\n')) {
-    const m = /^(lifeboat-pw-(\d+)-[0-9a-f]+):/.exec(line);
-    if (!m?.[1] || isAlive(Number(m[2]))) continue;
-    try {
-      await deleteUser(m[1]);
-    } catch (error) {
-      // Another worker may be removing the same stale user right now.
-      if (await userExists(m[1])) throw error;
-    }
-  }
-}
-
-function isAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (error) {
-    return (error as NodeJS.ErrnoException).code === 'EPERM';
-  }
-}
-
-async function retryLocked(action: () => Promise<unknown>): Promise<void> {
-  for (let attempt = 0; ; attempt++) {
-    try {
-      await action();
-      return;
-    } catch (error) {
-      if (attempt >= 20 || !/lock|busy|try again/i.test(String(error))) throw error;
-      await sleep(100 + Math.random() * 200);
-    }
-  }
 }
 
 function sleep(ms: number): Promise<void> {

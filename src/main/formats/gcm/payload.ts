@@ -1,0 +1,169 @@
+/**
+ * One pass over a stored whole-file backup: every stored byte goes to the caller's hash (so the
+ * checksum is checked in the same read), then through AES-256-GCM (when encrypted) and
+ * decompression into the caller's reader. The reader may stop early (a TOC is near the start);
+ * the rest is still decrypted, not decompressed, to reach the tag. Nothing is buffered beyond
+ * stream high-water marks.
+ *
+ *   stored ─▶ hash ─▶ decipher ─▶ router ─┬─▶ counter ─▶ gunzip/brotli ─▶ caps ─▶ sink ─▶ reader
+ *                                         └─▶ (dropped once the reader is done)
+ */
+import { PassThrough, Writable, type Readable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
+import { LifeboatError } from '../../../shared/errors';
+import { WholeFileDecipher, type WholeFileSecrets } from './decipher';
+import type { KeyRef } from './errors';
+import type { HeadVerdict, PayloadCompression } from './head';
+import { inflateStages, typedInflateError, type InflateLimits } from './inflate';
+
+/** Options of `readPayload`. */
+export interface ReadPayloadOptions<T> {
+  /** The file, for messages. */
+  label: string;
+  /** Null: the file is not encrypted. */
+  secrets: WholeFileSecrets | null;
+  keyRef?: KeyRef;
+  compression: PayloadCompression;
+  limits?: Partial<InflateLimits>;
+  signal?: AbortSignal;
+  /** Sees every stored (still encrypted) byte, in order: hash here. */
+  onStoredChunk?: (chunk: Buffer) => void;
+  /** Reads the plaintext (untrusted until `authenticated`); null: only decrypt to the tag. */
+  read: ((plaintext: Readable) => Promise<T>) | null;
+}
+
+/** What one pass found; failures of the payload are values here, never thrown. */
+export interface PayloadOutcome<T> {
+  storedBytes: number;
+  /** True: the GCM tag matched; false: it did not (or the key was refused early); null: not encrypted. */
+  authenticated: boolean | null;
+  /** Wrong key or damaged ciphertext (errors.ts), when `authenticated` is false. */
+  decryptError: LifeboatError | null;
+  /** What the decrypted head looked like. */
+  head: HeadVerdict | null;
+  /** What `read` returned. Untrusted when `authenticated` is false. */
+  value: T | null;
+  /** Why `read` failed: bad compression, a cap, or the reader's own typed error. */
+  readError: LifeboatError | null;
+}
+
+/** Resolves once `stream` can take more, or is gone (closed, destroyed). */
+export function untilWritable(stream: Writable): Promise<void> {
+  return new Promise((resolve) => {
+    const done = (): void => {
+      stream.off('drain', done);
+      stream.off('close', done);
+      resolve();
+    };
+    stream.on('drain', done);
+    stream.on('close', done);
+  });
+}
+
+/** A Writable that forwards into `target` while `active()` holds, with backpressure; drops bytes after. */
+function forwarder(target: () => Writable, active: () => boolean): Writable {
+  return new Writable({
+    write(chunk: Buffer, _encoding, done) {
+      const to = target();
+      if (!active() || to.destroyed) return done();
+      if (to.write(chunk)) return done();
+      void untilWritable(to).then(() => done());
+    },
+    final(done) {
+      const to = target();
+      if (active() && !to.destroyed) to.end();
+      done();
+    },
+  });
+}
+
+/**
+ * Reads a stored file to its end: hash, decrypt, decompress, hand to `read`. Throws only for
+ * the input itself (a broken connection, a vault read error), cancellation and bugs in `read`;
+ * a wrong key, a damaged file, a bomb or a bad payload come back in the outcome.
+ */
+export async function readPayload<T>(input: Readable, options: ReadPayloadOptions<T>): Promise<PayloadOutcome<T>> {
+  const { label, compression } = options;
+  const decipher = options.secrets ? new WholeFileDecipher(options.secrets, { compression, label, ...(options.keyRef ? { keyRef: options.keyRef } : {}) }) : null;
+  const entry = decipher ?? new PassThrough();
+  let feeding = options.read !== null;
+  let decryptError: LifeboatError | null = null;
+  let readError: LifeboatError | null = null;
+
+  const view = new PassThrough();
+  const inflateIn = new PassThrough();
+  // Both are destroyed with the failure that ends a read; the failure is reported through the
+  // outcome (and the reader's own stream), so an 'error' event here has nobody else to reach.
+  for (const stream of [view, inflateIn]) stream.on('error', () => undefined);
+  const stages = feeding ? inflateStages(compression, label, options.limits) : [];
+  const inflated = feeding
+    ? pipeline([inflateIn, ...stages, forwarder(() => view, () => feeding)]).catch((error: unknown) => {
+        const typed = typedInflateError(error, label, compression);
+        if (feeding && typed !== decryptError) readError ??= typed;
+        view.destroy(typed);
+      })
+    : Promise.resolve();
+  const decrypted = pipeline(entry, forwarder(() => inflateIn, () => feeding)).catch((error: unknown) => {
+    decryptError = error instanceof LifeboatError ? error : new LifeboatError('INTERNAL', `Decrypting ${label} failed: ${String(error)}`, { cause: error });
+    inflateIn.destroy(decryptError);
+  });
+
+  let value: T | null = null;
+  let readBug: unknown = null;
+  const reading = options.read
+    ? options.read(view).then(
+        (result) => {
+          value = result;
+        },
+        (error: unknown) => {
+          if (error instanceof LifeboatError) readError ??= error;
+          else readBug = error;
+        },
+      ).finally(() => {
+        // The reader is done: the rest is only decrypted (for the tag), not decompressed.
+        feeding = false;
+        inflateIn.destroy();
+        view.destroy();
+      })
+    : Promise.resolve();
+
+  let storedBytes = 0;
+  try {
+    for await (const chunk of input as AsyncIterable<Buffer>) {
+      if (options.signal?.aborted) throw new LifeboatError('CANCELLED', `Reading ${label} was cancelled.`);
+      storedBytes += chunk.length;
+      options.onStoredChunk?.(chunk);
+      if (!entry.destroyed && !entry.write(chunk)) await untilWritable(entry);
+    }
+  } catch (error) {
+    const reason = error instanceof Error ? error : new Error(String(error));
+    for (const stream of [entry, inflateIn, view]) stream.destroy(reason);
+    await Promise.allSettled([decrypted, inflated, reading]);
+    throw error;
+  } finally {
+    if (!input.destroyed) input.destroy();
+  }
+  if (!entry.destroyed) entry.end();
+  await decrypted;
+  await Promise.all([inflated, reading]);
+  if (readBug !== null) throw readBug;
+  const failed = decryptError as LifeboatError | null;
+  return {
+    storedBytes,
+    authenticated: decipher ? failed === null && decipher.authenticated === true : null,
+    decryptError: failed,
+    head: decipher?.headVerdict ?? null,
+    value: failed ? null : value,
+    readError: failed ? null : readError,
+  };
+}
+
+/**
+ * Decrypts a whole file to its tag without keeping a byte: what a restore does before it acts.
+ * Throws the wrong-key or damaged-file error.
+ */
+export async function authenticateWholeFile(input: Readable, secrets: WholeFileSecrets, options: Pick<ReadPayloadOptions<never>, 'label' | 'compression' | 'keyRef' | 'signal' | 'onStoredChunk'>): Promise<{ storedBytes: number }> {
+  const outcome = await readPayload<never>(input, { ...options, secrets, read: null });
+  if (outcome.decryptError) throw outcome.decryptError;
+  return { storedBytes: outcome.storedBytes };
+}
