@@ -1,4 +1,6 @@
-import { readFile } from 'node:fs/promises';
+import { statSync } from 'node:fs';
+import { readFile, rm, writeFile } from 'node:fs/promises';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { randomBytes } from 'node:crypto';
 import { z } from 'zod';
 import { LifeboatError } from '../../shared/errors';
@@ -28,6 +30,8 @@ export interface RegistryHooks {
  */
 export class InstallationRegistry {
   private cache: Installation[] | null = null;
+  /** Size and mtime of the file when `cache` was read. */
+  private cacheStamp = '';
   private writing: Promise<void> = Promise.resolve();
 
   constructor(
@@ -140,7 +144,10 @@ export class InstallationRegistry {
   }
 
   private async load(): Promise<Installation[]> {
-    if (this.cache) return this.cache;
+    // Another Lifeboat process (the CLI beside a running serve) may have written the file since.
+    const stamp = fileStamp(this.file);
+    if (this.cache && stamp === this.cacheStamp) return this.cache;
+    this.cacheStamp = stamp;
     let text: string;
     try {
       text = await readFile(this.file, 'utf8');
@@ -165,20 +172,55 @@ export class InstallationRegistry {
     return this.cache;
   }
 
-  /** Serialises writers so two edits never interleave. */
+  /**
+   * Serialises writers so two edits never interleave: in this process by a queue, across
+   * processes by a lock file; each edit starts from what is on disk now.
+   */
   private async mutate<T>(change: (all: Installation[]) => Promise<T>): Promise<T> {
-    const run = this.writing.then(async () => {
-      const working = structuredClone(await this.load());
-      const result = await change(working);
-      await writeFileAtomic(this.file, `${JSON.stringify({ version: 1, installations: working }, null, 2)}\n`);
-      this.cache = working;
-      return result;
-    });
+    const run = this.writing.then(() =>
+      withFileLock(`${this.file}.lock`, async () => {
+        const working = structuredClone(await this.load());
+        const result = await change(working);
+        await writeFileAtomic(this.file, `${JSON.stringify({ version: 1, installations: working }, null, 2)}\n`);
+        this.cache = working;
+        this.cacheStamp = fileStamp(this.file);
+        return result;
+      }),
+    );
     this.writing = run.then(
       () => undefined,
       () => undefined,
     );
     return structuredClone(await run);
+  }
+}
+
+function fileStamp(file: string): string {
+  const info = statSync(file, { throwIfNoEntry: false });
+  return info ? `${info.size}:${info.mtimeMs}` : 'absent';
+}
+
+/** A lock older than this is left by a process that died mid-edit (an edit takes milliseconds). */
+const STALE_LOCK_MS = 30_000;
+
+/** Runs `task` holding an exclusive lock file (created with O_EXCL); waits for another holder. */
+async function withFileLock<T>(lockFile: string, task: () => Promise<T>): Promise<T> {
+  for (let attempt = 0; ; attempt++) {
+    try {
+      await writeFile(lockFile, `${process.pid}\n`, { flag: 'wx', mode: 0o600 });
+      break;
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
+      const age = Date.now() - (statSync(lockFile, { throwIfNoEntry: false })?.mtimeMs ?? Date.now());
+      if (age > STALE_LOCK_MS) await rm(lockFile, { force: true });
+      else if (attempt > 400) throw new LifeboatError('INTERNAL', `Another Lifeboat process has held ${lockFile} for ${Math.round(age / 1000)} s; try again.`);
+      else await sleep(25);
+    }
+  }
+  try {
+    return await task();
+  } finally {
+    await rm(lockFile, { force: true });
   }
 }
 

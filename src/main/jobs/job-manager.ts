@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
-import { appendFile, readFile } from 'node:fs/promises';
+import { closeSync, openSync, readSync, statSync } from 'node:fs';
+import { appendFile, rename } from 'node:fs/promises';
 import { LifeboatError, toErrorPayload } from '../../shared/errors';
 import { isFinished, isSuccess, type JobKind, type JobProgress, type JobRecord } from '../../shared/jobs';
 import type { EventBus } from '../events/event-bus';
@@ -46,11 +47,45 @@ const EMIT_INTERVAL_MS = 250;
 const RATE_WINDOW_MS = 5_000;
 const LOG_LINES_KEPT = 200;
 const FINISHED_JOBS_KEPT = 500;
+/** Only this much of the end of the history file is read. */
+const HISTORY_TAIL_BYTES = 8 * 1024 * 1024;
+/** A history file larger than this is moved aside at start-up. */
+const HISTORY_ROTATE_BYTES = 32 * 1024 * 1024;
+/** A job's result larger than this (as JSON) is not kept in the history file (a preview's sidecar texts). */
+const MAX_KEPT_RESULT_BYTES = 64 * 1024;
+
+/** The history line of a finished job: its record, with a large result left out and said so. */
+function historyLine(record: JobRecord): string {
+  const result = JSON.stringify(record.result ?? null);
+  if (result.length <= MAX_KEPT_RESULT_BYTES) return JSON.stringify(record);
+  return JSON.stringify({ ...record, result: { omitted: `the result (${result.length} bytes) is not kept in the job history` } });
+}
+
+/** Reads bytes [start, end) of a file as UTF-8 (small, synchronous reads: the tail of a log). */
+function readRange(file: string, start: number, end: number): string {
+  const buffer = Buffer.alloc(end - start);
+  const fd = openSync(file, 'r');
+  try {
+    let done = 0;
+    while (done < buffer.length) {
+      const n = readSync(fd, buffer, done, buffer.length - done, start + done);
+      if (n === 0) break;
+      done += n;
+    }
+    return buffer.subarray(0, done).toString('utf8');
+  } finally {
+    closeSync(fd);
+  }
+}
 
 /** Runs every long action as a job record the UI can follow and cancel. */
 export class JobManager {
   private readonly jobs = new Map<string, LiveJob>();
   private readonly history: JobRecord[] = [];
+  /** Ids in `history`, so a line read twice (ours, or after a rotation) is taken once. */
+  private readonly known = new Set<string>();
+  /** How far the history file has been read. */
+  private readOffset = 0;
 
   constructor(
     private readonly events: EventBus,
@@ -58,27 +93,64 @@ export class JobManager {
     private readonly now: () => number = Date.now,
   ) {}
 
-  /** Loads finished jobs of earlier sessions so the Activity page has history. */
+  /**
+   * Loads finished jobs of earlier sessions so the Activity page has history. Only the file's tail
+   * is read (a history that grew huge never stops start-up), and a file past HISTORY_ROTATE_BYTES
+   * is moved aside to `<file>.old` so it does not grow without bound.
+   */
   async loadHistory(): Promise<void> {
     if (!this.historyFile) return;
-    let text: string;
-    try {
-      text = await readFile(this.historyFile, 'utf8');
-    } catch (error) {
-      if ((error as NodeJS.ErrnoException).code === 'ENOENT') return;
-      throw error;
+    const size = statSync(this.historyFile, { throwIfNoEntry: false })?.size ?? 0;
+    if (size > HISTORY_ROTATE_BYTES) {
+      await rename(this.historyFile, `${this.historyFile}.old`);
+      this.readOffset = 0;
+      this.readTail(`${this.historyFile}.old`, size);
+      return;
     }
-    const lines = text.split('\n').filter(Boolean).slice(-FINISHED_JOBS_KEPT);
+    this.readTail(this.historyFile, size);
+    this.readOffset = size;
+  }
+
+  /**
+   * Takes in jobs another Lifeboat process (the CLI beside a running serve) finished since the
+   * file was last read, so every process shows the same history.
+   */
+  private syncFromDisk(): void {
+    if (!this.historyFile) return;
+    const size = statSync(this.historyFile, { throwIfNoEntry: false })?.size ?? 0;
+    if (size < this.readOffset) this.readOffset = 0;
+    if (size === this.readOffset) return;
+    const start = Math.max(this.readOffset, size - HISTORY_TAIL_BYTES);
+    const text = readRange(this.historyFile, start, size);
+    // A line still being written by the other process is read again next time.
+    const complete = text.lastIndexOf('\n') + 1;
+    this.addLines(text.slice(0, complete), start > this.readOffset);
+    this.readOffset = start + Buffer.byteLength(text.slice(0, complete));
+  }
+
+  private readTail(file: string, size: number): void {
+    if (size === 0) return;
+    const start = Math.max(0, size - HISTORY_TAIL_BYTES);
+    this.addLines(readRange(file, start, size), start > 0);
+  }
+
+  private addLines(text: string, firstIsPartial: boolean): void {
+    const lines = text.split('\n').filter(Boolean);
+    if (firstIsPartial) lines.shift();
     for (const line of lines) {
       try {
         // Records written before jobs had warnings have none.
         const record = JSON.parse(line) as Partial<JobRecord> & Omit<JobRecord, 'warnings'>;
+        if (this.known.has(record.id) || this.jobs.has(record.id)) continue;
+        this.known.add(record.id);
         this.history.push({ ...record, warnings: record.warnings ?? [] });
       } catch {
         // A torn last line after a crash is expected in an append-only file; skip it.
         continue;
       }
     }
+    this.history.sort((a, b) => a.createdAt.localeCompare(b.createdAt));
+    if (this.history.length > FINISHED_JOBS_KEPT) this.history.splice(0, this.history.length - FINISHED_JOBS_KEPT);
   }
 
   /** Queues a job and returns its record at once; `wait(id)` resolves when it ends. */
@@ -126,12 +198,14 @@ export class JobManager {
   get(id: string): JobRecord {
     const job = this.jobs.get(id);
     if (job) return structuredClone(job.record);
+    this.syncFromDisk();
     const old = this.history.find((r) => r.id === id);
     if (old) return structuredClone(old);
     throw new LifeboatError('NOT_FOUND', `No job with id ${id}.`);
   }
 
   list(filter: { installationId?: string; limit?: number } = {}): JobRecord[] {
+    this.syncFromDisk();
     const live = [...this.jobs.values()].map((j) => j.record);
     const all = [...live, ...this.history.filter((h) => !this.jobs.has(h.id))]
       .filter((r) => !filter.installationId || r.installationId === filter.installationId)
@@ -262,10 +336,11 @@ export class JobManager {
     job.record.progress.etaSeconds = null;
     this.emit(job);
     this.jobs.delete(job.record.id);
+    this.known.add(job.record.id);
     this.history.push(structuredClone(job.record));
     if (this.history.length > FINISHED_JOBS_KEPT) this.history.splice(0, this.history.length - FINISHED_JOBS_KEPT);
     if (this.historyFile) {
-      appendFile(this.historyFile, `${JSON.stringify(job.record)}\n`, { mode: 0o600 }).catch((e: unknown) => {
+      appendFile(this.historyFile, `${historyLine(job.record)}\n`, { mode: 0o600 }).catch((e: unknown) => {
         job.record.log.push(`could not record job history: ${String(e)}`);
       });
     }

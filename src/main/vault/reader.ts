@@ -112,10 +112,18 @@ function nodeType(node: TreeNode): FileInfoEntry['type'] {
   return node.type === 'file' ? 'file' : 'other';
 }
 
+/**
+ * Loads the index when it is empty, or when it does not know a snapshot's tree: another process
+ * (a CLI pull beside a running serve) has added packs and an index file since it was read.
+ */
+async function indexKnows(repo: Repository, treeId: string): Promise<void> {
+  if (repo.index.blobCount === 0 || !repo.index.find(treeId)) await repo.loadIndex();
+}
+
 /** Lists every entry of a snapshot (depth first, in tree order). */
 export async function listFiles(repo: Repository, snapshotId: string): Promise<FileInfoEntry[]> {
   const snapshot = await loadSnapshot(repo, snapshotId);
-  if (repo.index.blobCount === 0) await repo.loadIndex();
+  await indexKnows(repo, snapshot.tree);
   const out: FileInfoEntry[] = [];
   const walk = async (treeId: string, prefix: string): Promise<void> => {
     for (const node of await loadTree(repo, treeId)) {
@@ -135,7 +143,7 @@ export async function listFiles(repo: Repository, snapshotId: string): Promise<F
 /** Finds the node at `path` ("/a/b.txt" or "a/b.txt") in a snapshot. */
 export async function findNode(repo: Repository, snapshotId: string, path: string): Promise<TreeNode> {
   const snapshot = await loadSnapshot(repo, snapshotId);
-  if (repo.index.blobCount === 0) await repo.loadIndex();
+  await indexKnows(repo, snapshot.tree);
   const parts = path.split('/').filter((p) => p.length > 0);
   if (parts.length === 0) throw new LifeboatError('INVALID_INPUT', 'Give the path of a file inside the snapshot, not the root.');
   let treeId = snapshot.tree;
