@@ -5,6 +5,7 @@ import { mkdtempSync, readFileSync, readdirSync, statSync, writeFileSync } from 
 import os from 'node:os';
 import path from 'node:path';
 import { makeTestHome } from '../harness/home';
+import { fileOffset, freeze, isRunning, ReadProbe, stepUntil } from '../harness/process-probe';
 import { startRclone } from '../harness/rclone';
 
 const cli = path.resolve('bin/lifeboat.mjs');
@@ -36,6 +37,72 @@ beforeAll(() => {
 
 afterAll(() => undefined);
 
+/** Where to kill an import: when its lock appears, or once it has read `at` bytes of the archive (all of it: then it commits). */
+type Aim = { kind: 'lock' } | { kind: 'bytes'; at: number };
+
+/** Where a killed import stood, seen while it was stopped just before the kill. */
+interface Landing {
+  aim: string;
+  /** finished: it exited by itself first; before/after-ingest: not yet / no longer reading the archive. */
+  stage: 'finished' | 'before-ingest' | 'mid-ingest' | 'after-ingest';
+  bytesRead: number | null;
+  /** Its lock file stayed in the vault after the kill. */
+  leftLock: boolean;
+}
+
+/**
+ * Runs `lifeboat import archive` and kill -9s it at the aimed moment. The test watches the vault's
+ * locks and the importer's read offset on the archive (/proc); once the importer reads, it runs in
+ * short bursts between SIGSTOPs (see stepUntil), so that it is stopped at the first look past the
+ * aimed byte. Where it stands is noted while it is stopped, and only then is SIGKILL sent.
+ */
+async function importKilledAt(archive: string, aim: Aim): Promise<Landing> {
+  const size = statSync(archive).size;
+  const described = aim.kind === 'lock' ? 'its lock' : `byte ${aim.at} of ${size}`;
+  const locksDir = path.join(home, 'vault', 'locks');
+  const lockNames = (): string[] => readdirSync(locksDir).filter((name) => /^[0-9a-f]{64}$/.test(name));
+  const earlier = new Set(lockNames());
+  const hasNewLock = (): boolean => lockNames().some((name) => !earlier.has(name));
+  const child = spawn(process.execPath, [cli, 'import', archive], { env: { ...process.env, LIFEBOAT_HOME: home }, stdio: ['ignore', 'ignore', 'pipe'] });
+  let stderr = '';
+  child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
+  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+  const pid = child.pid as number;
+  const probe = new ReadProbe(pid, archive);
+  // Past the aimed byte, or done reading (closed the archive) without having been seen there.
+  const readTo = (at: number) => (offset: number | null) => (offset === null ? probe.opened : offset >= at);
+  const deadline = Date.now() + 120_000;
+  let frozen = false;
+  let stage: Landing['stage'] = 'finished';
+  let bytesRead: number | null = null;
+  try {
+    while (isRunning(pid)) {
+      const offset = probe.offset();
+      if (aim.kind === 'lock' ? hasNewLock() : readTo(aim.at)(offset)) {
+        frozen = await freeze(pid);
+        break;
+      }
+      if (aim.kind === 'bytes' && offset) {
+        frozen = await stepUntil(probe, readTo(aim.at));
+        break;
+      }
+      if (Date.now() > deadline) throw new Error(`the import never reached ${described} within 120 s; stderr: ${stderr}`);
+      await new Promise((resolve) => setTimeout(resolve, 1));
+    }
+    if (frozen) {
+      bytesRead = fileOffset(pid, archive);
+      if (bytesRead === null) stage = probe.opened ? 'after-ingest' : 'before-ingest';
+      else stage = bytesRead === 0 ? 'before-ingest' : bytesRead < size ? 'mid-ingest' : 'after-ingest';
+    }
+  } finally {
+    // Also when the watching failed: never leave a stopped importer behind.
+    if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
+  }
+  await exited;
+  if (!frozen) expect(child.exitCode, `an import that was not killed must succeed: ${stderr}`).toBe(0);
+  return { aim: described, stage, bytesRead, leftLock: hasNewLock() };
+}
+
 describe('lifeboat vault commands against the real restic CLI', () => {
   it('the recovery kit alone opens the vault in restic, and what Lifeboat imports restic restores byte for byte', () => {
     const archive = path.join(work, 'weavestream-postgres.dump');
@@ -61,30 +128,54 @@ describe('lifeboat vault commands against the real restic CLI', () => {
     expect(listed.map((s) => s.archive.name).sort()).toEqual(['nojoin_backup_sample.zip', 'weavestream-postgres.dump']);
   });
 
-  it('kill -9 at 20 random points of an import never leaves a partial snapshot, and a re-run succeeds', async () => {
+  it('kill -9 at 20 points of an import, aimed by what it has read, never leaves a partial snapshot, and a re-run succeeds', async () => {
     const archive = path.join(work, 'big.bin');
-    writeFileSync(archive, randomBytes(24 * 1024 * 1024));
-    // Time one whole import, so the kills land across its whole life: start-up, ingest, commit.
-    const started = performance.now();
+    const size = 24 * 1024 * 1024;
+    writeFileSync(archive, randomBytes(size));
+    // One whole import first: the killed ones re-read what the vault already holds.
     expect(lifeboat(['import', archive]).status).toBe(0);
-    const fullRunMs = performance.now() - started;
     const before = JSON.parse(lifeboat(['--json', 'vault', 'snapshots']).stdout) as unknown[];
-    let killedWhileHoldingLock = 0;
-    for (let round = 0; round < 20; round++) {
-      const child = spawn(process.execPath, [cli, 'import', archive], { env: { ...process.env, LIFEBOAT_HOME: home }, stdio: 'ignore' });
-      const exited = new Promise((r) => child.once('exit', r));
-      await new Promise((r) => setTimeout(r, fullRunMs * (0.15 + 0.8 * Math.random())));
-      child.kill('SIGKILL');
-      await exited;
-      if (readdirSync(path.join(home, 'vault', 'locks')).some((name) => /^[0-9a-f]{64}$/.test(name))) killedWhileHoldingLock += 1;
-      // A killed writer leaves its lock behind, as a killed restic does; restic check takes an
-      // exclusive lock and would refuse, so it runs with --no-lock here (nothing else writes).
-      const after = JSON.parse(restic(['--no-lock', 'snapshots', '--json']).stdout.toString('utf8')) as { id: string }[];
-      // Either the import finished (a whole snapshot) or nothing new exists: never a partial one.
-      for (const snapshot of after) expect(restic(['--no-lock', 'ls', snapshot.id]).status).toBe(0);
-      const check = restic(['--no-lock', 'check', '--read-data']);
-      expect(check.status, check.stderr).toBe(0);
+    // Kill points across the import's life, each one a moment the test sees (not a time): its lock
+    // has appeared; it has read a chosen number of bytes of the archive (16 points, 5 % to 90 %);
+    // it has read the whole archive (then it writes the index and the snapshot).
+    const midIngest = Array.from({ length: 16 }, (_, i): Aim => ({ kind: 'bytes', at: Math.floor(size * (0.05 + (0.85 * (i + Math.random())) / 16)) }));
+    const aims: Aim[] = [{ kind: 'lock' }, { kind: 'lock' }, ...midIngest, { kind: 'bytes', at: size }, { kind: 'bytes', at: size }];
+    const landings: Landing[] = [];
+    const missed: string[] = [];
+    // Snapshot files restic has listed whole (each one once: a snapshot file never changes).
+    const whole = new Set<string>();
+    for (const aim of aims) {
+      // A kill aimed mid-ingest is tried again should the import have finished reading before it
+      // was stopped (stepUntil makes that all but impossible); a miss after that fails the test.
+      const mid = midIngest.includes(aim);
+      for (let attempt = 0; ; attempt++) {
+        const landing = await importKilledAt(archive, aim);
+        landings.push(landing);
+        // A killed writer leaves its lock behind, as a killed restic does; restic check takes an
+        // exclusive lock and would refuse, so it runs with --no-lock here (nothing else writes).
+        // Either the import finished (a whole snapshot) or nothing new exists: never a partial one.
+        for (const id of readdirSync(path.join(home, 'vault', 'snapshots')).filter((name) => /^[0-9a-f]{64}$/.test(name) && !whole.has(name))) {
+          expect(restic(['--no-lock', 'ls', id]).status).toBe(0);
+          whole.add(id);
+        }
+        // The structure after every kill; the data once below (a kill could only spoil a pack it was
+        // writing, and packs are never rewritten, so one read of all of them sees every one).
+        const check = restic(['--no-lock', 'check']);
+        expect(check.status, check.stderr).toBe(0);
+        if (!mid || landing.stage === 'mid-ingest') break;
+        if (attempt === 2) {
+          missed.push(landing.aim);
+          break;
+        }
+      }
     }
+    const readData = restic(['--no-lock', 'check', '--read-data']);
+    expect(readData.status, readData.stderr).toBe(0);
+    const described = landings.map((l) => `${l.aim} -> ${l.stage} (${l.bytesRead ?? '-'} bytes read${l.leftLock ? ', lock left' : ''})`).join('\n');
+    // Stopped with 0 < bytes read < size, the import was inside its ingest when killed: by construction.
+    expect(missed, `every kill aimed mid-ingest must land there:\n${described}`).toEqual([]);
+    expect(landings.filter((l) => l.stage === 'mid-ingest' && !l.leftLock).map((l) => l.aim), `an import holds its lock while it ingests:\n${described}`).toEqual([]);
+    const killedWhileHoldingLock = landings.filter((l) => l.leftLock).length;
     expect(killedWhileHoldingLock, 'some kills must land mid-ingest for this test to mean anything').toBeGreaterThan(3);
     const rerun = lifeboat(['--json', 'import', archive]);
     expect(rerun.status, rerun.stderr).toBe(0);
@@ -98,7 +189,7 @@ describe('lifeboat vault commands against the real restic CLI', () => {
     const snapshotFiles = readdirSync(path.join(home, 'vault', 'snapshots'));
     expect(snapshotFiles.filter((name) => /^[0-9a-f]{64}$/.test(name)).length).toBe(after.length);
     for (const name of snapshotFiles.filter((n) => !/^[0-9a-f]{64}$/.test(n))) expect(name).toMatch(/^\.[0-9a-f]{64}\.[0-9a-f]{12}\.tmp$/);
-  }, 300_000);
+  }, 600_000);
 
   it('names the stale locks the killed imports left, and removes them only when asked', () => {
     const listed = lifeboat(['vault', 'unlock']);
