@@ -5,12 +5,13 @@ import { createHash } from 'node:crypto';
 import { mkdtemp, readFile, readdir, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
+import { PassThrough } from 'node:stream';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { IntegrityCheck } from '../../src/shared/apps';
 import { LifeboatError } from '../../src/shared/errors';
 import { assertNojoinWillRestore, scanNojoinArchive } from '../../src/main/apps/nojoin/format/scan';
 import { NojoinStreamVerifier } from '../../src/main/apps/nojoin/format/stream-verifier';
-import { bufferByteSource, NojoinZip, type ZipLimits } from '../../src/main/apps/nojoin/format/zip';
+import { bufferByteSource, NojoinZip, openZip, reopeningByteSource, type ZipLimits } from '../../src/main/apps/nojoin/format/zip';
 import { openAudioMember } from '../../src/main/apps/nojoin/format/audio';
 import { memberDataOffset, readRawZip, rewriteZip, writeRawZip, type RawMember } from '../fleet/nojoin/zip-tools';
 
@@ -99,6 +100,35 @@ describe('the real sample', () => {
       await expect(openAudioMember(zip, 'recordings/7d2e9a41-0c5b-4f3e-8a6d-5b4c3d2e1f00.wav')).rejects.toMatchObject({ code: 'NOT_FOUND' });
       await expect(openAudioMember(zip, 'users.json')).rejects.toMatchObject({ code: 'INVALID_INPUT' });
       await expect(openAudioMember(zip, AUDIO, { start: 0, end: 27206 })).rejects.toMatchObject({ code: 'INVALID_INPUT' });
+    } finally {
+      await zip.close();
+    }
+  });
+
+  it('lists a stream-only archive and plays one member from it: the tail read once, the member by re-opening', async () => {
+    // Big enough that the central directory is not at the start: 1 MiB of noise after the members.
+    const big = await rewriteZip(sample, (m) => m, [{ name: 'documents/noise.bin', data: Buffer.alloc(1024 * 1024, 7), method: 0 }]);
+    let opens = 0;
+    const streamOnly = {
+      fileName: 'snapshot.zip',
+      size: big.length,
+      open: async () => {
+        opens++;
+        const stream = new PassThrough();
+        stream.end(big);
+        return stream;
+      },
+    };
+    const zip = await openZip(reopeningByteSource(streamOnly, 128 * 1024), { label: 'snapshot.zip' });
+    try {
+      expect(zip.members).toHaveLength(24);
+      expect(opens).toBe(1);
+      const { stream } = await openAudioMember(zip, AUDIO);
+      let bytes = 0;
+      for await (const chunk of stream) bytes += (chunk as Buffer).length;
+      expect(bytes).toBe(27206);
+      // One pass for the member's local header, one for its data; neither reads past the member.
+      expect(opens).toBe(3);
     } finally {
       await zip.close();
     }

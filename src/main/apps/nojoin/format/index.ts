@@ -19,4 +19,4 @@ export { describeRowProblem, isAcceptedDatetime, rowValidatorFor, type RowProble
 export { assertNojoinWillRestore, BACKUP_INFO_MEMBER, CONFIG_MEMBER, readManifest, readTableRows, rowFailure, scanNojoinArchive, type ArchiveScan, type ScanOptions, type TableScan } from './scan';
 export { createNojoinStreamVerifier, NojoinStreamVerifier, type NojoinStreamVerifierOptions } from './stream-verifier';
 export { isNojoinTable, NOJOIN_FORMAT_VERSION, NOJOIN_TABLE_SPECS, NOJOIN_TABLES, tableOfMember, type NojoinTable } from './tables';
-export { bufferByteSource, DEFAULT_ZIP_LIMITS, fileByteSource, NojoinZip, spoolArchive, type ByteRangeSource, type ZipLimits, type ZipMember } from './zip';
+export { bufferByteSource, DEFAULT_ZIP_LIMITS, fileByteSource, NojoinZip, openZip, reopeningByteSource, spoolArchive, type ByteRangeSource, type ZipLimits, type ZipMember } from './zip';

@@ -108,6 +108,51 @@ export function bufferByteSource(buffer: Buffer): ByteRangeSource {
   };
 }
 
+/** Default tail kept by `reopeningByteSource`: room for the central directory of ~50 000 members. */
+export const DEFAULT_TAIL_CACHE_BYTES = 8 * 1024 * 1024;
+
+/**
+ * An archive that can only be streamed from its start (a vault snapshot's `open()`) as a
+ * ByteRangeSource: the last `tailBytes` — the central directory — are read once and kept, any
+ * other range re-opens the stream and skips to it. Right for listing an archive and streaming one
+ * member (the audio player) without a local copy; to read every member, spool the archive instead.
+ */
+export function reopeningByteSource(archive: Pick<ArchiveAccess, 'fileName' | 'size' | 'open'>, tailBytes = DEFAULT_TAIL_CACHE_BYTES): ByteRangeSource {
+  const size = archive.size;
+  if (size === null) throw new LifeboatError('INVALID_INPUT', `The size of ${archive.fileName} is not known, so its end cannot be found without reading it all.`);
+  const tailStart = Math.max(0, size - tailBytes);
+  let tail: Promise<Buffer> | null = null;
+  /** Bytes [start, end) of a fresh stream from the start of the archive. */
+  async function* fromStart(start: number, end: number): AsyncGenerator<Buffer> {
+    const stream = await archive.open();
+    let position = 0;
+    try {
+      for await (const chunk of stream as AsyncIterable<Buffer>) {
+        const from = Math.max(start - position, 0);
+        const to = Math.min(end - position, chunk.length);
+        position += chunk.length;
+        if (to > from) yield chunk.subarray(from, to);
+        if (position >= end) return;
+      }
+    } finally {
+      stream.destroy();
+    }
+  }
+  async function* cached(start: number, end: number): AsyncGenerator<Buffer> {
+    tail ??= (async () => {
+      const chunks: Buffer[] = [];
+      for await (const chunk of fromStart(tailStart, size!)) chunks.push(chunk);
+      return Buffer.concat(chunks);
+    })();
+    yield (await tail).subarray(start - tailStart, end - tailStart);
+  }
+  return {
+    size,
+    readRange: (start, end) => Readable.from(start >= tailStart ? cached(start, end) : fromStart(start, end), { objectMode: false }),
+    close: async () => undefined,
+  };
+}
+
 /** A file copied into a private temp folder; `remove()` deletes folder and file. */
 export interface SpooledArchive {
   file: string;
@@ -257,6 +302,11 @@ export class NojoinZip {
     this.zipfile.close();
     await this.source.close();
   }
+}
+
+/** Opens a ZIP over any byte-range source (see NojoinZip.open). */
+export function openZip(source: ByteRangeSource, options: { label: string; limits?: Partial<ZipLimits> }): Promise<NojoinZip> {
+  return NojoinZip.open(source, options);
 }
 
 /** Checks the CRC-32 of a whole member as it streams, or cuts a slice out of it. */
