@@ -23,7 +23,12 @@ import {
 import { assertNojoinWillRestore, scanNojoinArchive } from '../../src/main/apps/nojoin/format/scan';
 import { repackNojoinSubset } from '../../src/main/apps/nojoin/format/repack';
 import { bufferByteSource, NojoinZip } from '../../src/main/apps/nojoin/format/zip';
-import { NojoinSession, type CallContext, type NojoinCredentials } from '../../src/main/apps/nojoin/session';
+import { nojoinSessionFor, NojoinSession, type CallContext, type NojoinCredentials } from '../../src/main/apps/nojoin/session';
+import type { AdapterContext } from '../../src/main/apps/adapter';
+import { InstallationSessions } from '../../src/main/apps/sessions';
+import type { Installation } from '../../src/shared/installations';
+import { NojoinStreamVerifier } from '../../src/main/apps/nojoin/format/stream-verifier';
+import { startNojoinFleet } from '../fleet/nojoin/fleet';
 import { createHttpsClient, normalizeFingerprint } from '../../src/main/transport/https';
 import { LifeboatError } from '../../src/shared/errors';
 import { SAMPLE_ARCHIVE, startNojoin, type NojoinFakeHandle, type NojoinFakeOptions } from '../fleet/nojoin/server';
@@ -172,6 +177,37 @@ describe('login session', () => {
     expect(fake.loginAttempts()).toBe(12);
   });
 
+  it("lives in the installation's session store and reads the password only to log in", async () => {
+    const fleet = await startNojoinFleet();
+    running.push({ fake: fleet.fake, sessions: [] });
+    const sessions = new InstallationSessions();
+    const { secrets: _secrets, ...input } = fleet.installation;
+    const installation: Installation = { ...input, id: 'nojoin-1', settings: {}, secretPurposes: ['https-password'], createdAt: '2026-09-01T00:00:00Z', updatedAt: '2026-09-01T00:00:00Z' };
+    let secretReads = 0;
+    const unused = (): never => {
+      throw new Error('not used by the Nojoin session');
+    };
+    const ctx: AdapterContext = {
+      signal: attended.signal, progress: () => undefined, log: () => undefined, installation,
+      secret: async (purpose) => {
+        secretReads++;
+        return purpose === 'https-password' ? 'alice-password-1' : null;
+      },
+      oneTimeCode: () => null, ssh: unused, https: unused, keys: { get: unused, find: async () => null },
+      sessions: sessions.storeFor(installation.id),
+    };
+    const first = await nojoinSessionFor(ctx);
+    await serverHealth(first, attended);
+    const again = await nojoinSessionFor(ctx);
+    expect(again).toBe(first);
+    await serverHealth(again, attended);
+    expect(secretReads).toBe(1);
+    expect(fleet.fake.loginAttempts()).toBe(1);
+    const moved = await nojoinSessionFor({ ...ctx, installation: { ...installation, https: { ...installation.https!, timeoutMs: 20_000 } } });
+    expect(moved).not.toBe(first);
+    await sessions.disposeAll();
+  });
+
   it('gives the certificate fingerprint for pinning', async () => {
     const { fake, session } = await fakeWith();
     expect(await fetchFingerprint(session(), attended)).toBe(normalizeFingerprint(fake.certSha256));
@@ -226,6 +262,22 @@ describe('export, poll, download', () => {
     const tail = await openExportDownload(s, taskId, 100, attended);
     expect(tail.offset).toBe(100);
     tail.stream.destroy();
+  });
+
+  it('a corrupted export on the server fails verification on the way in', async () => {
+    const taskId = await startExport(s, { includeAudio: true, archiveQuality: 'compressed' }, attended);
+    await waitForExport(s, taskId, attended, FAST);
+    fake.faults.corruptExport(taskId);
+    const verifier = new NojoinStreamVerifier({ stagingDir: tmp, label: 'corrupt.zip' });
+    const download = await openExportDownload(s, taskId, 0, attended);
+    const chunks: Buffer[] = [];
+    for await (const chunk of download.stream) {
+      verifier.write(chunk as Buffer);
+      chunks.push(chunk as Buffer);
+    }
+    const bytes = Buffer.concat(chunks);
+    const checks = await verifier.finish({ size: bytes.length, sha256: sha256(bytes) });
+    expect(checks.filter((c) => !c.ok).length).toBeGreaterThan(0);
   });
 
   it('turns a failed export and a deleted file into clear errors', async () => {

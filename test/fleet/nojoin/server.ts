@@ -58,6 +58,8 @@ export interface NojoinFaults {
   misconfirmChunk(index: number): void;
   /** Deletes every export file on disk (cleanup ran, or the backups folder was emptied) while the job results stay. */
   deleteExportFiles(): void;
+  /** Flips one bit in the middle of an export's file (the newest when no task id is given), as a bad disk would. */
+  corruptExport(taskId?: string): void;
 }
 
 /** A running fake Nojoin. */
@@ -218,6 +220,12 @@ class FakeNojoin {
     },
     deleteExportFiles: () => {
       for (const job of this.exports.values()) job.zip = null;
+    },
+    corruptExport: (taskId) => {
+      const job = taskId === undefined ? [...this.exports.values()].filter((j) => j.zip).at(-1) : this.exports.get(taskId);
+      if (!job?.zip) throw new Error(`no export file ${taskId ?? ''} to corrupt`);
+      job.zip = Buffer.from(job.zip);
+      job.zip[Math.floor(job.zip.length / 3)]! ^= 0x20;
     },
   };
 

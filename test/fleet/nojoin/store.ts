@@ -178,6 +178,11 @@ export class NojoinStore {
     return stored;
   }
 
+  /** Deletes one recording with everything that cascades from it (test setup). */
+  removeRecording(id: number): void {
+    this.deleteRecordings(this.state, new Set([id]));
+  }
+
   /** Deletes recordings with their cascade (transcripts, speakers, links, chat, documents and pages). */
   private deleteRecordings(state: State, ids: Set<number>): void {
     state.tables.set('recordings', state.tables.get('recordings')!.filter((r) => !ids.has(r.id as number)));

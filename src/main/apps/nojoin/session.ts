@@ -9,7 +9,9 @@
  */
 import { createHash } from 'node:crypto';
 import { LifeboatError } from '../../../shared/errors';
-import type { HttpResponse, HttpsClient } from '../../transport/https';
+import type { Installation } from '../../../shared/installations';
+import { createHttpsClient, type HttpResponse, type HttpsClient } from '../../transport/https';
+import type { AdapterContext } from '../adapter';
 
 /** Who logs in. */
 export interface NojoinCredentials {
@@ -291,4 +293,49 @@ export class NojoinSession {
     this.options.client.setBearerToken(body.access_token);
     return identity;
   }
+}
+
+/** The session's slot in the core's per-installation store; a changed connection starts a new session. */
+class SessionSlot {
+  current: { key: string; session: NojoinSession } | null = null;
+
+  async dispose(): Promise<void> {
+    const current = this.current;
+    this.current = null;
+    await current?.session.dispose();
+  }
+}
+
+function connectionKey(installation: Installation): string {
+  const https = installation.https;
+  return JSON.stringify([installation.id, https?.baseUrl, https?.username, https?.pinnedCertSha256, https?.caFile, https?.timeoutMs]);
+}
+
+/**
+ * The installation's Nojoin session, kept between jobs in `ctx.sessions` (one per installation, as
+ * Nojoin's login limit needs). The password is read from the keychain only when a login is due.
+ */
+export async function nojoinSessionFor(ctx: AdapterContext): Promise<NojoinSession> {
+  const { installation } = ctx;
+  const connection = installation.https;
+  if (!connection) throw new LifeboatError('APP_UNSUPPORTED', `"${installation.name}" has no HTTPS connection; Nojoin's backups are reached over its API.`);
+  const username = connection.username;
+  if (!username) throw new LifeboatError('INVALID_INPUT', `"${installation.name}" needs the user name of a Nojoin superuser as its HTTPS user name.`);
+  const slot = ctx.sessions.get('nojoin', () => new SessionSlot());
+  const key = connectionKey(installation);
+  if (slot.current?.key === key) return slot.current.session;
+  await slot.dispose();
+  const session = new NojoinSession({
+    client: createHttpsClient(connection),
+    label: installation.name,
+    credentials: async () => {
+      const password = await ctx.secret('https-password');
+      if (!password) {
+        throw new LifeboatError('SECRET_REQUIRED', `No password is stored for ${username} on "${installation.name}"; edit the installation to enter it.`, { details: { purpose: 'https-password' } });
+      }
+      return { username, password };
+    },
+  });
+  slot.current = { key, session };
+  return session;
 }
