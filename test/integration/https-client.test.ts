@@ -15,6 +15,7 @@ import {
   type TestCert,
   type TestServer,
 } from '../harness/tls';
+import { until } from '../harness/wait';
 
 const FILE = randomBytes(1024 * 1024 + 123);
 const TOKEN = 'tok_0123456789abcdef0123456789abcdef';
@@ -288,9 +289,13 @@ describe('timeouts, retries, rate limits', () => {
       const started = Date.now();
       expect((await caught(client.json('GET', '/hang', { timeoutMs: 300 }))).code).toBe('HTTP_TIMEOUT');
       expect(Date.now() - started).toBeLessThan(3_000);
+      // Cancelled once the server has the request: while it is in flight, not before it is sent.
       const controller = new AbortController();
-      setTimeout(() => controller.abort(), 100);
-      expect((await caught(client.json('GET', '/hang', { signal: controller.signal }))).code).toBe('CANCELLED');
+      const hangs = seenA.filter((s) => s.path === '/hang').length;
+      const pending = caught(client.json('GET', '/hang', { signal: controller.signal }));
+      await until(() => seenA.filter((s) => s.path === '/hang').length > hangs, 'the server to receive the request');
+      controller.abort();
+      expect((await pending).code).toBe('CANCELLED');
     });
   });
 

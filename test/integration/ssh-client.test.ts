@@ -5,7 +5,7 @@ import { appendFile, mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/pro
 import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
-import { Readable } from 'node:stream';
+import { PassThrough, Readable } from 'node:stream';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { LifeboatError } from '../../src/shared/errors';
 import type { SshConnection } from '../../src/shared/installations';
@@ -15,6 +15,7 @@ import type { SshSession } from '../../src/main/transport/ssh/session';
 import { freePort, runTool, sshKeygenFingerprint, startSshd } from '../harness/sshd';
 import type { TestSshd } from '../harness/sshd';
 import { testSecret } from '../harness/secrets';
+import { until } from '../harness/wait';
 
 let sshd: TestSshd;
 let clientHome: string;
@@ -150,7 +151,7 @@ describe('authentication', () => {
     const socket = path.join(clientHome, 'agent.sock');
     const agent: ChildProcess = spawn('ssh-agent', ['-D', '-a', socket], { stdio: 'ignore' });
     try {
-      for (let i = 0; i < 50 && !(await exists(socket)); i++) await new Promise((r) => setTimeout(r, 50));
+      await until(() => exists(socket), 'ssh-agent to create its socket');
       await runToolEnv('ssh-add', [sshd.clientKeyPath], { SSH_AUTH_SOCK: socket });
       const session = await open({ host: '127.0.0.1', port: sshd.port, user: sshd.user, auth: 'agent', hostKeySha256: sshd.hostKeyFingerprint }, { agentSocket: socket });
       expect((await session.execChecked('id -un')).stdout.trim()).toBe(sshd.user);
@@ -169,7 +170,8 @@ describe('connection errors', () => {
     expect((await failure(connectSsh({ host: '127.0.0.1', port: closedPort, auth: 'key', keyFile: sshd.clientKeyPath }, isolated()))).code).toBe('SSH_CONNECTION_REFUSED');
     expect((await failure(connectSsh({ host: 'lifeboat-no-such-host.invalid', auth: 'key', keyFile: sshd.clientKeyPath }, isolated()))).code).toBe('SSH_DNS');
 
-    const silent = net.createServer(() => undefined);
+    let onSilentConnection = (): void => undefined;
+    const silent = net.createServer(() => onSilentConnection());
     await new Promise<void>((resolve) => silent.listen(0, '127.0.0.1', resolve));
     const silentPort = (silent.address() as net.AddressInfo).port;
     try {
@@ -177,8 +179,9 @@ describe('connection errors', () => {
       const error = await failure(connectSsh({ host: '127.0.0.1', port: silentPort, auth: 'key', keyFile: sshd.clientKeyPath, connectTimeoutMs: 600 }, isolated()));
       expect(error.code).toBe('SSH_TIMEOUT');
       expect(Date.now() - started).toBeLessThan(5000);
+      // Cancelled once the server has the connection: the connect is under way, not yet begun or done.
       const controller = new AbortController();
-      setTimeout(() => controller.abort(), 100);
+      onSilentConnection = () => controller.abort();
       const cancelled = await failure(connectSsh({ host: '127.0.0.1', port: silentPort, auth: 'key', keyFile: sshd.clientKeyPath }, isolated({ signal: controller.signal })));
       expect(cancelled.code).toBe('CANCELLED');
     } finally {
@@ -191,10 +194,18 @@ describe('exec', () => {
   it('streams output, reports exit codes and feeds stdin', async () => {
     const session = await open(keyConn({ hostKeySha256: sshd.hostKeyFingerprint }));
     const chunks: string[] = [];
-    const result = await session.exec('for i in 1 2 3; do echo line$i; sleep 0.05; done; echo oops >&2; exit 7', { onStdout: (c) => chunks.push(c.toString()) });
+    // Each line waits for the client to have received the one before: output streams, by construction.
+    const go = new PassThrough();
+    go.write('go\n');
+    const onStdout = (c: Buffer): void => {
+      chunks.push(c.toString());
+      if (chunks.join('').split('\n').length <= 3) go.write('go\n');
+      else go.end();
+    };
+    const result = await session.exec('for i in 1 2 3; do read go; echo line$i; done; echo oops >&2; exit 7', { stdin: go, onStdout });
     expect(result).toMatchObject({ code: 7, signal: null, stdout: 'line1\nline2\nline3\n', stderr: 'oops\n' });
     expect(chunks.join('')).toBe(result.stdout);
-    expect(chunks.length).toBeGreaterThan(1);
+    expect(chunks.length).toBe(3);
 
     const failed = await failure(session.execChecked('echo first >&2; echo reason >&2; exit 3'));
     expect(failed.code).toBe('SSH_COMMAND_FAILED');
@@ -221,22 +232,36 @@ describe('exec', () => {
     const killed = await session.exec('kill -TERM $$');
     expect(killed).toMatchObject({ code: null, signal: 'SIGTERM' });
 
+    // Cancelled once the command is seen running (its first output), not after a guessed delay.
     const controller = new AbortController();
-    const started = Date.now();
-    setTimeout(() => controller.abort(), 200);
-    expect((await failure(session.exec('sleep 30', { signal: controller.signal }))).code).toBe('CANCELLED');
-    expect(Date.now() - started).toBeLessThan(5000);
+    let cancelledAt = 0;
+    const cancelOnOutput = (): void => {
+      cancelledAt = Date.now();
+      controller.abort();
+    };
+    expect((await failure(session.exec('echo running; sleep 30', { signal: controller.signal, onStdout: cancelOnOutput }))).code).toBe('CANCELLED');
+    expect(cancelledAt).toBeGreaterThan(0);
+    expect(Date.now() - cancelledAt).toBeLessThan(5000);
     // The connection is still usable after a cancelled command.
     expect((await session.execChecked('echo still-here')).stdout).toBe('still-here\n');
 
     // Cancel stops the remote command itself: sshd leaves a process running when its channel
     // closes, so without the SIGTERM the shell would go on to the touch. Its stdin was closed at
     // once (no input), after which ssh2 alone would not send the signal.
+    // The shell prints its pid, is cancelled once that arrives, and the test waits until that
+    // process has ended: killed at once, or (if cancel did not stop it) after its sleep and touch.
     const marker = `/tmp/lifeboat-cancel-${process.pid}-${Date.now()}`;
     const stopping = new AbortController();
-    setTimeout(() => stopping.abort(), 300);
-    expect((await failure(session.exec(`sleep 2; touch ${marker}`, { signal: stopping.signal }))).code).toBe('CANCELLED');
-    await new Promise((resolve) => setTimeout(resolve, 2500));
+    let shellPid = '';
+    const cancelOnPid = (c: Buffer): void => {
+      shellPid += c.toString();
+      if (shellPid.endsWith('\n')) stopping.abort();
+    };
+    expect((await failure(session.exec(`echo $$; sleep 2; touch ${marker}`, { signal: stopping.signal, onStdout: cancelOnPid }))).code).toBe('CANCELLED');
+    expect(shellPid).toMatch(/^\d+\n$/);
+    // Alive unless gone or a zombie (whoever reaps orphans here may not do so at once).
+    const alive = `state=$(sed 's/.*) //' /proc/${shellPid.trim()}/stat 2>/dev/null | cut -c1); [ -n "$state" ] && [ "$state" != Z ]`;
+    await until(async () => (await session.exec(alive)).code !== 0, 'the cancelled remote shell to end');
     expect((await session.exec(`test -e ${marker}`)).code, 'the cancelled command went on running').toBe(1);
     await session.close();
   });

@@ -15,6 +15,7 @@ import { RestBackend } from '../../src/main/vault/backends/rest';
 import { LifeboatError } from '../../src/shared/errors';
 import { startRclone, type RcloneServer } from '../harness/rclone';
 import { hashStream, makeScratch, resticDumpHash, resticOk, sha256, TEST_SCRYPT, type Scratch } from '../harness/restic';
+import { until } from '../harness/wait';
 
 // 'v1' answers a listing the way a REST API v1 server does (names only, not the v2 content type).
 type Fault = '503' | 'reset' | 'stall' | 'truncate' | 'v1';
@@ -249,8 +250,11 @@ describe('RestBackend against rclone serve restic', () => {
     const controller = new AbortController();
     const backend = track(new RestBackend(`${proxy.url}flaky/`, { signal: controller.signal, idleTimeoutMs: 30_000 }));
     proxy.faults.push('stall');
+    const requests = proxy.log.length;
     const pending = backend.exists('keys', 'c'.repeat(64));
-    setTimeout(() => controller.abort(), 100);
+    // Cancelled once the stalled request has reached the proxy, not after a guessed delay.
+    await until(() => proxy.log.length > requests, 'the request to reach the proxy');
+    controller.abort();
     const started = Date.now();
     await expectError(pending, 'CANCELLED');
     expect(Date.now() - started).toBeLessThan(2000);

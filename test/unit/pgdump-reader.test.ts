@@ -12,6 +12,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { LifeboatError } from '../../src/shared/errors';
 import { formatTocLine, readPgDumpToc, renderPgRestoreList } from '../../src/main/formats/pgdump';
 import type { PgDumpArchive, PgDumpTocEntry } from '../../src/main/formats/pgdump';
+import { until } from '../harness/wait';
 
 const ROOT = path.resolve('test/fixtures/weavestream');
 const DUMPS = readdirSync(ROOT, { recursive: true, encoding: 'utf8' })
@@ -217,7 +218,9 @@ describe('header and model facts', () => {
     stalled.push(readFileSync(DEFAULT_DUMP).subarray(0, 100));
     const late = new AbortController();
     const pending = readPgDumpToc(stalled, { signal: late.signal });
-    setTimeout(() => late.abort(), 20);
+    // Aborted once the reader has taken all there is and waits for more, not after a guessed delay.
+    await until(() => stalled.readableLength === 0, 'the reader to take the first 100 bytes');
+    late.abort();
     await expect(pending).rejects.toMatchObject({ code: 'CANCELLED' });
   });
 
