@@ -1,0 +1,74 @@
+/**
+ * The DBackup module (spec dbackup.md): database and config backups that DBackup writes to a
+ * storage destination, each a file plus `<file>.meta.json` (and `<file>.index` for v2 archives).
+ * Over SSH, Lifeboat reads the destination folder directly (SFTP): lists, pulls (SHA-256 and MD5
+ * against the sidecar before the snapshot exists, no key needed) and previews (with the
+ * Encryption Profile's master key: AES-256-GCM, then gzip/brotli, then the Postgres TOC, the
+ * multi-DB TAR or the config backup's sections). Keys live in the keyed slot
+ * `encryption-key:<profileId>`, the id coming from the sidecar.
+ *
+ * Settings: `destinationDir` (SSH: the destination's root on the server), `storageIds` (HTTPS),
+ * `cadenceHours`.
+ */
+import type { AdapterCapabilities } from '../../../shared/apps';
+import type { Installation } from '../../../shared/installations';
+import { replaceOnly, type AppModule, type ArchiveProbe, type Detection } from '../module';
+import { KEY_SLOT } from './keys';
+import { previewDbackup } from './preview';
+import { DBACKUP_SETTINGS, dbackupSettings } from './settings';
+import { listDestination, openDestinationFile } from './sftp-source';
+import { findSidecar } from './sidecar';
+
+/** DBackup's default file name: `<job>_yyyy-MM-dd_HH-mm-ss.<ext>[.gz|.br][.enc]`, or a config backup's. */
+const DBACKUP_NAME = /(_\d{4}-\d{2}-\d{2}_\d{2}-\d{2}-\d{2}\.(sql|tar|archive|bak|rdb|db|fbk)(\.gz|\.br)?(\.enc)?$)|(^config_backup_\d{4}-\d{2}-\d{2}T\d{2}-\d{2}-\d{2}-\d{3}Z\.json\.gz(\.enc)?$)/;
+
+/** A DBackup sidecar that parses is near proof; a name in DBackup's pattern or an `.enc` file alone is a weak hint. */
+function detect(probe: ArchiveProbe): Detection | null {
+  const lookup = findSidecar(probe.fileName, probe.sidecars);
+  if (lookup.sidecar) return { confidence: 0.95, reason: `a file with its DBackup sidecar (${lookup.sidecar.kind === 'config' ? 'config backup' : `${lookup.sidecar.sourceType} backup`})` };
+  if (lookup.file) return { confidence: 0.4, reason: `a file with a .meta.json that is not a valid DBackup sidecar (${lookup.problem?.message ?? ''})` };
+  if (DBACKUP_NAME.test(probe.fileName)) return { confidence: 0.5, reason: 'named as DBackup names its backups (no sidecar came with it)' };
+  // DBackup names Postgres custom dumps `.sql`; a bare PGDMP is otherwise Weavestream's weak claim.
+  if (probe.fileName.endsWith('.sql') && probe.head.subarray(0, 5).toString('latin1') === 'PGDMP') return { confidence: 0.35, reason: 'a pg_dump custom archive named .sql, as DBackup names them' };
+  if (probe.fileName.endsWith('.enc')) return { confidence: 0.25, reason: 'an .enc file (DBackup encrypts so, but no sidecar came with it)' };
+  return null;
+}
+
+function capabilities(installation: Installation): AdapterCapabilities {
+  const ssh = installation.ssh !== undefined && dbackupSettings(installation).destinationDir !== '';
+  const notes: string[] = [];
+  if (!ssh) notes.push('Lifeboat reads a DBackup storage destination over SSH: add an SSH connection to the server that holds it and set its folder.');
+  notes.push('Database backups are restored by DBackup itself; Lifeboat keeps and checks the copies.');
+  return { list: ssh, trigger: false, pull: ssh, preview: true, restore: false, restoreOptions: replaceOnly([]), notes };
+}
+
+/** The DBackup module. */
+export const dbackupModule: AppModule = {
+  kind: 'dbackup',
+  label: 'DBackup',
+  summary: 'Database and config backups from a DBackup storage destination, pulled over SFTP with their .meta.json sidecars, checked by SHA-256 and MD5, previewed with the encryption profile\'s key.',
+  transports: ['ssh'],
+  settings: DBACKUP_SETTINGS,
+  secretSlots: [{
+    slot: KEY_SLOT,
+    label: 'Encryption Profile master key',
+    help: 'One per DBackup encryption profile (64 hex digits, as in a Recovery Kit\'s master.key); the profile id comes from each backup\'s .meta.json.',
+    keyed: true,
+  }],
+  detect,
+  capabilities,
+
+  sources: {
+    list: listDestination,
+    open: openDestinationFile,
+    async cadenceHours(ctx) {
+      return dbackupSettings(ctx.installation).cadenceHours;
+    },
+  },
+
+  format: {
+    preview: previewDbackup,
+  },
+
+  restore: null,
+};
