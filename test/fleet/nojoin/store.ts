@@ -43,7 +43,9 @@ const ARCHIVABLE_AUDIO = new Set(['.wav', '.mp3', '.m4a', '.ogg', '.flac', '.opu
 const IN_FLIGHT = new Set(['UPLOADING', 'QUEUED', 'PROCESSING', 'PAUSED']);
 const STILL_PROCESSING =
   'This recording was still being processed when the backup was taken, so it was restored without a completed transcript. Reprocess it to finish.';
+/** The Nojoin version the fake is (docs/VERSION at the spec's commit). */
 export const APP_VERSION = '2.4.0';
+/** BACKUP_FORMAT_VERSION of that version. */
 export const FORMAT_VERSION = 2;
 
 function extensionOf(file: string): string {

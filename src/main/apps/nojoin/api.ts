@@ -91,8 +91,9 @@ const DEFAULT_POLL_MS = 2_000;
 const DEFAULT_MAX_WAIT_MS = 6 * 3_600_000;
 /** An export still "waiting for a worker" this long: Celery is down, or the id expired. */
 const MAX_PENDING_MS = 30 * 60_000;
-/** The default and largest upload chunk. */
+/** The default upload chunk: 10 MiB, as Nojoin's web UI sends. */
 export const DEFAULT_CHUNK_BYTES = 10 * 1024 * 1024;
+/** The largest upload chunk Lifeboat sends, well under nginx's 500 MiB per request. */
 export const MAX_CHUNK_BYTES = 256 * 1024 * 1024;
 /** nginx proxies one request for at most 300 s. */
 const CHUNK_TIMEOUT_MS = 300_000;
