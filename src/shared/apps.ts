@@ -98,6 +98,13 @@ export interface SecretSlotInfo {
   keyed: boolean;
 }
 
+/** Files dropped or chosen together, grouped: each archive with the sidecars that travel with it. */
+export interface FilePairing {
+  archives: { name: string; sidecars: string[] }[];
+  /** Sidecars whose archive was not among the files: refused, with the archive's name. */
+  loneSidecars: { name: string; archive: string }[];
+}
+
 /** What the UI and the CLI learn about one app module (`apps:modules`). */
 export interface AppModuleInfo {
   kind: AppKind;
@@ -159,7 +166,7 @@ export interface PreflightCheck {
   detail: string;
 }
 
-export type ArchiveSourceRef = { snapshotId: string } | { uploadId: string; name: string } | { path: string };
+export type ArchiveSourceRef = { snapshotId: string } | { uploadId: string; name: string; sidecars?: { uploadId: string; name: string }[] } | { path: string };
 
 /** The dry-run plan of a restore: shown to the operator, then executed as-is. */
 export interface RestorePlan {

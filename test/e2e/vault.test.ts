@@ -9,6 +9,7 @@ import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import type { BrowserContext, FileChooser, Page } from 'playwright-core';
 import { screenshot, startLifeboat, type ServedLifeboat } from '../harness/browser';
+import { dropFiles } from '../harness/drop-files';
 import { useServedE2e } from '../harness/e2e-served';
 
 const SAMPLE = path.resolve(import.meta.dirname, '..', 'fixtures', 'meshmonitor', '2026-11-23_131719.tar.gz');
@@ -16,34 +17,6 @@ const SAMPLE = path.resolve(import.meta.dirname, '..', 'fixtures', 'meshmonitor'
 const BIG_BYTES = 96 * 1024 * 1024;
 
 let vaultId: string;
-
-/** A file to build inside the page: given bytes (base64) or `random` bytes from crypto. */
-type FileSpec = { name: string; base64: string } | { name: string; random: number };
-
-/**
- * Drops files on the Vault page the way a browser does: a DataTransfer holding Files, sent as
- * dragenter, dragover and drop on the page's drop zone.
- */
-async function dropFiles(target: Page, specs: FileSpec[]): Promise<void> {
-  const transfer = await target.evaluateHandle((list: FileSpec[]) => {
-    const dt = new DataTransfer();
-    for (const spec of list) {
-      let bytes: Uint8Array<ArrayBuffer>;
-      if ('base64' in spec) {
-        bytes = Uint8Array.from(atob(spec.base64), (c) => c.charCodeAt(0));
-      } else {
-        bytes = new Uint8Array(spec.random);
-        // getRandomValues fills at most 64 KiB per call.
-        for (let offset = 0; offset < bytes.length; offset += 65_536) crypto.getRandomValues(bytes.subarray(offset, offset + 65_536));
-      }
-      dt.items.add(new File([bytes], spec.name, { type: 'application/octet-stream' }));
-    }
-    return dt;
-  }, specs);
-  const zone = target.locator('.vault-drop');
-  for (const type of ['dragenter', 'dragover', 'drop']) await zone.dispatchEvent(type, { dataTransfer: transfer });
-  await transfer.dispose();
-}
 
 async function callTwin(name: string, input: unknown, target: ServedLifeboat = e2e.lifeboat): Promise<{ ok: boolean; data?: unknown; error?: unknown }> {
   const response = await fetch(`${target.origin}/api/call/${name}`, {

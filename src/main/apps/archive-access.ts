@@ -1,13 +1,11 @@
 import { createReadStream } from 'node:fs';
-import { readFile, stat } from 'node:fs/promises';
+import { readdir, readFile, stat } from 'node:fs/promises';
 import path from 'node:path';
 import { LifeboatError } from '../../shared/errors';
 import type { ArchiveSourceRef } from '../../shared/apps';
 import type { Core } from '../core';
 import type { ArchiveAccess, Sidecar } from './adapter';
 
-/** Sidecars of a local archive that sit next to it, by the apps' naming rules. */
-const SIDECAR_SUFFIXES = ['.manifest.json', '.meta.json'];
 const MAX_SIDECAR_BYTES = 4 * 1024 * 1024;
 
 /**
@@ -39,14 +37,16 @@ export async function openArchive(core: Core, source: ArchiveSourceRef): Promise
   });
   if (!info.isFile()) throw new LifeboatError('INVALID_INPUT', `${name} is not a regular file.`);
   const sidecars: Sidecar[] = [];
-  if (!('uploadId' in source)) {
-    for (const suffix of SIDECAR_SUFFIXES) {
-      const candidates = [`${file}${suffix}`, file.replace(/\.[^.]+$/, suffix)];
-      for (const candidate of candidates) {
-        const content = await readFile(candidate).catch(() => null);
-        if (content && content.length <= MAX_SIDECAR_BYTES && !sidecars.some((s) => s.name === path.basename(candidate))) sidecars.push({ name: path.basename(candidate), content });
-      }
-    }
+  // An upload brings its sidecars along; a local file's lie beside it, named by the apps' rules.
+  const sidecarFiles =
+    'uploadId' in source
+      ? (source.sidecars ?? []).map((s) => ({ file: path.join(core.home.stagingDir, s.uploadId), name: path.basename(s.name) }))
+      : (await readdir(path.dirname(file)).catch(() => [] as string[])).filter((n) => core.apps.pairFiles([name, n]).archives.some((a) => a.name === name && a.sidecars.includes(n))).map((n) => ({ file: path.join(path.dirname(file), n), name: n }));
+  for (const sidecar of sidecarFiles) {
+    const content = await readFile(sidecar.file).catch(() => null);
+    if (!content) continue;
+    if (content.length > MAX_SIDECAR_BYTES) throw new LifeboatError('ARCHIVE_INVALID', `${sidecar.name} is ${content.length} bytes: too large for a sidecar (at most ${MAX_SIDECAR_BYTES}).`);
+    sidecars.push({ name: sidecar.name, content });
   }
   return {
     access: { fileName: name, size: info.size, mtime: info.mtime, sidecars, open: async () => createReadStream(file) },

@@ -118,6 +118,11 @@ export interface AppModule {
   readonly secretSlots: SecretSlotInfo[];
   /** The app's public health endpoint over HTTPS, for the connection test. */
   readonly healthPath?: string;
+  /**
+   * When `fileName` is a small file that travels with an archive (a manifest, a `.meta.json`, a
+   * `.sha256`), the name of that archive; null otherwise. Files dropped or chosen together are paired by it.
+   */
+  sidecarOf?(fileName: string): string | null;
   /** Content first (magic bytes, structure), sidecars next, the file name last; null: not this app's. */
   detect(probe: ArchiveProbe): Detection | null;
   capabilities(installation: Installation): AdapterCapabilities;

@@ -3,7 +3,7 @@
  * `APP_MODULES`; everything generic asks an `AppRegistry` (which the core receives, so a test can
  * hand it modules of its own).
  */
-import type { AppModuleInfo } from '../../shared/apps';
+import type { AppModuleInfo, FilePairing } from '../../shared/apps';
 import { LifeboatError } from '../../shared/errors';
 import type { ArchiveAccess } from './adapter';
 import type { AppModule, ArchiveProbe, Detection } from './module';
@@ -50,6 +50,30 @@ export class AppRegistry {
   /** What the UI and the CLI show of each module. */
   info(): AppModuleInfo[] {
     return this.list().map((m) => ({ kind: m.kind, label: m.label, summary: m.summary, transports: [...m.transports], settings: m.settings.fields, secretSlots: m.secretSlots }));
+  }
+
+  /**
+   * Groups file names as their modules pair them: each archive with its sidecars; a sidecar whose
+   * archive is not among the names is lone (it cannot be stored or read on its own).
+   */
+  pairFiles(names: string[]): FilePairing {
+    const sidecarOf = (name: string): string | null => {
+      for (const module of this.list()) {
+        const archive = module.sidecarOf?.(name);
+        if (archive) return archive;
+      }
+      return null;
+    };
+    const archives = new Map<string, string[]>();
+    const lone: FilePairing['loneSidecars'] = [];
+    for (const name of names) if (sidecarOf(name) === null) archives.set(name, []);
+    for (const name of names) {
+      const archive = sidecarOf(name);
+      if (archive === null) continue;
+      if (archives.has(archive)) archives.get(archive)!.push(name);
+      else lone.push({ name, archive });
+    }
+    return { archives: [...archives].map(([name, sidecars]) => ({ name, sidecars })), loneSidecars: lone };
   }
 
   /** Asks every module about the archive's first bytes and sidecars; the most confident claim wins. */

@@ -160,16 +160,23 @@ export function registerVaultCommands(program: Command, { getCore, json, outcome
 
   program
     .command('import <files...>')
-    .description('add local archive files to the vault, one snapshot each')
+    .description('add local archive files to the vault, one snapshot each; a sidecar given with its archive (manifest, .meta.json, .sha256) is stored with it')
     .option('--installation <name>', 'label them as this installation\'s backups')
     .action(async (files: string[], opts: { installation?: string }) => {
       const core = await getCore();
       const client = createInProcessClient(core);
       const installationId = opts.installation ? (await core.registry.resolve(opts.installation)).id : undefined;
+      const byName = new Map(files.map((f) => [path.basename(f), f]));
+      if (byName.size !== files.length) throw new LifeboatError('INVALID_INPUT', 'Two of the files have the same name; import them one at a time.');
+      const pairing = await client.call('apps:pair-files', { names: [...byName.keys()] });
+      const lone = pairing.loneSidecars[0];
+      if (lone) throw new LifeboatError('INVALID_INPUT', `${byName.get(lone.name)} is a sidecar of ${lone.archive}, not an archive: give it together with ${lone.archive}.`);
       const results = [];
-      for (const file of files) {
-        const { jobId } = await client.call('vault:import', { source: { path: file }, ...(installationId ? { installationId } : {}) });
-        results.push({ file, ...(await followJob<{ snapshotId: string; sha256: string; size: number }>(core, jobId, outcome)) });
+      for (const archive of pairing.archives) {
+        const file = byName.get(archive.name)!;
+        const sidecars = archive.sidecars.map((name) => ({ path: byName.get(name)! }));
+        const { jobId } = await client.call('vault:import', { source: { path: file }, sidecars, ...(installationId ? { installationId } : {}) });
+        results.push({ file, sidecars: archive.sidecars, ...(await followJob<{ snapshotId: string; sha256: string; size: number }>(core, jobId, outcome)) });
       }
       print(results, json(), (items) => items.map((r) => `${r.file}: snapshot ${r.snapshotId.slice(0, 8)} (${formatBytes(r.size)}, sha256 ${r.sha256.slice(0, 16)}…)`).join('\n'));
     });

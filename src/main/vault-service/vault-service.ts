@@ -1,5 +1,5 @@
 import { createReadStream } from 'node:fs';
-import { rm, stat } from 'node:fs/promises';
+import { readFile, rm, stat } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import type { Readable } from 'node:stream';
@@ -50,6 +50,17 @@ export interface AddToVaultOptions {
   ctx: Pick<JobContext, 'signal' | 'progress'>;
   /** Checks the whole archive before a snapshot is made (see the vault's AddArchiveOptions). */
   beforeSnapshot?: (archive: { size: number; sha256: string }) => Promise<void>;
+}
+
+/** A sidecar is small: one larger than this is refused by name rather than stored. */
+const MAX_SIDECAR_BYTES = 4 * 1024 * 1024;
+
+async function readSidecar(file: string, name: string): Promise<Buffer> {
+  const info = await stat(file).catch((error: unknown) => {
+    throw new LifeboatError('NOT_FOUND', `Cannot read the sidecar ${name}: ${(error as Error).message}.`, { cause: error });
+  });
+  if (info.size > MAX_SIDECAR_BYTES) throw new LifeboatError('ARCHIVE_INVALID', `${name} is ${info.size} bytes: too large for a sidecar (at most ${MAX_SIDECAR_BYTES}).`);
+  return readFile(file);
 }
 
 /**
@@ -227,18 +238,20 @@ export class VaultService {
   }
 
   /** The import job: a local file (or a staged upload) becomes a snapshot. */
-  async importFile(filePath: string, displayName: string, installation: Installation | null, ctx: JobContext): Promise<{ snapshotId: string; sha256: string; size: number }> {
+  async importFile(filePath: string, displayName: string, installation: Installation | null, ctx: JobContext, sidecarFiles: { file: string; name: string }[] = []): Promise<{ snapshotId: string; sha256: string; size: number }> {
     const info = await stat(filePath).catch((error: unknown) => {
       throw new LifeboatError('NOT_FOUND', `Cannot read ${displayName}: ${(error as Error).message}.`, { cause: error });
     });
     if (!info.isFile()) throw new LifeboatError('INVALID_INPUT', `${displayName} is not a regular file.`);
     ctx.progress({ phase: 'adding to vault', bytes: 0, total: info.size });
+    const sidecars = await Promise.all(sidecarFiles.map(async (s) => ({ name: s.name, content: await readSidecar(s.file, s.name) })));
     try {
       const result = await this.addArchive({
         input: createReadStream(filePath),
         fileName: path.basename(displayName),
         size: info.size,
         mtime: info.mtime,
+        sidecars,
         origin: {
           installation,
           app: installation?.app ?? null,

@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { command, returns } from './define';
-import type { AppModuleInfo, FleetEntry, QuarantineEntry, RemoteBackup, RestoreReport } from '../apps';
+import type { AppModuleInfo, FilePairing, FleetEntry, QuarantineEntry, RemoteBackup, RestoreReport } from '../apps';
 import { secretPurposeSchema } from '../installations';
 
 const installationId = z.string().min(1, 'installation id is required');
@@ -8,7 +8,14 @@ const installationId = z.string().min(1, 'installation id is required');
 /** An archive to preview or restore: a vault snapshot, an uploaded file, or a local path. */
 export const archiveRefSchema = z.union([
   z.object({ snapshotId: z.string().regex(/^[0-9a-f]{4,64}$/, 'a snapshot id is 4 to 64 hex digits') }).strict(),
-  z.object({ uploadId: z.string().uuid(), name: z.string().min(1).max(255) }).strict(),
+  z
+    .object({
+      uploadId: z.string().uuid(),
+      name: z.string().min(1).max(255),
+      /** Sidecars uploaded with it (manifest, .meta.json, .sha256). */
+      sidecars: z.array(z.object({ uploadId: z.string().uuid(), name: z.string().min(1).max(255) }).strict()).max(8).optional(),
+    })
+    .strict(),
   z.object({ path: z.string().min(1) }).strict(),
 ]);
 
@@ -17,6 +24,11 @@ export const appCommands = {
     summary: 'The app modules Lifeboat has: label, transports, settings (for the installation form) and secret slots.',
     input: z.object({}).strict(),
     output: returns<AppModuleInfo[]>(),
+  }),
+  'apps:pair-files': command({
+    summary: 'Group file names dropped or chosen together: each archive with its sidecars, and sidecars whose archive is missing.',
+    input: z.object({ names: z.array(z.string().min(1).max(255)).min(1).max(1000) }).strict(),
+    output: returns<FilePairing>(),
   }),
   'apps:provide-key': command({
     summary: 'Hand Lifeboat a key an encrypted archive asked for (KEY_REQUIRED), for files of no installation; kept in memory for this session only.',

@@ -57,7 +57,14 @@ export const vaultCommands = {
   'vault:stats': command({ summary: 'Logical vs stored size and the dedup ratio.', input: z.object({}).strict(), output: returns<VaultStats>() }),
   'vault:import': command({
     summary: 'Add a local archive file as a snapshot (a job).',
-    input: z.object({ source: archiveSourceSchema, installationId: z.string().optional() }).strict(),
+    input: z
+      .object({
+        source: archiveSourceSchema,
+        /** The archive's sidecars (manifest, .meta.json, .sha256), stored with it in the same snapshot. */
+        sidecars: z.array(archiveSourceSchema).max(8).default([]),
+        installationId: z.string().optional(),
+      })
+      .strict(),
     output: returns<{ jobId: string }>(),
   }),
   'vault:check': command({

@@ -120,6 +120,7 @@ export const directoryModule: AppModule = {
   transports: ['ssh'],
   settings: DIRECTORY_SETTINGS,
   secretSlots: [],
+  sidecarOf: (fileName) => (fileName.endsWith('.sha256') && fileName.length > '.sha256'.length ? fileName.slice(0, -'.sha256'.length) : null),
   detect,
   capabilities,
 

@@ -44,7 +44,7 @@ import { progressCounter } from '../module-kit/progress';
 import { buildSelectiveRestoreList, minPgRestoreMajor } from '../../formats/pgdump';
 import type { PgDumpArchive } from '../../formats/pgdump';
 import type { SshSession } from '../../transport/ssh/session';
-import { manifestNameFor, pairWeavestreamFiles } from './backup-files';
+import { dumpNameFor, manifestNameFor, pairWeavestreamFiles } from './backup-files';
 import { WEAVESTREAM_DUMP_NAME, effectivePasswordKid, hasKnownMigrationHash, parseWeavestreamManifest, type WeavestreamManifest } from './manifest';
 import { migrationDifference, scanWeavestreamArchive, type ArchiveScan, type ScannedTable } from './archive-scan';
 import { WeavestreamDumpVerifier, findManifest } from './dump-verifier';
@@ -92,6 +92,7 @@ export const weavestreamModule: AppModule = {
   settings: WEAVESTREAM_SETTINGS,
   secretSlots: [{ slot: 'database-password', label: 'Database password', help: 'Password of the database user, if PostgreSQL asks for one (seen from the SSH server).', keyed: false }],
   healthPath: '/health',
+  sidecarOf: (fileName) => (/\.manifest\.json$/.test(fileName) ? dumpNameFor(fileName) : null),
   detect,
 
   capabilities(installation) {

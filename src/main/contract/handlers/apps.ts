@@ -10,6 +10,7 @@ import { startPull } from '../../apps/pull-runner';
 export function appHandlers(core: Core): HandlerMap<keyof typeof appCommands> {
   return {
     'apps:modules': async () => core.apps.info(),
+    'apps:pair-files': async ({ names }) => core.apps.pairFiles(names),
     'apps:provide-key': async ({ slot, key }) => {
       core.sessionKeys.provide(slot, key);
       return { kept: true };

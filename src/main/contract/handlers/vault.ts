@@ -1,4 +1,5 @@
 import path from 'node:path';
+import type { FilePairing } from '../../../shared/apps';
 import type { vaultCommands } from '../../../shared/contract/vault';
 import { LifeboatError } from '../../../shared/errors';
 import type { Core } from '../../core';
@@ -16,19 +17,25 @@ export function vaultHandlers(core: Core): HandlerMap<keyof typeof vaultCommands
     'vault:snapshots': async (filter) => vault.snapshots(filter),
     'vault:snapshot-files': async ({ snapshotId }) => vault.snapshotFiles(snapshotId),
     'vault:stats': async () => vault.stats(),
-    'vault:import': async ({ source, installationId }) => {
+    'vault:import': async ({ source, sidecars, installationId }) => {
       await vault.open();
       const installation = installationId ? await core.registry.get(installationId) : null;
-      const staged = 'uploadId' in source;
-      const file = staged ? path.join(core.home.stagingDir, source.uploadId) : path.resolve(source.path);
-      const name = staged ? source.name : path.basename(source.path);
+      const located = (ref: typeof source) =>
+        'uploadId' in ref ? { file: path.join(core.home.stagingDir, ref.uploadId), name: path.basename(ref.name), staged: true } : { file: path.resolve(ref.path), name: path.basename(ref.path), staged: false };
+      const archive = located(source);
+      const extras = sidecars.map(located);
+      const problem = pairingProblem(core.apps.pairFiles([archive.name, ...extras.map((s) => s.name)]), archive.name);
+      if (problem) {
+        await Promise.all([archive, ...extras].filter((f) => f.staged).map((f) => vault.discardStaged(f.file)));
+        throw new LifeboatError('INVALID_INPUT', problem);
+      }
       const job = core.jobs.start(
-        { kind: 'vault-import', title: `Add ${name} to the vault`, installationId: installation?.id ?? null, queue: { name: 'vault-write', limit: 2 } },
+        { kind: 'vault-import', title: `Add ${archive.name} to the vault`, installationId: installation?.id ?? null, queue: { name: 'vault-write', limit: 2 } },
         async (ctx) => {
           try {
-            return await vault.importFile(file, name, installation, ctx);
+            return await vault.importFile(archive.file, archive.name, installation, ctx, extras);
           } finally {
-            if (staged) await vault.discardStaged(file);
+            await Promise.all([archive, ...extras].filter((f) => f.staged).map((f) => vault.discardStaged(f.file)));
           }
         },
       );
@@ -56,4 +63,12 @@ export function vaultHandlers(core: Core): HandlerMap<keyof typeof vaultCommands
     'vault:locks': async () => vault.locks(),
     'vault:remove-lock': async ({ lockId }) => vault.removeLock(lockId),
   };
+}
+
+/** Why these files are not one archive with its own sidecars, or null when they are. */
+function pairingProblem(pairing: FilePairing, archive: string): string | null {
+  const lone = pairing.loneSidecars[0];
+  if (lone) return lone.name === archive ? `${archive} is a sidecar of ${lone.archive}, not an archive: add it together with ${lone.archive}.` : `${lone.name} is a sidecar of ${lone.archive}, not of ${archive}.`;
+  const other = pairing.archives.find((a) => a.name !== archive);
+  return other ? `${other.name} is not a sidecar of ${archive}: add each archive with its own sidecars.` : null;
 }

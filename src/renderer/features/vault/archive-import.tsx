@@ -22,20 +22,27 @@ const RECENT_MS = 60 * 60 * 1000;
 
 let uploadSeq = 0;
 
+/** Where the core reads a file from: its local path in Electron, else an upload to the twin's staging. */
+async function sourceOf(file: File): Promise<{ path: string } | { uploadId: string; name: string }> {
+  const localPath = transportKind() === 'bridge' ? pathForFile(file) : null;
+  return localPath ? { path: localPath } : uploadFile(file).then((u) => ({ uploadId: u.uploadId, name: u.name }));
+}
+
 /**
  * Adds files to the vault: Electron passes the local path; the browser twin uploads the bytes
- * first. Each file becomes its own import job; the snapshot list updates on `vault:changed`.
+ * first. Files dropped together are paired by the core (an archive with its manifest, .meta.json
+ * or .sha256 becomes one snapshot); a sidecar without its archive is refused by name. Each
+ * archive becomes its own import job; the snapshot list updates on `vault:changed`.
  */
 export function useArchiveImport(): { add: (files: File[], installationId: string | null) => void; pending: PendingUpload[]; dismiss: (key: string) => void } {
   const [pending, setPending] = useState<PendingUpload[]>([]);
 
-  const importOne = useCallback(async (file: File, installationId: string | null): Promise<void> => {
+  const importOne = useCallback(async (file: File, sidecars: File[], installationId: string | null): Promise<void> => {
     const key = `upload-${++uploadSeq}`;
     setPending((list) => [...list, { key, name: file.name, size: file.size, state: 'uploading' }]);
     try {
-      const localPath = transportKind() === 'bridge' ? pathForFile(file) : null;
-      const source = localPath ? { path: localPath } : await uploadFile(file).then((u) => ({ uploadId: u.uploadId, name: u.name }));
-      await startVaultJob(api.call('vault:import', { source, ...(installationId ? { installationId } : {}) }));
+      const [source, ...sidecarSources] = await Promise.all([file, ...sidecars].map(sourceOf));
+      await startVaultJob(api.call('vault:import', { source: source!, sidecars: sidecarSources, ...(installationId ? { installationId } : {}) }));
       setPending((list) => list.filter((p) => p.key !== key));
     } catch (error) {
       setPending((list) => list.map((p) => (p.key === key ? { ...p, state: 'failed', error: toErrorPayload(error) } : p)));
@@ -46,9 +53,15 @@ export function useArchiveImport(): { add: (files: File[], installationId: strin
     (files: File[], installationId: string | null) => {
       // One after another: uploads share one link, and the core queues vault writes anyway.
       const run = async (): Promise<void> => {
-        for (const file of files) await importOne(file, installationId);
+        const byName = new Map(files.map((f) => [f.name, f]));
+        const pairing = await api.call('apps:pair-files', { names: [...byName.keys()] });
+        for (const lone of pairing.loneSidecars) {
+          const message = `${lone.name} is a sidecar of ${lone.archive}, not an archive: drop it together with ${lone.archive}.`;
+          setPending((list) => [...list, { key: `upload-${++uploadSeq}`, name: lone.name, size: byName.get(lone.name)?.size ?? 0, state: 'failed', error: { code: 'INVALID_INPUT', message } }]);
+        }
+        for (const archive of pairing.archives) await importOne(byName.get(archive.name)!, archive.sidecars.map((n) => byName.get(n)!), installationId);
       };
-      void run();
+      run().catch((error: unknown) => setPending((list) => [...list, { key: `upload-${++uploadSeq}`, name: files.map((f) => f.name).join(', '), size: 0, state: 'failed', error: toErrorPayload(error) }]));
     },
     [importOne],
   );
