@@ -4,7 +4,7 @@ import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { PassThrough } from 'node:stream';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { repackNojoinSubset, type RepackResult } from '../../src/main/apps/nojoin/format/repack';
+import { planNojoinSubset, repackNojoinSubset, type RepackResult } from '../../src/main/apps/nojoin/format/repack';
 import { scanNojoinArchive } from '../../src/main/apps/nojoin/format/scan';
 import { bufferByteSource, NojoinZip } from '../../src/main/apps/nojoin/format/zip';
 import { LifeboatError } from '../../src/shared/errors';
@@ -89,6 +89,17 @@ describe('repacking a subset of the sample', () => {
       warnings: { recordings_without_audio: 0, recordings_audio_failed: 0, documents_without_files: 0, documents_failed: 0 },
       lifeboat_subset: { selection: ['recording:101'], made_at: '2026-09-01T12:00:00.000Z' },
     });
+  });
+
+  it('plans the same subset without writing it', async () => {
+    const zip = await NojoinZip.open(bufferByteSource(sample), { label: 'sample' });
+    try {
+      const plan = await planNojoinSubset(zip, ['recording:101']);
+      const written = await repack(sample, ['recording:101']);
+      expect(plan).toEqual({ rows: written.result.rows, broughtAlong: written.result.broughtAlong, recordingIds: [101], audioMembers: [AUDIO] });
+    } finally {
+      await zip.close();
+    }
   });
 
   it('a recording without audio: no audio member, and the counter says so', async () => {

@@ -202,6 +202,8 @@ export async function waitForExport(session: NojoinSession, taskId: string, ctx:
  * server sends the whole file again instead of the range, so a resumed pull never mixes files.
  */
 export async function openExportDownload(session: NojoinSession, taskId: string, offset: number, ctx: CallContext, onProgress?: (bytes: number, total: number | null) => void): Promise<DownloadResult> {
+  // A non-superuser's 400 would otherwise read as "not ready" below.
+  await session.requireSuperuser(ctx);
   let download: DownloadResult;
   try {
     download = await session.download(`/backup/export/${safeTaskId(taskId)}/download`, {

@@ -14,7 +14,7 @@ export {
   type NojoinRecordingSummary,
   type PreviewLocation,
 } from './preview';
-export { CONFIG_SELECTION, repackNojoinSubset, type RepackOptions, type RepackResult } from './repack';
+export { CONFIG_SELECTION, planNojoinSubset, repackNojoinSubset, type RepackOptions, type RepackResult, type SubsetPlan } from './repack';
 export { describeRowProblem, isAcceptedDatetime, rowValidatorFor, type RowProblem, type RowValidator } from './rows';
 export { assertNojoinWillRestore, BACKUP_INFO_MEMBER, CONFIG_MEMBER, readManifest, readTableRows, rowFailure, scanNojoinArchive, type ArchiveScan, type ScanOptions, type TableScan } from './scan';
 export { createNojoinStreamVerifier, NojoinStreamVerifier, type NojoinStreamVerifierOptions } from './stream-verifier';

@@ -76,7 +76,7 @@ function linkColumns(table: NojoinTable): string[] {
 }
 
 /** Checks a selection against what the archive holds; throws INVALID_INPUT naming the first unknown item. */
-export function parseSelection(selection: readonly string[], index: Index, hasConfig: boolean): { tables: Set<NojoinTable>; recordings: Set<number>; config: boolean } {
+function parseSelection(selection: readonly string[], index: Index, hasConfig: boolean): { tables: Set<NojoinTable>; recordings: Set<number>; config: boolean } {
   const tables = new Set<NojoinTable>();
   const recordings = new Set<number>();
   let config = false;
@@ -102,7 +102,7 @@ export function parseSelection(selection: readonly string[], index: Index, hasCo
 }
 
 /** The rows of each table to keep (by position in the file), after the rules in the file comment. */
-export function resolveSelection(index: Index, selection: { tables: Set<NojoinTable>; recordings: Set<number> }): { kept: Map<NojoinTable, Set<number>>; broughtAlong: Partial<Record<NojoinTable, number>> } {
+function resolveSelection(index: Index, selection: { tables: Set<NojoinTable>; recordings: Set<number> }): { kept: Map<NojoinTable, Set<number>>; broughtAlong: Partial<Record<NojoinTable, number>> } {
   const kept = new Map<NojoinTable, Set<number>>(NOJOIN_TABLES.map((t) => [t, new Set<number>()]));
   const byId = new Map<NojoinTable, Map<number, number>>();
   for (const [table, rows] of index) byId.set(table, new Map(rows.flatMap((r, i) => (r.id === null ? [] : [[r.id, i] as [number, number]]))));
@@ -220,22 +220,69 @@ async function appendRows(archive: ZipArchive, name: string, date: Date, write: 
   await added;
 }
 
-/**
- * Writes the subset of `zip` chosen by `selection` to `output` as a new Nojoin archive, and says
- * what it wrote. Refuses (ARCHIVE_INVALID) when a kept row would abort Nojoin's restore.
- */
-export async function repackNojoinSubset(zip: NojoinZip, selection: readonly string[], output: Writable, options: RepackOptions = {}): Promise<RepackResult> {
+/** What a selection would put into the subset, worked out without writing it (for a restore plan). */
+export interface SubsetPlan {
+  /** Rows per table file the subset would hold. */
+  rows: Partial<Record<NojoinTable, number>>;
+  /** Rows that come only because chosen rows need them, per table. */
+  broughtAlong: Partial<Record<NojoinTable, number>>;
+  recordingIds: number[];
+  /** Audio members the subset would carry. */
+  audioMembers: string[];
+}
+
+/** Everything a repack needs: the manifest, the id/link index, and the rows kept. */
+interface ResolvedSubset {
+  manifestObject: Record<string, unknown>;
+  formatVersion: number;
+  index: Index;
+  chosen: ReturnType<typeof parseSelection>;
+  kept: Map<NojoinTable, Set<number>>;
+  broughtAlong: Partial<Record<NojoinTable, number>>;
+}
+
+/** Reads the table files once and applies the selection rules; refuses a kept row Nojoin would abort on. */
+async function resolveSubset(zip: NojoinZip, selection: readonly string[], signal: AbortSignal | undefined): Promise<ResolvedSubset> {
   const manifest = await readManifest(zip);
   if (manifest.kind === 'damaged' || manifest.kind === 'invalid') throw manifest.error;
   const manifestObject = manifest.kind === 'read' ? (JSON.parse(manifest.text) as Record<string, unknown>) : {};
   const formatVersion = manifest.kind === 'read' ? manifest.info.formatVersion : 1;
-  const { index, problems } = await buildIndex(zip, formatVersion, options.signal);
+  const { index, problems } = await buildIndex(zip, formatVersion, signal);
   const chosen = parseSelection(selection, index, zip.member(CONFIG_MEMBER) !== undefined);
   const { kept, broughtAlong } = resolveSelection(index, chosen);
   for (const [table, rows] of problems) {
     for (const [i, problem] of rows) if (kept.get(table)!.has(i)) throw rowFailure(problem);
   }
+  return { manifestObject, formatVersion, index, chosen, kept, broughtAlong };
+}
 
+/** The recordings kept, in file order, and the audio members they point at that the archive holds. */
+function keptAudio(zip: NojoinZip, subset: ResolvedSubset): { recordingIds: number[]; audioMembers: string[] } {
+  const recordingIds: number[] = [];
+  const audioMembers: string[] = [];
+  for (const i of [...subset.kept.get('recordings')!].sort((a, b) => a - b)) {
+    const row = subset.index.get('recordings')![i]!;
+    if (row.id !== null) recordingIds.push(row.id);
+    // Two rows may share one member (§1.6); it is carried once.
+    if (row.file !== null && zip.member(row.file) && !audioMembers.includes(row.file)) audioMembers.push(row.file);
+  }
+  return { recordingIds, audioMembers };
+}
+
+/** What `repackNojoinSubset` would write for `selection`, without writing it. */
+export async function planNojoinSubset(zip: NojoinZip, selection: readonly string[], signal?: AbortSignal): Promise<SubsetPlan> {
+  const subset = await resolveSubset(zip, selection, signal);
+  const rows = Object.fromEntries([...subset.index.keys()].map((table) => [table, subset.kept.get(table)!.size]));
+  return { rows, broughtAlong: subset.broughtAlong, ...keptAudio(zip, subset) };
+}
+
+/**
+ * Writes the subset of `zip` chosen by `selection` to `output` as a new Nojoin archive, and says
+ * what it wrote. Refuses (ARCHIVE_INVALID) when a kept row would abort Nojoin's restore.
+ */
+export async function repackNojoinSubset(zip: NojoinZip, selection: readonly string[], output: Writable, options: RepackOptions = {}): Promise<RepackResult> {
+  const subset = await resolveSubset(zip, selection, options.signal);
+  const { manifestObject, formatVersion, index, chosen, kept, broughtAlong } = subset;
   const archive = new ZipArchive({ zlib: { level: options.level ?? 6 } });
   const archiveError = new Promise<never>((_, reject) => archive.on('error', reject));
   archiveError.catch(() => undefined);
@@ -275,17 +322,16 @@ export async function repackNojoinSubset(zip: NojoinZip, selection: readonly str
         }, options.signal ? { signal: options.signal } : {}),
       );
     }
-    for (const [table, list] of [['recordings', result.audioMembers], ['documents', result.documentMembers]] as const) {
-      for (const i of [...kept.get(table)!].sort((a, b) => a - b)) {
-        const row = index.get(table)![i]!;
-        if (table === 'recordings' && row.id !== null) result.recordingIds.push(row.id);
-        // Two rows may share one member (§1.6); it is written once.
-        if (row.file === null || !zip.member(row.file) || list.includes(row.file)) continue;
-        if (options.signal?.aborted) throw new LifeboatError('CANCELLED', 'The repack was cancelled.');
-        await appendEntry(archive, await zip.openMember(row.file), row.file, date(row.file));
-        list.push(row.file);
-      }
-    }
+    const copy = async (member: string, into: string[]): Promise<void> => {
+      if (options.signal?.aborted) throw new LifeboatError('CANCELLED', 'The repack was cancelled.');
+      await appendEntry(archive, await zip.openMember(member), member, date(member));
+      into.push(member);
+    };
+    const audio = keptAudio(zip, subset);
+    result.recordingIds.push(...audio.recordingIds);
+    for (const member of audio.audioMembers) await copy(member, result.audioMembers);
+    const documentFiles = new Set([...kept.get('documents')!].sort((a, b) => a - b).map((i) => index.get('documents')![i]!.file));
+    for (const member of documentFiles) if (member !== null && zip.member(member)) await copy(member, result.documentMembers);
     if (chosen.config) await appendEntry(archive, await zip.openMember(CONFIG_MEMBER), CONFIG_MEMBER, date(CONFIG_MEMBER));
     const info = subsetManifest(manifestObject, index, kept, zip, selection, options.now?.() ?? new Date());
     await appendEntry(archive, Buffer.from(JSON.stringify(info, null, 2)), BACKUP_INFO_MEMBER, date(BACKUP_INFO_MEMBER));

@@ -291,7 +291,8 @@ export class NojoinZip {
     if (!found) throw new LifeboatError('NOT_FOUND', `${this.label} has no member "${name}".`, { details: { member: name } });
     try {
       const header = await this.zipfile.readLocalFileHeaderPromise(found.entry);
-      return header.fileName.toString(found.entry.generalPurposeBitFlag & 0x800 ? 'utf8' : 'latin1');
+      // Decoded exactly as the central name was (UTF-8 flag, CP437 otherwise, Info-ZIP Unicode path field).
+      return yauzl.getFileNameLowLevel(header.generalPurposeBitFlag, header.fileName, yauzl.parseExtraFields(header.extraField), true);
     } catch (error) {
       throw invalid(`The local header of "${name}" in ${this.label} is unreadable: ${(error as Error).message}.`, name, error);
     }
