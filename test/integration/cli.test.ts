@@ -45,6 +45,19 @@ describe('lifeboat CLI', () => {
     expect(readFileSync(path.join(home, 'installations.json'), 'utf8')).toContain(sshd.hostKeyFingerprint);
   });
 
+  it('edits an installation without changing its id: a new name, a setting, a secret from stdin', () => {
+    const before = (JSON.parse(lifeboat(['--json', 'installations', 'list']).stdout) as { id: string; name: string }[]).find((i) => i.name === 'office')!;
+    const edited = lifeboat(['--json', 'installations', 'edit', 'office', '--rename', 'office ws', '--setting', 'composeDir=/srv/weavestream', '--secret-stdin', 'database-password'], 'db-secret-value');
+    expect(edited.status, edited.stderr).toBe(0);
+    expect(JSON.parse(edited.stdout)).toMatchObject({ id: before.id, name: 'office ws', settings: { composeDir: '/srv/weavestream' }, secretPurposes: expect.arrayContaining(['database-password']) });
+    const unknown = lifeboat(['installations', 'edit', 'office ws', '--setting', 'composeDirectory=/x']);
+    expect(unknown.status).toBe(2);
+    expect(unknown.stderr).toContain('“composeDirectory” is not a setting of this app');
+    const removed = lifeboat(['--json', 'installations', 'edit', 'office ws', '--rename', 'office', '--setting', 'composeDir=']);
+    expect(JSON.parse(removed.stdout)).toMatchObject({ id: before.id, name: 'office', settings: {} });
+    expect(readFileSync(path.join(home, 'installations.json'), 'utf8')).not.toContain('db-secret-value');
+  });
+
   it('exits with the code of its outcome: 10 without a vault, 1 when a vault check finds damage', async () => {
     const noVault = lifeboat(['vault', 'snapshots']);
     expect(noVault.status, noVault.stderr).toBe(10);

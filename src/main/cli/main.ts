@@ -3,7 +3,7 @@ import path from 'node:path';
 import { spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { LifeboatError } from '../../shared/errors';
-import { TRANSPORT_SECRET_SLOTS, type InstallationInput, type SecretPurpose } from '../../shared/installations';
+import { TRANSPORT_SECRET_SLOTS, type Installation, type InstallationInput, type SecretPurpose } from '../../shared/installations';
 import { APP_MODULES } from '../apps/registry';
 import type { ConnectionTestReport } from '../../shared/contract/installations';
 import { createCore, type Core } from '../core';
@@ -105,6 +105,34 @@ export async function main(argv: string[]): Promise<number> {
     });
 
   installations
+    .command('edit <name>')
+    .description('change an installation; its id stays, so its snapshots stay linked (secrets are read from stdin, never from arguments)')
+    .option('--rename <name>', 'a new name')
+    .option('--ssh-host <host>', 'SSH host name, address or ~/.ssh/config alias')
+    .option('--ssh-port <port>', 'SSH port')
+    .option('--ssh-user <user>', 'SSH user')
+    .addOption(new Option('--ssh-auth <kind>', 'how to log in').choices(['agent', 'key', 'password']))
+    .option('--ssh-key <file>', 'private key file (for --ssh-auth key)')
+    .option('--jump-host <user@host:port>', 'bastion to connect through (ProxyJump)')
+    .option('--no-ssh', 'remove the SSH connection')
+    .option('--https-url <url>', 'the app\'s base URL')
+    .addOption(new Option('--https-auth <kind>', 'how to authenticate over HTTPS').choices(['none', 'bearer', 'password']))
+    .option('--https-user <user>', 'user name for --https-auth password')
+    .option('--pin-cert <sha256>', 'pin the server certificate\'s SHA-256')
+    .option('--ca-file <pem>', 'trust this CA for the server certificate')
+    .option('--no-https', 'remove the HTTPS connection')
+    .option('--setting <key=value...>', 'set an app setting; key= (empty) removes it (repeatable)')
+    .option('--cadence-hours <hours>', 'expected hours between backups')
+    .option('--secret-stdin <slot>', `replace this secret, read from stdin: ${TRANSPORT_SECRET_SLOTS.join(', ')} or one of the app's`)
+    .action(async (name: string, opts: EditOptions) => {
+      const c = await getCore();
+      const current = await c.registry.resolve(name);
+      const changes = await editedInput(current, opts);
+      const saved = await createInProcessClient(c).call('installations:update', { id: current.id, changes });
+      print(saved, json(), (i) => `Saved "${i.name}" (${i.app}, id ${i.id}).`);
+    });
+
+  installations
     .command('remove <name>')
     .description('remove an installation and its stored secrets')
     .action(async (name: string) => {
@@ -178,13 +206,67 @@ interface AddOptions {
   secretStdin?: SecretPurpose;
 }
 
-async function installationInputFrom(opts: AddOptions): Promise<InstallationInput> {
-  const settings: Record<string, string> = {};
-  for (const pair of opts.setting ?? []) {
+interface EditOptions extends Omit<Partial<AddOptions>, 'name' | 'app'> {
+  rename?: string;
+  /** False with --no-ssh / --no-https. */
+  ssh?: boolean;
+  https?: boolean;
+}
+
+/** key=value pairs of --setting; INVALID_INPUT names one without a key. */
+function settingPairs(pairs: string[] | undefined): [string, string][] {
+  return (pairs ?? []).map((pair) => {
     const eq = pair.indexOf('=');
     if (eq <= 0) throw new LifeboatError('INVALID_INPUT', `--setting "${pair}" must look like key=value.`);
-    settings[pair.slice(0, eq)] = pair.slice(eq + 1);
+    return [pair.slice(0, eq), pair.slice(eq + 1)];
+  });
+}
+
+async function secretFromStdin(slot: string | undefined): Promise<Record<string, string> | undefined> {
+  if (!slot) return undefined;
+  const secret = await readStdin();
+  if (!secret) throw new LifeboatError('INVALID_INPUT', `--secret-stdin ${slot} was given but stdin was empty.`);
+  return { [slot]: secret };
+}
+
+/** The installation with the edit's changes applied; what is not mentioned stays as it is. */
+async function editedInput(current: Installation, opts: EditOptions): Promise<InstallationInput> {
+  const settings: Record<string, string | number | boolean> = { ...current.settings };
+  for (const [key, value] of settingPairs(opts.setting)) {
+    if (value === '') delete settings[key];
+    else settings[key] = value;
   }
+  const ssh = opts.ssh === false ? undefined : opts.sshHost || current.ssh ? {
+    ...current.ssh,
+    host: opts.sshHost ?? current.ssh!.host,
+    auth: opts.sshAuth ?? current.ssh?.auth ?? 'agent',
+    ...(opts.sshPort ? { port: Number(opts.sshPort) } : {}),
+    ...(opts.sshUser ? { user: opts.sshUser } : {}),
+    ...(opts.sshKey ? { keyFile: path.resolve(opts.sshKey) } : {}),
+    ...(opts.jumpHost ? { jumpHost: opts.jumpHost } : {}),
+  } : undefined;
+  const https = opts.https === false ? undefined : opts.httpsUrl || current.https ? {
+    ...current.https,
+    baseUrl: opts.httpsUrl ?? current.https!.baseUrl,
+    auth: opts.httpsAuth ?? current.https?.auth ?? 'none',
+    ...(opts.httpsUser ? { username: opts.httpsUser } : {}),
+    ...(opts.pinCert ? { pinnedCertSha256: opts.pinCert } : {}),
+    ...(opts.caFile ? { caFile: path.resolve(opts.caFile) } : {}),
+  } : undefined;
+  const secrets = await secretFromStdin(opts.secretStdin);
+  return {
+    name: opts.rename ?? current.name,
+    app: current.app,
+    settings,
+    ...(ssh ? { ssh } : {}),
+    ...(https ? { https } : {}),
+    ...(opts.cadenceHours ? { expectedCadenceHours: Number(opts.cadenceHours) } : current.expectedCadenceHours !== undefined ? { expectedCadenceHours: current.expectedCadenceHours } : {}),
+    ...(secrets ? { secrets } : {}),
+  };
+}
+
+async function installationInputFrom(opts: AddOptions): Promise<InstallationInput> {
+  const settings = Object.fromEntries(settingPairs(opts.setting));
   const input: InstallationInput = { name: opts.name, app: opts.app, settings };
   if (opts.sshHost) {
     input.ssh = {
@@ -206,11 +288,8 @@ async function installationInputFrom(opts: AddOptions): Promise<InstallationInpu
     };
   }
   if (opts.cadenceHours) input.expectedCadenceHours = Number(opts.cadenceHours);
-  if (opts.secretStdin) {
-    const secret = await readStdin();
-    if (!secret) throw new LifeboatError('INVALID_INPUT', `--secret-stdin ${opts.secretStdin} was given but stdin was empty.`);
-    input.secrets = { [opts.secretStdin]: secret };
-  }
+  const secrets = await secretFromStdin(opts.secretStdin);
+  if (secrets) input.secrets = secrets;
   return input;
 }
 

@@ -104,7 +104,7 @@ export async function previewBackup(archive: ArchiveAccess, ctx: StepContext): P
       { label: 'Rows', value: summary ? String(summary.totalRows) : 'unknown' },
     ],
     contents,
-    notIncluded: [...MESHMONITOR_EXCLUDED_TABLES],
+    notIncluded: [`At least these ${MESHMONITOR_EXCLUDED_TABLES.length} tables of MeshMonitor 4.15.1 (a server that ran other versions may have more):`, ...MESHMONITOR_EXCLUDED_TABLES],
     secrets,
     warnings,
     compatibility: [

@@ -1,7 +1,11 @@
 // What a MeshMonitor 4.15.1 system backup leaves out and what its restore wipes besides the restored
 // tables; every fact is from specs/meshmonitor.md §1.3 and §5.4.
 
-/** The 50 tables of a fresh 4.15.1 SQLite database that `BACKUP_TABLES` does not include (§1.3). */
+/**
+ * Tables of a 4.15.1 SQLite database that `BACKUP_TABLES` does not include (§1.3): the 50 of a fresh
+ * database, and `upgrade_history`, which the real server has after its first restart (71 tables).
+ * A server that ran other versions may have more: the preview says "at least these".
+ */
 export const MESHMONITOR_EXCLUDED_TABLES = [
   'api_tokens', 'atak_contacts', 'auto_distance_delete_log', 'auto_key_repair_log', 'auto_key_repair_state',
   'auto_time_sync_nodes', 'auto_traceroute_log', 'automation_home_anchors', 'automation_runs',
@@ -13,11 +17,11 @@ export const MESHMONITOR_EXCLUDED_TABLES = [
   'meshcore_position_history', 'meshcore_saved_regions', 'meshtastic_heard_repeaters', 'message_events',
   'mqtt_ok_to_mqtt_violations', 'mqtt_packet_log', 'news_cache', 'push_subscriptions', 'reticulum_destinations',
   'reticulum_interfaces', 'reticulum_messages', 'reticulum_paths', 'sessions', 'source_pki_keys', 'sqlite_sequence',
-  'user_map_preferences', 'user_news_status', 'waypoints',
+  'upgrade_history', 'user_map_preferences', 'user_news_status', 'waypoints',
 ] as const;
 
-/** Tables a fresh 4.15.1 SQLite database has in all (backed up + excluded). */
-export const MESHMONITOR_TOTAL_TABLES = 70;
+/** Tables a 4.15.1 SQLite database has in all after its first restart (backed up + excluded). */
+export const MESHMONITOR_TOTAL_TABLES = 71;
 
 /**
  * Foreign-key cascades a restore sets off (SQLite runs with foreign_keys = ON): `DELETE FROM <table>`
