@@ -10,7 +10,7 @@ import { DbackupVerifier } from '../../src/main/apps/dbackup/checks';
 import { parseDbackupSidecar } from '../../src/main/apps/dbackup/sidecar';
 import { authenticateWholeFile, noSidecarError, payloadFailureOf, readPayload, type WholeFileSecrets } from '../../src/main/formats/gcm';
 import { wholeArchiveOf } from '../harness/whole-archive';
-import { SAMPLES, keyedContext, memoryArchive, sampleArchive, type Sample } from '../fleet/dbackup/archives';
+import { SAMPLES, keyedContext, sampleArchive, type Sample } from '../fleet/dbackup/archives';
 import { SAMPLE_KEY_HEX, encodePayload } from '../fleet/dbackup/writer';
 
 const KEY = Buffer.from(SAMPLE_KEY_HEX, 'hex');
@@ -238,9 +238,15 @@ describe('detection', () => {
     const s = SAMPLES.singleDb;
     expect(probe(s.fileName, [{ name: `${s.fileName}.meta.json`, content: s.sidecar }])?.confidence).toBeGreaterThanOrEqual(0.9);
     expect(probe(s.fileName, [])?.confidence).toBeLessThan(0.6);
-    expect(probe('backup.enc', [])?.confidence).toBeLessThan(0.3);
+    expect(probe('backup.enc', [], s.stored)?.confidence).toBeLessThan(0.3);
+    expect(probe('loomio.sql.enc', [], Buffer.from('gAAAAABrBDurNJKVwHkTIingZuT-vgyS'.repeat(4)))).toBeNull();
     expect(probe('notes.txt', [])).toBeNull();
-    const archive = memoryArchive(s.fileName, s.stored, [{ name: `${s.fileName}.meta.json`, content: s.sidecar }]);
-    expect(archive.fileName).toBe(s.fileName);
+  });
+
+  it('pairs a backup with its .meta.json and a v2 archive with its .index', () => {
+    expect(dbackupModule.sidecarOf?.('Loomio_DB_2026-11-23_13-12-50.sql.gz.enc.meta.json')).toBe('Loomio_DB_2026-11-23_13-12-50.sql.gz.enc');
+    expect(dbackupModule.sidecarOf?.('Files_2026-11-24_02-00-00.tar.index')).toBe('Files_2026-11-24_02-00-00.tar');
+    expect(dbackupModule.sidecarOf?.('Loomio_DB_2026-11-23_13-12-50.sql.gz.enc')).toBeNull();
+    expect(dbackupModule.sidecarOf?.('.meta.json')).toBeNull();
   });
 });

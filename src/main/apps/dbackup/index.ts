@@ -13,6 +13,7 @@
 import type { AdapterCapabilities } from '../../../shared/apps';
 import type { Installation } from '../../../shared/installations';
 import { replaceOnly, type AppModule, type ArchiveProbe, type Detection } from '../module';
+import { judgeHead } from '../../formats/gcm';
 import { KEY_SLOT } from './keys';
 import { previewDbackup } from './preview';
 import { DBACKUP_SETTINGS, dbackupSettings } from './settings';
@@ -30,7 +31,15 @@ function detect(probe: ArchiveProbe): Detection | null {
   if (DBACKUP_NAME.test(probe.fileName)) return { confidence: 0.5, reason: 'named as DBackup names its backups (no sidecar came with it)' };
   // DBackup names Postgres custom dumps `.sql`; a bare PGDMP is otherwise Weavestream's weak claim.
   if (probe.fileName.endsWith('.sql') && probe.head.subarray(0, 5).toString('latin1') === 'PGDMP') return { confidence: 0.35, reason: 'a pg_dump custom archive named .sql, as DBackup names them' };
-  if (probe.fileName.endsWith('.enc')) return { confidence: 0.25, reason: 'an .enc file (DBackup encrypts so, but no sidecar came with it)' };
+  // DBackup's ciphertext has no header: random bytes. Other apps' .enc files (Fernet tokens, "Salted__") do not look so.
+  if (probe.fileName.endsWith('.enc') && probe.head.length >= 64 && !judgeHead(probe.head, 'none').plausible) return { confidence: 0.25, reason: 'an .enc file of headerless ciphertext, as DBackup writes (but no sidecar came with it)' };
+  return null;
+}
+
+/** `<file>.meta.json` belongs to `<file>`; so does `<file>.index` of a v2 archive (`.tar`). */
+function sidecarOf(fileName: string): string | null {
+  if (fileName.endsWith('.meta.json') && fileName.length > '.meta.json'.length) return fileName.slice(0, -'.meta.json'.length);
+  if (fileName.endsWith('.tar.index')) return fileName.slice(0, -'.index'.length);
   return null;
 }
 
@@ -55,6 +64,7 @@ export const dbackupModule: AppModule = {
     help: 'One per DBackup encryption profile (64 hex digits, as in a Recovery Kit\'s master.key); the profile id comes from each backup\'s .meta.json.',
     keyed: true,
   }],
+  sidecarOf,
   detect,
   capabilities,
 
