@@ -9,6 +9,8 @@ import { createCore } from '../../src/main/core';
 import { startTwin } from '../../src/main/contract/http-twin';
 import { toErrorPayload } from '../../src/shared/errors';
 import { ensureVault, startTestFleet } from './index';
+import { startDirectoryFleet } from './directory/fleet';
+import { createInProcessClient } from '../../src/main/contract/in-process';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
 const home = process.env.LIFEBOAT_HOME ?? path.join(ROOT, '.lifeboat-dev');
@@ -25,6 +27,11 @@ try {
   // The keyring of with-test-env.sh lives for one run: an older vault's password is gone.
   vault = `LOCKED (${toErrorPayload(error).message}) — unlock it on the Vault page, or delete ${path.join(home, 'vault')} for a fresh one`;
 }
+// The folder of archives shares the Weavestream member's sshd (and its system user).
+const folder = await startDirectoryFleet({ name: 'Folder of archives (fleet)', sshd: fleet.weavestream.sshd });
+const client = createInProcessClient(core);
+for (const old of await client.call('installations:list', {})) if (old.name === folder.installation.name) await client.call('installations:remove', { id: old.id });
+await client.call('installations:add', folder.installation);
 const twin = await startTwin(core, { rendererDir: path.join(ROOT, 'dist', 'renderer') });
 const { weavestream, meshmonitor } = fleet;
 
@@ -33,6 +40,7 @@ console.log(`Vault:           ${vault}`);
 console.log(`Weavestream:     "${fleet.installations.weavestream.name}" over SSH ${weavestream.sshd.user}@127.0.0.1:${weavestream.sshd.port}`);
 console.log(`                 PostgreSQL 127.0.0.1:${weavestream.postgres.port} (postgres, trust), compose dir ${weavestream.composeDir}`);
 console.log(`MeshMonitor:     "${fleet.installations.meshmonitor.name}" at ${meshmonitor.url} (admin / changeme), data dir ${meshmonitor.dataDir}`);
+console.log(`Folder:          "${folder.installation.name}" at ${folder.folder} (site-*.tar.gz with .sha256)`);
 console.log(`Weavestream API: "${fleet.installations.weavestreamHttps.name}" at ${fleet.weavestreamHttps.url} (${fleet.weavestreamHttps.email}); its TOTP for Pull / Run now:`);
 console.log(`                 ${fleet.weavestreamHttps.otpauthUri}`);
 console.log(`                 or: node --import tsx -e "import('./test/harness/totp.ts').then((t) => console.log(t.totp(Buffer.from('${fleet.weavestreamHttps.totpSecret.toString('hex')}', 'hex'))))"`);
@@ -48,6 +56,7 @@ async function shutdown(): Promise<void> {
   try {
     await twin.close();
     await core.close();
+    await folder.stop();
     await fleet.stop();
   } catch (error) {
     console.error(error);
