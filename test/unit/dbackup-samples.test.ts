@@ -234,10 +234,11 @@ describe('previews of the samples', () => {
 
 describe('detection', () => {
   it('a parsing sidecar is strong, a DBackup name or .enc alone is weak', async () => {
-    const probe = (fileName: string, sidecars: { name: string; content: Buffer }[], head = Buffer.alloc(0)) => dbackupModule.detect({ fileName, size: null, head, sidecars });
+    const probe = (fileName: string, sidecars: { name: string; content: Buffer }[], head: Buffer = Buffer.alloc(0)) => dbackupModule.detect({ fileName, size: null, head, sidecars });
     const s = SAMPLES.singleDb;
     expect(probe(s.fileName, [{ name: `${s.fileName}.meta.json`, content: s.sidecar }])?.confidence).toBeGreaterThanOrEqual(0.9);
     expect(probe(s.fileName, [])?.confidence).toBeLessThan(0.6);
+    expect(probe('backup.enc', [], s.stored)?.confidence).toBeGreaterThan(0);
     expect(probe('backup.enc', [], s.stored)?.confidence).toBeLessThan(0.3);
     expect(probe('loomio.sql.enc', [], Buffer.from('gAAAAABrBDurNJKVwHkTIingZuT-vgyS'.repeat(4)))).toBeNull();
     expect(probe('notes.txt', [])).toBeNull();
