@@ -7,7 +7,7 @@ import { pipeline } from 'node:stream/promises';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { LifeboatError } from '../../src/shared/errors';
 import { FernetTokenReader, deriveFernetKey, fernetDecryptStream, fernetEncryptStream, fernetFailureOf, type FernetKey } from '../../src/main/formats/fernet';
-import { LOOMIO_SAMPLES } from '../fleet/loomio/samples';
+import { LOOMIO_SAMPLES, seededRandom } from '../fleet/loomio/samples';
 
 const sample = LOOMIO_SAMPLES.hourly;
 const dump = LOOMIO_SAMPLES.plaintext;
@@ -17,17 +17,6 @@ let key: FernetKey;
 beforeAll(async () => {
   key = await deriveFernetKey(LOOMIO_SAMPLES.passphrase, LOOMIO_SAMPLES.kdf);
 });
-
-/** mulberry32: a small seeded PRNG, so a failure replays. */
-function prng(seed: number): () => number {
-  let a = seed;
-  return () => {
-    a = (a + 0x6d2b79f5) | 0;
-    let t = Math.imul(a ^ (a >>> 15), 1 | a);
-    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 type Mutation = (token: Buffer, rnd: () => number) => Buffer;
 const at = (token: Buffer, rnd: () => number): number => Math.floor(rnd() * token.length);
@@ -59,7 +48,7 @@ const MUTATIONS: Record<string, Mutation> = {
 
 describe('mutated tokens', () => {
   it('200 mutations, fixed seed: each a valid result or a typed LifeboatError', () => {
-    const rnd = prng(20261123);
+    const rnd = seededRandom(20261123);
     const names = Object.keys(MUTATIONS);
     const seen = new Map<string, number>();
     for (let n = 0; n < 200; n++) {

@@ -29,7 +29,9 @@ beforeAll(async () => {
 });
 
 /** Feeds text in chunks of `size` bytes; the plaintext and the outcome. */
-function read(text: Buffer, withKey: FernetKey, size: number, extra: { keyVerifiedElsewhere?: boolean } = {}) {
+type Extra = { keyVerifiedElsewhere?: boolean; recognizePlaintext?: (block: Buffer) => boolean };
+
+function read(text: Buffer, withKey: FernetKey, size: number, extra: Extra = {}) {
   const reader = new FernetTokenReader({ key: withKey, decrypt: true, label: 'backup.sql.enc', ...extra });
   const out: Buffer[] = [];
   for (let i = 0; i < text.length; i += size) out.push(...reader.write(text.subarray(i, i + size)));
@@ -38,7 +40,7 @@ function read(text: Buffer, withKey: FernetKey, size: number, extra: { keyVerifi
   return { outcome, plain: Buffer.concat(out) };
 }
 
-function errorOf(text: Buffer, withKey: FernetKey, extra: { keyVerifiedElsewhere?: boolean } = {}): LifeboatError {
+function errorOf(text: Buffer, withKey: FernetKey, extra: Extra = {}): LifeboatError {
   const { outcome } = read(text, withKey, 4096, extra);
   if (outcome.ok) throw new Error('expected the token to fail');
   return outcome.error;
@@ -104,6 +106,21 @@ describe('three different failures', () => {
     expect(truncated.message).toMatch(/cut short/);
     expect(fernetFailureOf(truncated)).toBe('truncated');
     expect(new Set([wrong.message, alteredKnownKey.message, truncated.message]).size).toBe(3);
+  });
+
+  it('a first block that decrypts to a dump header is evidence the key is right: altered, not wrong key', () => {
+    const recognizePlaintext = (block: Buffer): boolean => block.toString('latin1') === '--\n-- PostgreSQL';
+    const altered = Buffer.from(hourly);
+    altered[9000] = altered[9000] === 0x41 ? 0x42 : 0x41;
+    const error = errorOf(altered, key, { recognizePlaintext });
+    expect(fernetFailureOf(error)).toBe('altered');
+    expect(error.message).toMatch(/first bytes decrypt to the expected text/);
+    expect(fernetFailureOf(errorOf(hourly, wrongKey, { recognizePlaintext }))).toBe('wrong-key');
+    // Also without decrypting the whole token (a pull's verifier): one block is enough.
+    const reader = new FernetTokenReader({ key, decrypt: false, label: 'x', recognizePlaintext });
+    reader.write(altered);
+    const outcome = reader.finish();
+    expect(!outcome.ok && fernetFailureOf(outcome.error)).toBe('altered');
   });
 
   it('names the offset of a bad character and of a bad version byte (corrupt)', () => {

@@ -7,7 +7,7 @@ import { pipeline } from 'node:stream/promises';
 import { describe, expect, it } from 'vitest';
 import { LifeboatError } from '../../src/shared/errors';
 import { PlainSqlReader, plainSqlLineFilter, type PlainSqlSummary } from '../../src/main/formats/plain-sql';
-import { LOOMIO_SAMPLES } from '../fleet/loomio/samples';
+import { LOOMIO_SAMPLES, copyRowCounts } from '../fleet/loomio/samples';
 
 const dump = LOOMIO_SAMPLES.plaintext;
 
@@ -18,20 +18,6 @@ function readAll(script: Buffer | string, chunk = 4096, maxLine?: number): Plain
   return reader.finish();
 }
 
-/** Rows per COPY block the simple way: the lines between each COPY and its `\.`. */
-function grepCounts(text: string): Record<string, number> {
-  const counts: Record<string, number> = {};
-  const lines = text.split('\n');
-  for (let i = 0; i < lines.length; i++) {
-    const m = /^COPY (\S+) .*FROM stdin;$/.exec(lines[i]!);
-    if (!m) continue;
-    let n = 0;
-    while (lines[++i] !== '\\.') n++;
-    counts[m[1]!] = n;
-  }
-  return counts;
-}
-
 describe('reading the sample dump', () => {
   it.each([1, 7, 100, 65536])('finds versions, objects and COPY rows in %i-byte chunks', (size) => {
     const s = readAll(dump, size);
@@ -40,8 +26,8 @@ describe('reading the sample dump', () => {
     expect(s.serverVersion).toBe('15.18 (Debian 15.18-0+deb12u1)');
     expect(s.pgDumpVersion).toBe('15.18 (Debian 15.18-0+deb12u1)');
     expect(s.restrictLines).toBe(2);
-    expect(Object.fromEntries(s.tables.map((t) => [t.qualified, t.rows]))).toEqual(grepCounts(dump.toString('utf8')));
-    expect(s.totalRows).toBe(Object.values(grepCounts(dump.toString('utf8'))).reduce((a, b) => a + b, 0));
+    expect(Object.fromEntries(s.tables.map((t) => [t.qualified, t.rows]))).toEqual(copyRowCounts(dump.toString('utf8')));
+    expect(s.totalRows).toBe(Object.values(copyRowCounts(dump.toString('utf8'))).reduce((a, b) => a + b, 0));
     expect(s.tables.find((t) => t.name === 'users')?.columns).toEqual(['id', 'email', 'name', 'created_at']);
     expect(s.objects.filter((o) => o.type === 'TABLE').map((o) => o.name).sort()).toEqual(['comments', 'discussions', 'groups', 'schema_migrations', 'users']);
     expect(s.objects.some((o) => o.type === 'FK CONSTRAINT' && o.name === 'comments comments_user_id_fkey')).toBe(true);
@@ -125,7 +111,7 @@ describe('the line filter', () => {
     for (let i = 0; i < bytes.length; i += chunk) pieces.push(bytes.subarray(i, i + chunk));
     const dropped: string[] = [];
     const out: Buffer[] = [];
-    await pipeline(Readable.from(pieces), plainSqlLineFilter({ drop: (l) => l.startsWith('\\restrict ') || l.startsWith('\\unrestrict ') || l === 'SET transaction_timeout = 0;', onDropped: (l) => dropped.push(l) }), new Writable({
+    await pipeline(Readable.from(pieces), plainSqlLineFilter({ drop: (l) => l.startsWith('\\restrict ') || l.startsWith('\\unrestrict ') || l === 'SET transaction_timeout = 0;', onDropped: (l, n) => dropped.push(`${n}:${l}`) }), new Writable({
       write(c: Buffer, _e, done) {
         out.push(c);
         done();
@@ -139,7 +125,7 @@ describe('the line filter', () => {
     const script = `\\restrict abc\nSET transaction_timeout = 0;\nSET x = 1;\n${long}\nCOPY public.c (body) FROM stdin;\nSET transaction_timeout = 0;\n\\.\n\\unrestrict abc\nend`;
     const { out, dropped } = await filter(script, chunk);
     expect(out).toBe(`SET x = 1;\n${long}\nCOPY public.c (body) FROM stdin;\nSET transaction_timeout = 0;\n\\.\nend`);
-    expect(dropped).toEqual(['\\restrict abc', 'SET transaction_timeout = 0;', '\\unrestrict abc']);
+    expect(dropped).toEqual(['1:\\restrict abc', '2:SET transaction_timeout = 0;', '8:\\unrestrict abc']);
   });
 
   it('passes the sample dump through unchanged but for its two \\restrict lines', async () => {

@@ -32,3 +32,28 @@ export const LOOMIO_SAMPLES = {
   /** backup.py's key derivation. */
   kdf: { salt: 'loomio-backup-salt', iterations: 100_000 },
 } as const;
+
+/** Rows per COPY block the simple way (the lines between each `COPY … FROM stdin;` and its `\.`), the oracle for the readers. */
+export function copyRowCounts(text: string): Record<string, number> {
+  const counts: Record<string, number> = {};
+  const lines = text.split('\n');
+  for (let i = 0; i < lines.length; i++) {
+    const m = /^COPY (\S+) .*FROM stdin;$/.exec(lines[i]!);
+    if (!m) continue;
+    let n = 0;
+    while (i + 1 < lines.length && lines[++i] !== '\\.') n++;
+    counts[m[1]!] = n;
+  }
+  return counts;
+}
+
+/** mulberry32: a small seeded PRNG, so a failing mutation loop replays. */
+export function seededRandom(seed: number): () => number {
+  let a = seed;
+  return () => {
+    a = (a + 0x6d2b79f5) | 0;
+    let t = Math.imul(a ^ (a >>> 15), 1 | a);
+    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}

@@ -8,4 +8,5 @@ export {
   looksLikeFernetText,
   readFernetTimestamp,
   type FernetFailureKind,
+  type KeyEvidence,
 } from './token';

@@ -36,6 +36,12 @@ export interface FernetReaderOptions {
   keyVerifiedElsewhere?: boolean;
   /** Where the right key lives, for the wrong-key message. */
   keyHint?: string;
+  /**
+   * Whether the first 16 plaintext bytes are what this source's tokens hold (a dump's header):
+   * checked whatever `decrypt` says (one AES block), so an HMAC failure with a recognised first
+   * block reads "altered", not "wrong key".
+   */
+  recognizePlaintext?: (firstBlock: Buffer) => boolean;
 }
 
 /** A token that verified. */
@@ -68,6 +74,9 @@ export class FernetTokenReader {
   private textBytes = 0;
   private time: Date | null = null;
   private error: LifeboatError | null = null;
+  /** The first cipher block, while it is being collected; then whether it was recognised. */
+  private firstBlock: Buffer = Buffer.alloc(0);
+  private recognized = false;
 
   constructor(private readonly options: FernetReaderOptions) {
     this.hmac = createHmac('sha256', options.key.signing);
@@ -111,7 +120,8 @@ export class FernetTokenReader {
 
     const expected = this.hmac.digest();
     if (!timingSafeEqual(expected, this.tail)) {
-      return this.failed(fernetHmacError(this.options.label, { keyVerifiedElsewhere: this.options.keyVerifiedElsewhere === true, ...(this.options.keyHint ? { hint: this.options.keyHint } : {}) }));
+      const evidence = this.options.keyVerifiedElsewhere ? 'other-backup' : this.recognized ? 'plaintext' : null;
+      return this.failed(fernetHmacError(this.options.label, { evidence, ...(this.options.keyHint ? { hint: this.options.keyHint } : {}) }));
     }
     let plaintextTail = Buffer.concat(early);
     if (this.decipher) {
@@ -160,9 +170,18 @@ export class FernetTokenReader {
         this.decipher = createDecipheriv('aes-128-cbc', this.options.key.encryption, this.header.subarray(9, 25));
       }
     }
+    if (this.firstBlock.length < 16 && cipherPart.length > 0) this.checkFirstBlock(cipherPart);
     if (!this.decipher || cipherPart.length === 0) return [];
     const plain = this.decipher.update(cipherPart);
     return plain.length > 0 ? [plain] : [];
+  }
+
+  /** Collects the first cipher block and decrypts it alone (no padding), for the "altered, not wrong key" evidence. */
+  private checkFirstBlock(cipherPart: Buffer): void {
+    this.firstBlock = Buffer.concat([this.firstBlock, cipherPart.subarray(0, 16 - this.firstBlock.length)]);
+    if (this.firstBlock.length < 16 || !this.options.recognizePlaintext) return;
+    const one = createDecipheriv('aes-128-cbc', this.options.key.encryption, this.header.subarray(9, 25)).setAutoPadding(false);
+    this.recognized = this.options.recognizePlaintext(one.update(this.firstBlock));
   }
 
   /** Length rules once the end is known: at least 57 bytes, whole cipher blocks. */

@@ -46,16 +46,19 @@ export function fernetTruncatedError(label: string, what: string, size: number):
   });
 }
 
+/** Why a key is believed right although an HMAC failed: it verified another token of the same source, or the token's first block decrypts to the plaintext expected. */
+export type KeyEvidence = 'other-backup' | 'plaintext';
+
 /**
- * An HMAC that does not match. Fernet cannot tell a wrong key from an altered file; when the same
- * key has verified another token of the same source, the file is the likelier culprit. `hint`
- * says where the right key lives.
+ * An HMAC that does not match. Fernet cannot tell a wrong key from an altered file; with evidence
+ * that the key is right, the file is the culprit. `hint` says where the right key lives.
  */
-export function fernetHmacError(label: string, options: { keyVerifiedElsewhere: boolean; hint?: string }): LifeboatError {
-  const message = options.keyVerifiedElsewhere
-    ? `${label} fails its HMAC check although the same key verifies other backups of this installation: the file was altered or damaged after it was written.`
+export function fernetHmacError(label: string, options: { evidence: KeyEvidence | null; hint?: string }): LifeboatError {
+  const because = options.evidence === 'other-backup' ? 'the same key verifies other backups of this installation' : 'its first bytes decrypt to the expected text, so the key is right';
+  const message = options.evidence
+    ? `${label} fails its HMAC check although ${because}: the file was altered or damaged after it was written.`
     : `${label} fails its HMAC check with the key given: probably the wrong key${options.hint ? ` (${options.hint})` : ''}.`;
-  return new LifeboatError('ARCHIVE_VERIFY_FAILED', message, { details: { fernet: options.keyVerifiedElsewhere ? 'altered' : 'wrong-key' } });
+  return new LifeboatError('ARCHIVE_VERIFY_FAILED', message, { details: { fernet: options.evidence ? 'altered' : 'wrong-key', ...(options.evidence ? { evidence: options.evidence } : {}) } });
 }
 
 /** The failure kind a LifeboatError of this module carries, or null. */

@@ -14,8 +14,8 @@ const HOLD_BYTES = 256;
 export interface LineFilterOptions {
   /** True for a statement line (outside COPY data) to leave out; sees the line without its newline. */
   drop(line: string): boolean;
-  /** Told about every line left out. */
-  onDropped?(line: string): void;
+  /** Told about every line left out, with its 1-based line number in the input. */
+  onDropped?(line: string, lineNumber: number): void;
 }
 
 /** The filter as a Transform. */
@@ -25,6 +25,7 @@ export function plainSqlLineFilter(options: LineFilterOptions): Transform {
   let heldBytes = 0;
   let passing = false;
   let inCopy = false;
+  let lineNumber = 0;
 
   const release = (out: Buffer[]): void => {
     out.push(...held);
@@ -34,11 +35,12 @@ export function plainSqlLineFilter(options: LineFilterOptions): Transform {
   };
   const endLine = (out: Buffer[], newline: boolean): void => {
     const view = line.take();
+    lineNumber += 1;
     const text = lineText(view);
     const droppable = !inCopy && !passing && options.drop(text);
     if (inCopy) inCopy = !isEndOfCopyData(view);
     else inCopy = copyStatementOf(view, text) !== null;
-    if (droppable) options.onDropped?.(text);
+    if (droppable) options.onDropped?.(text, lineNumber);
     else {
       out.push(...held);
       if (newline) out.push(NEWLINE);

@@ -43,6 +43,8 @@ export interface PlainSqlSummary {
   totalRows: number;
   /** `\restrict` / `\unrestrict` lines (pg_dump ≥ 15.14, 16.10, 17.6): skipped, counted. */
   restrictLines: number;
+  /** `BEGIN;` / `COMMIT;` / `ROLLBACK;` lines of the script's own (pg_dump writes them around large objects). */
+  transactionLines: number;
   /** Parameters the script SETs (`statement_timeout`, `transaction_timeout`…). */
   settings: string[];
   lines: number;
@@ -65,6 +67,8 @@ export interface PlainSqlReaderOptions {
 
 const DUMPED_FROM = '-- Dumped from database version ';
 const DUMPED_BY = '-- Dumped by pg_dump version ';
+/** A statement line that ends or starts a transaction on its own. */
+export const TRANSACTION_LINE = /^(BEGIN|COMMIT|ROLLBACK|END|START TRANSACTION)\s*;\s*$/i;
 const NAME_COMMENT = /^-- (?:Data for )?Name: (.*); Type: (.*); Schema: (.*); Owner: (.*)$/;
 const HEADER_LINES = 10;
 /** In COPY data only the first bytes of a row matter (is it `\.`?). */
@@ -79,7 +83,7 @@ export class PlainSqlReader {
   private readonly summary: PlainSqlSummary = {
     isPgDump: false, serverVersion: null, pgDumpVersion: null, complete: false,
     objects: [], objectsNotListed: 0, tables: [], tablesNotListed: 0, totalRows: 0,
-    restrictLines: 0, settings: [], lines: 0, bytes: 0, nulBytes: 0, longLines: 0,
+    restrictLines: 0, transactionLines: 0, settings: [], lines: 0, bytes: 0, nulBytes: 0, longLines: 0,
   };
   private readonly settings = new Set<string>();
 
@@ -134,6 +138,7 @@ export class PlainSqlReader {
     if (!text.startsWith('--')) {
       if (text.startsWith('\\restrict ') || text.startsWith('\\unrestrict ')) s.restrictLines += 1;
       else if (text.startsWith('SET ')) this.settings.add(/^SET (\w+)/.exec(text)?.[1] ?? '');
+      else if (TRANSACTION_LINE.test(text)) s.transactionLines += 1;
       else {
         const copy = copyStatementOf(line, text);
         if (copy) {
