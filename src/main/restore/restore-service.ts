@@ -242,7 +242,9 @@ export class RestoreService {
   async report(planId: string): Promise<RestoreReport> {
     const text = await readFile(path.join(this.reportsDir, `${path.basename(planId)}.json`), 'utf8').catch(() => null);
     if (!text) throw new LifeboatError('NOT_FOUND', `No restore report for plan ${planId}.`);
-    return JSON.parse(text) as RestoreReport;
+    // Reports stored before outcomes existed say only ok.
+    const stored = JSON.parse(text) as Partial<RestoreReport> & Pick<RestoreReport, 'ok'>;
+    return { outcome: stored.ok ? 'verified' : 'failed', followUps: [], ...stored } as RestoreReport;
   }
 
   private async saveReport(report: RestoreReport): Promise<void> {

@@ -3,6 +3,7 @@ import { ROUTES } from './routes';
 import { hrefOf, useRoutePath } from './router';
 import { useApplyTheme } from './use-theme';
 import { LinkBanner, SecretsBanner } from './banners';
+import { WindowDrop } from './window-drop';
 import { useStore } from '../stores/store';
 import { LifeboatMark, LockIcon } from '../components/icons';
 
@@ -48,6 +49,7 @@ export function App(): ReactNode {
         </header>
         <SecretsBanner />
         <LinkBanner />
+        <WindowDrop />
         <main id="main" className="page" tabIndex={-1}>
           <Page />
         </main>

@@ -1,5 +1,6 @@
 import type { StateCreator } from 'zustand';
 import type { AppState } from './store';
+import type { PickedFile } from '../features/preview/archive-file-picker';
 
 /** The user's theme choice; 'system' follows prefers-color-scheme. */
 export type ThemePreference = 'system' | 'light' | 'dark';
@@ -18,13 +19,17 @@ export interface UiSlice {
     theme: ThemePreference;
     /** installationId → id of the latest connection-test job started from this window. */
     connectionTests: Record<string, string>;
+    /** A file dropped on the window, staged, waiting for the file preview (and then a restore). */
+    droppedFile: PickedFile | null;
   };
   setTheme(theme: ThemePreference): void;
+  setDroppedFile(file: PickedFile | null): void;
   rememberConnectionTest(installationId: string, jobId: string): void;
 }
 
 export const createUiSlice: StateCreator<AppState, [], [], UiSlice> = (set) => ({
-  ui: { theme: storedTheme(), connectionTests: {} },
+  ui: { theme: storedTheme(), connectionTests: {}, droppedFile: null },
+  setDroppedFile: (droppedFile) => set((s) => ({ ui: { ...s.ui, droppedFile } })),
   setTheme: (theme) => {
     window.localStorage.setItem(THEME_KEY, theme);
     set((s) => ({ ui: { ...s.ui, theme } }));

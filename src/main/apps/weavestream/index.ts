@@ -345,7 +345,7 @@ async function dbAddress(ctx: AdapterContext, settings: WeavestreamSettings): Pr
   };
 }
 
-function restoreSteps(mode: string): Pick<RestorePlanDraft, 'steps' | 'pointOfNoReturn'> {
+function restoreSteps(mode: string): Pick<RestorePlanDraft, 'steps' | 'pointOfNoReturn' | 'followUps'> {
   if (mode === 'selective') {
     return {
       steps: [
@@ -362,9 +362,9 @@ function restoreSteps(mode: string): Pick<RestorePlanDraft, 'steps' | 'pointOfNo
       'Take Weavestream\'s backup advisory lock and hold it until the end (refuse if a backup is running).',
       'Stream the dump into restoreCommand: pg_restore --clean --if-exists --no-owner --no-acl (drops and recreates every object in the dump).',
       'Release the lock; compare live row counts and _prisma_migrations with the dump.',
-      'Afterwards: restore ${DATA_DIR}/files from the same point in time and start api, worker and web.',
     ],
     pointOfNoReturn: FULL_POINT_OF_NO_RETURN,
+    followUps: ['Restore ${DATA_DIR}/files from the same point in time (uploaded files are not in the dump), then start api, worker and web.'],
   };
 }
 

@@ -7,7 +7,7 @@ import { useStore } from '../../stores/store';
 import { InstallationRow } from './installation-row';
 import { InstallationFormDialog } from './installation-form';
 import { startConnectionTest } from './connection-test';
-import { useFleetScreen } from './sub-route';
+import { fleetHref, useFleetScreen } from './sub-route';
 import { api } from '../../lib/api';
 import { PreviewScreen } from '../preview/preview-screen';
 import { RestoreWizard } from '../restore/restore-wizard';
@@ -90,6 +90,9 @@ function FleetList(): ReactNode {
               {installations.length} installation{installations.length === 1 ? '' : 's'}
             </p>
             <span className="spacer" />
+            <a className="button" href={fleetHref.preview()} title="Or drop a backup file anywhere on the window">
+              Open a backup file…
+            </a>
             {addButton}
           </div>
           <div className="fleet-list">

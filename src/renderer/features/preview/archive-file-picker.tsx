@@ -9,6 +9,8 @@ export interface PickedFile {
   source: ArchiveSourceRef;
   name: string;
   size: number;
+  /** Sidecars that came with it (staged with the upload, or lying beside the local file). */
+  sidecarNames?: string[];
 }
 
 /**

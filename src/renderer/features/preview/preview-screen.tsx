@@ -79,12 +79,19 @@ function FilePreview(): ReactNode {
   const [jobId, setJobId] = useState<string | null>(null);
   const [error, setError] = useState<unknown>(null);
   const job = useJob(jobId);
+  const dropped = useStore((s) => s.ui.droppedFile);
   const onPicked = (file: PickedFile): void => {
     setPicked(file);
     setJobId(null);
     setError(null);
     startPreview(file.source).then(setJobId, setError);
   };
+  // A file dropped on the window elsewhere arrives here, staged.
+  useEffect(() => {
+    if (dropped && dropped !== picked) onPicked(dropped);
+    // eslint-disable-next-line react-hooks/exhaustive-deps -- only a newly dropped file starts a preview
+  }, [dropped]);
+  const report = previewReportOf(job);
   return (
     <>
       <div className="page-toolbar">
@@ -94,8 +101,85 @@ function FilePreview(): ReactNode {
         Lifeboat reads the archive and says what is inside before anyone trusts it. The file is not added to the vault.
       </p>
       <ArchiveFilePicker label="Choose a backup file…" onPicked={onPicked} />
+      {picked?.sidecarNames?.length ? <p className="muted">With its sidecar{picked.sidecarNames.length > 1 ? 's' : ''}: {picked.sidecarNames.join(', ')}</p> : null}
+      {picked && report ? <FileActions file={picked} report={report} /> : null}
       <PreviewJob job={job} error={error} />
     </>
+  );
+}
+
+/** The sidecars of a picked file, as the import command names them. */
+function sidecarSources(file: PickedFile): ({ uploadId: string; name: string } | { path: string })[] {
+  const source = file.source;
+  if ('uploadId' in source) return (source.sidecars ?? []).map((s) => ({ uploadId: s.uploadId, name: s.name }));
+  if ('path' in source) return (file.sidecarNames ?? []).map((name) => ({ path: source.path.replace(/[^/\\]*$/, name) }));
+  return [];
+}
+
+/** What to do with a previewed local file: restore it into an installation of its app, or keep it in the vault. */
+function FileActions(props: { file: PickedFile; report: PreviewReport }): ReactNode {
+  const { file, report } = props;
+  const installations = (useStore((s) => s.fleet.installations) ?? []).filter((i) => i.app === report.app);
+  const overview = useStore((s) => s.fleet.overview);
+  const canRestore = (id: string): boolean => overview?.[id]?.capabilities.restore ?? false;
+  const setDroppedFile = useStore((s) => s.setDroppedFile);
+  const [target, setTarget] = useState(installations.length === 1 ? installations[0]!.id : '');
+  const [importJobId, setImportJobId] = useState<string | null>(null);
+  const [error, setError] = useState<unknown>(null);
+  const importJob = useJob(importJobId);
+  const source = file.source;
+  const addToVault = (): void => {
+    if (!('uploadId' in source) && !('path' in source)) return;
+    setError(null);
+    const archive = 'uploadId' in source ? { uploadId: source.uploadId, name: source.name } : { path: source.path };
+    startTrackedJob(api.call('vault:import', { source: archive, sidecars: sidecarSources(file), ...(target ? { installationId: target } : {}) })).then(setImportJobId, setError);
+  };
+  return (
+    <section className="card file-actions" aria-label="What to do with this file">
+      <h3>Restore to…</h3>
+      {installations.length === 0 ? (
+        <p className="muted">No installation runs {report.app}: add one on the Fleet page to restore this file into it.</p>
+      ) : (
+        <ul className="file-actions-list">
+          {installations.map((i) =>
+            canRestore(i.id) ? (
+              // The wizard takes the dropped file as its source.
+              <li key={i.id}>
+                <a className="button button-small" href={fleetHref.restore(i.id)} onClick={() => setDroppedFile(file)}>
+                  Restore into {i.name}…
+                </a>
+              </li>
+            ) : (
+              <li key={i.id} className="muted">
+                {i.name} cannot be restored here: {overview?.[i.id]?.capabilities.notes.find((n) => /restor/i.test(n)) ?? 'its connections do not allow a restore.'}
+              </li>
+            ),
+          )}
+        </ul>
+      )}
+      <h3>Add to vault</h3>
+      {importJob ? (
+        <JobSummary job={importJob} />
+      ) : (
+        <div className="toolbar">
+          <label className="vault-inline-field">
+            <span>As a backup of</span>
+            <select value={target} onChange={(e) => setTarget(e.target.value)}>
+              <option value="">No installation (a local import)</option>
+              {installations.map((i) => (
+                <option key={i.id} value={i.id}>
+                  {i.name}
+                </option>
+              ))}
+            </select>
+          </label>
+          <button type="button" className="button" onClick={addToVault}>
+            Add to vault
+          </button>
+        </div>
+      )}
+      {error ? <ErrorMessage error={error} title="Could not add it to the vault." /> : null}
+    </section>
   );
 }
 

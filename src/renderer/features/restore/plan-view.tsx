@@ -17,7 +17,7 @@ export function PlanView(props: { plan: RestorePlan }): ReactNode {
         <h3>Preflight</h3>
         <ul className="check-list">
           {plan.preflight.map((c, index) => (
-            <li key={`${c.name}-${index}`} data-ok={c.ok}>
+            <li key={`${c.id}-${index}`} data-ok={c.ok} data-blocking={c.blocking}>
               <span className={c.ok ? 'step-ok' : c.blocking ? 'step-fail' : 'step-warn'} aria-label={c.ok ? 'passed' : c.blocking ? 'blocking' : 'warning'}>
                 {c.ok ? '✓' : c.blocking ? '✗' : '!'}
               </span>

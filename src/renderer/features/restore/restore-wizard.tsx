@@ -74,14 +74,23 @@ function Wizard(props: { installationId: string; app: AppKind; snapshotId: strin
   const targetOptions = useStore((s) => s.fleet.overview?.[choices.targetId]?.capabilities.restoreOptions) ?? NO_OPTIONS;
   const scopeChoosesItems = targetOptions.scopes.find((s) => s.id === choices.mode)?.selectable ?? false;
 
+  // A file dropped on the window and previewed ("Restore into …") is the source; it is taken once.
+  const dropped = useStore((s) => s.ui.droppedFile);
+  const setDroppedFile = useStore((s) => s.setDroppedFile);
+  useEffect(() => {
+    if (!dropped || props.snapshotId) return;
+    setChoices((c) => ({ ...c, source: { kind: 'file', file: dropped } }));
+    setDroppedFile(null);
+  }, [dropped, props.snapshotId, setDroppedFile]);
+
   // Preselect the snapshot named in the fragment, or this installation's newest, once the vault list is in.
   useEffect(() => {
-    if (choices.source || !snapshots) return;
+    if (choices.source || dropped || !snapshots) return;
     const initial = props.snapshotId
       ? snapshots.find((s) => s.id === props.snapshotId)
       : snapshots.find((s) => s.app === app && s.installationId === props.installationId && s.source === 'pull');
     if (initial) setChoices((c) => ({ ...c, source: { kind: 'snapshot', snapshot: initial } }));
-  }, [snapshots, props.snapshotId, props.installationId, app, choices.source]);
+  }, [snapshots, props.snapshotId, props.installationId, app, choices.source, dropped]);
 
   // The plan is made when the Plan step is reached (again after any choice it depends on changed).
   useEffect(() => {

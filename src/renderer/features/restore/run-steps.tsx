@@ -3,7 +3,7 @@ import { useEffect, useState, type ReactNode } from 'react';
 import type { RestorePlan, RestoreReport } from '../../../shared/apps';
 import { isFinished, type JobRecord } from '../../../shared/jobs';
 import { ErrorMessage } from '../../components/error-message';
-import { Pill } from '../../components/pill';
+import { Pill, type PillTone } from '../../components/pill';
 import { api } from '../../lib/api';
 import { formatTime } from '../../lib/format';
 import { JobSummary } from '../activity/job-progress';
@@ -12,6 +12,15 @@ import { CheckList } from '../preview/check-list';
 import { SKIP_REASON_MIN, reportOf, type WizardChoices } from './wizard-model';
 
 type Update = (patch: Partial<WizardChoices>) => void;
+
+/** How each restore outcome reads at a glance. */
+const OUTCOME_LOOK: Record<RestoreReport['outcome'], { tone: PillTone; label: string }> = {
+  verified: { tone: 'ok', label: '✓ restore verified' },
+  unverified: { tone: 'warn', label: '! restored, verification incomplete' },
+  'verification-failed': { tone: 'danger', label: '✗ restored, verification failed' },
+  failed: { tone: 'danger', label: '✗ restore failed' },
+  cancelled: { tone: 'warn', label: 'cancelled' },
+};
 
 /** Step 5: the target is backed up first; skipping that takes a stated reason (it is audited). */
 export function SafetyStep(props: { plan: RestorePlan; choices: WizardChoices; update: Update }): ReactNode {
@@ -141,8 +150,18 @@ function RestoreResult(props: { plan: RestorePlan; job: JobRecord }): ReactNode 
     <section className="restore-report" aria-label="Restore report">
       <h3>
         Verification{' '}
-        <Pill tone={report.ok ? 'ok' : 'danger'}>{report.ok ? '✓ restore verified' : '✗ problems found'}</Pill>
+        <Pill tone={OUTCOME_LOOK[report.outcome].tone}>{OUTCOME_LOOK[report.outcome].label}</Pill>
       </h3>
+      {report.followUps.length ? (
+        <div className="alert alert-info">
+          <strong>Still to do:</strong>
+          <ul>
+            {report.followUps.map((step) => (
+              <li key={step}>{step}</li>
+            ))}
+          </ul>
+        </div>
+      ) : null}
       <dl className="facts">
         <dt>Safety snapshot</dt>
         <dd data-testid="safety-snapshot">

@@ -104,7 +104,7 @@ export function ArchiveDropZone(props: { onFiles: (files: File[]) => void; child
     >
       {props.children}
       {depth > 0 ? (
-        <div className="vault-drop-overlay" aria-hidden="true">
+        <div className="drop-overlay vault-drop-overlay" aria-hidden="true">
           <div>Drop archives to add them to the vault</div>
         </div>
       ) : null}
