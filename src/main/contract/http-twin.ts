@@ -5,7 +5,7 @@ import { randomBytes, randomUUID, timingSafeEqual } from 'node:crypto';
 import path from 'node:path';
 import { pipeline } from 'node:stream/promises';
 import type { AddressInfo, Socket } from 'node:net';
-import { LifeboatError, toErrorPayload, type ErrorCode, type Result } from '../../shared/errors';
+import { LifeboatError, toErrorPayload, type ErrorCode, type ErrorPayload, type Result } from '../../shared/errors';
 import type { Core } from '../core';
 
 /** Content Security Policy of the UI: no remote code, no inline script, no framing. */
@@ -67,7 +67,9 @@ export async function startTwin(core: Core, options: TwinOptions): Promise<Twin>
 
   const server = http.createServer((req, res) => {
     handle(req, res).catch((error: unknown) => {
-      if (!res.headersSent) sendJson(res, 500, { ok: false, error: toErrorPayload(error) });
+      // A client's mistake (a malformed address, JSON that does not parse, a body too large) is a 4xx, never INTERNAL.
+      const payload: ErrorPayload = error instanceof URIError ? { code: 'INVALID_INPUT', message: `The address ${JSON.stringify((req.url ?? '').slice(0, 200))} is not valid percent-encoding.` } : toErrorPayload(error);
+      if (!res.headersSent) sendJson(res, payload.code === 'INVALID_INPUT' ? 400 : payload.code === 'NOT_FOUND' ? 404 : 500, { ok: false, error: payload });
       else res.destroy();
     });
   });
@@ -138,6 +140,8 @@ export async function startTwin(core: Core, options: TwinOptions): Promise<Twin>
   }
 
   async function receiveUpload(req: http.IncomingMessage, name: string): Promise<Result<unknown>> {
+    // Staged files a preview (or an abandoned import) left behind go after a day.
+    await core.vault.sweepStaged();
     const uploadId = randomUUID();
     const target = path.join(core.home.stagingDir, uploadId);
     try {

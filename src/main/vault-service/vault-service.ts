@@ -1,5 +1,5 @@
 import { createReadStream } from 'node:fs';
-import { readFile, rm, stat } from 'node:fs/promises';
+import { readdir, readFile, rm, stat } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import type { Readable } from 'node:stream';
@@ -51,6 +51,9 @@ export interface AddToVaultOptions {
   /** Checks the whole archive before a snapshot is made (see the vault's AddArchiveOptions). */
   beforeSnapshot?: (archive: { size: number; sha256: string }) => Promise<void>;
 }
+
+/** How long an upload stays staged for the preview, restore or import it was made for. */
+const STAGED_KEPT_MS = 24 * 3600 * 1000;
 
 /** A sidecar is small: one larger than this is refused by name rather than stored. */
 const MAX_SIDECAR_BYTES = 4 * 1024 * 1024;
@@ -353,6 +356,23 @@ export class VaultService {
       throw new LifeboatError('SECRET_REQUIRED', `The vault password is not in ${this.secrets().status().description}; unlock the vault with the password from your recovery kit.`);
     }
     return this.vault;
+  }
+
+  /**
+   * Deletes staged uploads older than a day: a file staged for a preview stays for the restore or
+   * import that may follow it, not for ever.
+   */
+  async sweepStaged(now = Date.now()): Promise<number> {
+    let removed = 0;
+    for (const name of await readdir(this.home.stagingDir).catch(() => [] as string[])) {
+      const file = path.join(this.home.stagingDir, name);
+      const info = await stat(file).catch(() => null);
+      if (info?.isFile() && now - info.mtimeMs > STAGED_KEPT_MS) {
+        await rm(file, { force: true });
+        removed += 1;
+      }
+    }
+    return removed;
   }
 
   /** Deletes a staged upload once it was imported or abandoned. */
