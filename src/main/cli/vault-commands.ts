@@ -134,7 +134,9 @@ export function registerVaultCommands(program: Command, { getCore, json, outcome
       if (opts.output) {
         await writeFileAtomic(path.resolve(opts.output), kit.text, 0o600);
         await createInProcessClient(core).call('vault:acknowledge-recovery-kit', {});
-        process.stdout.write(`Wrote the recovery kit to ${opts.output}. Keep it offline and safe.\n`);
+        print({ written: path.resolve(opts.output) }, json(), () => `Wrote the recovery kit to ${opts.output}. Keep it offline and safe.`);
+      } else if (json()) {
+        print(kit, true, () => '');
       } else {
         process.stdout.write(kit.text);
       }
