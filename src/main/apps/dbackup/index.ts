@@ -7,12 +7,20 @@
  * multi-DB TAR or the config backup's sections). Keys live in the keyed slot
  * `encryption-key:<profileId>`, the id coming from the sidecar.
  *
- * Settings: `destinationDir` (SSH: the destination's root on the server), `storageIds` (HTTPS),
- * `cadenceHours`.
+ * Over HTTPS (DBackup's API at `<site>/api`, Bearer `dbackup_…` key, kept within DBackup's rate
+ * limits): list, pull (raw, ZIP-wrapped for encrypted files), Run now (`jobId`) and restore
+ * (`POST /storage/{id}/restore` into `targetSourceId`, the file first verified and, when missing,
+ * put on the destination over SFTP). With both connections, SFTP lists and pulls.
+ *
+ * Settings: `destinationDir` (SSH: the destination's root on the server), `storageIds`, `jobId`,
+ * `targetSourceId`, `targetDatabaseName` (HTTPS), `cadenceHours`.
  */
 import type { AdapterCapabilities } from '../../../shared/apps';
 import type { Installation } from '../../../shared/installations';
-import { replaceOnly, type AppModule, type ArchiveProbe, type Detection } from '../module';
+import type { AppModule, ArchiveProbe, Detection } from '../module';
+import { dbackupApi } from './api';
+import { listOverApi, listsOverApi, openOverApi, runJobNow, storageFiles, storageIdsOf } from './https-source';
+import { DBACKUP_RESTORE_OPTIONS, dbackupRestore } from './restore';
 import { judgeHead } from '../../formats/gcm';
 import { KEY_SLOT } from './keys';
 import { previewDbackup } from './preview';
@@ -44,19 +52,26 @@ function sidecarOf(fileName: string): string | null {
 }
 
 function capabilities(installation: Installation): AdapterCapabilities {
-  const ssh = installation.ssh !== undefined && dbackupSettings(installation).destinationDir !== '';
+  const settings = dbackupSettings(installation);
+  const sftp = installation.ssh !== undefined && settings.destinationDir !== '';
+  const api = installation.https !== undefined;
+  const trigger = api && settings.jobId !== '';
+  const restore = api && settings.targetSourceId !== '' && settings.storageIds.length > 0;
   const notes: string[] = [];
-  if (!ssh) notes.push('Lifeboat reads a DBackup storage destination over SSH: add an SSH connection to the server that holds it and set its folder.');
-  notes.push('Database backups are restored by DBackup itself; Lifeboat keeps and checks the copies.');
-  return { list: ssh, trigger: false, pull: ssh, preview: true, restore: false, restoreOptions: replaceOnly([]), notes };
+  if (!sftp && !api) notes.push('Add an SSH connection to the server that holds a DBackup storage destination (and set its folder), or an HTTPS connection to DBackup with an API key.');
+  if (sftp && api) notes.push('Backups are listed and pulled over SFTP from the destination folder; DBackup\'s API runs jobs and restores.');
+  if (api && !trigger) notes.push('Run backup now needs jobId: the DBackup job to run.');
+  if (!restore) notes.push('A restore goes through DBackup\'s API: it needs HTTPS, storageIds (the destination the backup lies on) and targetSourceId (the source to restore into).');
+  notes.push('Config backups are restored only in DBackup\'s web UI: it has no API for them.');
+  return { list: sftp || api, trigger, pull: sftp || api, preview: true, restore, restoreOptions: DBACKUP_RESTORE_OPTIONS, notes };
 }
 
 /** The DBackup module. */
 export const dbackupModule: AppModule = {
   kind: 'dbackup',
   label: 'DBackup',
-  summary: 'Database and config backups from a DBackup storage destination, pulled over SFTP with their .meta.json sidecars, checked by SHA-256 and MD5, previewed with the encryption profile\'s key.',
-  transports: ['ssh'],
+  summary: 'Database and config backups from a DBackup storage destination, pulled over SFTP or DBackup\'s API with their .meta.json sidecars, checked by SHA-256 and MD5, previewed with the encryption profile\'s key, restored through DBackup.',
+  transports: ['ssh', 'https'],
   settings: DBACKUP_SETTINGS,
   secretSlots: [{
     slot: KEY_SLOT,
@@ -65,12 +80,24 @@ export const dbackupModule: AppModule = {
     keyed: true,
   }],
   sidecarOf,
+  // The base URL is DBackup's site root; its API lives under /api.
+  healthPath: '/api/health',
   detect,
   capabilities,
 
+  async checkAccess(ctx) {
+    if (!ctx.installation.https) return null;
+    const api = await dbackupApi(ctx);
+    const storages = await storageIdsOf(ctx, api);
+    const first = storages[0];
+    if (!first) return 'the API key sees no storage destination';
+    return `the API key lists ${(await storageFiles(api, first)).length} backup(s) on storage ${first}`;
+  },
+
   sources: {
-    list: listDestination,
-    open: openDestinationFile,
+    list: (ctx) => (listsOverApi(ctx.installation) ? listOverApi(ctx) : listDestination(ctx)),
+    open: (ctx, remoteId) => (listsOverApi(ctx.installation) ? openOverApi(ctx, remoteId) : openDestinationFile(ctx, remoteId)),
+    trigger: runJobNow,
     async cadenceHours(ctx) {
       return dbackupSettings(ctx.installation).cadenceHours;
     },
@@ -80,5 +107,5 @@ export const dbackupModule: AppModule = {
     preview: previewDbackup,
   },
 
-  restore: null,
+  restore: dbackupRestore,
 };

@@ -8,6 +8,12 @@ export interface DbackupSettings {
   destinationDir: string;
   /** Storage destination ids to list over HTTPS (empty: every destination the key may read). */
   storageIds: string[];
+  /** Over HTTPS: the job "Run backup now" runs ('' when none). */
+  jobId: string;
+  /** Over HTTPS: the DBackup database source a restore goes into ('' when none). */
+  targetSourceId: string;
+  /** Over HTTPS: another database name on the target source ('' to keep the backup's). */
+  targetDatabaseName: string;
   cadenceHours: number | null;
 }
 
@@ -23,6 +29,21 @@ export const DBACKUP_SETTINGS = defineSettings([
     help: 'Over HTTPS: the ids of the storage destinations to list, separated by commas (Settings → Destinations in DBackup). Empty: every destination the API key may read.',
     kind: 'text', default: '', example: 'cm1abc…, cm2def…', transport: 'https',
   },
+  {
+    key: 'jobId', label: 'Job to run',
+    help: 'Over HTTPS: the id of the DBackup job that "Run backup now" (and the safety backup before a restore) runs; the API key needs jobs:execute and history:read.',
+    kind: 'text', default: '', example: 'cm3job…', transport: 'https',
+  },
+  {
+    key: 'targetSourceId', label: 'Restore into source',
+    help: 'Over HTTPS: the id of the DBackup database source a restore goes into (DBackup runs the restore itself); the API key needs storage:restore and sources:view.',
+    kind: 'text', default: '', example: 'cm4src…', transport: 'https',
+  },
+  {
+    key: 'targetDatabaseName', label: 'Restore as database',
+    help: 'Over HTTPS: restore a single-database backup under this name instead of its own. Empty: its own name.',
+    kind: 'text', default: '', example: 'loomio_restored', transport: 'https',
+  },
   { key: 'cadenceHours', label: 'Hours between backups', help: "For the fleet's freshness badge.", kind: 'number', positive: true, default: null, example: '24' },
 ]);
 
@@ -32,6 +53,9 @@ export function dbackupSettings(installation: Pick<Installation, 'settings' | 'n
   return {
     destinationDir: text.destinationDir ? text.destinationDir.replace(/\/+$/, '') || '/' : '',
     storageIds: (text.storageIds ?? '').split(',').map((id) => id.trim()).filter(Boolean),
+    jobId: text.jobId ?? '',
+    targetSourceId: text.targetSourceId ?? '',
+    targetDatabaseName: text.targetDatabaseName ?? '',
     cadenceHours: numberOrNull(text.cadenceHours!),
   };
 }

@@ -1,0 +1,187 @@
+/**
+ * Restoring a DBackup database backup the only way DBackup allows (spec §8): the file and its
+ * `.meta.json` must lie on a storage destination DBackup knows — already there, or put there over
+ * SFTP — then `POST /storage/{id}/restore` starts an execution, which Lifeboat follows to its end.
+ * Before anything changes the archive is verified in full (GCM tag with the key, or SHA-256), as
+ * a restore must never act on unauthenticated bytes. `Partial` is not success. Config backups
+ * have no restore API (server actions only) and are refused at planning.
+ */
+import { createHash } from 'node:crypto';
+import path from 'node:path/posix';
+import { Readable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
+import { z } from 'zod';
+import type { IntegrityCheck, PreflightCheck, PreviewReport, RestoreOptions } from '../../../shared/apps';
+import { LifeboatError } from '../../../shared/errors';
+import { authenticateWholeFile } from '../../formats/gcm';
+import type { AdapterContext, ArchiveAccess, RestoreContext } from '../adapter';
+import { replaceOnly, type RestorePart } from '../module';
+import { progressCounter } from '../module-kit/progress';
+import { dbackupApi, unwrapped, type DbackupApi } from './api';
+import { followExecution, storageFiles, type Execution, type StorageFile } from './https-source';
+import { masterKeyFor } from './keys';
+import { dbackupSettings, type DbackupSettings } from './settings';
+import { findSidecar, sidecarNameFor, type DbackupSidecar } from './sidecar';
+
+/** The one restore DBackup offers for a database backup. */
+export const DBACKUP_RESTORE_OPTIONS: RestoreOptions = replaceOnly([
+  {
+    id: 'full',
+    label: 'Restore through DBackup',
+    description: 'DBackup restores the backup into the chosen database source (for Postgres: pg_restore --clean --if-exists --no-owner --no-acl); Lifeboat verifies the file first and follows the execution to its end.',
+    selectable: false,
+  },
+]);
+
+const POINT_OF_NO_RETURN = 'DBackup starts restoring into the target source';
+const sourcesAnswer = unwrapped(z.array(z.looseObject({ id: z.string().min(1), name: z.string().nullish(), adapterId: z.string().nullish() })), ['adapters']);
+const restoreAnswer = unwrapped(z.looseObject({ executionId: z.string().min(1) }), ['execution']);
+
+/** Executions of the restores this process ran, by plan id, for `verify`. */
+const executions = new Map<string, { executionId: string; execution: Execution }>();
+
+const check = (id: string, name: string, ok: boolean, blocking: boolean, detail: string, kind: PreflightCheck['kind'] = 'target'): PreflightCheck => ({ id, kind, name, ok, blocking, detail });
+
+/** The SHA-256 the preview computed of the archive. */
+const sha256Of = (preview: PreviewReport): string | null => preview.summary.find((f) => f.label === 'SHA-256')?.value ?? null;
+
+/** Where the backup lies on the storage, by name and checksum. */
+function findOnStorage(rows: StorageFile[], fileName: string, sha256: string | null): StorageFile | null {
+  return rows.find((r) => r.name === fileName && (!r.checksum || !sha256 || r.checksum.toLowerCase() === sha256)) ?? null;
+}
+
+/** The folder DBackup would have written the backup to: the raw job name (spec §5). */
+const uploadPathOf = (sidecar: DbackupSidecar, fileName: string): string => (sidecar.kind === 'config' ? `config-backups/${fileName}` : `${sidecar.jobName ?? 'Lifeboat restores'}/${fileName}`);
+
+interface Target {
+  api: DbackupApi;
+  settings: DbackupSettings;
+  storageId: string;
+  sidecar: DbackupSidecar;
+}
+
+function sidecarOf(archive: ArchiveAccess): DbackupSidecar {
+  const lookup = findSidecar(archive.fileName, archive.sidecars);
+  if (!lookup.sidecar) throw new LifeboatError('PREFLIGHT_FAILED', `DBackup cannot restore ${archive.fileName} without its sidecar: ${lookup.problem?.message ?? 'it is missing'}`);
+  return lookup.sidecar;
+}
+
+/** Reads the archive to its end before anything changes: the GCM tag with the key, else the SHA-256 against the sidecar. */
+async function verifyFirst(ctx: AdapterContext, archive: ArchiveAccess, sidecar: DbackupSidecar): Promise<void> {
+  ctx.progress({ phase: 'verifying the archive', bytes: 0, total: archive.size });
+  const hash = createHash('sha256');
+  const onStoredChunk = (chunk: Buffer): void => {
+    hash.update(chunk);
+  };
+  if (sidecar.encryption?.iv && sidecar.encryption.authTag) {
+    const master = await masterKeyFor(ctx.keys, sidecar.encryption.profileId, archive.fileName);
+    await authenticateWholeFile(await archive.open(), { key: master.key, iv: sidecar.encryption.iv, authTag: sidecar.encryption.authTag }, { label: archive.fileName, compression: sidecar.compression, keyRef: master.ref, signal: ctx.signal, onStoredChunk });
+  } else {
+    for await (const chunk of (await archive.open()) as AsyncIterable<Buffer>) onStoredChunk(chunk);
+  }
+  const sha256 = hash.digest('hex');
+  if (sidecar.sha256 && sidecar.sha256 !== sha256) throw new LifeboatError('RESTORE_FAILED', `${archive.fileName} has SHA-256 ${sha256}, its sidecar says ${sidecar.sha256}; nothing was restored.`);
+}
+
+/** Puts the sidecar, then the file (under a temporary name, renamed), on the destination over SFTP, as DBackup uploads them. */
+async function upload(ctx: RestoreContext, archive: ArchiveAccess, destinationDir: string, relative: string): Promise<void> {
+  const session = await ctx.ssh();
+  const target = path.join(destinationDir, relative);
+  await session.mkdirp(path.dirname(target));
+  const sidecar = archive.sidecars.find((s) => s.name === sidecarNameFor(archive.fileName))!;
+  await pipeline(Readable.from([sidecar.content]), await session.createWriteStream(`${target}.meta.json`, { signal: ctx.signal }));
+  const temporary = path.join(path.dirname(target), `.${path.basename(target)}.lifeboat-${Date.now()}`);
+  try {
+    await pipeline(await archive.open(), progressCounter(ctx, 'uploading to the destination', archive.size), await session.createWriteStream(temporary, { fsync: true, signal: ctx.signal }));
+    await session.rename(temporary, target);
+  } catch (error) {
+    await session.remove(temporary).catch(() => undefined);
+    throw error;
+  }
+}
+
+async function target(ctx: AdapterContext, archive: ArchiveAccess): Promise<Target> {
+  const settings = dbackupSettings(ctx.installation);
+  const storageId = settings.storageIds[0];
+  if (!storageId) throw new LifeboatError('PREFLIGHT_FAILED', `"${ctx.installation.name}" names no storage destination (storageIds): DBackup restores only from a destination it knows.`);
+  return { api: await dbackupApi(ctx), settings, storageId, sidecar: sidecarOf(archive) };
+}
+
+/** The restore part: plan (reads only), run (verify, place, POST restore, follow), verify (the execution's outcome). */
+export const dbackupRestore: RestorePart = {
+  async plan(ctx, { archive, preview }) {
+    const preflight: PreflightCheck[] = [];
+    const draft = { preflight, changes: [], steps: [] as string[], pointOfNoReturn: POINT_OF_NO_RETURN };
+    const lookup = findSidecar(archive.fileName, archive.sidecars);
+    const sidecar = lookup.sidecar;
+    if (!sidecar) {
+      preflight.push(check('sidecar', 'DBackup sidecar', false, true, `DBackup cannot restore a file without its .meta.json: ${lookup.problem?.message ?? 'missing'}`, 'integrity'));
+      return draft;
+    }
+    if (sidecar.kind === 'config') {
+      preflight.push(check('database-backup', 'A database backup', false, true, 'This is a config backup: DBackup restores those only in its web UI (Storage Explorer, or upload with the .meta.json); it has no API for it.', 'compatibility'));
+      return draft;
+    }
+    preflight.push(check('database-backup', 'A database backup', true, true, `${sidecar.sourceType} backup of ${sidecar.databases?.join(', ') ?? 'its databases'}`, 'compatibility'));
+    const { api, settings, storageId } = await target(ctx, archive);
+    const sources = await api.json('GET', '/adapters', { what: 'the list of database sources', permission: 'sources:view' }, sourcesAnswer, { query: { type: 'database' } });
+    const source = sources.find((s) => s.id === settings.targetSourceId);
+    preflight.push(check('target-source', 'Target source', source !== undefined, true, !settings.targetSourceId ? 'no targetSourceId is set: choose the DBackup database source to restore into' : source ? `DBackup source ${source.name ?? source.id}${source.adapterId ? ` (${source.adapterId})` : ''}` : `DBackup has no database source ${settings.targetSourceId}`));
+    if (source?.adapterId && source.adapterId !== sidecar.sourceType) preflight.push(check('engine', 'Same engine', false, true, `the backup is a ${sidecar.sourceType} dump, the target source is ${source.adapterId}`, 'compatibility'));
+    const onStorage = findOnStorage(await storageFiles(api, storageId), archive.fileName, sha256Of(preview));
+    const canUpload = ctx.installation.ssh !== undefined && settings.destinationDir !== '';
+    preflight.push(check('on-destination', 'On a DBackup destination', onStorage !== null || canUpload, true, onStorage ? `already on storage ${storageId} at ${onStorage.path}` : canUpload ? `not on storage ${storageId}: it will be uploaded over SFTP to ${uploadPathOf(sidecar, archive.fileName)} with its .meta.json` : `not on storage ${storageId}, and DBackup has no upload API: put the file and its .meta.json there (or add an SSH connection and destinationDir)`));
+    const into = `${settings.targetDatabaseName || sidecar.databases?.join(', ') || 'the databases in the backup'} on DBackup source ${source?.name ?? settings.targetSourceId}`;
+    return {
+      preflight,
+      changes: [{ item: into, action: 'replace', live: null, archive: archive.size }],
+      steps: [
+        'Read the archive to its end and check it (AES-GCM tag with the profile key, or SHA-256) before anything changes.',
+        ...(onStorage ? [] : [`Upload ${archive.fileName}.meta.json, then ${archive.fileName}, to the destination over SFTP.`]),
+        `Ask DBackup to restore it into ${into} (POST /storage/${storageId}/restore).`,
+        'Follow DBackup\'s execution to its end; anything but Success (Partial included) is a failed restore.',
+      ],
+      pointOfNoReturn: POINT_OF_NO_RETURN,
+      followUps: ['Check the application that uses the restored database; DBackup reports only its own steps.'],
+    };
+  },
+
+  async run(ctx, { plan, archive, preview }) {
+    const { api, settings, storageId, sidecar } = await target(ctx, archive);
+    if (sidecar.kind !== 'database') throw new LifeboatError('RESTORE_FAILED', 'DBackup has no API to restore a config backup; nothing was changed.');
+    await verifyFirst(ctx, archive, sidecar);
+    ctx.log(`${archive.fileName} verified to its last byte.`);
+    let onStorage = findOnStorage(await storageFiles(api, storageId), archive.fileName, sha256Of(preview));
+    if (!onStorage) {
+      if (!ctx.installation.ssh || !settings.destinationDir) throw new LifeboatError('RESTORE_FAILED', `${archive.fileName} is not on storage ${storageId} and cannot be uploaded (no SSH destination folder); nothing was restored.`);
+      const relative = uploadPathOf(sidecar, archive.fileName);
+      ctx.log(`Uploading ${relative} (sidecar first) to ${settings.destinationDir}.`);
+      await upload(ctx, archive, settings.destinationDir, relative);
+      onStorage = findOnStorage(await storageFiles(api, storageId), archive.fileName, sha256Of(preview));
+      if (!onStorage) throw new LifeboatError('RESTORE_FAILED', `DBackup does not list ${relative} on storage ${storageId} after the upload: is destinationDir the root of that destination?`);
+    }
+    ctx.passPointOfNoReturn(POINT_OF_NO_RETURN);
+    const started = await api.json('POST', `/storage/${encodeURIComponent(storageId)}/restore`, { what: `the restore of ${onStorage.path}`, permission: 'storage:restore' }, restoreAnswer, {
+      json: { file: onStorage.path, targetSourceId: settings.targetSourceId, ...(settings.targetDatabaseName ? { targetDatabaseName: settings.targetDatabaseName } : {}) },
+    });
+    ctx.log(`DBackup restores ${onStorage.path} as execution ${started.executionId}.`);
+    // Past the point of no return: following ends only when DBackup's execution does.
+    const execution = await followExecution({ ...ctx, signal: new AbortController().signal }, api, started.executionId, 'the restore');
+    executions.set(plan.id, { executionId: started.executionId, execution });
+    if (execution.status !== 'Success') {
+      throw new LifeboatError('RESTORE_FAILED', `DBackup's restore ended ${execution.status}${execution.status === 'Partial' ? ' (some steps failed: not a complete restore)' : ''}${execution.error ? `: ${execution.error}` : ''}.`, { details: { executionId: started.executionId, status: execution.status } });
+    }
+  },
+
+  async verify(_ctx, { plan }) {
+    const done = executions.get(plan.id);
+    executions.delete(plan.id);
+    const checks: IntegrityCheck[] = [];
+    if (!done) {
+      checks.push({ id: 'dbackup-execution', kind: 'verification', name: 'DBackup\'s restore', ok: true, detail: 'the execution is not known to this Lifeboat process', skipped: 'no execution to check' });
+      return checks;
+    }
+    checks.push({ id: 'dbackup-execution', kind: 'verification', name: 'DBackup\'s restore', ok: done.execution.status === 'Success' && !done.execution.error, detail: `execution ${done.executionId}: ${done.execution.status}${done.execution.error ? ` (${done.execution.error})` : ''}` });
+    return checks;
+  },
+};
