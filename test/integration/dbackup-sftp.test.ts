@@ -5,30 +5,22 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { PreviewReport, QuarantineEntry } from '../../src/shared/apps';
 import type { Installation } from '../../src/shared/installations';
-import { dbackupModule } from '../../src/main/apps/dbackup';
 import { keySlot } from '../../src/main/apps/dbackup/keys';
 import type { PullResult } from '../../src/main/apps/pull-runner';
-import { APP_MODULES, AppRegistry } from '../../src/main/apps/registry';
 import { createInProcessClient } from '../../src/main/contract/in-process';
-import { createCore, MemorySecretStore, type Core } from '../../src/main/core';
-import { makeTestHome } from '../harness/home';
+import type { Core } from '../../src/main/core';
+import { startDbackupCore, type DbackupTestCore } from '../fleet/dbackup/core';
 import { startDbackupFleet, type DbackupFleet } from '../fleet/dbackup/fleet';
 
 let fleet: DbackupFleet;
 let core: Core;
 let installation: Installation;
+let job: DbackupTestCore['job'];
 const client = () => createInProcessClient(core);
-
-async function job<T>(started: Promise<{ jobId: string }>) {
-  const record = await core.jobs.wait((await started).jobId);
-  return { record, result: record.result as T };
-}
 
 beforeAll(async () => {
   fleet = await startDbackupFleet({ name: 'DBackup (sftp test)' });
-  const modules = APP_MODULES.some((m) => m.kind === 'dbackup') ? APP_MODULES : [...APP_MODULES, dbackupModule];
-  core = await createCore({ home: makeTestHome('dbackup-sftp'), secretStore: new MemorySecretStore('dbackup test'), apps: new AppRegistry(modules) });
-  await client().call('vault:init', {});
+  ({ core, job } = await startDbackupCore('dbackup-sftp'));
   installation = await client().call('installations:add', fleet.installation);
 });
 

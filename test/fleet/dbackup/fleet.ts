@@ -15,9 +15,11 @@ import type { InstallationInput } from '../../../src/shared/installations';
 import { startPostgres, type TestPostgres } from '../../harness/postgres';
 import { runTool, startSshd, type TestSshd } from '../../harness/sshd';
 import { SAMPLES } from './archives';
+import { ALL_PERMISSIONS, startFakeDbackup, type FakeDbackup, type FakeDbackupOptions } from './server';
 import { configFileName, configSidecar, databaseSidecar, dbackupFileName, encodePayload, multiDbTar, sidecarText } from './writer';
 
 const PG_DUMP = '/usr/lib/postgresql/15/bin/pg_dump';
+const PG_RESTORE = '/usr/lib/postgresql/15/bin/pg_restore';
 
 /** Options of {@link startDbackupFleet}. */
 export interface DbackupFleetOptions {
@@ -152,6 +154,59 @@ export async function startDbackupFleet(options: DbackupFleetOptions = {}): Prom
     await Promise.allSettled([ownSshd ? sshd.stop() : Promise.resolve(), postgres.stop()]);
     throw error;
   }
+}
+
+/** DBackup's Postgres restore: `pg_restore --clean --if-exists --no-owner --no-acl`, the dump on stdin. */
+function pgRestore(postgres: TestPostgres, database: string, dump: Buffer): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(PG_RESTORE, ['--clean', '--if-exists', '--no-owner', '--no-acl', `--dbname=${postgres.connectionString(database)}`], { stdio: ['pipe', 'ignore', 'pipe'] });
+    let stderr = '';
+    child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
+    child.once('error', reject);
+    child.once('close', (code) => (code === 0 ? resolve() : reject(new Error(`pg_restore into ${database} exited with ${code}: ${stderr.trim().slice(-500)}`))));
+    child.stdin.end(dump);
+  });
+}
+
+/** The fake DBackup API over a fleet's destination, and ids to configure installations with. */
+export interface DbackupApiFleet {
+  api: FakeDbackup;
+  storageId: string;
+  sourceId: string;
+  jobId: string;
+  /** An installation input over HTTPS (and SSH too, for `hybrid`), with a key of these permissions. */
+  installation(name: string, options?: { permissions?: readonly string[]; hybrid?: boolean }): InstallationInput;
+}
+
+/** Starts the fake API: storage = the fleet's destination, source = its PostgreSQL, job = backupNow. */
+export async function startDbackupApi(fleet: DbackupFleet, limits?: FakeDbackupOptions['limits']): Promise<DbackupApiFleet> {
+  const storageId = 'cmstoragesftp01';
+  const sourceId = 'cmsourcepg0001';
+  const jobId = 'cmjobloomiodb01';
+  const api = await startFakeDbackup({
+    storages: [{ id: storageId, name: 'Fleet SFTP', rootDir: fleet.destinationDir }],
+    sources: [{ id: sourceId, name: 'Loomio Postgres', adapterId: 'postgres', restore: (database, dump) => pgRestore(fleet.postgres, database, dump) }],
+    jobs: [{ id: jobId, name: 'Loomio DB', run: () => fleet.backupNow() }],
+    profiles: { [fleet.profileId]: fleet.keyHex },
+    ...(limits ? { limits } : {}),
+  });
+  return {
+    api,
+    storageId,
+    sourceId,
+    jobId,
+    installation(name, options = {}) {
+      const token = api.issueKey(name, options.permissions ?? ALL_PERMISSIONS);
+      return {
+        name,
+        app: 'dbackup',
+        https: { baseUrl: api.url, auth: 'bearer', pinnedCertSha256: api.certSha256 },
+        ...(options.hybrid ? { ssh: fleet.installation.ssh! } : {}),
+        settings: { storageIds: storageId, jobId, targetSourceId: sourceId, ...(options.hybrid ? { destinationDir: fleet.destinationDir } : {}) },
+        secrets: { 'api-token': token },
+      };
+    },
+  };
 }
 
 async function ownerOf(user: string): Promise<{ uid: number; gid: number }> {
