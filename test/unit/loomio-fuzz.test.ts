@@ -3,15 +3,15 @@
 // plaintexts encrypted like the stack's (cut inside COPY data, a COPY without its \., NUL bytes,
 // a huge single line, many tables, garbage). Each ends in a report or a typed LifeboatError —
 // never another exception, never a hang — and a report that says "intact" counts what is there.
-import { Readable, Writable } from 'node:stream';
-import { pipeline } from 'node:stream/promises';
+import { Readable } from 'node:stream';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { LifeboatError } from '../../src/shared/errors';
 import type { ArchiveAccess } from '../../src/main/apps/adapter';
 import { scanLoomioArchive } from '../../src/main/apps/loomio/archive-scan';
 import { LOOMIO_KDF, type LoomioKey } from '../../src/main/apps/loomio/key';
 import { buildLoomioPreview } from '../../src/main/apps/loomio/preview';
-import { deriveFernetKey, fernetEncryptStream } from '../../src/main/formats/fernet';
+import { deriveFernetKey } from '../../src/main/formats/fernet';
+import { encryptWith } from '../fleet/loomio/fleet';
 import { LOOMIO_SAMPLES, seededRandom } from '../fleet/loomio/samples';
 
 const step = { signal: new AbortController().signal, progress: () => undefined, log: () => undefined };
@@ -22,17 +22,6 @@ let key: LoomioKey;
 beforeAll(async () => {
   key = { key: await deriveFernetKey(LOOMIO_SAMPLES.passphrase, LOOMIO_KDF), verifiedBefore: false, markVerified: () => undefined };
 });
-
-async function encrypt(plain: Buffer): Promise<Buffer> {
-  const out: Buffer[] = [];
-  await pipeline(Readable.from([plain]), fernetEncryptStream(key.key), new Writable({
-    write(chunk: Buffer, _e, done) {
-      out.push(chunk);
-      done();
-    },
-  }));
-  return Buffer.concat(out);
-}
 
 type Mutation = (r: () => number) => Buffer;
 const pick = (r: () => number, n: number): number => Math.floor(r() * n);
@@ -99,7 +88,7 @@ describe('240 mutated Loomio backups', () => {
     for (let n = 0; n < 240; n++) {
       const viaPlaintext = n % 2 === 0;
       const name = viaPlaintext ? plainNames[(n / 2) % plainNames.length]! : tokenNames[((n - 1) / 2) % tokenNames.length]!;
-      const bytes = viaPlaintext ? await encrypt(PLAINTEXT[name]!(rnd)) : TOKEN[name]!(LOOMIO_SAMPLES.hourly, rnd);
+      const bytes = viaPlaintext ? await encryptWith(key.key, PLAINTEXT[name]!(rnd)) : TOKEN[name]!(LOOMIO_SAMPLES.hourly, rnd);
       const label = `#${n} ${viaPlaintext ? 'plaintext' : 'token'} ${name}`;
       let verdict: string;
       try {

@@ -1,0 +1,237 @@
+// The Loomio Pi stack module against its fleet member (real OpenSSH sshd, PostgreSQL 15, dumps by
+// the real pg_dump, seeds encrypted by Lifeboat's encryptor, triggered backups by an openssl
+// Fernet in the stack's backup script), through the core: list, pull of every tier and both
+// generations, a quarantined altered file, a full round trip, a dump with one failing statement,
+// a cancel before the point of no return, and the empty-database mode.
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { PreviewReport, RestorePlan, RestoreReport } from '../../src/shared/apps';
+import type { Installation } from '../../src/shared/installations';
+import type { JobRecord } from '../../src/shared/jobs';
+import { LifeboatError } from '../../src/shared/errors';
+import type { ArchiveAccess, RestoreContext } from '../../src/main/apps/adapter';
+import { openArchive } from '../../src/main/apps/archive-access';
+import { createAdapterContext } from '../../src/main/apps/context';
+import { loomioModule } from '../../src/main/apps/loomio';
+import type { PullResult } from '../../src/main/apps/pull-runner';
+import { APP_MODULES, AppRegistry } from '../../src/main/apps/registry';
+import { createInProcessClient } from '../../src/main/contract/in-process';
+import { createCore, MemorySecretStore, type Core } from '../../src/main/core';
+import { makeTestHome } from '../harness/home';
+import { startLoomioFleet, type LoomioFleet } from '../fleet/loomio/fleet';
+
+let fleet: LoomioFleet;
+let core: Core;
+let installation: Installation;
+const client = () => createInProcessClient(core);
+
+beforeAll(async () => {
+  fleet = await startLoomioFleet();
+  const modules = APP_MODULES.some((m) => m.kind === 'loomio') ? APP_MODULES : [...APP_MODULES, loomioModule];
+  core = await createCore({ home: makeTestHome('loomio'), secretStore: new MemorySecretStore('loomio integration'), apps: new AppRegistry(modules) });
+  await client().call('vault:init', {});
+  installation = await client().call('installations:add', fleet.installation);
+});
+
+afterAll(async () => {
+  await core?.close();
+  await fleet?.stop();
+});
+
+async function job<T>(started: Promise<{ jobId: string }>): Promise<{ record: JobRecord; result: T }> {
+  const record = await core.jobs.wait((await started).jobId);
+  return { record, result: record.result as T };
+}
+
+async function pull(remoteId: string): Promise<PullResult> {
+  const { record, result } = await job<PullResult>(client().call('apps:pull', { installationId: installation.id, remoteId }));
+  expect(record.status, JSON.stringify(record.error)).toBe('succeeded');
+  return result;
+}
+
+async function plan(snapshotId: string, mode: string, target: Installation = installation): Promise<RestorePlan> {
+  const { record, result } = await job<RestorePlan>(client().call('restore:plan', { installationId: target.id, source: { snapshotId }, mode, selection: [] }));
+  expect(record.status, JSON.stringify(record.error)).toBe('succeeded');
+  return result;
+}
+
+describe('listing', () => {
+  it('lists both generations and all three folders with tier, Fernet time and a security finding; never the restore leftover', async () => {
+    const list = await client().call('apps:list-remote', { installationId: installation.id });
+    const ids = list.map((b) => b.id);
+    const s = fleet.seeded;
+    expect(ids).toEqual(expect.arrayContaining([s.hourly, s.daily, s.weekly, s.manual, s.unencrypted, `backups/${s.v1}`, `data/db_backup/${s.intermediate}`]));
+    expect(ids.some((id) => id.includes('restore_') || id.startsWith('.'))).toBe(false);
+    const byId = new Map(list.map((b) => [b.id, b]));
+    expect(byId.get(s.manual)?.details).toMatchObject({ tier: 'manual', reason: 'before-upgrade', generation: 'head', encrypted: 'yes (Fernet)' });
+    expect(byId.get(`backups/${s.v1}`)?.details).toMatchObject({ tier: 'v1', generation: 'v1' });
+    expect(byId.get(`backups/${s.v1}`)?.details.retention).toMatch(/never deleted/);
+    expect(byId.get(s.unencrypted)?.details.encrypted).toMatch(/^NO/);
+    // The Fernet time (encryption time, read without the key) is the listed time.
+    expect(byId.get(s.hourly)?.createdAt).toBe(byId.get(s.hourly)?.details.fernetTime);
+    for (const backup of list) expect(backup.details.securityFinding).toMatch(/restore_1763900000\.sql .*unencrypted copy of the whole database/);
+  });
+
+  it('the connection test reports the finding as well', async () => {
+    const ctx = createAdapterContext(core, installation, { signal: new AbortController().signal, progress: () => undefined, log: () => undefined });
+    try {
+      expect(await loomioModule.checkAccess!(ctx)).toMatch(/7 backup\(s\).*SECURITY FINDING: .*restore_1763900000\.sql/);
+    } finally {
+      await ctx.close();
+    }
+  });
+});
+
+describe('pulls', () => {
+  it('pulls every tier and both generations, each verified by its HMAC (or as a complete plain dump)', async () => {
+    const s = fleet.seeded;
+    for (const id of [s.hourly, s.daily, s.weekly, s.manual, `backups/${s.v1}`, `data/db_backup/${s.intermediate}`]) {
+      const result = await pull(id);
+      expect(result.checks.map((c) => [c.id, c.ok]), id).toEqual([['size', true], ['fernet-hmac', true]]);
+    }
+    const plain = await pull(s.unencrypted);
+    expect(plain.checks.find((c) => c.id === 'plain-dump')).toMatchObject({ ok: true, detail: expect.stringMatching(/not encrypted/) });
+  });
+
+  it('"Run backup now" runs the stack\'s manual backup (openssl Fernet) and the pull verifies it', async () => {
+    const { record, result } = await job<{ remoteId: string | null }>(client().call('apps:trigger', { installationId: installation.id }));
+    expect(record.status, JSON.stringify(record.error)).toBe('succeeded');
+    expect(result.remoteId).toMatch(/^loomio-manual-\d{8}-\d{6}-lifeboat\.sql\.enc$/);
+    expect((await pull(result.remoteId!)).checks.every((c) => c.ok)).toBe(true);
+  });
+
+  it('quarantines an altered backup, and says "altered" since the same key verified the others', async () => {
+    const name = await fleet.backupNow('hourly');
+    const file = `${fleet.backupDir}/${name}`;
+    const { readFile } = await import('node:fs/promises');
+    const bytes = await readFile(file);
+    bytes[bytes.length - 200] = bytes[bytes.length - 200] === 0x41 ? 0x42 : 0x41;
+    await fleet.writeOwnedFile(file, bytes);
+    const { record } = await job<PullResult>(client().call('apps:pull', { installationId: installation.id, remoteId: name }));
+    expect(record.status).toBe('failed');
+    expect(record.error?.code).toBe('ARCHIVE_VERIFY_FAILED');
+    expect(record.error?.message).toMatch(/altered or damaged/);
+    expect((await client().call('apps:quarantine', {})).some((q) => q.remoteId === name)).toBe(true);
+  });
+
+  it('previews a pulled snapshot: the COPY counts are the live counts at dump time', async () => {
+    const snapshot = (await client().call('vault:snapshots', { installationId: installation.id })).find((x) => x.remoteId === fleet.seeded.hourly)!;
+    const { record, result } = await job<PreviewReport>(client().call('apps:preview', { source: { snapshotId: snapshot.id }, installationId: installation.id }));
+    expect(record.status, JSON.stringify(record.error)).toBe('succeeded');
+    expect(result.integrity.ok).toBe(true);
+    expect(Object.fromEntries(result.contents.rows.map((r) => [String(r.table).replace(/^public\./, ''), r.rows]))).toEqual(await fleet.counts());
+  });
+});
+
+describe('restore', () => {
+  it('full round trip: pull → change live rows → restore → counts match, services back, a copy for reboots', async () => {
+    const snapshot = (await client().call('vault:snapshots', { installationId: installation.id })).find((x) => x.remoteId === fleet.seeded.manual)!;
+    const archived = await fleet.counts();
+    await fleet.psql(`DELETE FROM comments WHERE id > 100; INSERT INTO users (email) VALUES ('new@example.org'); CREATE TABLE scratch (a int);`);
+    const restorePlan = await plan(snapshot.id, 'full');
+    expect(restorePlan.blocked, JSON.stringify(restorePlan.preflight)).toBe(false);
+    expect(restorePlan.changes).toEqual(expect.arrayContaining([
+      { item: 'public.comments', action: 'replace', live: 100, archive: archived.comments },
+      { item: 'public.users', action: 'replace', live: archived.users! + 1, archive: archived.users },
+      { item: 'public.scratch (not in the dump)', action: 'remove', live: 0, archive: null },
+    ]));
+    const logBefore = (await fleet.composeLog()).length;
+    const { record, result } = await job<RestoreReport>(client().call('restore:start', { planId: restorePlan.id, confirmation: installation.name }));
+    expect(record.status, JSON.stringify(record.error)).toBe('succeeded');
+    expect(result).toMatchObject({ ok: true, outcome: 'verified' });
+    expect(result.safetySnapshotId).not.toBeNull();
+    expect(await fleet.counts()).toEqual(archived);
+    expect((await fleet.composeLog()).slice(logBefore).filter((l) => /^(stop|start) app worker channels hocuspocus$/.test(l))).toEqual(['stop app worker channels hocuspocus', 'start app worker channels hocuspocus']);
+    expect(await fleet.services()).toEqual({ app: true, worker: true, channels: true, hocuspocus: true });
+    expect(result.checks.find((c) => c.id === 'reboot-copy')).toMatchObject({ ok: true });
+    expect(result.checks.filter((c) => c.id.startsWith('rows:')).every((c) => c.ok)).toBe(true);
+    // The copy for reboots is a real backup of the restored state: it pulls and verifies.
+    const copy = (await fleet.list('data/production/backups')).find((n) => n.endsWith('-lifeboat-restore.sql.enc'))!;
+    expect((await pull(copy)).checks.every((c) => c.ok)).toBe(true);
+    expect((await fleet.psql(`SELECT datname FROM pg_database WHERE datname LIKE '%lifeboat%';`, 'postgres')).trim()).toBe('');
+  });
+
+  it('a dump with one failing statement restores nothing, names the statement, and leaves services running', async () => {
+    const dump = (await fleet.dumpPlain()).toString('utf8');
+    const broken = dump.replace('\\.\n', '\\.\n\nSELECT lifeboat_no_such_function(42);\n');
+    const brokenLine = broken.split('\n').indexOf('SELECT lifeboat_no_such_function(42);') + 1;
+    const name = 'loomio-manual-20261124-101010-broken.sql.enc';
+    await fleet.writeBackup(`data/production/backups/${name}`, Buffer.from(broken));
+    const snapshotId = (await pull(name)).snapshotId;
+    await fleet.psql(`DELETE FROM comments WHERE id > 130;`);
+    const before = await fleet.counts();
+    const restorePlan = await plan(snapshotId, 'full');
+    expect(restorePlan.blocked).toBe(false);
+    const { record } = await job<RestoreReport>(client().call('restore:start', { planId: restorePlan.id, confirmation: installation.name, skipSafetyPull: { reason: 'test: the failing dump changes nothing' } }));
+    expect(record.status).toBe('failed');
+    expect(record.error?.code).toBe('RESTORE_FAILED');
+    expect(record.error?.message).toContain(`line ${brokenLine} of the dump`);
+    expect(record.error?.message).toMatch(/function lifeboat_no_such_function\(integer\) does not exist/);
+    expect(record.error?.message).toContain('statement: SELECT lifeboat_no_such_function(42);');
+    expect(await fleet.counts()).toEqual(before);
+    expect(await fleet.services()).toEqual({ app: true, worker: true, channels: true, hocuspocus: true });
+    expect((await fleet.psql(`SELECT datname FROM pg_database WHERE datname LIKE '%lifeboat%';`, 'postgres')).trim()).toBe('');
+  });
+
+  it('a cancel before the point of no return leaves the database and the services as they were', async () => {
+    const snapshot = (await client().call('vault:snapshots', { installationId: installation.id })).find((x) => x.remoteId === fleet.seeded.hourly)!;
+    await fleet.psql(`INSERT INTO groups (name) VALUES ('made after the backup');`);
+    const before = await fleet.counts();
+    const restorePlan = await plan(snapshot.id, 'full');
+    const opened = await openArchive(core, { snapshotId: snapshot.id });
+    const abort = new AbortController();
+    const passed: string[] = [];
+    const log: string[] = [];
+    const ctx = createAdapterContext(core, installation, {
+      signal: abort.signal,
+      progress: () => undefined,
+      log(line) {
+        log.push(line);
+        // The services are stopped and the new database exists: cancel right as the load starts.
+        if (line.startsWith('Loading the dump into the new database')) abort.abort();
+      },
+    });
+    const restoreCtx: RestoreContext = { ...ctx, passPointOfNoReturn: (what) => void passed.push(what) };
+    const report = await previewOf(opened.access);
+    let error: unknown;
+    try {
+      await loomioModule.restore!.run(restoreCtx, { plan: restorePlan, archive: opened.access, preview: report });
+    } catch (e) {
+      error = e;
+    } finally {
+      await ctx.close();
+    }
+    expect(error, log.join('\n')).toBeInstanceOf(LifeboatError);
+    expect((error as LifeboatError).code).toBe('CANCELLED');
+    expect(passed).toEqual([]);
+    expect(log).toContain('Stopping app worker channels hocuspocus.');
+    expect(log).toContain('Starting app worker channels hocuspocus again.');
+    expect(await fleet.counts()).toEqual(before);
+    expect(await fleet.services()).toEqual({ app: true, worker: true, channels: true, hocuspocus: true });
+    expect((await fleet.psql(`SELECT datname FROM pg_database WHERE datname LIKE '%lifeboat%';`, 'postgres')).trim()).toBe('');
+  });
+
+  it('empty-database mode: refused for a database with tables, loads into an empty one', async () => {
+    const snapshot = (await client().call('vault:snapshots', { installationId: installation.id })).find((x) => x.remoteId === fleet.seeded.daily)!;
+    const refused = await plan(snapshot.id, 'empty-database');
+    expect(refused.blocked).toBe(true);
+    expect(refused.preflight.find((c) => c.id === 'target-empty')).toMatchObject({ ok: false });
+
+    await fleet.psql('CREATE DATABASE loomio_empty;', 'postgres');
+    const empty = await client().call('installations:add', { ...fleet.installation, name: 'Loomio (empty database)', settings: { ...fleet.installation.settings, databaseName: 'loomio_empty' } });
+    const restorePlan = await plan(snapshot.id, 'empty-database', empty);
+    expect(restorePlan.blocked, JSON.stringify(restorePlan.preflight)).toBe(false);
+    expect(restorePlan.changes.every((c) => c.action === 'add')).toBe(true);
+    const { record, result } = await job<RestoreReport>(client().call('restore:start', { planId: restorePlan.id, confirmation: empty.name, confirmCrossInstallation: true, skipSafetyPull: { reason: 'test: the target is empty' } }));
+    expect(record.status, JSON.stringify(record.error)).toBe('succeeded');
+    expect(result.outcome).toBe('verified');
+    // The verification compared every table; the seed had 25 users.
+    expect(result.checks.find((c) => c.id === 'rows:public.users')).toMatchObject({ ok: true, detail: '25 rows live, 25 in the dump' });
+    expect((await fleet.psql(`SELECT count(*) FROM users;`, 'loomio_empty')).trim()).toBe('25');
+  });
+});
+
+async function previewOf(archive: ArchiveAccess): Promise<PreviewReport> {
+  const { formatContext } = await import('../harness/format-context');
+  const report = await loomioModule.format.preview(archive, formatContext({ signal: new AbortController().signal, progress: () => undefined, log: () => undefined }, { 'backup-encryption-key': fleet.passphrase }));
+  return { ...report, source: { kind: 'file', name: archive.fileName } };
+}
