@@ -7,9 +7,9 @@ import { gzipSync } from 'node:zlib';
 import { describe, expect, it } from 'vitest';
 import { dbackupModule } from '../../src/main/apps/dbackup';
 import { readRecoveryKit, recoveryKitSlots } from '../../src/main/apps/dbackup/recovery-kit';
-import { judgeHead, payloadFailureOf, readPayload } from '../../src/main/formats/gcm';
+import { judgeHead, readPayload } from '../../src/main/formats/gcm';
 import { writeRawZip } from '../fleet/nojoin/zip-tools';
-import { SAMPLES, keyedContext, memoryArchive } from '../fleet/dbackup/archives';
+import { SAMPLES, keyedContext, memoryArchive, reasonOf } from '../fleet/dbackup/archives';
 import { SAMPLE_KEY_HEX, SAMPLE_PROFILE_ID, databaseSidecar, dbackupFileName, encodePayload, seekableArchive, sidecarText } from '../fleet/dbackup/writer';
 
 const KEY = Buffer.from(SAMPLE_KEY_HEX, 'hex');
@@ -47,19 +47,19 @@ describe('decompression caps', () => {
     const bomb = gzipSync(Buffer.alloc(64 * 1024 * 1024));
     const outcome = await readPayload(Readable.from([bomb], { objectMode: false }), { label: 'bomb.sql.gz', secrets: null, compression: 'gzip', read: drain, limits: { ratioGraceBytes: 1024 * 1024 } });
     expect(outcome.readError?.code).toBe('ARCHIVE_INVALID');
-    expect(payloadFailureOf(outcome.readError)).toBe('decompression-bomb');
+    expect(reasonOf(outcome.readError)).toBe('decompression-bomb');
   });
 
   it('the output cap holds for an incompressible payload too', async () => {
     const payload = gzipSync(randomBytes(300_000));
     const outcome = await readPayload(Readable.from([payload], { objectMode: false }), { label: 'big.gz', secrets: null, compression: 'gzip', read: drain, limits: { maxOutputBytes: 100_000 } });
-    expect(payloadFailureOf(outcome.readError)).toBe('decompression-bomb');
+    expect(reasonOf(outcome.readError)).toBe('decompression-bomb');
   });
 
   it('a cut gzip stream is bad-compression', async () => {
     const payload = gzipSync(randomBytes(100_000)).subarray(0, 50_000);
     const outcome = await readPayload(Readable.from([payload], { objectMode: false }), { label: 'cut.gz', secrets: null, compression: 'gzip', read: drain });
-    expect(payloadFailureOf(outcome.readError)).toBe('bad-compression');
+    expect(reasonOf(outcome.readError)).toBe('bad-compression');
   });
 });
 

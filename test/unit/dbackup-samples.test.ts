@@ -8,9 +8,9 @@ import { LifeboatError } from '../../src/shared/errors';
 import { dbackupModule } from '../../src/main/apps/dbackup';
 import { DbackupVerifier } from '../../src/main/apps/dbackup/checks';
 import { parseDbackupSidecar } from '../../src/main/apps/dbackup/sidecar';
-import { authenticateWholeFile, noSidecarError, payloadFailureOf, readPayload, type WholeFileSecrets } from '../../src/main/formats/gcm';
+import { authenticateWholeFile, noSidecarError, readPayload, type WholeFileSecrets } from '../../src/main/formats/gcm';
 import { wholeArchiveOf } from '../harness/whole-archive';
-import { SAMPLES, keyedContext, sampleArchive, type Sample } from '../fleet/dbackup/archives';
+import { SAMPLES, keyedContext, reasonOf, sampleArchive, type Sample } from '../fleet/dbackup/archives';
 import { SAMPLE_KEY_HEX, encodePayload } from '../fleet/dbackup/writer';
 
 const KEY = Buffer.from(SAMPLE_KEY_HEX, 'hex');
@@ -64,7 +64,7 @@ describe('wrong key, damaged file and missing sidecar are three different errors
   it('a wrong key is KEY_REQUIRED (reason wrong-key, the slot named), found on the first KiB', async () => {
     const error = await failure({ ...secretsOf(s)!, key: OTHER_KEY });
     expect(error.code).toBe('KEY_REQUIRED');
-    expect(payloadFailureOf(error)).toBe('wrong-key');
+    expect(reasonOf(error)).toBe('wrong-key');
     expect(error.details?.slot).toBe('encryption-key:p');
     expect(error.message).toMatch(/the key does not decrypt this file/);
   });
@@ -79,14 +79,14 @@ describe('wrong key, damaged file and missing sidecar are three different errors
     const cut = await failure(secretsOf(s)!, s.stored.subarray(0, s.stored.length - 100));
     for (const error of [late, badTag, cut]) {
       expect(error.code).toBe('ARCHIVE_INVALID');
-      expect(payloadFailureOf(error)).toBe('corrupt');
+      expect(reasonOf(error)).toBe('corrupt');
       expect(error.message).toMatch(/is damaged: the AES-GCM authentication tag does not match/);
     }
   });
 
   it('no sidecar: ARCHIVE_INVALID (reason no-sidecar) saying the IV and tag live only there', () => {
     const error = noSidecarError(s.fileName, `${s.fileName}.meta.json`);
-    expect(payloadFailureOf(error)).toBe('no-sidecar');
+    expect(reasonOf(error)).toBe('no-sidecar');
     expect(error.message).toMatch(/cannot be decrypted: its IV and authentication tag live only in .*\.meta\.json/);
   });
 

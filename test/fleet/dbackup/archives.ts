@@ -65,3 +65,6 @@ export const quietStep = (signal: AbortSignal = new AbortController().signal): S
 export function keyedContext(key: string | null = SAMPLE_KEY_HEX, profileId = SAMPLE_PROFILE_ID, step: StepContext = quietStep()): FormatContext {
   return formatContext(step, key === null ? {} : { [keySlot(profileId)]: key });
 }
+
+/** The `details.reason` of a typed payload failure (wrong-key, corrupt, no-sidecar, decompression-bomb, bad-compression). */
+export const reasonOf = (error: unknown): unknown => (error as { details?: Record<string, unknown> } | null)?.details?.reason;

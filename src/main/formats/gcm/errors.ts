@@ -50,10 +50,3 @@ export function badCompressionError(label: string, kind: string, cause: unknown)
     cause,
   });
 }
-
-/** The reason of a failure made here, or null for any other error. */
-export function payloadFailureOf(error: unknown): PayloadFailure | null {
-  if (!(error instanceof LifeboatError)) return null;
-  const reason = error.details?.reason;
-  return reason === 'wrong-key' || reason === 'corrupt' || reason === 'no-sidecar' || reason === 'decompression-bomb' || reason === 'bad-compression' ? reason : null;
-}

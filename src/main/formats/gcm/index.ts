@@ -1,6 +1,6 @@
 // DBackup's encrypted, compressed backups: whole-file AES-256-GCM (IV and tag from the sidecar), capped decompression, v2 seekable archives.
 export { WholeFileDecipher, type DecipherOptions, type WholeFileSecrets } from './decipher';
-export { badCompressionError, bombError, corruptError, noSidecarError, payloadFailureOf, wrongKeyError, type KeyRef, type PayloadFailure } from './errors';
+export { badCompressionError, bombError, corruptError, noSidecarError, wrongKeyError, type KeyRef, type PayloadFailure } from './errors';
 export { HEAD_BYTES, judgeHead, knownMagic, type HeadVerdict, type PayloadCompression } from './head';
 export { DEFAULT_INFLATE_LIMITS, inflateStages, typedInflateError, type InflateLimits } from './inflate';
 export { authenticateWholeFile, readPayload, untilWritable, type PayloadOutcome, type ReadPayloadOptions } from './payload';
