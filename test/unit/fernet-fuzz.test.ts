@@ -6,8 +6,11 @@ import { Readable, Writable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { LifeboatError } from '../../src/shared/errors';
-import { FernetTokenReader, deriveFernetKey, fernetDecryptStream, fernetEncryptStream, fernetFailureOf, type FernetKey } from '../../src/main/formats/fernet';
+import { FernetTokenReader, deriveFernetKey, fernetDecryptStream, fernetEncryptStream, type FernetKey } from '../../src/main/formats/fernet';
 import { LOOMIO_SAMPLES, seededRandom } from '../fleet/loomio/samples';
+
+/** The failure kind a Fernet error carries in its details (corrupt, truncated, wrong-key, altered). */
+const fernetFailureOf = (error: unknown): string | null => (error as LifeboatError).details?.fernet as string | undefined ?? null;
 
 const sample = LOOMIO_SAMPLES.hourly;
 const dump = LOOMIO_SAMPLES.plaintext;

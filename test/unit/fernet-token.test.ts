@@ -11,12 +11,14 @@ import {
   deriveFernetKey,
   fernetDecryptStream,
   fernetEncryptStream,
-  fernetFailureOf,
   looksLikeFernetText,
   readFernetTimestamp,
   type FernetKey,
 } from '../../src/main/formats/fernet';
 import { LOOMIO_SAMPLES } from '../fleet/loomio/samples';
+
+/** The failure kind a Fernet error carries in its details (corrupt, truncated, wrong-key, altered). */
+const fernetFailureOf = (error: unknown): string | null => (error as LifeboatError).details?.fernet as string | undefined ?? null;
 
 const { vector, hourly, v1, plaintext, kdf: LOOMIO_KDF } = LOOMIO_SAMPLES;
 

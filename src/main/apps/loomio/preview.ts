@@ -14,7 +14,7 @@ const HOUR = 3_600_000;
 const DAY = 24 * HOUR;
 
 /** The integrity lines of a scan: the token (or the lack of one), then the dump. */
-export function scanChecks(scan: LoomioScan, keyId: string | null): IntegrityCheck[] {
+function scanChecks(scan: LoomioScan, keyId: string | null): IntegrityCheck[] {
   const checks: IntegrityCheck[] = [];
   const tokenFailed = scan.encrypted && scan.fernet === null;
   if (scan.encrypted) {

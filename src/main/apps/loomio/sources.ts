@@ -99,7 +99,7 @@ export async function listBackups(ctx: AdapterContext): Promise<RemoteListing[]>
 }
 
 /** The folder and file of a remote id; INVALID_INPUT for anything that is not a backup in one of the folders. */
-export function locate(settings: LoomioSettings, remoteId: string): { dir: string; file: string; name: LoomioBackupName } {
+function locate(settings: LoomioSettings, remoteId: string): { dir: string; file: string; name: LoomioBackupName } {
   const base = path.basename(remoteId);
   const folder = remoteId.includes('/') ? path.join(settings.stackDir, path.dirname(remoteId)) : settings.backupDir;
   const name = parseLoomioBackupName(base);

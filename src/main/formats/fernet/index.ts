@@ -1,10 +1,8 @@
 /** Fernet tokens (fernet/spec): keys, streaming verification and decryption, streaming encryption. */
-export { deriveFernetKey, fernetKeyFromBytes, fernetKeyId, wipeFernetKey, type FernetKey, type Pbkdf2Params } from './key';
+export { deriveFernetKey, fernetKeyId, wipeFernetKey, type FernetKey, type Pbkdf2Params } from './key';
 export { FernetTokenReader, fernetDecryptStream, type FernetOutcome, type FernetReaderOptions, type FernetTokenFacts } from './reader';
 export { fernetEncryptStream } from './writer';
 export {
-  FERNET_TEXT_PREFIX,
-  fernetFailureOf,
   looksLikeFernetText,
   readFernetTimestamp,
   type FernetFailureKind,

@@ -22,7 +22,7 @@ export interface Pbkdf2Params {
 }
 
 /** The key from 32 raw bytes (signing half first, as Fernet keys are laid out). */
-export function fernetKeyFromBytes(bytes: Buffer): FernetKey {
+function fernetKeyFromBytes(bytes: Buffer): FernetKey {
   if (bytes.length !== 32) throw new LifeboatError('INVALID_INPUT', `A Fernet key is 32 bytes, not ${bytes.length}.`);
   return { signing: Buffer.from(bytes.subarray(0, 16)), encryption: Buffer.from(bytes.subarray(16, 32)) };
 }

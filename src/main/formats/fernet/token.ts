@@ -60,9 +60,3 @@ export function fernetHmacError(label: string, options: { evidence: KeyEvidence 
     : `${label} fails its HMAC check with the key given: probably the wrong key${options.hint ? ` (${options.hint})` : ''}.`;
   return new LifeboatError('ARCHIVE_VERIFY_FAILED', message, { details: { fernet: options.evidence ? 'altered' : 'wrong-key', ...(options.evidence ? { evidence: options.evidence } : {}) } });
 }
-
-/** The failure kind a LifeboatError of this module carries, or null. */
-export function fernetFailureOf(error: unknown): FernetFailureKind | null {
-  const kind = error instanceof LifeboatError ? error.details?.fernet : undefined;
-  return kind === 'corrupt' || kind === 'truncated' || kind === 'wrong-key' || kind === 'altered' ? kind : null;
-}
