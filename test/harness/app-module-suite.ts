@@ -25,7 +25,15 @@ const FIXTURES = path.resolve('test/fixtures');
 export interface Sample {
   file: string;
   sidecars?: string[];
+  /** Keys the archive needs (secret slot → key), as the operator would type them: the samples' READMEs give them. */
+  keys?: Record<string, string>;
 }
+
+/** The Loomio samples' BACKUP_ENCRYPTION_KEY (test/fixtures/loomio/README.md). */
+const LOOMIO_SAMPLE_KEYS = { 'backup-encryption-key': 'a7863fc93a8c1c2511bbccbca8cac9dfbbae83b3ecce153db6c8e0c07f5f8cfe' };
+
+/** DBackup's sample Encryption Profile (test/fixtures/dbackup/README.md). */
+const DBACKUP_SAMPLE_KEYS = { 'encryption-key:c9df6ad5d0e212794651ce7bf': '920ce81f1f50362981876baeb0f6646a71c591cfe38d835e06cdc476873b0833' };
 
 /**
  * Archives of every app as the app itself stores them (no decrypted reference copies), by the
@@ -40,9 +48,9 @@ export const SAMPLES_BY_APP: Record<string, Sample[]> = {
   // A tar.gz a site's own backup job wrote, with the .sha256 sha256sum made for it.
   directory: [{ file: path.join(FIXTURES, 'directory', 'site-001.tar.gz'), sidecars: [path.join(FIXTURES, 'directory', 'site-001.tar.gz.sha256')] }],
   nojoin: [{ file: path.join(FIXTURES, 'nojoin', 'nojoin_backup_sample.zip') }],
-  loomio: [{ file: path.join(FIXTURES, 'loomio', 'loomio-hourly-20261123-131211.sql.enc') }, { file: path.join(FIXTURES, 'loomio', 'loomio_backup_20261123_131211.sql.enc') }],
+  loomio: ['loomio-hourly-20261123-131211.sql.enc', 'loomio_backup_20261123_131211.sql.enc'].map((name) => ({ file: path.join(FIXTURES, 'loomio', name), keys: LOOMIO_SAMPLE_KEYS })),
   dbackup: [
-    { file: path.join(FIXTURES, 'dbackup', 'Loomio DB', 'Loomio_DB_2026-11-23_13-12-50.sql.gz.enc'), sidecars: [path.join(FIXTURES, 'dbackup', 'Loomio DB', 'Loomio_DB_2026-11-23_13-12-50.sql.gz.enc.meta.json')] },
+    { file: path.join(FIXTURES, 'dbackup', 'Loomio DB', 'Loomio_DB_2026-11-23_13-12-50.sql.gz.enc'), sidecars: [path.join(FIXTURES, 'dbackup', 'Loomio DB', 'Loomio_DB_2026-11-23_13-12-50.sql.gz.enc.meta.json')], keys: DBACKUP_SAMPLE_KEYS },
     { file: path.join(FIXTURES, 'dbackup', 'config-backups', 'config_backup_2026-11-23T13-12-50-765Z.json.gz'), sidecars: [path.join(FIXTURES, 'dbackup', 'config-backups', 'config_backup_2026-11-23T13-12-50-765Z.json.gz.meta.json')] },
   ],
 };
@@ -146,7 +154,7 @@ export function describeAppModule(spec: ModuleSuiteSpec): void {
 
     it('previews each sample as intact, in its own name', async () => {
       for (const sample of spec.samples) {
-        const report = await module.format.preview(await sampleAccess(sample), formatContext({ signal: new AbortController().signal, progress: () => undefined, log: () => undefined }));
+        const report = await module.format.preview(await sampleAccess(sample), formatContext({ signal: new AbortController().signal, progress: () => undefined, log: () => undefined }, sample.keys));
         expect(report.app).toBe(module.kind);
         expect(report.integrity.ok, JSON.stringify(report.integrity.checks)).toBe(true);
         for (const check of report.integrity.checks) {

@@ -1,8 +1,7 @@
 // The app-module conformance suite run by DBackup against its fleet member (a destination on the
 // real sshd, filled at test time by DBackup's write path). The suite's detection tests ask the
-// registry of APP_MODULES, so the suite runs once dbackupModule is listed there; until then it is
-// skipped, not failed. Samples: the unencrypted config backup only — the suite previews without
-// keys, and an encrypted DBackup file asks for its profile's key (KEY_REQUIRED) by design.
+// registry of APP_MODULES. Samples: the encrypted database backup (previewed with the sample
+// profile's key, as an operator would type it) and the unencrypted config backup.
 import { describe, it } from 'vitest';
 import { dbackupModule } from '../../src/main/apps/dbackup';
 import { APP_MODULES } from '../../src/main/apps/registry';
@@ -12,7 +11,7 @@ import { startDbackupFleet } from '../fleet/dbackup/fleet';
 if (APP_MODULES.some((m) => m.kind === 'dbackup')) {
   describeAppModule({
     module: dbackupModule,
-    samples: (SAMPLES_BY_APP.dbackup ?? []).filter((s) => !s.file.endsWith('.enc')),
+    samples: SAMPLES_BY_APP.dbackup!,
     badSetting: { key: 'destinationDir', value: 'relative/folder' },
     async fleet() {
       const fleet = await startDbackupFleet({ name: 'DBackup (conformance)' });

@@ -10,9 +10,10 @@ import type { AppModule, ArchiveProbe, Detection } from './module';
 import { meshMonitorModule } from './meshmonitor';
 import { weavestreamModule } from './weavestream';
 import { directoryModule } from './directory';
+import { dbackupModule } from './dbackup';
 
 /** Every module, in the order the installation form lists them. */
-export const APP_MODULES: readonly AppModule[] = [weavestreamModule, meshMonitorModule, directoryModule];
+export const APP_MODULES: readonly AppModule[] = [weavestreamModule, meshMonitorModule, dbackupModule, directoryModule];
 
 const PROBE_BYTES = 64 * 1024;
 
