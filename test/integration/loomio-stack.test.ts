@@ -172,6 +172,23 @@ describe('restore', () => {
     expect((await fleet.psql(`SELECT datname FROM pg_database WHERE datname LIKE '%lifeboat%';`, 'postgres')).trim()).toBe('');
   });
 
+  it('a failing statement early in a large dump is named too (psql stops while the stream is still sending)', async () => {
+    const dump = (await fleet.dumpPlain()).toString('utf8');
+    const rows = Array.from({ length: 200_000 }, (_, i) => `row ${i} ${'x'.repeat(80)}`).join('\n');
+    const large = dump.replace('SET statement_timeout = 0;', 'SET statement_timeout = 0;\nSELECT lifeboat_fails_early();')
+      .replace('-- PostgreSQL database dump complete', `CREATE TABLE public.filler (t text);\nCOPY public.filler (t) FROM stdin;\n${rows}\n\\.\n\n-- PostgreSQL database dump complete`);
+    const name = 'loomio-manual-20261124-111111-large-broken.sql.enc';
+    await fleet.writeBackup(`data/production/backups/${name}`, Buffer.from(large));
+    const snapshotId = (await pull(name)).snapshotId;
+    const before = await fleet.counts();
+    const restorePlan = await plan(snapshotId, 'full');
+    const { record } = await job<RestoreReport>(client().call('restore:start', { planId: restorePlan.id, confirmation: installation.name, skipSafetyPull: { reason: 'test: the failing dump changes nothing' } }));
+    expect(record.status).toBe('failed');
+    expect(record.error?.message).toMatch(/function lifeboat_fails_early\(\) does not exist/);
+    expect(await fleet.counts()).toEqual(before);
+    expect(await fleet.services()).toEqual({ app: true, worker: true, channels: true, hocuspocus: true });
+  });
+
   it('a cancel before the point of no return leaves the database and the services as they were', async () => {
     const snapshot = (await client().call('vault:snapshots', { installationId: installation.id })).find((x) => x.remoteId === fleet.seeded.hourly)!;
     await fleet.psql(`INSERT INTO groups (name) VALUES ('made after the backup');`);
