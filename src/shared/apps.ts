@@ -144,6 +144,8 @@ export interface PreviewReport {
   sidecars: { name: string; text: string }[];
   /** Items a selective restore can choose from (table names…). */
   selectable: string[];
+  /** Set when the key Lifeboat used does not open the archive: the UI asks for another one for this slot. */
+  keyRejected?: { slot: string; label: string; message: string };
 }
 
 /** One row of a restore's dry-run plan. */

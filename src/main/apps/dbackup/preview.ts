@@ -280,7 +280,14 @@ function wholeFileReport(archive: ArchiveAccess, lookup: SidecarLookup, facts: S
     compatibility,
     sidecars: archive.sidecars.map((s) => ({ name: s.name, text: s.content.toString('utf8') })),
     selectable: [],
+    ...keyRejectedBy(outcome.decryptError),
   };
+}
+
+/** A wrong key (KEY_REQUIRED, reason wrong-key) as the report's request for another one. */
+function keyRejectedBy(error: LifeboatError | null | undefined): Pick<Report, 'keyRejected'> {
+  if (error?.code !== 'KEY_REQUIRED' || typeof error.details?.slot !== 'string') return {};
+  return { keyRejected: { slot: error.details.slot, label: String(error.details.label ?? 'key'), message: error.message } };
 }
 
 function seekableReport(archive: ArchiveAccess, lookup: SidecarLookup, facts: StoredFacts, read: SeekableContents): Report {

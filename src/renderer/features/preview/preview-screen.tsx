@@ -1,4 +1,4 @@
-import { useEffect, useState, type ReactNode } from 'react';
+import { useEffect, useState, type FormEvent, type ReactNode } from 'react';
 import type { ArchiveSourceRef, PreviewReport } from '../../../shared/apps';
 import type { JobRecord } from '../../../shared/jobs';
 import { ErrorMessage } from '../../components/error-message';
@@ -69,7 +69,7 @@ function SnapshotPreview(props: { snapshotId: string }): ReactNode {
           </a>
         ) : null}
       </div>
-      <PreviewJob job={job} error={error} />
+      <PreviewJob job={job} error={error} onKeyGiven={again} />
     </>
   );
 }
@@ -103,7 +103,7 @@ function FilePreview(): ReactNode {
       <ArchiveFilePicker label="Choose a backup file…" onPicked={onPicked} />
       {picked?.sidecarNames?.length ? <p className="muted">With its sidecar{picked.sidecarNames.length > 1 ? 's' : ''}: {picked.sidecarNames.join(', ')}</p> : null}
       {picked && report ? <FileActions file={picked} report={report} /> : null}
-      <PreviewJob job={job} error={error} />
+      <PreviewJob job={job} error={error} onKeyGiven={() => picked && onPicked(picked)} />
     </>
   );
 }
@@ -184,13 +184,45 @@ function FileActions(props: { file: PickedFile; report: PreviewReport }): ReactN
 }
 
 /** The preview job while it runs (or why it failed), then its report. */
-function PreviewJob(props: { job: JobRecord | undefined; error: unknown }): ReactNode {
+function PreviewJob(props: { job: JobRecord | undefined; error: unknown; onKeyGiven?: () => void }): ReactNode {
   const report = previewReportOf(props.job);
+  const keyNeeded = props.job?.status === 'failed' && props.job.error?.code === 'KEY_REQUIRED' ? props.job.error : null;
+  // Asked for when no key was known, and again when the one given does not open the archive.
+  const ask = keyNeeded ? { slot: String(keyNeeded.details?.slot ?? ''), label: String(keyNeeded.details?.label ?? 'key'), message: null } : report?.keyRejected ?? null;
   return (
     <>
       {props.error ? <ErrorMessage error={props.error} title="Could not start the preview." /> : null}
       {props.job && !report ? <JobSummary job={props.job} /> : null}
+      {ask && props.onKeyGiven ? <KeyPrompt slot={ask.slot} label={ask.label} rejected={ask.message} onGiven={props.onKeyGiven} /> : null}
       {report ? <PreviewReportView report={report} /> : null}
     </>
+  );
+}
+
+/** Asks for the key an encrypted archive needs; the core keeps it in memory for this session only. */
+function KeyPrompt(props: { slot: string; label: string; rejected: string | null; onGiven: () => void }): ReactNode {
+  const [key, setKey] = useState('');
+  const [error, setError] = useState<unknown>(null);
+  const submit = (event: FormEvent): void => {
+    event.preventDefault();
+    setError(null);
+    api.call('apps:provide-key', { slot: props.slot, key: key.trim() }).then(() => {
+      setKey('');
+      props.onGiven();
+    }, setError);
+  };
+  return (
+    <form className="card key-prompt" aria-label="Key needed" onSubmit={submit}>
+      {props.rejected ? <p className="alert alert-danger">{props.rejected}</p> : null}
+      <label className="field">
+        <span>{props.label}</span>
+        <input type="password" autoComplete="off" value={key} onChange={(e) => setKey(e.target.value)} spellCheck={false} />
+        <span className="field-hint">Kept in memory for this session only, never written anywhere. To keep it, store it on the installation.</span>
+      </label>
+      <button type="submit" className="button button-primary" disabled={key.trim() === ''}>
+        Read it with this key
+      </button>
+      {error ? <ErrorMessage error={error} title="The key was not taken." /> : null}
+    </form>
   );
 }
