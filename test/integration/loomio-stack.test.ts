@@ -48,6 +48,22 @@ async function pull(remoteId: string): Promise<PullResult> {
   return result;
 }
 
+/** The listed (versioned) id of a backup at a location: `<location>@<Fernet time or m<mtime>>`. */
+async function listedId(location: string): Promise<string> {
+  const list = await client().call('apps:list-remote', { installationId: installation.id });
+  const found = list.find((b) => b.id.replace(/@m?\d+$/, '') === location);
+  if (!found) throw new Error(`${location} is not listed: ${list.map((b) => b.id).join(', ')}`);
+  return found.id;
+}
+
+/** The snapshot pulled from a location. */
+async function snapshotOf(location: string): Promise<string> {
+  const snapshots = await client().call('vault:snapshots', { installationId: installation.id });
+  const found = snapshots.find((x) => x.source === 'pull' && x.remoteId?.replace(/@m?\d+$/, '') === location);
+  if (!found) throw new Error(`no snapshot of ${location}`);
+  return found.id;
+}
+
 async function plan(snapshotId: string, mode: string, target: Installation = installation): Promise<RestorePlan> {
   const { record, result } = await job<RestorePlan>(client().call('restore:plan', { installationId: target.id, source: { snapshotId }, mode, selection: [] }));
   expect(record.status, JSON.stringify(record.error)).toBe('succeeded');
@@ -57,11 +73,14 @@ async function plan(snapshotId: string, mode: string, target: Installation = ins
 describe('listing', () => {
   it('lists both generations and all three folders with tier, Fernet time and a security finding; never the restore leftover', async () => {
     const list = await client().call('apps:list-remote', { installationId: installation.id });
-    const ids = list.map((b) => b.id);
+    const ids = list.map((b) => b.id.replace(/@m?\d+$/, ''));
     const s = fleet.seeded;
     expect(ids).toEqual(expect.arrayContaining([s.hourly, s.daily, s.weekly, s.manual, s.unencrypted, `backups/${s.v1}`, `data/db_backup/${s.intermediate}`]));
     expect(ids.some((id) => id.includes('restore_') || id.startsWith('.'))).toBe(false);
-    const byId = new Map(list.map((b) => [b.id, b]));
+    const byId = new Map(list.map((b) => [b.id.replace(/@m?\d+$/, ''), b]));
+    // Each id names the write too: the Fernet time, or the mtime of a plain file.
+    expect(byId.get(s.hourly)?.id).toBe(`${s.hourly}@${Date.parse(byId.get(s.hourly)!.details.fernetTime!) / 1000}`);
+    expect(byId.get(s.unencrypted)?.id).toMatch(/@m\d+$/);
     expect(byId.get(s.manual)?.details).toMatchObject({ tier: 'manual', reason: 'before-upgrade', generation: 'head', encrypted: 'yes (Fernet)' });
     expect(byId.get(`backups/${s.v1}`)?.details).toMatchObject({ tier: 'v1', generation: 'v1' });
     expect(byId.get(`backups/${s.v1}`)?.details.retention).toMatch(/never deleted/);
@@ -85,17 +104,17 @@ describe('pulls', () => {
   it('pulls every tier and both generations, each verified by its HMAC (or as a complete plain dump)', async () => {
     const s = fleet.seeded;
     for (const id of [s.hourly, s.daily, s.weekly, s.manual, `backups/${s.v1}`, `data/db_backup/${s.intermediate}`]) {
-      const result = await pull(id);
+      const result = await pull(await listedId(id));
       expect(result.checks.map((c) => [c.id, c.ok]), id).toEqual([['size', true], ['fernet-hmac', true]]);
     }
-    const plain = await pull(s.unencrypted);
+    const plain = await pull(await listedId(s.unencrypted));
     expect(plain.checks.find((c) => c.id === 'plain-dump')).toMatchObject({ ok: true, detail: expect.stringMatching(/not encrypted/) });
   });
 
   it('"Run backup now" runs the stack\'s manual backup (openssl Fernet) and the pull verifies it', async () => {
     const { record, result } = await job<{ remoteId: string | null }>(client().call('apps:trigger', { installationId: installation.id }));
     expect(record.status, JSON.stringify(record.error)).toBe('succeeded');
-    expect(result.remoteId).toMatch(/^loomio-manual-\d{8}-\d{6}-lifeboat\.sql\.enc$/);
+    expect(result.remoteId).toMatch(/^loomio-manual-\d{8}-\d{6}-lifeboat-[0-9a-f]{6}\.sql\.enc@\d+$/);
     expect((await pull(result.remoteId!)).checks.every((c) => c.ok)).toBe(true);
   });
 
@@ -106,16 +125,31 @@ describe('pulls', () => {
     const bytes = await readFile(file);
     bytes[bytes.length - 200] = bytes[bytes.length - 200] === 0x41 ? 0x42 : 0x41;
     await fleet.writeOwnedFile(file, bytes);
-    const { record } = await job<PullResult>(client().call('apps:pull', { installationId: installation.id, remoteId: name }));
+    const id = await listedId(name);
+    const { record } = await job<PullResult>(client().call('apps:pull', { installationId: installation.id, remoteId: id }));
     expect(record.status).toBe('failed');
     expect(record.error?.code).toBe('ARCHIVE_VERIFY_FAILED');
     expect(record.error?.message).toMatch(/altered or damaged/);
-    expect((await client().call('apps:quarantine', {})).some((q) => q.remoteId === name)).toBe(true);
+    expect((await client().call('apps:quarantine', {})).some((q) => q.remoteId === id)).toBe(true);
+  });
+
+  it('a daily backup the stack overwrote the same day is a new backup to pull; the old id says so', async () => {
+    const oldId = await listedId(fleet.seeded.daily);
+    await new Promise((resolve) => setTimeout(resolve, 1100));
+    expect(await fleet.backupNow('daily')).toBe(fleet.seeded.daily);
+    const newId = await listedId(fleet.seeded.daily);
+    expect(newId).not.toBe(oldId);
+    const again = await pull(newId);
+    expect(again.alreadyInVault).toBe(false);
+    // The old id is in the vault already (the runner answers from there); a stale id never pulled reaches the server.
+    const { record } = await job<PullResult>(client().call('apps:pull', { installationId: installation.id, remoteId: `${oldId.replace(/@\d+$/, '')}@1` }));
+    expect(record.error?.code).toBe('NOT_FOUND');
+    expect(record.error?.message).toMatch(/overwritten since it was listed/);
   });
 
   it('previews a pulled snapshot: the COPY counts are the live counts at dump time', async () => {
-    const snapshot = (await client().call('vault:snapshots', { installationId: installation.id })).find((x) => x.remoteId === fleet.seeded.hourly)!;
-    const { record, result } = await job<PreviewReport>(client().call('apps:preview', { source: { snapshotId: snapshot.id }, installationId: installation.id }));
+    const snapshotId = await snapshotOf(fleet.seeded.hourly);
+    const { record, result } = await job<PreviewReport>(client().call('apps:preview', { source: { snapshotId }, installationId: installation.id }));
     expect(record.status, JSON.stringify(record.error)).toBe('succeeded');
     expect(result.integrity.ok).toBe(true);
     expect(Object.fromEntries(result.contents.rows.map((r) => [String(r.table).replace(/^public\./, ''), r.rows]))).toEqual(await fleet.counts());
@@ -124,10 +158,10 @@ describe('pulls', () => {
 
 describe('restore', () => {
   it('full round trip: pull → change live rows → restore → counts match, services back, a copy for reboots', async () => {
-    const snapshot = (await client().call('vault:snapshots', { installationId: installation.id })).find((x) => x.remoteId === fleet.seeded.manual)!;
+    const snapshotId = await snapshotOf(fleet.seeded.manual);
     const archived = await fleet.counts();
     await fleet.psql(`DELETE FROM comments WHERE id > 100; INSERT INTO users (email) VALUES ('new@example.org'); CREATE TABLE scratch (a int);`);
-    const restorePlan = await plan(snapshot.id, 'full');
+    const restorePlan = await plan(snapshotId, 'full');
     expect(restorePlan.blocked, JSON.stringify(restorePlan.preflight)).toBe(false);
     expect(restorePlan.changes).toEqual(expect.arrayContaining([
       { item: 'public.comments', action: 'replace', live: 100, archive: archived.comments },
@@ -146,7 +180,7 @@ describe('restore', () => {
     expect(result.checks.filter((c) => c.id.startsWith('rows:')).every((c) => c.ok)).toBe(true);
     // The copy for reboots is a real backup of the restored state: it pulls and verifies.
     const copy = (await fleet.list('data/production/backups')).find((n) => n.endsWith('-lifeboat-restore.sql.enc'))!;
-    expect((await pull(copy)).checks.every((c) => c.ok)).toBe(true);
+    expect((await pull(await listedId(copy))).checks.every((c) => c.ok)).toBe(true);
     expect((await fleet.psql(`SELECT datname FROM pg_database WHERE datname LIKE '%lifeboat%';`, 'postgres')).trim()).toBe('');
   });
 
@@ -156,7 +190,7 @@ describe('restore', () => {
     const brokenLine = broken.split('\n').indexOf('SELECT lifeboat_no_such_function(42);') + 1;
     const name = 'loomio-manual-20261124-101010-broken.sql.enc';
     await fleet.writeBackup(`data/production/backups/${name}`, Buffer.from(broken));
-    const snapshotId = (await pull(name)).snapshotId;
+    const snapshotId = (await pull(await listedId(name))).snapshotId;
     await fleet.psql(`DELETE FROM comments WHERE id > 130;`);
     const before = await fleet.counts();
     const restorePlan = await plan(snapshotId, 'full');
@@ -179,7 +213,7 @@ describe('restore', () => {
       .replace('-- PostgreSQL database dump complete', `CREATE TABLE public.filler (t text);\nCOPY public.filler (t) FROM stdin;\n${rows}\n\\.\n\n-- PostgreSQL database dump complete`);
     const name = 'loomio-manual-20261124-111111-large-broken.sql.enc';
     await fleet.writeBackup(`data/production/backups/${name}`, Buffer.from(large));
-    const snapshotId = (await pull(name)).snapshotId;
+    const snapshotId = (await pull(await listedId(name))).snapshotId;
     const before = await fleet.counts();
     const restorePlan = await plan(snapshotId, 'full');
     const { record } = await job<RestoreReport>(client().call('restore:start', { planId: restorePlan.id, confirmation: installation.name, skipSafetyPull: { reason: 'test: the failing dump changes nothing' } }));
@@ -190,11 +224,11 @@ describe('restore', () => {
   });
 
   it('a cancel before the point of no return leaves the database and the services as they were', async () => {
-    const snapshot = (await client().call('vault:snapshots', { installationId: installation.id })).find((x) => x.remoteId === fleet.seeded.hourly)!;
+    const snapshotId = await snapshotOf(fleet.seeded.hourly);
     await fleet.psql(`INSERT INTO groups (name) VALUES ('made after the backup');`);
     const before = await fleet.counts();
-    const restorePlan = await plan(snapshot.id, 'full');
-    const opened = await openArchive(core, { snapshotId: snapshot.id });
+    const restorePlan = await plan(snapshotId, 'full');
+    const opened = await openArchive(core, { snapshotId });
     const abort = new AbortController();
     const passed: string[] = [];
     const log: string[] = [];
@@ -228,14 +262,14 @@ describe('restore', () => {
   });
 
   it('empty-database mode: refused for a database with tables, loads into an empty one', async () => {
-    const snapshot = (await client().call('vault:snapshots', { installationId: installation.id })).find((x) => x.remoteId === fleet.seeded.daily)!;
-    const refused = await plan(snapshot.id, 'empty-database');
+    const snapshotId = await snapshotOf(fleet.seeded.daily);
+    const refused = await plan(snapshotId, 'empty-database');
     expect(refused.blocked).toBe(true);
     expect(refused.preflight.find((c) => c.id === 'target-empty')).toMatchObject({ ok: false });
 
     await fleet.psql('CREATE DATABASE loomio_empty;', 'postgres');
     const empty = await client().call('installations:add', { ...fleet.installation, name: 'Loomio (empty database)', settings: { ...fleet.installation.settings, databaseName: 'loomio_empty' } });
-    const restorePlan = await plan(snapshot.id, 'empty-database', empty);
+    const restorePlan = await plan(snapshotId, 'empty-database', empty);
     expect(restorePlan.blocked, JSON.stringify(restorePlan.preflight)).toBe(false);
     expect(restorePlan.changes.every((c) => c.action === 'add')).toBe(true);
     const { record, result } = await job<RestoreReport>(client().call('restore:start', { planId: restorePlan.id, confirmation: empty.name, confirmCrossInstallation: true, skipSafetyPull: { reason: 'test: the target is empty' } }));

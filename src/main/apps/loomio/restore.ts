@@ -368,7 +368,7 @@ async function verifyRestore(ctx: AdapterContext, input: { plan: { createdAt: st
   const since = new Date(input.plan.createdAt).getTime();
   const copy = (await readFolders(session, settings)).backups.find((b) => b.name.reason === REBOOT_COPY_REASON && b.dir === settings.backupDir && b.entry.mtime.getTime() >= since - 5000);
   checks.push(copy
-    ? { id: 'reboot-copy', kind: 'verification', name: 'Backup of the restored state', ok: true, detail: `${copy.id} (${copy.entry.size} bytes) is the newest backup, so a reboot of the Pi restores this state` }
+    ? { id: 'reboot-copy', kind: 'verification', name: 'Backup of the restored state', ok: true, detail: `${copy.location} (${copy.entry.size} bytes) is the newest backup, so a reboot of the Pi restores this state` }
     : { id: 'reboot-copy', kind: 'verification', name: 'Backup of the restored state', ok: true, detail: 'none was written', skipped: `no loomio-manual-…-${REBOOT_COPY_REASON}.sql.enc in ${settings.backupDir}: make a manual backup before the Pi reboots, or it restores an older one` });
   return checks;
 }

@@ -5,6 +5,7 @@
  * installation's key, or the plain dump's structure), and made on demand by the stack's manual
  * backup command.
  */
+import { randomBytes } from 'node:crypto';
 import path from 'node:path/posix';
 import type { IntegrityCheck } from '../../../shared/apps';
 import { LifeboatError } from '../../../shared/errors';
@@ -20,8 +21,8 @@ import { loomioSettings, renderLoomioCommand, type LoomioSettings } from './sett
 
 /** One backup file found on the server. */
 export interface FoundBackup {
-  /** The remote id: the file name in the current folder, `<folder>/<name>` (relative to the stack) in a legacy one. */
-  id: string;
+  /** Where it is: the file name in the current folder, `<folder>/<name>` (relative to the stack) in a legacy one. */
+  location: string;
   dir: string;
   entry: RemoteEntry;
   name: LoomioBackupName;
@@ -47,8 +48,8 @@ export async function readFolders(session: SshSession, settings: LoomioSettings)
       }
       const name = parseLoomioBackupName(entry.name);
       if (!name) continue;
-      const id = dir === settings.backupDir ? entry.name : `${path.relative(settings.stackDir, dir)}/${entry.name}`;
-      found.backups.push({ id, dir, entry, name });
+      const location = dir === settings.backupDir ? entry.name : `${path.relative(settings.stackDir, dir)}/${entry.name}`;
+      found.backups.push({ location, dir, entry, name });
     }
   }
   found.backups.sort((a, b) => b.entry.mtime.getTime() - a.entry.mtime.getTime() || b.name.nameTime.getTime() - a.name.nameTime.getTime());
@@ -69,6 +70,19 @@ async function fernetTime(session: SshSession, file: string, signal: AbortSignal
   return readFernetTimestamp(Buffer.concat(chunks));
 }
 
+const VERSION = /@(m?\d+)$/;
+
+/**
+ * Which write of a file this is: its Fernet time (`@<epoch>`), or its mtime (`@m<epoch>`) when it
+ * has none. Part of the remote id, because the stack overwrites a file under the same name (a
+ * second daily or weekly run that day, two manual backups in one second): the new content is a
+ * new backup to pull, not one the vault already holds.
+ */
+async function versionOf(session: SshSession, backup: FoundBackup, signal: AbortSignal): Promise<{ time: Date | null; version: string }> {
+  const time = backup.name.encrypted ? await fernetTime(session, path.join(backup.dir, backup.entry.name), signal) : null;
+  return { time, version: time ? String(time.getTime() / 1000) : `m${Math.floor(backup.entry.mtime.getTime() / 1000)}` };
+}
+
 /** The backups, newest first, each with what its name and its first bytes say. */
 export async function listBackups(ctx: AdapterContext): Promise<RemoteListing[]> {
   const settings = loomioSettings(ctx.installation);
@@ -78,7 +92,7 @@ export async function listBackups(ctx: AdapterContext): Promise<RemoteListing[]>
   if (finding) ctx.log(`Security finding: ${finding}`);
   const listings: RemoteListing[] = [];
   for (const backup of folders.backups) {
-    const time = backup.name.encrypted ? await fernetTime(session, path.join(backup.dir, backup.entry.name), ctx.signal) : null;
+    const { time, version } = await versionOf(session, backup, ctx.signal);
     const deadline = retentionDeadline(backup.name.tier, backup.entry.mtime);
     const details: Record<string, string> = {
       tier: backup.name.tier,
@@ -93,28 +107,36 @@ export async function listBackups(ctx: AdapterContext): Promise<RemoteListing[]>
     if (backup.name.reason) details.reason = backup.name.reason;
     // The finding concerns the folder every backup lies in, so each entry carries it; a synthetic entry would be pulled as a backup.
     if (finding) details.securityFinding = finding;
-    listings.push({ id: backup.id, name: backup.entry.name, createdAt: (time ?? backup.name.nameTime).toISOString(), sizeBytes: backup.entry.size, details });
+    listings.push({ id: `${backup.location}@${version}`, name: backup.entry.name, createdAt: (time ?? backup.name.nameTime).toISOString(), sizeBytes: backup.entry.size, details });
   }
   return listings;
 }
 
-/** The folder and file of a remote id; INVALID_INPUT for anything that is not a backup in one of the folders. */
-function locate(settings: LoomioSettings, remoteId: string): { dir: string; file: string; name: LoomioBackupName } {
-  const base = path.basename(remoteId);
-  const folder = remoteId.includes('/') ? path.join(settings.stackDir, path.dirname(remoteId)) : settings.backupDir;
+/** The folder, file and write (version, when the id names one) of a remote id; INVALID_INPUT for anything that is not a backup in one of the folders. */
+function locate(settings: LoomioSettings, remoteId: string): { dir: string; file: string; name: LoomioBackupName; version: string | null } {
+  const version = VERSION.exec(remoteId)?.[1] ?? null;
+  const location = version ? remoteId.slice(0, -version.length - 1) : remoteId;
+  const base = path.basename(location);
+  const folder = location.includes('/') ? path.join(settings.stackDir, path.dirname(location)) : settings.backupDir;
   const name = parseLoomioBackupName(base);
   if (!name || !settings.backupDirs.includes(folder)) {
     throw new LifeboatError('INVALID_INPUT', `"${remoteId.slice(0, 120)}" is not a Loomio backup in ${settings.backupDirs.join(', ')}.`);
   }
-  return { dir: folder, file: path.join(folder, base), name };
+  return { dir: folder, file: path.join(folder, base), name, version };
 }
 
 /** Opens one backup for a pull: SFTP from any offset, verified while it streams. */
 export async function openBackup(ctx: AdapterContext, remoteId: string): Promise<PullSource> {
   const settings = loomioSettings(ctx.installation);
-  const { dir, file, name } = locate(settings, remoteId);
+  const { dir, file, name, version } = locate(settings, remoteId);
   const session = await ctx.ssh();
   const info = await session.stat(file);
+  if (version) {
+    const now = await versionOf(session, { location: remoteId, dir, entry: { ...info, name: path.basename(file) }, name }, ctx.signal);
+    if (now.version !== version) {
+      throw new LifeboatError('NOT_FOUND', `${path.basename(file)} was overwritten since it was listed (the stack reuses the name for a later run): list the backups again to pull what it holds now.`, { details: { listed: version, now: now.version } });
+    }
+  }
   // The key is needed before the first byte: the verifier checks the HMAC as the bytes pass.
   const key = name.encrypted ? await installationKey(ctx) : null;
   return {
@@ -181,11 +203,14 @@ export async function triggerBackup(ctx: AdapterContext): Promise<{ message: str
   const settings = loomioSettings(ctx.installation);
   if (!settings.backupCommand) throw new LifeboatError('APP_UNSUPPORTED', `"${ctx.installation.name}" has no backupCommand, so Lifeboat cannot ask the stack for a backup.`);
   const session = await ctx.ssh();
-  const before = new Map((await readFolders(session, settings)).backups.map((b) => [b.id, b.entry.mtime.getTime()]));
-  ctx.log('Running the stack\'s manual backup (backup.py --type manual).');
-  await session.execChecked(renderLoomioCommand(settings.backupCommand, settings, { reason: 'lifeboat' }), { signal: ctx.signal, describe: 'backupCommand', onStderr: (c) => ctx.log(c.toString('utf8').trimEnd()) });
-  const after = (await readFolders(session, settings)).backups;
-  const made = after.find((b) => before.get(b.id) !== b.entry.mtime.getTime()) ?? null;
-  if (made && !made.name.encrypted) ctx.log(`${made.id} is NOT encrypted: the stack has no BACKUP_ENCRYPTION_KEY (or encryption failed).`);
-  return { message: made ? `The stack wrote ${made.id}.` : 'backupCommand finished, but no new backup appeared.', remoteId: made?.id ?? null };
+  // A reason of its own names the file exactly: the stack names manual backups by the second, so
+  // two in one second (or a file touched in that second) could not be told apart by name or mtime.
+  const reason = `lifeboat-${randomBytes(3).toString('hex')}`;
+  ctx.log(`Running the stack's manual backup (backup.py --type manual --reason ${reason}).`);
+  await session.execChecked(renderLoomioCommand(settings.backupCommand, settings, { reason }), { signal: ctx.signal, describe: 'backupCommand', onStderr: (c) => ctx.log(c.toString('utf8').trimEnd()) });
+  const made = (await readFolders(session, settings)).backups.find((b) => b.name.tier === 'manual' && b.name.reason === reason) ?? null;
+  if (!made) return { message: `backupCommand finished, but no loomio-manual-…-${reason} backup appeared.`, remoteId: null };
+  if (!made.name.encrypted) ctx.log(`${made.location} is NOT encrypted: the stack has no BACKUP_ENCRYPTION_KEY (or encryption failed).`);
+  const { version } = await versionOf(session, made, ctx.signal);
+  return { message: `The stack wrote ${made.location}.`, remoteId: `${made.location}@${version}` };
 }
