@@ -22,6 +22,10 @@
  * | `backupCommand`  | `docker exec {backupContainer} python3 /app/backup.py --type manual --reason {reason}` | "Run backup now" and the safety pull |
  * | `cadenceHours`   | empty: 1                                   | hours between backups |
  *
+ * Remote ids: `<file>@<Fernet time>` (`@m<mtime>` for an unencrypted file), the file name alone in
+ * data/production/backups, `backups/<file>` and `data/db_backup/<file>` in the legacy folders; the
+ * write is part of the id because the stack overwrites same-day daily and weekly files.
+ *
  * Secrets: `backup-encryption-key` (BACKUP_ENCRYPTION_KEY, used as the string it is) and
  * `database-password`. Plaintext restore leftovers (`restore_*.sql`) are never listed; their
  * presence is a security finding in every listed backup's details and in the connection test.
