@@ -1,4 +1,5 @@
-import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { mkdirSync, mkdtempSync } from 'node:fs';
+import { readdir, readFile, rm, stat } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { TEST_SECRET_MARKER } from './secrets';
@@ -21,8 +22,12 @@ export default async function setup(): Promise<() => Promise<void>> {
   // Without root, the users cannot be made; the sshd tests then say what is missing.
   if (asRoot) await prepareTestUsers();
   return async () => {
-    const leaks = findMarker(root);
-    rmSync(root, { recursive: true, force: true });
+    // vitest calls this while the last workers are still stopping, each with a 10 s timer: the scan
+    // must not block this process's event loop. A synchronous scan did (2.2 s measured with two CPU
+    // hogs; more on a slower disk or a larger run): the stopped worker's answer waited behind it, and
+    // past 10 s vitest reported "Timeout terminating forks worker" for whichever file ran last.
+    const leaks = await findMarker(root);
+    await rm(root, { recursive: true, force: true });
     // Each test server removes its password user; this catches those of workers that died.
     if (asRoot) await removeStalePasswordUsers();
     if (leaks.length > 0) {
@@ -31,14 +36,14 @@ export default async function setup(): Promise<() => Promise<void>> {
   };
 }
 
-function findMarker(dir: string): string[] {
+async function findMarker(dir: string): Promise<string[]> {
   const found: string[] = [];
-  for (const name of readdirSync(dir)) {
+  for (const name of await readdir(dir)) {
     const file = path.join(dir, name);
-    const info = statSync(file, { throwIfNoEntry: false });
+    const info = await stat(file).catch(() => null);
     if (!info) continue;
-    if (info.isDirectory()) found.push(...findMarker(file));
-    else if (info.isFile() && info.size < 64 * 1024 * 1024 && readFileSync(file).includes(TEST_SECRET_MARKER)) found.push(file);
+    if (info.isDirectory()) found.push(...(await findMarker(file)));
+    else if (info.isFile() && info.size < 64 * 1024 * 1024 && (await readFile(file)).includes(TEST_SECRET_MARKER)) found.push(file);
   }
   return found;
 }
