@@ -223,7 +223,8 @@ describe('lifeboat vault commands against the real restic CLI', () => {
     delete env.DBUS_SESSION_BUS_ADDRESS;
     const open = (input: string) => spawnSync(process.execPath, [cli, 'vault', 'open', '--no-remember'], { env, input, encoding: 'utf8' });
     const wrong = open('not the password\n');
-    expect(wrong.status).toBe(1);
+    // restic's exit code for a wrong password (src/main/cli/exit-codes.ts).
+    expect(wrong.status).toBe(12);
     expect(wrong.stderr).toMatch(/password does not open the vault.*VAULT_WRONG_PASSWORD/);
     const right = open(`${password}\n`);
     expect(right.status, right.stderr).toBe(0);
