@@ -31,8 +31,8 @@ describe('SSH host key trust', () => {
     const dialog = e2e.page.getByRole('dialog', { name: 'Add installation' });
     await dialog.getByLabel('Name', { exact: true }).fill('Test sshd');
     await dialog.getByLabel('Host', { exact: true }).fill('127.0.0.1');
-    await dialog.getByLabel('Port').fill(String(sshd.port));
-    await dialog.getByLabel('User').fill(sshd.user);
+    await dialog.getByLabel('Port', { exact: true }).fill(String(sshd.port));
+    await dialog.getByLabel('User', { exact: true }).fill(sshd.user);
     await dialog.getByRole('radio', { name: 'Key file' }).check();
     await dialog.getByLabel('Private key file').fill(sshd.clientKeyPath);
     await dialog.getByRole('button', { name: 'Add installation' }).click();

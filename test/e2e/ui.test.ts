@@ -119,7 +119,7 @@ describe('adding an installation', () => {
     await dialog.getByLabel('Name', { exact: true }).fill('Office files');
     await dialog.getByLabel('App', { exact: true }).selectOption({ label: 'Folder of archives' });
     await dialog.getByLabel('Port', { exact: true }).fill(String(port));
-    await dialog.getByLabel('User').fill('backup');
+    await dialog.getByLabel('User', { exact: true }).fill('backup');
     await dialog.getByLabel('Private key file').fill(keyFile);
     // The settings are the module's own fields, with its help; a relative folder is refused before sending.
     await dialog.getByLabel('Folder on the server').fill('srv/backups');

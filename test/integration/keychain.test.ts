@@ -46,7 +46,7 @@ describe('keytar against a real gnome-keyring on a private D-Bus session', () =>
     const info = JSON.parse(stdout) as { secrets: { kind: string; description: string } };
     expect(info.secrets.kind).toBe('unavailable');
     expect(info.secrets.description).toMatch(/No keychain available: no desktop session bus \(D-Bus\)/);
-    const added = spawnSync(process.execPath, [cli, 'installations', 'add', '--name', 'x', '--app', 'nojoin', '--https-url', 'https://n.example.org', '--secret-stdin', 'api-token'], { env, input: testSecret('stdin'), encoding: 'utf8' });
+    const added = spawnSync(process.execPath, [cli, 'installations', 'add', '--name', 'x', '--app', 'meshmonitor', '--https-url', 'https://m.example.org', '--secret-stdin', 'api-token'], { env, input: testSecret('stdin'), encoding: 'utf8' });
     expect(added.status).toBe(1);
     expect(added.stderr).toMatch(/never stores secrets in plain text.*ask every time/s);
   });

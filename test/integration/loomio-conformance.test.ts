@@ -1,19 +1,10 @@
-// The Loomio Pi stack module runs the app-module conformance suite against its fleet member.
-// Until loomioModule is in APP_MODULES (src/main/apps/registry.ts), the registry is extended here
-// so the suite's registry checks see it (the suite types the samples' key from their README).
+// The Loomio Pi stack module runs the app-module conformance suite against its fleet member
+// (the suite types the samples' key from their README).
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
-import { vi } from 'vitest';
-import type * as Registry from '../../src/main/apps/registry';
 import { loomioModule } from '../../src/main/apps/loomio';
 import { SAMPLES_BY_APP, describeAppModule } from '../harness/app-module-suite';
 import { startLoomioFleet } from '../fleet/loomio/fleet';
-
-vi.mock('../../src/main/apps/registry', async (importOriginal) => {
-  const original = await importOriginal<typeof Registry>();
-  const { loomioModule: loomio } = await import('../../src/main/apps/loomio');
-  return { ...original, APP_MODULES: original.APP_MODULES.some((m) => m.kind === 'loomio') ? original.APP_MODULES : [...original.APP_MODULES, loomio] };
-});
 
 describeAppModule({
   module: loomioModule,

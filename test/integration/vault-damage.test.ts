@@ -224,7 +224,7 @@ describe('locks', () => {
 });
 
 describe('abort', () => {
-  it('aborting mid-ingest leaves no snapshot and no lock; restic check passes; prune removes the orphans', async () => {
+  it('aborting mid-ingest leaves no snapshot and no lock; restic check passes; it leaves no orphan packs', async () => {
     const { dir, vault } = await freshCopy('abort');
     const controller = new AbortController();
     let sent = 0;
@@ -248,12 +248,12 @@ describe('abort', () => {
     const run = await restic(dir, PASSWORD, ['check', '--read-data'], path.join(scratch.dir, 'cache'));
     expect(run.stdout + run.stderr).toContain('no errors were found');
     expect(run.code).toBe(0);
+    // The aborted ingest removed the packs it had written (no index lists them): nothing is left for prune.
     const result = await vault.check({ readData: true });
     expect(result.ok).toBe(true);
-    expect(result.stats.unindexedPacks).toBeGreaterThanOrEqual(1);
+    expect(result.stats.unindexedPacks).toBe(0);
     const pruned = await vault.prune();
-    expect(pruned.packsDeleted).toBe(result.stats.unindexedPacks);
-    expect((await vault.check()).stats.unindexedPacks).toBe(0);
+    expect(pruned.packsDeleted).toBe(0);
     expect(await hashStream(await vault.dumpFile(archive.snapshotId, 'db.dump'))).toEqual({ sha256: archive.sha256, size: data.length });
   });
 });

@@ -11,9 +11,10 @@ import { meshMonitorModule } from './meshmonitor';
 import { weavestreamModule } from './weavestream';
 import { directoryModule } from './directory';
 import { dbackupModule } from './dbackup';
+import { loomioModule } from './loomio';
 
 /** Every module, in the order the installation form lists them. */
-export const APP_MODULES: readonly AppModule[] = [weavestreamModule, meshMonitorModule, dbackupModule, directoryModule];
+export const APP_MODULES: readonly AppModule[] = [weavestreamModule, meshMonitorModule, loomioModule, dbackupModule, directoryModule];
 
 const PROBE_BYTES = 64 * 1024;
 
