@@ -5,11 +5,10 @@
  * and confirmed, retried by index → complete with the conflict mode) and its job. Nojoin's
  * `complete` does not check that every chunk arrived, so Lifeboat does before calling it.
  */
-import { createWriteStream } from 'node:fs';
-import { open as openFile, stat, truncate, writeFile } from 'node:fs/promises';
+import { open as openFile, stat, truncate, writeFile, type FileHandle } from 'node:fs/promises';
+import type { Readable } from 'node:stream';
 import { randomBytes } from 'node:crypto';
 import path from 'node:path';
-import { pipeline } from 'node:stream/promises';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { LifeboatError } from '../../../shared/errors';
 import { normalizeFingerprint, type DownloadResult, type HttpResponse } from '../../transport/https';
@@ -248,14 +247,18 @@ export async function downloadExport(
   let fileName: string | null = null;
   for (;;) {
     const offset = (await stat(file)).size;
+    // Opened before the download, so no await lies between the stream's opening and its reading.
+    const handle = await openFile(file, 'a');
     try {
       const download = await openExportDownload(session, taskId, offset, ctx, (bytes, total) => options.onProgress?.({ phase: 'download', detail: 'downloading', done: bytes, total }));
       fileName ??= downloadFileName(download, taskId);
-      await pipeline(download.stream, createWriteStream(file, { flags: 'a' }), { signal: ctx.signal });
+      await appendDownload(download.stream, handle, ctx.signal);
+      await handle.close();
       const size = (await stat(file)).size;
       if (download.total !== null && size !== download.total) throw new LifeboatError('HTTP_NETWORK', `The download of export ${taskId} ended at ${size} of ${download.total} bytes.`);
       return { fileName, size, resumes };
     } catch (error) {
+      await handle.close().catch(() => undefined);
       const restarted = error instanceof LifeboatError && error.details?.restarted === true;
       const transient = error instanceof LifeboatError && TRANSIENT.has(error.code);
       if (ctx.signal.aborted || (!restarted && !transient) || resumes >= maxResumes) throw error;
@@ -263,6 +266,55 @@ export async function downloadExport(
       if (restarted) await truncate(file, 0);
       resumes++;
     }
+  }
+}
+
+/**
+ * Appends a download to an open file. Chunks are taken in flowing mode into a queue of our own
+ * and written from there: a readable that errors discards what it still buffers, so bytes left in
+ * the stream when the connection breaks would be lost to the resume and fetched again.
+ */
+async function appendDownload(stream: Readable, handle: FileHandle, signal: AbortSignal): Promise<void> {
+  const queue: Buffer[] = [];
+  let failure: unknown = null;
+  let ended = false;
+  let wake: (() => void) | null = null;
+  const poke = () => {
+    wake?.();
+    wake = null;
+  };
+  stream.on('data', (chunk: Buffer) => {
+    queue.push(chunk);
+    if (queue.length >= 16) stream.pause();
+    poke();
+  });
+  stream.on('end', () => {
+    ended = true;
+    poke();
+  });
+  stream.on('error', (error) => {
+    failure = error;
+    poke();
+  });
+  const aborted = () => {
+    failure = new LifeboatError('CANCELLED', 'The download was cancelled.');
+    stream.destroy();
+    poke();
+  };
+  signal.addEventListener('abort', aborted, { once: true });
+  try {
+    for (;;) {
+      for (let chunk = queue.shift(); chunk !== undefined; chunk = queue.shift()) {
+        await handle.write(chunk);
+        if (queue.length < 4 && stream.isPaused()) stream.resume();
+      }
+      if (failure !== null) throw failure;
+      if (ended) return;
+      await new Promise<void>((resolve) => (wake = resolve));
+    }
+  } finally {
+    signal.removeEventListener('abort', aborted);
+    stream.destroy();
   }
 }
 
