@@ -106,32 +106,45 @@ async function requireAccount(name: string): Promise<Account> {
   return found;
 }
 
+const ownedBy = (user: Account, entry: { uid: number; gid: number }): boolean => entry.uid === user.uid && entry.gid === user.gid;
+
+/**
+ * Entries directly in the home owned by neither the user nor root: left by an earlier user of that
+ * name (another uid). Root-owned ones may be a running suite's, made just before it hands them over.
+ */
+async function strays(user: Account): Promise<string[]> {
+  const found: string[] = [];
+  for (const name of await readdir(user.home)) {
+    const entry = await lstat(path.join(user.home, name)).catch(() => null);
+    if (entry && entry.uid !== 0 && !ownedBy(user, entry)) found.push(path.join(user.home, name));
+  }
+  return found;
+}
+
 /**
  * What is wrong with a user's home: missing, another owner (a home kept from an earlier user of
  * that name keeps that user's uid), or a mode that shuts the user out or lets others write.
- * `deep` also looks at the entries directly inside it (a worker must not: tests put files there).
+ * `deep` also looks for strays inside it (a worker does not: it only checks what setup made).
  */
 async function homeProblem(user: Account, deep: boolean): Promise<string | null> {
   const info = await lstat(user.home).catch(() => null);
   if (!info?.isDirectory()) return `has no home directory ${user.home}`;
-  const owned = (entry: { uid: number; gid: number }): boolean => entry.uid === user.uid && entry.gid === user.gid;
-  if (!owned(info)) return `has the home ${user.home} owned by ${info.uid}:${info.gid}, not by its own ${user.uid}:${user.gid}`;
+  if (!ownedBy(user, info)) return `has the home ${user.home} owned by ${info.uid}:${info.gid}, not by its own ${user.uid}:${user.gid}`;
   const mode = info.mode & 0o777;
   if ((mode & 0o700) !== 0o700 || (mode & 0o022) !== 0) return `has the home ${user.home} with mode ${mode.toString(8)}`;
-  if (deep) {
-    for (const name of await readdir(user.home)) {
-      const entry = await lstat(path.join(user.home, name)).catch(() => null);
-      if (entry && !owned(entry)) return `has ${path.join(user.home, name)} owned by ${entry.uid}:${entry.gid}`;
-    }
-  }
-  return null;
+  const [stray] = deep ? await strays(user) : [];
+  return stray ? `has ${stray} owned by another uid` : null;
 }
 
-/** Creates a missing home, hands it (and what is in it) to the user, and sets a sane mode. */
+/** Creates a missing home, hands it (or the strays in it) to the user, and sets a sane mode. */
 async function repairHome(user: Account): Promise<void> {
   if ((await homeProblem(user, true)) === null) return;
-  await mkdir(user.home, { recursive: true, mode: 0o755 });
-  await runTool('chown', ['-R', '--no-dereference', `${user.uid}:${user.gid}`, user.home]);
+  const chownAll = (target: string): Promise<string> => runTool('chown', ['-R', '--no-dereference', `${user.uid}:${user.gid}`, target]);
+  const info = await lstat(user.home).catch(() => null);
+  if (!info) await mkdir(user.home, { recursive: true, mode: 0o755 });
+  // A home of another owner is an earlier user's: all of it goes to this one.
+  if (!info || !ownedBy(user, info)) await chownAll(user.home);
+  else for (const stray of await strays(user)) await chownAll(stray);
   const mode = (await lstat(user.home)).mode & 0o777;
   await chmod(user.home, (mode | 0o700) & ~0o022);
   const left = await homeProblem(user, true);
