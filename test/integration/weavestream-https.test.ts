@@ -192,6 +192,11 @@ describe('Weavestream over HTTPS', () => {
     expect(count('POST', '/auth/step-up/verify'), sent()).toBe(2);
     // Cookies rotated all along (1 s access tokens); the only refusal was the reused code, none for a stale cookie.
     expect(server.requests.filter((r) => r.status === 401).map((r) => `${r.method} ${r.path}`), sent()).toEqual(['POST /api/v1/auth/step-up/verify']);
+    // A fast run can do all of the above inside one second, before the 1 s access token expires:
+    // past its expiry (whole seconds, so at most 2 s from now) the next call must rotate, not be refused.
+    await new Promise((resolve) => setTimeout(resolve, 2_100));
+    await client.call('apps:list-remote', { installationId: session.id });
+    expect(server.requests.filter((r) => r.status === 401).map((r) => `${r.method} ${r.path}`), sent()).toEqual(['POST /api/v1/auth/step-up/verify']);
     expect(server.rotations()).toBeGreaterThan(0);
   });
 
