@@ -18,6 +18,7 @@ import { createCore, MemorySecretStore, type Core } from '../../src/main/core';
 import { breakable } from './breakable-module';
 import { formatContext } from './format-context';
 import { makeTestHome } from './home';
+import { until } from './wait';
 
 const FIXTURES = path.resolve('test/fixtures');
 
@@ -173,11 +174,23 @@ export function describeAppModule(spec: ModuleSuiteSpec): void {
         const record = await core.jobs.wait((await started).jobId);
         return { record, result: record.result as T };
       };
-      const freshBackup = async (): Promise<string> => {
+      const makeBackup = async (): Promise<string> => {
         if (member.freshBackup) return member.freshBackup();
         const { record, result } = await run<{ remoteId: string | null }>(client().call('apps:trigger', { installationId: installation.id }));
         expect(record.status, JSON.stringify(record.error)).toBe('succeeded');
         return result.remoteId!;
+      };
+      const handedOut = new Set<string>();
+      // A backup no earlier test has had. Some apps name a backup by the second it was made in
+      // (MeshMonitor: a second one in that second overwrites it), so on a fast machine the next
+      // test could get the name the vault already holds: make backups until a new name comes.
+      const freshBackup = async (): Promise<string> => {
+        let made = await makeBackup();
+        if (handedOut.has(made)) {
+          await until(async () => !handedOut.has((made = await makeBackup())), `${module.kind} to make a backup under a new name`, 60_000, 200);
+        }
+        handedOut.add(made);
+        return made;
       };
 
       beforeAll(async () => {
