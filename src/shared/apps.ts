@@ -146,6 +146,20 @@ export interface PreviewReport {
   selectable: string[];
   /** Set when the key Lifeboat used does not open the archive: the UI asks for another one for this slot. */
   keyRejected?: { slot: string; label: string; message: string };
+  /** Audio (or video) inside that the preview can play, each read straight out of the archive. */
+  media?: MediaItem[];
+}
+
+/** One playable member of an archive (a recording's audio). */
+export interface MediaItem {
+  /** What `apps:media-url` takes (the member's name). */
+  id: string;
+  label: string;
+  /** MIME type of the bytes as stored, e.g. `audio/ogg; codecs=opus`. */
+  contentType: string;
+  /** The codec or container in words (Opus, WAV…). */
+  format: string;
+  bytes: number | null;
 }
 
 /** One row of a restore's dry-run plan. */

@@ -10,7 +10,7 @@ import type { QuarantineEntry, RestorePlan, RestoreReport } from '../../src/shar
 import type { Installation, InstallationInput } from '../../src/shared/installations';
 import type { JobRecord } from '../../src/shared/jobs';
 import type { ArchiveAccess } from '../../src/main/apps/adapter';
-import type { AppModule } from '../../src/main/apps/module';
+import { listsBackups, type AppModule } from '../../src/main/apps/module';
 import type { PullResult } from '../../src/main/apps/pull-runner';
 import { APP_MODULES, AppRegistry } from '../../src/main/apps/registry';
 import { createInProcessClient } from '../../src/main/contract/in-process';
@@ -207,7 +207,7 @@ export function describeAppModule(spec: ModuleSuiteSpec): void {
 
       it('lists, pulls the newest verified into the vault once, and knows it is there', async () => {
         const made = await freshBackup();
-        if (module.sources.list) expect((await client().call('apps:list-remote', { installationId: installation.id })).map((b) => b.id)).toContain(made);
+        if (listsBackups(module, installation)) expect((await client().call('apps:list-remote', { installationId: installation.id })).map((b) => b.id)).toContain(made);
         const first = await run<PullResult>(client().call('apps:pull', { installationId: installation.id, remoteId: made }));
         expect(first.record.status, JSON.stringify(first.record.error)).toBe('succeeded');
         expect(first.result.checks.length).toBeGreaterThan(0);

@@ -194,7 +194,7 @@ describe('login session', () => {
         return purpose === 'https-password' ? 'alice-password-1' : null;
       },
       oneTimeCode: () => null, ssh: unused, https: unused, keys: { get: unused, find: async () => null },
-      sessions: sessions.storeFor(installation.id),
+      sessions: sessions.storeFor(installation.id), stagingDir: os.tmpdir(),
     };
     const first = await nojoinSessionFor(ctx);
     await serverHealth(first, attended);

@@ -41,6 +41,11 @@ export interface AdapterContext extends StepContext {
   keys: KeyResolver;
   /** State this installation keeps between jobs (login sessions); disposed by the core. */
   sessions: SessionStore;
+  /**
+   * The app home's private staging directory, for a temp copy a verb cannot do without (a ZIP is
+   * read from its end); whoever makes a file there removes it, and the core sweeps leftovers.
+   */
+  stagingDir: string;
 }
 
 /** Bytes of an archive to read again and again: from the vault, a local file, or an upload. */
@@ -49,6 +54,8 @@ export interface ArchiveAccess {
   size: number | null;
   mtime: Date | null;
   sidecars: Sidecar[];
+  /** The file on this machine, when the archive is one (read in place instead of copied). */
+  localPath?: string;
   open(): Promise<Readable>;
 }
 

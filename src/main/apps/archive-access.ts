@@ -49,7 +49,7 @@ export async function openArchive(core: Core, source: ArchiveSourceRef): Promise
     sidecars.push({ name: sidecar.name, content });
   }
   return {
-    access: { fileName: name, size: info.size, mtime: info.mtime, sidecars, open: async () => createReadStream(file) },
+    access: { fileName: name, size: info.size, mtime: info.mtime, sidecars, localPath: file, open: async () => createReadStream(file) },
     label: `local file ${name}`,
     installationId: null,
     snapshotId: null,

@@ -24,6 +24,7 @@ export function createAdapterContext(core: Core, installation: Installation, ste
     oneTimeCode: () => core.oneTimeCodes.take(installation.id),
     keys: createKeyResolver(installation, (slot) => core.registry.secret(installation.id, slot), core.sessionKeys),
     sessions: core.sessions.storeFor(installation.id),
+    stagingDir: core.home.stagingDir,
     ssh() {
       if (!installation.ssh) throw new LifeboatError('APP_UNSUPPORTED', `"${installation.name}" has no SSH connection; add one to do this.`);
       // A session that dropped (a cut connection) is replaced, so a resumed transfer can go on.

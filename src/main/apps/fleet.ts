@@ -4,6 +4,7 @@ import type { Installation } from '../../shared/installations';
 import type { SnapshotView } from '../../shared/vault';
 import type { Core } from '../core';
 import { createAdapterContext } from './context';
+import { listsBackups } from './module';
 
 interface RemoteState {
   newest: { id: string; createdAt: string | null } | null;
@@ -77,7 +78,7 @@ export class FleetService {
             try {
               const { sources } = module;
               // An app without a list (export on demand) is checked by one authenticated read instead.
-              const list = sources.list ? await sources.list(actx) : null;
+              const list = listsBackups(module, installation) ? await sources.list!(actx) : null;
               const seen = list === null && module.checkAccess ? await module.checkAccess(actx) : null;
               const cadenceHours = sources.cadenceHours ? await sources.cadenceHours(actx).catch(() => null) : null;
               this.remote.set(installation.id, { newest: list?.[0] ? { id: list[0].id, createdAt: list[0].createdAt } : null, cadenceHours, error: null });

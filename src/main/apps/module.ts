@@ -4,6 +4,7 @@
  * pull runner, the fleet, the restore engine, the contract, the CLI and the UI read only these
  * declarations (much as restic's backends each own their scheme, config parsing and open/create).
  */
+import type { Readable } from 'node:stream';
 import type { z } from 'zod';
 import type {
   AdapterCapabilities,
@@ -52,6 +53,8 @@ export interface KeyResolver {
 export interface FormatContext extends StepContext {
   keys: KeyResolver;
   installation: Installation | null;
+  /** As AdapterContext's: the staging directory for an unavoidable temp copy. */
+  stagingDir: string;
 }
 
 /** Per-installation state a module keeps between jobs (a login session); disposed with the core or the installation. */
@@ -88,9 +91,22 @@ export interface SourcesPart {
   cadenceHours?(ctx: AdapterContext): Promise<number | null>;
 }
 
+/** Bytes of one playable member, or the byte range of it that was asked for. */
+export interface MediaStream {
+  stream: Readable;
+  /** Size of the whole member. */
+  size: number;
+  /** First and last byte (inclusive) of what `stream` carries. */
+  start: number;
+  end: number;
+  contentType: string;
+}
+
 /** Reading an archive: what is inside and whether it is intact. */
 export interface FormatPart {
   preview(archive: ArchiveAccess, ctx: FormatContext): Promise<Omit<PreviewReport, 'source'>>;
+  /** Streams a member the preview listed in `media` (for the preview's player), optionally a byte range. */
+  openMedia?(archive: ArchiveAccess, mediaId: string, range: { start?: number; end?: number }): Promise<MediaStream>;
 }
 
 /** The options a restore was planned with, validated against the module's `restoreOptions`. */
@@ -140,4 +156,17 @@ export interface AppModule {
 /** Restore options for modules that only replace (no conflict policy). */
 export function replaceOnly(scopes: RestoreOptions['scopes']): RestoreOptions {
   return { scopes, conflict: null };
+}
+
+/** Whether this installation's backups can be listed (the module has a list, and its transports allow it). */
+export function listsBackups(module: AppModule, installation: Installation): boolean {
+  return module.sources.list !== undefined && module.capabilities(installation).list;
+}
+
+/**
+ * Whether "pull newest" makes a fresh backup and downloads it (an app that exports on demand):
+ * when the module can, and either nothing can be listed or the app can be asked for a backup.
+ */
+export function pullsFreshBackup(module: AppModule, installation: Installation): boolean {
+  return module.sources.pullNewest !== undefined && (!listsBackups(module, installation) || module.capabilities(installation).trigger);
 }

@@ -34,7 +34,7 @@ export async function previewArchive(core: Core, request: PreviewRequest, ctx: S
   const installation: Installation | null = installationId ? await core.registry.get(installationId).catch(() => null) : null;
   const keys = createKeyResolver(installation, (slot) => core.registry.secret(installation!.id, slot), core.sessionKeys);
   ctx.progress({ phase: 'reading archive', bytes: 0, total: opened.access.size });
-  const report = await module.format.preview(opened.access, { ...ctx, keys, installation });
+  const report = await module.format.preview(opened.access, { ...ctx, keys, installation, stagingDir: core.home.stagingDir });
   if (report.app !== module.kind) throw new LifeboatError('ARCHIVE_INVALID', `${opened.label} is not a ${module.label} backup.`);
   return {
     ...report,

@@ -8,6 +8,7 @@ import type { Core } from '../core';
 import type { JobContext } from '../jobs/job-manager';
 import type { AdapterContext, PullSource, WholeArchive } from './adapter';
 import { createAdapterContext } from './context';
+import { listsBackups, pullsFreshBackup } from './module';
 import { describeFailedChecks } from './quarantine';
 
 export interface PullResult {
@@ -48,14 +49,17 @@ export function startPull(core: Core, installation: Installation, remoteId: stri
  * (SFTP offset, HTTP Range), else the transfer restarts.
  */
 export async function runPull(core: Core, installation: Installation, remoteId: string | null, ctx: JobContext, source: SnapshotSource = 'pull'): Promise<PullResult> {
-  const { sources } = core.apps.get(installation.app);
+  const module = core.apps.get(installation.app);
+  const { sources } = module;
   await core.vault.open();
   const actx = createAdapterContext(core, installation, ctx);
   try {
-    if (remoteId === null && !sources.list) {
+    if (remoteId === null && !listsBackups(module, installation)) {
       if (!sources.pullNewest) throw new LifeboatError('APP_UNSUPPORTED', `"${installation.name}" keeps no list of backups; name the backup to pull.`);
-      // An app without a list makes a fresh backup for "pull newest" (Nojoin exports on demand).
-      const pullNewest = sources.pullNewest.bind(sources);
+    }
+    if (remoteId === null && pullsFreshBackup(module, installation)) {
+      // "Pull newest" of an app that exports on demand (Nojoin) makes a fresh backup and downloads it.
+      const pullNewest = sources.pullNewest!.bind(sources);
       ctx.progress({ phase: 'asking the app for a backup' });
       return await pullSource(core, installation, actx, ctx, source, null, () => pullNewest(actx));
     }

@@ -8,13 +8,14 @@ import { LifeboatError } from '../../shared/errors';
 import type { ArchiveAccess } from './adapter';
 import type { AppModule, ArchiveProbe, Detection } from './module';
 import { meshMonitorModule } from './meshmonitor';
+import { nojoinModule } from './nojoin';
 import { weavestreamModule } from './weavestream';
 import { directoryModule } from './directory';
 import { dbackupModule } from './dbackup';
 import { loomioModule } from './loomio';
 
 /** Every module, in the order the installation form lists them. */
-export const APP_MODULES: readonly AppModule[] = [weavestreamModule, meshMonitorModule, loomioModule, dbackupModule, directoryModule];
+export const APP_MODULES: readonly AppModule[] = [weavestreamModule, meshMonitorModule, nojoinModule, loomioModule, dbackupModule, directoryModule];
 
 const PROBE_BYTES = 64 * 1024;
 

@@ -360,15 +360,16 @@ export class VaultService {
 
   /**
    * Deletes staged uploads older than a day: a file staged for a preview stays for the restore or
-   * import that may follow it, not for ever.
+   * import that may follow it, not for ever. Temp folders a module left (a process killed while
+   * it verified an archive) go the same way.
    */
   async sweepStaged(now = Date.now()): Promise<number> {
     let removed = 0;
     for (const name of await readdir(this.home.stagingDir).catch(() => [] as string[])) {
       const file = path.join(this.home.stagingDir, name);
       const info = await stat(file).catch(() => null);
-      if (info?.isFile() && now - info.mtimeMs > STAGED_KEPT_MS) {
-        await rm(file, { force: true });
+      if ((info?.isFile() || info?.isDirectory()) && now - info.mtimeMs > STAGED_KEPT_MS) {
+        await rm(file, { force: true, recursive: true });
         removed += 1;
       }
     }

@@ -1,6 +1,6 @@
 // The fake Nojoin as a test-fleet member: the installation to add for it (HTTPS with the pinned
 // self-signed certificate, a superuser's password as its secret) and the hooks the app-module
-// conformance suite (test/harness/app-module-suite.ts) calls, ready for when the Nojoin module is wired.
+// conformance suite (test/harness/app-module-suite.ts) calls.
 import type { FleetMember } from '../../harness/app-module-suite';
 import { startNojoin, type NojoinFakeHandle, type NojoinFakeOptions } from './server';
 
@@ -25,7 +25,8 @@ export async function startNojoinFleet(options: NojoinFakeOptions = {}): Promise
       expectedCadenceHours: 24,
       secrets: { 'https-password': 'alice-password-1' },
     },
-    corrupt: async (remoteId) => fake.faults.corruptExport(remoteId),
+    // Lifeboat names an HTTPS export `export:<task id>`.
+    corrupt: async (remoteId) => fake.faults.corruptExport(remoteId.replace(/^export:/, '')),
     // A Skip restore adds back what is missing: lose the newest recording so it has one to add.
     lose: async () => {
       const newest = fake.store.rows('recordings').at(-1);

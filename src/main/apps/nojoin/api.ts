@@ -84,6 +84,8 @@ export interface UploadOptions {
   /** Wait before retry n is n × this; default 1 s. */
   retryDelayMs?: number;
   onProgress?: StepProgress;
+  /** Called after every chunk is confirmed, right before `complete` starts the restore (the point of no return). */
+  beforeComplete?: () => void;
 }
 
 const DEFAULT_POLL_MS = 2_000;
@@ -417,6 +419,7 @@ export async function uploadForRestore(session: NojoinSession, source: UploadSou
     await sendChunk(session, uploadId, index, bytes, ctx, options);
     options.onProgress?.({ phase: 'upload', detail: `chunk ${index + 1} of ${totalChunks}`, done: offset + bytes.length, total: source.size });
   }
+  options.beforeComplete?.();
   // Not retried: if the answer was lost after the restore started, a second call would only get 409.
   const complete = await session.send('POST', `/backup/upload/${uploadId}/complete`, { query: conflictQuery(options.mode), retry: false }, ctx);
   if (complete.status === 409) {

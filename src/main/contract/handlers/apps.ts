@@ -5,6 +5,7 @@ import type { HandlerMap } from '../handler-types';
 import { createAdapterContext } from '../../apps/context';
 import { previewArchive } from '../../apps/preview';
 import { startPull } from '../../apps/pull-runner';
+import { listsBackups } from '../../apps/module';
 
 /** Fleet, remote backups, pulls, previews, quarantine and the restore wizard. */
 export function appHandlers(core: Core): HandlerMap<keyof typeof appCommands> {
@@ -22,9 +23,11 @@ export function appHandlers(core: Core): HandlerMap<keyof typeof appCommands> {
       const controller = new AbortController();
       const ctx = createAdapterContext(core, installation, { signal: controller.signal, progress: () => undefined, log: () => undefined });
       try {
-        const { sources, label } = core.apps.get(installation.app);
-        if (!sources.list) throw new LifeboatError('APP_UNSUPPORTED', `${label} keeps no list of its backups: use Pull newest, which asks it for a fresh one.`);
-        const list = await sources.list(ctx);
+        const module = core.apps.get(installation.app);
+        if (!listsBackups(module, installation)) {
+          throw new LifeboatError('APP_UNSUPPORTED', `${module.label} keeps no list of its backups${module.sources.list ? ` reachable over ${installation.ssh ? 'this connection' : 'HTTPS'} (its finished exports are listed over SSH)` : ''}: use Pull newest, which asks it for a fresh one.`);
+        }
+        const list = await module.sources.list!(ctx);
         const inVault = await core.vault.snapshots({ installationId }).catch(() => []);
         return list.map((b) => ({ ...b, inVault: inVault.find((s) => s.remoteId === b.id.replace(/,/g, '_') && s.source === 'pull')?.id ?? null }));
       } finally {

@@ -18,5 +18,5 @@ export { CONFIG_SELECTION, planNojoinSubset, repackNojoinSubset, type RepackOpti
 export { describeRowProblem, isAcceptedDatetime, rowValidatorFor, type RowProblem, type RowValidator } from './rows';
 export { assertNojoinWillRestore, BACKUP_INFO_MEMBER, CONFIG_MEMBER, readManifest, readTableRows, rowFailure, scanNojoinArchive, type ArchiveScan, type ScanOptions, type TableScan } from './scan';
 export { createNojoinStreamVerifier, NojoinStreamVerifier, type NojoinStreamVerifierOptions } from './stream-verifier';
-export { isNojoinTable, NOJOIN_FORMAT_VERSION, NOJOIN_TABLE_SPECS, NOJOIN_TABLES, tableOfMember, type NojoinTable } from './tables';
+export { isNojoinTable, NOJOIN_FORMAT_VERSION, NOJOIN_TABLE_SPECS, NOJOIN_TABLES, RECORDING_CHILD_TABLES, tableOfMember, type NojoinTable } from './tables';
 export { bufferByteSource, DEFAULT_ZIP_LIMITS, fileByteSource, NojoinZip, openZip, reopeningByteSource, spoolArchive, type ByteRangeSource, type ZipLimits, type ZipMember } from './zip';
