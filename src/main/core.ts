@@ -1,3 +1,4 @@
+import { MediaTickets } from './apps/media';
 import type { CommandName } from '../shared/contract';
 import type { SecretBackendStatus } from '../shared/contract/system';
 import { TRANSPORT_SECRET_SLOTS, type InstallationStatus } from '../shared/installations';
@@ -52,6 +53,8 @@ export interface Core {
   readonly quarantine: Quarantine;
   readonly fleet: FleetService;
   readonly restores: RestoreService;
+  /** Player tickets for audio inside archives (the preview's player). */
+  readonly media: MediaTickets;
   /** The app modules this core drives. */
   readonly apps: AppRegistry;
   /** Per-installation state of the modules (login sessions); disposed on close and on removal. */
@@ -93,6 +96,7 @@ class LifeboatCore implements Core {
   readonly quarantine: Quarantine;
   readonly fleet: FleetService;
   readonly restores: RestoreService;
+  readonly media: MediaTickets;
   readonly dispatch: Dispatch;
 
   constructor(
@@ -114,6 +118,7 @@ class LifeboatCore implements Core {
     this.quarantine = new Quarantine(home.quarantineDir);
     this.fleet = new FleetService(this);
     this.restores = new RestoreService(this);
+    this.media = new MediaTickets(this);
     const handlers: HandlerMap<CommandName> = {
       ...systemHandlers(this),
       ...installationHandlers(this),

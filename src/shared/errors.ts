@@ -47,6 +47,8 @@ export const ERROR_CODES = [
   'PREFLIGHT_FAILED',
   'RESTORE_FAILED',
   'CONFIRMATION_MISMATCH',
+  /** A media member could not be played or converted. */
+  'MEDIA_UNPLAYABLE',
   // operator presence
   /** This step needs the operator's one-time code (TOTP); `details.reason` says why. */
   'CODE_REQUIRED',

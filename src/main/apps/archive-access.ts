@@ -8,6 +8,9 @@ import type { ArchiveAccess, Sidecar } from './adapter';
 
 const MAX_SIDECAR_BYTES = 4 * 1024 * 1024;
 
+/** An archive opened by `openArchive`, with where it came from. */
+export type OpenedArchive = Awaited<ReturnType<typeof openArchive>>;
+
 /**
  * Opens an archive for preview or restore, wherever it is: a vault snapshot (archive + its
  * sidecars, every blob verified while read), an uploaded file, or a local path.

@@ -3,7 +3,7 @@ import type { ArchiveSourceRef, PreviewReport } from '../../shared/apps';
 import type { Installation } from '../../shared/installations';
 import type { Core } from '../core';
 import type { StepContext } from './adapter';
-import { openArchive } from './archive-access';
+import { openArchive, type OpenedArchive } from './archive-access';
 import { createKeyResolver } from './keys';
 import type { AppModule } from './module';
 
@@ -14,6 +14,16 @@ export interface PreviewRequest {
   installationId?: string | undefined;
 }
 
+/** The module named, else the one the snapshot was tagged with, else the one that recognises the content. */
+export async function moduleOfArchive(core: Core, opened: OpenedArchive, app: string | undefined, log: (line: string) => void): Promise<AppModule> {
+  if (app) return core.apps.get(app);
+  const tagged = opened.snapshotId ? ((await core.vault.snapshots()).find((s) => s.id === opened.snapshotId)?.app ?? null) : null;
+  if (tagged && core.apps.has(tagged)) return core.apps.get(tagged);
+  const { module, detection } = await core.apps.detect(opened.access);
+  log(`${opened.access.fileName}: ${module.label} (${detection.reason})`);
+  return module;
+}
+
 /**
  * Reads an archive (vault snapshot or local file) and says what is inside. The module is the one
  * named, else the one the snapshot was tagged with, else the one that recognises the content.
@@ -21,15 +31,7 @@ export interface PreviewRequest {
  */
 export async function previewArchive(core: Core, request: PreviewRequest, ctx: StepContext): Promise<PreviewReport & { installationId: string | null }> {
   const opened = await openArchive(core, request.source);
-  const tagged = opened.snapshotId ? ((await core.vault.snapshots()).find((s) => s.id === opened.snapshotId)?.app ?? null) : null;
-  let module: AppModule;
-  if (request.app) module = core.apps.get(request.app);
-  else if (tagged && core.apps.has(tagged)) module = core.apps.get(tagged);
-  else {
-    const { module: found, detection } = await core.apps.detect(opened.access);
-    ctx.log(`${opened.access.fileName}: ${found.label} (${detection.reason})`);
-    module = found;
-  }
+  const module = await moduleOfArchive(core, opened, request.app, ctx.log);
   const installationId = request.installationId ?? opened.installationId;
   const installation: Installation | null = installationId ? await core.registry.get(installationId).catch(() => null) : null;
   const keys = createKeyResolver(installation, (slot) => core.registry.secret(installation!.id, slot), core.sessionKeys);

@@ -14,6 +14,8 @@ export const RENDERER_CSP = [
   "script-src 'self'",
   "style-src 'self' 'unsafe-inline'",
   "img-src 'self' data:",
+  // The preview's player: /media/<ticket> in the twin, the lifeboat-media scheme in Electron.
+  "media-src 'self' lifeboat-media:",
   "connect-src 'self'",
   "font-src 'self'",
   "object-src 'none'",
@@ -82,6 +84,11 @@ export async function startTwin(core: Core, options: TwinOptions): Promise<Twin>
     res.setHeader('Cross-Origin-Resource-Policy', 'same-origin');
     if (!allowedHosts().has(req.headers.host ?? '')) {
       sendJson(res, 403, failure('FORBIDDEN_ORIGIN', `Host "${req.headers.host ?? ''}" is not this Lifeboat; open it at 127.0.0.1.`));
+      return;
+    }
+    if (req.method === 'GET' && url.pathname.startsWith('/media/')) {
+      // The ticket in the path is the capability (an <audio> element cannot send the token).
+      await serveMedia(core, url.pathname.slice('/media/'.length), req, res);
       return;
     }
     if (!url.pathname.startsWith('/api/')) {
@@ -202,6 +209,35 @@ export async function startTwin(core: Core, options: TwinOptions): Promise<Twin>
       await new Promise<void>((resolve) => server.close(() => resolve()));
     },
   };
+}
+
+/** `Range: bytes=a-b` / `bytes=a-` as a start and end (inclusive); other forms serve the whole member. */
+function parseRange(header: string | undefined): { start?: number; end?: number } {
+  const match = /^bytes=(\d+)-(\d*)$/.exec(header?.trim() ?? '');
+  if (!match) return {};
+  return { start: Number(match[1]), ...(match[2] ? { end: Number(match[2]) } : {}) };
+}
+
+/** Streams a media ticket's member, with 206 and Content-Range for a byte range. */
+async function serveMedia(core: Core, ticket: string, req: http.IncomingMessage, res: http.ServerResponse): Promise<void> {
+  const controller = new AbortController();
+  res.once('close', () => controller.abort());
+  const range = parseRange(req.headers.range);
+  let media: Awaited<ReturnType<Core['media']['open']>>;
+  try {
+    media = await core.media.open(ticket, range, controller.signal);
+  } catch (error) {
+    const payload = toErrorPayload(error);
+    const badRange = payload.code === 'INVALID_INPUT' && payload.details?.start !== undefined;
+    sendJson(res, payload.code === 'NOT_FOUND' ? 404 : badRange ? 416 : payload.code === 'INVALID_INPUT' ? 400 : 422, { ok: false, error: payload });
+    return;
+  }
+  const partial = media.ranged && range.start !== undefined;
+  const headers: http.OutgoingHttpHeaders = { 'Content-Type': media.contentType, 'Cache-Control': 'no-store', 'Accept-Ranges': media.ranged ? 'bytes' : 'none' };
+  if (media.ranged) headers['Content-Length'] = media.size === 0 ? 0 : media.end - media.start + 1;
+  if (partial) headers['Content-Range'] = `bytes ${media.start}-${media.end}/${media.size}`;
+  res.writeHead(partial ? 206 : 200, headers);
+  await pipeline(media.stream, res).catch(() => res.destroy());
 }
 
 function failure(code: ErrorCode, message: string): Result<never> {

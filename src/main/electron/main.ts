@@ -4,6 +4,7 @@ import { app, BrowserWindow, Menu, Tray, nativeImage, session, shell } from 'ele
 import path from 'node:path';
 import { createCore, type Core } from '../core';
 import { installIpcBridge } from './ipc-bridge';
+import { handleMediaScheme, registerMediaScheme } from './media-protocol';
 import { RENDERER_CSP } from '../contract/http-twin';
 
 let core: Core | null = null;
@@ -71,12 +72,14 @@ async function start(): Promise<void> {
   app.on('web-contents-created', (_event, contents) => {
     contents.on('will-attach-webview', (event) => event.preventDefault());
   });
+  registerMediaScheme();
   await app.whenReady();
   session.defaultSession.webRequest.onHeadersReceived((details, callback) => {
     callback({ responseHeaders: { ...details.responseHeaders, 'Content-Security-Policy': [RENDERER_CSP] } });
   });
   session.defaultSession.setPermissionRequestHandler((_contents, _permission, callback) => callback(false));
   core = await createCore();
+  handleMediaScheme(core);
   installIpcBridge(
     core,
     (contents) => mainWindow !== null && !mainWindow.isDestroyed() && contents === mainWindow.webContents,

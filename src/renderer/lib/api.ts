@@ -171,6 +171,11 @@ export function transportKind(): 'bridge' | 'twin' | null {
   return getTransport()?.kind ?? null;
 }
 
+/** Where the player loads a media ticket from: the twin serves /media/, Electron its own scheme. */
+export function mediaUrl(ticket: string): string {
+  return getTransport()?.kind === 'bridge' ? `lifeboat-media://${ticket}` : `/media/${encodeURIComponent(ticket)}`;
+}
+
 /** The typed client every feature uses to run commands: `await api.call('installations:list', {})`. */
 export const api: LifeboatClient = {
   async call<N extends CommandName>(name: N, input: CommandInput<N>): Promise<CommandOutput<N>> {

@@ -61,6 +61,11 @@ export const appCommands = {
     input: z.object({ source: archiveRefSchema, app: z.string().optional(), installationId: z.string().min(1).optional() }).strict(),
     output: returns<{ jobId: string }>(),
   }),
+  'apps:media-url': command({
+    summary: "A short-lived ticket (the twin serves it at /media/<ticket>, Electron at lifeboat-media://<ticket>) that plays one media member of an archive (from the preview's `media`), byte ranges included; `transcode` when the player cannot play the stored format.",
+    input: z.object({ source: archiveRefSchema, app: z.string().optional(), mediaId: z.string().min(1).max(1024), transcode: z.boolean().default(false) }).strict(),
+    output: returns<{ ticket: string }>(),
+  }),
   'apps:quarantine': command({ summary: 'Downloads that failed verification.', input: z.object({}).strict(), output: returns<QuarantineEntry[]>() }),
   'apps:quarantine-delete': command({
     summary: 'Delete one quarantined download record.',

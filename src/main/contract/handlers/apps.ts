@@ -55,6 +55,7 @@ export function appHandlers(core: Core): HandlerMap<keyof typeof appCommands> {
       await core.vault.open();
       return { jobId: startPull(core, installation, remoteId ?? null).id };
     },
+    'apps:media-url': async ({ source, app, mediaId, transcode }) => ({ ticket: core.media.issue({ source, app, mediaId, transcode }) }),
     'apps:preview': async ({ source, app, installationId }) => {
       const job = core.jobs.start({ kind: 'preview', title: `Preview ${'snapshotId' in source ? `snapshot ${source.snapshotId.slice(0, 8)}` : 'name' in source ? source.name : source.path}` }, (ctx) => previewArchive(core, { source, app, installationId }, ctx));
       return { jobId: job.id };

@@ -1,5 +1,6 @@
 import { useId, useState, type ReactNode } from 'react';
-import type { PreviewReport } from '../../../shared/apps';
+import type { ArchiveSourceRef, PreviewReport } from '../../../shared/apps';
+import { MediaList } from './media-list';
 import { useAppLabel } from '../../lib/app-labels';
 import { Pill } from '../../components/pill';
 import { formatBytes, formatTime } from '../../lib/format';
@@ -9,6 +10,7 @@ import { ContentsTableView } from './contents-table';
 const TABS = [
   { id: 'summary', label: 'Summary' },
   { id: 'contents', label: 'Contents' },
+  { id: 'listen', label: 'Listen' },
   { id: 'secrets', label: 'Secrets & not included' },
   { id: 'compatibility', label: 'Compatibility' },
   { id: 'raw', label: 'Raw sidecars' },
@@ -19,13 +21,15 @@ type TabId = (typeof TABS)[number]['id'];
  * What an archive holds, in tabs. Everything in a report comes from the archive or the server,
  * so it is shown as text only (React escapes it; nothing uses innerHTML).
  */
-export function PreviewReportView(props: { report: PreviewReport }): ReactNode {
-  const { report } = props;
+export function PreviewReportView(props: { report: PreviewReport; source?: ArchiveSourceRef }): ReactNode {
+  const { report, source } = props;
   const [tab, setTab] = useState<TabId>('summary');
   const base = useId();
+  // Listening needs the archive's reference (a ticket is issued for it) and something to play.
+  const tabs = TABS.filter((t) => t.id !== 'listen' || (source !== undefined && (report.media?.length ?? 0) > 0));
   const move = (delta: number): void => {
-    const index = TABS.findIndex((t) => t.id === tab);
-    const next = TABS[(index + delta + TABS.length) % TABS.length];
+    const index = tabs.findIndex((t) => t.id === tab);
+    const next = tabs[(index + delta + tabs.length) % tabs.length];
     if (next) {
       setTab(next.id);
       document.getElementById(`${base}-tab-${next.id}`)?.focus();
@@ -42,7 +46,7 @@ export function PreviewReportView(props: { report: PreviewReport }): ReactNode {
           if (e.key === 'ArrowLeft') move(-1);
         }}
       >
-        {TABS.map((t) => (
+        {tabs.map((t) => (
           <button
             key={t.id}
             type="button"
@@ -60,15 +64,17 @@ export function PreviewReportView(props: { report: PreviewReport }): ReactNode {
         ))}
       </div>
       <div className="tab-panel" role="tabpanel" id={`${base}-panel`} aria-labelledby={`${base}-tab-${tab}`}>
-        <Panel tab={tab} report={report} />
+        <Panel tab={tab} report={report} source={source} />
       </div>
     </section>
   );
 }
 
-function Panel(props: { tab: TabId; report: PreviewReport }): ReactNode {
+function Panel(props: { tab: TabId; report: PreviewReport; source: ArchiveSourceRef | undefined }): ReactNode {
   const { report } = props;
   switch (props.tab) {
+    case 'listen':
+      return props.source && report.media ? <MediaList source={props.source} app={report.app} items={report.media} /> : null;
     case 'summary':
       return <Summary report={report} />;
     case 'contents':
