@@ -14,7 +14,8 @@ import type { Installation } from '../../../shared/installations';
 import { LifeboatError } from '../../../shared/errors';
 import type { AppModule, ArchiveProbe, Detection } from '../module';
 import { audioContentType, fileByteSource, NOJOIN_TABLES, NojoinZip, openAudioMember, previewNojoinArchive, reopeningByteSource, BACKUP_INFO_MEMBER } from './format';
-import { serverHealth } from './api';
+import { normalizeFingerprint } from '../../transport/https';
+import { fetchFingerprint, serverHealth } from './api';
 import { NOJOIN_RESTORE_OPTIONS, nojoinRestore } from './restore';
 import { nojoinSessionFor } from './session';
 import { NOJOIN_SETTINGS, nojoinSettings } from './settings';
@@ -77,7 +78,11 @@ export const nojoinModule: AppModule = {
     const call = { signal: ctx.signal, unattended: true };
     await session.requireSuperuser(call);
     const { version } = await serverHealth(session, call);
-    return `signed in as a superuser; Nojoin ${version ?? '(version not given)'}`;
+    // The server's word on its certificate only confirms the pin the operator trusted; it never sets it.
+    const pinned = ctx.installation.https?.pinnedCertSha256;
+    const reported = await fetchFingerprint(session, call).catch(() => null);
+    const pin = !pinned || !reported ? '' : normalizeFingerprint(pinned) === reported ? '; the certificate matches the one Nojoin reports' : `; NOTE: Nojoin reports certificate ${reported}, not the pinned one: a TLS proxy terminates in front of it`;
+    return `signed in as a superuser; Nojoin ${version ?? '(version not given)'}${pin}`;
   },
 
   sources: {
