@@ -17,6 +17,11 @@ export interface IntegrityCheck {
    * it then counts as neither passed nor failed, and the outcome is a warning.
    */
   skipped?: string;
+  /**
+   * The secret this check needed and the restore made worthless (MeshMonitor's restore deletes
+   * every API token): the fleet asks the operator to store a new one.
+   */
+  renewSecret?: { slot: string; label: string };
 }
 
 /** A backup that exists on the installation (not yet necessarily in the vault). */

@@ -113,4 +113,6 @@ export interface InstallationStatus {
   checkedAt: string | null;
   latencyMs?: number;
   message?: string;
+  /** What the operator must do before Lifeboat can reach the installation again. */
+  action?: { kind: 'renew-secret'; slot: string; label: string };
 }

@@ -399,7 +399,7 @@ describe('restore', () => {
     // The round trip before this test deleted every API token, as a real restore of users does.
     const tokenOnly = await meshMonitorModule.restore!.verify(context(tokenSshInst), { plan: p, archive: fileArchive(SAMPLE_ARCHIVE), preview: report });
     const counts = tokenOnly.find((c) => c.id === 'row-counts');
-    expect(counts).toMatchObject({ ok: false, skipped: expect.stringMatching(/deleted the API token/) });
+    expect(counts).toMatchObject({ ok: false, skipped: expect.stringMatching(/deleted the API token/), renewSecret: { slot: 'api-token' } });
     expect(tokenOnly.filter((c) => !c.ok && !c.skipped), JSON.stringify(tokenOnly, null, 1)).toEqual([]);
     const withPassword = await meshMonitorModule.restore!.verify(context(tokenAndPasswordInst), { plan: p, archive: fileArchive(SAMPLE_ARCHIVE), preview: report });
     expect(withPassword.every((c) => c.ok), JSON.stringify(withPassword, null, 1)).toBe(true);

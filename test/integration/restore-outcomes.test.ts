@@ -114,4 +114,16 @@ describe('the outcome of a restore', () => {
     expect((await lastAudit()).outcome).toBe('failed');
     expect(ran).toHaveLength(3);
   });
+
+  it('turns the fleet row into "store a new token" when the restore made the secret worthless, until one is stored', async () => {
+    const { record } = await restoreWith([
+      { id: 'rows', kind: 'verification', name: 'Row counts', ok: false, detail: 'not counted', skipped: 'the restore removed the API token Lifeboat uses', renewSecret: { slot: 'api-token', label: 'API token' } },
+    ]);
+    expect(record.status).toBe('succeeded-with-warnings');
+    const id = record.installationId!;
+    expect(core.statuses.get(id)).toMatchObject({ state: 'auth-failed', message: "The restore removed Lifeboat's API token: store a new one.", action: { kind: 'renew-secret', slot: 'api-token' } });
+    await createInProcessClient(core).call('installations:update', { id, changes: { name: 'Target', app: 'stand-in', ssh: { host: '127.0.0.1', auth: 'agent' }, settings: { directory: '/srv' }, secrets: { 'api-token': 'a-new-token' } } });
+    expect(core.statuses.get(id)).toMatchObject({ state: 'unknown', message: 'A new API token is stored; test the connection.' });
+    expect(core.statuses.get(id)?.action).toBeUndefined();
+  });
 });

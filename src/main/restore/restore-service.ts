@@ -196,6 +196,7 @@ export class RestoreService {
       } finally {
         await actx.close();
       }
+      this.askForRenewedSecrets(installation.id, report);
       return this.judge(report, ctx, log);
     } catch (error) {
       const payload = toErrorPayload(error);
@@ -237,6 +238,20 @@ export class RestoreService {
     report.outcome = report.ok ? 'verified' : 'unverified';
     for (const check of skipped) ctx.warn(`${check.name} could not be checked: ${check.skipped}`);
     return report;
+  }
+
+  /** A secret the restore made worthless turns the fleet row into "store a new one", with that action. */
+  private askForRenewedSecrets(installationId: string, report: RestoreReport): void {
+    const renew = report.checks.find((c) => c.renewSecret)?.renewSecret;
+    if (!renew) return;
+    this.core.setStatus({
+      installationId,
+      state: 'auth-failed',
+      checkedAt: new Date().toISOString(),
+      message: `The restore removed Lifeboat's ${renew.label}: store a new one.`,
+      action: { kind: 'renew-secret', slot: renew.slot, label: renew.label },
+    });
+    this.core.events.emit('fleet:changed', { installationId });
   }
 
   async report(planId: string): Promise<RestoreReport> {

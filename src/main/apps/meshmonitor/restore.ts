@@ -371,7 +371,7 @@ async function rowCountChecks(ctx: AdapterContext, tables: string[], rows: Map<s
     if (error instanceof LifeboatError && error.code === 'CANCELLED') throw error;
     if (error instanceof TokenRemoved) {
       // MeshMonitor restored, but the restore removed the means to check it: not a failure.
-      return [{ id: 'row-counts', kind: 'verification', name: 'Row counts', ok: false, detail: 'not counted', skipped: 'the restore of users deleted the API token Lifeboat uses (as MeshMonitor always does), and the installation has no user name and password to count with; store a new token' }];
+      return [{ id: 'row-counts', kind: 'verification', name: 'Row counts', ok: false, detail: 'not counted', skipped: 'the restore of users deleted the API token Lifeboat uses (as MeshMonitor always does), and the installation has no user name and password to count with; store a new token', renewSecret: { slot: 'api-token', label: 'API token' } }];
     }
     return [{ id: 'row-counts', kind: 'verification', name: 'Row counts', ok: false, detail: `not checked: ${message(error)}` }];
   }

@@ -15,6 +15,9 @@ export function installationHandlers(core: Core): HandlerMap<keyof typeof instal
     },
     'installations:update': async ({ id, changes }) => {
       const updated = await core.registry.update(id, changes);
+      // The secret a restore made worthless was stored again: the row no longer asks for it.
+      const asked = core.statuses.get(id)?.action;
+      if (asked && changes.secrets?.[asked.slot]) core.setStatus({ installationId: id, state: 'unknown', checkedAt: null, message: `A new ${asked.label} is stored; test the connection.` });
       changed(`updated ${updated.name}`);
       return updated;
     },
