@@ -11,10 +11,14 @@ import { toErrorPayload } from '../../src/shared/errors';
 import { ensureVault, startTestFleet } from './index';
 import { startDirectoryFleet } from './directory/fleet';
 import { createInProcessClient } from '../../src/main/contract/in-process';
+import { missingLoginUsers, removeLoginUsers } from '../harness/test-users';
+import { startNojoinFleet } from './nojoin/fleet';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
 const home = process.env.LIFEBOAT_HOME ?? path.join(ROOT, '.lifeboat-dev');
 
+// The system user sshd logs in as is made for this run when missing, and removed again on exit.
+const madeUsers = await missingLoginUsers();
 const core = await createCore({ home });
 const fleet = await startTestFleet(core).catch(async (error: unknown) => {
   await core.close();
@@ -32,6 +36,9 @@ const folder = await startDirectoryFleet({ name: 'Folder of archives (fleet)', s
 const client = createInProcessClient(core);
 for (const old of await client.call('installations:list', {})) if (old.name === folder.installation.name) await client.call('installations:remove', { id: old.id });
 await client.call('installations:add', folder.installation);
+const nojoin = await startNojoinFleet();
+for (const old of await client.call('installations:list', {})) if (old.name === nojoin.installation.name) await client.call('installations:remove', { id: old.id });
+await client.call('installations:add', nojoin.installation);
 const twin = await startTwin(core, { rendererDir: path.join(ROOT, 'dist', 'renderer') });
 const { weavestream, meshmonitor } = fleet;
 
@@ -41,6 +48,7 @@ console.log(`Weavestream:     "${fleet.installations.weavestream.name}" over SSH
 console.log(`                 PostgreSQL 127.0.0.1:${weavestream.postgres.port} (postgres, trust), compose dir ${weavestream.composeDir}`);
 console.log(`MeshMonitor:     "${fleet.installations.meshmonitor.name}" at ${meshmonitor.url} (admin / changeme), data dir ${meshmonitor.dataDir}`);
 console.log(`Folder:          "${folder.installation.name}" at ${folder.folder} (site-*.tar.gz with .sha256)`);
+console.log(`Nojoin:          "${nojoin.installation.name}" at ${nojoin.fake.url} (alice / alice-password-1, a superuser)`);
 console.log(`Weavestream API: "${fleet.installations.weavestreamHttps.name}" at ${fleet.weavestreamHttps.url} (${fleet.weavestreamHttps.email}); its TOTP for Pull / Run now:`);
 console.log(`                 ${fleet.weavestreamHttps.otpauthUri}`);
 console.log(`                 or: node --import tsx -e "import('./test/harness/totp.ts').then((t) => console.log(t.totp(Buffer.from('${fleet.weavestreamHttps.totpSecret.toString('hex')}', 'hex'))))"`);
@@ -58,6 +66,9 @@ async function shutdown(): Promise<void> {
     await core.close();
     await folder.stop();
     await fleet.stop();
+    await nojoin.stop();
+    await removeLoginUsers(madeUsers);
+    if (madeUsers.length) console.log(`Removed the system user${madeUsers.length > 1 ? 's' : ''} ${madeUsers.join(', ')} this run created.`);
   } catch (error) {
     console.error(error);
     process.exitCode = 1;

@@ -172,3 +172,15 @@ export async function retryLocked(action: () => Promise<unknown>): Promise<void>
     }
   }
 }
+
+/** The login users that do not exist yet (so that a long-running fleet can remove what it made). */
+export async function missingLoginUsers(names: readonly string[] = TEST_LOGIN_USERS): Promise<string[]> {
+  const missing: string[] = [];
+  for (const name of names) if (!(await account(name))) missing.push(name);
+  return missing;
+}
+
+/** Removes login users with their homes (`npm run fleet` on exit, for the users it created). */
+export async function removeLoginUsers(names: readonly string[]): Promise<void> {
+  for (const name of names) await retryLocked(() => runTool('userdel', ['-r', '-f', name]));
+}
