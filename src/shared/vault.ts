@@ -41,6 +41,8 @@ export interface SnapshotView {
   source: SnapshotSource;
   /** The app's own id of the backup (e.g. MeshMonitor's directory name). */
   remoteId: string | null;
+  /** Stored although it did not pass verification, because the operator asked (tag `unverified`). */
+  unverified: boolean;
   tags: string[];
   paths: string[];
   archive: { name: string; size: number } | null;

@@ -48,6 +48,16 @@ describe('vault page', () => {
     await screenshot(e2e.page, 'e2e-vault-empty');
   });
 
+  it('refuses a file it cannot verify, unless asked to store it marked unverified', async () => {
+    await e2e.page.evaluate(() => window.scrollTo(0, 0));
+    await dropFiles(e2e.page, [{ name: 'refused.txt', base64: Buffer.from('no app made this\n').toString('base64') }]);
+    const refused = e2e.page.getByRole('group', { name: 'Add refused.txt to the vault: Failed' });
+    await refused.waitFor({ timeout: 20_000 });
+    expect(await refused.innerText()).toMatch(/cannot be verified.*nothing entered the vault/s);
+    await e2e.page.getByRole('heading', { name: 'No snapshots yet' }).waitFor();
+    await e2e.page.getByLabel('Also store what cannot be verified (marked unverified)').check();
+  });
+
   it('imports files dropped on the page, with live progress, and lists the new snapshots', async () => {
     await e2e.page.evaluate(() => window.scrollTo(0, 0));
     await dropFiles(e2e.page, [
@@ -60,8 +70,10 @@ describe('vault page', () => {
     await expect.poll(async () => running.locator('.job-figures').innerText().catch(() => ''), { timeout: 20_000 }).toMatch(/MiB \/ 96 MiB/);
     await screenshot(e2e.page, 'e2e-vault-import-running');
 
-    await e2e.page.getByRole('group', { name: 'Add big-random.bin to the vault: Succeeded' }).waitFor({ timeout: 40_000 });
-    await e2e.page.getByRole('group', { name: 'Add notes.txt to the vault: Succeeded' }).waitFor({ timeout: 20_000 });
+    // Stored as asked, and said to be unverified: the job ends with a warning, not plain success.
+    await e2e.page.getByRole('group', { name: /^Add big-random\.bin to the vault: Done, with warnings/ }).waitFor({ timeout: 40_000 });
+    await e2e.page.getByRole('group', { name: /^Add notes\.txt to the vault: Done, with warnings/ }).waitFor({ timeout: 20_000 });
+    await e2e.page.getByRole('button', { name: /^notes\.txt, import, unverified/ }).waitFor();
     // The snapshots arrive by vault:changed, not by a reload.
     await e2e.page.getByRole('button', { name: /^big-random\.bin, import/ }).waitFor();
     await e2e.page.getByRole('button', { name: /^notes\.txt, import/ }).waitFor();
@@ -215,7 +227,8 @@ describe('activity page', () => {
     const audit = e2e.page.getByRole('table', { name: 'Audit trail' });
     await audit.waitFor();
     const rows = audit.getByRole('row');
-    await expect.poll(() => rows.filter({ hasText: 'Import' }).count()).toBe(4);
+    // Four stored, and the refused one recorded as a failed import.
+    await expect.poll(() => rows.filter({ hasText: 'Import' }).count()).toBe(5);
     expect(await rows.filter({ hasText: 'big-random.bin' }).count()).toBe(1);
     expect(await rows.filter({ hasText: 'Check' }).filter({ hasText: 'no problems (all data read)' }).count()).toBe(1);
     expect(await rows.filter({ hasText: 'Forget' }).filter({ hasText: 'removed 3 snapshot(s)' }).count()).toBe(1);

@@ -63,7 +63,9 @@ describe('lifeboat CLI', () => {
     expect(noVault.status, noVault.stderr).toBe(10);
     expect(noVault.stderr).toContain('VAULT_NOT_INITIALIZED');
     expect(lifeboat(['vault', 'init']).status).toBe(0);
-    expect(lifeboat(['import', cli]).status).toBe(0);
+    // Not an archive any app makes: stored only when asked, marked unverified, and the exit code says so (3).
+    expect(lifeboat(['import', cli]).status).toBe(1);
+    expect(lifeboat(['import', '--allow-unverified', cli]).status).toBe(3);
     // Damage one pack: the check command reports it and must exit 1 (it used to exit 0).
     const packs = readdirSync(path.join(home, 'vault', 'data'), { recursive: true }).map(String).filter((f) => /[0-9a-f]{64}$/.test(f));
     const pack = path.join(home, 'vault', 'data', packs[0]!);

@@ -63,7 +63,7 @@ async function importKilledAt(archive: string, aim: Aim): Promise<Landing> {
   const lockNames = (): string[] => readdirSync(locksDir).filter((name) => /^[0-9a-f]{64}$/.test(name));
   const earlier = new Set(lockNames());
   const hasNewLock = (): boolean => lockNames().some((name) => !earlier.has(name));
-  const child = spawn(process.execPath, [cli, 'import', archive], { env: { ...process.env, LIFEBOAT_HOME: home }, stdio: ['ignore', 'ignore', 'pipe'] });
+  const child = spawn(process.execPath, [cli, 'import', '--allow-unverified', archive], { env: { ...process.env, LIFEBOAT_HOME: home }, stdio: ['ignore', 'ignore', 'pipe'] });
   let stderr = '';
   child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
   const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
@@ -99,7 +99,7 @@ async function importKilledAt(archive: string, aim: Aim): Promise<Landing> {
     if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
   }
   await exited;
-  if (!frozen) expect(child.exitCode, `an import that was not killed must succeed: ${stderr}`).toBe(0);
+  if (!frozen) expect(child.exitCode, `an import that was not killed must succeed (3: stored, marked unverified): ${stderr}`).toBe(3);
   return { aim: described, stage, bytesRead, leftLock: hasNewLock() };
 }
 
@@ -107,8 +107,8 @@ describe('lifeboat vault commands against the real restic CLI', () => {
   it('the recovery kit alone opens the vault in restic, and what Lifeboat imports restic restores byte for byte', () => {
     const archive = path.join(work, 'weavestream-postgres.dump');
     writeFileSync(archive, randomBytes(5 * 1024 * 1024 + 17));
-    const imported = lifeboat(['--json', 'import', archive, path.resolve('test/fixtures/nojoin/nojoin_backup_sample.zip')]);
-    expect(imported.status).toBe(0);
+    const imported = lifeboat(['--json', 'import', '--allow-unverified', archive, path.resolve('test/fixtures/nojoin/nojoin_backup_sample.zip')]);
+    expect(imported.status).toBe(3);
     const results = JSON.parse(imported.stdout) as { snapshotId: string; sha256: string }[];
     expect(results[0]!.sha256).toBe(createHash('sha256').update(readFileSync(archive)).digest('hex'));
 
@@ -133,7 +133,7 @@ describe('lifeboat vault commands against the real restic CLI', () => {
     const size = 24 * 1024 * 1024;
     writeFileSync(archive, randomBytes(size));
     // One whole import first: the killed ones re-read what the vault already holds.
-    expect(lifeboat(['import', archive]).status).toBe(0);
+    expect(lifeboat(['import', '--allow-unverified', archive]).status).toBe(3);
     const before = JSON.parse(lifeboat(['--json', 'vault', 'snapshots']).stdout) as unknown[];
     // Kill points across the import's life, each one a moment the test sees (not a time): its lock
     // has appeared; it has read a chosen number of bytes of the archive (16 points, 5 % to 90 %);
@@ -177,8 +177,8 @@ describe('lifeboat vault commands against the real restic CLI', () => {
     expect(landings.filter((l) => l.stage === 'mid-ingest' && !l.leftLock).map((l) => l.aim), `an import holds its lock while it ingests:\n${described}`).toEqual([]);
     const killedWhileHoldingLock = landings.filter((l) => l.leftLock).length;
     expect(killedWhileHoldingLock, 'some kills must land mid-ingest for this test to mean anything').toBeGreaterThan(3);
-    const rerun = lifeboat(['--json', 'import', archive]);
-    expect(rerun.status, rerun.stderr).toBe(0);
+    const rerun = lifeboat(['--json', 'import', '--allow-unverified', archive]);
+    expect(rerun.status, rerun.stderr).toBe(3);
     const [result] = JSON.parse(rerun.stdout) as { snapshotId: string }[];
     const dumped = restic(['dump', result!.snapshotId, '/big.bin']);
     expect(dumped.stdout.equals(readFileSync(archive))).toBe(true);

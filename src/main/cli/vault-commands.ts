@@ -164,7 +164,8 @@ export function registerVaultCommands(program: Command, { getCore, json, outcome
     .command('import <files...>')
     .description('add local archive files to the vault, one snapshot each; a sidecar given with its archive (manifest, .meta.json, .sha256) is stored with it')
     .option('--installation <name>', 'label them as this installation\'s backups')
-    .action(async (files: string[], opts: { installation?: string }) => {
+    .option('--allow-unverified', 'store an archive that fails or cannot get verification anyway, tagged unverified')
+    .action(async (files: string[], opts: { installation?: string; allowUnverified?: boolean }) => {
       const core = await getCore();
       const client = createInProcessClient(core);
       const installationId = opts.installation ? (await core.registry.resolve(opts.installation)).id : undefined;
@@ -177,10 +178,10 @@ export function registerVaultCommands(program: Command, { getCore, json, outcome
       for (const archive of pairing.archives) {
         const file = byName.get(archive.name)!;
         const sidecars = archive.sidecars.map((name) => ({ path: byName.get(name)! }));
-        const { jobId } = await client.call('vault:import', { source: { path: file }, sidecars, ...(installationId ? { installationId } : {}) });
-        results.push({ file, sidecars: archive.sidecars, ...(await followJob<{ snapshotId: string; sha256: string; size: number }>(core, jobId, outcome)) });
+        const { jobId } = await client.call('vault:import', { source: { path: file }, sidecars, allowUnverified: opts.allowUnverified === true, ...(installationId ? { installationId } : {}) });
+        results.push({ file, sidecars: archive.sidecars, ...(await followJob<{ snapshotId: string; sha256: string; size: number; unverified: string | null }>(core, jobId, outcome)) });
       }
-      print(results, json(), (items) => items.map((r) => `${r.file}: snapshot ${r.snapshotId.slice(0, 8)} (${formatBytes(r.size)}, sha256 ${r.sha256.slice(0, 16)}…)`).join('\n'));
+      print(results, json(), (items) => items.map((r) => `${r.file}: snapshot ${r.snapshotId.slice(0, 8)} (${formatBytes(r.size)}, sha256 ${r.sha256.slice(0, 16)}…)${r.unverified ? ` — UNVERIFIED: ${r.unverified}` : ''}`).join('\n'));
     });
 
   program

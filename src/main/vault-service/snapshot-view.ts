@@ -7,8 +7,9 @@ import type { FileInfoEntry, SnapshotInfo } from '../vault';
  * works for an operator without Lifeboat: hostname = installation name, tags = app kind, source,
  * `installation:<id>`, `remote:<app's backup id>`.
  */
-export function snapshotTags(input: { app: AppKind | null; source: SnapshotSource; installationId?: string | null; remoteId?: string | null; storedAt?: Date }): string[] {
+export function snapshotTags(input: { app: AppKind | null; source: SnapshotSource; installationId?: string | null; remoteId?: string | null; storedAt?: Date; unverified?: boolean }): string[] {
   const tags: string[] = [input.source];
+  if (input.unverified) tags.push(UNVERIFIED_TAG);
   if (input.storedAt) tags.push(`stored:${input.storedAt.toISOString().replace(/\.\d{3}Z$/, 'Z')}`);
   if (input.app) tags.unshift(input.app);
   if (input.installationId) tags.push(`installation:${input.installationId}`);
@@ -18,13 +19,15 @@ export function snapshotTags(input: { app: AppKind | null; source: SnapshotSourc
 }
 
 const SOURCES: readonly SnapshotSource[] = ['pull', 'import', 'pre-restore'];
+/** The tag of an archive stored although it did not pass verification (the operator asked). */
+const UNVERIFIED_TAG = 'unverified';
 
 /** Reads Lifeboat's labels back from a snapshot; snapshots restic wrote get neutral values. */
 /** The archive is the largest file at the snapshot's root; the rest are its sidecars. */
 export function toSnapshotView(info: SnapshotInfo, files: FileInfoEntry[] | null): SnapshotView {
   const tagValue = (prefix: string) => info.tags.find((t) => t.startsWith(prefix))?.slice(prefix.length) ?? null;
   // The app kind is the one bare tag that is neither a source nor a prefixed label.
-  const app: AppKind | null = info.tags.find((t) => !(SOURCES as readonly string[]).includes(t) && !t.includes(':') && appKindSchema.safeParse(t).success) ?? null;
+  const app: AppKind | null = info.tags.find((t) => !(SOURCES as readonly string[]).includes(t) && t !== UNVERIFIED_TAG && !t.includes(':') && appKindSchema.safeParse(t).success) ?? null;
   const source = (info.tags.find((t) => (SOURCES as readonly string[]).includes(t)) as SnapshotSource | undefined) ?? 'other';
   const topFiles = (files ?? []).filter((f) => f.type === 'file' && f.path === `/${f.name}`);
   const archive = topFiles.reduce<FileInfoEntry | null>((largest, f) => (!largest || f.size > largest.size ? f : largest), null);
@@ -38,6 +41,7 @@ export function toSnapshotView(info: SnapshotInfo, files: FileInfoEntry[] | null
     app,
     source,
     remoteId: tagValue('remote:'),
+    unverified: info.tags.includes(UNVERIFIED_TAG),
     tags: info.tags,
     paths: info.paths,
     archive: archive ? { name: archive.name, size: archive.size } : null,

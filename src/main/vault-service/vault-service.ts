@@ -28,6 +28,12 @@ import { snapshotTags, toSnapshotView } from './snapshot-view';
 import { VaultConfigFile, type VaultConfig } from './vault-config';
 
 /** What an archive added to the vault is, for labels and retention grouping. */
+/** What verifying an import decided: the app it is, and why it is stored unverified (null: verified). */
+export interface ImportVerdict {
+  app: AppKind | null;
+  unverified: string | null;
+}
+
 export interface ArchiveOrigin {
   installation: Pick<Installation, 'id' | 'name' | 'app'> | null;
   app: AppKind | null;
@@ -36,6 +42,11 @@ export interface ArchiveOrigin {
   remoteId?: string | null;
   /** Stable per installation (the remote backup folder), so retention groups per installation. */
   groupPath: string;
+  /**
+   * Why the archive is stored without passing verification (the operator asked): tagged
+   * `unverified`. Read after `beforeSnapshot`, which may be what decides it.
+   */
+  unverified?: () => string | null;
 }
 
 export interface AddToVaultOptions {
@@ -231,7 +242,7 @@ export class VaultService {
       sidecars: options.sidecars ?? [],
       hostname: origin.installation?.name ?? 'local import',
       paths: [origin.groupPath],
-      tags: snapshotTags({ app: origin.app, source: origin.source, installationId: origin.installation?.id ?? null, remoteId: origin.remoteId ?? null, storedAt }),
+      tags: () => snapshotTags({ app: origin.app, source: origin.source, installationId: origin.installation?.id ?? null, remoteId: origin.remoteId ?? null, storedAt, unverified: Boolean(origin.unverified?.()) }),
       signal: options.ctx.signal,
       onProgress: (p) => options.ctx.progress(p),
       ...(options.beforeSnapshot ? { beforeSnapshot: options.beforeSnapshot } : {}),
@@ -241,13 +252,22 @@ export class VaultService {
   }
 
   /** The import job: a local file (or a staged upload) becomes a snapshot. */
-  async importFile(filePath: string, displayName: string, installation: Installation | null, ctx: JobContext, sidecarFiles: { file: string; name: string }[] = []): Promise<{ snapshotId: string; sha256: string; size: number }> {
+  async importFile(
+    filePath: string,
+    displayName: string,
+    installation: Installation | null,
+    ctx: JobContext,
+    sidecarFiles: { file: string; name: string }[] = [],
+    verify?: () => Promise<ImportVerdict>,
+  ): Promise<{ snapshotId: string; sha256: string; size: number; unverified: string | null }> {
     const info = await stat(filePath).catch((error: unknown) => {
       throw new LifeboatError('NOT_FOUND', `Cannot read ${displayName}: ${(error as Error).message}.`, { cause: error });
     });
     if (!info.isFile()) throw new LifeboatError('INVALID_INPUT', `${displayName} is not a regular file.`);
     ctx.progress({ phase: 'adding to vault', bytes: 0, total: info.size });
     const sidecars = await Promise.all(sidecarFiles.map(async (s) => ({ name: s.name, content: await readSidecar(s.file, s.name) })));
+    // The verdict comes after the vault read the bytes and before a snapshot exists: a failure leaves none.
+    let verdict: ImportVerdict = { app: installation?.app ?? null, unverified: null };
     try {
       const result = await this.addArchive({
         input: createReadStream(filePath),
@@ -257,14 +277,33 @@ export class VaultService {
         sidecars,
         origin: {
           installation,
-          app: installation?.app ?? null,
+          get app() {
+            return installation?.app ?? verdict.app;
+          },
           source: 'import',
           groupPath: installation ? `/imports/${installation.id}` : '/imports',
+          unverified: () => verdict.unverified,
         },
         ctx,
+        ...(verify
+          ? {
+              beforeSnapshot: async () => {
+                ctx.progress({ phase: 'verifying' });
+                verdict = await verify();
+              },
+            }
+          : {}),
       });
-      await this.audit.record({ action: 'import', outcome: 'succeeded', installationId: installation?.id, installationName: installation?.name, snapshotId: result.snapshotId, jobId: ctx.jobId, detail: displayName });
-      return result;
+      await this.audit.record({
+        action: 'import',
+        outcome: verdict.unverified ? 'succeeded-with-warnings' : 'succeeded',
+        installationId: installation?.id,
+        installationName: installation?.name,
+        snapshotId: result.snapshotId,
+        jobId: ctx.jobId,
+        detail: verdict.unverified ? `${displayName} (stored UNVERIFIED: ${verdict.unverified})` : displayName,
+      });
+      return { ...result, unverified: verdict.unverified };
     } catch (error) {
       await this.audit.record({ action: 'import', outcome: ctx.signal.aborted ? 'cancelled' : 'failed', installationId: installation?.id, jobId: ctx.jobId, detail: `${displayName}: ${(error as Error).message}` });
       throw error;

@@ -52,7 +52,8 @@ export interface AddArchiveOptions extends OperationOptions {
    */
   sidecars?: Sidecar[] | (() => Sidecar[]);
   hostname: string;
-  tags?: string[];
+  /** Read when the snapshot is written, after `beforeSnapshot` (a verdict may add a tag). */
+  tags?: string[] | (() => string[]);
   /** Paths recorded in the snapshot (restic groups snapshots by host + paths). */
   paths: string[];
   /** Snapshot time; now if omitted. */
@@ -183,7 +184,7 @@ export async function addArchive(repo: Repository, options: AddArchiveOptions): 
         username: user.username,
         uid: user.uid,
         gid: user.gid,
-        tags: options.tags ?? [],
+        tags: (typeof options.tags === 'function' ? options.tags() : options.tags) ?? [],
       };
       const json = encodeSnapshot(snapshot);
       const snapshotId = await repo.saveJson('snapshots', json);

@@ -63,6 +63,8 @@ export const vaultCommands = {
         /** The archive's sidecars (manifest, .meta.json, .sha256), stored with it in the same snapshot. */
         sidecars: z.array(archiveSourceSchema).max(8).default([]),
         installationId: z.string().optional(),
+        /** Store it even when it fails (or cannot get) verification, tagged `unverified`. */
+        allowUnverified: z.boolean().default(false),
       })
       .strict(),
     output: returns<{ jobId: string }>(),

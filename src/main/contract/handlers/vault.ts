@@ -1,7 +1,8 @@
 import path from 'node:path';
 import type { FilePairing } from '../../../shared/apps';
 import type { vaultCommands } from '../../../shared/contract/vault';
-import { LifeboatError } from '../../../shared/errors';
+import { LifeboatError, toErrorPayload } from '../../../shared/errors';
+import { verifyImport } from '../../apps/import-check';
 import type { Core } from '../../core';
 import type { HandlerMap } from '../handler-types';
 
@@ -17,7 +18,7 @@ export function vaultHandlers(core: Core): HandlerMap<keyof typeof vaultCommands
     'vault:snapshots': async (filter) => vault.snapshots(filter),
     'vault:snapshot-files': async ({ snapshotId }) => vault.snapshotFiles(snapshotId),
     'vault:stats': async () => vault.stats(),
-    'vault:import': async ({ source, sidecars, installationId }) => {
+    'vault:import': async ({ source, sidecars, installationId, allowUnverified }) => {
       await vault.open();
       const installation = installationId ? await core.registry.get(installationId) : null;
       const located = (ref: typeof source) =>
@@ -33,7 +34,19 @@ export function vaultHandlers(core: Core): HandlerMap<keyof typeof vaultCommands
         { kind: 'vault-import', title: `Add ${archive.name} to the vault`, installationId: installation?.id ?? null, queue: { name: 'vault-write', limit: 2 } },
         async (ctx) => {
           try {
-            return await vault.importFile(archive.file, archive.name, installation, ctx, extras);
+            const verify = async () => {
+              const verdict = await verifyImport(core, archive, extras, installation, ctx).catch((error: unknown) => {
+                const payload = toErrorPayload(error);
+                if (!allowUnverified || payload.code !== 'ARCHIVE_VERIFY_FAILED') throw error;
+                return { app: (payload.details?.app as string | undefined) ?? null, unverified: payload.message };
+              });
+              if (verdict.unverified && !allowUnverified) {
+                throw new LifeboatError('ARCHIVE_VERIFY_FAILED', `${archive.name} cannot be verified (${verdict.unverified}); nothing entered the vault. Add it anyway, marked unverified, if you trust it.`, { details: { unverifiable: true } });
+              }
+              if (verdict.unverified) ctx.warn(`stored UNVERIFIED: ${verdict.unverified}`);
+              return verdict;
+            };
+            return await vault.importFile(archive.file, archive.name, installation, ctx, extras, verify);
           } finally {
             await Promise.all([archive, ...extras].filter((f) => f.staged).map((f) => vault.discardStaged(f.file)));
           }

@@ -34,15 +34,15 @@ async function sourceOf(file: File): Promise<{ path: string } | { uploadId: stri
  * or .sha256 becomes one snapshot); a sidecar without its archive is refused by name. Each
  * archive becomes its own import job; the snapshot list updates on `vault:changed`.
  */
-export function useArchiveImport(): { add: (files: File[], installationId: string | null) => void; pending: PendingUpload[]; dismiss: (key: string) => void } {
+export function useArchiveImport(): { add: (files: File[], installationId: string | null, allowUnverified?: boolean) => void; pending: PendingUpload[]; dismiss: (key: string) => void } {
   const [pending, setPending] = useState<PendingUpload[]>([]);
 
-  const importOne = useCallback(async (file: File, sidecars: File[], installationId: string | null): Promise<void> => {
+  const importOne = useCallback(async (file: File, sidecars: File[], installationId: string | null, allowUnverified: boolean): Promise<void> => {
     const key = `upload-${++uploadSeq}`;
     setPending((list) => [...list, { key, name: file.name, size: file.size, state: 'uploading' }]);
     try {
       const [source, ...sidecarSources] = await Promise.all([file, ...sidecars].map(sourceOf));
-      await startVaultJob(api.call('vault:import', { source: source!, sidecars: sidecarSources, ...(installationId ? { installationId } : {}) }));
+      await startVaultJob(api.call('vault:import', { source: source!, sidecars: sidecarSources, allowUnverified, ...(installationId ? { installationId } : {}) }));
       setPending((list) => list.filter((p) => p.key !== key));
     } catch (error) {
       setPending((list) => list.map((p) => (p.key === key ? { ...p, state: 'failed', error: toErrorPayload(error) } : p)));
@@ -50,7 +50,7 @@ export function useArchiveImport(): { add: (files: File[], installationId: strin
   }, []);
 
   const add = useCallback(
-    (files: File[], installationId: string | null) => {
+    (files: File[], installationId: string | null, allowUnverified = false) => {
       // One after another: uploads share one link, and the core queues vault writes anyway.
       const run = async (): Promise<void> => {
         const byName = new Map(files.map((f) => [f.name, f]));
@@ -59,7 +59,7 @@ export function useArchiveImport(): { add: (files: File[], installationId: strin
           const message = `${lone.name} is a sidecar of ${lone.archive}, not an archive: drop it together with ${lone.archive}.`;
           setPending((list) => [...list, { key: `upload-${++uploadSeq}`, name: lone.name, size: byName.get(lone.name)?.size ?? 0, state: 'failed', error: { code: 'INVALID_INPUT', message } }]);
         }
-        for (const archive of pairing.archives) await importOne(byName.get(archive.name)!, archive.sidecars.map((n) => byName.get(n)!), installationId);
+        for (const archive of pairing.archives) await importOne(byName.get(archive.name)!, archive.sidecars.map((n) => byName.get(n)!), installationId, allowUnverified);
       };
       run().catch((error: unknown) => setPending((list) => [...list, { key: `upload-${++uploadSeq}`, name: files.map((f) => f.name).join(', '), size: 0, state: 'failed', error: toErrorPayload(error) }]));
     },
@@ -113,7 +113,13 @@ export function ArchiveDropZone(props: { onFiles: (files: File[]) => void; child
 }
 
 /** "Add archive…" for keyboard users, the optional installation, and the imports under way. */
-export function ImportPanel(props: { importer: ReturnType<typeof useArchiveImport>; installationId: string; onInstallationChange: (id: string) => void }): ReactNode {
+export function ImportPanel(props: {
+  importer: ReturnType<typeof useArchiveImport>;
+  installationId: string;
+  onInstallationChange: (id: string) => void;
+  allowUnverified: boolean;
+  onAllowUnverifiedChange: (allow: boolean) => void;
+}): ReactNode {
   const { importer } = props;
   const inputRef = useRef<HTMLInputElement>(null);
   const installations = useStore((s) => s.fleet.installations);
@@ -137,6 +143,10 @@ export function ImportPanel(props: { importer: ReturnType<typeof useArchiveImpor
             ))}
           </select>
         </label>
+        <label className="vault-inline-field" title="Lifeboat checks every archive with its app's rules before it enters the vault. A file it cannot check (no app recognises it, no checksum came with it) or that fails is refused unless you tick this.">
+          <input type="checkbox" checked={props.allowUnverified} onChange={(e) => props.onAllowUnverifiedChange(e.target.checked)} />
+          <span>Also store what cannot be verified (marked unverified)</span>
+        </label>
         <button type="button" className="button button-primary" onClick={() => inputRef.current?.click()}>
           Add archive…
         </button>
@@ -150,7 +160,7 @@ export function ImportPanel(props: { importer: ReturnType<typeof useArchiveImpor
             const files = [...(event.target.files ?? [])];
             // Reset so choosing the same file again fires another change.
             event.target.value = '';
-            if (files.length > 0) importer.add(files, props.installationId || null);
+            if (files.length > 0) importer.add(files, props.installationId || null, props.allowUnverified);
           }}
         />
       </div>

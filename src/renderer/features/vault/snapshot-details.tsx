@@ -37,6 +37,7 @@ export function SnapshotDetails(props: { snapshot: SnapshotView }): ReactNode {
     <article className="vault-details" aria-label={`Snapshot ${snapshot.shortId}`}>
       <h3>
         {snapshot.archive?.name ?? `Snapshot ${snapshot.shortId}`} <Pill tone={look.tone}>{look.label}</Pill>
+        {snapshot.unverified ? <Pill tone="warn" title="Stored although Lifeboat could not verify it (you asked for it): check it before you trust it.">unverified</Pill> : null}
       </h3>
       <dl className="facts vault-details-facts">
         <dt>Snapshot</dt>

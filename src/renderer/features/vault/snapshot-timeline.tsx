@@ -63,7 +63,7 @@ function InstallationTimeline(props: { host: string; snapshots: SnapshotView[]; 
                 type="button"
                 className="timeline-button"
                 aria-pressed={selected}
-                aria-label={`${snapshot.archive?.name ?? snapshot.shortId}, ${look.label}, ${formatTime(snapshot.time)}`}
+                aria-label={`${snapshot.archive?.name ?? snapshot.shortId}, ${look.label}${snapshot.unverified ? ', unverified' : ''}, ${formatTime(snapshot.time)}`}
                 onClick={() => props.onSelect(snapshot.id)}
               >
                 <span className="timeline-when" title={formatTime(snapshot.time)}>
@@ -71,7 +71,10 @@ function InstallationTimeline(props: { host: string; snapshots: SnapshotView[]; 
                   <span className="muted">{hourFormat.format(new Date(snapshot.time))}</span>
                 </span>
                 <span className="timeline-what">
-                  <span className="timeline-archive">{snapshot.archive?.name ?? `snapshot ${snapshot.shortId}`}</span>
+                  <span className="timeline-archive">
+                    {snapshot.archive?.name ?? `snapshot ${snapshot.shortId}`}
+                    {snapshot.unverified ? <span className="muted"> · unverified</span> : null}
+                  </span>
                   <span className="muted">
                     {appLabel(snapshot.app, modules)}
                     {snapshot.archive ? ` · ${formatBytes(snapshot.archive.size)}` : ''} · <code>{snapshot.shortId}</code>

@@ -14,12 +14,13 @@ import './vault.css';
 function OpenVault(): ReactNode {
   const importer = useArchiveImport();
   const [installationId, setInstallationId] = useState('');
+  const [allowUnverified, setAllowUnverified] = useState(false);
   return (
-    <ArchiveDropZone onFiles={(files) => importer.add(files, installationId || null)}>
+    <ArchiveDropZone onFiles={(files) => importer.add(files, installationId || null, allowUnverified)}>
       <div className="vault-page">
         <RecoveryKitBanner />
         <VaultHeader />
-        <ImportPanel importer={importer} installationId={installationId} onInstallationChange={setInstallationId} />
+        <ImportPanel importer={importer} installationId={installationId} onInstallationChange={setInstallationId} allowUnverified={allowUnverified} onAllowUnverifiedChange={setAllowUnverified} />
         <SnapshotBrowser />
         <CheckPanel />
         <RetentionPanel />
