@@ -226,7 +226,9 @@ export class NojoinStore {
       staged.set(name, bytes);
     }
     // 3. One transaction: work on a copy, swap it in at the end.
-    const next: State = structuredClone(this.state);
+    // Files are copied by reference: structuredClone would turn each Buffer into a plain Uint8Array.
+    const { files, ...rest } = this.state;
+    const next: State = { ...structuredClone(rest), files: new Map(files) };
     const skipped: Skipped = {};
     const skip = (table: string, reason: string) => {
       skipped[table] ??= {};
