@@ -374,8 +374,8 @@ async function zipOf(entries: { name: string; bytes: Buffer }[]): Promise<Buffer
   });
   archive.pipe(out);
   for (const entry of entries) archive.append(entry.bytes, { name: entry.name });
-  await archive.finalize();
-  await done;
+  // archiver reports a bad entry as an 'error' event and its finalize() never settles then.
+  await Promise.all([archive.finalize(), done]);
   return Buffer.concat(chunks);
 }
 
