@@ -286,9 +286,10 @@ describe('refusals before anything changes', () => {
     expect(refused.blocked).toBe(true);
     const blocking = refused.preflight.filter((c) => c.blocking && !c.ok);
     expect(blocking.length).toBeGreaterThan(0);
-    expect(blocking.map((c) => c.detail).join(' ')).toMatch(/recordings\.json.*row 2.*status.*DONE|recordings\.json.*status.*DONE.*row 2/s);
+    expect(blocking.map((c) => c.detail).join(' ')).toMatch(/recordings\.json row 2 \(id 102\): "status" is "DONE", not one of UPLOADING, .*Nojoin aborts the whole restore on such a row/);
     await expect(client().call('restore:start', { planId: refused.id, confirmation: installation.name })).rejects.toMatchObject({ code: 'PREFLIGHT_FAILED' });
-    expect(fake.requests.filter((r) => r.path.startsWith('/api/v1/backup/upload') || r.path === '/api/v1/backup/import')).toEqual([]);
+    // Blocked by the archive alone: the server is not even asked for an export.
+    expect(fake.requests.filter((r) => r.path.startsWith('/api/v1/backup/'))).toEqual([]);
     expect(fake.restoredArchives).toHaveLength(0);
   });
 
@@ -339,19 +340,36 @@ describe('the upload and Nojoin’s job', { timeout: RESTORE_TIMEOUT_MS }, () =>
     expect(fake.store.rows('recordings')).toEqual(before);
   });
 
-  it('a chunk that fails once (an error, a dropped connection) is sent again and confirmed before complete', async () => {
+  it('a chunk that fails once (an error, a confirmation of another index, a dropped connection) is sent again and confirmed before complete', async () => {
     // 5 KiB chunks: the 22 KB sample goes in five.
     const { fake, installation } = await target({ settings: { uploadChunkMiB: '0.005' } });
     fake.faults.failChunk(1, 1, 'error');
+    fake.faults.misconfirmChunk(2);
     fake.faults.failChunk(3, 1, 'drop');
     await restored(installation, await plan(installation, archives.sample, 'skip'));
     const sample = await readFile(archives.sample);
     const chunks = Math.ceil(sample.length / Math.round(0.005 * 1024 * 1024));
     expect(chunks).toBe(5);
     const upload = fake.requests.filter((r) => r.path.startsWith('/api/v1/backup/upload')).map((r) => `${r.path.split('/').at(-1)} ${r.status}`);
-    // The dropped request has no answer to log; the failed one is answered 500, and each is sent again.
-    expect(upload).toEqual(['init 200', 'chunk 200', 'chunk 500', 'chunk 200', 'chunk 200', 'chunk 200', 'chunk 200', 'complete 202']);
+    // Chunk 1 is answered 500, chunk 2 confirmed as another index, chunk 3's connection dropped
+    // (no answer to log): each is sent again until the server confirms it by its index.
+    expect(upload).toEqual(['init 200', 'chunk 200', 'chunk 500', 'chunk 200', 'chunk 200', 'chunk 200', 'chunk 200', 'chunk 200', 'complete 202']);
     expect(fake.restoredArchives.at(-1)!.equals(sample)).toBe(true);
+  });
+
+  it('a chunk the server never confirms stops the restore before complete: nothing changed, no point of no return passed', async () => {
+    const { fake, installation } = await target({ settings: { uploadChunkMiB: '0.005' } });
+    const before = structuredClone(fake.store.rows('recordings'));
+    const restorePlan = await plan(installation, archives.sample, 'skip');
+    fake.faults.failChunk(2, 100, 'error');
+    const { record, report } = await restore(installation, restorePlan);
+    expect(record.status).toBe('failed');
+    expect(record.error).toMatchObject({ code: 'HTTP_NETWORK', message: expect.stringMatching(/^Chunk 2 of the restore upload failed 5 times; the last time: Nojoin answered chunk 2 with HTTP 500: "Failed to save the uploaded chunk\."/) });
+    expect(record.cancellable).toBe(true);
+    expect(report.outcome).toBe('failed');
+    expect(fake.requests.some((r) => r.path.endsWith('/complete'))).toBe(false);
+    expect(fake.restoredArchives).toHaveLength(0);
+    expect(fake.store.rows('recordings')).toEqual(before);
   });
 
   it('"completed_with_warnings" is not plain success: outcome unverified, the job succeeded with warnings that say what Nojoin left out', async () => {
