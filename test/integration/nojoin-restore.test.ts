@@ -202,6 +202,11 @@ describe('conflict modes on records that already exist', { timeout: RESTORE_TIME
 
     const report = await restored(installation, overwritePlan);
     expect(report.checks.find((c) => c.id === 'overwritten')).toMatchObject({ ok: true });
+    // The safety snapshot holds the server as it was: the title the restore overwrote, and audio.
+    const { record, result: safety } = await job<PreviewReport>(client().call('apps:preview', { source: { snapshotId: report.safetySnapshotId! }, installationId: installation.id }));
+    expect(record.status, JSON.stringify(record.error)).toBe('succeeded');
+    expect(safety.contents.rows.filter((r) => String(r.item).startsWith('recording:')).map((r) => r.what).sort()).toEqual(['Renamed on the server', R2.name].sort());
+    expect(safety.media?.map((m) => m.label)).toEqual(['Renamed on the server']);
     expect(fake.store.rows('recordings').map((r) => r.name).sort()).toEqual([R1.name, R2.name, R3.name].sort());
     // Replaced: new rows, none of the old ids.
     expect(fake.store.rows('recordings').some((r) => oldIds.includes(r.id))).toBe(false);
