@@ -241,6 +241,11 @@ describe('conflict modes on records that already exist', { timeout: RESTORE_TIME
     expect(fake.store.rows('users').map((u) => ({ id: u.id, username: u.username, hashed_password: u.hashed_password }))).toEqual(users);
     expect(fake.store.rows('user_tasks')).toHaveLength(1);
     expect(fake.store.rows('transcripts')).toHaveLength(3);
+    // Every table but users holds what the plan said it would: the archive's rows.
+    for (const table of TABLES.filter((t) => t !== 'users')) {
+      expect(linesOf(clearPlan, table), table).toEqual([expect.objectContaining({ action: 'replace' })]);
+      expect(fake.store.rows(table).length, table).toBe(linesOf(clearPlan, table)[0]!.archive);
+    }
   });
 
   it('a repeated Skip restore duplicates tasks and note templates, never recordings, and the plan says they are always inserted', async () => {
@@ -265,6 +270,7 @@ describe('a selective restore', { timeout: RESTORE_TIMEOUT_MS }, () => {
   it('brings only the chosen recording, with its own audio member and no other', async () => {
     const { fake, installation } = await target();
     for (const r of [...fake.store.rows('recordings')]) fake.store.removeRecording(r.id as number);
+    const before = counts(fake);
     const { record, result: preview } = await job<PreviewReport>(client().call('apps:preview', { source: { path: archives.twoAudio }, installationId: installation.id }));
     expect(record.status, JSON.stringify(record.error)).toBe('succeeded');
     expect(preview.selectable).toEqual(expect.arrayContaining(['recording:101', 'recording:102', 'recording:103']));
@@ -277,6 +283,8 @@ describe('a selective restore', { timeout: RESTORE_TIMEOUT_MS }, () => {
     expect(fake.store.rows('recordings').map((r) => [r.meeting_uid, r.name])).toEqual([[R2.meetingUid, R2.name]]);
     expect(fake.store.rows('transcripts').map((t) => t.recording_id)).toEqual([recording(fake, R2.meetingUid)!.id]);
     expect(fake.store.file(`data/${R2.audio}`)).toBeDefined();
+    const after = counts(fake);
+    for (const table of TABLES) expect(after[table]! - before[table]!, table).toBe(plannedAdds(selectivePlan, table));
     // What Nojoin was given: one recording row and its audio, the other recording's audio left out.
     const uploaded = await readRawZip(fake.restoredArchives.at(-1)!);
     expect(uploaded.filter((m) => m.name.startsWith('recordings/')).map((m) => m.name)).toEqual([R2.audio]);
