@@ -3,7 +3,7 @@
 // newest first while one still being written (no end of central directory yet) is not, a listed
 // one is pulled over SFTP and verified, and one deleted between list and pull is NOT_FOUND in words.
 import { randomBytes } from 'node:crypto';
-import { mkdir, readFile, rm, utimes, writeFile } from 'node:fs/promises';
+import { mkdir, readFile, rm, stat, utimes, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { RemoteBackup } from '../../src/shared/apps';
@@ -44,7 +44,7 @@ async function put(name: string, bytes: Buffer, mtime: Date): Promise<void> {
   await utimes(file, mtime, mtime);
 }
 
-const idOf = (file: { name: string; mtime: Date }) => `sftp:${file.name}@${file.mtime.getTime() / 1000}`;
+const idOf = (file: { name: string; mtime: Date }) => `sftp:${file.name}@${Math.floor(file.mtime.getTime() / 1000)}`;
 
 async function job<T>(started: Promise<{ jobId: string }>): Promise<{ record: JobRecord; result: T }> {
   const record = await core.jobs.wait((await started).jobId);
@@ -125,5 +125,20 @@ describe('Nojoin exports over SSH', () => {
     const finished = new Date(now);
     await put(files.unfinished.name, exports.withAudio, finished);
     expect((await listed()).map((b) => b.id)).toEqual([idOf({ name: files.unfinished.name, mtime: finished }), idOf(files.newer)]);
+  });
+
+  it('an export only the container’s user may read (0600, another owner) is refused in words that say why and what to do', async () => {
+    const other = path.join(composeDir, 'other');
+    await mkdir(path.join(other, 'data', 'backups'), { recursive: true });
+    await runTool('chown', ['-R', owner, other]);
+    // As Nojoin's worker leaves it: a NamedTemporaryFile, mode 0600, owned by the container's user (root here).
+    const locked = path.join(other, 'data', 'backups', 'tmpr00t0wnd.zip');
+    await writeFile(locked, exports.withAudio, { mode: 0o600 });
+    const elsewhere = await client().call('installations:add', { name: 'Nojoin over SSH (container-owned exports)', app: 'nojoin', ssh: installation.ssh!, settings: { composeDir: other } });
+    const why = `"${sshd.user}" may not read tmpr00t0wnd.zip in ${path.dirname(locked)} on "${elsewhere.name}": Nojoin writes its exports readable only by the user its containers run as (mode 0600). Connect over SSH as that user (or root), or add the HTTPS connection so Lifeboat asks Nojoin for exports itself.`;
+    await expect(client().call('apps:list-remote', { installationId: elsewhere.id })).rejects.toMatchObject({ code: 'SSH_SFTP', message: why });
+    const { record } = await job<PullResult>(client().call('apps:pull', { installationId: elsewhere.id, remoteId: idOf({ name: 'tmpr00t0wnd.zip', mtime: (await stat(locked)).mtime }) }));
+    expect(record.status).toBe('failed');
+    expect(record.error).toMatchObject({ code: 'SSH_SFTP', message: why });
   });
 });
