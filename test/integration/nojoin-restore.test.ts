@@ -292,7 +292,20 @@ describe('a selective restore', { timeout: RESTORE_TIMEOUT_MS }, () => {
   });
 });
 
-describe('refusals before anything changes', () => {
+describe('plans that cannot know, and refusals before anything changes', () => {
+  it('a plan whose live export fails says "not knowable" for every table, with the reason, and is not blocked', async () => {
+    const { fake, installation } = await target();
+    fake.faults.failNextExport();
+    const unknowing = await plan(installation, archives.sample, 'skip');
+    expect(unknowing.blocked, JSON.stringify(unknowing.preflight)).toBe(false);
+    expect(unknowing.changes.length).toBe(20);
+    for (const change of unknowing.changes) {
+      expect(change).toMatchObject({ action: 'unknown', live: null, item: expect.stringMatching(/: not knowable before restore \(the live server could not be read: Nojoin's export .* failed/) });
+    }
+    expect(fake.requests.filter((r) => r.path.startsWith('/api/v1/backup/upload'))).toEqual([]);
+  });
+
+
   it('an archive with one invalid row is refused at plan, naming member, row and field; nothing is uploaded', async () => {
     const { fake, installation } = await target();
     const refused = await plan(installation, archives.badRow, 'skip');
