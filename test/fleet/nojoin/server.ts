@@ -60,6 +60,11 @@ export interface NojoinFaults {
   deleteExportFiles(): void;
   /** Flips one bit in the middle of an export's file (the newest when no task id is given), as a bad disk would. */
   corruptExport(taskId?: string): void;
+  /**
+   * Another restore (from the web UI, another client) takes the Redis restore lock and holds it
+   * until the returned function releases it: meanwhile `complete` and `/import` answer 409.
+   */
+  holdRestoreLock(): () => void;
 }
 
 /** A running fake Nojoin. */
@@ -75,6 +80,8 @@ export interface NojoinFakeHandle {
   loginAttempts(): number;
   /** Every request: method, path (no query) and status. */
   requests: { method: string; path: string; status: number }[];
+  /** Every archive a restore job was queued with (the assembled `temp_restores/…_restored.zip`), in order. */
+  restoredArchives: Buffer[];
   /** Bumps a user's token_version (password change, "log out everywhere"): their tokens die. */
   invalidateTokens(username: string): void;
   /** How many upload folders and assembled archives the server holds (leftovers). */
@@ -188,6 +195,9 @@ class FakeNojoin {
   private readonly imports = new Map<string, ImportJob>();
   private readonly uploads = new Map<string, Upload>();
   private restoreRunning = false;
+  /** Restore locks taken by restores this fake does not run (holdRestoreLock). */
+  private locksElsewhere = 0;
+  readonly restoredArchives: Buffer[] = [];
   private readonly importsInFlight = new Map<string, number>();
   private failExport = false;
   private cutDownloadAfter: number | null = null;
@@ -227,7 +237,20 @@ class FakeNojoin {
       job.zip = Buffer.from(job.zip);
       job.zip[Math.floor(job.zip.length / 3)]! ^= 0x20;
     },
+    holdRestoreLock: () => {
+      this.locksElsewhere++;
+      let held = true;
+      return () => {
+        if (held) this.locksElsewhere--;
+        held = false;
+      };
+    },
   };
+
+  /** The Redis key `nojoin:backup:restore-lock` is set. */
+  private restoreLocked(): boolean {
+    return this.restoreRunning || this.locksElsewhere > 0;
+  }
 
   async start(): Promise<void> {
     const seed = this.options.seedArchive === undefined ? SAMPLE_ARCHIVE : this.options.seedArchive;
@@ -531,6 +554,7 @@ class FakeNojoin {
     const job: ImportJob = { status: 'pending', progress: 'Queued', skipped: null };
     this.imports.set(jobId, job);
     this.restoreRunning = true;
+    this.restoredArchives.push(archive);
     void this.runRestore(job, archive, mode);
     return jobId;
   }
@@ -567,7 +591,7 @@ class FakeNojoin {
     if (filename.includes('..') || filename.includes('/') || filename.includes('\\')) throw new ApiError(400, 'Filename contains illegal path traversal characters.');
     if (data.length > this.uploadLimit()) throw new ApiError(413, `Upload size exceeds the maximum limit of ${this.uploadLimit()} bytes.`);
     const mode = this.restoreMode(ctx);
-    if (this.restoreRunning) throw new ApiError(409, RESTORE_LOCKED);
+    if (this.restoreLocked()) throw new ApiError(409, RESTORE_LOCKED);
     this.send(ctx.req, ctx.res, 202, { job_id: this.startRestore(data, mode), message: 'Restore started' });
   }
 
@@ -618,7 +642,7 @@ class FakeNojoin {
     const archive = Buffer.concat([...upload.parts].sort(([a], [b]) => a - b).map(([, part]) => part));
     this.uploads.delete(uploadId);
     // The assembled archive is deleted when the lock is taken.
-    if (this.restoreRunning) throw new ApiError(409, RESTORE_LOCKED);
+    if (this.restoreLocked()) throw new ApiError(409, RESTORE_LOCKED);
     this.send(ctx.req, ctx.res, 202, { job_id: this.startRestore(archive, mode), message: 'Restore started' });
   }
 
@@ -664,6 +688,7 @@ export async function startNojoin(options: NojoinFakeOptions = {}): Promise<Nojo
     faults: fake.faults,
     loginAttempts: () => fake.logins,
     requests: fake.requests,
+    restoredArchives: fake.restoredArchives,
     invalidateTokens: (username) => fake.invalidateTokens(username),
     pendingUploads: () => fake.pendingUploads(),
     stop: async () => {

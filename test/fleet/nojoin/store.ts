@@ -226,7 +226,9 @@ export class NojoinStore {
       staged.set(name, bytes);
     }
     // 3. One transaction: work on a copy, swap it in at the end.
-    const next: State = structuredClone(this.state);
+    // Files are copied by reference: structuredClone would turn each Buffer into a plain Uint8Array.
+    const { files, ...rest } = this.state;
+    const next: State = { ...structuredClone(rest), files: new Map(files) };
     const skipped: Skipped = {};
     const skip = (table: string, reason: string) => {
       skipped[table] ??= {};
@@ -372,8 +374,8 @@ async function zipOf(entries: { name: string; bytes: Buffer }[]): Promise<Buffer
   });
   archive.pipe(out);
   for (const entry of entries) archive.append(entry.bytes, { name: entry.name });
-  await archive.finalize();
-  await done;
+  // archiver reports a bad entry as an 'error' event and its finalize() never settles then.
+  await Promise.all([archive.finalize(), done]);
   return Buffer.concat(chunks);
 }
 

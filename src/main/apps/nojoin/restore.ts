@@ -310,7 +310,7 @@ export const nojoinRestore: RestorePart = {
     const checks: IntegrityCheck[] = [
       outcome.status === 'completed'
         ? { id: 'nojoin-job', kind: 'verification', name: 'Nojoin restore job', ok: true, detail: `job ${jobId} completed` }
-        : { id: 'nojoin-job', kind: 'verification', name: 'Nojoin restore job', ok: false, skipped: `Nojoin's job completed with warnings: review the rows it left out`, detail: `job ${jobId} completed with warnings: Nojoin left rows out: ${describeSkipped(outcome.skipped)}` },
+        : { id: 'nojoin-job', kind: 'verification', name: 'Nojoin restore job', ok: false, skipped: `Nojoin's job completed with warnings: it left out ${describeSkipped(outcome.skipped)}; review those rows`, detail: `job ${jobId} completed with warnings: Nojoin left rows out: ${describeSkipped(outcome.skipped)}` },
     ];
     const archived = await withLocalZip(archive, ctx, (zip, file) => withUploadArchive(zip, file, plan.selection, ctx, async (upload) => readIdentities(upload, await formatVersionOf(upload), NOJOIN_TABLES, ctx.signal)));
     let live: ArchiveIdentities;

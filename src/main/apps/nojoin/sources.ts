@@ -107,6 +107,25 @@ async function isFinishedZip(session: SshSession, file: string, size: number, si
   return Buffer.concat(chunks).lastIndexOf(EOCD_SIGNATURE) >= 0;
 }
 
+/** SFTP's "permission denied" (status 3). */
+function permissionDenied(error: unknown): boolean {
+  return error instanceof LifeboatError && error.code === 'SSH_SFTP' && error.details?.sftpStatus === 3;
+}
+
+/**
+ * Nojoin's worker writes an export as a NamedTemporaryFile: mode 0600, owned by the container's
+ * user. An SSH user who is not that user cannot read it; say so and what to do, not only "permission denied".
+ */
+function unreadableExport(ctx: AdapterContext, file: string, cause: unknown): LifeboatError {
+  const user = ctx.installation.ssh?.user ?? 'the SSH user';
+  return new LifeboatError(
+    'SSH_SFTP',
+    `"${user}" may not read ${path.basename(file)} in ${path.dirname(file)} on "${ctx.installation.name}": Nojoin writes its exports readable only by the user its containers run as (mode 0600). ` +
+      'Connect over SSH as that user (or root), or add the HTTPS connection so Lifeboat asks Nojoin for exports itself.',
+    { details: { path: file, sftpStatus: 3 }, cause },
+  );
+}
+
 function sftpId(entry: Pick<RemoteEntry, 'name' | 'mtime'>): string {
   return `${SFTP_PREFIX}${entry.name}@${Math.floor(entry.mtime.getTime() / 1000)}`;
 }
@@ -123,7 +142,9 @@ export async function listExportFiles(ctx: AdapterContext): Promise<RemoteListin
   for (const entry of await session.list(settings.backupsDir)) {
     if (!entry.isFile || !EXPORT_FILE.test(entry.name)) continue;
     const file = path.join(settings.backupsDir, entry.name);
-    const finished = await isFinishedZip(session, file, entry.size, ctx.signal);
+    const finished = await isFinishedZip(session, file, entry.size, ctx.signal).catch((error: unknown) => {
+      throw permissionDenied(error) ? unreadableExport(ctx, file, error) : error;
+    });
     if (!finished) {
       ctx.log(`${entry.name} is still being written (no end of ZIP yet); not listed`);
       continue;
@@ -161,7 +182,10 @@ export async function openExportFile(ctx: AdapterContext, remoteId: string): Pro
     sidecars,
     groupPath: GROUP_PATH,
     resumable: true,
-    open: async (offset) => (await ctx.ssh()).createReadStream(file, { start: offset, signal: ctx.signal }),
+    open: async (offset) =>
+      (await ctx.ssh()).createReadStream(file, { start: offset, signal: ctx.signal }).catch((error: unknown) => {
+        throw permissionDenied(error) ? unreadableExport(ctx, file, error) : error;
+      }),
     createVerifier: verifierFor(ctx, name, sidecars),
   };
 }
