@@ -133,7 +133,7 @@ async function pullSource(core: Core, installation: Installation, actx: AdapterC
         await core.audit.record({ action: 'pull', outcome: 'failed', installationId: installation.id, installationName: installation.name, jobId: ctx.jobId, detail: `quarantined ${pull.fileName}: ${payload.message}` });
         throw new LifeboatError('ARCHIVE_VERIFY_FAILED', `${payload.message} The download was quarantined (${entry.id.slice(0, 8)}); nothing entered the vault.`, { details: { ...payload.details, quarantineId: entry.id } });
       }
-      if (TRANSIENT.has(payload.code) && !ctx.signal.aborted && restarts < MAX_RESTARTS) {
+      if (isTransient(payload) && !ctx.signal.aborted && restarts < MAX_RESTARTS) {
         restarts += 1;
         ctx.log(`transfer failed (${payload.message}); restarting it (${restarts}/${MAX_RESTARTS})`);
         await sleep(500 * restarts, undefined, { signal: ctx.signal }).catch(() => undefined);
@@ -162,8 +162,7 @@ async function ingest(core: Core, installation: Installation, pull: PullSource, 
         }
         return;
       } catch (error) {
-        const code = toErrorPayload(error).code;
-        const transient = TRANSIENT.has(code) || isSocketError(error);
+        const transient = isTransient(toErrorPayload(error)) || isSocketError(error);
         if (ctx.signal.aborted || !transient || !pull.resumable || resumed >= MAX_RESUMES) {
           throw transient && !pull.resumable ? new LifeboatError('HTTP_NETWORK', `The connection broke after ${offset} bytes and this source cannot resume.`, { cause: error }) : error;
         }
@@ -201,6 +200,12 @@ async function ingest(core: Core, installation: Installation, pull: PullSource, 
     beforeSnapshot: verify,
   });
   return { snapshotId: result.snapshotId, sizeBytes: result.size, sha256: result.sha256, checks: verified, resumed };
+}
+
+/** A broken connection, not an answer: an SFTP status the server gave (permission denied…) does not change on a retry. */
+function isTransient(payload: { code: string; details?: Record<string, unknown> | undefined }): boolean {
+  if (payload.code === 'SSH_SFTP' && typeof payload.details?.sftpStatus === 'number') return false;
+  return TRANSIENT.has(payload.code);
 }
 
 function isSocketError(error: unknown): boolean {
