@@ -8,6 +8,7 @@ import type { IntegrityCheck, PreviewReport } from '../../../shared/apps';
 import type { ArchiveAccess } from '../adapter';
 import type { PlainSqlSummary } from '../../formats/plain-sql';
 import type { LoomioScan } from './archive-scan';
+import { KEY_SLOT } from './key';
 import { parseLoomioBackupName, retentionDeadline, type LoomioBackupName } from './names';
 
 const HOUR = 3_600_000;
@@ -86,6 +87,8 @@ export function buildLoomioPreview(archive: ArchiveAccess, scan: LoomioScan, key
     compatibility: sql ? compatibility(sql) : [],
     sidecars: [],
     selectable: [],
+    // "Probably the wrong key" (not "altered", not corrupt): the UI asks for another key, the CLI says the one given failed.
+    ...(scan.failure?.details?.fernet === 'wrong-key' ? { keyRejected: { slot: KEY_SLOT, label: 'BACKUP_ENCRYPTION_KEY', message: scan.failure.message } } : {}),
   };
 }
 
