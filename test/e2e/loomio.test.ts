@@ -6,13 +6,16 @@
  * the stack's warnings), and restored with a full replace after live rows changed, to a verified
  * report whose counts are the archive's.
  */
+import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import type { Locator } from 'playwright-core';
 import { startLoomioFleet } from '../fleet/loomio/fleet';
+import { LOOMIO_SAMPLES } from '../fleet/loomio/samples';
 import { screenshot } from '../harness/browser';
 import { useCoreE2e } from '../harness/e2e-fleet';
 
 const NAME = 'Loomio on the Pi';
+const SAMPLE = path.resolve(import.meta.dirname, '..', 'fixtures', 'loomio', 'loomio-hourly-20261123-131211.sql.enc');
 const e2e = useCoreE2e('loomio', () => startLoomioFleet({ name: NAME }));
 
 const page = () => e2e.page;
@@ -162,5 +165,24 @@ describe('Loomio Pi stack in the UI', () => {
     const safety = (await e2e.core.vault.snapshots({ installationId: await installationId() })).filter((s) => s.source === 'pre-restore');
     expect(safety).toHaveLength(1);
     expect(await report.getByTestId('safety-snapshot').innerText()).toContain(safety[0]!.id.slice(0, 8));
+  });
+
+  it('previews a Loomio file of no installation with a key asked for once: a wrong key is said to be probably wrong and asked for again', async () => {
+    await page().goto(`${e2e.twin.url.split('#')[0]}#/fleet/preview`);
+    await page().locator('input[type="file"]').setInputFiles(SAMPLE);
+    const prompt = page().getByRole('form', { name: 'Key needed' });
+    await prompt.waitFor({ timeout: 30_000 });
+    await prompt.getByLabel('BACKUP_ENCRYPTION_KEY').fill('0'.repeat(64));
+    await prompt.getByRole('button', { name: 'Read it with this key' }).click();
+    await prompt.locator('.alert-danger', { hasText: /probably the wrong key/ }).waitFor({ timeout: 30_000 });
+    // Nothing read from a token that did not verify is shown.
+    expect(await page().getByTestId('integrity').locator('.pill').innerText()).toMatch(/failed/);
+    await screenshot(page(), 'e2e-loomio-10-file-wrong-key');
+    await prompt.getByLabel('BACKUP_ENCRYPTION_KEY').fill(LOOMIO_SAMPLES.passphrase);
+    await prompt.getByRole('button', { name: 'Read it with this key' }).click();
+    await prompt.waitFor({ state: 'hidden', timeout: 30_000 });
+    expect(await page().getByTestId('integrity').locator('.pill').innerText()).toContain('✓ verified');
+    expect(await page().locator('.facts').innerText()).toMatch(/Fernet time\s+2026-11-23 13:12:11 UTC/);
+    await screenshot(page(), 'e2e-loomio-11-file-preview');
   });
 });
