@@ -38,7 +38,7 @@ describe('Loomio Pi stack in the UI', () => {
     await dialog.getByLabel('Private key file').fill(ssh.keyFile!);
     const settings = e2e.fleet.installation.settings as Record<string, string>;
     const labels: Record<string, string> = {
-      stackDir: 'Stack directory', stopCommand: 'Stop command', startCommand: 'Start command', psqlCommand: 'psql command', backupCommand: 'Backup command',
+      stackDir: 'Stack directory', stopCommand: 'Stop command', startCommand: 'Start command', psqlCommand: 'psql command', backupCommand: 'Backup command', statusCommand: 'Status command',
       databaseHost: 'Database host (from the server)', databasePort: 'Database port', databaseName: 'Database name', databaseUser: 'Database user',
     };
     for (const [key, label] of Object.entries(labels)) await dialog.getByLabel(label, { exact: true }).fill(settings[key]!);
@@ -156,6 +156,7 @@ describe('Loomio Pi stack in the UI', () => {
     expect(await report.locator('.pill').innerText()).toContain('✓ restore verified');
     expect(await report.locator('.check-list li[data-ok="false"]').count()).toBe(0);
     const reportText = await report.innerText();
+    expect(reportText).toMatch(/Services running again\s+app, worker, channels, hocuspocus running/);
     for (const [table, rows] of Object.entries(archived)) expect(reportText).toMatch(new RegExp(`Rows of public\\.${table}\\s+${rows} rows live, ${rows} in the dump`));
     await screenshot(page(), 'e2e-loomio-9-restore-report');
 

@@ -177,6 +177,7 @@ describe('restore', () => {
     expect((await fleet.composeLog()).slice(logBefore).filter((l) => /^(stop|start) app worker channels hocuspocus$/.test(l))).toEqual(['stop app worker channels hocuspocus', 'start app worker channels hocuspocus']);
     expect(await fleet.services()).toEqual({ app: true, worker: true, channels: true, hocuspocus: true });
     expect(result.checks.find((c) => c.id === 'reboot-copy')).toMatchObject({ ok: true });
+    expect(result.checks.find((c) => c.id === 'services')).toMatchObject({ ok: true, detail: 'app, worker, channels, hocuspocus running' });
     expect(result.checks.filter((c) => c.id.startsWith('rows:')).every((c) => c.ok)).toBe(true);
     // The copy for reboots is a real backup of the restored state: it pulls and verifies.
     const copy = (await fleet.list('data/production/backups')).find((n) => n.endsWith('-lifeboat-restore.sql.enc'))!;
@@ -278,6 +279,22 @@ describe('restore', () => {
     // The verification compared every table; the seed had 25 users.
     expect(result.checks.find((c) => c.id === 'rows:public.users')).toMatchObject({ ok: true, detail: '25 rows live, 25 in the dump' });
     expect((await fleet.psql(`SELECT count(*) FROM users;`, 'loomio_empty')).trim()).toBe('25');
+  });
+
+  // Last: it leaves worker stopped, as a start command that forgets it would.
+  it('a service that does not come back after the restore fails the verification, by name', async () => {
+    const snapshotId = await snapshotOf(fleet.seeded.daily);
+    const forgetful = await client().call('installations:add', { ...fleet.installation, name: 'Loomio (start forgets worker)', settings: { ...fleet.installation.settings, startCommand: 'bin/loomio-compose start app channels hocuspocus' } });
+    const restorePlan = await plan(snapshotId, 'full', forgetful);
+    expect(restorePlan.blocked, JSON.stringify(restorePlan.preflight)).toBe(false);
+    const { jobId } = await client().call('restore:start', { planId: restorePlan.id, confirmation: forgetful.name, confirmCrossInstallation: true, skipSafetyPull: { reason: 'test: same data' } });
+    const record = await core.jobs.wait(jobId);
+    const report = record.result as RestoreReport;
+    expect(report.ok).toBe(false);
+    expect(report.outcome).not.toBe('verified');
+    expect(report.checks.filter((c) => c.id.startsWith('rows:')).every((c) => c.ok)).toBe(true);
+    expect(report.checks.find((c) => c.id === 'services')).toMatchObject({ ok: false, detail: expect.stringMatching(/^not running after the restore: worker /) });
+    expect(await fleet.services()).toEqual({ app: true, worker: false, channels: true, hocuspocus: true });
   });
 });
 
