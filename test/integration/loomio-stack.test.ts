@@ -3,6 +3,7 @@
 // Fernet in the stack's backup script), through the core: list, pull of every tier and both
 // generations, a quarantined altered file, a full round trip, a dump with one failing statement,
 // a cancel before the point of no return, and the empty-database mode.
+import { execFileSync } from 'node:child_process';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { PreviewReport, RestorePlan, RestoreReport } from '../../src/shared/apps';
 import type { Installation } from '../../src/shared/installations';
@@ -153,6 +154,11 @@ describe('pulls', () => {
     expect(record.status, JSON.stringify(record.error)).toBe('succeeded');
     expect(result.integrity.ok).toBe(true);
     expect(Object.fromEntries(result.contents.rows.map((r) => [String(r.table).replace(/^public\./, ''), r.rows]))).toEqual(await fleet.counts());
+    // And what a line tool counts in the plaintext pg_dump writes of the same data: the lines between each COPY and its \.
+    const awk = execFileSync('awk', ['/^COPY .* FROM stdin;$/ { table = $2; rows = 0; inside = 1; next } inside && $0 == "\\\\." { print table, rows; inside = 0; next } inside { rows++ }'], { input: await fleet.dumpPlain(), encoding: 'utf8' });
+    const counted = Object.fromEntries(awk.trim().split('\n').map((line) => line.split(' ')).map(([table, rows]) => [table!, Number(rows)]));
+    expect(Object.keys(counted).length).toBeGreaterThan(3);
+    expect(Object.fromEntries(result.contents.rows.map((r) => [r.table, r.rows]))).toEqual(counted);
   });
 });
 
