@@ -16,7 +16,7 @@
  * time); peak RSS < 300 MB.
  *
  * Env: LOOMIO_BENCH_DIR (cache, default $TMPDIR/lifeboat-bench-loomio), LOOMIO_BENCH_BYTES (token
- * size target, default 1 GiB), LOOMIO_BENCH_RUNS (default 3).
+ * size target, default 1 GiB), LOOMIO_BENCH_RUNS (default 5: a loaded machine makes single runs noisy).
  */
 import { execFile, spawn } from 'node:child_process';
 import { createReadStream, createWriteStream, existsSync, readFileSync, statSync } from 'node:fs';
@@ -37,7 +37,7 @@ import { measureCommand, type Measurement } from './lib/measure';
 const BIN = '/usr/lib/postgresql/15/bin';
 const CACHE = process.env.LOOMIO_BENCH_DIR ?? path.join(tmpdir(), 'lifeboat-bench-loomio');
 const TARGET_BYTES = Number(process.env.LOOMIO_BENCH_BYTES ?? 1024 ** 3);
-const RUNS = Number(process.env.LOOMIO_BENCH_RUNS ?? 3);
+const RUNS = Number(process.env.LOOMIO_BENCH_RUNS ?? 5);
 const CHILD_FLAG = '--loomio-bench-child';
 /** COPY text of one row of `comments`: id, tabs, ~1 KiB body, a timestamp, newline. */
 const ROW_BYTES = 1070;
