@@ -3,7 +3,8 @@
 // Fernet in the stack's backup script), through the core: list, pull of every tier and both
 // generations, a quarantined altered file, a full round trip, a dump with one failing statement,
 // a cancel before the point of no return, and the empty-database mode.
-import { execFileSync } from 'node:child_process';
+import { execFileSync, spawnSync } from 'node:child_process';
+import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { PreviewReport, RestorePlan, RestoreReport } from '../../src/shared/apps';
 import type { Installation } from '../../src/shared/installations';
@@ -23,12 +24,14 @@ import { startLoomioFleet, type LoomioFleet } from '../fleet/loomio/fleet';
 let fleet: LoomioFleet;
 let core: Core;
 let installation: Installation;
+let home: string;
 const client = () => createInProcessClient(core);
 
 beforeAll(async () => {
   fleet = await startLoomioFleet();
   const modules = APP_MODULES.some((m) => m.kind === 'loomio') ? APP_MODULES : [...APP_MODULES, loomioModule];
-  core = await createCore({ home: makeTestHome('loomio'), secretStore: new MemorySecretStore('loomio integration'), apps: new AppRegistry(modules) });
+  home = makeTestHome('loomio');
+  core = await createCore({ home, secretStore: new MemorySecretStore('loomio integration'), apps: new AppRegistry(modules) });
   await client().call('vault:init', {});
   installation = await client().call('installations:add', fleet.installation);
 });
@@ -98,6 +101,18 @@ describe('listing', () => {
     } finally {
       await ctx.close();
     }
+  });
+
+  it('the fleet row carries it (overview and `lifeboat fleet`): a plaintext dump lying on the server, with path, size and age', async () => {
+    const { jobIds } = await client().call('fleet:refresh', { installationId: installation.id });
+    await Promise.all(jobIds.map((id) => core.jobs.wait(id)));
+    const row = (await client().call('fleet:overview', {})).find((f) => f.installationId === installation.id)!;
+    expect(row.findings).toHaveLength(1);
+    expect(row.findings![0]).toMatch(/^a plaintext database dump is lying on the server: \S+\/restore_1763900000\.sql \(\d+(\.\d)? KiB, (under a minute|\d+ minutes?) old, since \d{4}-/);
+    // The command line shows it under the table (a second process on the same home: listing needs no secret).
+    const cli = spawnSync(process.execPath, [path.resolve('bin/lifeboat.mjs'), 'fleet', '--refresh'], { env: { ...process.env, LIFEBOAT_HOME: home }, encoding: 'utf8' });
+    expect(cli.status, cli.stderr).toBe(0);
+    expect(cli.stdout).toMatch(new RegExp(`SECURITY FINDING on ${installation.name.replace(/[()]/g, '\\$&')}: a plaintext database dump is lying on the server: .*restore_1763900000\\.sql`));
   });
 });
 

@@ -57,7 +57,12 @@ export function registerAppCommands(program: Command, { getCore, json, outcome }
         await Promise.all(jobIds.map((id) => core.jobs.wait(id)));
       }
       const fleet = await client.call('fleet:overview', {});
-      print(fleet, json(), (items) => table([['NAME', 'APP', 'STATUS', 'NEWEST REMOTE', 'NEWEST SNAPSHOT', 'FRESHNESS'], ...items.map((f) => [f.name, f.app, f.status?.state ?? 'unknown', f.newestRemote?.id ?? '-', f.newestSnapshot?.time ?? '-', f.freshness])]));
+      print(fleet, json(), (items) =>
+        [
+          table([['NAME', 'APP', 'STATUS', 'NEWEST REMOTE', 'NEWEST SNAPSHOT', 'FRESHNESS'], ...items.map((f) => [f.name, f.app, f.status?.state ?? 'unknown', f.newestRemote?.id ?? '-', f.newestSnapshot?.time ?? '-', f.freshness])]),
+          ...items.flatMap((f) => (f.findings ?? []).map((finding) => `SECURITY FINDING on ${f.name}: ${finding}`)),
+        ].join('\n'),
+      );
     });
 
   program
