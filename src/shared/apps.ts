@@ -258,6 +258,8 @@ export interface FleetEntry {
   cadenceHours: number | null;
   capabilities: AdapterCapabilities;
   lastError: string | null;
+  /** Security findings about the server from its last listing (`details.securityFinding` of its backups), e.g. a plaintext dump lying there. */
+  findings?: string[];
 }
 
 /** A download that failed verification: kept out of the vault, described here. */

@@ -14,23 +14,30 @@ import { makeTestHome } from './home';
 const ROOT = path.resolve(import.meta.dirname, '..', '..');
 
 /** What the tests reach after `beforeAll` ran (reading one earlier throws). */
-export interface FleetE2e {
+export interface CoreE2e<F> {
   readonly core: Core;
-  readonly fleet: TestFleet;
+  readonly fleet: F;
   readonly twin: Twin;
   readonly page: Page;
 }
 
+export type FleetE2e = CoreE2e<TestFleet>;
+
 /** Sets the hooks up for one test file; `name` names its Lifeboat home and failure screenshots. */
 export function useFleetE2e(name: string): FleetE2e {
+  return useCoreE2e(name, startTestFleet);
+}
+
+/** The same setup with another fleet (one member, say): `startFleet` gets the core, the vault is made after it. */
+export function useCoreE2e<F extends { stop(): Promise<void> }>(name: string, startFleet: (core: Core) => Promise<F>): CoreE2e<F> {
   const view = useBrowserPage(name);
   let core: Core | undefined;
-  let fleet: TestFleet | undefined;
+  let fleet: F | undefined;
   let twin: Twin | undefined;
 
   beforeAll(async () => {
     core = await createCore({ home: makeTestHome(`e2e-${name}`), secretStore: new MemorySecretStore(`e2e ${name}`) });
-    fleet = await startTestFleet(core);
+    fleet = await startFleet(core);
     await ensureVault(core);
     twin = await startTwin(core, { rendererDir: path.join(ROOT, 'dist', 'renderer') });
   }, 60_000);

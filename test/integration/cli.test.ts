@@ -86,6 +86,48 @@ describe('lifeboat CLI', () => {
     expect(unknownApp.stderr).toMatch(/wordpress/);
   });
 
+  it('previews a Loomio file with the key from stdin: a wrong key, an altered byte and a cut-off token each fail (exit 1) with their own message, the right key reads the COPY counts', () => {
+    const file = path.resolve('test/fixtures/loomio/loomio-hourly-20261123-131211.sql.enc');
+    const passphrase = 'a7863fc93a8c1c2511bbccbca8cac9dfbbae83b3ecce153db6c8e0c07f5f8cfe';
+    const right = lifeboat(['preview', file, '--key-stdin'], `${passphrase}\n`);
+    expect(right.status, right.stderr).toBe(0);
+    expect(right.stdout).toContain('Integrity: OK');
+    expect(right.stdout).toMatch(/public\.users\s+2\s/);
+    expect(right.stdout).toContain('Fernet time: 2026-11-23 13:12:11 UTC');
+
+    // No key at all: the one error that asks for a key, and it says how to give one here.
+    const none = lifeboat(['preview', file]);
+    expect(none.status).toBe(1);
+    expect(none.stderr).toContain('[KEY_REQUIRED]');
+    expect(none.stderr).toContain('--key-stdin');
+
+    // A wrong key is read once (no retry of the same key), the report is shown without contents, and the command fails.
+    const wrong = lifeboat(['preview', file, '--key-stdin'], 'not-the-key\n');
+    expect(wrong.status).toBe(1);
+    expect(wrong.stdout).toContain('Integrity: FAILED');
+    expect(wrong.stdout).not.toContain('public.users');
+    expect(wrong.stderr).toContain('The key given on standard input was rejected');
+    expect(wrong.stderr).toContain('probably the wrong key');
+    expect(wrong.stderr).toContain('[ARCHIVE_VERIFY_FAILED]');
+    expect(wrong.stdout + wrong.stderr).not.toContain('not-the-key');
+
+    const dir = makeTestHome('cli-loomio-files');
+    const bytes = readFileSync(file);
+    const altered = Buffer.from(bytes);
+    altered[Math.floor(altered.length / 2)] = altered[Math.floor(altered.length / 2)] === 0x41 ? 0x42 : 0x41;
+    writeFileSync(path.join(dir, 'altered.sql.enc'), altered);
+    writeFileSync(path.join(dir, 'cut.sql.enc'), bytes.subarray(0, 5000));
+    const changed = lifeboat(['preview', path.join(dir, 'altered.sql.enc'), '--key-stdin'], passphrase);
+    expect(changed.status).toBe(1);
+    expect(changed.stderr).toContain('altered or damaged');
+    expect(changed.stderr).not.toContain('wrong key');
+    const cut = lifeboat(['preview', path.join(dir, 'cut.sql.enc'), '--key-stdin'], passphrase);
+    expect(cut.status).toBe(1);
+    expect(cut.stderr).toContain('cut short');
+    expect(cut.stderr).not.toContain('wrong key');
+    expect(new Set([wrong.stderr, changed.stderr, cut.stderr]).size).toBe(3);
+  });
+
   it('npm start explains in one line what to do when the Electron binary is missing', () => {
     const start = spawnSync(process.execPath, ['scripts/start-electron.mjs'], { encoding: 'utf8' });
     expect(start.status).toBe(0);

@@ -3,6 +3,8 @@
 // Fernet in the stack's backup script), through the core: list, pull of every tier and both
 // generations, a quarantined altered file, a full round trip, a dump with one failing statement,
 // a cancel before the point of no return, and the empty-database mode.
+import { execFileSync, spawnSync } from 'node:child_process';
+import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { PreviewReport, RestorePlan, RestoreReport } from '../../src/shared/apps';
 import type { Installation } from '../../src/shared/installations';
@@ -22,12 +24,14 @@ import { startLoomioFleet, type LoomioFleet } from '../fleet/loomio/fleet';
 let fleet: LoomioFleet;
 let core: Core;
 let installation: Installation;
+let home: string;
 const client = () => createInProcessClient(core);
 
 beforeAll(async () => {
   fleet = await startLoomioFleet();
   const modules = APP_MODULES.some((m) => m.kind === 'loomio') ? APP_MODULES : [...APP_MODULES, loomioModule];
-  core = await createCore({ home: makeTestHome('loomio'), secretStore: new MemorySecretStore('loomio integration'), apps: new AppRegistry(modules) });
+  home = makeTestHome('loomio');
+  core = await createCore({ home, secretStore: new MemorySecretStore('loomio integration'), apps: new AppRegistry(modules) });
   await client().call('vault:init', {});
   installation = await client().call('installations:add', fleet.installation);
 });
@@ -98,6 +102,18 @@ describe('listing', () => {
       await ctx.close();
     }
   });
+
+  it('the fleet row carries it (overview and `lifeboat fleet`): a plaintext dump lying on the server, with path, size and age', async () => {
+    const { jobIds } = await client().call('fleet:refresh', { installationId: installation.id });
+    await Promise.all(jobIds.map((id) => core.jobs.wait(id)));
+    const row = (await client().call('fleet:overview', {})).find((f) => f.installationId === installation.id)!;
+    expect(row.findings).toHaveLength(1);
+    expect(row.findings![0]).toMatch(/^a plaintext database dump is lying on the server: \S+\/restore_1763900000\.sql \(\d+(\.\d)? KiB, (under a minute|\d+ minutes?) old, since \d{4}-/);
+    // The command line shows it under the table (a second process on the same home: listing needs no secret).
+    const cli = spawnSync(process.execPath, [path.resolve('bin/lifeboat.mjs'), 'fleet', '--refresh'], { env: { ...process.env, LIFEBOAT_HOME: home }, encoding: 'utf8' });
+    expect(cli.status, cli.stderr).toBe(0);
+    expect(cli.stdout).toMatch(new RegExp(`SECURITY FINDING on ${installation.name.replace(/[()]/g, '\\$&')}: a plaintext database dump is lying on the server: .*restore_1763900000\\.sql`));
+  });
 });
 
 describe('pulls', () => {
@@ -153,6 +169,11 @@ describe('pulls', () => {
     expect(record.status, JSON.stringify(record.error)).toBe('succeeded');
     expect(result.integrity.ok).toBe(true);
     expect(Object.fromEntries(result.contents.rows.map((r) => [String(r.table).replace(/^public\./, ''), r.rows]))).toEqual(await fleet.counts());
+    // And what a line tool counts in the plaintext pg_dump writes of the same data: the lines between each COPY and its \.
+    const awk = execFileSync('awk', ['/^COPY .* FROM stdin;$/ { table = $2; rows = 0; inside = 1; next } inside && $0 == "\\\\." { print table, rows; inside = 0; next } inside { rows++ }'], { input: await fleet.dumpPlain(), encoding: 'utf8' });
+    const counted = Object.fromEntries(awk.trim().split('\n').map((line) => line.split(' ')).map(([table, rows]) => [table!, Number(rows)]));
+    expect(Object.keys(counted).length).toBeGreaterThan(3);
+    expect(Object.fromEntries(result.contents.rows.map((r) => [r.table, r.rows]))).toEqual(counted);
   });
 });
 
@@ -177,6 +198,7 @@ describe('restore', () => {
     expect((await fleet.composeLog()).slice(logBefore).filter((l) => /^(stop|start) app worker channels hocuspocus$/.test(l))).toEqual(['stop app worker channels hocuspocus', 'start app worker channels hocuspocus']);
     expect(await fleet.services()).toEqual({ app: true, worker: true, channels: true, hocuspocus: true });
     expect(result.checks.find((c) => c.id === 'reboot-copy')).toMatchObject({ ok: true });
+    expect(result.checks.find((c) => c.id === 'services')).toMatchObject({ ok: true, detail: 'app, worker, channels, hocuspocus running' });
     expect(result.checks.filter((c) => c.id.startsWith('rows:')).every((c) => c.ok)).toBe(true);
     // The copy for reboots is a real backup of the restored state: it pulls and verifies.
     const copy = (await fleet.list('data/production/backups')).find((n) => n.endsWith('-lifeboat-restore.sql.enc'))!;
@@ -278,6 +300,22 @@ describe('restore', () => {
     // The verification compared every table; the seed had 25 users.
     expect(result.checks.find((c) => c.id === 'rows:public.users')).toMatchObject({ ok: true, detail: '25 rows live, 25 in the dump' });
     expect((await fleet.psql(`SELECT count(*) FROM users;`, 'loomio_empty')).trim()).toBe('25');
+  });
+
+  // Last: it leaves worker stopped, as a start command that forgets it would.
+  it('a service that does not come back after the restore fails the verification, by name', async () => {
+    const snapshotId = await snapshotOf(fleet.seeded.daily);
+    const forgetful = await client().call('installations:add', { ...fleet.installation, name: 'Loomio (start forgets worker)', settings: { ...fleet.installation.settings, startCommand: 'bin/loomio-compose start app channels hocuspocus' } });
+    const restorePlan = await plan(snapshotId, 'full', forgetful);
+    expect(restorePlan.blocked, JSON.stringify(restorePlan.preflight)).toBe(false);
+    const { jobId } = await client().call('restore:start', { planId: restorePlan.id, confirmation: forgetful.name, confirmCrossInstallation: true, skipSafetyPull: { reason: 'test: same data' } });
+    const record = await core.jobs.wait(jobId);
+    const report = record.result as RestoreReport;
+    expect(report.ok).toBe(false);
+    expect(report.outcome).not.toBe('verified');
+    expect(report.checks.filter((c) => c.id.startsWith('rows:')).every((c) => c.ok)).toBe(true);
+    expect(report.checks.find((c) => c.id === 'services')).toMatchObject({ ok: false, detail: expect.stringMatching(/^not running after the restore: worker /) });
+    expect(await fleet.services()).toEqual({ app: true, worker: false, channels: true, hocuspocus: true });
   });
 });
 

@@ -136,6 +136,28 @@ describe('three different failures', () => {
     expect(errorOf(version, key).message).toMatch(/version byte is 0x00 .* at byte 0/);
   });
 
+  it('finds any foreign character inside the body at its exact offset, whatever the chunk size', () => {
+    // Chunks inside the body are decoded whole when clean; each of these must still be caught where it is.
+    for (const [byte, shown] of [[0x2b, '"\\+"'], [0x2f, '"/"'], [0x2e, '"\\."'], [0x00, '0x00'], [0xc3, '0xc3']] as const) {
+      for (const size of [1, 3, 4, 1000, 4096, 1 << 20]) {
+        const bad = Buffer.from(hourly);
+        bad[5001] = byte;
+        const { outcome } = read(bad, key, size);
+        expect(outcome.ok, `${shown} in chunks of ${size}`).toBe(false);
+        if (!outcome.ok) expect(outcome.error.message, `${shown} in chunks of ${size}`).toMatch(new RegExp(`${shown}.*at byte 5001 of the file`));
+      }
+    }
+    // "=" and a newline may end the text, so the error is the next character, after that end.
+    for (const byte of [0x3d, 0x0a]) {
+      for (const size of [1, 3, 4, 1000, 4096, 1 << 20]) {
+        const bad = Buffer.from(hourly);
+        bad[5001] = byte;
+        const { outcome } = read(bad, key, size);
+        expect(!outcome.ok && outcome.error.message, `0x${byte.toString(16)} in chunks of ${size}`).toMatch(/after the end of the base64 text.*at byte 5002 of the file/);
+      }
+    }
+  });
+
   it('tells truncation at a block boundary without padding from damage after padding', () => {
     // The samples end in "=" padding; a cut removes it, so a short length reads as a cut.
     expect(fernetFailureOf(errorOf(hourly.subarray(0, 4000), key))).toBe('truncated');

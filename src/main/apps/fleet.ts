@@ -10,6 +10,7 @@ interface RemoteState {
   newest: { id: string; createdAt: string | null } | null;
   cadenceHours: number | null;
   error: string | null;
+  findings?: string[];
 }
 
 const NO_CAPABILITIES: AdapterCapabilities = { list: false, trigger: false, pull: false, preview: false, restore: false, restoreOptions: { scopes: [], conflict: null }, notes: [] };
@@ -54,6 +55,7 @@ export class FleetService {
         cadenceHours,
         capabilities: this.core.apps.has(installation.app) ? this.core.apps.get(installation.app).capabilities(installation) : { ...NO_CAPABILITIES, notes: [`Lifeboat has no module for the app kind "${installation.app}".`] },
         lastError: remote?.error ?? (pullFailed ? (lastPull?.error?.message ?? null) : failing ? (status?.message ?? null) : null),
+        ...(remote?.findings?.length ? { findings: remote.findings } : {}),
       };
     });
   }
@@ -81,7 +83,8 @@ export class FleetService {
               const list = listsBackups(module, installation) ? await sources.list!(actx) : null;
               const seen = list === null && module.checkAccess ? await module.checkAccess(actx) : null;
               const cadenceHours = sources.cadenceHours ? await sources.cadenceHours(actx).catch(() => null) : null;
-              this.remote.set(installation.id, { newest: list?.[0] ? { id: list[0].id, createdAt: list[0].createdAt } : null, cadenceHours, error: null });
+              const findings = [...new Set((list ?? []).map((b) => b.details.securityFinding).filter((f): f is string => typeof f === 'string' && f !== ''))];
+              this.remote.set(installation.id, { newest: list?.[0] ? { id: list[0].id, createdAt: list[0].createdAt } : null, cadenceHours, error: null, findings });
               this.core.setStatus({ installationId: installation.id, state: 'online', checkedAt: new Date().toISOString(), latencyMs: Math.round(performance.now() - started), message: list ? `${list.length} backup(s) on the server` : (seen ?? 'reachable; this app keeps no list of backups') });
               return { backups: list?.length ?? null };
             } catch (error) {

@@ -57,7 +57,12 @@ export function registerAppCommands(program: Command, { getCore, json, outcome }
         await Promise.all(jobIds.map((id) => core.jobs.wait(id)));
       }
       const fleet = await client.call('fleet:overview', {});
-      print(fleet, json(), (items) => table([['NAME', 'APP', 'STATUS', 'NEWEST REMOTE', 'NEWEST SNAPSHOT', 'FRESHNESS'], ...items.map((f) => [f.name, f.app, f.status?.state ?? 'unknown', f.newestRemote?.id ?? '-', f.newestSnapshot?.time ?? '-', f.freshness])]));
+      print(fleet, json(), (items) =>
+        [
+          table([['NAME', 'APP', 'STATUS', 'NEWEST REMOTE', 'NEWEST SNAPSHOT', 'FRESHNESS'], ...items.map((f) => [f.name, f.app, f.status?.state ?? 'unknown', f.newestRemote?.id ?? '-', f.newestSnapshot?.time ?? '-', f.freshness])]),
+          ...items.flatMap((f) => (f.findings ?? []).map((finding) => `SECURITY FINDING on ${f.name}: ${finding}`)),
+        ].join('\n'),
+      );
     });
 
   program
@@ -105,13 +110,17 @@ export function registerAppCommands(program: Command, { getCore, json, outcome }
       const typedKey = opts.keyStdin ? await readStdin() : null;
       const start = async () => followJob<PreviewReport>(core, (await client.call('apps:preview', { source: archiveRef(value), ...(opts.app ? { app: opts.app } : {}), ...(installationId ? { installationId } : {}) })).jobId, outcome);
       let report: PreviewReport;
+      let keyGiven = false;
       try {
         report = await start();
       } catch (error) {
-        // The archive said which key it needs: hand over the one from stdin under that slot and read it again.
-        const slot = error instanceof LifeboatError && error.code === 'KEY_REQUIRED' ? (error.details?.slot as string | undefined) : undefined;
-        if (!slot || typedKey === null) throw error;
+        // Only a missing key is worth a second read: hand over the one from stdin under the slot the archive named.
+        const required = error instanceof LifeboatError && error.code === 'KEY_REQUIRED' ? error : null;
+        const slot = required?.details?.slot;
+        if (!required || typeof slot !== 'string') throw error;
+        if (typedKey === null) throw new LifeboatError('KEY_REQUIRED', `${required.message} On the command line: pipe it into \`lifeboat preview FILE --key-stdin\`.`, { details: required.details });
         await client.call('apps:provide-key', { slot, key: typedKey });
+        keyGiven = true;
         report = await start();
       }
       print(report, json(), (r) =>
@@ -128,6 +137,16 @@ export function registerAppCommands(program: Command, { getCore, json, outcome }
           ...(r.warnings.length ? ['', 'Warnings:', ...r.warnings.map((n) => `  - ${n}`)] : []),
         ].join('\n'),
       );
+      // A report is shown whatever it says, but an archive that did not verify is a failed preview (exit 1).
+      // A rejected key is not retried: the same key reads the same bytes the same way.
+      if (report.keyRejected) {
+        const whose = keyGiven ? 'The key given on standard input' : `The ${report.keyRejected.label} Lifeboat holds`;
+        throw new LifeboatError('ARCHIVE_VERIFY_FAILED', `${whose} was rejected: ${report.keyRejected.message}`, { details: { slot: report.keyRejected.slot, keyRejected: true } });
+      }
+      if (!report.integrity.ok) {
+        const failed = report.integrity.checks.filter((c) => !c.ok).map((c) => `${c.name}: ${c.detail.replace(/\.$/, '')}`);
+        throw new LifeboatError('ARCHIVE_VERIFY_FAILED', `${report.fileName} did not verify (${failed.join('; ') || 'integrity failed'}).`);
+      }
     });
 
   program

@@ -1,17 +1,8 @@
 /** Display helpers: sizes, rates, durations and times, the same way everywhere. */
 
-const UNITS = ['B', 'KiB', 'MiB', 'GiB', 'TiB'];
+import { formatBytes } from '../../shared/format-bytes';
 
-/** 1536 → "1.5 KiB". */
-export function formatBytes(bytes: number): string {
-  let value = bytes;
-  let unit = 0;
-  while (value >= 1024 && unit < UNITS.length - 1) {
-    value /= 1024;
-    unit += 1;
-  }
-  return `${unit === 0 ? value : value.toFixed(value < 10 ? 1 : 0)} ${UNITS[unit]}`;
-}
+export { formatBytes };
 
 /** Bytes per second → "12 MiB/s". */
 export function formatRate(bytesPerSecond: number): string {

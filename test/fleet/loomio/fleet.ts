@@ -152,6 +152,7 @@ export async function startLoomioFleet(options: { name?: string } = {}): Promise
           startCommand: 'bin/loomio-compose start {services}',
           psqlCommand: 'bin/loomio-psql {args}',
           backupCommand: 'bin/loomio-backup --type manual --reason {reason}',
+          statusCommand: 'bin/loomio-compose status',
           databaseHost: '127.0.0.1',
           databasePort: String(postgres.port),
           databaseName: FLEET_LOOMIO_DATABASE,
@@ -268,6 +269,14 @@ set -eu
 cd "$(dirname "$0")/.."
 set -a; . ./fleet.env; set +a
 action=$1; shift
+if [ "$action" = status ]; then
+  # Like docker compose ps --status running --services: the running ones, one a line.
+  for state in run/*.state; do
+    if [ -f "$state" ] && [ "$(cat "$state")" = running ]; then basename "$state" .state; fi
+  done
+  if [ -f run/hocuspocus.pid ] && kill -0 "$(cat run/hocuspocus.pid)" 2>/dev/null; then echo hocuspocus; fi
+  exit 0
+fi
 echo "$action $*" >> data/compose.log
 for service in "$@"; do
   case "$action:$service" in

@@ -8,9 +8,15 @@ import type { IntegrityCheck, PreviewReport } from '../../../shared/apps';
 import type { ArchiveAccess } from '../adapter';
 import type { PlainSqlSummary } from '../../formats/plain-sql';
 import type { LoomioScan } from './archive-scan';
+import { KEY_SLOT } from './key';
 import { parseLoomioBackupName, retentionDeadline, type LoomioBackupName } from './names';
 
 const HOUR = 3_600_000;
+
+/** A time as people read it in a report: `2026-11-23 13:12:11 UTC`. */
+function utc(time: Date): string {
+  return `${time.toISOString().slice(0, 19).replace('T', ' ')} UTC`;
+}
 const DAY = 24 * HOUR;
 
 /** The integrity lines of a scan: the token (or the lack of one), then the dump. */
@@ -50,9 +56,9 @@ export function buildLoomioPreview(archive: ArchiveAccess, scan: LoomioScan, key
     { label: 'Tier', value: name ? (name.tier === 'v1' ? 'v1 (loomio_backup_…, before the Nov-2025 rewrite)' : name.tier) : 'unknown: not named as the stack names its backups' },
     ...(name?.reason ? [{ label: 'Reason', value: name.reason }] : []),
     { label: 'Encrypted', value: scan.encrypted ? `yes: one Fernet token${keyId ? `, key ${keyId}` : ''}` : 'NO: a plain SQL dump' },
-    { label: 'Fernet time', value: scan.fernet ? scan.fernet.timestamp.toISOString() : scan.encrypted ? 'unknown (the token did not verify)' : 'none' },
-    ...(name ? [{ label: 'Time in the name', value: name.nameTime.toISOString() }] : []),
-    ...(archive.mtime ? [{ label: 'File mtime', value: archive.mtime.toISOString() }] : []),
+    { label: 'Fernet time', value: scan.fernet ? utc(scan.fernet.timestamp) : scan.encrypted ? 'unknown (the token did not verify)' : 'none' },
+    ...(name ? [{ label: 'Time in the name', value: utc(name.nameTime) }] : []),
+    ...(archive.mtime ? [{ label: 'File mtime', value: utc(archive.mtime) }] : []),
     ...(sql ? [
       { label: 'Dumped by pg_dump', value: sql.pgDumpVersion ?? 'unknown' },
       { label: 'Dumped from PostgreSQL', value: sql.serverVersion ?? 'unknown' },
@@ -86,6 +92,8 @@ export function buildLoomioPreview(archive: ArchiveAccess, scan: LoomioScan, key
     compatibility: sql ? compatibility(sql) : [],
     sidecars: [],
     selectable: [],
+    // "Probably the wrong key" (not "altered", not corrupt): the UI asks for another key, the CLI says the one given failed.
+    ...(scan.failure?.details?.fernet === 'wrong-key' ? { keyRejected: { slot: KEY_SLOT, label: 'BACKUP_ENCRYPTION_KEY', message: scan.failure.message } } : {}),
   };
 }
 
@@ -113,26 +121,26 @@ function warnings(archive: ArchiveAccess, scan: LoomioScan, sql: PlainSqlSummary
   }
   const fernet = scan.fernet?.timestamp ?? null;
   if (name && (name.tier === 'daily' || name.tier === 'weekly')) {
-    out.push(`A ${name.tier} file is named by its day only: a second ${name.tier} run that day (a container restart, a manual run) overwrites it, so it holds the state of ${fernet ? fernet.toISOString() : 'its last run'}, not of midnight.`);
+    out.push(`A ${name.tier} file is named by its day only: a second ${name.tier} run that day (a container restart, a manual run) overwrites it, so it holds the state of ${fernet ? utc(fernet) : 'its last run'}, not of midnight.`);
   }
   if (name && fernet) {
     const skew = fernet.getTime() - name.nameTime.getTime();
     const sameDayTier = name.tier === 'daily' || name.tier === 'weekly';
     if (sameDayTier ? skew < 0 || skew >= DAY : Math.abs(skew) > HOUR) {
-      out.push(`The Fernet time (${fernet.toISOString()}) and the time in the name (${name.nameTime.toISOString()}) differ by ${Math.round(Math.abs(skew) / 60_000)} minutes: the file was renamed, or the container's clock or time zone is off. The Fernet time is when it was encrypted.`);
+      out.push(`The Fernet time (${utc(fernet)}) and the time in the name (${utc(name.nameTime)}) differ by ${Math.round(Math.abs(skew) / 60_000)} minutes: the file was renamed, or the container's clock or time zone is off. The Fernet time is when it was encrypted.`);
     }
   }
   if (fernet && archive.mtime && archive.mtime.getTime() - fernet.getTime() > HOUR) {
-    out.push(`The file's mtime (${archive.mtime.toISOString()}) is later than its Fernet time: it was copied or touched after it was written, and the stack's retention counts from the mtime.`);
+    out.push(`The file's mtime (${utc(archive.mtime)}) is later than its Fernet time: it was copied or touched after it was written, and the stack's retention counts from the mtime.`);
   }
   if (name && archive.mtime) {
     const deadline = retentionDeadline(name.tier, archive.mtime);
     if (!deadline) out.push('A v1 file (loomio_backup_…): the current stack\'s cleanup never deletes it.');
-    else if (deadline.getTime() <= now.getTime()) out.push(`By its mtime the stack's retention (${name.tier}) has deleted this file from the Pi since ${deadline.toISOString()}: the copy in Lifeboat may be the only one.`);
+    else if (deadline.getTime() <= now.getTime()) out.push(`By its mtime the stack's retention (${name.tier}) has deleted this file from the Pi since ${utc(deadline)}: the copy in Lifeboat may be the only one.`);
     else {
       const left = deadline.getTime() - now.getTime();
       const when = left < 2 * DAY ? `${Math.max(1, Math.round(left / HOUR))} hour(s)` : `${Math.round(left / DAY)} days`;
-      out.push(`The stack's retention deletes this ${name.tier} file from the Pi in ${when} (${deadline.toISOString()}, by mtime).`);
+      out.push(`The stack's retention deletes this ${name.tier} file from the Pi in ${when} (${utc(deadline)}, by mtime).`);
     }
   }
   return out;

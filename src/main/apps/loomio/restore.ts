@@ -370,7 +370,25 @@ async function verifyRestore(ctx: AdapterContext, input: { plan: { createdAt: st
   checks.push(copy
     ? { id: 'reboot-copy', kind: 'verification', name: 'Backup of the restored state', ok: true, detail: `${copy.location} (${copy.entry.size} bytes) is the newest backup, so a reboot of the Pi restores this state` }
     : { id: 'reboot-copy', kind: 'verification', name: 'Backup of the restored state', ok: true, detail: 'none was written', skipped: `no loomio-manual-…-${REBOOT_COPY_REASON}.sql.enc in ${settings.backupDir}: make a manual backup before the Pi reboots, or it restores an older one` });
+  checks.push(await servicesCheck(ctx, session, settings));
   return checks;
+}
+
+/** The app's health after a restore: every service the restore stopped is running again (statusCommand); an explicitly empty statusCommand skips it. */
+async function servicesCheck(ctx: AdapterContext, session: SshSession, settings: LoomioSettings): Promise<IntegrityCheck> {
+  const check = { id: 'services', kind: 'verification', name: 'Services running again' } as const;
+  if (String(ctx.installation.settings?.statusCommand ?? 'default').trim() === '') {
+    return { ...check, ok: true, detail: 'not checked', skipped: 'the statusCommand setting is empty: check by hand that the app answers' };
+  }
+  const result = await session.exec(renderLoomioCommand(settings.statusCommand, settings), { describe: 'statusCommand', signal: ctx.signal }).catch((error: unknown) => error as Error);
+  if (result instanceof Error || result.code !== 0) {
+    return { ...check, ok: false, detail: `statusCommand failed (${result instanceof Error ? result.message : `exit ${result.code ?? result.signal}: ${result.stderr.trim().slice(-300)}`}); start ${settings.services.join(' ')} by hand and check the app` };
+  }
+  const running = new Set(result.stdout.split(/\s+/).filter(Boolean));
+  const missing = settings.services.filter((s) => !running.has(s));
+  return missing.length === 0
+    ? { ...check, ok: true, detail: `${settings.services.join(', ')} running` }
+    : { ...check, ok: false, detail: `not running after the restore: ${missing.join(', ')} (statusCommand lists ${[...running].join(', ') || 'none'}); start them (docker compose start ${missing.join(' ')}) and look at their logs` };
 }
 
 /** Runs psql with arguments through psqlCommand. */

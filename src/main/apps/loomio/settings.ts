@@ -24,6 +24,7 @@ export const LOOMIO_DEFAULTS = {
   startCommand: 'docker compose {projectArgs} start {services}',
   psqlCommand: 'docker exec -i {dbContainer} psql -U {user} {args}',
   backupCommand: 'docker exec {backupContainer} python3 /app/backup.py --type manual --reason {reason}',
+  statusCommand: 'docker compose {projectArgs} ps --status running --services',
 } as const;
 
 /** The resolved settings of one installation. */
@@ -45,6 +46,8 @@ export interface LoomioSettings {
   startCommand: string;
   psqlCommand: string;
   backupCommand: string;
+  /** Prints the running services, one a line (empty: the restore does not check them). */
+  statusCommand: string;
   cadenceHours: number | null;
 }
 
@@ -66,6 +69,7 @@ export const LOOMIO_SETTINGS = defineSettings([
   { key: 'startCommand', label: 'Start command', help: `Starts them again (after every restore, also a failed or cancelled one). ${PLACEHOLDERS}`, kind: 'command', default: LOOMIO_DEFAULTS.startCommand, transport: SSH },
   { key: 'psqlCommand', label: 'psql command', help: `Runs psql in the database container with {args}; reads SQL on stdin. ${PLACEHOLDERS}`, kind: 'command', default: LOOMIO_DEFAULTS.psqlCommand, transport: SSH },
   { key: 'backupCommand', label: 'Backup command', help: `The stack's manual backup (make create-backup): writes loomio-manual-<time>-<reason>.sql.enc. Empty: no "Run backup now". ${PLACEHOLDERS}`, kind: 'command', default: LOOMIO_DEFAULTS.backupCommand, transport: SSH },
+  { key: 'statusCommand', label: 'Status command', help: `Prints the services that are running, one a line; after a restore every stopped service must be among them (the restore's health check). Empty: not checked. ${PLACEHOLDERS}`, kind: 'command', default: LOOMIO_DEFAULTS.statusCommand, transport: SSH },
   { key: 'cadenceHours', label: 'Hours between backups', help: "For the fleet's freshness badge; empty: 1 (the stack backs up every hour).", kind: 'number', positive: true, default: null, example: '1' },
 ]);
 
@@ -95,6 +99,7 @@ export function loomioSettings(installation: Pick<Installation, 'settings' | 'na
     startCommand: text.startCommand!,
     psqlCommand: text.psqlCommand!,
     backupCommand: text.backupCommand!,
+    statusCommand: text.statusCommand!,
     cadenceHours: numberOrNull(text.cadenceHours!),
   };
 }

@@ -8,6 +8,7 @@
 import { randomBytes } from 'node:crypto';
 import path from 'node:path/posix';
 import type { IntegrityCheck } from '../../../shared/apps';
+import { formatBytes } from '../../../shared/format-bytes';
 import { LifeboatError } from '../../../shared/errors';
 import type { AdapterContext, PullSource, StreamVerifier, WholeArchive } from '../adapter';
 import type { RemoteListing } from '../module';
@@ -57,10 +58,20 @@ export async function readFolders(session: SshSession, settings: LoomioSettings)
 }
 
 /** The security finding about plaintext restore leftovers, or null when there are none. */
-export function leftoverFinding(folders: StackFolders): string | null {
+export function leftoverFinding(folders: StackFolders, now = new Date()): string | null {
   if (folders.leftovers.length === 0) return null;
-  const files = folders.leftovers.map((l) => `${l.path} (${l.size} bytes, ${l.mtime.toISOString()})`).join(', ');
-  return `plaintext restore file(s) left behind by the stack's restore scripts: ${files}. Each is an unencrypted copy of the whole database, and the next Google Drive sync uploads it; delete it on the server.`;
+  const files = folders.leftovers.map((l) => `${l.path} (${formatBytes(l.size)}, ${ageText(now.getTime() - l.mtime.getTime())} old, since ${l.mtime.toISOString()})`).join(', ');
+  const one = folders.leftovers.length === 1;
+  return `${one ? 'a plaintext database dump is' : `${folders.leftovers.length} plaintext database dumps are`} lying on the server: ${files}, left behind by the stack's restore scripts. ${one ? 'It is' : 'Each is'} an unencrypted copy of the whole database, and the next Google Drive sync uploads it; delete it on the server.`;
+}
+
+function ageText(ms: number): string {
+  const minutes = Math.max(0, Math.round(ms / 60_000));
+  if (minutes < 1) return 'under a minute';
+  if (minutes < 120) return `${minutes} minute${minutes === 1 ? '' : 's'}`;
+  const hours = Math.round(minutes / 60);
+  if (hours < 48) return `${hours} hours`;
+  return `${Math.round(hours / 24)} days`;
 }
 
 /** The first 12 characters of a file: its Fernet time, or null (plain SQL, or not readable). */

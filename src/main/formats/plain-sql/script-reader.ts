@@ -100,6 +100,15 @@ export class PlainSqlReader {
     let pos = 0;
     while (pos < chunk.length) {
       const newline = chunk.indexOf(0x0a, pos);
+      if (newline !== -1 && this.copy && this.line.size === 0) {
+        // A data line whole in this chunk: only whether it is `\.` matters, so nothing is copied.
+        this.summary.lines += 1;
+        const n = newline - pos;
+        if ((n === 2 || (n === 3 && chunk[pos + 2] === 0x0d)) && chunk[pos] === 0x5c && chunk[pos + 1] === 0x2e) this.endCopy();
+        else this.copy.rows += 1;
+        pos = newline + 1;
+        continue;
+      }
       const end = newline === -1 ? chunk.length : newline;
       this.line.push(chunk.subarray(pos, end));
       if (newline === -1) break;

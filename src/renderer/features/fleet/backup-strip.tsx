@@ -1,4 +1,4 @@
-import { useEffect, useState, type ReactNode } from 'react';
+import { useEffect, useRef, useState, type ReactNode } from 'react';
 import type { FleetEntry } from '../../../shared/apps';
 import type { Installation } from '../../../shared/installations';
 import { isFinished, type JobRecord } from '../../../shared/jobs';
@@ -37,6 +37,15 @@ export function BackupStrip(props: { installation: Installation }): ReactNode {
     if (!triggered) return;
     api.call('fleet:refresh', { installationId: installation.id }).catch(setError);
   }, [triggered, installation.id]);
+
+  // Reachable but never listed (just added, or its host key just trusted): list it once, so the row does not say "not listed yet" after a passing test.
+  const listedOnce = useRef(false);
+  const unlisted = entry !== undefined && entry.status?.state === 'online' && entry.newestRemote === null && entry.capabilities.list && !entry.lastError;
+  useEffect(() => {
+    if (!unlisted || listedOnce.current) return;
+    listedOnce.current = true;
+    api.call('fleet:refresh', { installationId: installation.id }).catch(setError);
+  }, [unlisted, installation.id]);
 
   if (!entry) return null;
 
@@ -96,6 +105,11 @@ export function BackupStrip(props: { installation: Installation }): ReactNode {
         </div>
       </div>
       {caps.notes.length > 0 && !(caps.pull && caps.restore) ? <p className="fleet-note muted">{caps.notes.join(' ')}</p> : null}
+      {(entry.findings ?? []).map((finding) => (
+        <p key={finding} className="alert alert-danger fleet-finding" role="note" data-testid="security-finding">
+          <strong>Security finding:</strong> {finding}
+        </p>
+      ))}
       {entry.lastError ? (
         <p className="fleet-last-error" role="note">
           <strong>Last error:</strong> {entry.lastError}
