@@ -1,7 +1,8 @@
+import path from 'node:path';
 import { createInterface } from 'node:readline/promises';
 import type { Command } from 'commander';
 import { LifeboatError } from '../../shared/errors';
-import type { PreviewReport, RestorePlan, RestoreReport } from '../../shared/apps';
+import type { KeyFileImport, PreviewReport, RestorePlan, RestoreReport } from '../../shared/apps';
 import { createInProcessClient } from '../contract/in-process';
 import type { CliContext } from './extra-commands';
 import { followJob } from './jobs';
@@ -98,7 +99,8 @@ export function registerAppCommands(program: Command, { getCore, json, outcome }
     .option('--app <kind>', 'which app made it (otherwise told from its contents)')
     .option('--installation <name>', 'the installation whose keys open it')
     .option('--key-stdin', 'read the key an encrypted archive needs from stdin (never from an argument)')
-    .action(async (value: string, opts: { app?: string; installation?: string; keyStdin?: boolean }) => {
+    .option('--key-file <file>', 'take the key from a key file the app exports (a DBackup Recovery Kit ZIP); kept for this command only')
+    .action(async (value: string, opts: { app?: string; installation?: string; keyStdin?: boolean; keyFile?: string }) => {
       const core = await getCore();
       const client = createInProcessClient(core);
       const installationId = opts.installation ? (await core.registry.resolve(opts.installation)).id : undefined;
@@ -109,9 +111,17 @@ export function registerAppCommands(program: Command, { getCore, json, outcome }
         report = await start();
       } catch (error) {
         // The archive said which key it needs: hand over the one from stdin under that slot and read it again.
-        const slot = error instanceof LifeboatError && error.code === 'KEY_REQUIRED' ? (error.details?.slot as string | undefined) : undefined;
-        if (!slot || typedKey === null) throw error;
-        await client.call('apps:provide-key', { slot, key: typedKey });
+        const asked = error instanceof LifeboatError && error.code === 'KEY_REQUIRED' ? error : null;
+        const slot = asked?.details?.slot as string | undefined;
+        if (!asked || !slot || (typedKey === null && !opts.keyFile)) throw error;
+        if (opts.keyFile) {
+          const imported = await client.call('apps:import-key-file', { source: { path: opts.keyFile }, slot, ...(opts.app ? { app: opts.app } : {}) });
+          if (!imported.keys.some((k) => k.slot === slot)) {
+            throw new LifeboatError('KEY_REQUIRED', `${path.basename(opts.keyFile)} holds ${imported.keys.map((k) => k.label).join(', ')}, not the ${String(asked.details?.label ?? slot)} this file needs.`, { details: { ...asked.details, reason: 'not-in-key-file' } });
+          }
+        } else {
+          await client.call('apps:provide-key', { slot, key: typedKey! });
+        }
         report = await start();
       }
       print(report, json(), (r) =>
@@ -128,6 +138,20 @@ export function registerAppCommands(program: Command, { getCore, json, outcome }
           ...(r.warnings.length ? ['', 'Warnings:', ...r.warnings.map((n) => `  - ${n}`)] : []),
         ].join('\n'),
       );
+    });
+
+  program
+    .command('import-keys <file>')
+    .description("store the keys of a file an app exports (a DBackup Recovery Kit ZIP) in an installation's keychain slots")
+    .requiredOption('--installation <name>', 'the installation whose backups they open')
+    .option('--profile <id>', 'for a kit of one key (master.key), the encryption profile id it belongs to (as in a backup\'s .meta.json)')
+    .action(async (file: string, opts: { installation: string; profile?: string }) => {
+      const core = await getCore();
+      const installation = await core.registry.resolve(opts.installation);
+      const slotOf = core.apps.get(installation.app).secretSlots.find((s) => s.keyed);
+      const slot = opts.profile && slotOf ? `${slotOf.slot}:${opts.profile}` : undefined;
+      const result = await createInProcessClient(core).call('apps:import-key-file', { source: { path: file }, installationId: installation.id, ...(slot ? { slot } : {}) });
+      print(result, json(), (r: KeyFileImport) => [`Stored ${r.keys.length} key(s) from the ${r.fileLabel} for "${installation.name}" in ${core.secrets().status().description}:`, ...r.keys.map((k) => `  ${k.slot}: ${k.label}`)].join('\n'));
     });
 
   program

@@ -14,6 +14,7 @@ import { TestResult } from './test-result';
 import { TrustDialog } from './trust-dialog';
 import { BackupStrip } from './backup-strip';
 import { startConnectionTest, trustPromptOf } from './connection-test';
+import { KeyFileImportButton } from '../preview/key-file-import';
 
 /** One installation in the fleet list: identity, transports, live status and its actions. */
 export function InstallationRow(props: { installation: Installation; onEdit: (id: string) => void }): ReactNode {
@@ -93,6 +94,9 @@ export function InstallationRow(props: { installation: Installation; onEdit: (id
             Remove
           </button>
         </div>
+      </div>
+      <div className="fleet-keys">
+        <KeyFileImportButton app={installation.app} installationId={installation.id} />
       </div>
       <BackupStrip installation={installation} />
       {testJob || (error && !confirmRemove) ? (
