@@ -9,7 +9,7 @@ import { useStore } from '../../stores/store';
  * installation the keys go to its keychain slots; without one they are kept for this session,
  * a key the file does not name a slot for going to `slot` (the one a preview asked for).
  */
-export function KeyFileImportButton(props: { app: string; installationId?: string; slot?: string; onImported?: (result: KeyFileImport) => void }): ReactNode {
+export function KeyFileImportButton(props: { app: string; installationId?: string; slot?: string; onImported?: (result: KeyFileImport) => void; children?: ReactNode }): ReactNode {
   const module = useStore((s) => s.system.modules.find((m) => m.kind === props.app));
   const [busy, setBusy] = useState(false);
   const [error, setError] = useState<unknown>(null);
@@ -41,6 +41,7 @@ export function KeyFileImportButton(props: { app: string; installationId?: strin
 
   return (
     <div className="key-file-import">
+      {props.children}
       <label className={`button button-small${busy ? ' button-disabled' : ''}`}>
         {busy ? `Reading the ${label}…` : `Import ${label}…`}
         <input
