@@ -49,6 +49,8 @@ export interface FakeDbackupOptions {
   profiles?: Record<string, string>;
   /** Per-window limits and the window; DBackup's (per minute) by default. `retryAfterSeconds` fixes the Retry-After. */
   limits?: { auth: number; get: number; other: number; windowMs?: number; retryAfterSeconds?: number };
+  /** How the download's ZIP holds the encrypted file: DEFLATE (8, the default) or stored (0, the benchmark: ciphertext does not shrink). */
+  zipMethod?: 0 | 8;
 }
 
 /** One request as the fake saw it. */
@@ -287,7 +289,7 @@ export async function startFakeDbackup(options: FakeDbackupOptions): Promise<Fak
         }
         if (file.endsWith('.enc') && meta) {
           const base = path.posix.basename(file);
-          const zip = writeRawZip([{ name: base, data: bytes }, { name: `${base}.meta.json`, data: JSON.stringify(meta, null, 2) }]);
+          const zip = writeRawZip([{ name: base, data: bytes, method: options.zipMethod ?? 8 }, { name: `${base}.meta.json`, data: JSON.stringify(meta, null, 2) }]);
           return void res.writeHead(200, { 'content-type': 'application/zip', 'content-disposition': `attachment; filename="${base}.zip"`, 'content-length': String(zip.length) }).end(zip);
         }
         return void res.writeHead(200, { 'content-type': 'application/octet-stream', 'content-length': String(bytes.length) }).end(bytes);
