@@ -16,7 +16,8 @@
  * Each Lifeboat measurement is a separate process under GNU time (peak RSS < 300 MB).
  *
  * Env: DBACKUP_BENCH_DIR (cache, default $TMPDIR/lifeboat-bench-dbackup), DBACKUP_BENCH_BYTES
- * (dump size, default 1 GiB), DBACKUP_BENCH_RUNS (default 1, best of).
+ * (dump size, default 1 GiB), DBACKUP_BENCH_RUNS (default 1, best of), BENCH_CHILD_NODE_FLAGS (extra
+ * Node flags for the measured processes, e.g. `--cpu-prof`).
  */
 import { execFile } from 'node:child_process';
 import { createCipheriv, createHash, randomBytes } from 'node:crypto';
@@ -140,7 +141,7 @@ function shellWord(word: string): string {
 /** Runs one Lifeboat measurement in its own process under GNU time. */
 async function child(job: ChildJob): Promise<Measurement> {
   await rm(job.home, { recursive: true, force: true });
-  const { stdout, stderr } = await execFileAsync('/usr/bin/time', ['-f', '%M', process.execPath, '--import', 'tsx', fileURLToPath(import.meta.url), CHILD_FLAG, JSON.stringify(job)], { maxBuffer: 16 * 1024 * 1024 });
+  const { stdout, stderr } = await execFileAsync('/usr/bin/time', ['-f', '%M', process.execPath, ...(process.env.BENCH_CHILD_NODE_FLAGS?.split(' ').filter(Boolean) ?? []), '--import', 'tsx', fileURLToPath(import.meta.url), CHILD_FLAG, JSON.stringify(job)], { maxBuffer: 16 * 1024 * 1024 });
   const inner = /^bench-seconds=([\d.]+)$/m.exec(stdout);
   const wall = /^bench-wall=([\d.]+)$/m.exec(stdout);
   const note = /^bench-note=(.*)$/m.exec(stdout)?.[1];
