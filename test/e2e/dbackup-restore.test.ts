@@ -6,7 +6,9 @@
  * multi-database backup previews with it, and the restore wizard restores one database of the
  * two (DBackup's database mapping) into the fleet's DBackup, to its report.
  */
+import { readFileSync } from 'node:fs';
 import path from 'node:path';
+import { Decrypter, armor } from 'age-encryption';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Locator } from 'playwright-core';
 import { createCore, MemorySecretStore, type Core } from '../../src/main/core';
@@ -70,7 +72,7 @@ describe('DBackup in the browser', () => {
     await row().getByText(/Not a DBackup Recovery Kit: it holds neither master\.key nor keys\/keys\.json/).waitFor({ timeout: 20_000 });
     await screenshot(page(), 'e2e-dbackup-2-not-a-kit');
     await row().locator('.key-file-import input[type="file"]').setInputFiles({ name: 'recovery_kit_2_profiles.zip', mimeType: 'application/zip', buffer: kit });
-    await row().getByRole('status').getByText(/Stored in the keychain: master key of DBackup encryption profile Office/).waitFor({ timeout: 20_000 });
+    await row().getByRole('status').getByText(/Stored with the installation’s secrets: master key of DBackup encryption profile Office/).waitFor({ timeout: 20_000 });
     await screenshot(page(), 'e2e-dbackup-3-kit-imported');
     const stored = await started(core, 'core').registry.get(installation!.id);
     expect(stored.secretPurposes).toEqual(expect.arrayContaining([`encryption-key:${f.profileId}`, 'encryption-key:cmoffsite']));
@@ -143,5 +145,35 @@ describe('DBackup in the browser', () => {
     // The safety pull ran first: DBackup's job made a fresh backup, and it is in the vault.
     const safety = (await started(core, 'core').vault.snapshots({ installationId: installation!.id })).filter((s) => s.source === 'pre-restore');
     expect(safety).toHaveLength(1);
+  });
+
+  it('makes the recovery kit with app keys on the Vault page, after its warning, as an age file carrying the imported key', async () => {
+    await page().goto(`${started(twin, 'twin').url.split('#')[0]}#/vault`);
+    await page().getByRole('button', { name: 'Recovery kit with app keys…' }).click();
+    const dialog = page().getByRole('dialog', { name: 'Recovery kit with app keys' });
+    await dialog.waitFor();
+    const make = dialog.getByRole('button', { name: 'Make and download the kit' });
+    await dialog.getByLabel(/^Passphrase/).fill('too short');
+    await dialog.getByLabel('The same passphrase again').fill('too short');
+    await dialog.getByRole('checkbox', { name: /I understand/ }).check();
+    expect(await make.isDisabled()).toBe(true);
+    const passphrase = 'correct horse battery staple';
+    await dialog.getByLabel(/^Passphrase/).fill(passphrase);
+    await dialog.getByLabel('The same passphrase again').fill(`${passphrase}!`);
+    await dialog.getByText('The two passphrases differ.').waitFor();
+    await dialog.getByLabel('The same passphrase again').fill(passphrase);
+    await screenshot(page(), 'e2e-dbackup-10-kit-dialog');
+    const [download] = await Promise.all([page().waitForEvent('download'), make.click()]);
+    expect(download.suggestedFilename()).toMatch(/^lifeboat-recovery-kit-[0-9a-f]{8}-with-app-keys\.txt\.age$/);
+    const armored = readFileSync(await download.path(), 'utf8');
+    expect(armored.startsWith('-----BEGIN AGE ENCRYPTED FILE-----')).toBe(true);
+    expect(armored).not.toContain(started(fleet, 'fleet').keyHex);
+    await dialog.getByText(/2 app keys, encrypted with age/).waitFor();
+    await screenshot(page(), 'e2e-dbackup-11-kit-made');
+    const decrypter = new Decrypter();
+    decrypter.addPassphrase(passphrase);
+    const text = await decrypter.decrypt(armor.decode(armored), 'text');
+    expect(text).toContain(`Installation "${NAME}" (dbackup`);
+    expect(text).toContain(started(fleet, 'fleet').keyHex);
   });
 });

@@ -58,7 +58,7 @@ export function KeyFileImportButton(props: { app: string; installationId?: strin
       </label>
       {result ? (
         <p className="muted" role="status">
-          {result.kept === 'keychain' ? 'Stored in the keychain' : 'Kept in memory for this session'}: {result.keys.map((k) => k.label).join('; ')}.
+          {result.kept === 'keychain' ? 'Stored with the installation’s secrets' : 'Kept in memory for this session'}: {result.keys.map((k) => k.label).join('; ')}.
           {result.unplaced.length ? ` Not placed (the kit does not say which profile): ${result.unplaced.join('; ')}.` : ''}
         </p>
       ) : null}
