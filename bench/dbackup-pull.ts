@@ -91,6 +91,8 @@ export async function run(): Promise<void> {
     rows.push(restic);
     const ours = await bestOf('Lifeboat pull (verify + vault)', RUNS, () => child({ mode: 'pull', home: path.join(work, 'home-pull'), installation, remoteId: `cmbenchstorage:${backup.relative}` }));
     rows.push(ours);
+    const cli = await bestOf('lifeboat pull (built CLI, whole process)', RUNS, () => cliPull(path.join(work, 'home-cli'), api.url, api.certSha256, token, `cmbenchstorage:${backup.relative}`));
+    rows.push(cli);
     const openssl = await opensslGcmSeconds(size);
     rows.push(openssl);
     const preview = await bestOf('Lifeboat preview (GCM + TOC)', RUNS, () => child({ mode: 'preview', home: path.join(work, 'home-preview'), file: backup.file, keyHex: backup.keyHex }));
@@ -102,7 +104,8 @@ export async function run(): Promise<void> {
     }
     console.log(`\nratio pull (curl|restic time / ours; target ≥ 1.0): ${(restic.wallSeconds / ours.seconds).toFixed(2)}× in-process, ${(restic.wallSeconds / ours.wallSeconds).toFixed(2)}× whole process (Node + tsx start-up included)`);
     console.log(`ratio preview (openssl aes-256-gcm time for the file / ours; 1.0 = the raw cipher's speed): ${(openssl.seconds / preview.seconds).toFixed(2)}× in-process, ${(openssl.seconds / preview.wallSeconds).toFixed(2)}× whole process`);
-    console.log(`peak RSS: pull ${ours.peakRssMb.toFixed(0)} MB, preview ${preview.peakRssMb.toFixed(0)} MB (target < 300); restic ${restic.peakRssMb.toFixed(0)} MB`);
+    console.log(`ratio pull, the built CLI (curl|restic time / lifeboat pull's whole process): ${(restic.wallSeconds / cli.wallSeconds).toFixed(2)}×`);
+    console.log(`peak RSS (target < 300 MB): lifeboat pull (built CLI) ${cli.peakRssMb.toFixed(0)} MB; from source with tsx: pull ${ours.peakRssMb.toFixed(0)} MB, preview ${preview.peakRssMb.toFixed(0)} MB; restic ${restic.peakRssMb.toFixed(0)} MB`);
   } finally {
     await api.stop();
     await rm(work, { recursive: true, force: true });
@@ -136,6 +139,25 @@ async function opensslGcmSeconds(size: number): Promise<Measurement> {
 
 function shellWord(word: string): string {
   return `'${word.replace(/'/g, `'\\''`)}'`;
+}
+
+/** The product: `lifeboat pull` of the built CLI on a fresh data directory (vault password and API key in the keychain). */
+async function cliPull(home: string, baseUrl: string, certSha256: string, token: string, remoteId: string): Promise<Measurement> {
+  const cli = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', 'bin', 'lifeboat.mjs');
+  await rm(home, { recursive: true, force: true });
+  const env = { ...process.env, LIFEBOAT_HOME: home };
+  const lifeboat = (args: string[], input?: string) =>
+    new Promise<void>((resolve, reject) => {
+      const child = execFile(process.execPath, [cli, ...args], { env }, (error, _out, stderr) => (error ? reject(new Error(`lifeboat ${args.join(' ')}: ${stderr}`)) : resolve()));
+      child.stdin?.end(input ?? '');
+    });
+  await lifeboat(['vault', 'init']);
+  await lifeboat(['installations', 'add', '--name', 'bench', '--app', 'dbackup', '--https-url', baseUrl, '--https-auth', 'bearer', '--pin-cert', certSha256, '--setting', 'storageIds=cmbenchstorage', '--secret-stdin', 'api-token'], token);
+  const started = performance.now();
+  const { stderr } = await execFileAsync('/usr/bin/time', ['-f', '%M', process.execPath, cli, '--json', 'pull', 'bench', remoteId], { env, maxBuffer: 16 * 1024 * 1024 });
+  const wall = (performance.now() - started) / 1000;
+  await rm(home, { recursive: true, force: true });
+  return { label: '', seconds: wall, wallSeconds: wall, peakRssMb: Number(stderr.trim().split('\n').at(-1)) / 1024, note: 'Node start-up included' };
 }
 
 /** Runs one Lifeboat measurement in its own process under GNU time. */
