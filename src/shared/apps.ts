@@ -101,6 +101,21 @@ export interface SecretSlotInfo {
   label: string;
   help: string;
   keyed: boolean;
+  /** The slot holds a key that opens the app's archives (carried by the combined recovery kit when asked). */
+  archiveKey?: boolean;
+}
+
+/** What importing a key file did: which keys went where (never the keys themselves). */
+export interface KeyFileImport {
+  app: AppKind;
+  /** "DBackup Recovery Kit". */
+  fileLabel: string;
+  /** The installation's keychain slots, or this session's memory (files of no installation). */
+  kept: 'keychain' | 'session';
+  installationId: string | null;
+  keys: { slot: string; label: string }[];
+  /** Keys the file held without saying which slot they belong to, and none was asked for. */
+  unplaced: string[];
 }
 
 /** Files dropped or chosen together, grouped: each archive with the sidecars that travel with it. */
@@ -118,6 +133,8 @@ export interface AppModuleInfo {
   transports: ('ssh' | 'https')[];
   settings: SettingDescriptor[];
   secretSlots: SecretSlotInfo[];
+  /** A file of the app's own that carries keys and Lifeboat can import (DBackup's Recovery Kit ZIP); null when there is none. */
+  keyFile: { label: string } | null;
 }
 
 /** A table of facts; every cell is plain text or a number, never markup. */

@@ -101,3 +101,9 @@ export interface VaultLockView {
   /** Plain-words explanation of who holds it and whether removing it is safe. */
   explanation: string;
 }
+
+/** What importing a combined recovery kit did, for the vault and per installation (never the keys). */
+export interface KitImportReport {
+  vault: { outcome: 'adopted' | 'unlocked' | 'other-vault' | 'unreachable' | 'none'; detail: string };
+  installations: { name: string; app: string; installationId: string; created: boolean; keys: string[] }[];
+}

@@ -6,7 +6,7 @@ import { Readable } from 'node:stream';
 import { gzipSync } from 'node:zlib';
 import { describe, expect, it } from 'vitest';
 import { dbackupModule } from '../../src/main/apps/dbackup';
-import { readRecoveryKit, recoveryKitSlots } from '../../src/main/apps/dbackup/recovery-kit';
+import { readRecoveryKit } from '../../src/main/apps/dbackup/recovery-kit';
 import { judgeHead, readPayload } from '../../src/main/formats/gcm';
 import { writeRawZip } from '../fleet/nojoin/zip-tools';
 import { SAMPLES, keyedContext, memoryArchive, reasonOf } from '../fleet/dbackup/archives';
@@ -105,8 +105,8 @@ describe('Recovery Kit import', () => {
     const zip = writeRawZip([{ name: 'master.key', data: SAMPLE_KEY_HEX }, { name: 'dbackup-recover.js', data: '// tool' }, { name: 'README.txt', data: 'read me' }]);
     const keys = await readRecoveryKit(zip, { fileName: 'recovery_kit_primary.zip' });
     expect(keys).toEqual([{ profileId: null, name: 'primary', key: SAMPLE_KEY_HEX }]);
-    expect(recoveryKitSlots(keys, SAMPLE_PROFILE_ID)).toEqual([{ slot: `encryption-key:${SAMPLE_PROFILE_ID}`, key: SAMPLE_KEY_HEX }]);
-    expect(recoveryKitSlots(keys)).toEqual([]);
+    // The module's key-file part leaves the slot open: the backup's sidecar names the profile.
+    expect(await dbackupModule.keyFile!.read(zip, 'recovery_kit_primary.zip')).toEqual([{ slot: null, label: 'master key of DBackup encryption profile primary', value: SAMPLE_KEY_HEX }]);
   });
 
   it('a several-profile kit: keys/keys.json and one keys/<name>.key each', async () => {
@@ -117,7 +117,10 @@ describe('Recovery Kit import', () => {
     ]);
     const keys = await readRecoveryKit(zip, { fileName: 'recovery_kit_2_profiles.zip' });
     expect(keys).toEqual([{ profileId: 'p1', name: 'Primary', key: SAMPLE_KEY_HEX }, { profileId: 'p2', name: 'Offsite', key: key2 }]);
-    expect(recoveryKitSlots(keys).map((s) => s.slot)).toEqual(['encryption-key:p1', 'encryption-key:p2']);
+    expect((await dbackupModule.keyFile!.read(zip, 'recovery_kit_2_profiles.zip')).map((k) => [k.slot, k.label])).toEqual([
+      ['encryption-key:p1', 'master key of DBackup encryption profile Primary (p1)'],
+      ['encryption-key:p2', 'master key of DBackup encryption profile Offsite (p2)'],
+    ]);
   });
 
   it('refuses what is not a kit, with INVALID_INPUT saying why', async () => {

@@ -123,6 +123,21 @@ export interface RestorePart {
   verify(ctx: AdapterContext, input: { plan: RestorePlan; archive: ArchiveAccess; preview: PreviewReport }): Promise<IntegrityCheck[]>;
 }
 
+/** One key a key file holds: the secret slot it goes to (null when the file does not say), and what it is, in words. */
+export interface ImportedKey {
+  slot: string | null;
+  label: string;
+  value: string;
+}
+
+/** A file the app itself exports that carries its keys (DBackup's Recovery Kit ZIP). */
+export interface KeyFilePart {
+  /** What the UI calls it ("DBackup Recovery Kit"). */
+  readonly label: string;
+  /** The keys in the file; INVALID_INPUT saying why when the bytes are not such a file. */
+  read(file: Buffer, fileName: string): Promise<ImportedKey[]>;
+}
+
 /** One app, declared once. */
 export interface AppModule {
   readonly kind: string;
@@ -151,6 +166,13 @@ export interface AppModule {
   readonly sources: SourcesPart;
   readonly format: FormatPart;
   readonly restore: RestorePart | null;
+  /**
+   * For the README of the combined recovery kit: how to open this app's archives by hand with the
+   * key the kit carries (plain text, a few paragraphs), when its archives are encrypted.
+   */
+  readonly decryptByHand?: string;
+  /** Importing the app's own key file, when it has one. */
+  readonly keyFile?: KeyFilePart;
 }
 
 /** Restore options for modules that only replace (no conflict policy). */

@@ -1,7 +1,8 @@
+import path from 'node:path';
 import { createInterface } from 'node:readline/promises';
 import type { Command } from 'commander';
 import { LifeboatError } from '../../shared/errors';
-import type { PreviewReport, RestorePlan, RestoreReport } from '../../shared/apps';
+import type { KeyFileImport, PreviewReport, RestorePlan, RestoreReport } from '../../shared/apps';
 import { createInProcessClient } from '../contract/in-process';
 import type { CliContext } from './extra-commands';
 import { followJob } from './jobs';
@@ -103,7 +104,8 @@ export function registerAppCommands(program: Command, { getCore, json, outcome }
     .option('--app <kind>', 'which app made it (otherwise told from its contents)')
     .option('--installation <name>', 'the installation whose keys open it')
     .option('--key-stdin', 'read the key an encrypted archive needs from stdin (never from an argument)')
-    .action(async (value: string, opts: { app?: string; installation?: string; keyStdin?: boolean }) => {
+    .option('--key-file <file>', 'take the key from a key file the app exports (a DBackup Recovery Kit ZIP); kept for this command only')
+    .action(async (value: string, opts: { app?: string; installation?: string; keyStdin?: boolean; keyFile?: string }) => {
       const core = await getCore();
       const client = createInProcessClient(core);
       const installationId = opts.installation ? (await core.registry.resolve(opts.installation)).id : undefined;
@@ -114,12 +116,19 @@ export function registerAppCommands(program: Command, { getCore, json, outcome }
       try {
         report = await start();
       } catch (error) {
-        // Only a missing key is worth a second read: hand over the one from stdin under the slot the archive named.
-        const required = error instanceof LifeboatError && error.code === 'KEY_REQUIRED' ? error : null;
-        const slot = required?.details?.slot;
-        if (!required || typeof slot !== 'string') throw error;
-        if (typedKey === null) throw new LifeboatError('KEY_REQUIRED', `${required.message} On the command line: pipe it into \`lifeboat preview FILE --key-stdin\`.`, { details: required.details });
-        await client.call('apps:provide-key', { slot, key: typedKey });
+        // The archive said which key it needs: hand over the one from stdin (or the key file) under that slot and read it again.
+        const asked = error instanceof LifeboatError && error.code === 'KEY_REQUIRED' ? error : null;
+        const slot = asked?.details?.slot;
+        if (!asked || typeof slot !== 'string') throw error;
+        if (opts.keyFile) {
+          const imported = await client.call('apps:import-key-file', { source: { path: opts.keyFile }, slot, ...(opts.app ? { app: opts.app } : {}) });
+          if (!imported.keys.some((k) => k.slot === slot)) {
+            throw new LifeboatError('KEY_REQUIRED', `${path.basename(opts.keyFile)} holds ${imported.keys.map((k) => k.label).join(', ')}, not the ${String(asked.details?.label ?? slot)} this file needs.`, { details: { ...asked.details, reason: 'not-in-key-file' } });
+          }
+        } else {
+          if (typedKey === null) throw new LifeboatError('KEY_REQUIRED', `${asked.message} On the command line: pipe it into \`lifeboat preview FILE --key-stdin\` (a DBackup Recovery Kit: \`--key-file KIT.zip\`).`, { details: asked.details });
+          await client.call('apps:provide-key', { slot, key: typedKey });
+        }
         keyGiven = true;
         report = await start();
       }
@@ -147,6 +156,20 @@ export function registerAppCommands(program: Command, { getCore, json, outcome }
         const failed = report.integrity.checks.filter((c) => !c.ok).map((c) => `${c.name}: ${c.detail.replace(/\.$/, '')}`);
         throw new LifeboatError('ARCHIVE_VERIFY_FAILED', `${report.fileName} did not verify (${failed.join('; ') || 'integrity failed'}).`);
       }
+    });
+
+  program
+    .command('import-keys <file>')
+    .description("store the keys of a file an app exports (a DBackup Recovery Kit ZIP) in an installation's keychain slots")
+    .requiredOption('--installation <name>', 'the installation whose backups they open')
+    .option('--profile <id>', 'for a kit of one key (master.key), the encryption profile id it belongs to (as in a backup\'s .meta.json)')
+    .action(async (file: string, opts: { installation: string; profile?: string }) => {
+      const core = await getCore();
+      const installation = await core.registry.resolve(opts.installation);
+      const slotOf = core.apps.get(installation.app).secretSlots.find((s) => s.keyed);
+      const slot = opts.profile && slotOf ? `${slotOf.slot}:${opts.profile}` : undefined;
+      const result = await createInProcessClient(core).call('apps:import-key-file', { source: { path: file }, installationId: installation.id, ...(slot ? { slot } : {}) });
+      print(result, json(), (r: KeyFileImport) => [`Stored ${r.keys.length} key(s) from the ${r.fileLabel} for "${installation.name}" in ${core.secrets().status().description}:`, ...r.keys.map((k) => `  ${k.slot}: ${k.label}`)].join('\n'));
     });
 
   program

@@ -126,20 +126,52 @@ export function registerVaultCommands(program: Command, { getCore, json, outcome
 
   vault
     .command('recovery-kit')
-    .description('print the recovery kit (vault id, location, password, restic commands)')
+    .description('print the recovery kit (vault id, location, password, restic commands); --with-app-keys adds every app key, the whole kit encrypted with age')
     .option('--output <file>', 'write it to this file (mode 0600) instead of stdout')
-    .action(async (opts: { output?: string }) => {
+    .option('--with-app-keys', 'also carry every key that opens an app\'s archives (Loomio, DBackup…); the passphrase (16+ characters) is read from stdin')
+    .action(async (opts: { output?: string; withAppKeys?: boolean }) => {
       const core = await getCore();
-      const kit = await createInProcessClient(core).call('vault:recovery-kit', {});
+      let appKeys: { passphrase: string } | undefined;
+      if (opts.withAppKeys) {
+        process.stderr.write(
+          'WARNING: this kit will carry the vault password AND every app key Lifeboat holds (Loomio BACKUP_ENCRYPTION_KEYs,\n' +
+            'DBackup master keys): whoever has the file and its passphrase can read every backup, in the vault and on the servers.\n' +
+            'It is encrypted with age to the passphrase you give; choose a long one and keep it apart from the file.\n',
+        );
+        if (process.stdin.isTTY) process.stderr.write('Kit passphrase (at least 16 characters): ');
+        appKeys = { passphrase: (await readStdin()).split('\n')[0] ?? '' };
+      }
+      const kit = await createInProcessClient(core).call('vault:recovery-kit', appKeys ? { appKeys } : {});
+      if (appKeys) process.stderr.write(`The kit carries ${kit.appKeyCount ?? 0} app key(s). Open it with: age -d -o kit.txt ${kit.fileName}\n`);
       if (opts.output) {
         await writeFileAtomic(path.resolve(opts.output), kit.text, 0o600);
-        await createInProcessClient(core).call('vault:acknowledge-recovery-kit', {});
-        print({ written: path.resolve(opts.output) }, json(), () => `Wrote the recovery kit to ${opts.output}. Keep it offline and safe.`);
+        await createInProcessClient(core).call('vault:acknowledge-recovery-kit', {}).catch((error: unknown) => {
+          // A kit of app keys alone (no vault yet) has nothing to acknowledge.
+          if (!(error instanceof LifeboatError) || error.code !== 'VAULT_NOT_INITIALIZED') throw error;
+        });
+        print({ written: path.resolve(opts.output), fileName: kit.fileName, appKeyCount: kit.appKeyCount ?? null }, json(), () => `Wrote the recovery kit to ${opts.output}. Keep it offline and safe.`);
       } else if (json()) {
         print(kit, true, () => '');
       } else {
         process.stdout.write(kit.text);
       }
+    });
+
+  vault
+    .command('import-kit <file>')
+    .description('on a new Lifeboat: import a recovery kit made with --with-app-keys (passphrase on stdin): its vault, installations and app keys')
+    .action(async (file: string) => {
+      const core = await getCore();
+      if (process.stdin.isTTY) process.stderr.write('Kit passphrase: ');
+      const passphrase = (await readStdin()).split('\n')[0] ?? '';
+      const report = await createInProcessClient(core).call('vault:import-kit', { source: { path: file }, passphrase });
+      print(report, json(), (r) =>
+        [
+          `Vault: ${r.vault.detail}`,
+          ...r.installations.map((i) => `${i.created ? 'Added' : 'Updated'} installation "${i.name}" (${i.app}): ${i.keys.join('; ')}`),
+          ...(r.installations.some((i) => i.created) ? ['Added installations have no connection passwords or tokens yet: enter them with `lifeboat installations edit`.'] : []),
+        ].join('\n'),
+      );
     });
 
   vault

@@ -58,13 +58,15 @@ export class InstallationRegistry {
     return structuredClone(found);
   }
 
-  async add(input: InstallationInput): Promise<Installation> {
+  /** Adds an installation; `options.id` keeps the id it had elsewhere (recreated from a recovery kit, so vault snapshots still name it). */
+  async add(input: InstallationInput, options: { id?: string } = {}): Promise<Installation> {
     const parsed = installationInputSchema.parse(input);
     this.hooks?.validate(parsed);
     return this.mutate(async (all) => {
       assertUniqueName(all, parsed.name);
       const now = new Date().toISOString();
-      const id = randomBytes(8).toString('hex');
+      if (options.id !== undefined && (!/^[0-9a-f]{16}$/.test(options.id) || all.some((i) => i.id === options.id))) throw new LifeboatError('ALREADY_EXISTS', `An installation with id "${options.id}" exists already, or the id is not 16 hex digits.`);
+      const id = options.id ?? randomBytes(8).toString('hex');
       const purposes = await this.storeSecrets(id, parsed.secrets ?? {});
       const { secrets: _secrets, ...fields } = parsed;
       const record = installationSchema.parse({ ...fields, id, secretPurposes: purposes, createdAt: now, updatedAt: now });
@@ -126,6 +128,13 @@ export class InstallationRegistry {
   async forgetSecret(id: string, purpose: SecretPurpose): Promise<Installation> {
     await this.secrets().delete(installationAccount(id, purpose));
     return this.patch(id, (current) => ({ ...current, secretPurposes: current.secretPurposes.filter((p) => p !== purpose) }));
+  }
+
+  /** Stores secrets of an installation (keys imported from a file), leaving its other fields as they are. */
+  async addSecrets(id: string, secrets: Record<SecretPurpose, string>): Promise<Installation> {
+    await this.get(id);
+    const stored = await this.storeSecrets(id, secrets);
+    return this.patch(id, (current) => ({ ...current, secretPurposes: [...new Set([...current.secretPurposes, ...stored])] }));
   }
 
   /** Reads one secret of an installation; null when none is stored (the caller then asks). */

@@ -148,11 +148,44 @@ export class VaultService {
     return this.status();
   }
 
-  async recoveryKit(): Promise<{ fileName: string; text: string }> {
+  /** What the recovery kit carries of the vault: id, where it is, its password. */
+  async recoveryFacts(): Promise<{ id: string; location: string; password: string; createdAt: string }> {
     const config = await this.requireConfig();
     const password = await this.secrets().get(vaultAccount(config.id));
     if (!password) throw new LifeboatError('SECRET_REQUIRED', 'The vault password is not available in this session; unlock the vault first.');
-    const repository = config.location.startsWith('rest:') ? config.location : path.resolve(config.location);
+    return { id: config.id, location: config.location.startsWith('rest:') ? config.location : path.resolve(config.location), password, createdAt: config.createdAt };
+  }
+
+  /**
+   * Takes over a vault named by a recovery kit on a Lifeboat that has none: opens it at its
+   * location with its password, then keeps both (the password in the keychain). A Lifeboat that
+   * already has this vault only learns the password; one with another vault is left alone.
+   */
+  async adopt(facts: { id: string; location: string; password: string; createdAt: string }): Promise<{ outcome: 'adopted' | 'unlocked' | 'other-vault' | 'unreachable'; detail: string }> {
+    const config = await this.configFile.read();
+    if (config && config.id !== facts.id) return { outcome: 'other-vault', detail: `This Lifeboat already has vault ${config.id.slice(0, 8)}; the kit's vault ${facts.id.slice(0, 8)} was not opened.` };
+    if (config) {
+      await this.unlock(facts.password, true);
+      return { outcome: 'unlocked', detail: `Vault ${facts.id.slice(0, 8)} opened with the kit's password.` };
+    }
+    let vault: Vault;
+    try {
+      vault = await Vault.open(backendFor(facts.location), facts.password);
+    } catch (error) {
+      return { outcome: 'unreachable', detail: `The vault ${facts.id.slice(0, 8)} was not found at ${facts.location} (${(error as Error).message}); the kit gives its password for restic or for a later import.` };
+    }
+    if (vault.id !== facts.id) return { outcome: 'unreachable', detail: `The repository at ${facts.location} is ${vault.id.slice(0, 8)}, not the kit's vault ${facts.id.slice(0, 8)}.` };
+    await this.secrets().set(vaultAccount(vault.id), facts.password);
+    await this.configFile.write({ location: facts.location, id: vault.id, createdAt: facts.createdAt, recoveryKitAcknowledged: true });
+    this.vault = vault;
+    await this.audit.record({ action: 'vault-init', outcome: 'succeeded', detail: `taken over from a recovery kit: ${vault.location}` });
+    this.changed('vault taken over from a recovery kit');
+    return { outcome: 'adopted', detail: `Vault ${vault.id.slice(0, 8)} at ${facts.location} is now this Lifeboat's vault.` };
+  }
+
+  async recoveryKit(): Promise<{ fileName: string; text: string }> {
+    const config = await this.requireConfig();
+    const { password, location: repository } = await this.recoveryFacts();
     const text = [
       'LIFEBOAT VAULT RECOVERY KIT',
       '',

@@ -1,7 +1,8 @@
 import { z } from 'zod';
 import { command, returns } from './define';
-import type { AppModuleInfo, FilePairing, FleetEntry, QuarantineEntry, RemoteBackup, RestoreReport } from '../apps';
+import type { AppModuleInfo, FilePairing, KeyFileImport, FleetEntry, QuarantineEntry, RemoteBackup, RestoreReport } from '../apps';
 import { secretPurposeSchema } from '../installations';
+import { archiveSourceSchema } from './vault';
 
 const installationId = z.string().min(1, 'installation id is required');
 
@@ -34,6 +35,19 @@ export const appCommands = {
     summary: 'Hand Lifeboat a key an encrypted archive asked for (KEY_REQUIRED), for files of no installation; kept in memory for this session only.',
     input: z.object({ slot: secretPurposeSchema, key: z.string().min(1).max(16_384) }).strict(),
     output: returns<{ kept: true }>(),
+  }),
+  'apps:import-key-file': command({
+    summary: 'Import the keys of a file the app exports (DBackup\'s Recovery Kit ZIP): into the installation\'s keychain slots, or without one for this session only.',
+    input: z
+      .object({
+        source: archiveSourceSchema,
+        app: z.string().min(1).optional(),
+        installationId: z.string().min(1).optional(),
+        /** The slot a preview asked for (KEY_REQUIRED), for a key the file does not name a slot for. */
+        slot: secretPurposeSchema.optional(),
+      })
+      .strict(),
+    output: returns<KeyFileImport>(),
   }),
   'fleet:overview': command({
     summary: 'Every installation with reachability, newest remote backup, newest snapshot and freshness.',

@@ -4,6 +4,7 @@ import {
   retentionPolicySchema,
   type CheckReportView,
   type ForgetPreview,
+  type KitImportReport,
   type SnapshotView,
   type VaultLockView,
   type VaultStats,
@@ -31,9 +32,18 @@ export const vaultCommands = {
     output: returns<VaultStatus>(),
   }),
   'vault:recovery-kit': command({
-    summary: 'The recovery kit text: vault id, location, password, and the restic commands to open it without Lifeboat.',
-    input: z.object({}).strict(),
-    output: returns<{ fileName: string; text: string }>(),
+    summary: 'The recovery kit text: vault id, location, password, and the restic commands to open it without Lifeboat. With appKeys, also every key that opens an app\'s archives, the whole kit an age file encrypted to the passphrase.',
+    input: z
+      .object({
+        appKeys: z.object({ passphrase: z.string().min(16, 'the kit\'s passphrase must be at least 16 characters (a few words)').max(1024) }).strict().optional(),
+      })
+      .strict(),
+    output: returns<{ fileName: string; text: string; appKeyCount?: number }>(),
+  }),
+  'vault:import-kit': command({
+    summary: 'Import a combined recovery kit (age, passphrase): take over its vault when this Lifeboat has none, and store every app key on its installation (recreated when missing).',
+    input: z.object({ source: archiveSourceSchema, passphrase: z.string().min(1, 'the kit\'s passphrase is required').max(1024) }).strict(),
+    output: returns<KitImportReport>(),
   }),
   'vault:acknowledge-recovery-kit': command({ summary: 'The operator saved the recovery kit.', input: z.object({}).strict(), output: returns<VaultStatus>() }),
   'vault:snapshots': command({

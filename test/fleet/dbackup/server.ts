@@ -49,6 +49,8 @@ export interface FakeDbackupOptions {
   profiles?: Record<string, string>;
   /** Per-window limits and the window; DBackup's (per minute) by default. `retryAfterSeconds` fixes the Retry-After. */
   limits?: { auth: number; get: number; other: number; windowMs?: number; retryAfterSeconds?: number };
+  /** How the download's ZIP holds the encrypted file: DEFLATE (8, the default) or stored (0, the benchmark: ciphertext does not shrink). */
+  zipMethod?: 0 | 8;
 }
 
 /** One request as the fake saw it. */
@@ -287,14 +289,14 @@ export async function startFakeDbackup(options: FakeDbackupOptions): Promise<Fak
         }
         if (file.endsWith('.enc') && meta) {
           const base = path.posix.basename(file);
-          const zip = writeRawZip([{ name: base, data: bytes }, { name: `${base}.meta.json`, data: JSON.stringify(meta, null, 2) }]);
+          const zip = writeRawZip([{ name: base, data: bytes, method: options.zipMethod ?? 8 }, { name: `${base}.meta.json`, data: JSON.stringify(meta, null, 2) }]);
           return void res.writeHead(200, { 'content-type': 'application/zip', 'content-disposition': `attachment; filename="${base}.zip"`, 'content-length': String(zip.length) }).end(zip);
         }
         return void res.writeHead(200, { 'content-type': 'application/octet-stream', 'content-length': String(bytes.length) }).end(bytes);
       }
       if (method === 'POST' && action === 'restore') {
         if (!need('storage:restore')) return;
-        const body = (await readBody(req)) as { file?: string; targetSourceId?: string; targetDatabaseName?: string };
+        const body = (await readBody(req)) as { file?: string; targetSourceId?: string; targetDatabaseName?: string; databaseMapping?: { originalName: string; targetName?: string; selected: boolean }[] };
         const source = (options.sources ?? []).find((s) => s.id === body.targetSourceId);
         if (!body.file || !safePath(body.file)) return json(res, 400, { success: false, error: 'file is required' });
         if (!source) return json(res, 400, { success: false, error: 'Target source not found' });
@@ -314,8 +316,22 @@ export async function startFakeDbackup(options: FakeDbackupOptions): Promise<Fak
           const compressed = decryptWhole(stored, meta ?? {}, profiles);
           const payload = meta?.compression === 'GZIP' ? gunzipSync(compressed) : meta?.compression === 'BROTLI' ? brotliDecompressSync(compressed) : compressed;
           const dumps = await dumpsOf(payload, meta ?? {});
-          for (const { database, dump } of dumps) await source.restore(body.targetDatabaseName && dumps.length === 1 ? body.targetDatabaseName : database, dump);
-          restores.push({ file: body.file!, sourceId: source.id, databases: dumps.map((d) => d.database) });
+          // As DBackup's postgres adapter: with a databaseMapping, databases not selected are skipped and each goes to its targetName.
+          const mapping = body.databaseMapping;
+          const targets: { database: string; target: string; dump: Buffer }[] = [];
+          for (const { database, dump } of dumps) {
+            const entry = mapping?.find((m) => m.originalName === database);
+            if (mapping && dumps.length > 1 && !entry?.selected) {
+              r.logs.push(`Skipping database: ${database} (not selected)`);
+              continue;
+            }
+            const single = mapping && dumps.length === 1 ? mapping.filter((m) => m.selected) : null;
+            if (single && single.length !== 1) throw new Error(single.length === 0 ? 'No databases selected for restore.' : 'Single-database backup cannot be restored to multiple databases.');
+            const target = single ? single[0]!.targetName || single[0]!.originalName : entry ? entry.targetName || entry.originalName : body.targetDatabaseName && dumps.length === 1 ? body.targetDatabaseName : database;
+            targets.push({ database, target, dump });
+          }
+          for (const { target, dump } of targets) await source.restore(target, dump);
+          restores.push({ file: body.file!, sourceId: source.id, databases: targets.map((d) => d.target) });
         });
         return json(res, 202, { success: true, executionId: row.id });
       }

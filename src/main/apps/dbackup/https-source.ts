@@ -5,6 +5,7 @@
  * asking for `<path>.meta.json`, and "Run now" (`POST /jobs/{id}/run`, then the execution polled).
  * Remote ids over the API are `<storageId>:<path>`.
  */
+import { streamZipMember } from './zip-stream';
 import { createWriteStream } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
@@ -141,8 +142,12 @@ async function fetchSmall(api: DbackupApi, storageId: string, file: string, max:
  * The stored file out of a download: as it came, or (an encrypted file with a sidecar) out of
  * the ZIP DBackup wraps it in, spooled to a temporary file because a ZIP is read from its end.
  */
-async function storedBytes(download: Readable, zipped: boolean, fileName: string, onSidecar: (sidecar: Sidecar) => void): Promise<Readable> {
-  if (!zipped) return download;
+async function storedBytes(arriving: Readable, zipped: boolean, fileName: string, onSidecar: (sidecar: Sidecar) => void): Promise<Readable> {
+  if (!zipped) return arriving;
+  // Unwrapped while it arrives; a ZIP whose sizes come after the data is read from its central directory instead.
+  const streamed = await streamZipMember(arriving, fileName, { maxOther: MAX_SIDECAR_BYTES, onOther: (name, content) => name === sidecarNameFor(fileName) && onSidecar({ name, content }) });
+  if (streamed.stream) return streamed.stream;
+  const download = streamed.replay;
   const dir = await mkdtemp(path.join(os.tmpdir(), 'lifeboat-dbackup-'));
   const cleanup = (): Promise<void> => rm(dir, { recursive: true, force: true });
   try {

@@ -22,11 +22,13 @@ import { dbackupApi } from './api';
 import { listOverApi, listsOverApi, openOverApi, runJobNow, storageFiles, storageIdsOf } from './https-source';
 import { DBACKUP_RESTORE_OPTIONS, dbackupRestore } from './restore';
 import { judgeHead } from '../../formats/gcm';
-import { KEY_SLOT } from './keys';
+import { KEY_SLOT, keySlot } from './keys';
 import { previewDbackup } from './preview';
 import { DBACKUP_SETTINGS, dbackupSettings } from './settings';
 import { listDestination, openDestinationFile } from './sftp-source';
 import { findSidecar } from './sidecar';
+import { readRecoveryKit } from './recovery-kit';
+import { DBACKUP_DECRYPT_BY_HAND } from './decrypt-by-hand';
 
 /** DBackup's default file name: `<job>_yyyy-MM-dd_HH-mm-ss.<ext>[.gz|.br][.enc]`, or a config backup's. */
 const DBACKUP_NAME = /(_\d{4}-\d{2}-\d{2}_\d{2}-\d{2}-\d{2}\.(sql|tar|archive|bak|rdb|db|fbk)(\.gz|\.br)?(\.enc)?$)|(^config_backup_\d{4}-\d{2}-\d{2}T\d{2}-\d{2}-\d{2}-\d{3}Z\.json\.gz(\.enc)?$)/;
@@ -78,6 +80,7 @@ export const dbackupModule: AppModule = {
     label: 'Encryption Profile master key',
     help: 'One per DBackup encryption profile (64 hex digits, as in a Recovery Kit\'s master.key); the profile id comes from each backup\'s .meta.json.',
     keyed: true,
+    archiveKey: true,
   }],
   sidecarOf,
   // The base URL is DBackup's site root; its API lives under /api.
@@ -108,4 +111,18 @@ export const dbackupModule: AppModule = {
   },
 
   restore: dbackupRestore,
+
+  decryptByHand: DBACKUP_DECRYPT_BY_HAND,
+
+  keyFile: {
+    label: 'DBackup Recovery Kit',
+    async read(file, fileName) {
+      const keys = await readRecoveryKit(file, { fileName });
+      return keys.map((k) => ({
+        slot: k.profileId === null ? null : keySlot(k.profileId),
+        label: `master key of DBackup encryption profile ${k.name ?? k.profileId ?? '(unnamed)'}${k.name && k.profileId ? ` (${k.profileId})` : ''}`,
+        value: k.key,
+      }));
+    },
+  },
 };

@@ -279,7 +279,8 @@ function wholeFileReport(archive: ArchiveAccess, lookup: SidecarLookup, facts: S
     warnings,
     compatibility,
     sidecars: archive.sidecars.map((s) => ({ name: s.name, text: s.content.toString('utf8') })),
-    selectable: [],
+    // The databases of a multi-DB backup, for a restore of chosen ones (DBackup's databaseMapping).
+    selectable: outcome.value?.kind === 'multi-db-tar' && outcome.value.databases.length > 0 ? outcome.value.databases.map((d) => d.name) : sidecar?.kind === 'database' && (sidecar.databases?.length ?? 0) > 1 ? [...sidecar.databases!] : [],
     ...keyRejectedBy(outcome.decryptError),
   };
 }

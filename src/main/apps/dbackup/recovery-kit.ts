@@ -6,7 +6,7 @@
 import yauzl from 'yauzl';
 import { z } from 'zod';
 import { LifeboatError } from '../../../shared/errors';
-import { keySlot, parseMasterKey } from './keys';
+import { parseMasterKey } from './keys';
 
 /** One key of a kit. */
 export interface RecoveryKitKey {
@@ -103,12 +103,4 @@ export async function readRecoveryKit(zip: Buffer, options: { fileName?: string 
   }
   if (members.has('master.key')) return [{ profileId: null, name: nameFromKitFileName(options.fileName), key: keyOf('master.key', 'the kit') }];
   throw invalid('it holds neither master.key nor keys/keys.json');
-}
-
-/** The keys of a kit as secret slots; a key without a profile id goes to `profileIdForSingleKey`, or is left out. */
-export function recoveryKitSlots(keys: RecoveryKitKey[], profileIdForSingleKey?: string): { slot: string; key: string }[] {
-  return keys.flatMap((k) => {
-    const profile = k.profileId ?? profileIdForSingleKey ?? null;
-    return profile ? [{ slot: keySlot(profile), key: k.key }] : [];
-  });
 }

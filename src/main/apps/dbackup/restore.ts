@@ -14,7 +14,7 @@ import { z } from 'zod';
 import type { IntegrityCheck, PreflightCheck, PreviewReport, RestoreOptions } from '../../../shared/apps';
 import { LifeboatError } from '../../../shared/errors';
 import { authenticateWholeFile } from '../../formats/gcm';
-import type { AdapterContext, ArchiveAccess, RestoreContext } from '../adapter';
+import type { AdapterContext, ArchiveAccess, RestoreContext, RestorePlanDraft } from '../adapter';
 import { replaceOnly, type RestorePart } from '../module';
 import { progressCounter } from '../module-kit/progress';
 import { dbackupApi, unwrapped, type DbackupApi } from './api';
@@ -23,7 +23,7 @@ import { masterKeyFor } from './keys';
 import { dbackupSettings, type DbackupSettings } from './settings';
 import { findSidecar, sidecarNameFor, type DbackupSidecar } from './sidecar';
 
-/** The one restore DBackup offers for a database backup. */
+/** DBackup's restores of a database backup: every database in it, or chosen ones (its databaseMapping). */
 export const DBACKUP_RESTORE_OPTIONS: RestoreOptions = replaceOnly([
   {
     id: 'full',
@@ -31,7 +31,28 @@ export const DBACKUP_RESTORE_OPTIONS: RestoreOptions = replaceOnly([
     description: 'DBackup restores the backup into the chosen database source (for Postgres: pg_restore --clean --if-exists --no-owner --no-acl); Lifeboat verifies the file first and follows the execution to its end.',
     selectable: false,
   },
+  {
+    id: 'databases',
+    label: 'Chosen databases',
+    description: 'Of a backup of several databases, only the ones chosen (DBackup\'s database mapping): each replaces the database of its name on the target source, or of the name set in "Restore as database" when one is chosen. The others are left as they are.',
+    selectable: true,
+  },
 ]);
+
+/** DBackup's databaseMapping (spec §8; its postgres adapter skips entries not selected and restores each into targetName). */
+interface DatabaseMapping {
+  originalName: string;
+  targetName: string;
+  selected: boolean;
+}
+
+/** The mapping of a `databases` restore: every database of the backup, the chosen ones selected; null for a full restore. */
+function mappingOf(mode: string, selection: string[], databases: string[], targetDatabaseName: string): DatabaseMapping[] | null {
+  if (mode !== 'databases') return null;
+  const chosen = new Set(selection);
+  const rename = chosen.size === 1 && targetDatabaseName !== '' ? targetDatabaseName : null;
+  return databases.map((name) => ({ originalName: name, targetName: chosen.has(name) && rename ? rename : name, selected: chosen.has(name) }));
+}
 
 const POINT_OF_NO_RETURN = 'DBackup starts restoring into the target source';
 const sourcesAnswer = unwrapped(z.array(z.looseObject({ id: z.string().min(1), name: z.string().nullish(), adapterId: z.string().nullish() })), ['adapters']);
@@ -109,7 +130,7 @@ async function target(ctx: AdapterContext, archive: ArchiveAccess): Promise<Targ
 
 /** The restore part: plan (reads only), run (verify, place, POST restore, follow), verify (the execution's outcome). */
 export const dbackupRestore: RestorePart = {
-  async plan(ctx, { archive, preview }) {
+  async plan(ctx, { archive, preview, ...choice }) {
     const preflight: PreflightCheck[] = [];
     const draft = { preflight, changes: [], steps: [] as string[], pointOfNoReturn: POINT_OF_NO_RETURN };
     const lookup = findSidecar(archive.fileName, archive.sidecars);
@@ -131,14 +152,23 @@ export const dbackupRestore: RestorePart = {
     const onStorage = findOnStorage(await storageFiles(api, storageId), archive.fileName, sha256Of(preview));
     const canUpload = ctx.installation.ssh !== undefined && settings.destinationDir !== '';
     preflight.push(check('on-destination', 'On a DBackup destination', onStorage !== null || canUpload, true, onStorage ? `already on storage ${storageId} at ${onStorage.path}` : canUpload ? `not on storage ${storageId}: it will be uploaded over SFTP to ${uploadPathOf(sidecar, archive.fileName)} with its .meta.json` : `not on storage ${storageId}, and DBackup has no upload API: put the file and its .meta.json there (or add an SSH connection and destinationDir)`));
-    const into = `${settings.targetDatabaseName || sidecar.databases?.join(', ') || 'the databases in the backup'} on DBackup source ${source?.name ?? settings.targetSourceId}`;
+    const sourceName = `DBackup source ${source?.name ?? settings.targetSourceId}`;
+    const mapping = mappingOf(choice.mode, choice.selection, preview.selectable.length ? preview.selectable : (sidecar.databases ?? []), settings.targetDatabaseName);
+    if (mapping) {
+      const unknown = choice.selection.filter((name) => !mapping.some((m) => m.originalName === name));
+      preflight.push(check('databases', 'Chosen databases', mapping.some((m) => m.selected) && unknown.length === 0, true, unknown.length ? `the backup holds no database ${unknown.join(', ')} (it holds ${mapping.map((m) => m.originalName).join(', ') || 'none that the preview could name'})` : mapping.some((m) => m.selected) ? `${mapping.filter((m) => m.selected).length} of ${mapping.length}: ${mapping.filter((m) => m.selected).map((m) => (m.targetName === m.originalName ? m.originalName : `${m.originalName} → ${m.targetName}`)).join(', ')}` : 'choose at least one database', 'compatibility'));
+    }
+    const into = mapping ? mapping.filter((m) => m.selected).map((m) => m.targetName).join(', ') : `${settings.targetDatabaseName || sidecar.databases?.join(', ') || 'the databases in the backup'}`;
+    const changes: RestorePlanDraft['changes'] = mapping
+      ? mapping.map((m) => ({ item: m.selected ? `database ${m.targetName}${m.targetName === m.originalName ? '' : ` (from ${m.originalName})`} on ${sourceName}` : `database ${m.originalName} (not chosen)`, action: m.selected ? 'replace' : 'keep', live: null, archive: null }))
+      : [{ item: `${into} on ${sourceName}`, action: 'replace', live: null, archive: archive.size }];
     return {
       preflight,
-      changes: [{ item: into, action: 'replace', live: null, archive: archive.size }],
+      changes,
       steps: [
         'Read the archive to its end and check it (AES-GCM tag with the profile key, or SHA-256) before anything changes.',
         ...(onStorage ? [] : [`Upload ${archive.fileName}.meta.json, then ${archive.fileName}, to the destination over SFTP.`]),
-        `Ask DBackup to restore it into ${into} (POST /storage/${storageId}/restore).`,
+        `Ask DBackup to restore it into ${into} on ${sourceName} (POST /storage/${storageId}/restore${mapping ? ' with the database mapping' : ''}).`,
         'Follow DBackup\'s execution to its end; anything but Success (Partial included) is a failed restore.',
       ],
       pointOfNoReturn: POINT_OF_NO_RETURN,
@@ -160,9 +190,12 @@ export const dbackupRestore: RestorePart = {
       onStorage = findOnStorage(await storageFiles(api, storageId), archive.fileName, sha256Of(preview));
       if (!onStorage) throw new LifeboatError('RESTORE_FAILED', `DBackup does not list ${relative} on storage ${storageId} after the upload: is destinationDir the root of that destination?`);
     }
+    const mapping = mappingOf(plan.mode, plan.selection, preview.selectable.length ? preview.selectable : (sidecar.databases ?? []), settings.targetDatabaseName);
     ctx.passPointOfNoReturn(POINT_OF_NO_RETURN);
     const started = await api.json('POST', `/storage/${encodeURIComponent(storageId)}/restore`, { what: `the restore of ${onStorage.path}`, permission: 'storage:restore' }, restoreAnswer, {
-      json: { file: onStorage.path, targetSourceId: settings.targetSourceId, ...(settings.targetDatabaseName ? { targetDatabaseName: settings.targetDatabaseName } : {}) },
+      json: mapping
+        ? { file: onStorage.path, targetSourceId: settings.targetSourceId, databaseMapping: mapping }
+        : { file: onStorage.path, targetSourceId: settings.targetSourceId, ...(settings.targetDatabaseName ? { targetDatabaseName: settings.targetDatabaseName } : {}) },
     });
     ctx.log(`DBackup restores ${onStorage.path} as execution ${started.executionId}.`);
     // Past the point of no return: following ends only when DBackup's execution does.

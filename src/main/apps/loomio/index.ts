@@ -36,6 +36,7 @@ import type { AppModule, ArchiveProbe, Detection } from '../module';
 import { fernetKeyId, looksLikeFernetText } from '../../formats/fernet';
 import { scanLoomioArchive } from './archive-scan';
 import { KEY_SLOT, formatKey, type LoomioKey } from './key';
+import { LOOMIO_DECRYPT_BY_HAND } from './decrypt-by-hand';
 import { parseLoomioBackupName } from './names';
 import { buildLoomioPreview } from './preview';
 import { LOOMIO_RESTORE_OPTIONS, loomioRestore } from './restore';
@@ -78,7 +79,7 @@ export const loomioModule: AppModule = {
   transports: ['ssh'],
   settings: LOOMIO_SETTINGS,
   secretSlots: [
-    { slot: KEY_SLOT, label: 'BACKUP_ENCRYPTION_KEY', help: 'From the stack\'s .env: the 64-character string every backup is encrypted with (PBKDF2 of it, as backup.py does). Needed to verify, preview and restore.', keyed: false },
+    { slot: KEY_SLOT, label: 'BACKUP_ENCRYPTION_KEY', help: 'From the stack\'s .env: the 64-character string every backup is encrypted with (PBKDF2 of it, as backup.py does). Needed to verify, preview and restore.', keyed: false, archiveKey: true },
     { slot: 'database-password', label: 'Database password', help: 'POSTGRES_PASSWORD of the stack\'s .env, if PostgreSQL asks for one (for live row counts).', keyed: false },
   ],
   detect,
@@ -108,4 +109,5 @@ export const loomioModule: AppModule = {
   },
 
   restore: loomioRestore,
+  decryptByHand: LOOMIO_DECRYPT_BY_HAND,
 };

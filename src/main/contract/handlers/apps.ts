@@ -6,6 +6,7 @@ import { createAdapterContext } from '../../apps/context';
 import { previewArchive } from '../../apps/preview';
 import { startPull } from '../../apps/pull-runner';
 import { listsBackups } from '../../apps/module';
+import { importKeyFile } from '../../apps/key-files';
 
 /** Fleet, remote backups, pulls, previews, quarantine and the restore wizard. */
 export function appHandlers(core: Core): HandlerMap<keyof typeof appCommands> {
@@ -15,6 +16,11 @@ export function appHandlers(core: Core): HandlerMap<keyof typeof appCommands> {
     'apps:provide-key': async ({ slot, key }) => {
       core.sessionKeys.provide(slot, key);
       return { kept: true };
+    },
+    'apps:import-key-file': async (input) => {
+      const result = await importKeyFile(core, input);
+      if (result.kept === 'keychain') core.events.emit('installations:changed', { reason: 'keys imported' });
+      return result;
     },
     'fleet:overview': async () => core.fleet.overview(),
     'fleet:refresh': async ({ installationId }) => ({ jobIds: await core.fleet.refresh(installationId) }),

@@ -1,4 +1,6 @@
+import { readFile, stat } from 'node:fs/promises';
 import path from 'node:path';
+import { combinedRecoveryKit, importCombinedKit } from '../../vault-service/combined-kit';
 import type { FilePairing } from '../../../shared/apps';
 import type { vaultCommands } from '../../../shared/contract/vault';
 import { LifeboatError, toErrorPayload } from '../../../shared/errors';
@@ -13,7 +15,20 @@ export function vaultHandlers(core: Core): HandlerMap<keyof typeof vaultCommands
     'vault:status': async () => vault.status(),
     'vault:init': async ({ location }) => vault.init(location),
     'vault:unlock': async ({ password, remember }) => vault.unlock(password, remember),
-    'vault:recovery-kit': async () => vault.recoveryKit(),
+    'vault:recovery-kit': async ({ appKeys }) => {
+      if (!appKeys) return vault.recoveryKit();
+      const kit = await combinedRecoveryKit(core, appKeys.passphrase);
+      return { fileName: kit.fileName, text: kit.text, appKeyCount: kit.keyCount };
+    },
+    'vault:import-kit': async ({ source, passphrase }) => {
+      const file = 'uploadId' in source ? path.join(core.home.stagingDir, source.uploadId) : path.resolve(source.path);
+      const info = await stat(file).catch((error: unknown) => {
+        throw new LifeboatError('NOT_FOUND', `Cannot read the recovery kit: ${(error as Error).message}.`, { cause: error });
+      });
+      if (!info.isFile() || info.size > 4 * 1024 * 1024) throw new LifeboatError('INVALID_INPUT', 'Not a Lifeboat recovery kit: a kit is a small text file.');
+      const bytes = await readFile(file);
+      return importCombinedKit(core, bytes, passphrase);
+    },
     'vault:acknowledge-recovery-kit': async () => vault.acknowledgeRecoveryKit(),
     'vault:snapshots': async (filter) => vault.snapshots(filter),
     'vault:snapshot-files': async ({ snapshotId }) => vault.snapshotFiles(snapshotId),

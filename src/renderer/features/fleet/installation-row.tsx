@@ -14,6 +14,7 @@ import { TestResult } from './test-result';
 import { TrustDialog } from './trust-dialog';
 import { BackupStrip } from './backup-strip';
 import { startConnectionTest, trustPromptOf } from './connection-test';
+import { KeyFileImportButton } from '../preview/key-file-import';
 
 /** One installation in the fleet list: identity, transports, live status and its actions. */
 export function InstallationRow(props: { installation: Installation; onEdit: (id: string) => void }): ReactNode {
@@ -99,6 +100,11 @@ export function InstallationRow(props: { installation: Installation; onEdit: (id
           </button>
         </div>
       </div>
+      <div className="fleet-keys">
+        <KeyFileImportButton app={installation.app} installationId={installation.id}>
+          <KeyCount installation={installation} />
+        </KeyFileImportButton>
+      </div>
       <BackupStrip installation={installation} />
       {testJob || (error && !confirmRemove) ? (
         <div className="fleet-test">
@@ -151,5 +157,18 @@ function TransportLine(props: { tag: string; text: string }): ReactNode {
       <span className="transport-tag">{props.tag}</span>
       <span className="transport-text">{props.text}</span>
     </div>
+  );
+}
+
+/** "Encryption keys: 2 stored" for an app whose keys are keyed by something in each archive (DBackup's profiles). */
+function KeyCount(props: { installation: Installation }): ReactNode {
+  const module = useStore((s) => s.system.modules.find((m) => m.kind === props.installation.app));
+  const keyed = module?.secretSlots.find((slot) => slot.keyed && slot.archiveKey);
+  if (!keyed) return null;
+  const stored = props.installation.secretPurposes.filter((p) => p.startsWith(`${keyed.slot}:`)).length;
+  return (
+    <span className="muted">
+      {keyed.label}s: {stored === 0 ? 'none stored' : `${stored} stored`}
+    </span>
   );
 }

@@ -9,6 +9,7 @@ import { startTrackedJob, useJob } from '../fleet/fleet-jobs';
 import { fleetHref } from '../fleet/sub-route';
 import { ArchiveFilePicker, pickedLabel, type PickedFile } from './archive-file-picker';
 import { PreviewReportView } from './preview-report';
+import { KeyFileImportButton } from './key-file-import';
 
 /** Starts a preview job of an archive (the core reads it; we only show the report). */
 export function startPreview(source: ArchiveSourceRef): Promise<string> {
@@ -203,6 +204,8 @@ function PreviewJob(props: { job: JobRecord | undefined; error: unknown; source?
 function KeyPrompt(props: { slot: string; label: string; rejected: string | null; onGiven: () => void }): ReactNode {
   const [key, setKey] = useState('');
   const [error, setError] = useState<unknown>(null);
+  // Apps whose own key file (DBackup's Recovery Kit) can fill this slot.
+  const keyFileApps = useStore((s) => s.system.modules).filter((m) => m.keyFile && m.secretSlots.some((slot) => slot.keyed && props.slot.startsWith(`${slot.slot}:`)));
   const submit = (event: FormEvent): void => {
     event.preventDefault();
     setError(null);
@@ -219,9 +222,14 @@ function KeyPrompt(props: { slot: string; label: string; rejected: string | null
         <input type="password" autoComplete="off" value={key} onChange={(e) => setKey(e.target.value)} spellCheck={false} />
         <span className="field-hint">Kept in memory for this session only, never written anywhere. To keep it, store it on the installation.</span>
       </label>
-      <button type="submit" className="button button-primary" disabled={key.trim() === ''}>
-        Read it with this key
-      </button>
+      <div className="key-actions">
+        <button type="submit" className="button button-primary" disabled={key.trim() === ''}>
+          Read it with this key
+        </button>
+        {keyFileApps.map((m) => (
+          <KeyFileImportButton key={m.kind} app={m.kind} slot={props.slot} onImported={(r) => r.keys.some((k) => k.slot === props.slot) && props.onGiven()} />
+        ))}
+      </div>
       {error ? <ErrorMessage error={error} title="The key was not taken." /> : null}
     </form>
   );

@@ -4,6 +4,7 @@ import { api } from '../../lib/api';
 import { formatBytes } from '../../lib/format';
 import { useStore } from '../../stores/store';
 import { useAction } from './use-action';
+import { AppKeysKitButton } from './app-keys-kit';
 
 /** Hands the recovery kit to the browser as a file, then tells the core it was saved. */
 async function downloadRecoveryKit(): Promise<void> {
@@ -65,7 +66,10 @@ export function VaultHeader(): ReactNode {
     <section className="card vault-header" aria-labelledby="vault-header-h">
       <div className="vault-header-top">
         <h2 id="vault-header-h">Vault</h2>
-        <RecoveryKitButton />
+        <div className="vault-kit-actions">
+          <RecoveryKitButton />
+          <AppKeysKitButton />
+        </div>
       </div>
       <div className="vault-header-body">
         <dl className="facts vault-facts">

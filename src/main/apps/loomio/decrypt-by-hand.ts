@@ -1,0 +1,20 @@
+/** How to open a Loomio backup by hand (spec loomio.md §4), for the combined recovery kit's README. */
+export const LOOMIO_DECRYPT_BY_HAND = [
+  'Each Loomio backup file (*.sql.enc, *.tar.gz.enc …) is ONE Fernet token (base64url text',
+  'starting "gAAAAA"), made by the stack\'s backup.py. The kit gives the stack\'s',
+  'BACKUP_ENCRYPTION_KEY (the 64-character string of its .env). It is NOT used as the Fernet key',
+  'directly: backup.py stretches it with PBKDF2-HMAC-SHA256 (password = the 64 characters as',
+  'UTF-8 text, not hex-decoded; salt = the ASCII text "loomio-backup-salt"; 100000 iterations;',
+  '32 bytes), and the Fernet key is the base64url of those 32 bytes (bytes 0-15 sign with',
+  'HMAC-SHA256, bytes 16-31 decrypt with AES-128-CBC).',
+  '',
+  'With Python 3 and the "cryptography" package (apt install python3-cryptography):',
+  '',
+  '  python3 -c \'import base64,hashlib,sys; from cryptography.fernet import Fernet; \\',
+  '    k=base64.urlsafe_b64encode(hashlib.pbkdf2_hmac("sha256", sys.argv[1].encode(), b"loomio-backup-salt", 100000, 32)); \\',
+  '    sys.stdout.buffer.write(Fernet(k).decrypt(open(sys.argv[2],"rb").read().strip()))\' \\',
+  '    "$BACKUP_ENCRYPTION_KEY" loomio_db_2026-11-23.sql.enc > loomio_db_2026-11-23.sql',
+  '',
+  'A wrong key and an altered file both fail the HMAC check (cryptography.fernet.InvalidToken).',
+  'The .sql is a plain pg_dump script: psql -d loomio_production -f loomio_db_2026-11-23.sql',
+].join('\n');
