@@ -241,7 +241,24 @@ function cases(): Case[] {
   }
   add({ kind: 'format claim', name: 'format 3 with a table Lifeboat does not know', make: () => build((m) => (m.name === 'backup_info.json' ? { name: m.name, data: JSON.stringify({ ...manifest(), format_version: 3 }) } : m), [{ name: 'meeting_rooms.json', data: '[{"id": 1}]' }]), expect: 'fail', failedCheck: 'format-version' });
 
-  // 11. ZIP structure and encodings.
+  // 11. A big audio member (checked by the verifier as it streams, not spooled): intact, damaged, lying.
+  const opusHead = members.find((m) => m.name === AUDIO)!.data.subarray(0, 64);
+  const bigAudio = (bytes: number) => Buffer.concat([opusHead, Buffer.from(Array.from({ length: bytes - 64 }, () => int(256)))]);
+  const big = bigAudio(3 * 1024 * 1024);
+  const withBig = (more: Partial<RawMember> = {}) => build((m) => (m.name === AUDIO ? { name: AUDIO, data: big, ...more } : m));
+  for (const method of [8, 0] as const) {
+    const intact = withBig({ method });
+    const at = dataRanges(intact).find((r) => r.name === AUDIO)!;
+    add({ kind: 'big audio', name: `intact (method ${method})`, make: () => intact, expect: 'pass' });
+    add({ kind: 'big audio', name: `data descriptor (method ${method})`, make: () => withBig({ method, dataDescriptor: true }), expect: 'pass' });
+    for (let i = 0; i < 3; i++) add({ kind: 'big audio', name: `a flipped bit (method ${method}) #${i}`, make: () => flip(intact, 1, [at.offset, at.offset + at.length - 2]), expect: 'fail', failedCheck: 'member-crc', mention: AUDIO });
+    add({ kind: 'big audio', name: `cut inside (method ${method})`, make: () => intact.subarray(0, at.offset + Math.floor(at.length / 2)), expect: 'fail', failedCheck: 'zip-structure' });
+    add({ kind: 'big audio', name: `a wrong CRC recorded (method ${method})`, make: () => withBig({ method, forceCrc: 0x1234 }), expect: 'fail', failedCheck: 'member-crc', mention: AUDIO });
+    add({ kind: 'big audio', name: `a size claimed short (method ${method})`, make: () => withBig({ method, claim: { uncompressed: 2 * 1024 * 1024 } }), expect: 'fail', mention: AUDIO });
+  }
+  add({ kind: 'big audio', name: 'a 1.5 MiB DEFLATE member that inflates past its claim', make: () => build(undefined, [{ name: 'documents/big.bin', data: bigAudio(2 * 1024 * 1024), claim: { uncompressed: 1_000_000 } }]), expect: 'fail', failedCheck: 'member-crc', mention: 'documents/big.bin' });
+
+  // 12. ZIP structure and encodings.
   const misc: [string, () => Buffer, Case['expect'], string?, string?][] = [
     ['an encrypted member', () => build((m) => (m.name === 'users.json' ? { ...m, extraFlags: 0x1 } : m)), 'fail', 'zip-structure', 'encrypted'],
     ['method 12 (bzip2)', () => build((m) => (m.name === 'users.json' ? { ...m, recordMethod: 12 } : m)), 'fail', 'zip-structure', 'method 12'],

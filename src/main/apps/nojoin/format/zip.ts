@@ -60,6 +60,8 @@ export interface ZipMember {
   method: number;
   modified: Date;
   isDirectory: boolean;
+  /** Where the member's local header starts. */
+  localHeaderOffset: number;
 }
 
 const S_IFMT = 0o170000;
@@ -502,7 +504,8 @@ async function readCentralDirectory(source: ByteRangeSource, zipfile: yauzl.ZipF
     cursor += 46 + variable;
     applyZip64Fields(entry, damaged);
     if (entry.compressionMethod === 0 && entry.compressedSize !== entry.uncompressedSize + (entry.isEncrypted() ? 12 : 0)) {
-      throw damaged(`compressed/uncompressed size mismatch for stored file: ${entry.compressedSize} != ${entry.uncompressedSize}`);
+      const name = yauzl.getFileNameLowLevel(entry.generalPurposeBitFlag, entry.fileNameRaw, entry.extraFields, true).slice(0, 200);
+      throw invalid(`"${name}" in ${label} is stored uncompressed yet its sizes differ (${entry.compressedSize} bytes in the archive, ${entry.uncompressedSize} claimed); the central directory is damaged or forged.`, name);
     }
     entries.push(entry);
   }
@@ -565,6 +568,7 @@ async function readEntries(zipfile: yauzl.ZipFile, source: ByteRangeSource, labe
         method: entry.compressionMethod,
         modified: entry.getLastModDate(),
         isDirectory: name.endsWith('/'),
+        localHeaderOffset: entry.relativeOffsetOfLocalHeader,
       },
     });
   }
