@@ -1,9 +1,10 @@
 /**
  * Benchmark: Nojoin archives, Lifeboat against the standard tools on the same files, same run.
  *
- * A Nojoin-style ZIP is made once (cache dir below) with archiver: the sample's 20 table files and
- * config.json, a recordings.json row for each of many audio members (stored, random bytes behind an
- * Ogg page header, as Opus does not compress), and backup_info.json last, as Nojoin writes it.
+ * A Nojoin-style ZIP is made once (cache dir below), written as Nojoin's Python zipfile writes one
+ * (every member DEFLATE, sizes in the local headers): the sample's 20 table files and config.json,
+ * a recordings.json row for each of many audio members (random bytes behind an Ogg page header, as
+ * Opus does not compress), and backup_info.json last.
  * Measured (warm page cache, best of RUNS, each in its own process under GNU time for peak RSS):
  * - listing: `NojoinZip.open` (the central directory read and checked: names, links, bombs,
  *   overlaps) vs `unzip -l` — target ≤ 1.0× its time and < 1 s; the first open in a fresh process
@@ -29,9 +30,9 @@ import { request } from 'node:https';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { finished } from 'node:stream/promises';
+import { crc32, deflateRawSync } from 'node:zlib';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { promisify } from 'node:util';
-import { ZipArchive } from 'archiver';
 import yauzl from 'yauzl';
 import type { PullResult } from '../src/main/apps/pull-runner';
 import { fileByteSource, NojoinZip } from '../src/main/apps/nojoin/format/zip';
@@ -228,7 +229,7 @@ async function finishedExport(baseUrl: string, token: string): Promise<string> {
 async function ensureArchive(name: string, bytes: number): Promise<string> {
   const file = path.join(CACHE, `${name}.zip`);
   const marker = `${file}.made`;
-  const want = `${bytes}/${MEMBER_BYTES}`;
+  const want = `${bytes}/${MEMBER_BYTES}/deflate`;
   if (existsSync(file) && existsSync(marker) && readFileSync(marker, 'utf8') === want) return file;
   if (bytes >= 4 * 1024 ** 3 - 64 * 1024 ** 2) throw new Error('archives of 4 GiB and more would need Zip64: keep NOJOIN_BENCH_BYTES below 4 GiB');
   await mkdir(CACHE, { recursive: true });
@@ -244,27 +245,56 @@ async function ensureArchive(name: string, bytes: number): Promise<string> {
   const sampleRows = JSON.parse(members.get('recordings.json')!.toString('utf8')) as Record<string, unknown>[];
   const audioNames = Array.from({ length: count }, () => `recordings/${randomUUID()}.opus`);
   const rows = [...sampleRows, ...audioNames.map((audio, i) => ({ ...sampleRows[0], id: 10_000 + i, name: `Meeting ${i + 1}`, public_id: randomUUID(), meeting_uid: randomUUID(), audio_path: audio }))];
-  const zip = new ZipArchive({ zlib: { level: 6 } });
+  // Written as Nojoin's Python zipfile writes to a file: every member DEFLATE, sizes and CRC in
+  // the local header (no data descriptors), the central directory at the end.
   const out = createWriteStream(`${file}.part`);
-  zip.pipe(out);
+  const directory: Buffer[] = [];
+  let offset = 0;
+  const put = async (name: string, data: Buffer): Promise<void> => {
+    const body = deflateRawSync(data, { level: 1 });
+    const nameBytes = Buffer.from(name);
+    const header = Buffer.alloc(30);
+    const crc = crc32(data);
+    header.writeUInt32LE(0x04034b50, 0);
+    header.writeUInt16LE(20, 4);
+    header.writeUInt16LE(0x800, 6);
+    header.writeUInt16LE(8, 8);
+    header.writeUInt32LE(0x5b776a00, 10);
+    header.writeUInt32LE(crc, 14);
+    header.writeUInt32LE(body.length, 18);
+    header.writeUInt32LE(data.length, 22);
+    header.writeUInt16LE(nameBytes.length, 26);
+    const central = Buffer.alloc(46);
+    central.writeUInt32LE(0x02014b50, 0);
+    central.writeUInt16LE((3 << 8) | 20, 4);
+    header.copy(central, 6, 4, 30);
+    central.writeUInt32LE((0o100644 << 16) >>> 0, 38);
+    central.writeUInt32LE(offset, 42);
+    directory.push(central, nameBytes);
+    offset += header.length + nameBytes.length + body.length;
+    if (!out.write(Buffer.concat([header, nameBytes, body]))) await once(out, 'drain');
+  };
   for (const [member, data] of members) {
-    if (member === 'backup_info.json') continue;
-    zip.append(member === 'recordings.json' ? Buffer.from(JSON.stringify(rows, null, 2)) : data, { name: member });
-    await once(zip, 'entry');
+    if (member !== 'backup_info.json') await put(member, member === 'recordings.json' ? Buffer.from(JSON.stringify(rows, null, 2)) : data);
   }
-  const header = members.get([...members.keys()].find((m) => m.startsWith('recordings/'))!)!.subarray(0, 64);
+  const head = members.get([...members.keys()].find((m) => m.startsWith('recordings/'))!)!.subarray(0, 64);
   for (const audio of audioNames) {
     const data = randomBytes(MEMBER_BYTES);
-    header.copy(data);
-    zip.append(data, { name: audio, store: true });
-    // archiver queues what is appended: one member at a time keeps memory at a few members.
-    await once(zip, 'entry');
+    head.copy(data);
+    await put(audio, data);
   }
-  zip.append(members.get('backup_info.json')!, { name: 'backup_info.json' });
-  await zip.finalize();
+  await put('backup_info.json', members.get('backup_info.json')!);
+  const cd = Buffer.concat(directory);
+  const end = Buffer.alloc(22);
+  end.writeUInt32LE(0x06054b50, 0);
+  end.writeUInt16LE(directory.length / 2, 8);
+  end.writeUInt16LE(directory.length / 2, 10);
+  end.writeUInt32LE(cd.length, 12);
+  end.writeUInt32LE(offset, 16);
+  out.end(Buffer.concat([cd, end]));
   await finished(out);
   await rename(`${file}.part`, file);
-  await writeFile(`${file}.size`, String(zip.pointer()));
+  await writeFile(`${file}.size`, String(offset + cd.length + end.length));
   await writeFile(`${file}.members`, String(members.size + count));
   await writeFile(marker, want);
   return file;
