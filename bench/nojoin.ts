@@ -81,7 +81,11 @@ export async function run(): Promise<void> {
     await mkdir(work, { recursive: true });
     resticPull = await bestOf('curl -sk | restic backup --stdin (off)', RUNS, () => curlIntoRestic(fleet.fake.url, path.join(work, 'restic-repo'), pullFile));
     const installation = { ...fleet.installation } as InstallationInput;
-    ourPull = await ours('Lifeboat apps:pull → verifier → vault', { kind: 'pull', home: path.join(work, 'home'), installation }, RUNS, () => warm(pullFile));
+    const home = path.join(work, 'home');
+    ourPull = await ours('Lifeboat apps:pull → verifier → vault', { kind: 'pull', home, installation }, RUNS, async () => {
+      await rm(home, { recursive: true, force: true });
+      await warm(pullFile);
+    });
     await rm(work, { recursive: true, force: true });
   } finally {
     await fleet.stop();
