@@ -1,8 +1,9 @@
 // The Nojoin preview (`nojoinModule.format.preview`) and the stream verifier every pull uses, on
-// about 290 mutated copies of the real sample in a fixed-seed loop: cuts at many offsets, flipped
+// about 315 mutated copies of the real sample in a fixed-seed loop: cuts at many offsets, flipped
 // bits, zip-slip, absolute and backslash names, symlink entries, zip bombs by ratio, by lying sizes,
 // by total and by overlap, a million-member central directory, huge and deeply nested JSON, rows
-// with wrong types, archives claiming format 3, and broken ZIP structure. Each ends as a report
+// with wrong types, archives claiming format 3, a big audio member (which the verifier checks as it
+// streams) damaged in several ways, and broken ZIP structure. Each ends as a report
 // (intact or not) or a typed LifeboatError — never another exception, never a hang (a cap per case,
 // generous: it detects hangs, it is no speed test) — with the process's peak RSS bounded, and
 // nothing written anywhere but the staging directory, which is empty again after every case.
