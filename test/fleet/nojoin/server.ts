@@ -5,7 +5,8 @@
 // file expiry after 24 h) with Range downloads, the single-shot and chunked restore uploads with
 // their real error bodies (413, 409, 422, 429), and the restore job over the store (store.ts).
 import { createHmac, randomBytes, randomUUID, timingSafeEqual } from 'node:crypto';
-import { readFile } from 'node:fs/promises';
+import { createReadStream } from 'node:fs';
+import { readFile, stat } from 'node:fs/promises';
 import type http from 'node:http';
 import { fileURLToPath } from 'node:url';
 import { makeCertDir, makeSelfSignedCert, removeCertDir, startHttpsServer, type TestCert, type TestServer } from '../../harness/tls';
@@ -44,6 +45,12 @@ export interface NojoinFakeOptions {
   restoreStepMs?: number;
   /** The hostname of WEB_APP_URL, allowed in Host besides localhost/127.0.0.1/::1/test/testserver. */
   webAppHost?: string;
+  /**
+   * Every export's file is this archive on disk, streamed from it on download (as Starlette's
+   * FileResponse does), instead of one made from the store and held in memory: for benchmarks
+   * that pull a GiB-sized export. The export job still runs its stages.
+   */
+  exportFile?: string;
 }
 
 /** Faults a test can arm. */
@@ -109,6 +116,8 @@ interface ExportJob {
   total: number | null;
   finishedAt: number | null;
   zip: Buffer | null;
+  /** With `exportFile`: the file served instead of `zip`, and its size. */
+  file: { path: string; size: number } | null;
   zipPath: string | null;
   warnings: ExportWarnings | null;
 }
@@ -229,7 +238,7 @@ class FakeNojoin {
       this.misconfirm.add(index);
     },
     deleteExportFiles: () => {
-      for (const job of this.exports.values()) job.zip = null;
+      for (const job of this.exports.values()) Object.assign(job, { zip: null, file: null });
     },
     corruptExport: (taskId) => {
       const job = taskId === undefined ? [...this.exports.values()].filter((j) => j.zip).at(-1) : this.exports.get(taskId);
@@ -455,7 +464,7 @@ class FakeNojoin {
     const quality = ctx.query.get('archive_quality') ?? 'compressed';
     if (quality !== 'compressed' && quality !== 'original') throw new ApiError(400, 'archive_quality must be one of compressed, original.');
     const taskId = randomUUID();
-    const job: ExportJob = { state: 'PENDING', stage: null, current: null, total: null, finishedAt: null, zip: null, zipPath: null, warnings: null };
+    const job: ExportJob = { state: 'PENDING', stage: null, current: null, total: null, finishedAt: null, zip: null, file: null, zipPath: null, warnings: null };
     this.exports.set(taskId, job);
     const fail = this.failExport;
     this.failExport = false;
@@ -471,9 +480,12 @@ class FakeNojoin {
     const onStage = (stage: string, current: number | null, total: number | null) => Object.assign(job, { stage, current, total });
     try {
       if (fail) throw new Error('disk full (injected)');
-      const { zip, warnings } = await this.store.export(request, onStage);
+      const exportFile = this.options.exportFile;
+      const made = exportFile === undefined
+        ? { ...(await this.store.export(request, onStage)), file: null }
+        : { zip: null, file: { path: exportFile, size: (await stat(exportFile)).size }, warnings: { recordings_without_audio: 0, recordings_audio_failed: 0, documents_without_files: 0, documents_failed: 0 } };
       await new Promise((resolve) => setTimeout(resolve, step));
-      Object.assign(job, { state: 'SUCCESS', zip, warnings, zipPath: `/app/data/backups/tmp${randomBytes(4).toString('hex')}.zip`, finishedAt: this.now() });
+      Object.assign(job, { state: 'SUCCESS', ...made, zipPath: `/app/data/backups/tmp${randomBytes(4).toString('hex')}.zip`, finishedAt: this.now() });
     } catch (error) {
       this.store.log.push(`export failed: ${String(error)}`);
       Object.assign(job, { state: 'FAILURE', finishedAt: this.now() });
@@ -504,8 +516,8 @@ class FakeNojoin {
     const job = this.liveExport(taskId);
     if (!job || job.state !== 'SUCCESS') throw new ApiError(400, 'Backup not ready or failed');
     // cleanup_backup_artifacts deletes exports older than 24 h.
-    if (!job.zip || this.now() - (job.finishedAt ?? 0) > DAY_MS) throw new ApiError(404, 'Backup file not found (triggered expired?)');
-    const file = job.zip;
+    if ((!job.zip && !job.file) || this.now() - (job.finishedAt ?? 0) > DAY_MS) throw new ApiError(404, 'Backup file not found (triggered expired?)');
+    const size = job.zip?.length ?? job.file!.size;
     const local = new Date(this.now());
     const pad = (n: number) => String(n).padStart(2, '0');
     const name = `nojoin_backup_${local.getFullYear()}${pad(local.getMonth() + 1)}${pad(local.getDate())}_${pad(local.getHours())}${pad(local.getMinutes())}${pad(local.getSeconds())}.zip`;
@@ -513,25 +525,29 @@ class FakeNojoin {
       'content-type': 'application/zip', 'content-disposition': `attachment; filename="${name}"`, 'accept-ranges': 'bytes', etag: `"${taskId}"`,
     };
     let start = 0;
-    let end = file.length - 1;
+    let end = size - 1;
     let status = 200;
     const range = /^bytes=(\d*)-(\d*)$/.exec(String(ctx.req.headers.range ?? ''));
     if (ctx.req.headers.range !== undefined) {
-      if (!range || (range[1] === '' && range[2] === '')) throw new ApiError(416, 'Range Not Satisfiable', { 'content-range': `bytes */${file.length}` });
-      start = range[1] === '' ? Math.max(0, file.length - Number(range[2])) : Number(range[1]);
-      end = range[1] !== '' && range[2] !== '' ? Math.min(Number(range[2]), file.length - 1) : file.length - 1;
-      if (start >= file.length || start > end) {
-        ctx.res.writeHead(416, { 'content-range': `bytes */${file.length}` });
+      if (!range || (range[1] === '' && range[2] === '')) throw new ApiError(416, 'Range Not Satisfiable', { 'content-range': `bytes */${size}` });
+      start = range[1] === '' ? Math.max(0, size - Number(range[2])) : Number(range[1]);
+      end = range[1] !== '' && range[2] !== '' ? Math.min(Number(range[2]), size - 1) : size - 1;
+      if (start >= size || start > end) {
+        ctx.res.writeHead(416, { 'content-range': `bytes */${size}` });
         ctx.res.end();
         return;
       }
       status = 206;
-      headers['content-range'] = `bytes ${start}-${end}/${file.length}`;
+      headers['content-range'] = `bytes ${start}-${end}/${size}`;
     }
-    const slice = file.subarray(start, end + 1);
-    headers['content-length'] = slice.length;
+    headers['content-length'] = end + 1 - start;
     ctx.res.writeHead(status, headers);
     this.requests.push({ method: 'GET', path: ctx.path, status });
+    if (job.file) {
+      createReadStream(job.file.path, { start, end, highWaterMark: 1024 * 1024 }).on('error', () => ctx.res.destroy()).pipe(ctx.res);
+      return;
+    }
+    const slice = job.zip!.subarray(start, end + 1);
     const cut = this.cutDownloadAfter;
     if (cut !== null && cut < slice.length) {
       this.cutDownloadAfter = null;

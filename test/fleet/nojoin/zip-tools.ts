@@ -16,6 +16,12 @@ export interface RawMember {
   dataDescriptor?: boolean;
   /** A CRC-32 to record instead of the real one. */
   forceCrc?: number;
+  /** Sizes to record (local and central) instead of the real ones: a lying directory, a claimed bomb. */
+  claim?: { compressed?: number; uncompressed?: number };
+  /** Extra general-purpose bits to set (e.g. 0x1, "encrypted"). */
+  extraFlags?: number;
+  /** A compression method to record instead of the one used (e.g. 12, bzip2; 99, AES). */
+  recordMethod?: number;
 }
 
 const DOS_TIME = 0x6a00; // 13:16:00
@@ -32,25 +38,28 @@ export function writeRawZip(members: RawMember[]): Buffer {
     const body = method === 8 ? deflateRawSync(data) : data;
     const crc = member.forceCrc ?? crc32(data);
     const name = Buffer.from(member.name, 'utf8');
-    const flags = 0x800 | (member.dataDescriptor ? 0x8 : 0);
+    const flags = 0x800 | (member.dataDescriptor ? 0x8 : 0) | (member.extraFlags ?? 0);
+    const recordedMethod = member.recordMethod ?? method;
+    const compressedSize = member.claim?.compressed ?? body.length;
+    const uncompressedSize = member.claim?.uncompressed ?? data.length;
     const local = Buffer.alloc(30);
     local.writeUInt32LE(0x04034b50, 0);
     local.writeUInt16LE(20, 4);
     local.writeUInt16LE(flags, 6);
-    local.writeUInt16LE(method, 8);
+    local.writeUInt16LE(recordedMethod, 8);
     local.writeUInt16LE(DOS_TIME, 10);
     local.writeUInt16LE(DOS_DATE, 12);
     local.writeUInt32LE(member.dataDescriptor ? 0 : crc, 14);
-    local.writeUInt32LE(member.dataDescriptor ? 0 : body.length, 18);
-    local.writeUInt32LE(member.dataDescriptor ? 0 : data.length, 22);
+    local.writeUInt32LE(member.dataDescriptor ? 0 : compressedSize, 18);
+    local.writeUInt32LE(member.dataDescriptor ? 0 : uncompressedSize, 22);
     local.writeUInt16LE(name.length, 26);
     local.writeUInt16LE(0, 28);
     const descriptor = Buffer.alloc(member.dataDescriptor ? 16 : 0);
     if (member.dataDescriptor) {
       descriptor.writeUInt32LE(0x08074b50, 0);
       descriptor.writeUInt32LE(crc, 4);
-      descriptor.writeUInt32LE(body.length, 8);
-      descriptor.writeUInt32LE(data.length, 12);
+      descriptor.writeUInt32LE(compressedSize, 8);
+      descriptor.writeUInt32LE(uncompressedSize, 12);
     }
     locals.push(local, name, body, descriptor);
     const central = Buffer.alloc(46);
@@ -58,12 +67,12 @@ export function writeRawZip(members: RawMember[]): Buffer {
     central.writeUInt16LE((3 << 8) | 20, 4); // made by Unix
     central.writeUInt16LE(20, 6);
     central.writeUInt16LE(flags, 8);
-    central.writeUInt16LE(method, 10);
+    central.writeUInt16LE(recordedMethod, 10);
     central.writeUInt16LE(DOS_TIME, 12);
     central.writeUInt16LE(DOS_DATE, 14);
     central.writeUInt32LE(crc, 16);
-    central.writeUInt32LE(body.length, 20);
-    central.writeUInt32LE(data.length, 24);
+    central.writeUInt32LE(compressedSize, 20);
+    central.writeUInt32LE(uncompressedSize, 24);
     central.writeUInt16LE(name.length, 28);
     central.writeUInt32LE(((member.unixMode ?? 0o100644) << 16) >>> 0, 38);
     central.writeUInt32LE(offset, 42);
@@ -110,4 +119,57 @@ export function memberDataOffset(zip: Buffer, name: string): { offset: number; l
     }
   }
   throw new Error(`no local header for ${name}`);
+}
+
+/**
+ * A ZIP whose central directory lists `count` empty stored members, all pointing at the one local
+ * header at offset 0, ended by a Zip64 end record (the classic one holds at most 65 535 entries):
+ * the listing of a million-member archive, built in one buffer without writing a million files.
+ */
+export function centralDirectoryOnlyZip(count: number, nameOf: (index: number) => string = (i) => `recordings/${String(i).padStart(7, '0')}.opus`): Buffer {
+  const first = Buffer.from(count > 0 ? nameOf(0) : '', 'utf8');
+  const localSize = 30 + first.length;
+  let directorySize = 0;
+  for (let i = 0; i < count; i++) directorySize += 46 + Buffer.byteLength(nameOf(i));
+  const out = Buffer.alloc(localSize + directorySize + 56 + 20 + 22);
+  out.writeUInt32LE(0x04034b50, 0);
+  out.writeUInt16LE(20, 4);
+  out.writeUInt16LE(0x800, 6);
+  out.writeUInt16LE(DOS_TIME, 10);
+  out.writeUInt16LE(DOS_DATE, 12);
+  out.writeUInt16LE(first.length, 26);
+  first.copy(out, 30);
+  let at = localSize;
+  for (let i = 0; i < count; i++) {
+    const length = out.write(nameOf(i), at + 46, 'utf8');
+    out.writeUInt32LE(0x02014b50, at);
+    out.writeUInt16LE((3 << 8) | 45, at + 4);
+    out.writeUInt16LE(45, at + 6);
+    out.writeUInt16LE(0x800, at + 8);
+    out.writeUInt16LE(DOS_TIME, at + 12);
+    out.writeUInt16LE(DOS_DATE, at + 14);
+    out.writeUInt16LE(length, at + 28);
+    out.writeUInt32LE((0o100644 << 16) >>> 0, at + 38);
+    at += 46 + length;
+  }
+  const zip64End = at;
+  out.writeUInt32LE(0x06064b50, at);
+  out.writeBigUInt64LE(44n, at + 4);
+  out.writeUInt16LE((3 << 8) | 45, at + 12);
+  out.writeUInt16LE(45, at + 14);
+  out.writeBigUInt64LE(BigInt(count), at + 24);
+  out.writeBigUInt64LE(BigInt(count), at + 32);
+  out.writeBigUInt64LE(BigInt(directorySize), at + 40);
+  out.writeBigUInt64LE(BigInt(localSize), at + 48);
+  at += 56;
+  out.writeUInt32LE(0x07064b50, at);
+  out.writeBigUInt64LE(BigInt(zip64End), at + 8);
+  out.writeUInt32LE(1, at + 16);
+  at += 20;
+  out.writeUInt32LE(0x06054b50, at);
+  out.writeUInt16LE(0xffff, at + 8);
+  out.writeUInt16LE(0xffff, at + 10);
+  out.writeUInt32LE(0xffffffff, at + 12);
+  out.writeUInt32LE(0xffffffff, at + 16);
+  return out;
 }

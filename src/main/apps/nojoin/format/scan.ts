@@ -13,7 +13,7 @@ import { readBackupInfo, type NojoinBackupInfo } from './backup-info';
 import { DEFAULT_JSON_LIMITS, JsonScanError, JsonStreamScanner, type JsonScanLimits, type JsonScanMode } from './json-scan';
 import { describeRowProblem, rowValidatorFor, type RowProblem } from './rows';
 import { NOJOIN_FORMAT_VERSION, tableOfMember, type NojoinTable } from './tables';
-import type { NojoinZip } from './zip';
+import type { NojoinZip, ZipMember } from './zip';
 
 /** The manifest member. */
 export const BACKUP_INFO_MEMBER = 'backup_info.json';
@@ -22,7 +22,7 @@ export const CONFIG_MEMBER = 'config.json';
 const MAX_MANIFEST_BYTES = 1024 * 1024;
 const MAX_CONFIG_CHARS = 16 * 1024 * 1024;
 /** Bytes kept from the start of each audio member, enough to tell Ogg Opus from WAV, MP3, MP4, FLAC. */
-const AUDIO_HEAD_BYTES = 64;
+export const AUDIO_HEAD_BYTES = 64;
 
 /** Rows and JSON size of one table file. */
 export interface TableScan {
@@ -51,6 +51,39 @@ export interface ScanOptions {
   signal?: AbortSignal;
   /** Compressed bytes done so far, after each member. */
   onProgress?: (bytes: number, total: number) => void;
+  /** Members already inflated and CRC-checked as the archive streamed by, by local-header offset: not read again. */
+  prechecked?: ReadonlyMap<number, PrecheckedMember>;
+}
+
+/** What the stream verifier found of one member as it passed (sizes and CRC from its local header's data). */
+export interface PrecheckedMember {
+  name: string;
+  method: number;
+  compressedSize: number;
+  uncompressedSize: number;
+  crc32: number;
+  /** The first uncompressed bytes (audio format sniffing). */
+  head: Buffer;
+  /** Why inflating failed, if it did. */
+  error: string | null;
+}
+
+/** The verdict on a member checked while streaming, against what the central directory says of it. */
+function precheckedOutcome(zip: NojoinZip, member: ZipMember, pre: PrecheckedMember): MemberOutcome {
+  const damaged = (why: string) => ({
+    damaged: new LifeboatError('ARCHIVE_INVALID', `Member "${member.name}" of ${zip.label} is damaged: ${why}.`, { details: { member: member.name } }),
+    jsonError: null,
+  });
+  if (pre.error !== null) return damaged(pre.error);
+  if (pre.method !== member.method || pre.compressedSize !== member.compressedSize || pre.uncompressedSize !== member.uncompressedSize) {
+    return damaged(`its local header says method ${pre.method}, ${pre.compressedSize} bytes from ${pre.uncompressedSize}; the central directory says method ${member.method}, ${member.compressedSize} from ${member.uncompressedSize}`);
+  }
+  if (pre.crc32 !== member.crc32) return damaged(`its CRC-32 is ${hex(pre.crc32)}, the archive says ${hex(member.crc32)}`);
+  return { damaged: null, jsonError: null };
+}
+
+function hex(value: number): string {
+  return value.toString(16).padStart(8, '0');
 }
 
 /** Everything one pass found. `failures` are typed errors, each naming its member (and row). */
@@ -187,6 +220,10 @@ export async function scanNojoinArchive(zip: NojoinZip, options: ScanOptions = {
         const parsed = JSON.parse(text) as unknown;
         config = typeof parsed === 'object' && parsed !== null && !Array.isArray(parsed) ? (parsed as Record<string, unknown>) : null;
       });
+    } else if (member.name !== BACKUP_INFO_MEMBER && options.prechecked?.has(member.localHeaderOffset)) {
+      const pre = options.prechecked.get(member.localHeaderOffset)!;
+      outcome = precheckedOutcome(zip, member, pre);
+      if (member.name.startsWith('recordings/')) audioHeads.set(member.name, pre.head);
     } else if (member.name !== BACKUP_INFO_MEMBER) {
       // backup_info.json was read whole (and CRC-checked) by readManifest.
       const keepHead = member.name.startsWith('recordings/') ? (bytes: Buffer) => audioHeads.set(member.name, bytes) : null;

@@ -22,6 +22,12 @@ export interface ByteRangeSource {
   readonly size: number;
   /** A stream of bytes `start` (inclusive) to `end` (exclusive). */
   readRange(start: number, end: number): Readable;
+  /**
+   * Copies up to `length` bytes from `position` into `buffer` at `offset`; resolves with how many
+   * (fewer only at the end). Sources that can read in place offer it; the others are read through
+   * `readRange`.
+   */
+  readInto?(buffer: Buffer, offset: number, length: number, position: number): Promise<number>;
   close(): Promise<void>;
 }
 
@@ -54,15 +60,29 @@ export interface ZipMember {
   method: number;
   modified: Date;
   isDirectory: boolean;
+  /** Where the member's local header starts. */
+  localHeaderOffset: number;
 }
 
 const S_IFMT = 0o170000;
 const S_IFLNK = 0o120000;
 const LOCAL_HEADER_FIXED_BYTES = 30;
 const READ_CHUNK_BYTES = 256 * 1024;
+/** yauzl's reads up to this size (directory entries, local headers) are served from a read-ahead block. */
+const SMALL_READ_BYTES = 64 * 1024;
+const READ_AHEAD_BYTES = 256 * 1024;
 
-/** yauzl's reader over a ByteRangeSource (yauzl calls `_readStreamForRange` for every read). */
+/**
+ * yauzl's reader over a ByteRangeSource. yauzl reads the central directory and each local header
+ * in pieces of a few dozen bytes (46 fixed, then the name, per entry); one stream per piece made
+ * listing 50 000 members take seconds. Small reads are served instead from one read-ahead block,
+ * so a directory costs a read per 256 KiB, and a run of small members' headers one read for many;
+ * member data (`_readStreamForRange`) is streamed from the source as before.
+ */
 class SourceReader extends yauzl.RandomAccessReader {
+  private block: Buffer | null = null;
+  private blockStart = 0;
+
   constructor(private readonly source: ByteRangeSource) {
     super();
   }
@@ -70,6 +90,57 @@ class SourceReader extends yauzl.RandomAccessReader {
   override _readStreamForRange(start: number, end: number): Readable {
     return this.source.readRange(start, end);
   }
+
+  override read(buffer: Buffer, offset: number, length: number, position: number, callback: (error: Error | null, bytesRead?: number) => void): void {
+    const block = this.block;
+    if (length <= SMALL_READ_BYTES && block !== null && position >= this.blockStart && position + length <= this.blockStart + block.length) {
+      // In the block already: answered at once (yauzl reads the next entry from inside this call).
+      const from = position - this.blockStart;
+      callback(null, block.copy(buffer, offset, from, from + length));
+      return;
+    }
+    this.readSmall(buffer, offset, length, position).then(
+      (bytesRead) => callback(null, bytesRead),
+      (error: unknown) => callback(error instanceof Error ? error : new Error(String(error))),
+    );
+  }
+
+  private async readSmall(buffer: Buffer, offset: number, length: number, position: number): Promise<number> {
+    if (length > SMALL_READ_BYTES) return this.readDirect(buffer, offset, length, position);
+    let block = this.block;
+    const start = this.blockStart;
+    if (block === null || position < start || position + length > start + block.length) {
+      const ahead = Buffer.allocUnsafe(Math.max(0, Math.min(Math.max(READ_AHEAD_BYTES, length), this.source.size - position)));
+      block = ahead.subarray(0, await this.readDirect(ahead, 0, ahead.length, position));
+      this.block = block;
+      this.blockStart = position;
+      return block.copy(buffer, offset, 0, Math.min(length, block.length));
+    }
+    const from = position - start;
+    return block.copy(buffer, offset, from, from + length);
+  }
+
+  private readDirect(buffer: Buffer, offset: number, length: number, position: number): Promise<number> {
+    return readAt(this.source, buffer, offset, length, position);
+  }
+}
+
+/** Fills `buffer[offset, offset + length)` from `source` at `position`; fewer bytes only at its end. */
+async function readAt(source: ByteRangeSource, buffer: Buffer, offset: number, length: number, position: number): Promise<number> {
+  if (length === 0) return 0;
+  let done = 0;
+  if (source.readInto) {
+    while (done < length) {
+      const n = await source.readInto(buffer, offset + done, length - done, position + done);
+      if (n === 0) break;
+      done += n;
+    }
+    return done;
+  }
+  for await (const chunk of source.readRange(position, Math.min(position + length, source.size)) as AsyncIterable<Buffer>) {
+    done += chunk.copy(buffer, offset + done, 0, Math.min(chunk.length, length - done));
+  }
+  return done;
 }
 
 /** A local file as a ByteRangeSource; one file handle serves every range. */
@@ -91,6 +162,7 @@ export async function fileByteSource(file: string): Promise<ByteRangeSource> {
   return {
     size,
     readRange: (start, end) => Readable.from(range(start, end), { objectMode: false }),
+    readInto: async (buffer, offset, length, position) => (await handle.read(buffer, offset, length, position)).bytesRead,
     close: () => handle.close(),
   };
 }
@@ -104,6 +176,7 @@ export function bufferByteSource(buffer: Buffer): ByteRangeSource {
       stream.end(buffer.subarray(start, end));
       return stream;
     },
+    readInto: async (target, offset, length, position) => buffer.copy(target, offset, position, Math.min(position + length, buffer.length)),
     close: async () => undefined,
   };
 }
@@ -237,7 +310,7 @@ export class NojoinZip {
       if (zipfile.entryCount > limits.maxMembers) {
         throw invalid(`${label} lists ${zipfile.entryCount} members, more than the ${limits.maxMembers} Lifeboat accepts.`, null);
       }
-      const entries = await readEntries(zipfile, label, limits);
+      const entries = await readEntries(zipfile, source, label, limits);
       checkNoOverlap(entries, source.size, label);
       return new NojoinZip(zipfile, source, label, entries);
     } catch (error) {
@@ -367,20 +440,100 @@ function hex(value: number): string {
   return value.toString(16).padStart(8, '0');
 }
 
-async function readEntries(zipfile: yauzl.ZipFile, label: string, limits: ZipLimits): Promise<{ member: ZipMember; entry: yauzl.Entry }[]> {
+/** The central directory is read in blocks of this size; an entry never needs more than one more. */
+const DIRECTORY_BLOCK_BYTES = 1024 * 1024;
+
+/**
+ * Every entry of the central directory, parsed as yauzl's own `readEntry` does (same fields, same
+ * Zip64 extra-field rules, same stored-size check), but from whole blocks read at once and in one
+ * synchronous loop: yauzl reads each entry with two reads and an event, about 5–10 µs an entry,
+ * where listing a big archive should cost no more than `unzip -l`. The entries are yauzl Entry
+ * objects, so yauzl still reads local headers and streams (inflates) each member.
+ */
+async function readCentralDirectory(source: ByteRangeSource, zipfile: yauzl.ZipFile, label: string): Promise<yauzl.Entry[]> {
+  const count = zipfile.entryCount;
+  let cursor = zipfile.readEntryCursor as unknown as number;
+  let block = Buffer.alloc(0);
+  let blockStart = cursor;
+  const entries: yauzl.Entry[] = [];
+  const damaged = (why: string) => invalid(`The central directory of ${label} is damaged after ${entries.length} members: ${why}.`, null);
+  /** Makes `block` hold bytes [cursor, cursor + length). */
+  const ensure = async (length: number): Promise<void> => {
+    if (cursor + length <= blockStart + block.length) return;
+    const kept = block.subarray(cursor - blockStart);
+    const more = Buffer.allocUnsafe(Math.max(0, Math.min(Math.max(length - kept.length, DIRECTORY_BLOCK_BYTES), source.size - cursor - kept.length)));
+    const got = await readAt(source, more, 0, more.length, cursor + kept.length);
+    block = Buffer.concat([kept, more.subarray(0, got)]);
+    blockStart = cursor;
+    if (block.length < length) throw damaged('unexpected end of file');
+  };
+  for (let i = 0; i < count; i++) {
+    if (cursor + 46 > blockStart + block.length) await ensure(46);
+    let at = cursor - blockStart;
+    if (block.readUInt32LE(at) !== 0x02014b50) throw damaged(`invalid central directory file header signature: 0x${block.readUInt32LE(at).toString(16)}`);
+    const entry = new yauzl.Entry();
+    entry.versionMadeBy = block.readUInt16LE(at + 4);
+    entry.versionNeededToExtract = block.readUInt16LE(at + 6);
+    entry.generalPurposeBitFlag = block.readUInt16LE(at + 8);
+    entry.compressionMethod = block.readUInt16LE(at + 10);
+    entry.lastModFileTime = block.readUInt16LE(at + 12);
+    entry.lastModFileDate = block.readUInt16LE(at + 14);
+    entry.crc32 = block.readUInt32LE(at + 16);
+    entry.compressedSize = block.readUInt32LE(at + 20);
+    entry.uncompressedSize = block.readUInt32LE(at + 24);
+    entry.fileNameLength = block.readUInt16LE(at + 28);
+    entry.extraFieldLength = block.readUInt16LE(at + 30);
+    entry.fileCommentLength = block.readUInt16LE(at + 32);
+    entry.internalFileAttributes = block.readUInt16LE(at + 36);
+    entry.externalFileAttributes = block.readUInt32LE(at + 38);
+    entry.relativeOffsetOfLocalHeader = block.readUInt32LE(at + 42);
+    if (entry.generalPurposeBitFlag & 0x40) throw damaged('strong encryption is not supported');
+    const variable = entry.fileNameLength + entry.extraFieldLength + entry.fileCommentLength;
+    if (cursor + 46 + variable > blockStart + block.length) await ensure(46 + variable);
+    at = cursor - blockStart + 46;
+    entry.fileNameRaw = block.subarray(at, at + entry.fileNameLength);
+    entry.extraFieldRaw = block.subarray(at + entry.fileNameLength, at + entry.fileNameLength + entry.extraFieldLength);
+    entry.fileCommentRaw = block.subarray(at + entry.fileNameLength + entry.extraFieldLength, at + variable);
+    entry.fileComment = entry.comment = entry.fileCommentRaw as unknown as string;
+    entry.fileName = entry.fileNameRaw as unknown as string;
+    try {
+      entry.extraFields = yauzl.parseExtraFields(entry.extraFieldRaw);
+    } catch (error) {
+      throw damaged((error as Error).message);
+    }
+    cursor += 46 + variable;
+    applyZip64Fields(entry, damaged);
+    if (entry.compressionMethod === 0 && entry.compressedSize !== entry.uncompressedSize + (entry.isEncrypted() ? 12 : 0)) {
+      const name = yauzl.getFileNameLowLevel(entry.generalPurposeBitFlag, entry.fileNameRaw, entry.extraFields, true).slice(0, 200);
+      throw invalid(`"${name}" in ${label} is stored uncompressed yet its sizes differ (${entry.compressedSize} bytes in the archive, ${entry.uncompressedSize} claimed); the central directory is damaged or forged.`, name);
+    }
+    entries.push(entry);
+  }
+  return entries;
+}
+
+/** The Zip64 extended information extra field's sizes and offset, where the 32-bit fields say 0xffffffff. */
+function applyZip64Fields(entry: yauzl.Entry, damaged: (why: string) => LifeboatError): void {
+  const field = entry.extraFields.find((f) => f.id === 0x0001);
+  if (!field) return;
+  let index = 0;
+  const next = (what: string): number => {
+    if (index + 8 > field.data.length) throw damaged(`zip64 extended information extra field does not include ${what}`);
+    const value = Number(field.data.readBigUInt64LE(index));
+    index += 8;
+    return value;
+  };
+  if (entry.uncompressedSize === 0xffffffff) entry.uncompressedSize = next('uncompressed size');
+  if (entry.compressedSize === 0xffffffff) entry.compressedSize = next('compressed size');
+  if (entry.relativeOffsetOfLocalHeader === 0xffffffff) entry.relativeOffsetOfLocalHeader = next('relative header offset');
+}
+
+async function readEntries(zipfile: yauzl.ZipFile, source: ByteRangeSource, label: string, limits: ZipLimits): Promise<{ member: ZipMember; entry: yauzl.Entry }[]> {
   const entries: { member: ZipMember; entry: yauzl.Entry }[] = [];
   const seen = new Set<string>();
   let total = 0;
-  const listing = zipfile.eachEntry();
-  for (;;) {
-    let next: IteratorResult<yauzl.Entry>;
-    try {
-      next = await listing.next();
-    } catch (error) {
-      throw invalid(`The central directory of ${label} is damaged after ${entries.length} members: ${(error as Error).message}.`, null, error);
-    }
-    if (next.done) break;
-    const entry = next.value;
+  const listing = await readCentralDirectory(source, zipfile, label);
+  for (const entry of listing) {
     const name = yauzl.getFileNameLowLevel(entry.generalPurposeBitFlag, entry.fileNameRaw, entry.extraFields, true);
     const printable = name.slice(0, 200);
     const problem = yauzl.validateFileName(name);
@@ -415,6 +568,7 @@ async function readEntries(zipfile: yauzl.ZipFile, label: string, limits: ZipLim
         method: entry.compressionMethod,
         modified: entry.getLastModDate(),
         isDirectory: name.endsWith('/'),
+        localHeaderOffset: entry.relativeOffsetOfLocalHeader,
       },
     });
   }
