@@ -26,6 +26,9 @@ import { OneTimeCodes } from './installations/one-time-codes';
 import { AppRegistry } from './apps/registry';
 import { InstallationSessions } from './apps/sessions';
 import { SessionKeys } from './apps/keys';
+import { Unattended } from './schedule/unattended';
+import type { Clock } from './schedule/scheduler';
+import { scheduleHandlers } from './contract/handlers/schedule';
 
 export interface CoreOptions {
   /** Data directory; defaults to $LIFEBOAT_HOME or the platform's config dir. */
@@ -34,6 +37,8 @@ export interface CoreOptions {
   secretStore?: SecretStore;
   /** The app modules; defaults to every module Lifeboat has (`APP_MODULES`). */
   apps?: AppRegistry;
+  /** The clock schedules and the watchdog read; the system's by default. */
+  clock?: Clock;
 }
 
 /**
@@ -61,6 +66,8 @@ export interface Core {
   /** One-time (TOTP) codes the operator typed, waiting for the step that needs them; memory only. */
   readonly oneTimeCodes: OneTimeCodes;
   readonly statuses: Map<string, InstallationStatus>;
+  /** Schedules, the watchdog and notifications; `unattended.run()` makes this process run the schedules. */
+  readonly unattended: Unattended;
   secrets(): SecretStore;
   useAskEveryTime(enabled: boolean): Promise<SecretBackendStatus>;
   setStatus(status: InstallationStatus): void;
@@ -75,9 +82,9 @@ export async function createCore(options: CoreOptions = {}): Promise<Core> {
   await jobs.loadHistory();
   const settings = new SettingsFile(home.settingsFile);
   const apps = options.apps ?? new AppRegistry();
-  if (options.secretStore) return new LifeboatCore(home, events, jobs, settings, options.secretStore, null, apps);
+  if (options.secretStore) return new LifeboatCore(home, events, jobs, settings, options.secretStore, null, apps, options.clock);
   const { store, keychainProblem } = await openSecretStore({ askEveryTime: (await settings.read()).askEveryTime });
-  return new LifeboatCore(home, events, jobs, settings, store, keychainProblem, apps);
+  return new LifeboatCore(home, events, jobs, settings, store, keychainProblem, apps, options.clock);
 }
 
 /** The services of one core, wired to each other; services that need the core get `this`. */
@@ -93,6 +100,7 @@ class LifeboatCore implements Core {
   readonly quarantine: Quarantine;
   readonly fleet: FleetService;
   readonly restores: RestoreService;
+  readonly unattended: Unattended;
   readonly dispatch: Dispatch;
 
   constructor(
@@ -104,6 +112,7 @@ class LifeboatCore implements Core {
     /** Why no keychain answered at start, or null when one did (or a store was injected). */
     private readonly keychainProblem: string | null,
     readonly apps: AppRegistry,
+    clock?: Clock,
   ) {
     this.audit = new AuditLog(home.auditFile);
     this.registry = new InstallationRegistry(home.installationsFile, () => this.secretStore, {
@@ -114,6 +123,7 @@ class LifeboatCore implements Core {
     this.quarantine = new Quarantine(home.quarantineDir);
     this.fleet = new FleetService(this);
     this.restores = new RestoreService(this);
+    this.unattended = new Unattended(this, clock);
     const handlers: HandlerMap<CommandName> = {
       ...systemHandlers(this),
       ...installationHandlers(this),
@@ -121,6 +131,7 @@ class LifeboatCore implements Core {
       ...vaultHandlers(this),
       ...appHandlers(this),
       ...auditHandlers(this),
+      ...scheduleHandlers(this),
     };
     this.dispatch = createDispatcher(handlers);
   }
@@ -143,6 +154,7 @@ class LifeboatCore implements Core {
   }
 
   async close(): Promise<void> {
+    await this.unattended.close();
     await this.jobs.shutdown();
     await this.sessions.disposeAll();
     this.sessionKeys.forget();
