@@ -54,7 +54,8 @@ export async function deliver(request: DeliveryRequest): Promise<DeliveryResult>
     } catch (error) {
       if (request.signal?.aborted) return { ok: false, attempts: attempt + 1, detail: [...seen, 'stopped'].join(', then ') };
       const name = (error as Error).name;
-      seen.push(name === 'TimeoutError' || name === 'AbortError' ? `no answer in ${request.timeoutMs / 1000} s` : `${(error as { cause?: { code?: string } }).cause?.code ?? (error as Error).message}`);
+      const cause = (error as { cause?: { code?: string; message?: string } }).cause;
+      seen.push(name === 'TimeoutError' || name === 'AbortError' ? `no answer in ${request.timeoutMs / 1000} s` : (cause?.code ?? cause?.message ?? (error as Error).message));
     }
     if (!retryable || attempt >= request.retries) return { ok: false, attempts: attempt + 1, detail: seen.join(', then ') };
     try {

@@ -67,6 +67,8 @@ export class Notifications {
   private readonly pending = new Set<Promise<unknown>>();
   private readonly stopping = new AbortController();
   private readonly pinged = new Map<string, string>();
+  /** Pings of one installation go out in order (a success never overtakes its /start). */
+  private readonly pingChains = new Map<string, Promise<unknown>>();
 
   constructor(
     private readonly configFile: string,
@@ -262,14 +264,15 @@ export class Notifications {
     this.pinged.set(job.id, phase);
     if (phase === 'end') setTimeout(() => this.pinged.delete(job.id), 60_000).unref();
     const installationId = job.installationId;
-    this.track(
-      (async () => {
-        if (!(await this.config()).healthchecks[installationId]) return;
-        if (phase === 'start') await this.ping(installationId, 'start');
-        else if (job.status === 'succeeded' || job.status === 'succeeded-with-warnings') await this.ping(installationId, 'success', `${job.title}: ${job.status}${job.warnings.length ? `\n${job.warnings.join('\n')}` : ''}`);
-        else await this.ping(installationId, 'fail', [`${job.title}: ${job.status}`, job.error ? `${job.error.code}: ${job.error.message}` : '', '', ...job.log.slice(-30)].join('\n'));
-      })(),
-    );
+    const send = async () => {
+      if (!(await this.config()).healthchecks[installationId]) return;
+      if (phase === 'start') await this.ping(installationId, 'start');
+      else if (job.status === 'succeeded' || job.status === 'succeeded-with-warnings') await this.ping(installationId, 'success', `${job.title}: ${job.status}${job.warnings.length ? `\n${job.warnings.join('\n')}` : ''}`);
+      else await this.ping(installationId, 'fail', [`${job.title}: ${job.status}`, job.error ? `${job.error.code}: ${job.error.message}` : '', '', ...job.log.slice(-30)].join('\n'));
+    };
+    const chained = (this.pingChains.get(installationId) ?? Promise.resolve()).then(send, send);
+    this.pingChains.set(installationId, chained.catch(() => undefined));
+    this.track(chained);
   }
 
   private track(work: Promise<unknown>): void {

@@ -82,12 +82,21 @@ export class Unattended {
     return this.tick('wake');
   }
 
-  /** Evaluations never overlap; a change is announced on the event bus. */
+  /**
+   * A watchdog that only observes (no alerts, nothing written), for `lifeboat watch` and for a
+   * process that does not run the schedules: the one that does keeps the states and alerts.
+   */
+  observer(): Watchdog {
+    return new Watchdog(path.join(this.core.home.root, 'watchdog.json'), this.clock, () => this.watchInputs(), () => this.notifications.watchSettings(), null);
+  }
+
+  /** Evaluations never overlap; a change is announced on the event bus. Only the process running the schedules alerts. */
   evaluate(): Promise<WatchEntry[]> {
+    const watchdog = this.running ? this.watchdog : this.observer();
     const run = this.evaluating.then(async () => {
-      const changes = await this.watchdog.evaluate();
+      const changes = await watchdog.evaluate();
       if (changes.length > 0) this.core.events.emit('watch:changed', { changes });
-      return this.watchdog.entries();
+      return watchdog.entries();
     });
     this.evaluating = run.catch(() => undefined);
     return run;

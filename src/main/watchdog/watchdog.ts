@@ -106,6 +106,11 @@ const BAD: WatchState[] = ['overdue', 'failing'];
 export class Watchdog {
   private memory: Record<string, Remembered> | null = null;
 
+  /**
+   * `file`: where states, acknowledgements and snoozes are kept (read again at every evaluation,
+   * so an acknowledgement from another process counts); `post` null: observe only (`lifeboat
+   * watch` beside a running daemon), nothing is written or sent.
+   */
   constructor(
     private readonly file: string,
     private readonly clock: Clock,
@@ -115,7 +120,7 @@ export class Watchdog {
   ) {}
 
   private async load(): Promise<Record<string, Remembered>> {
-    if (this.memory) return this.memory;
+    if (this.memory && !this.post) return this.memory;
     try {
       this.memory = (JSON.parse(await readFile(this.file, 'utf8')) as { installations: Record<string, Remembered> }).installations;
     } catch {
@@ -158,7 +163,7 @@ export class Watchdog {
       }
     }
     for (const id of Object.keys(memory)) if (!seen.has(id)) delete memory[id];
-    await writeFileAtomic(this.file, `${JSON.stringify({ version: 1, installations: memory })}\n`);
+    if (this.post) await this.save();
     if (this.post && changes.length > 0) this.announce(changes, settings);
     return changes;
   }
@@ -205,6 +210,7 @@ export class Watchdog {
 
   /** No reminders for this state any more (a new change alerts again). */
   async acknowledge(installationId: string): Promise<void> {
+    this.memory = null;
     const r = (await this.load())[installationId];
     if (r) r.acknowledged = true;
     await this.save();
@@ -212,13 +218,14 @@ export class Watchdog {
 
   /** No alerts for this installation until `until` (ms); null ends the snooze. */
   async snooze(installationId: string, until: number | null): Promise<void> {
+    this.memory = null;
     const r = (await this.load())[installationId];
     if (r) r.snoozedUntil = until;
     await this.save();
   }
 
   private async save(): Promise<void> {
-    await writeFileAtomic(this.file, `${JSON.stringify({ version: 1, installations: await this.load() })}\n`);
+    await writeFileAtomic(this.file, `${JSON.stringify({ version: 1, installations: this.memory ?? {} })}\n`);
   }
 }
 
