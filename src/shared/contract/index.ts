@@ -37,6 +37,7 @@ export const events = {
   'schedule:changed': event<{ reason: string }>('A schedule was set, paused or resumed, or a scheduled run started or ended.'),
   'watch:changed': event<{ changes: WatchChange[] }>('The watchdog saw installations change state (fresh, due, overdue, failing, recovered).'),
   'notification:new': event<NotificationRecord>('A notification entered the notification centre.'),
+  'notification:read': event<{ unread: number }>('Notifications were marked read.'),
   'notification:delivery': event<{ channelId: string; ok: boolean; attempts: number; detail: string }>('A channel delivered a notification, or gave up after its retries.'),
 };
 

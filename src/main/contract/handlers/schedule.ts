@@ -88,6 +88,10 @@ export function scheduleHandlers(core: Core): HandlerMap<keyof typeof scheduleCo
       const all = await u.notifications.list(500);
       return { items, unread: all.filter((n) => !n.read).length };
     },
-    'notify:mark-read': async ({ ids }) => ({ unread: await u.notifications.markRead(ids ?? 'all') }),
+    'notify:mark-read': async ({ ids }) => {
+      const unread = await u.notifications.markRead(ids ?? 'all');
+      core.events.emit('notification:read', { unread });
+      return { unread };
+    },
   };
 }
