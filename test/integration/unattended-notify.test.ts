@@ -86,6 +86,7 @@ describe('notifications and scheduled pulls', () => {
     await client.call('schedule:set', { installationId: installation.id, installation: { pull: { preset: 'hourly', jitterMinutes: 0 } } });
     await client.call('notify:save-channel', { id: 'phone', kind: 'ntfy', name: 'Phone', url: `${ntfy.url}/lifeboat-alerts`, tags: ['lifeboat'] });
     await client.call('notify:save-channel', { id: 'hook', kind: 'webhook', name: 'Hook', url: `${webhook.url}/hooks/lifeboat` });
+    await client.call('notify:save-channel', { id: 'successes', kind: 'webhook', name: 'Successes', url: `${webhook.url}/hooks/successes`, events: ['run-succeeded'] });
     await client.call('notify:set-healthcheck', { installationId: installation.id, url: `${hc.url}/ping/5f1e` });
     core.unattended.run('unattended test');
   }, 120_000);
@@ -111,17 +112,24 @@ describe('notifications and scheduled pulls', () => {
     expect(job.reason).toBe('scheduled (hourly)');
     await until(() => hc.seen.length >= 2, 'the start and success pings');
     expect(hc.seen.map((s) => `${s.method} ${s.path}`)).toEqual(['POST /ping/5f1e/start', 'POST /ping/5f1e']);
-    await until(() => notifications.some((n) => n.event === 'run-succeeded'), 'the success in the notification centre');
+    // Quiet on success: only the channel that chose run-succeeded hears of it; not ntfy, not the other webhook, not the centre.
+    await until(() => webhook.seen.some((s) => s.path === '/hooks/successes'), 'the success on the channel that chose it');
+    expect(JSON.parse(webhook.seen[0]!.body)).toMatchObject({ event: 'run-succeeded', severity: 'info', installationId: installation.id });
     await core.unattended.notifications.settle();
     expect(ntfy.seen).toEqual([]);
-    expect(webhook.seen).toEqual([]);
+    expect(webhook.seen.map((s) => s.path)).toEqual(['/hooks/successes']);
+    expect(notifications.map((n) => n.event)).not.toContain('run-succeeded');
+    // The watchdog saw both sides: the app's newest backup (from the list the pull read) and the verified copy.
+    const { entries, fleet: summary } = await createInProcessClient(core).call('watch:states', {});
+    expect(entries).toEqual([expect.objectContaining({ installationId: installation.id, state: 'fresh', appNewest: expect.any(String), lifeboatNewest: expect.any(String), consecutiveFailures: 0 })]);
+    expect(summary.summary).toBe('All fresh');
   });
 
   it('a failed scheduled pull: ntfy gets title, priority and tags; the webhook gets the documented JSON; the ping gets /fail with the log', async () => {
     await createInProcessClient(core).call('installations:update', { id: installation.id, changes: { ...fleet.installation, settings: { directory: `${fleet.folder}-gone`, pattern: 'site-*.tar.gz' } } });
     const job = await nextScheduledPull();
     expect(job.status).toBe('failed');
-    await until(() => ntfy.seen.length >= 1 && webhook.seen.length >= 1 && hc.seen.length >= 4, 'the failure on every channel');
+    await until(() => ntfy.seen.length >= 1 && webhook.seen.some((s) => s.path === '/hooks/lifeboat') && hc.seen.length >= 4, 'the failure on every channel');
     const message = ntfy.seen[0]!;
     expect(message.method).toBe('POST');
     expect(message.path).toBe('/lifeboat-alerts');
@@ -129,8 +137,9 @@ describe('notifications and scheduled pulls', () => {
     expect(message.headers.priority).toBe('4');
     expect(message.headers.tags).toBe('warning,lifeboat');
     expect(message.body).toContain(job.error!.message);
-    const payload = JSON.parse(webhook.seen[0]!.body) as Record<string, unknown>;
-    expect(webhook.seen[0]!.headers['content-type']).toBe('application/json');
+    const hook = webhook.seen.find((s) => s.path === '/hooks/lifeboat')!;
+    const payload = JSON.parse(hook.body) as Record<string, unknown>;
+    expect(hook.headers['content-type']).toBe('application/json');
     expect(payload).toMatchObject({ version: 1, event: 'run-failed', severity: 'warning', title: 'Scheduled pull of Folder (unattended) failed', installationId: installation.id });
     expect(Object.keys(payload).sort()).toEqual(['at', 'event', 'id', 'installationId', 'message', 'severity', 'title', 'version']);
     const fail = hc.seen.find((s) => s.path === '/ping/5f1e/fail')!;
@@ -170,7 +179,7 @@ describe('notifications and scheduled pulls', () => {
     const files = readdirSync(core.home.root).filter((f) => statSync(`${core.home.root}/${f}`).isFile());
     for (const f of files) {
       const text = readFileSync(`${core.home.root}/${f}`, 'utf8');
-      for (const secret of ['/lifeboat-alerts', '/hooks/lifeboat', '/ping/5f1e', '/ping/dead']) expect(text, `${f} holds ${secret}`).not.toContain(secret);
+      for (const secret of ['/lifeboat-alerts', '/hooks/lifeboat', '/hooks/successes', '/ping/5f1e', '/ping/dead']) expect(text, `${f} holds ${secret}`).not.toContain(secret);
     }
   });
 });

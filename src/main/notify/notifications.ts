@@ -200,11 +200,15 @@ export class Notifications {
     const record: NotificationRecord = { ...input, id: randomUUID(), at: new Date(this.clock.now()).toISOString(), read: false };
     this.track(
       (async () => {
-        const history = await this.loadHistory();
-        history.push(record);
-        if (history.length > HISTORY_KEPT) history.splice(0, history.length - HISTORY_KEPT);
-        await appendFile(this.historyFile, `${JSON.stringify(record)}\n`, { mode: 0o600 });
-        this.events.emit('notification:new', record);
+        // Quiet on success: a success goes only to channels that chose it, never into the centre
+        // (hourly pulls of a large fleet would push the alarms out of its history).
+        if (record.event !== 'run-succeeded') {
+          const history = await this.loadHistory();
+          history.push(record);
+          if (history.length > HISTORY_KEPT) history.splice(0, history.length - HISTORY_KEPT);
+          await appendFile(this.historyFile, `${JSON.stringify(record)}\n`, { mode: 0o600 });
+          this.events.emit('notification:new', record);
+        }
         if (record.event === 'channel-failed') return;
         const config = await this.config();
         await Promise.all(config.channels.filter((c) => c.enabled && c.events.includes(record.event)).map((c) => this.send(c, record)));
