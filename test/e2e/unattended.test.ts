@@ -74,6 +74,10 @@ describe('fleet state and the notification centre', () => {
     await item.waitFor();
     expect(await item.innerText()).toMatch(/Lifeboat has no copy of Office files yet, 3 h after it was added \(expected hourly\)/);
     expect(await item.getAttribute('class')).toContain('notification-unread');
+    await item.getByRole('button', { name: 'Acknowledge' }).click();
+    await item.getByText('Acknowledged: no reminders until its state changes.').waitFor();
+    const states = await call<{ entries: { installationId: string; acknowledged: boolean }[] }>('watch:states', {});
+    expect(states.entries.find((e) => e.installationId === installationId)?.acknowledged).toBe(true);
     await screenshot(e2e.page, 'e2e-unattended-centre');
     await dialog.getByRole('button', { name: 'Mark all read' }).click();
     await dialog.locator('.notification-unread').waitFor({ state: 'detached' });

@@ -1,4 +1,5 @@
 import type { ReactNode } from 'react';
+import type { WatchEntry } from '../../../shared/schedule';
 import { Dialog } from '../../components/dialog';
 import { api } from '../../lib/api';
 import { useLive } from './use-live';
@@ -7,6 +8,16 @@ import { useLive } from './use-live';
 export function NotificationCentre(props: { onClose: () => void }): ReactNode {
   const history = useLive(() => api.call('notify:history', { limit: 100 }), ['notification:new']);
   const items = history.value?.items ?? [];
+  const states = useLive(() => api.call('watch:states', {}), ['watch:changed']);
+  const alarmed = new Map((states.value?.entries ?? []).filter((e) => e.state === 'overdue' || e.state === 'failing').map((e) => [e.installationId, e]));
+  const quiet = async (installationId: string, how: 'ack' | 'snooze'): Promise<void> => {
+    if (how === 'ack') await api.call('watch:acknowledge', { installationId });
+    else await api.call('watch:snooze', { installationId, hours: 24 });
+    states.reload();
+  };
+  // The actions go on the newest notification of each installation still in alarm.
+  const actionsOn = new Map<string, string>();
+  for (const n of items) if (n.installationId && alarmed.has(n.installationId) && !actionsOn.has(n.installationId)) actionsOn.set(n.installationId, n.id);
   const markAll = async (): Promise<void> => {
     await api.call('notify:mark-read', {});
     history.reload();
@@ -39,10 +50,30 @@ export function NotificationCentre(props: { onClose: () => void }): ReactNode {
                 <time dateTime={n.at}>{new Date(n.at).toLocaleString()}</time>
               </div>
               <p className="notification-message">{n.message}</p>
+              {n.installationId && actionsOn.get(n.installationId) === n.id ? (
+                <AlarmActions entry={alarmed.get(n.installationId)!} onQuiet={(how) => void quiet(n.installationId!, how)} />
+              ) : null}
             </li>
           ))}
         </ol>
       )}
     </Dialog>
+  );
+}
+
+/** Acknowledge (no reminders until the state changes) or snooze (no alerts for a day) an installation that is still in alarm. */
+function AlarmActions(props: { entry: WatchEntry; onQuiet: (how: 'ack' | 'snooze') => void }): ReactNode {
+  const { entry } = props;
+  if (entry.acknowledged) return <p className="muted">Acknowledged: no reminders until its state changes.</p>;
+  if (entry.snoozedUntil) return <p className="muted">Snoozed until {new Date(entry.snoozedUntil).toLocaleString()}.</p>;
+  return (
+    <div className="channel-actions">
+      <button type="button" className="button button-small" onClick={() => props.onQuiet('ack')}>
+        Acknowledge
+      </button>
+      <button type="button" className="button button-small" onClick={() => props.onQuiet('snooze')}>
+        Snooze 24 h
+      </button>
+    </div>
   );
 }
