@@ -154,8 +154,9 @@ class LifeboatCore implements Core {
   }
 
   async close(): Promise<void> {
-    await this.unattended.close();
+    this.unattended.stop();
     await this.jobs.shutdown();
+    await this.unattended.close();
     await this.sessions.disposeAll();
     this.sessionKeys.forget();
   }

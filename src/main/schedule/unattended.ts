@@ -155,14 +155,28 @@ export class Unattended {
     });
   }
 
-  /** Stops the timer, lets deliveries under way end (their retries stopped), releases the lock. */
-  async close(): Promise<void> {
+  /** Stops the timer: nothing new is started (the core then ends its jobs and calls `close`). */
+  stop(): void {
     if (this.timer) clearTimeout(this.timer);
     this.timer = null;
     this.scheduler.stop();
+  }
+
+  /**
+   * Lets deliveries under way end (a CLI pull's success ping must still go out), for at most
+   * CLOSE_GRACE_MS, then stops their retries and releases the lock.
+   */
+  async close(): Promise<void> {
+    this.stop();
+    let timer: NodeJS.Timeout | undefined;
+    await Promise.race([this.notifications.settle(false), new Promise<void>((resolve) => (timer = setTimeout(resolve, CLOSE_GRACE_MS)))]);
+    clearTimeout(timer);
     this.unwatch?.();
     await this.notifications.settle(true);
     this.lock?.release();
     this.lock = null;
   }
 }
+
+/** How long closing waits for notifications still being delivered. */
+const CLOSE_GRACE_MS = 5_000;
