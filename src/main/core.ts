@@ -27,6 +27,9 @@ import { OneTimeCodes } from './installations/one-time-codes';
 import { AppRegistry } from './apps/registry';
 import { InstallationSessions } from './apps/sessions';
 import { SessionKeys } from './apps/keys';
+import { Unattended } from './schedule/unattended';
+import type { Clock } from './schedule/scheduler';
+import { scheduleHandlers } from './contract/handlers/schedule';
 
 export interface CoreOptions {
   /** Data directory; defaults to $LIFEBOAT_HOME or the platform's config dir. */
@@ -35,6 +38,8 @@ export interface CoreOptions {
   secretStore?: SecretStore;
   /** The app modules; defaults to every module Lifeboat has (`APP_MODULES`). */
   apps?: AppRegistry;
+  /** The clock schedules and the watchdog read; the system's by default. */
+  clock?: Clock;
 }
 
 /**
@@ -64,6 +69,8 @@ export interface Core {
   /** One-time (TOTP) codes the operator typed, waiting for the step that needs them; memory only. */
   readonly oneTimeCodes: OneTimeCodes;
   readonly statuses: Map<string, InstallationStatus>;
+  /** Schedules, the watchdog and notifications; `unattended.run()` makes this process run the schedules. */
+  readonly unattended: Unattended;
   secrets(): SecretStore;
   useAskEveryTime(enabled: boolean): Promise<SecretBackendStatus>;
   setStatus(status: InstallationStatus): void;
@@ -78,9 +85,9 @@ export async function createCore(options: CoreOptions = {}): Promise<Core> {
   await jobs.loadHistory();
   const settings = new SettingsFile(home.settingsFile);
   const apps = options.apps ?? new AppRegistry();
-  if (options.secretStore) return new LifeboatCore(home, events, jobs, settings, options.secretStore, null, apps);
+  if (options.secretStore) return new LifeboatCore(home, events, jobs, settings, options.secretStore, null, apps, options.clock);
   const { store, keychainProblem } = await openSecretStore({ askEveryTime: (await settings.read()).askEveryTime });
-  return new LifeboatCore(home, events, jobs, settings, store, keychainProblem, apps);
+  return new LifeboatCore(home, events, jobs, settings, store, keychainProblem, apps, options.clock);
 }
 
 /** The services of one core, wired to each other; services that need the core get `this`. */
@@ -97,6 +104,7 @@ class LifeboatCore implements Core {
   readonly fleet: FleetService;
   readonly restores: RestoreService;
   readonly media: MediaTickets;
+  readonly unattended: Unattended;
   readonly dispatch: Dispatch;
 
   constructor(
@@ -108,6 +116,7 @@ class LifeboatCore implements Core {
     /** Why no keychain answered at start, or null when one did (or a store was injected). */
     private readonly keychainProblem: string | null,
     readonly apps: AppRegistry,
+    clock?: Clock,
   ) {
     this.audit = new AuditLog(home.auditFile);
     this.registry = new InstallationRegistry(home.installationsFile, () => this.secretStore, {
@@ -119,6 +128,7 @@ class LifeboatCore implements Core {
     this.fleet = new FleetService(this);
     this.restores = new RestoreService(this);
     this.media = new MediaTickets(this);
+    this.unattended = new Unattended(this, clock);
     const handlers: HandlerMap<CommandName> = {
       ...systemHandlers(this),
       ...installationHandlers(this),
@@ -126,6 +136,7 @@ class LifeboatCore implements Core {
       ...vaultHandlers(this),
       ...appHandlers(this),
       ...auditHandlers(this),
+      ...scheduleHandlers(this),
     };
     this.dispatch = createDispatcher(handlers);
   }
@@ -148,7 +159,9 @@ class LifeboatCore implements Core {
   }
 
   async close(): Promise<void> {
+    this.unattended.stop();
     await this.jobs.shutdown();
+    await this.unattended.close();
     await this.sessions.disposeAll();
     this.sessionKeys.forget();
   }

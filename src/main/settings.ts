@@ -6,6 +6,10 @@ import { writeFileAtomic } from './fs/atomic-write';
 const settingsSchema = z.object({
   /** The operator chose to keep secrets in memory only, because no keychain is available. */
   askEveryTime: z.boolean().default(false),
+  /** Desktop app: closing the window leaves Lifeboat in the tray, running the schedules. */
+  closeToTray: z.boolean().default(true),
+  /** Desktop app: start (in the tray) when the operator logs in. */
+  startAtLogin: z.boolean().default(false),
 });
 export type Settings = z.infer<typeof settingsSchema>;
 

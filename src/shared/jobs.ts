@@ -36,6 +36,8 @@ export interface JobRecord {
   kind: JobKind;
   title: string;
   installationId: string | null;
+  /** Why it ran, when it was not the operator's click ("scheduled (daily at 02:00)", "missed 2 runs while asleep"). */
+  reason?: string;
   status: JobStatus;
   progress: JobProgress;
   /** False once the job has passed its point of no return. */

@@ -11,6 +11,8 @@ interface RemoteState {
   cadenceHours: number | null;
   error: string | null;
   findings?: string[];
+  /** When the list was last read (ms). */
+  checkedAt?: number;
 }
 
 const NO_CAPABILITIES: AdapterCapabilities = { list: false, trigger: false, pull: false, preview: false, restore: false, restoreOptions: { scopes: [], conflict: null }, notes: [] };
@@ -23,6 +25,19 @@ export class FleetService {
   private readonly remote = new Map<string, RemoteState>();
 
   constructor(private readonly core: Core) {}
+
+  /** A scheduled pull read the list: its newest backup is what the app made last. */
+  noteRemote(installationId: string, newest: { id: string; createdAt: string | null } | null): void {
+    const known = this.remote.get(installationId);
+    this.remote.set(installationId, { newest, cadenceHours: known?.cadenceHours ?? null, error: null, checkedAt: Date.now(), ...(known?.findings ? { findings: known.findings } : {}) });
+    this.core.events.emit('fleet:changed', { installationId });
+  }
+
+  /** The newest remote backup seen and when the list was read, for the watchdog's "did the app make one?". */
+  remoteSeen(installationId: string): { newest: { id: string; createdAt: string | null } | null; checkedAt: number | null } | null {
+    const known = this.remote.get(installationId);
+    return known ? { newest: known.newest, checkedAt: known.checkedAt ?? null } : null;
+  }
 
   async overview(): Promise<FleetEntry[]> {
     const installations = await this.core.registry.list();
@@ -84,7 +99,7 @@ export class FleetService {
               const seen = list === null && module.checkAccess ? await module.checkAccess(actx) : null;
               const cadenceHours = sources.cadenceHours ? await sources.cadenceHours(actx).catch(() => null) : null;
               const findings = [...new Set((list ?? []).map((b) => b.details.securityFinding).filter((f): f is string => typeof f === 'string' && f !== ''))];
-              this.remote.set(installation.id, { newest: list?.[0] ? { id: list[0].id, createdAt: list[0].createdAt } : null, cadenceHours, error: null, findings });
+              this.remote.set(installation.id, { newest: list?.[0] ? { id: list[0].id, createdAt: list[0].createdAt } : null, cadenceHours, error: null, findings, ...(list ? { checkedAt: Date.now() } : {}) });
               this.core.setStatus({ installationId: installation.id, state: 'online', checkedAt: new Date().toISOString(), latencyMs: Math.round(performance.now() - started), message: list ? `${list.length} backup(s) on the server` : (seen ?? 'reachable; this app keeps no list of backups') });
               return { backups: list?.length ?? null };
             } catch (error) {

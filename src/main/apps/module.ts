@@ -163,6 +163,11 @@ export interface AppModule {
    * unattended. Must reuse a live session rather than spend another rate-limited login.
    */
   checkAccess?(ctx: AdapterContext): Promise<string | null>;
+  /**
+   * How many unattended attempts (each may log in) the app tolerates per window, for scheduled
+   * pulls; absent: Lifeboat's default (4 per 15 minutes).
+   */
+  readonly loginLimit?: { attempts: number; perMinutes: number };
   readonly sources: SourcesPart;
   readonly format: FormatPart;
   readonly restore: RestorePart | null;

@@ -41,8 +41,10 @@ export async function main(argv: string[]): Promise<number> {
         await c.vault.init();
         process.stderr.write(`Created a local vault in ${c.home.vaultDir}; its password is in the keychain. Save the recovery kit from the Vault page.\n`);
       }
+      const schedules = runSchedulesIfFree(c, 'lifeboat serve');
       const rendererDir = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', 'renderer');
       const twin = await startTwin(c, { port: Number(opts.port), rendererDir });
+      if (schedules) process.stderr.write(`${schedules}\n`);
       if (json()) process.stdout.write(`${JSON.stringify({ url: twin.url, port: twin.port, token: twin.token, home: c.home.root })}\n`);
       else process.stdout.write(`Lifeboat is running at ${twin.url}\nData directory: ${c.home.root}\nSecrets: ${c.secrets().status().description}\nPress Ctrl-C to stop.\n`);
       if (opts.open) openInBrowser(twin.url);
@@ -298,6 +300,17 @@ function describeConnection(i: { ssh?: { host: string; port?: number | undefined
   if (i.ssh) parts.push(`ssh ${i.ssh.user ? `${i.ssh.user}@` : ''}${i.ssh.host}${i.ssh.port ? `:${i.ssh.port}` : ''}`);
   if (i.https) parts.push(i.https.baseUrl);
   return parts.join(' + ');
+}
+
+/** Serve runs the schedules unless another process (a daemon) does; then it says so and only serves. */
+function runSchedulesIfFree(core: Core, command: string): string | null {
+  try {
+    core.unattended.run(command);
+    return null;
+  } catch (error) {
+    if (error instanceof LifeboatError && error.code === 'ALREADY_EXISTS') return `Schedules are not run by this process: ${error.message}`;
+    throw error;
+  }
 }
 
 function openInBrowser(url: string): void {

@@ -1,6 +1,6 @@
 // The thin Electron shell: one window, a menu, a tray icon, and the IPC bridge. Everything
 // else is the core, which runs the same under plain Node (see src/main/cli).
-import { app, BrowserWindow, Menu, Tray, nativeImage, session, shell } from 'electron';
+import { app, BrowserWindow, Menu, Notification, Tray, nativeImage, powerMonitor, session, shell } from 'electron';
 import path from 'node:path';
 import { createCore, type Core } from '../core';
 import { installIpcBridge } from './ipc-bridge';
@@ -10,6 +10,7 @@ import { RENDERER_CSP } from '../contract/http-twin';
 let core: Core | null = null;
 let mainWindow: BrowserWindow | null = null;
 let tray: Tray | null = null;
+let closeToTray = true;
 
 const rendererIndex = path.join(__dirname, '..', 'renderer', 'index.html');
 const preloadScript = path.join(__dirname, '..', 'preload', 'index.cjs');
@@ -45,15 +46,31 @@ function createWindow(): BrowserWindow {
 
 function buildTray(): void {
   tray = new Tray(nativeImage.createFromPath(iconFile));
-  tray.setToolTip('Lifeboat');
+  tray.on('click', () => showWindow());
+  void refreshTray();
+}
+
+/** The tray shows the fleet's state; its menu pulls what is overdue and pauses the schedules. */
+async function refreshTray(): Promise<void> {
+  if (!tray || !core) return;
+  const c = core;
+  const [states, schedules] = await Promise.all([c.dispatch('watch:states', {}, { transport: 'ipc' }), c.dispatch('schedule:overview', {}, { transport: 'ipc' })].map((p) => p.then((r) => (r.ok ? r.data : null)))) as [{ fleet: { summary: string } } | null, { paused: { until: string } | null } | null];
+  const summary = states?.fleet.summary ?? 'Lifeboat';
+  const paused = schedules?.paused ?? null;
+  tray.setToolTip(`Lifeboat — ${summary}${paused ? ' (schedules paused)' : ''}`);
+  const call = (name: 'schedule:run-overdue' | 'schedule:resume' | 'schedule:pause', input: object) => () => void c.dispatch(name, input, { transport: 'ipc' }).then(() => refreshTray());
   tray.setContextMenu(
     Menu.buildFromTemplate([
+      { label: summary, enabled: false },
+      { type: 'separator' },
       { label: 'Open Lifeboat', click: () => showWindow() },
+      { label: 'Pull everything overdue now', click: call('schedule:run-overdue', {}) },
+      paused ? { label: 'Resume schedules', click: call('schedule:resume', {}) } : { label: 'Pause schedules for 1 hour', click: call('schedule:pause', { minutes: 60 }) },
+      ...(paused ? [] : [{ label: 'Pause schedules until resumed', click: call('schedule:pause', {}) }]),
       { type: 'separator' },
       { label: 'Quit', role: 'quit' },
     ]),
   );
-  tray.on('click', () => showWindow());
 }
 
 function showWindow(): void {
@@ -97,11 +114,26 @@ async function start(): Promise<void> {
   mainWindow = createWindow();
   buildTray();
   app.on('activate', () => showWindow());
+  // The desktop app runs the schedules unless a daemon already does (then it only shows them).
+  try {
+    core.unattended.run('the Lifeboat desktop app');
+  } catch (error) {
+    console.warn(String(error));
+  }
+  const settings = await core.settings.read();
+  closeToTray = settings.closeToTray;
+  if (app.isPackaged) app.setLoginItemSettings({ openAtLogin: settings.startAtLogin, openAsHidden: true });
+  // Waking from sleep: catch up what was missed, once.
+  powerMonitor.on('resume', () => void core?.unattended.wake());
+  for (const name of ['watch:changed', 'schedule:changed'] as const) core.events.on(name, () => void refreshTray());
+  core.events.on('notification:new', (n) => {
+    if (n.severity !== 'info' && Notification.isSupported()) new Notification({ title: n.title, body: n.message }).show();
+  });
 }
 
 app.on('window-all-closed', () => {
   // The tray keeps Lifeboat running for scheduled work; on macOS that is the platform's habit too.
-  if (!tray) app.quit();
+  if (!tray || !closeToTray) app.quit();
 });
 
 app.on('before-quit', () => {

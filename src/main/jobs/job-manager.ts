@@ -25,6 +25,8 @@ export interface JobSpec {
   kind: JobKind;
   title: string;
   installationId?: string | null;
+  /** Why it runs, when no operator started it (the scheduler's "missed 2 runs while asleep"). */
+  reason?: string;
   /** Jobs of the same queue share a concurrency limit; `perKey` allows one running job per key. */
   queue?: { name: string; limit: number; perKey?: string };
 }
@@ -161,6 +163,7 @@ export class JobManager {
       kind: spec.kind,
       title: spec.title,
       installationId: spec.installationId ?? null,
+      ...(spec.reason ? { reason: spec.reason } : {}),
       status: 'queued',
       progress: { phase: 'queued', bytes: 0, total: null, rate: null, etaSeconds: null },
       cancellable: true,
@@ -170,7 +173,7 @@ export class JobManager {
       error: null,
       warnings: [],
       result: null,
-      log: [],
+      log: spec.reason ? [`${new Date(this.now()).toISOString()} ${spec.reason}`] : [],
     };
     let resolveDone!: (record: JobRecord) => void;
     const done = new Promise<JobRecord>((resolve) => (resolveDone = resolve));

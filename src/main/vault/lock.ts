@@ -31,7 +31,8 @@ export interface LockInfo extends Omit<VaultLockView, 'explanation'> {
 /** The lock file's JSON: what LockInfo reports, minus what Lifeboat works out itself. */
 type LockJson = Omit<LockInfo, 'id' | 'stale' | 'damaged'>;
 
-function processAlive(pid: number): boolean {
+/** Whether a process of this host is running (EPERM: it is, as another user). */
+export function processAlive(pid: number): boolean {
   try {
     process.kill(pid, 0);
     return true;

@@ -6,6 +6,7 @@ import { LinkBanner, SecretsBanner } from './banners';
 import { WindowDrop } from './window-drop';
 import { useStore } from '../stores/store';
 import { LifeboatMark, LockIcon } from '../components/icons';
+import { FleetStateHeader } from '../features/unattended/fleet-state';
 
 /** The frame: nav on the left, a header saying where secrets live, the current page. */
 export function App(): ReactNode {
@@ -45,6 +46,7 @@ export function App(): ReactNode {
       <div className="main-column">
         <header className="topbar">
           <h1>{route.label}</h1>
+          <FleetStateHeader />
           <SecretsBadge />
         </header>
         <SecretsBanner />

@@ -12,9 +12,11 @@ import { jobCommands } from './jobs';
 import { vaultCommands } from './vault';
 import { appCommands } from './apps';
 import { auditCommands } from './audit';
+import { scheduleCommands } from './schedule';
 import type { JobRecord } from '../jobs';
 import type { InstallationStatus } from '../installations';
 import type { Result } from '../errors';
+import type { NotificationRecord, WatchChange } from '../schedule';
 
 export const commands = {
   ...systemCommands,
@@ -23,6 +25,7 @@ export const commands = {
   ...vaultCommands,
   ...appCommands,
   ...auditCommands,
+  ...scheduleCommands,
 } satisfies Record<string, CommandDef>;
 
 export const events = {
@@ -31,6 +34,11 @@ export const events = {
   'installations:changed': event<{ reason: string }>('An installation was added, edited or removed.'),
   'vault:changed': event<{ reason: string }>('Snapshots were added or removed, or the vault was opened.'),
   'fleet:changed': event<{ installationId: string }>('What the fleet view shows for an installation changed (remote backups, freshness).'),
+  'schedule:changed': event<{ reason: string }>('A schedule was set, paused or resumed, or a scheduled run started or ended.'),
+  'watch:changed': event<{ changes: WatchChange[] }>('The watchdog saw installations change state (fresh, due, overdue, failing, recovered).'),
+  'notification:new': event<NotificationRecord>('A notification entered the notification centre.'),
+  'notification:read': event<{ unread: number }>('Notifications were marked read.'),
+  'notification:delivery': event<{ channelId: string; ok: boolean; attempts: number; detail: string }>('A channel delivered a notification, or gave up after its retries.'),
 };
 
 export type Commands = typeof commands;

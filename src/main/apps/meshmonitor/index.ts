@@ -157,6 +157,8 @@ function detect(probe: ArchiveProbe): Detection | null {
 export const meshMonitorModule: AppModule = {
   kind: 'meshmonitor',
   label: 'MeshMonitor',
+  // MeshMonitor allows 5 failed logins per 15 minutes: unattended runs leave two of them to the operator.
+  loginLimit: { attempts: 3, perMinutes: 15 },
   summary: 'System backups (a JSON file per table with SHA-256 checksums) over its HTTPS API or SSH; restore on restart over SSH.',
   transports: ['https', 'ssh'],
   settings: MESHMONITOR_SETTINGS,

@@ -1,4 +1,4 @@
-import { useRef, useState, type FormEvent, type ReactNode } from 'react';
+import { useEffect, useRef, useState, type FormEvent, type ReactNode } from 'react';
 import type { SettingDescriptor } from '../../../shared/apps';
 import type { Installation, SecretPurpose } from '../../../shared/installations';
 import { LifeboatError } from '../../../shared/errors';
@@ -18,6 +18,8 @@ import {
   type InstallationForm,
   type SshAuth,
 } from './form-model';
+import { ScheduleEditor, draftFromSchedule, emptyScheduleDraft, scheduleFromDraft, type ScheduleDraft } from '../unattended/schedule-editor';
+import type { ScheduleSpec } from '../../../shared/schedule';
 
 const SSH_AUTH: readonly { value: SshAuth; label: string }[] = [
   { value: 'key', label: 'Key file' },
@@ -52,6 +54,15 @@ export function InstallationFormDialog(props: {
   const [testNow, setTestNow] = useState(true);
   const formRef = useRef<HTMLFormElement>(null);
   const editing = installation !== undefined;
+  const [schedule, setSchedule] = useState<ScheduleDraft>(emptyScheduleDraft);
+  const [defaultPull, setDefaultPull] = useState<ScheduleSpec | null>(null);
+  const canTrigger = useStore((s) => (installation ? (s.fleet.overview?.[installation.id]?.capabilities.trigger ?? false) : false));
+  useEffect(() => {
+    void api.call('schedule:overview', {}).then((o) => {
+      setDefaultPull(o.defaultPull);
+      if (installation) setSchedule(draftFromSchedule(o.installations[installation.id]));
+    }, () => undefined);
+  }, [installation]);
 
   const patch = (changes: Partial<InstallationForm>): void => setForm((f) => ({ ...f, ...changes }));
   const patchSsh = (changes: Partial<InstallationForm['ssh']>): void => setForm((f) => ({ ...f, ssh: { ...f.ssh, ...changes } }));
@@ -78,6 +89,7 @@ export function InstallationFormDialog(props: {
       const saved = installation
         ? await api.call('installations:update', { id: installation.id, changes: result.input })
         : await api.call('installations:add', result.input);
+      await api.call('schedule:set', { installationId: saved.id, installation: scheduleFromDraft(schedule) });
       onSaved(saved, testNow);
     } catch (error) {
       setServerError(error);
@@ -255,6 +267,7 @@ export function InstallationFormDialog(props: {
               ))}
           </div>
         </fieldset>
+        <ScheduleEditor draft={schedule} onChange={setSchedule} installationId={installation?.id} defaultPull={defaultPull} canTrigger={canTrigger} />
       </form>
     </Dialog>
   );

@@ -4,6 +4,7 @@ import { ErrorMessage } from '../../components/error-message';
 import { api } from '../../lib/api';
 import { useStore } from '../../stores/store';
 import type { ThemePreference } from '../../stores/ui-slice';
+import { NotificationSettings } from '../unattended/notification-settings';
 
 const THEMES: readonly { value: ThemePreference; label: string }[] = [
   { value: 'system', label: 'System' },
@@ -45,6 +46,8 @@ export function SettingsPage(): ReactNode {
         )}
         <p className="muted">Passwords and tokens never leave the core: this window only learns whether one is stored.</p>
       </section>
+
+      <NotificationSettings />
 
       <section className="card" aria-labelledby="about-h">
         <h2 id="about-h">About</h2>

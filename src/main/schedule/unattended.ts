@@ -1,0 +1,182 @@
+import path from 'node:path';
+import { isSuccess, type JobRecord } from '../../shared/jobs';
+import type { FleetState, ScheduleOverview, WatchEntry } from '../../shared/schedule';
+import type { Core } from '../core';
+import { Notifications } from '../notify/notifications';
+import { Watchdog, fleetState, type WatchInput } from '../watchdog/watchdog';
+import { acquireDataDirLock, describeHolder, lockHolder, type DataDirLock } from './lock';
+import { CoreTaskExecutor } from './runs';
+import { Scheduler, TICK_MS, systemClock, type Clock, type TaskDef } from './scheduler';
+import { ScheduleStore } from './store';
+
+/**
+ * Unattended protection of one data directory: schedules, the watchdog and notifications. Every
+ * core has it (the CLI configures it, pings follow its pulls); only the process holding the data
+ * directory's lock (`lifeboat daemon`, `serve`, the desktop app) runs the schedules.
+ */
+export class Unattended {
+  readonly store: ScheduleStore;
+  readonly scheduler: Scheduler;
+  readonly watchdog: Watchdog;
+  readonly notifications: Notifications;
+  readonly lockFile: string;
+  private lock: DataDirLock | null = null;
+  private timer: NodeJS.Timeout | null = null;
+  private unwatch: (() => void) | null = null;
+  private evaluating: Promise<unknown> = Promise.resolve();
+
+  constructor(
+    private readonly core: Core,
+    readonly clock: Clock = systemClock,
+  ) {
+    const root = core.home.root;
+    this.lockFile = path.join(root, 'scheduler.lock');
+    this.store = new ScheduleStore(path.join(root, 'schedules.json'), path.join(root, 'schedule-state.json'));
+    this.notifications = new Notifications(path.join(root, 'notifications.json'), path.join(root, 'notifications.jsonl'), () => core.secrets(), core.events, clock);
+    this.scheduler = new Scheduler(this.store, new CoreTaskExecutor(core), clock, {
+      finished: (task, record) => this.finished(task, record),
+      held: (task, why) => void this.notifications.post({ event: 'schedule-held', severity: 'critical', title: `Scheduled runs of ${task.name} are held`, message: why, installationId: task.installationId }),
+      changed: () => core.events.emit('schedule:changed', { reason: 'runs' }),
+    });
+    this.watchdog = new Watchdog(path.join(root, 'watchdog.json'), clock, () => this.watchInputs(), () => this.notifications.watchSettings(), (n) => void this.notifications.post(n));
+    this.unwatch = this.notifications.watchJobs();
+  }
+
+  /** Whether this process runs the schedules, and who does otherwise. */
+  runner(): ScheduleOverview['runner'] {
+    if (this.lock) return { here: true, holder: describeHolder(this.lock.holder) };
+    const holder = lockHolder(this.lockFile);
+    return { here: false, holder: holder ? describeHolder(holder) : null };
+  }
+
+  /**
+   * Takes the data directory's lock and runs the schedules and the watchdog (a timer; the
+   * first tick catches up). Throws ALREADY_EXISTS, naming the holder, when another process runs them.
+   */
+  run(command: string): void {
+    if (this.lock) return;
+    this.lock = acquireDataDirLock(this.lockFile, command, this.core.home.root);
+    this.scheduler.start();
+    void this.evaluate();
+    const loop = () => {
+      this.timer = setTimeout(() => {
+        void this.tick('timer').finally(loop);
+      }, TICK_MS);
+      this.timer.unref();
+    };
+    loop();
+  }
+
+  get running(): boolean {
+    return this.lock !== null;
+  }
+
+  /** One round: start what is due, then look at freshness. */
+  async tick(context: 'start' | 'wake' | 'timer' = 'timer'): Promise<void> {
+    await this.scheduler.tick(context).catch(() => undefined);
+    await this.evaluate();
+  }
+
+  /** The machine woke or came back online: catch up now. */
+  wake(): Promise<void> {
+    return this.tick('wake');
+  }
+
+  /**
+   * A watchdog that only observes (no alerts, nothing written), for `lifeboat watch` and for a
+   * process that does not run the schedules: the one that does keeps the states and alerts.
+   */
+  observer(): Watchdog {
+    return new Watchdog(path.join(this.core.home.root, 'watchdog.json'), this.clock, () => this.watchInputs(), () => this.notifications.watchSettings(), null);
+  }
+
+  /** Evaluations never overlap; a change is announced on the event bus. Only the process running the schedules alerts. */
+  evaluate(): Promise<WatchEntry[]> {
+    const watchdog = this.running ? this.watchdog : this.observer();
+    const run = this.evaluating.then(async () => {
+      const changes = await watchdog.evaluate();
+      if (changes.length > 0) this.core.events.emit('watch:changed', { changes });
+      return watchdog.entries();
+    });
+    this.evaluating = run.catch(() => undefined);
+    return run;
+  }
+
+  async fleetState(): Promise<FleetState> {
+    return fleetState(await this.watchdog.entries());
+  }
+
+  async overview(): Promise<ScheduleOverview> {
+    const config = await this.store.config();
+    const { tasks, paused } = await this.scheduler.overview(config);
+    return { paused, maxConcurrent: config.maxConcurrent, defaultPull: config.defaultPull, vaultCheck: config.vaultCheck, installations: config.installations, tasks, runner: this.runner() };
+  }
+
+  private finished(task: TaskDef, record: JobRecord): void {
+    if (!isSuccess(record.status) && record.status !== 'cancelled') {
+      const what = task.kind === 'pull' ? `pull of ${task.name}` : task.kind === 'retention' ? `retention of ${task.name}` : 'vault check';
+      this.notifications.post({ event: 'run-failed', severity: 'warning', title: `Scheduled ${what} failed`, message: `${record.error?.message ?? 'failed'} (${record.reason ?? 'scheduled'})`, installationId: task.installationId });
+    } else if (isSuccess(record.status)) {
+      const preview = record.result as { preview?: boolean; removeCount?: number; keepCount?: number } | null;
+      if (task.kind === 'retention' && preview?.preview) {
+        this.notifications.post({ event: 'retention-preview', severity: 'info', title: `Retention of ${task.name} previewed`, message: `The new retention policy would keep ${preview.keepCount} and remove ${preview.removeCount} snapshot(s); it is applied from its next scheduled run. Change it before then to stop that.`, installationId: task.installationId });
+      } else {
+        this.notifications.post({ event: 'run-succeeded', severity: 'info', title: `Scheduled ${task.kind} of ${task.name} succeeded`, message: record.title, installationId: task.installationId });
+      }
+    }
+    void this.evaluate();
+  }
+
+  /** The watchdog's facts: the fleet's view (cadence, newest copy), the app's list when read, pull failures in a row. */
+  private async watchInputs(): Promise<WatchInput[]> {
+    const [entries, installations] = await Promise.all([this.core.fleet.overview(), this.core.registry.list()]);
+    const jobs = this.core.jobs.list({ limit: 1000 }).filter((j) => j.kind === 'pull');
+    return entries.map((entry) => {
+      const installation = installations.find((i) => i.id === entry.installationId);
+      const seen = this.core.fleet.remoteSeen(entry.installationId);
+      const mine = jobs.filter((j) => j.installationId === entry.installationId && j.status !== 'cancelled' && j.status !== 'queued' && j.status !== 'running');
+      let failures = 0;
+      for (const j of mine) {
+        if (isSuccess(j.status)) break;
+        failures += 1;
+      }
+      const appNewest = seen?.newest?.createdAt ? Date.parse(seen.newest.createdAt) : null;
+      return {
+        installationId: entry.installationId,
+        name: entry.name,
+        addedAt: installation ? Date.parse(installation.createdAt) : this.clock.now(),
+        cadenceHours: entry.cadenceHours,
+        appObserved: seen?.checkedAt !== null && seen?.checkedAt !== undefined,
+        appNewest: appNewest !== null && Number.isFinite(appNewest) ? appNewest : null,
+        lifeboatNewest: entry.newestSnapshot ? Date.parse(entry.newestSnapshot.time) : null,
+        consecutiveFailures: failures,
+        lastError: mine[0]?.error?.message ?? null,
+      };
+    });
+  }
+
+  /** Stops the timer: nothing new is started (the core then ends its jobs and calls `close`). */
+  stop(): void {
+    if (this.timer) clearTimeout(this.timer);
+    this.timer = null;
+    this.scheduler.stop();
+  }
+
+  /**
+   * Lets deliveries under way end (a CLI pull's success ping must still go out), for at most
+   * CLOSE_GRACE_MS, then stops their retries and releases the lock.
+   */
+  async close(): Promise<void> {
+    this.stop();
+    let timer: NodeJS.Timeout | undefined;
+    await Promise.race([this.notifications.settle(false), new Promise<void>((resolve) => (timer = setTimeout(resolve, CLOSE_GRACE_MS)))]);
+    clearTimeout(timer);
+    this.unwatch?.();
+    await this.notifications.settle(true);
+    this.lock?.release();
+    this.lock = null;
+  }
+}
+
+/** How long closing waits for notifications still being delivered. */
+const CLOSE_GRACE_MS = 5_000;
