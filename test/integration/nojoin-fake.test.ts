@@ -8,6 +8,7 @@ import { audioFormatOf } from '../../src/main/apps/nojoin/format/preview';
 import { makeSineOpus, makeSineWav } from '../fleet/nojoin/audio';
 import { startNojoin, type NojoinFakeHandle } from '../fleet/nojoin/server';
 import { readRawZip } from '../fleet/nojoin/zip-tools';
+import { until } from '../harness/wait';
 
 interface RawResponse {
   status: number;
@@ -133,7 +134,8 @@ describe('the fake Nojoin answers as the spec says', () => {
     const slow = (name: string) => raw('POST', '/api/v1/backup/import', { headers: { 'content-type': 'multipart/form-data; boundary=b', 'content-length': '100000' }, body: `--b\r\n${name}`, hold: true });
     // Both stay in flight until the fake stops (their sockets are then cut).
     for (const name of ['one', 'two']) slow(name).catch(() => undefined);
-    await new Promise((resolve) => setTimeout(resolve, 100));
+    // The third is sent once the fake is receiving both, not after a guessed delay.
+    await until(() => fake.importsInFlight() === 2, 'the fake to be receiving both slow uploads');
     const third = await raw('POST', '/api/v1/backup/import', multipart('PK', 'c.zip'));
     expect(third.status).toBe(429);
     expect(third.json()).toEqual({ detail: 'Too many concurrent uploads. Please wait for an existing upload to finish.' });

@@ -93,6 +93,8 @@ export interface NojoinFakeHandle {
   invalidateTokens(username: string): void;
   /** How many upload folders and assembled archives the server holds (leftovers). */
   pendingUploads(): number;
+  /** Single-shot imports being received right now, over all users (each counts against its user's 2). */
+  importsInFlight(): number;
   stop(): Promise<void>;
 }
 
@@ -677,6 +679,10 @@ class FakeNojoin {
   pendingUploads(): number {
     return this.uploads.size;
   }
+
+  importsReceiving(): number {
+    return [...this.importsInFlight.values()].reduce((sum, n) => sum + n, 0);
+  }
 }
 
 function publicUser(user: Row): Row {
@@ -707,6 +713,7 @@ export async function startNojoin(options: NojoinFakeOptions = {}): Promise<Nojo
     restoredArchives: fake.restoredArchives,
     invalidateTokens: (username) => fake.invalidateTokens(username),
     pendingUploads: () => fake.pendingUploads(),
+    importsInFlight: () => fake.importsReceiving(),
     stop: async () => {
       await fake.stop();
       await removeCertDir(certDir);

@@ -7,6 +7,9 @@ import { SECRET_SERVICE, type SecretStore } from './secret-store';
 import type * as KeytarModule from 'keytar';
 type Keytar = typeof KeytarModule;
 
+/** The account the probe reads: no secret is ever stored under it. */
+const PROBE_ACCOUNT = 'lifeboat-keychain-probe';
+
 /** The OS keychain (Secret Service on Linux, Keychain on macOS, Credential Vault on Windows). */
 export class KeytarSecretStore implements SecretStore {
   private constructor(
@@ -27,7 +30,11 @@ export class KeytarSecretStore implements SecretStore {
       return { reason: `the keychain library could not be loaded (${(error as Error).message})` };
     }
     try {
-      await keytar.findCredentials(SECRET_SERVICE);
+      // A read of one account that never exists. Not findCredentials: it loads every secret of the
+      // service, and when another process deletes one meanwhile, keytar passes libsecret's NULL
+      // value to strdup and the process dies of SIGSEGV (node-keytar#477; seen as a test worker
+      // that "exited unexpectedly" while another worker removed secrets from the same keyring).
+      await keytar.getPassword(SECRET_SERVICE, PROBE_ACCOUNT);
     } catch (error) {
       return { reason: explainKeychainFailure(error) };
     }
