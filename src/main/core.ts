@@ -27,6 +27,8 @@ import { OneTimeCodes } from './installations/one-time-codes';
 import { AppRegistry } from './apps/registry';
 import { InstallationSessions } from './apps/sessions';
 import { SessionKeys } from './apps/keys';
+import { DrillService } from './drills/drill-service';
+import { drillHandlers } from './contract/handlers/drills';
 
 export interface CoreOptions {
   /** Data directory; defaults to $LIFEBOAT_HOME or the platform's config dir. */
@@ -53,6 +55,8 @@ export interface Core {
   readonly quarantine: Quarantine;
   readonly fleet: FleetService;
   readonly restores: RestoreService;
+  /** Restore drills of snapshots and their stored results. */
+  readonly drills: DrillService;
   /** Player tickets for audio inside archives (the preview's player). */
   readonly media: MediaTickets;
   /** The app modules this core drives. */
@@ -96,6 +100,7 @@ class LifeboatCore implements Core {
   readonly quarantine: Quarantine;
   readonly fleet: FleetService;
   readonly restores: RestoreService;
+  readonly drills: DrillService;
   readonly media: MediaTickets;
   readonly dispatch: Dispatch;
 
@@ -118,6 +123,7 @@ class LifeboatCore implements Core {
     this.quarantine = new Quarantine(home.quarantineDir);
     this.fleet = new FleetService(this);
     this.restores = new RestoreService(this);
+    this.drills = new DrillService(this);
     this.media = new MediaTickets(this);
     const handlers: HandlerMap<CommandName> = {
       ...systemHandlers(this),
@@ -126,6 +132,7 @@ class LifeboatCore implements Core {
       ...vaultHandlers(this),
       ...appHandlers(this),
       ...auditHandlers(this),
+      ...drillHandlers(this),
     };
     this.dispatch = createDispatcher(handlers);
   }

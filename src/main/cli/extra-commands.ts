@@ -3,6 +3,7 @@ import type { Core } from '../core';
 import type { CommandOutcome } from './exit-codes';
 import { registerVaultCommands } from './vault-commands';
 import { registerAppCommands } from './app-commands';
+import { registerDrillCommands } from './drill-commands';
 
 /** What command groups of later features (vault, pull, restore, audit) get from main. */
 export interface CliContext {
@@ -16,4 +17,5 @@ export interface CliContext {
 export function registerExtraCommands(program: Command, ctx: CliContext): void {
   registerVaultCommands(program, ctx);
   registerAppCommands(program, ctx);
+  registerDrillCommands(program, ctx);
 }

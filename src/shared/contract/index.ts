@@ -12,6 +12,8 @@ import { jobCommands } from './jobs';
 import { vaultCommands } from './vault';
 import { appCommands } from './apps';
 import { auditCommands } from './audit';
+import { drillCommands } from './drills';
+import type { DrillResult } from '../drills';
 import type { JobRecord } from '../jobs';
 import type { InstallationStatus } from '../installations';
 import type { Result } from '../errors';
@@ -23,6 +25,7 @@ export const commands = {
   ...vaultCommands,
   ...appCommands,
   ...auditCommands,
+  ...drillCommands,
 } satisfies Record<string, CommandDef>;
 
 export const events = {
@@ -30,6 +33,8 @@ export const events = {
   'installation:status': event<InstallationStatus>('The connection status of an installation changed.'),
   'installations:changed': event<{ reason: string }>('An installation was added, edited or removed.'),
   'vault:changed': event<{ reason: string }>('Snapshots were added or removed, or the vault was opened.'),
+  'drill:finished': event<DrillResult>('A restore drill of a snapshot reached a verdict (stored with the snapshot).'),
+  'drill:failed': event<DrillResult>('A restore drill found that a snapshot does not restore (notify).'),
   'fleet:changed': event<{ installationId: string }>('What the fleet view shows for an installation changed (remote backups, freshness).'),
 };
 

@@ -38,6 +38,7 @@ import { scanLoomioArchive } from './archive-scan';
 import { KEY_SLOT, formatKey, type LoomioKey } from './key';
 import { parseLoomioBackupName } from './names';
 import { buildLoomioPreview } from './preview';
+import { loomioDrill } from './drill';
 import { LOOMIO_RESTORE_OPTIONS, loomioRestore } from './restore';
 import { LOOMIO_SETTINGS, loomioSettings } from './settings';
 import { leftoverFinding, listBackups, openBackup, readFolders, triggerBackup } from './sources';
@@ -108,4 +109,5 @@ export const loomioModule: AppModule = {
   },
 
   restore: loomioRestore,
+  drill: loomioDrill,
 };
