@@ -28,6 +28,8 @@ import { AppRegistry } from './apps/registry';
 import { InstallationSessions } from './apps/sessions';
 import { SessionKeys } from './apps/keys';
 import { DrillService } from './drills/drill-service';
+import { AnomalyService } from './anomalies/anomaly-service';
+import { anomalyHandlers } from './contract/handlers/anomalies';
 import { drillHandlers } from './contract/handlers/drills';
 
 export interface CoreOptions {
@@ -57,6 +59,8 @@ export interface Core {
   readonly restores: RestoreService;
   /** Restore drills of snapshots and their stored results. */
   readonly drills: DrillService;
+  /** Anomaly alerts from each installation's snapshot history; they protect snapshots from retention. */
+  readonly anomalies: AnomalyService;
   /** Player tickets for audio inside archives (the preview's player). */
   readonly media: MediaTickets;
   /** The app modules this core drives. */
@@ -101,6 +105,7 @@ class LifeboatCore implements Core {
   readonly fleet: FleetService;
   readonly restores: RestoreService;
   readonly drills: DrillService;
+  readonly anomalies: AnomalyService;
   readonly media: MediaTickets;
   readonly dispatch: Dispatch;
 
@@ -124,6 +129,8 @@ class LifeboatCore implements Core {
     this.fleet = new FleetService(this);
     this.restores = new RestoreService(this);
     this.drills = new DrillService(this);
+    this.anomalies = new AnomalyService(this);
+    this.vault.setRetentionGuard((snapshots) => this.anomalies.protectedSnapshots(snapshots));
     this.media = new MediaTickets(this);
     const handlers: HandlerMap<CommandName> = {
       ...systemHandlers(this),
@@ -133,6 +140,7 @@ class LifeboatCore implements Core {
       ...appHandlers(this),
       ...auditHandlers(this),
       ...drillHandlers(this),
+      ...anomalyHandlers(this),
     };
     this.dispatch = createDispatcher(handlers);
   }

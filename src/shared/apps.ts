@@ -253,6 +253,8 @@ export interface FleetEntry {
   cadenceHours: number | null;
   capabilities: AdapterCapabilities;
   lastError: string | null;
+  /** Unacknowledged anomalies of the installation's snapshots, newest first (absent: none known). */
+  anomalies?: { id: string; kind: string; snapshotId: string; detail: string }[];
 }
 
 /** A download that failed verification: kept out of the vault, described here. */

@@ -4,6 +4,7 @@ import type { CommandOutcome } from './exit-codes';
 import { registerVaultCommands } from './vault-commands';
 import { registerAppCommands } from './app-commands';
 import { registerDrillCommands } from './drill-commands';
+import { registerAnomalyCommands } from './anomaly-commands';
 
 /** What command groups of later features (vault, pull, restore, audit) get from main. */
 export interface CliContext {
@@ -18,4 +19,5 @@ export function registerExtraCommands(program: Command, ctx: CliContext): void {
   registerVaultCommands(program, ctx);
   registerAppCommands(program, ctx);
   registerDrillCommands(program, ctx);
+  registerAnomalyCommands(program, ctx);
 }

@@ -278,6 +278,16 @@ export class VaultService {
     return { ok: result.ok, readData, problems: result.problems, stats: { ...result.stats } };
   }
 
+  /**
+   * Something that must outlive any retention policy (the last good snapshots before an
+   * unacknowledged anomaly): snapshot id → why it is kept.
+   */
+  private retentionGuard: ((snapshots: SnapshotView[]) => Promise<Map<string, string>>) | null = null;
+
+  setRetentionGuard(guard: (snapshots: SnapshotView[]) => Promise<Map<string, string>>): void {
+    this.retentionGuard = guard;
+  }
+
   async forgetPreview(policy: RetentionPolicyInput, installationId?: string): Promise<ForgetPreview> {
     const snapshots = await this.snapshots(installationId ? { installationId } : {});
     const result = applyPolicy(snapshots, policy, { groupBy: 'host,paths' });
@@ -297,6 +307,15 @@ export class VaultService {
         }),
       ].sort((a, b) => Date.parse(b.snapshot.time) - Date.parse(a.snapshot.time)),
     }));
+    const guarded = this.retentionGuard ? await this.retentionGuard(await this.snapshots()) : new Map<string, string>();
+    for (const decision of groups.flatMap((g) => g.decisions)) {
+      const reason = guarded.get(decision.snapshot.id);
+      if (decision.keep || reason === undefined) continue;
+      decision.keep = true;
+      decision.reasons = [reason];
+      keepCount += 1;
+      removeCount -= 1;
+    }
     return { groups, keepCount, removeCount };
   }
 

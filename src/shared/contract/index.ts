@@ -13,6 +13,8 @@ import { vaultCommands } from './vault';
 import { appCommands } from './apps';
 import { auditCommands } from './audit';
 import { drillCommands } from './drills';
+import { anomalyCommands } from './anomalies';
+import type { Anomaly } from '../anomalies';
 import type { DrillResult } from '../drills';
 import type { JobRecord } from '../jobs';
 import type { InstallationStatus } from '../installations';
@@ -26,6 +28,7 @@ export const commands = {
   ...appCommands,
   ...auditCommands,
   ...drillCommands,
+  ...anomalyCommands,
 } satisfies Record<string, CommandDef>;
 
 export const events = {
@@ -35,6 +38,8 @@ export const events = {
   'vault:changed': event<{ reason: string }>('Snapshots were added or removed, or the vault was opened.'),
   'drill:finished': event<DrillResult>('A restore drill of a snapshot reached a verdict (stored with the snapshot).'),
   'drill:failed': event<DrillResult>('A restore drill found that a snapshot does not restore (notify).'),
+  'anomaly:detected': event<Anomaly>('A snapshot looks wrong against its installation\'s history (shrank, a table vanished…); notify.'),
+  'anomaly:acknowledged': event<Anomaly>('The operator acknowledged an anomaly; it stops alerting and protecting.'),
   'fleet:changed': event<{ installationId: string }>('What the fleet view shows for an installation changed (remote backups, freshness).'),
 };
 
