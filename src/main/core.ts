@@ -29,6 +29,7 @@ import { InstallationSessions } from './apps/sessions';
 import { SessionKeys } from './apps/keys';
 import { DrillService } from './drills/drill-service';
 import { AnomalyService } from './anomalies/anomaly-service';
+import { RotatingVerification } from './verification/rotating-check';
 import { anomalyHandlers } from './contract/handlers/anomalies';
 import { drillHandlers } from './contract/handlers/drills';
 
@@ -61,6 +62,8 @@ export interface Core {
   readonly drills: DrillService;
   /** Anomaly alerts from each installation's snapshot history; they protect snapshots from retention. */
   readonly anomalies: AnomalyService;
+  /** Rotating verification of the vault's packs, coverage kept across runs and restarts. */
+  readonly verification: RotatingVerification;
   /** Player tickets for audio inside archives (the preview's player). */
   readonly media: MediaTickets;
   /** The app modules this core drives. */
@@ -106,6 +109,7 @@ class LifeboatCore implements Core {
   readonly restores: RestoreService;
   readonly drills: DrillService;
   readonly anomalies: AnomalyService;
+  readonly verification: RotatingVerification;
   readonly media: MediaTickets;
   readonly dispatch: Dispatch;
 
@@ -130,6 +134,7 @@ class LifeboatCore implements Core {
     this.restores = new RestoreService(this);
     this.drills = new DrillService(this);
     this.anomalies = new AnomalyService(this);
+    this.verification = new RotatingVerification(this);
     this.vault.setRetentionGuard((snapshots) => this.anomalies.protectedSnapshots(snapshots));
     this.media = new MediaTickets(this);
     const handlers: HandlerMap<CommandName> = {

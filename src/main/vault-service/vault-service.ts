@@ -271,9 +271,10 @@ export class VaultService {
     }
   }
 
-  async check(readData: boolean, ctx: JobContext): Promise<CheckReportView> {
+  /** Checks the vault; with `readSubset`, reads only the packs it picks (rotating verification). */
+  async check(readData: boolean, ctx: JobContext, readSubset?: (packs: { id: string; size: number }[]) => string[]): Promise<CheckReportView> {
     const vault = await this.open();
-    const result = await vault.check({ readData, signal: ctx.signal, onProgress: (p) => ctx.progress(p) });
+    const result = await vault.check({ readData, signal: ctx.signal, onProgress: (p) => ctx.progress(p), ...(readSubset ? { readSubset } : {}) });
     await this.audit.record({ action: 'check', outcome: 'succeeded', jobId: ctx.jobId, detail: result.ok ? `no problems${readData ? ' (all data read)' : ''}` : `${result.problems.length} problem(s)` });
     return { ok: result.ok, readData, problems: result.problems, stats: { ...result.stats } };
   }

@@ -15,6 +15,7 @@ import { auditCommands } from './audit';
 import { drillCommands } from './drills';
 import { anomalyCommands } from './anomalies';
 import type { Anomaly } from '../anomalies';
+import type { BadPack, RotatingCheckReport } from '../verification';
 import type { DrillResult } from '../drills';
 import type { JobRecord } from '../jobs';
 import type { InstallationStatus } from '../installations';
@@ -40,6 +41,8 @@ export const events = {
   'drill:failed': event<DrillResult>('A restore drill found that a snapshot does not restore (notify).'),
   'anomaly:detected': event<Anomaly>('A snapshot looks wrong against its installation\'s history (shrank, a table vanished…); notify.'),
   'anomaly:acknowledged': event<Anomaly>('The operator acknowledged an anomaly; it stops alerting and protecting.'),
+  'verification:finished': event<RotatingCheckReport>('A rotating verification run re-read its slice of the vault.'),
+  'verification:bad-pack': event<BadPack>('A rotating verification found a damaged pack; the snapshots it affects are named (notify).'),
   'fleet:changed': event<{ installationId: string }>('What the fleet view shows for an installation changed (remote backups, freshness).'),
 };
 
