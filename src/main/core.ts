@@ -30,6 +30,11 @@ import { SessionKeys } from './apps/keys';
 import { Unattended } from './schedule/unattended';
 import type { Clock } from './schedule/scheduler';
 import { scheduleHandlers } from './contract/handlers/schedule';
+import { DrillService } from './drills/drill-service';
+import { AnomalyService } from './anomalies/anomaly-service';
+import { RotatingVerification } from './verification/rotating-check';
+import { anomalyHandlers } from './contract/handlers/anomalies';
+import { drillHandlers } from './contract/handlers/drills';
 
 export interface CoreOptions {
   /** Data directory; defaults to $LIFEBOAT_HOME or the platform's config dir. */
@@ -58,6 +63,12 @@ export interface Core {
   readonly quarantine: Quarantine;
   readonly fleet: FleetService;
   readonly restores: RestoreService;
+  /** Restore drills of snapshots and their stored results. */
+  readonly drills: DrillService;
+  /** Anomaly alerts from each installation's snapshot history; they protect snapshots from retention. */
+  readonly anomalies: AnomalyService;
+  /** Rotating verification of the vault's packs, coverage kept across runs and restarts. */
+  readonly verification: RotatingVerification;
   /** Player tickets for audio inside archives (the preview's player). */
   readonly media: MediaTickets;
   /** The app modules this core drives. */
@@ -103,6 +114,9 @@ class LifeboatCore implements Core {
   readonly quarantine: Quarantine;
   readonly fleet: FleetService;
   readonly restores: RestoreService;
+  readonly drills: DrillService;
+  readonly anomalies: AnomalyService;
+  readonly verification: RotatingVerification;
   readonly media: MediaTickets;
   readonly unattended: Unattended;
   readonly dispatch: Dispatch;
@@ -127,6 +141,10 @@ class LifeboatCore implements Core {
     this.quarantine = new Quarantine(home.quarantineDir);
     this.fleet = new FleetService(this);
     this.restores = new RestoreService(this);
+    this.drills = new DrillService(this);
+    this.anomalies = new AnomalyService(this);
+    this.verification = new RotatingVerification(this);
+    this.vault.setRetentionGuard((snapshots) => this.anomalies.protectedSnapshots(snapshots));
     this.media = new MediaTickets(this);
     this.unattended = new Unattended(this, clock);
     const handlers: HandlerMap<CommandName> = {
@@ -137,6 +155,8 @@ class LifeboatCore implements Core {
       ...appHandlers(this),
       ...auditHandlers(this),
       ...scheduleHandlers(this),
+      ...drillHandlers(this),
+      ...anomalyHandlers(this),
     };
     this.dispatch = createDispatcher(handlers);
   }

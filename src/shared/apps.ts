@@ -277,6 +277,8 @@ export interface FleetEntry {
   lastError: string | null;
   /** Security findings about the server from its last listing (`details.securityFinding` of its backups), e.g. a plaintext dump lying there. */
   findings?: string[];
+  /** Unacknowledged anomalies of the installation's snapshots, newest first (absent: none known). */
+  anomalies?: { id: string; kind: string; snapshotId: string; detail: string }[];
 }
 
 /** A download that failed verification: kept out of the vault, described here. */

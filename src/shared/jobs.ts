@@ -9,6 +9,7 @@ export type JobKind =
   | 'vault-check'
   | 'vault-forget'
   | 'vault-prune'
+  | 'drill'
   | 'pull'
   | 'trigger'
   | 'preview'

@@ -49,6 +49,7 @@ export class FleetService {
       snapshots = [];
     }
     const recentJobs = this.core.jobs.list({ limit: 500 });
+    const anomalies = await this.core.anomalies.list();
     return installations.map((installation) => {
       const own = snapshots.filter((s) => s.installationId === installation.id && s.source !== 'pre-restore');
       const newestSnapshot = own[0] ? { id: own[0].id, time: own[0].time } : null;
@@ -69,6 +70,9 @@ export class FleetService {
         freshness: freshness(newestSnapshot?.time ?? null, cadenceHours, failing),
         cadenceHours,
         capabilities: this.core.apps.has(installation.app) ? this.core.apps.get(installation.app).capabilities(installation) : { ...NO_CAPABILITIES, notes: [`Lifeboat has no module for the app kind "${installation.app}".`] },
+        ...(anomalies.some((a) => a.installationId === installation.id)
+          ? { anomalies: anomalies.filter((a) => a.installationId === installation.id).map((a) => ({ id: a.id, kind: a.kind, snapshotId: a.snapshotId, detail: a.detail })) }
+          : {}),
         lastError: remote?.error ?? (pullFailed ? (lastPull?.error?.message ?? null) : failing ? (status?.message ?? null) : null),
         ...(remote?.findings?.length ? { findings: remote.findings } : {}),
       };

@@ -138,6 +138,39 @@ export interface KeyFilePart {
   read(file: Buffer, fileName: string): Promise<ImportedKey[]>;
 }
 
+/** One PostgreSQL dump an archive holds, as a drill restores it into a throwaway database. */
+export interface PostgresDrillDump {
+  /** Which dump of the archive (its file name, or the database name inside a multi-database archive). */
+  label: string;
+  /** `custom`: pg_restore reads it; `plain`: psql runs it. */
+  format: 'custom' | 'plain';
+  /** The dump's bytes, decrypted and decompressed; errors (typed) when the archive turns out altered. */
+  open(): Promise<Readable>;
+  /** Rows per table (`schema.table` or `table`) the dump holds; null for a table whose rows cannot be counted. */
+  tables: { table: string; rows: number | null }[];
+  /** The checks of the archive itself (checksums, token, manifest), already made while reading it. */
+  checks: IntegrityCheck[];
+}
+
+/** What a structural drill re-read: every check, and the rows per table it parsed and validated. */
+export interface StructuralDrillReport {
+  checks: IntegrityCheck[];
+  tables: { table: string; rows: number | null }[];
+  /** What this drill checks, in words (for the stored result). */
+  checked: string[];
+}
+
+/**
+ * A restore drill of an archive, without production: either the PostgreSQL dumps it holds (the
+ * drill engine restores them into a throwaway database and compares row counts), or, for apps with
+ * no scratch instance, a structural drill (every row parsed and validated, every reference
+ * resolved, every checksum re-read). A module declares one of the two.
+ */
+export interface DrillPart {
+  postgres?(archive: ArchiveAccess, ctx: FormatContext): Promise<PostgresDrillDump[]>;
+  structural?(archive: ArchiveAccess, ctx: FormatContext): Promise<StructuralDrillReport>;
+}
+
 /** One app, declared once. */
 export interface AppModule {
   readonly kind: string;
@@ -178,6 +211,8 @@ export interface AppModule {
   readonly decryptByHand?: string;
   /** Importing the app's own key file, when it has one. */
   readonly keyFile?: KeyFilePart;
+  /** Restore drills of this app's archives; absent: Lifeboat cannot drill them. */
+  readonly drill?: DrillPart;
 }
 
 /** Restore options for modules that only replace (no conflict policy). */

@@ -4,6 +4,8 @@ import type { CommandOutcome } from './exit-codes';
 import { registerVaultCommands } from './vault-commands';
 import { registerAppCommands } from './app-commands';
 import { registerScheduleCommands } from './schedule-commands';
+import { registerDrillCommands } from './drill-commands';
+import { registerAnomalyCommands } from './anomaly-commands';
 
 /** What command groups of later features (vault, pull, restore, audit) get from main. */
 export interface CliContext {
@@ -18,4 +20,6 @@ export function registerExtraCommands(program: Command, ctx: CliContext): void {
   registerVaultCommands(program, ctx);
   registerAppCommands(program, ctx);
   registerScheduleCommands(program, ctx);
+  registerDrillCommands(program, ctx);
+  registerAnomalyCommands(program, ctx);
 }

@@ -4,6 +4,7 @@ import path from 'node:path';
 import type { Command } from 'commander';
 import { LifeboatError } from '../../shared/errors';
 import type { CheckReportView } from '../../shared/vault';
+import type { RotatingCheckReport, VerificationCoverage } from '../../shared/verification';
 import { createInProcessClient } from '../contract/in-process';
 import { parsePolicyFlags } from '../vault/retention';
 import { writeFileAtomic } from '../fs/atomic-write';
@@ -11,6 +12,11 @@ import type { CliContext } from './extra-commands';
 import { followJob } from './jobs';
 import { EXIT } from './exit-codes';
 import { formatBytes, print, readStdin, table } from './output';
+
+/** "every byte re-read in the last 30 days: 100 % (12 of 12 packs)". */
+function describeCoverage(c: VerificationCoverage): string {
+  return `every byte re-read in the last ${c.windowDays} days: ${c.percent} % (${c.packsRead} of ${c.packs} packs, ${formatBytes(c.bytesRead)} of ${formatBytes(c.bytes)})${c.lastRun ? `; last run ${c.lastRun}` : ''}`;
+}
 
 /** `lifeboat vault …`, `lifeboat import …` and `lifeboat audit`. */
 export function registerVaultCommands(program: Command, { getCore, json, outcome }: CliContext): void {
@@ -85,6 +91,31 @@ export function registerVaultCommands(program: Command, { getCore, json, outcome
       const report = await followJob<CheckReportView>(core, jobId, outcome);
       print(report, json(), (r) => (r.ok ? `No problems found${r.readData ? ' (all data read and verified)' : ''}.` : [`${r.problems.length} problem(s):`, ...r.problems.map((p) => `  ${p.snapshotId ? `snapshot ${p.snapshotId.slice(0, 8)}: ` : ''}${p.message}`)].join('\n')));
       if (!report.ok) outcome.report(EXIT.failed);
+    });
+
+  vault
+    .command('verify')
+    .description('rotating verification: re-read the slice of the vault due now (every pack within the window)')
+    .action(async () => {
+      const core = await getCore();
+      const { jobId } = await createInProcessClient(core).call('vault:verify-rotating', {});
+      const report = await followJob<RotatingCheckReport>(core, jobId, outcome);
+      print(report, json(), (r) => [
+        `Re-read ${r.packsReadNow.length} pack(s); ${describeCoverage(r.coverage)}`,
+        ...r.badPacks.map((b) => `DAMAGED pack ${b.packId.slice(0, 12)}: snapshots ${b.snapshotIds.map((id) => id.slice(0, 8)).join(', ') || '(none use it)'}`),
+        ...(r.check.ok ? [] : r.check.problems.map((p) => `  ${p.message}`)),
+      ].join('\n'));
+      if (!report.check.ok) outcome.report(EXIT.failed);
+    });
+
+  vault
+    .command('coverage')
+    .description('how much of the vault was re-read within the verification window')
+    .option('--window <days>', 'set the window first (every pack re-read within this many days)')
+    .action(async (opts: { window?: string }) => {
+      const core = await getCore();
+      const coverage = await createInProcessClient(core).call('vault:verification-coverage', opts.window ? { windowDays: Number(opts.window) } : {});
+      print(coverage, json(), describeCoverage);
     });
 
   vault

@@ -343,11 +343,22 @@ export class VaultService {
     }
   }
 
-  async check(readData: boolean, ctx: JobContext): Promise<CheckReportView> {
+  /** Checks the vault; with `readSubset`, reads only the packs it picks (rotating verification). */
+  async check(readData: boolean, ctx: JobContext, readSubset?: (packs: { id: string; size: number }[]) => string[]): Promise<CheckReportView> {
     const vault = await this.open();
-    const result = await vault.check({ readData, signal: ctx.signal, onProgress: (p) => ctx.progress(p) });
+    const result = await vault.check({ readData, signal: ctx.signal, onProgress: (p) => ctx.progress(p), ...(readSubset ? { readSubset } : {}) });
     await this.audit.record({ action: 'check', outcome: 'succeeded', jobId: ctx.jobId, detail: result.ok ? `no problems${readData ? ' (all data read)' : ''}` : `${result.problems.length} problem(s)` });
     return { ok: result.ok, readData, problems: result.problems, stats: { ...result.stats } };
+  }
+
+  /**
+   * Something that must outlive any retention policy (the last good snapshots before an
+   * unacknowledged anomaly): snapshot id → why it is kept.
+   */
+  private retentionGuard: ((snapshots: SnapshotView[]) => Promise<Map<string, string>>) | null = null;
+
+  setRetentionGuard(guard: (snapshots: SnapshotView[]) => Promise<Map<string, string>>): void {
+    this.retentionGuard = guard;
   }
 
   async forgetPreview(policy: RetentionPolicyInput, installationId?: string): Promise<ForgetPreview> {
@@ -369,6 +380,15 @@ export class VaultService {
         }),
       ].sort((a, b) => Date.parse(b.snapshot.time) - Date.parse(a.snapshot.time)),
     }));
+    const guarded = this.retentionGuard ? await this.retentionGuard(await this.snapshots()) : new Map<string, string>();
+    for (const decision of groups.flatMap((g) => g.decisions)) {
+      const reason = guarded.get(decision.snapshot.id);
+      if (decision.keep || reason === undefined) continue;
+      decision.keep = true;
+      decision.reasons = [reason];
+      keepCount += 1;
+      removeCount -= 1;
+    }
     return { groups, keepCount, removeCount };
   }
 

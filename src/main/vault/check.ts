@@ -42,6 +42,11 @@ export interface CheckResult {
 export interface CheckOptions extends OperationOptions {
   /** Also decrypt and verify every blob (reads the whole vault). */
   readData?: boolean;
+  /**
+   * With readData: which packs to read this time (like restic's --read-data-subset), given every
+   * indexed pack that is stored; the others are only checked by header. Default: all of them.
+   */
+  readSubset?: (packs: { id: string; size: number }[]) => string[];
 }
 
 /** True when `done` of `total` items crosses a 10 % step. */
@@ -189,13 +194,15 @@ async function readAllData(
   damagedBlobs: Map<string, string>,
   problems: CheckProblem[],
   stats: CheckResult['stats'],
-  { signal, onProgress }: CheckOptions,
+  { signal, onProgress, readSubset }: CheckOptions,
 ): Promise<void> {
+  const present = [...index.packs.keys()].filter((id) => stored.has(id));
+  const chosen = new Set(readSubset ? readSubset(present.map((id) => ({ id, size: stored.get(id) ?? 0 }))) : present);
   let total = 0;
-  for (const packId of index.packs.keys()) total += stored.get(packId) ?? 0;
+  for (const packId of chosen) total += stored.get(packId) ?? 0;
   for (const [packId, blobs] of index.packs) {
     const size = stored.get(packId);
-    if (size === undefined) continue;
+    if (size === undefined || !chosen.has(packId)) continue;
     throwIfAborted(signal, 'The check');
     onProgress?.({ phase: 'read-data', bytes: stats.bytesRead, total });
     const data = await repo.backend.read('data', packId);

@@ -13,6 +13,11 @@ import { vaultCommands } from './vault';
 import { appCommands } from './apps';
 import { auditCommands } from './audit';
 import { scheduleCommands } from './schedule';
+import { drillCommands } from './drills';
+import { anomalyCommands } from './anomalies';
+import type { Anomaly } from '../anomalies';
+import type { BadPack, RotatingCheckReport } from '../verification';
+import type { DrillResult } from '../drills';
 import type { JobRecord } from '../jobs';
 import type { InstallationStatus } from '../installations';
 import type { Result } from '../errors';
@@ -26,6 +31,8 @@ export const commands = {
   ...appCommands,
   ...auditCommands,
   ...scheduleCommands,
+  ...drillCommands,
+  ...anomalyCommands,
 } satisfies Record<string, CommandDef>;
 
 export const events = {
@@ -33,6 +40,12 @@ export const events = {
   'installation:status': event<InstallationStatus>('The connection status of an installation changed.'),
   'installations:changed': event<{ reason: string }>('An installation was added, edited or removed.'),
   'vault:changed': event<{ reason: string }>('Snapshots were added or removed, or the vault was opened.'),
+  'drill:finished': event<DrillResult>('A restore drill of a snapshot reached a verdict (stored with the snapshot).'),
+  'drill:failed': event<DrillResult>('A restore drill found that a snapshot does not restore (notify).'),
+  'anomaly:detected': event<Anomaly>('A snapshot looks wrong against its installation\'s history (shrank, a table vanished…); notify.'),
+  'anomaly:acknowledged': event<Anomaly>('The operator acknowledged an anomaly; it stops alerting and protecting.'),
+  'verification:finished': event<RotatingCheckReport>('A rotating verification run re-read its slice of the vault.'),
+  'verification:bad-pack': event<BadPack>('A rotating verification found a damaged pack; the snapshots it affects are named (notify).'),
   'fleet:changed': event<{ installationId: string }>('What the fleet view shows for an installation changed (remote backups, freshness).'),
   'schedule:changed': event<{ reason: string }>('A schedule was set, paused or resumed, or a scheduled run started or ended.'),
   'watch:changed': event<{ changes: WatchChange[] }>('The watchdog saw installations change state (fresh, due, overdue, failing, recovered).'),

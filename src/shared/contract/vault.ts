@@ -10,6 +10,7 @@ import {
   type VaultStats,
   type VaultStatus,
 } from '../vault';
+import type { VerificationCoverage } from '../verification';
 
 const snapshotId = z.string().trim().regex(/^[0-9a-f]{4,64}$/, 'a snapshot id is 4 to 64 hex digits');
 
@@ -83,6 +84,16 @@ export const vaultCommands = {
     summary: 'Check the vault structure, and with readData every blob (a job).',
     input: z.object({ readData: z.boolean().default(false) }).strict(),
     output: returns<{ jobId: string }>(),
+  }),
+  'vault:verify-rotating': command({
+    summary: 'Rotating verification: re-read the slice of pack files due now, so every pack is re-read within the window (a job).',
+    input: z.object({}).strict(),
+    output: returns<{ jobId: string }>(),
+  }),
+  'vault:verification-coverage': command({
+    summary: 'How much of the vault was re-read within the window; with windowDays, set the window first.',
+    input: z.object({ windowDays: z.number().int().min(1).max(365).optional() }).strict(),
+    output: returns<VerificationCoverage>(),
   }),
   'vault:forget-preview': command({
     summary: 'What a retention policy would keep and remove, and why (changes nothing).',

@@ -23,6 +23,7 @@ import { backupRootOf, inspectBackupDir, listBackupDirs, streamBackupDirAsTarGz,
 import { planMeshMonitorRestore, runMeshMonitorRestore, verifyMeshMonitorRestore } from './restore';
 import { MESHMONITOR_SETTINGS, meshMonitorSettings } from './settings';
 import { createStreamVerifier } from './verifier';
+import { structuralDrill } from '../module-kit/structural-drill';
 
 // Retention groups snapshots by this: one stable folder per installation.
 const GROUP_PATH = 'system-backups';
@@ -205,5 +206,10 @@ export const meshMonitorModule: AppModule = {
   },
 
   format: { preview: previewBackup },
+  drill: structuralDrill(
+    { preview: previewBackup },
+    ['gzip and tar read to the end', 'every table file parsed, its rows counted', 'each table\'s checksum against metadata.json', 'the schema version against what this MeshMonitor format allows'],
+    (row) => (typeof row.table === 'string' ? { table: row.table, rows: typeof row.rows === 'number' ? row.rows : null } : null),
+  ),
   restore: { plan: planMeshMonitorRestore, run: runMeshMonitorRestore, verify: verifyMeshMonitorRestore },
 };

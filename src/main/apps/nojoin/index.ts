@@ -19,6 +19,7 @@ import { fetchFingerprint, serverHealth } from './api';
 import { NOJOIN_RESTORE_OPTIONS, nojoinRestore } from './restore';
 import { nojoinSessionFor } from './session';
 import { NOJOIN_SETTINGS, nojoinSettings } from './settings';
+import { structuralDrill } from '../module-kit/structural-drill';
 import { listExportFiles, makeExport, openRemote, pullNewest } from './sources';
 
 const LOCAL_HEADER = 0x04034b50;
@@ -130,4 +131,9 @@ export const nojoinModule: AppModule = {
   },
 
   restore: nojoinRestore,
+  drill: structuralDrill(
+    { preview: (archive, ctx) => nojoinModule.format.preview(archive, ctx) },
+    ['every ZIP member inflated and its CRC-32 checked', 'every JSON member parsed', 'every table row validated against its format version\'s rules', 'every audio and document path matched with a member', 'backup_info.json read'],
+    (row) => (typeof row.item === 'string' && typeof row.rows === 'number' ? { table: row.item, rows: row.rows } : null),
+  ),
 };

@@ -53,6 +53,7 @@ import { openLiveDump } from './live-dump';
 import { expectedCadenceHoursHttps, httpsCapabilities, listRemoteHttps, openPullHttps, triggerHttps, usesWeavestreamHttps } from './https-verbs';
 import { cadenceHoursFromSchedules, type WeavestreamSchedule } from './cadence';
 import { buildWeavestreamPreview } from './preview';
+import { weavestreamDrill } from './drill';
 import { WEAVESTREAM_SETTINGS, renderCommand, weavestreamSettings, type WeavestreamSettings } from './settings';
 import { TunnelDb as TargetDb, type LiveTable, type TunnelDbAddress as TargetDbAddress } from '../../transport/postgres/tunnel-db';
 import { WEAVESTREAM_LOCK_SQL_KEY, appliedMigrations } from './target-db';
@@ -199,6 +200,8 @@ export const weavestreamModule: AppModule = {
       return buildWeavestreamPreview(archive, await scanWeavestreamArchive(archive, ctx));
     },
   },
+
+  drill: weavestreamDrill,
 
   restore: {
     async plan(ctx, { archive, mode, selection }) {

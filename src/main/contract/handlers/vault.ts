@@ -74,6 +74,11 @@ export function vaultHandlers(core: Core): HandlerMap<keyof typeof vaultCommands
       const job = core.jobs.start({ kind: 'vault-check', title: readData ? 'Check the vault, reading all data' : 'Check the vault structure' }, (ctx) => vault.check(readData, ctx));
       return { jobId: job.id };
     },
+    'vault:verify-rotating': async () => {
+      await vault.open();
+      return core.verification.start();
+    },
+    'vault:verification-coverage': async ({ windowDays }) => (windowDays ? core.verification.setWindow(windowDays) : core.verification.coverage()),
     'vault:forget-preview': async ({ policy, installationId }) => vault.forgetPreview(policy, installationId),
     'vault:forget': async ({ policy, installationId, prune }) => {
       if (Object.values(policy).every((v) => v === undefined)) {

@@ -18,6 +18,7 @@ const ACTION_LABELS: Record<AuditEntry['action'], string> = {
   'restore-override': 'Restore override',
   'vault-init': 'Vault created',
   'lock-removed': 'Lock removed',
+  drill: 'Restore drill',
 };
 
 function outcomeTone(outcome: AuditEntry['outcome']): PillTone {

@@ -20,6 +20,7 @@ const KIND_LABELS: Record<JobKind, string> = {
   trigger: 'Trigger backup',
   preview: 'Preview',
   restore: 'Restore',
+  drill: 'Restore drill',
 };
 
 /** One job: what, for whom, how far, how fast; cancel while it may be; error and log when done. */

@@ -1,0 +1,18 @@
+import { z } from 'zod';
+import { command, returns } from './define';
+import type { DrillResult } from '../drills';
+
+const snapshotId = z.string().trim().regex(/^[0-9a-f]{4,64}$/, 'a snapshot id is 4 to 64 hex digits');
+
+export const drillCommands = {
+  'drills:run': command({
+    summary: 'Restore a snapshot into a throwaway target (never production), check it there, remove it (a job whose result is the stored drill result).',
+    input: z.object({ snapshotId }).strict(),
+    output: returns<{ jobId: string }>(),
+  }),
+  'drills:results': command({
+    summary: 'The stored restore drills of a snapshot, newest first.',
+    input: z.object({ snapshotId }).strict(),
+    output: returns<DrillResult[]>(),
+  }),
+};
