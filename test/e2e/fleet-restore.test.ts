@@ -11,6 +11,7 @@ import type { Locator } from 'playwright-core';
 import { screenshot } from '../harness/browser';
 import { SAMPLE_ARCHIVE } from '../fleet/meshmonitor/server';
 import { useFleetE2e } from '../harness/e2e-fleet';
+import { openRowMenu, rowAction } from '../harness/fleet-row';
 
 const e2e = useFleetE2e('fleet');
 
@@ -32,9 +33,14 @@ describe('Fleet view', () => {
       expect(await strip.locator('[data-freshness]').getAttribute('data-freshness')).toBe('never');
       expect(await strip.locator('[data-freshness]').innerText()).toContain('every 24 h');
       expect(await strip.getByTestId('newest-snapshot').innerText()).toBe('none yet');
-      for (const action of ['Pull newest', 'Pull…', 'Run backup now', 'Restore…']) await strip.getByText(action, { exact: true }).waitFor();
+      // One primary action, the rest in the row's menu.
+      await row(name).getByRole('button', { name: `Pull newest backup of ${name}` }).waitFor();
+      const menu = await openRowMenu(e2e.page, name);
+      for (const action of ['Pull…', 'Run backup now', 'Restore…']) await menu.getByText(action, { exact: true }).waitFor();
       // No snapshot yet, so nothing to preview.
-      expect(await strip.getByText('Preview', { exact: true }).count()).toBe(0);
+      expect(await menu.getByText('Preview newest', { exact: true }).count()).toBe(0);
+      await e2e.page.keyboard.press('Escape');
+      await menu.waitFor({ state: 'hidden' });
     }
     expect(await backups(MM()).getByTestId('newest-remote').innerText()).toBe('not listed yet');
     // A long name is cut with an ellipsis in the row; hovering shows it whole.
@@ -44,7 +50,7 @@ describe('Fleet view', () => {
 
   it('pulls the newest Weavestream dump with live progress, and the snapshot appears', async () => {
     const strip = backups(WS());
-    await strip.getByRole('button', { name: `Pull newest backup of ${WS()}` }).click();
+    await row(WS()).getByRole('button', { name: `Pull newest backup of ${WS()}` }).click();
     const job = strip.locator('.job-summary');
     await job.waitFor();
     await screenshot(e2e.page, 'e2e-fleet-pull-running');
@@ -61,17 +67,17 @@ describe('Fleet view', () => {
     await screenshot(e2e.page, 'e2e-fleet-pulled');
 
     // The same backup again: nothing is downloaded.
-    await strip.getByRole('button', { name: `Pull newest backup of ${WS()}` }).click();
+    await row(WS()).getByRole('button', { name: `Pull newest backup of ${WS()}` }).click();
     await strip.getByText('Already in the vault').waitFor({ timeout: 20_000 });
     expect(await e2e.core.vault.snapshots({ installationId: e2e.fleet.installations.weavestream.id })).toHaveLength(1);
   });
 
   it('runs a MeshMonitor backup, lists it in the Pull… dialog and pulls it from there', async () => {
     const strip = backups(MM());
-    await strip.getByRole('button', { name: `Run a backup on ${MM()} now` }).click();
+    await rowAction(e2e.page, MM(), `Run a backup on ${MM()} now`);
     await strip.locator('.job-summary').getByText('Succeeded').waitFor({ timeout: 20_000 });
     await strip.getByTestId('newest-remote').getByText(/^\d{4}-\d{2}-\d{2}_\d{6}/).waitFor({ timeout: 20_000 });
-    await strip.getByRole('button', { name: `Choose a backup of ${MM()} to pull` }).click();
+    await rowAction(e2e.page, MM(), `Choose a backup of ${MM()} to pull`);
     const dialog = e2e.page.getByRole('dialog', { name: `Backups on ${MM()}` });
     const table = dialog.getByRole('table', { name: 'Remote backups' });
     await table.waitFor({ timeout: 20_000 });
@@ -81,13 +87,15 @@ describe('Fleet view', () => {
     await dialog.getByRole('button', { name: /^Pull / }).click();
     await dialog.waitFor({ state: 'hidden' });
     await strip.getByText('Pulled into snapshot').waitFor({ timeout: 30_000 });
-    await strip.getByText('Preview', { exact: true }).waitFor();
+    const menu = await openRowMenu(e2e.page, MM());
+    await menu.getByText('Preview newest', { exact: true }).waitFor();
+    await e2e.page.keyboard.press('Escape');
   });
 });
 
 describe('Preview', () => {
   it('shows the pulled Weavestream dump: integrity ✓, its tables, sortable, and the raw manifest as text', async () => {
-    await backups(WS()).getByRole('link', { name: `Preview the newest snapshot of ${WS()}` }).click();
+    await rowAction(e2e.page, WS(), `Preview the newest snapshot of ${WS()}`);
     const integrity = e2e.page.getByTestId('integrity');
     await integrity.waitFor({ timeout: 30_000 });
     expect(await integrity.locator('.pill').innerText()).toContain('✓ verified');
@@ -130,7 +138,7 @@ describe('Preview', () => {
 
   it('shows the pulled MeshMonitor backup with every table verified', async () => {
     await e2e.page.goto(`${e2e.twin.url.split('#')[0]}#/fleet`);
-    await backups(MM()).getByRole('link', { name: `Preview the newest snapshot of ${MM()}` }).click();
+    await rowAction(e2e.page, MM(), `Preview the newest snapshot of ${MM()}`);
     const integrity = e2e.page.getByTestId('integrity');
     await integrity.waitFor({ timeout: 30_000 });
     expect(await integrity.locator('.pill').innerText()).toContain('✓ verified');
@@ -159,7 +167,7 @@ describe('Restore wizard', () => {
     expect(changed.posts).toBe((before.posts ?? 0) - 150);
 
     await e2e.page.goto(`${e2e.twin.url.split('#')[0]}#/fleet`);
-    await backups(WS()).getByRole('link', { name: `Restore ${WS()}…` }).click();
+    await rowAction(e2e.page, WS(), `Restore ${WS()}…`);
     const wizard = e2e.page.locator('.wizard');
     const next = wizard.getByRole('button', { name: 'Next' });
     // 1. Source: the pulled snapshot is preselected.

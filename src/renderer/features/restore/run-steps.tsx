@@ -113,7 +113,7 @@ export function RunView(props: { plan: RestorePlan; job: JobRecord }): ReactNode
   };
   return (
     <div className="run">
-      <JobSummary job={job} />
+      <JobSummary job={job} cancel={false} />
       {!finished ? (
         job.cancellable ? (
           <div className="run-cancel">
