@@ -227,5 +227,36 @@ describe('Restore wizard', () => {
     const safety = (await e2e.core.vault.snapshots({ installationId: e2e.fleet.installations.weavestream.id })).filter((s) => s.source === 'pre-restore');
     expect(safety).toHaveLength(1);
     expect(await report.getByTestId('safety-snapshot').innerText()).toContain(safety[0]!.id.slice(0, 8));
+
+    // The plan's follow-up steps stay as a checklist on the report.
+    const todo = report.getByRole('group', { name: 'Still to do' });
+    const step = todo.getByRole('checkbox', { name: /uploaded files/ });
+    expect(await step.isChecked()).toBe(false);
+    await step.check();
+    await todo.getByText('— all done').waitFor();
+
+    // No dead end: the report offers to undo through the same wizard, the safety snapshot as source.
+    const wsId = e2e.fleet.installations.weavestream.id;
+    const undo = report.getByRole('link', { name: 'Undo with the safety snapshot…' });
+    expect(await undo.getAttribute('href')).toBe(`#/fleet/restore/${wsId}/${safety[0]!.id}`);
+    await undo.click();
+    const undoWizard = e2e.page.locator('.wizard');
+    const chosen = undoWizard.getByRole('list', { name: 'Vault snapshots' }).locator('li', { hasText: safety[0]!.shortId }).getByRole('radio');
+    await chosen.waitFor({ timeout: 20_000 });
+    expect(await chosen.isChecked()).toBe(true);
+    await screenshot(e2e.page, 'e2e-restore-undo-wizard');
+  });
+
+  it('offers Preview and Restore… on a vault snapshot’s details', async () => {
+    const pulled = (await e2e.core.vault.snapshots({ installationId: e2e.fleet.installations.weavestream.id })).find((s) => s.source === 'pull')!;
+    await e2e.page.goto(`${e2e.twin.url.split('#')[0]}#/vault`);
+    await e2e.page.getByRole('button', { name: new RegExp(`^${pulled.archive!.name.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}, `) }).first().click();
+    const actions = e2e.page.getByRole('group', { name: `Actions for snapshot ${pulled.shortId}` });
+    expect(await actions.getByRole('link', { name: `Preview snapshot ${pulled.shortId}` }).getAttribute('href')).toBe(`#/fleet/preview/${pulled.id}`);
+    const restore = actions.getByRole('link', { name: `Restore snapshot ${pulled.shortId} into ${WS()}…` });
+    expect(await restore.getAttribute('href')).toBe(`#/fleet/restore/${e2e.fleet.installations.weavestream.id}/${pulled.id}`);
+    await screenshot(e2e.page, 'e2e-vault-snapshot-actions');
+    await actions.getByRole('link', { name: `Preview snapshot ${pulled.shortId}` }).click();
+    await e2e.page.getByTestId('integrity').waitFor({ timeout: 30_000 });
   });
 });

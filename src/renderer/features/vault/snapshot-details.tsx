@@ -7,6 +7,7 @@ import { api } from '../../lib/api';
 import { formatBytes, formatTime } from '../../lib/format';
 import { useStore } from '../../stores/store';
 import { SOURCE_LOOK, appLabel } from './snapshot-labels';
+import { SnapshotActions } from './snapshot-actions';
 
 type FileList = CommandOutput<'vault:snapshot-files'>;
 
@@ -38,6 +39,7 @@ export function SnapshotDetails(props: { snapshot: SnapshotView }): ReactNode {
       <h3>
         {snapshot.archive?.name ?? `Snapshot ${snapshot.shortId}`} <Pill tone={look.tone}>{look.label}</Pill>
       </h3>
+      <SnapshotActions snapshot={snapshot} />
       <dl className="facts vault-details-facts">
         <dt>Snapshot</dt>
         <dd>
