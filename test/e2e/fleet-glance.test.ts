@@ -156,4 +156,17 @@ describe('the daily glance', () => {
     await cancel.click();
     await row.getByRole('group', { name: /: Cancelled$/ }).waitFor({ timeout: 20_000 });
   });
+
+  it('moves focus to the page heading after navigation, and links the file preview from the Fleet page', async () => {
+    await e2e.page.getByRole('navigation', { name: 'Main' }).getByRole('link', { name: 'Vault' }).click();
+    await e2e.page.getByRole('heading', { level: 1, name: 'Vault' }).waitFor();
+    await e2e.page.waitForFunction(() => document.activeElement?.id === 'page-heading');
+    expect(await e2e.page.evaluate(() => document.activeElement?.textContent)).toBe('Vault');
+    await e2e.page.getByRole('navigation', { name: 'Main' }).getByRole('link', { name: 'Fleet' }).click();
+    await e2e.page.waitForFunction(() => document.activeElement?.id === 'page-heading' && document.activeElement.textContent === 'Fleet');
+    const open = e2e.page.getByRole('link', { name: 'Open a backup file…' });
+    expect(await open.getAttribute('href')).toBe('#/fleet/preview');
+    await open.click();
+    await e2e.page.waitForFunction(() => window.location.hash === '#/fleet/preview');
+  });
 });
