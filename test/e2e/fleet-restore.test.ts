@@ -205,6 +205,10 @@ describe('Restore wizard', () => {
     const go = wizard.getByRole('button', { name: `Restore ${WS()}` });
     const typed = wizard.getByLabel(/to confirm/);
     expect(await go.isDisabled()).toBe(true);
+    // The typed confirmation uses the normal input style (it was an unstyled 20 px box).
+    const look = await typed.evaluate((el) => ({ height: el.getBoundingClientRect().height, radius: getComputedStyle(el).borderTopLeftRadius }));
+    expect(look.height).toBeGreaterThanOrEqual(28);
+    expect(look.radius).toBe('4px');
     await typed.fill(WS().toLowerCase());
     expect(await go.isDisabled()).toBe(true);
     await typed.fill(WS());

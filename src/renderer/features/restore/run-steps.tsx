@@ -87,7 +87,7 @@ export function ConfirmStep(props: { plan: RestorePlan; choices: WizardChoices; 
         <label htmlFor="restore-confirm">
           Type <strong className="mono">{plan.confirmationText}</strong> to confirm
         </label>
-        <input id="restore-confirm" value={typed} onChange={(e) => setTyped(e.target.value)} autoComplete="off" spellCheck={false} />
+        <input id="restore-confirm" type="text" value={typed} onChange={(e) => setTyped(e.target.value)} autoComplete="off" spellCheck={false} />
       </div>
       {props.error ? <ErrorMessage error={props.error} title="The core refused to start the restore." /> : null}
       <div className="wizard-actions">
