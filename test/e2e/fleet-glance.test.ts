@@ -169,4 +169,32 @@ describe('the daily glance', () => {
     await open.click();
     await e2e.page.waitForFunction(() => window.location.hash === '#/fleet/preview');
   });
+
+  it('hides background checks on Activity by default and filters jobs by installation, kind, outcome and time', async () => {
+    await e2e.page.getByRole('navigation', { name: 'Main' }).getByRole('link', { name: 'Activity' }).click();
+    const jobs = e2e.page.getByRole('list', { name: 'Jobs' }).locator(':scope > li');
+    await jobs.first().waitFor();
+    // textContent: the kind is shown in capitals by CSS.
+    const kinds = async (): Promise<string[]> => jobs.locator('.job-kind').evaluateAll((els) => els.map((el) => el.textContent ?? ''));
+    const all = e2e.core.jobs.list({ limit: 500 });
+    expect(all.some((j) => j.kind === 'fleet-refresh')).toBe(true);
+    expect(await kinds()).not.toContain('Fleet refresh');
+    await expect.poll(() => jobs.count()).toBe(all.filter((j) => j.kind !== 'fleet-refresh').length);
+    const filters = e2e.page.getByRole('group', { name: 'Filter jobs' });
+    await filters.getByLabel('Show background checks').check();
+    await expect.poll(kinds).toContain('Fleet refresh');
+    await expect.poll(() => jobs.count()).toBe(all.length);
+    await filters.getByLabel('Outcome').selectOption('cancelled');
+    await expect.poll(() => jobs.count()).toBe(all.filter((j) => j.status === 'cancelled').length);
+    await jobs.first().getByText(SILENT, { exact: false }).first().waitFor();
+    await filters.getByLabel('Outcome').selectOption('');
+    await filters.getByLabel('Installation').selectOption({ label: FAILING });
+    await expect.poll(() => jobs.count()).toBe(all.filter((j) => j.installationId === all.find((x) => x.title.includes(FAILING))?.installationId).length);
+    await filters.getByLabel('Kind').selectOption({ label: 'Backup pull' });
+    await filters.getByLabel('Installation').selectOption('');
+    await expect.poll(kinds).toEqual(Array(all.filter((j) => j.kind === 'pull').length).fill('Backup pull'));
+    await filters.getByLabel('Started').selectOption({ label: 'In the last hour' });
+    await expect.poll(() => jobs.count()).toBe(all.filter((j) => j.kind === 'pull').length);
+    await screenshot(e2e.page, 'e2e-glance-activity-filters');
+  });
 });

@@ -8,7 +8,7 @@ import { useNow } from '../../lib/use-now';
 import { JobProgress, jobStatusLook, jobTook } from './job-progress';
 import { CancelJobButton } from './cancel-job';
 
-const KIND_LABELS: Record<JobKind, string> = {
+export const KIND_LABELS: Record<JobKind, string> = {
   'connection-test': 'Connection test',
   'fleet-refresh': 'Fleet refresh',
   'vault-init': 'Vault setup',
