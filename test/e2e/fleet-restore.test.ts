@@ -11,6 +11,7 @@ import type { Locator } from 'playwright-core';
 import { screenshot } from '../harness/browser';
 import { SAMPLE_ARCHIVE } from '../fleet/meshmonitor/server';
 import { useFleetE2e } from '../harness/e2e-fleet';
+import { openRowMenu, rowAction } from '../harness/fleet-row';
 
 const e2e = useFleetE2e('fleet');
 
@@ -32,9 +33,14 @@ describe('Fleet view', () => {
       expect(await strip.locator('[data-freshness]').getAttribute('data-freshness')).toBe('never');
       expect(await strip.locator('[data-freshness]').innerText()).toContain('every 24 h');
       expect(await strip.getByTestId('newest-snapshot').innerText()).toBe('none yet');
-      for (const action of ['Pull newest', 'Pull…', 'Run backup now', 'Restore…']) await strip.getByText(action, { exact: true }).waitFor();
+      // One primary action, the rest in the row's menu.
+      await row(name).getByRole('button', { name: `Pull newest backup of ${name}` }).waitFor();
+      const menu = await openRowMenu(e2e.page, name);
+      for (const action of ['Pull…', 'Run backup now', 'Restore…']) await menu.getByText(action, { exact: true }).waitFor();
       // No snapshot yet, so nothing to preview.
-      expect(await strip.getByText('Preview', { exact: true }).count()).toBe(0);
+      expect(await menu.getByText('Preview newest', { exact: true }).count()).toBe(0);
+      await e2e.page.keyboard.press('Escape');
+      await menu.waitFor({ state: 'hidden' });
     }
     expect(await backups(MM()).getByTestId('newest-remote').innerText()).toBe('not listed yet');
     // A long name is cut with an ellipsis in the row; hovering shows it whole.
@@ -44,7 +50,7 @@ describe('Fleet view', () => {
 
   it('pulls the newest Weavestream dump with live progress, and the snapshot appears', async () => {
     const strip = backups(WS());
-    await strip.getByRole('button', { name: `Pull newest backup of ${WS()}` }).click();
+    await row(WS()).getByRole('button', { name: `Pull newest backup of ${WS()}` }).click();
     const job = strip.locator('.job-summary');
     await job.waitFor();
     await screenshot(e2e.page, 'e2e-fleet-pull-running');
@@ -61,17 +67,17 @@ describe('Fleet view', () => {
     await screenshot(e2e.page, 'e2e-fleet-pulled');
 
     // The same backup again: nothing is downloaded.
-    await strip.getByRole('button', { name: `Pull newest backup of ${WS()}` }).click();
+    await row(WS()).getByRole('button', { name: `Pull newest backup of ${WS()}` }).click();
     await strip.getByText('Already in the vault').waitFor({ timeout: 20_000 });
     expect(await e2e.core.vault.snapshots({ installationId: e2e.fleet.installations.weavestream.id })).toHaveLength(1);
   });
 
   it('runs a MeshMonitor backup, lists it in the Pull… dialog and pulls it from there', async () => {
     const strip = backups(MM());
-    await strip.getByRole('button', { name: `Run a backup on ${MM()} now` }).click();
+    await rowAction(e2e.page, MM(), `Run a backup on ${MM()} now`);
     await strip.locator('.job-summary').getByText('Succeeded').waitFor({ timeout: 20_000 });
     await strip.getByTestId('newest-remote').getByText(/^\d{4}-\d{2}-\d{2}_\d{6}/).waitFor({ timeout: 20_000 });
-    await strip.getByRole('button', { name: `Choose a backup of ${MM()} to pull` }).click();
+    await rowAction(e2e.page, MM(), `Choose a backup of ${MM()} to pull`);
     const dialog = e2e.page.getByRole('dialog', { name: `Backups on ${MM()}` });
     const table = dialog.getByRole('table', { name: 'Remote backups' });
     await table.waitFor({ timeout: 20_000 });
@@ -81,13 +87,15 @@ describe('Fleet view', () => {
     await dialog.getByRole('button', { name: /^Pull / }).click();
     await dialog.waitFor({ state: 'hidden' });
     await strip.getByText('Pulled into snapshot').waitFor({ timeout: 30_000 });
-    await strip.getByText('Preview', { exact: true }).waitFor();
+    const menu = await openRowMenu(e2e.page, MM());
+    await menu.getByText('Preview newest', { exact: true }).waitFor();
+    await e2e.page.keyboard.press('Escape');
   });
 });
 
 describe('Preview', () => {
   it('shows the pulled Weavestream dump: integrity ✓, its tables, sortable, and the raw manifest as text', async () => {
-    await backups(WS()).getByRole('link', { name: `Preview the newest snapshot of ${WS()}` }).click();
+    await rowAction(e2e.page, WS(), `Preview the newest snapshot of ${WS()}`);
     const integrity = e2e.page.getByTestId('integrity');
     await integrity.waitFor({ timeout: 30_000 });
     expect(await integrity.locator('.pill').innerText()).toContain('✓ verified');
@@ -130,7 +138,7 @@ describe('Preview', () => {
 
   it('shows the pulled MeshMonitor backup with every table verified', async () => {
     await e2e.page.goto(`${e2e.twin.url.split('#')[0]}#/fleet`);
-    await backups(MM()).getByRole('link', { name: `Preview the newest snapshot of ${MM()}` }).click();
+    await rowAction(e2e.page, MM(), `Preview the newest snapshot of ${MM()}`);
     const integrity = e2e.page.getByTestId('integrity');
     await integrity.waitFor({ timeout: 30_000 });
     expect(await integrity.locator('.pill').innerText()).toContain('✓ verified');
@@ -159,7 +167,7 @@ describe('Restore wizard', () => {
     expect(changed.posts).toBe((before.posts ?? 0) - 150);
 
     await e2e.page.goto(`${e2e.twin.url.split('#')[0]}#/fleet`);
-    await backups(WS()).getByRole('link', { name: `Restore ${WS()}…` }).click();
+    await rowAction(e2e.page, WS(), `Restore ${WS()}…`);
     const wizard = e2e.page.locator('.wizard');
     const next = wizard.getByRole('button', { name: 'Next' });
     // 1. Source: the pulled snapshot is preselected.
@@ -197,6 +205,10 @@ describe('Restore wizard', () => {
     const go = wizard.getByRole('button', { name: `Restore ${WS()}` });
     const typed = wizard.getByLabel(/to confirm/);
     expect(await go.isDisabled()).toBe(true);
+    // The typed confirmation uses the normal input style (it was an unstyled 20 px box).
+    const look = await typed.evaluate((el) => ({ height: el.getBoundingClientRect().height, radius: getComputedStyle(el).borderTopLeftRadius }));
+    expect(look.height).toBeGreaterThanOrEqual(28);
+    expect(look.radius).toBe('4px');
     await typed.fill(WS().toLowerCase());
     expect(await go.isDisabled()).toBe(true);
     await typed.fill(WS());
@@ -219,5 +231,36 @@ describe('Restore wizard', () => {
     const safety = (await e2e.core.vault.snapshots({ installationId: e2e.fleet.installations.weavestream.id })).filter((s) => s.source === 'pre-restore');
     expect(safety).toHaveLength(1);
     expect(await report.getByTestId('safety-snapshot').innerText()).toContain(safety[0]!.id.slice(0, 8));
+
+    // The plan's follow-up steps stay as a checklist on the report.
+    const todo = report.getByRole('group', { name: 'Still to do' });
+    const step = todo.getByRole('checkbox', { name: /uploaded files/ });
+    expect(await step.isChecked()).toBe(false);
+    await step.check();
+    await todo.getByText('— all done').waitFor();
+
+    // No dead end: the report offers to undo through the same wizard, the safety snapshot as source.
+    const wsId = e2e.fleet.installations.weavestream.id;
+    const undo = report.getByRole('link', { name: 'Undo with the safety snapshot…' });
+    expect(await undo.getAttribute('href')).toBe(`#/fleet/restore/${wsId}/${safety[0]!.id}`);
+    await undo.click();
+    const undoWizard = e2e.page.locator('.wizard');
+    const chosen = undoWizard.getByRole('list', { name: 'Vault snapshots' }).locator('li', { hasText: safety[0]!.shortId }).getByRole('radio');
+    await chosen.waitFor({ timeout: 20_000 });
+    expect(await chosen.isChecked()).toBe(true);
+    await screenshot(e2e.page, 'e2e-restore-undo-wizard');
+  });
+
+  it('offers Preview and Restore… on a vault snapshot’s details', async () => {
+    const pulled = (await e2e.core.vault.snapshots({ installationId: e2e.fleet.installations.weavestream.id })).find((s) => s.source === 'pull')!;
+    await e2e.page.goto(`${e2e.twin.url.split('#')[0]}#/vault`);
+    await e2e.page.getByRole('button', { name: new RegExp(`^${pulled.archive!.name.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}, `) }).first().click();
+    const actions = e2e.page.getByRole('group', { name: `Actions for snapshot ${pulled.shortId}` });
+    expect(await actions.getByRole('link', { name: `Preview snapshot ${pulled.shortId}` }).getAttribute('href')).toBe(`#/fleet/preview/${pulled.id}`);
+    const restore = actions.getByRole('link', { name: `Restore snapshot ${pulled.shortId} into ${WS()}…` });
+    expect(await restore.getAttribute('href')).toBe(`#/fleet/restore/${e2e.fleet.installations.weavestream.id}/${pulled.id}`);
+    await screenshot(e2e.page, 'e2e-vault-snapshot-actions');
+    await actions.getByRole('link', { name: `Preview snapshot ${pulled.shortId}` }).click();
+    await e2e.page.getByTestId('integrity').waitFor({ timeout: 30_000 });
   });
 });

@@ -8,6 +8,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Page } from 'playwright-core';
 import { screenshot } from '../harness/browser';
 import { useServedE2e } from '../harness/e2e-served';
+import { rowAction } from '../harness/fleet-row';
 import { startSshd, type TestSshd } from '../harness/sshd';
 
 let sshd: TestSshd;
@@ -57,7 +58,7 @@ describe('SSH host key trust', () => {
     await row().getByText('Connection test passed').waitFor();
     const installations = (await call('installations:list', {})) as { data: { ssh: { hostKeySha256: string } }[] };
     expect(installations.data[0]?.ssh.hostKeySha256).toBe(sshd.hostKeyFingerprint);
-    await row().locator('summary').click();
+    await row().locator('.fleet-test summary').click();
     expect(await row().locator('.steps').innerText()).toContain(sshd.hostKeyFingerprint);
     await screenshot(e2e.page, 'e2e-ssh-online');
   });
@@ -66,7 +67,7 @@ describe('SSH host key trust', () => {
     const original = sshd.hostKeyFingerprint;
     const rotated = await sshd.rotateHostKey();
     expect(rotated).not.toBe(original);
-    await e2e.page.getByRole('button', { name: 'Test connection to Test sshd' }).click();
+    await rowAction(e2e.page, 'Test sshd', 'Test connection to Test sshd');
     const warning = e2e.page.getByRole('dialog', { name: 'The SSH host key has changed' });
     await warning.waitFor({ timeout: 20_000 });
     expect(await warning.getByTestId('fp-trusted').innerText()).toBe(original);

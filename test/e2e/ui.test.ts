@@ -12,6 +12,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Page } from 'playwright-core';
 import { screenshot, startLifeboat, type ServedLifeboat } from '../harness/browser';
 import { useServedE2e } from '../harness/e2e-served';
+import { rowAction } from '../harness/fleet-row';
 import { testSecret } from '../harness/secrets';
 
 let keyDir: string;
@@ -151,7 +152,7 @@ describe('adding an installation', () => {
   });
 
   it('edits it: the form is filled from the installation and saves changes', async () => {
-    await e2e.page.getByRole('button', { name: 'Edit Office files' }).click();
+    await rowAction(e2e.page, 'Office files', 'Edit Office files');
     const dialog = e2e.page.getByRole('dialog', { name: 'Edit Office files' });
     await dialog.waitFor();
     expect(await dialog.getByLabel('Port', { exact: true }).inputValue()).toBe(String(port));
@@ -188,7 +189,7 @@ describe('adding an installation', () => {
 
   it('removes it after a confirmation', async () => {
     await e2e.page.getByRole('link', { name: 'Fleet' }).click();
-    await e2e.page.getByRole('button', { name: 'Remove Office archive' }).click();
+    await rowAction(e2e.page, 'Office archive', 'Remove Office archive');
     const confirm = e2e.page.getByRole('dialog', { name: 'Remove Office archive?' });
     await confirm.getByRole('button', { name: 'Remove installation' }).click();
     await e2e.page.getByRole('heading', { name: 'Add your first installation' }).waitFor();
@@ -207,7 +208,7 @@ describe('activity', () => {
       const added = (await callTwin('installations:add', { name: 'Silent box', app: 'directory', ssh: { host: '127.0.0.1', port, auth: 'key', keyFile, connectTimeoutMs: 120_000 } })) as { ok: boolean };
       expect(added.ok).toBe(true);
       await e2e.page.getByRole('link', { name: 'Fleet' }).click();
-      await e2e.page.getByRole('button', { name: 'Test connection to Silent box' }).click();
+      await rowAction(e2e.page, 'Silent box', 'Test connection to Silent box');
       await e2e.page.getByRole('listitem', { name: 'Silent box' }).locator('[data-state="checking"]').waitFor();
 
       await e2e.page.getByRole('link', { name: 'Activity' }).click();
@@ -312,7 +313,7 @@ describe('without a keychain', () => {
     await dialog.getByRole('button', { name: 'Add installation' }).click();
     await dialog.waitFor({ state: 'hidden' });
 
-    await p.getByRole('button', { name: 'Edit Password box' }).click();
+    await rowAction(p, 'Password box', 'Edit Password box');
     const edit = p.getByRole('dialog', { name: 'Edit Password box' });
     await edit.getByText('Stored in memory for this session').waitFor();
     // Never shown back: the field is empty and the page holds no copy of the secret.

@@ -2,6 +2,7 @@ import type { ReactNode } from 'react';
 import { ROUTES } from './routes';
 import { hrefOf, useRoutePath } from './router';
 import { useApplyTheme } from './use-theme';
+import { PAGE_HEADING_ID, useFocusHeadingOnNavigate } from './use-focus-heading';
 import { LinkBanner, SecretsBanner } from './banners';
 import { WindowDrop } from './window-drop';
 import { useStore } from '../stores/store';
@@ -11,6 +12,7 @@ import { FleetStateHeader } from '../features/unattended/fleet-state';
 /** The frame: nav on the left, a header saying where secrets live, the current page. */
 export function App(): ReactNode {
   useApplyTheme();
+  useFocusHeadingOnNavigate();
   const path = useRoutePath();
   const link = useStore((s) => s.system.link);
   const route = ROUTES.find((r) => r.id === path) ?? ROUTES[0];
@@ -45,7 +47,9 @@ export function App(): ReactNode {
       </aside>
       <div className="main-column">
         <header className="topbar">
-          <h1>{route.label}</h1>
+          <h1 id={PAGE_HEADING_ID} tabIndex={-1}>
+            {route.label}
+          </h1>
           <FleetStateHeader />
           <SecretsBadge />
         </header>

@@ -5,6 +5,7 @@ import { ErrorMessage } from '../../components/error-message';
 import { Pill, type PillTone } from '../../components/pill';
 import { ProgressBar } from '../../components/progress-bar';
 import { formatBytes, formatDuration, formatRate } from '../../lib/format';
+import { CancelJobButton } from './cancel-job';
 
 /** A running job's bar and figures: step, bytes of total, rate, time left (from the job record). */
 export function JobProgress(props: { job: JobRecord }): ReactNode {
@@ -65,6 +66,8 @@ export function JobSummary(props: {
   note?: ReactNode;
   /** False for jobs whose progress counts items rather than bytes, so "took" names no size. */
   showBytes?: boolean;
+  /** False where the page offers its own, more specific cancel (the restore's point of no return). */
+  cancel?: boolean;
 }): ReactNode {
   const { job } = props;
   const look = jobStatusLook(job.status);
@@ -82,6 +85,7 @@ export function JobSummary(props: {
       {finished ? null : (
         <div className="job-progress">
           <JobProgress job={job} />
+          {props.cancel === false ? null : <CancelJobButton job={job} />}
         </div>
       )}
       {job.error && job.status === 'failed' ? <ErrorMessage error={job.error} /> : null}

@@ -1,14 +1,14 @@
-import { useState, type ReactNode } from 'react';
+import type { ReactNode } from 'react';
 import { isFinished, type JobKind } from '../../../shared/jobs';
 import { ErrorMessage } from '../../components/error-message';
 import { Pill } from '../../components/pill';
-import { api } from '../../lib/api';
 import { formatRelative, formatTime } from '../../lib/format';
 import { useStore } from '../../stores/store';
 import { useNow } from '../../lib/use-now';
 import { JobProgress, jobStatusLook, jobTook } from './job-progress';
+import { CancelJobButton } from './cancel-job';
 
-const KIND_LABELS: Record<JobKind, string> = {
+export const KIND_LABELS: Record<JobKind, string> = {
   'connection-test': 'Connection test',
   'fleet-refresh': 'Fleet refresh',
   'vault-init': 'Vault setup',
@@ -30,23 +30,10 @@ export function JobRow(props: { id: string }): ReactNode {
     job?.installationId ? s.fleet.installations?.find((i) => i.id === job.installationId)?.name : undefined,
   );
   const now = useNow();
-  const [cancelling, setCancelling] = useState(false);
-  const [error, setError] = useState<unknown>(null);
   if (!job) return null;
 
   const finished = isFinished(job.status);
   const look = jobStatusLook(job.status);
-
-  const cancel = async (): Promise<void> => {
-    setCancelling(true);
-    setError(null);
-    try {
-      await api.call('jobs:cancel', { id: job.id });
-    } catch (e) {
-      setError(e);
-      setCancelling(false);
-    }
-  };
 
   return (
     <li className="job" data-job-id={job.id} aria-label={`${job.title}: ${look.label}`}>
@@ -67,17 +54,12 @@ export function JobRow(props: { id: string }): ReactNode {
           {finished ? <span>{jobTook(job)}</span> : <JobProgress job={job} />}
         </div>
         <div className="job-actions">
-          {!finished && job.cancellable ? (
-            <button type="button" className="button button-small" onClick={() => void cancel()} disabled={cancelling} aria-label={`Cancel ${job.title}`}>
-              {cancelling ? 'Cancelling…' : 'Cancel'}
-            </button>
-          ) : null}
+          <CancelJobButton job={job} />
         </div>
       </div>
-      {job.error || error || job.log.length > 0 ? (
+      {job.error || job.log.length > 0 ? (
         <div className="job-extra">
           {job.error && job.status === 'failed' ? <ErrorMessage error={job.error} /> : null}
-          {error ? <ErrorMessage error={error} title="Could not cancel:" /> : null}
           {job.log.length > 0 ? (
             <details className="job-log">
               <summary>Log ({job.log.length} line{job.log.length === 1 ? '' : 's'})</summary>

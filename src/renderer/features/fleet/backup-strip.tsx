@@ -1,42 +1,26 @@
-import { useEffect, useRef, useState, type ReactNode } from 'react';
+import { useEffect, useRef, type ReactNode } from 'react';
 import type { FleetEntry } from '../../../shared/apps';
 import type { Installation } from '../../../shared/installations';
-import { isFinished, type JobRecord } from '../../../shared/jobs';
-import { ErrorMessage } from '../../components/error-message';
+import type { JobRecord } from '../../../shared/jobs';
+import { HelpPopover } from '../../components/help-popover';
 import { api } from '../../lib/api';
 import { formatBytes, formatRelative, formatTime } from '../../lib/format';
 import { useNow } from '../../lib/use-now';
 import { useStore } from '../../stores/store';
 import { JobSummary } from '../activity/job-progress';
-import { failedChecksOf, pullOutcomeOf, startTrackedJob, useNewestInstallationJob } from './fleet-jobs';
+import { failedChecksOf, pullOutcomeOf, useNewestInstallationJob } from './fleet-jobs';
 import { FreshnessPill } from './freshness-pill';
-import { CodeDialog, codeRequiredOf } from './code-dialog';
-import { PullDialog } from './pull-dialog';
+import { BACKUP_ACTION_KINDS } from './backup-actions';
 import { fleetHref } from './sub-route';
-
-const ACTION_KINDS = ['pull', 'trigger'] as const;
 
 /**
  * The backup line of a Fleet row: freshness, newest backup on the server and in the vault, the
- * last error, and the actions the adapter can do for this installation (and only those).
+ * last error, and the pull or trigger started from here (the actions live in the row's menu).
  */
 export function BackupStrip(props: { installation: Installation }): ReactNode {
   const { installation } = props;
   const entry = useStore((s) => s.fleet.overview?.[installation.id]);
-  const job = useNewestInstallationJob(installation.id, ACTION_KINDS);
-  const [pulling, setPulling] = useState(false);
-  const [error, setError] = useState<unknown>(null);
-  // The backup the last pull from here asked for (null: the newest), to repeat it after a code.
-  const [pulledId, setPulledId] = useState<string | null>(null);
-  // A code is asked once per failed job; closing the dialog dismisses it for that job.
-  const [dismissedJob, setDismissedJob] = useState<string | null>(null);
-  const triggered = job?.kind === 'trigger' && job.status === 'succeeded' ? job.id : null;
-
-  // A new backup exists on the server now: list it once (the overview follows by event).
-  useEffect(() => {
-    if (!triggered) return;
-    api.call('fleet:refresh', { installationId: installation.id }).catch(setError);
-  }, [triggered, installation.id]);
+  const job = useNewestInstallationJob(installation.id, BACKUP_ACTION_KINDS);
 
   // Reachable but never listed (just added, or its host key just trusted): list it once, so the row does not say "not listed yet" after a passing test.
   const listedOnce = useRef(false);
@@ -44,67 +28,24 @@ export function BackupStrip(props: { installation: Installation }): ReactNode {
   useEffect(() => {
     if (!unlisted || listedOnce.current) return;
     listedOnce.current = true;
-    api.call('fleet:refresh', { installationId: installation.id }).catch(setError);
+    // A failed listing shows as the row's status and last error.
+    api.call('fleet:refresh', { installationId: installation.id }).catch(() => undefined);
   }, [unlisted, installation.id]);
 
   if (!entry) return null;
-
-  const busy = job !== undefined && !isFinished(job.status);
   const caps = entry.capabilities;
-  const start = (started: () => Promise<{ jobId: string }>): void => {
-    setError(null);
-    startTrackedJob(started()).catch(setError);
-  };
-  const pull = (remoteId?: string): void => {
-    setPulling(false);
-    setPulledId(remoteId ?? null);
-    start(() => api.call('apps:pull', { installationId: installation.id, ...(remoteId ? { remoteId } : {}) }));
-  };
-  const trigger = (): void => start(() => api.call('apps:trigger', { installationId: installation.id }));
-  const asksCode = (verb: 'pull' | 'trigger'): string | undefined => (caps.interactive?.includes(verb) ? 'Asks for the code from your authenticator app' : undefined);
-  const codeError = job && job.status === 'failed' && job.id !== dismissedJob ? codeRequiredOf(job.error) : null;
 
   return (
     <div className="fleet-backups" aria-label={`Backups of ${installation.name}`} role="group">
       <div className="fleet-backups-line">
         <FreshnessPill freshness={entry.freshness} cadenceHours={entry.cadenceHours} />
         <Newest entry={entry} />
-        <div className="fleet-backup-actions">
-          {caps.pull ? (
-            <>
-              <button type="button" className="button button-small" disabled={busy} onClick={() => pull()} title={asksCode('pull')} aria-label={`Pull newest backup of ${installation.name}`}>
-                Pull newest
-              </button>
-              <button type="button" className="button button-small" disabled={busy} onClick={() => setPulling(true)} title={asksCode('pull')} aria-label={`Choose a backup of ${installation.name} to pull`}>
-                Pull…
-              </button>
-            </>
-          ) : null}
-          {caps.trigger ? (
-            <button
-              type="button"
-              className="button button-small"
-              disabled={busy}
-              onClick={trigger}
-              title={asksCode('trigger')}
-              aria-label={`Run a backup on ${installation.name} now`}
-            >
-              Run backup now
-            </button>
-          ) : null}
-          {caps.preview && entry.newestSnapshot ? (
-            <a className="button button-small" href={fleetHref.preview(entry.newestSnapshot.id)} aria-label={`Preview the newest snapshot of ${installation.name}`}>
-              Preview
-            </a>
-          ) : null}
-          {caps.restore ? (
-            <a className="button button-small" href={fleetHref.restore(installation.id)} aria-label={`Restore ${installation.name}…`}>
-              Restore…
-            </a>
-          ) : null}
-        </div>
+        {caps.notes.length > 0 ? (
+          <HelpPopover label={`What Lifeboat can do with ${installation.name}`}>
+            <p>{caps.notes.join(' ')}</p>
+          </HelpPopover>
+        ) : null}
       </div>
-      {caps.notes.length > 0 && !(caps.pull && caps.restore) ? <p className="fleet-note muted">{caps.notes.join(' ')}</p> : null}
       {(entry.findings ?? []).map((finding) => (
         <p key={finding} className="alert alert-danger fleet-finding" role="note" data-testid="security-finding">
           <strong>Security finding:</strong> {finding}
@@ -115,22 +56,7 @@ export function BackupStrip(props: { installation: Installation }): ReactNode {
           <strong>Last error:</strong> {entry.lastError}
         </p>
       ) : null}
-      {error ? <ErrorMessage error={error} /> : null}
       {job ? <ActionJob job={job} /> : null}
-      {pulling ? <PullDialog installation={installation} onPull={pull} onClose={() => setPulling(false)} /> : null}
-      {codeError && job ? (
-        <CodeDialog
-          installation={installation}
-          error={codeError}
-          actionLabel={job.kind === 'trigger' ? 'Run backup now' : 'Pull'}
-          onClose={() => setDismissedJob(job.id)}
-          onProvided={() => {
-            setDismissedJob(job.id);
-            if (job.kind === 'trigger') trigger();
-            else pull(pulledId ?? undefined);
-          }}
-        />
-      ) : null}
     </div>
   );
 }

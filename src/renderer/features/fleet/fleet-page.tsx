@@ -11,6 +11,7 @@ import { fleetHref, useFleetScreen } from './sub-route';
 import { api } from '../../lib/api';
 import { PreviewScreen } from '../preview/preview-screen';
 import { RestoreWizard } from '../restore/restore-wizard';
+import { FleetSummary, passesFilter, type FleetFilter } from './fleet-summary';
 
 /** Which form is open: none, a new installation, or editing one by id. */
 type FormState = { mode: 'closed' } | { mode: 'add' } | { mode: 'edit'; id: string };
@@ -36,6 +37,8 @@ function FleetList(): ReactNode {
   const [testError, setTestError] = useState<unknown>(null);
   const [refreshError, setRefreshError] = useState<unknown>(null);
   const overviewError = useStore((s) => s.fleet.overviewError);
+  const overview = useStore((s) => s.fleet.overview);
+  const [filter, setFilter] = useState<FleetFilter>('all');
   const editing = form.mode === 'edit' ? installations?.find((i) => i.id === form.id) : undefined;
 
   // Look for new remote backups once per visit; the rows update from fleet:changed events.
@@ -86,9 +89,7 @@ function FleetList(): ReactNode {
       ) : (
         <>
           <div className="page-toolbar">
-            <p className="page-intro">
-              {installations.length} installation{installations.length === 1 ? '' : 's'}
-            </p>
+            <FleetSummary installations={installations} overview={overview} filter={filter} onFilter={setFilter} />
             <span className="spacer" />
             <a className="button" href={fleetHref.preview()} title="Or drop a backup file anywhere on the window">
               Open a backup file…
@@ -104,10 +105,15 @@ function FleetList(): ReactNode {
               <span />
             </div>
             <ul className="fleet-items" aria-label="Installations">
-              {installations.map((installation) => (
+              {installations.filter((i) => passesFilter(filter, overview?.[i.id])).map((installation) => (
                 <InstallationRow key={installation.id} installation={installation} onEdit={(id) => setForm({ mode: 'edit', id })} />
               ))}
             </ul>
+            {filter !== 'all' && !installations.some((i) => passesFilter(filter, overview?.[i.id])) ? (
+              <p className="fleet-filter-empty muted">
+                None right now. <button type="button" className="button-link" onClick={() => setFilter('all')}>Show all installations</button>
+              </p>
+            ) : null}
           </div>
         </>
       )}

@@ -13,6 +13,8 @@ import { StatusPill } from './status-pill';
 import { TestResult } from './test-result';
 import { TrustDialog } from './trust-dialog';
 import { BackupStrip } from './backup-strip';
+import { useBackupActions } from './backup-actions';
+import { RowActions } from './row-actions';
 import { startConnectionTest, trustPromptOf } from './connection-test';
 import { KeyFileImportButton } from '../preview/key-file-import';
 
@@ -46,6 +48,7 @@ export function InstallationRow(props: { installation: Installation; onEdit: (id
     }
   };
 
+  const backups = useBackupActions(installation);
   const headingId = `inst-${installation.id}`;
   const appName = useAppLabel(installation.app);
   return (
@@ -78,26 +81,16 @@ export function InstallationRow(props: { installation: Installation; onEdit: (id
           {status?.checkedAt ? formatRelative(status.checkedAt, now) : 'never'}
         </div>
         <div className="fleet-actions">
-          <button
-            type="button"
-            className="button button-small"
-            onClick={() => void run(() => startConnectionTest(installation.id))}
-            disabled={busy || testing}
-            aria-label={`Test connection to ${installation.name}`}
-          >
-            {testing ? 'Testing…' : 'Test connection'}
-          </button>
-          <button type="button" className="button button-small" onClick={() => onEdit(installation.id)} aria-label={`Edit ${installation.name}`}>
-            Edit
-          </button>
-          <button
-            type="button"
-            className="button button-small button-ghost"
-            onClick={() => setConfirmRemove(true)}
-            aria-label={`Remove ${installation.name}`}
-          >
-            Remove
-          </button>
+          <RowActions
+            installation={installation}
+            status={status}
+            backups={backups}
+            testing={testing}
+            busy={busy}
+            onTest={() => void run(() => startConnectionTest(installation.id))}
+            onEdit={() => onEdit(installation.id)}
+            onRemove={() => setConfirmRemove(true)}
+          />
         </div>
       </div>
       <div className="fleet-keys">
@@ -106,9 +99,11 @@ export function InstallationRow(props: { installation: Installation; onEdit: (id
         </KeyFileImportButton>
       </div>
       <BackupStrip installation={installation} />
-      {testJob || (error && !confirmRemove) ? (
+      {backups.dialogs}
+      {testJob || (error && !confirmRemove) || backups.error ? (
         <div className="fleet-test">
           {error && !confirmRemove ? <ErrorMessage error={error} /> : null}
+          {backups.error ? <ErrorMessage error={backups.error} /> : null}
           {testJob ? <TestResult job={testJob} /> : null}
         </div>
       ) : null}

@@ -7,6 +7,7 @@ import { Pill, type PillTone } from '../../components/pill';
 import { api } from '../../lib/api';
 import { formatTime } from '../../lib/format';
 import { JobSummary } from '../activity/job-progress';
+import { FollowUpChecklist } from './follow-ups';
 import { fleetHref } from '../fleet/sub-route';
 import { CheckList } from '../preview/check-list';
 import { SKIP_REASON_MIN, reportOf, type WizardChoices } from './wizard-model';
@@ -86,7 +87,7 @@ export function ConfirmStep(props: { plan: RestorePlan; choices: WizardChoices; 
         <label htmlFor="restore-confirm">
           Type <strong className="mono">{plan.confirmationText}</strong> to confirm
         </label>
-        <input id="restore-confirm" value={typed} onChange={(e) => setTyped(e.target.value)} autoComplete="off" spellCheck={false} />
+        <input id="restore-confirm" type="text" value={typed} onChange={(e) => setTyped(e.target.value)} autoComplete="off" spellCheck={false} />
       </div>
       {props.error ? <ErrorMessage error={props.error} title="The core refused to start the restore." /> : null}
       <div className="wizard-actions">
@@ -113,7 +114,7 @@ export function RunView(props: { plan: RestorePlan; job: JobRecord }): ReactNode
   };
   return (
     <div className="run">
-      <JobSummary job={job} />
+      <JobSummary job={job} cancel={false} />
       {!finished ? (
         job.cancellable ? (
           <div className="run-cancel">
@@ -152,22 +153,16 @@ function RestoreResult(props: { plan: RestorePlan; job: JobRecord }): ReactNode 
         Verification{' '}
         <Pill tone={OUTCOME_LOOK[report.outcome].tone}>{OUTCOME_LOOK[report.outcome].label}</Pill>
       </h3>
-      {report.followUps.length ? (
-        <div className="alert alert-info">
-          <strong>Still to do:</strong>
-          <ul>
-            {report.followUps.map((step) => (
-              <li key={step}>{step}</li>
-            ))}
-          </ul>
-        </div>
-      ) : null}
+      {report.followUps.length ? <FollowUpChecklist planId={plan.id} steps={report.followUps} /> : null}
       <dl className="facts">
         <dt>Safety snapshot</dt>
         <dd data-testid="safety-snapshot">
           {report.safetySnapshotId ? (
             <>
-              <code>{report.safetySnapshotId.slice(0, 8)}</code> <a href={fleetHref.preview(report.safetySnapshotId)}>preview</a>
+              <code>{report.safetySnapshotId.slice(0, 8)}</code> <a href={fleetHref.preview(report.safetySnapshotId)}>preview</a>{' '}
+              <a className="button button-small" href={fleetHref.restore(plan.installationId, report.safetySnapshotId)}>
+                Undo with the safety snapshot…
+              </a>
             </>
           ) : (
             `skipped: ${report.safetyPullSkipped ?? 'none was made'}`

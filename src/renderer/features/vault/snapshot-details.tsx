@@ -7,6 +7,7 @@ import { api } from '../../lib/api';
 import { formatBytes, formatTime } from '../../lib/format';
 import { useStore } from '../../stores/store';
 import { SOURCE_LOOK, appLabel } from './snapshot-labels';
+import { SnapshotActions } from './snapshot-actions';
 
 type FileList = CommandOutput<'vault:snapshot-files'>;
 
@@ -39,6 +40,7 @@ export function SnapshotDetails(props: { snapshot: SnapshotView }): ReactNode {
         {snapshot.archive?.name ?? `Snapshot ${snapshot.shortId}`} <Pill tone={look.tone}>{look.label}</Pill>
         {snapshot.unverified ? <Pill tone="warn" title="Stored although Lifeboat could not verify it (you asked for it): check it before you trust it.">unverified</Pill> : null}
       </h3>
+      <SnapshotActions snapshot={snapshot} />
       <dl className="facts vault-details-facts">
         <dt>Snapshot</dt>
         <dd>
