@@ -13,6 +13,7 @@ import { startLoomioFleet } from '../fleet/loomio/fleet';
 import { LOOMIO_SAMPLES } from '../fleet/loomio/samples';
 import { screenshot } from '../harness/browser';
 import { useCoreE2e } from '../harness/e2e-fleet';
+import { rowAction } from '../harness/fleet-row';
 
 const NAME = 'Loomio on the Pi';
 const SAMPLE = path.resolve(import.meta.dirname, '..', 'fixtures', 'loomio', 'loomio-hourly-20261123-131211.sql.enc');
@@ -70,7 +71,7 @@ describe('Loomio Pi stack in the UI', () => {
   });
 
   it('pulls the newest backup: its Fernet HMAC verified while it streams, and the snapshot appears', async () => {
-    await strip().getByRole('button', { name: `Pull newest backup of ${NAME}` }).click();
+    await rowAction(page(), NAME, `Pull newest backup of ${NAME}`);
     await strip().getByText('Pulled into snapshot').waitFor({ timeout: 60_000 });
     const summary = await strip().locator('.job-summary').innerText();
     expect(summary).toMatch(/Succeeded/);
@@ -83,7 +84,7 @@ describe('Loomio Pi stack in the UI', () => {
   });
 
   it('previews it: HMAC verified, tier daily, the Fernet time, the COPY counts of the live tables, the stack\'s warnings', async () => {
-    await strip().getByRole('link', { name: `Preview the newest snapshot of ${NAME}` }).click();
+    await rowAction(page(), NAME, `Preview the newest snapshot of ${NAME}`);
     const integrity = page().getByTestId('integrity');
     await integrity.waitFor({ timeout: 30_000 });
     expect(await integrity.locator('.pill').innerText()).toContain('✓ verified');
@@ -118,7 +119,7 @@ describe('Loomio Pi stack in the UI', () => {
     expect(changed.comments).toBeLessThan(archived.comments!);
 
     await page().goto(`${e2e.twin.url.split('#')[0]}#/fleet`);
-    await strip().getByRole('link', { name: `Restore ${NAME}…` }).click();
+    await rowAction(page(), NAME, `Restore ${NAME}…`);
     const wizard = page().locator('.wizard');
     const next = wizard.getByRole('button', { name: 'Next' });
     await wizard.getByRole('list', { name: 'Vault snapshots' }).waitFor();

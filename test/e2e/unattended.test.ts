@@ -11,6 +11,7 @@ import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { screenshot } from '../harness/browser';
 import { useServedE2e } from '../harness/e2e-served';
+import { rowAction } from '../harness/fleet-row';
 
 const e2e = useServedE2e('unattended');
 let receiver: http.Server;
@@ -90,7 +91,7 @@ describe('fleet state and the notification centre', () => {
 describe('schedule editor', () => {
   it('shows the next five runs of the chosen schedule and saves it', async () => {
     await e2e.page.goto(`${e2e.lifeboat.origin}/#/fleet`);
-    await e2e.page.getByRole('button', { name: 'Edit Office files' }).click();
+    await rowAction(e2e.page, 'Office files', 'Edit Office files');
     const dialog = e2e.page.getByRole('dialog', { name: 'Edit Office files' });
     await dialog.waitFor();
     await dialog.getByText('The default schedule is off: this installation is pulled by hand.').waitFor();

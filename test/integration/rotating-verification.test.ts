@@ -40,9 +40,10 @@ describe('rotating verification', () => {
     const files = ['test/fixtures/meshmonitor/2026-11-23_131719.tar.gz', 'test/fixtures/nojoin/nojoin_backup_sample.zip', 'test/fixtures/loomio/loomio-hourly-20261123-131211.sql.enc', 'test/fixtures/directory/site-001.tar.gz', 'test/fixtures/weavestream/default-compression/weavestream-postgres-2026-11-23T13-16-59Z.dump'];
     const snapshots: string[] = [];
     for (const file of files) {
-      const { jobId } = await client.call('vault:import', { source: { path: path.resolve(file) } });
+      // Coverage is the point here, not verification: files without their sidecars or keys are stored marked unverified.
+      const { jobId } = await client.call('vault:import', { source: { path: path.resolve(file) }, allowUnverified: true });
       const record = await core.jobs.wait(jobId);
-      expect(record.status).toBe('succeeded');
+      expect(['succeeded', 'succeeded-with-warnings']).toContain(record.status);
       snapshots.push((record.result as { snapshotId: string }).snapshotId);
     }
     expect((await client.call('vault:verification-coverage', { windowDays: 3 })).percent).toBe(0);

@@ -52,7 +52,8 @@ export function vaultHandlers(core: Core): HandlerMap<keyof typeof vaultCommands
             const verify = async () => {
               const verdict = await verifyImport(core, archive, extras, installation, ctx).catch((error: unknown) => {
                 const payload = toErrorPayload(error);
-                if (!allowUnverified || payload.code !== 'ARCHIVE_VERIFY_FAILED') throw error;
+                // Asked to store it anyway: a failed check, or a key Lifeboat does not hold, makes it unverified.
+                if (!allowUnverified || (payload.code !== 'ARCHIVE_VERIFY_FAILED' && payload.code !== 'KEY_REQUIRED')) throw error;
                 return { app: (payload.details?.app as string | undefined) ?? null, unverified: payload.message };
               });
               if (verdict.unverified && !allowUnverified) {
