@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import { isSuccess, type JobRecord } from '../../shared/jobs';
-import type { ScheduleFile, ScheduleSpec, TaskKind, TaskView } from '../../shared/schedule';
+import type { ScheduleFile, ScheduleSpec, TaskView } from '../../shared/schedule';
 import { compileSchedule, describeSchedule } from './spec';
 import { ScheduleStore, type ScheduleState, type TaskState } from './store';
 
@@ -10,14 +10,8 @@ export interface Clock {
 }
 export const systemClock: Clock = { now: () => Date.now() };
 
-/** One unattended task as the scheduler sees it. */
-export interface TaskDef {
-  key: string;
-  kind: TaskKind;
-  installationId: string | null;
-  name: string;
-  spec: ScheduleSpec;
-  usesDefault: boolean;
+/** One unattended task as the scheduler sees it: what the UI shows of it, and what only the scheduler needs. */
+export interface TaskDef extends Pick<TaskView, 'key' | 'kind' | 'installationId' | 'name' | 'spec' | 'usesDefault'> {
   /** Retention: a hash of the policy; a new one is previewed before it is applied. */
   policyHash?: string;
   /** At most this many automatic attempts per window (the app's login limit), or null. */

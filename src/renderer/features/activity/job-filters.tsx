@@ -1,3 +1,4 @@
+import { InstallationSelect } from '../../components/installation-select';
 import type { ReactNode } from 'react';
 import type { JobKind, JobRecord } from '../../../shared/jobs';
 import { useStore } from '../../stores/store';
@@ -41,14 +42,7 @@ export function JobFilters(props: { value: JobFilter; onChange: (f: JobFilter) =
     <div className="job-filters" role="group" aria-label="Filter jobs">
       <label>
         Installation{' '}
-        <select value={value.installationId} onChange={(e) => set({ installationId: e.target.value })}>
-          <option value="">All</option>
-          {installations.map((i) => (
-            <option key={i.id} value={i.id}>
-              {i.name}
-            </option>
-          ))}
-        </select>
+        <InstallationSelect installations={installations} value={value.installationId} onChange={(installationId) => set({ installationId })} noneLabel="All" />
       </label>
       <label>
         Kind{' '}

@@ -1,3 +1,4 @@
+import { InstallationSelect } from '../../components/installation-select';
 import { useEffect, useState, type FormEvent, type ReactNode } from 'react';
 import type { ArchiveSourceRef, PreviewReport } from '../../../shared/apps';
 import type { JobRecord } from '../../../shared/jobs';
@@ -165,14 +166,7 @@ function FileActions(props: { file: PickedFile; report: PreviewReport }): ReactN
         <div className="toolbar">
           <label className="vault-inline-field">
             <span>As a backup of</span>
-            <select value={target} onChange={(e) => setTarget(e.target.value)}>
-              <option value="">No installation (a local import)</option>
-              {installations.map((i) => (
-                <option key={i.id} value={i.id}>
-                  {i.name}
-                </option>
-              ))}
-            </select>
+            <InstallationSelect installations={installations} value={target} onChange={setTarget} noneLabel="No installation (a local import)" />
           </label>
           <button type="button" className="button" onClick={addToVault}>
             Add to vault

@@ -42,7 +42,7 @@ export function NotificationCentre(props: { onClose: () => void }): ReactNode {
       {items.length === 0 ? (
         <p className="muted">No notifications yet. Lifeboat tells you here when a backup is late, a pull fails, or something recovers.</p>
       ) : (
-        <ol className="notification-list" aria-label="Notification history">
+        <ol className="stacked-list" aria-label="Notification history">
           {items.map((n) => (
             <li key={n.id} className={`notification notification-${n.severity}${n.read ? '' : ' notification-unread'}`}>
               <div className="notification-head">

@@ -1,3 +1,4 @@
+import { InstallationSelect } from '../../components/installation-select';
 import { useCallback, useRef, useState, type DragEvent, type ReactNode } from 'react';
 import { toErrorPayload, type ErrorPayload } from '../../../shared/errors';
 import { ErrorMessage } from '../../components/error-message';
@@ -134,14 +135,7 @@ export function ImportPanel(props: {
         <span className="spacer" />
         <label className="vault-inline-field">
           <span>For installation</span>
-          <select value={props.installationId} onChange={(e) => props.onInstallationChange(e.target.value)}>
-            <option value="">None (a local import)</option>
-            {(installations ?? []).map((i) => (
-              <option key={i.id} value={i.id}>
-                {i.name}
-              </option>
-            ))}
-          </select>
+          <InstallationSelect installations={installations ?? []} value={props.installationId} onChange={props.onInstallationChange} noneLabel="None (a local import)" />
         </label>
         <label className="vault-inline-field" title="Lifeboat checks every archive with its app's rules before it enters the vault. A file it cannot check (no app recognises it, no checksum came with it) or that fails is refused unless you tick this.">
           <input type="checkbox" checked={props.allowUnverified} onChange={(e) => props.onAllowUnverifiedChange(e.target.checked)} />
@@ -165,7 +159,7 @@ export function ImportPanel(props: {
         />
       </div>
       {importer.pending.length > 0 || jobs.length > 0 ? (
-        <ul className="vault-import-list" aria-label="Imports">
+        <ul className="stacked-list vault-import-list" aria-label="Imports">
           {importer.pending.map((p) => (
             <li key={p.key}>
               {p.state === 'uploading' ? (
