@@ -22,6 +22,7 @@ const madeUsers = await missingLoginUsers();
 const core = await createCore({ home });
 const fleet = await startTestFleet(core).catch(async (error: unknown) => {
   await core.close();
+  await removeLoginUsers(madeUsers);
   throw error;
 });
 let vault: string;

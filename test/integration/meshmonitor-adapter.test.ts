@@ -334,6 +334,43 @@ describe('restore', () => {
     expect(restarts.length).toBe(before);
   });
 
+  it("the plan reads the live database's table list over SSH and names what the restore leaves alone", async () => {
+    // The fake keeps its schema in a real SQLite file, as the server does; a newer server has a table no list knows.
+    await run('sqlite3', [path.join(dataDir, 'meshmonitor.db'), 'CREATE TABLE IF NOT EXISTS lifeboat_unknown_feature (id INTEGER PRIMARY KEY);']);
+    const live = (await run('sqlite3', ['-readonly', path.join(dataDir, 'meshmonitor.db'), "SELECT name FROM sqlite_master WHERE type = 'table'"])).stdout
+      .split('\n').filter(Boolean);
+    const { plan: full, preview: report } = await plan(sshOnlyInst, SAMPLE_ARCHIVE, 'full');
+    const leftOut = full.preflight.find((c) => c.id === 'tables-left-out');
+    expect(leftOut).toMatchObject({ ok: true, blocking: false });
+    const named = (leftOut!.detail.split(': ').pop() ?? '').split(', ');
+    expect(named.sort()).toEqual(live.filter((t) => !report.selectable.includes(t)).sort());
+    expect(named).toContain('lifeboat_unknown_feature');
+    expect(leftOut!.detail).toContain(`the live database has ${live.length} tables (read over SSH)`);
+
+    const { plan: selective } = await plan(sshOnlyInst, SAMPLE_ARCHIVE, 'selective', ['nodes']);
+    const selectiveLeft = selective.preflight.find((c) => c.id === 'tables-left-out')!.detail;
+    expect(selectiveLeft).toContain('the restore replaces 1 and leaves');
+    expect(selectiveLeft).toMatch(/: .*\bsettings\b/);
+  });
+
+  it('without a readable live list the plan says "at least these" and why', async () => {
+    const broken = await add({
+      name: 'mesh no sqlite',
+      app: 'meshmonitor',
+      ssh: sshOnlyInst.ssh!,
+      settings: { ...sshOnlyInst.settings, tableListCommand: 'sqlite3 -readonly {dataDir}/no-such.db .tables' },
+    });
+    const { plan: p } = await plan(broken, SAMPLE_ARCHIVE, 'full');
+    const leftOut = p.preflight.find((c) => c.id === 'tables-left-out')!;
+    expect(leftOut).toMatchObject({ ok: false, blocking: false });
+    expect(leftOut.detail).toMatch(/^at least these 51 tables stay as they are/);
+    expect(leftOut.detail).toMatch(/The live list could not be read: the table list command exited 1: .+\.$/);
+    expect(leftOut.detail).not.toContain('lifeboat_unknown_feature');
+    expect(p.blocked).toBe(false);
+    const { plan: httpsOnly } = await plan(tokenInst, SAMPLE_ARCHIVE, 'full');
+    expect(httpsOnly.preflight.find((c) => c.id === 'tables-left-out')?.detail).toMatch(/could not be read: there is no SSH connection to the host\.$/);
+  });
+
   it('cancelling during the upload (before the point of no return) leaves the target untouched', async () => {
     const { plan: p, preview: report } = await plan(passwordInst, SAMPLE_ARCHIVE, 'full');
     expect(p.blocked, JSON.stringify(p.preflight)).toBe(false);

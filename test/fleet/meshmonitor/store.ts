@@ -20,6 +20,25 @@ export const BACKUP_TABLES = [
   'auto_traceroute_nodes', 'packet_log', 'solar_estimates', 'system_backup_history', 'auto_favorite_targets',
   'auto_favorite_assignments',
 ];
+/**
+ * Tables of a fresh 4.15.1 SQLite database that the backup leaves out (§1.3, observed), besides
+ * `sqlite_sequence`, which SQLite makes itself for the first AUTOINCREMENT table.
+ */
+const FRESH_EXCLUDED_TABLES = [
+  'api_tokens', 'atak_contacts', 'auto_distance_delete_log', 'auto_key_repair_log', 'auto_key_repair_state',
+  'auto_time_sync_nodes', 'auto_traceroute_log', 'automation_home_anchors', 'automation_runs', 'automation_variable_values',
+  'automation_variables', 'automations', 'backup_history', 'channel_database', 'channel_database_permissions',
+  'conversation_read_state', 'custom_themes', 'dead_drop_messages', 'embed_profiles', 'estimated_position_anchors',
+  'estimated_positions', 'geofence_cooldowns', 'ignored_nodes', 'mesh_beacon_offers', 'meshcore_heard_repeaters',
+  'meshcore_messages', 'meshcore_neighbor_info', 'meshcore_nodes', 'meshcore_observer_credentials', 'meshcore_observer_keys',
+  'meshcore_packet_log', 'meshcore_pathfinding_targets', 'meshcore_position_history', 'meshcore_saved_regions',
+  'meshtastic_heard_repeaters', 'message_events', 'mqtt_ok_to_mqtt_violations', 'mqtt_packet_log', 'news_cache',
+  'push_subscriptions', 'reticulum_destinations', 'reticulum_interfaces', 'reticulum_messages', 'reticulum_paths', 'sessions',
+  'source_pki_keys', 'user_map_preferences', 'user_news_status', 'waypoints',
+];
+/** The table the real server has only after its first restart (71 tables then, §1.3 as observed). */
+const AFTER_RESTART_TABLE = 'upgrade_history';
+
 /** Tables outside the backup that the fake models: tokens die with their users (FK cascade, §5.4). */
 const EXTRA_TABLES = ['api_tokens'];
 export const DIRNAME_RE = /^\d{4}-\d{2}-\d{2}_\d{6}$/;
@@ -112,7 +131,9 @@ export class MeshMonitorStore {
   /** Opens (or creates and seeds) the database; a pending restore suppresses default-user creation until it ran. */
   static async open(options: StoreOptions): Promise<MeshMonitorStore> {
     const store = new MeshMonitorStore(options);
-    if (existsSync(store.dbFile)) {
+    const restarted = existsSync(store.dbFile);
+    await store.writeSqliteSchema(restarted);
+    if (restarted) {
       store.db = JSON.parse(await readFile(store.dbFile, 'utf8')) as DbFile;
     } else {
       for (const table of [...BACKUP_TABLES, ...EXTRA_TABLES]) store.db.tables[table] = [];
@@ -122,6 +143,27 @@ export class MeshMonitorStore {
       await store.save();
     }
     return store;
+  }
+
+  /**
+   * The rows live in meshmonitor.db.json, but the schema is also kept where the real server keeps it:
+   * a real SQLite file, <dataDir>/meshmonitor.db in WAL mode, made by the sqlite3 tool, with the
+   * tables of a fresh 4.15.1 database and, from the first restart on, upgrade_history. What reads
+   * the live table list over SSH reads this file.
+   */
+  private async writeSqliteSchema(restarted: boolean): Promise<void> {
+    const file = path.join(this.options.dataDir, 'meshmonitor.db');
+    const tables = existsSync(file) ? [] : [...BACKUP_TABLES, ...FRESH_EXCLUDED_TABLES];
+    if (restarted) tables.push(AFTER_RESTART_TABLE);
+    const ddl = tables.map((t) => `CREATE TABLE IF NOT EXISTS ${t} (id INTEGER PRIMARY KEY${t === 'audit_log' ? ' AUTOINCREMENT' : ''});`);
+    await new Promise<void>((resolve, reject) => {
+      const child = spawn('sqlite3', [file], { stdio: ['pipe', 'ignore', 'pipe'] });
+      let stderr = '';
+      child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+      child.on('error', reject);
+      child.on('close', (code) => (code === 0 ? resolve() : reject(new Error(`sqlite3 ${file}: ${stderr.trim()}`))));
+      child.stdin.end(['PRAGMA journal_mode = WAL;', 'BEGIN;', ...ddl, 'COMMIT;'].join('\n'));
+    });
   }
 
   private async seed(archive: string): Promise<void> {

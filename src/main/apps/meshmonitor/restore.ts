@@ -13,6 +13,7 @@ import { findRestoreOutcome, lastRestoreSuccess } from './restore-log';
 import { fillCommandTemplate as fillTemplate } from '../../transport/ssh/command-template';
 import { meshMonitorSettings, type MeshMonitorSettings } from './settings';
 import { restoreEffects } from './tables';
+import { tablesLeftOut } from './live-tables';
 
 const LOG_POLL_MS = 1000;
 const LOG_TAIL_BYTES = 4 * 1024 * 1024;
@@ -87,7 +88,7 @@ export async function planMeshMonitorRestore(
   const { preview, mode, selection } = input;
   const tables = restoredTables(preview, mode, selection);
   const preflight: PreflightCheck[] = [];
-  const { checks } = await sshCheck(ctx, settings);
+  const { checks, ssh } = await sshCheck(ctx, settings);
   preflight.push(...checks);
 
   const integrity = preview.integrity.checks.filter((c) => c.name !== 'Schema version');
@@ -159,6 +160,7 @@ export async function planMeshMonitorRestore(
     }
   }
   preflight.push({ id: 'live-row-counts', kind: 'target', name: 'Live row counts', ok: live.counts !== null, blocking: false, detail: live.detail });
+  preflight.push(await tablesLeftOut(ssh, settings, { restored: tables, archive: preview.selectable }, ctx.signal));
 
   const rows = archiveRows(preview);
   const changes: PlannedChange[] = tables.map((table) => ({ item: table, action: 'replace', live: live.counts?.get(table) ?? null, archive: rows.get(table) ?? null }));

@@ -10,6 +10,8 @@ export interface MeshMonitorSettings {
   cadenceHours: number | null;
   restoreTimeoutSeconds: number;
   liveCounts: 'probe' | 'off';
+  /** Prints the live database's table names, one per line; empty: not read. */
+  tableListCommand: string;
   /** This host's path of the container's fixed /data/.restore-completed. */
   markerFile: string;
 }
@@ -21,6 +23,7 @@ export const MESHMONITOR_DEFAULTS = {
   logCommand: 'docker logs --since {since} meshmonitor 2>&1',
   restoreTimeoutSeconds: 120,
   liveCounts: 'probe',
+  tableListCommand: `sqlite3 -readonly {dataDir}/meshmonitor.db "SELECT name FROM sqlite_master WHERE type = 'table' ORDER BY name"`,
 } as const;
 
 const PLACEHOLDERS = 'Placeholders, each filled in shell-quoted: {dirname}, {dataDir}, {backupDir}, {since} (a time shortly before the restart).';
@@ -61,6 +64,14 @@ export const MESHMONITOR_SETTINGS = defineSettings([
     absolute: true,
     default: null,
     example: '/var/lib/docker/volumes/meshmonitor_data/_data/.restore-completed',
+    transport: 'ssh',
+  },
+  {
+    key: 'tableListCommand',
+    label: 'Table list command',
+    help: "Run over SSH when a restore is planned; prints the live database's table names, one per line, so the plan names every table the backup leaves out (a system backup holds 20 of about 71). Needs the sqlite3 command on the host (or e.g. docker exec with a tool that has it); empty: use MeshMonitor 4.15.1's list. Placeholder: {dataDir}.",
+    kind: 'command',
+    default: MESHMONITOR_DEFAULTS.tableListCommand,
     transport: 'ssh',
   },
   {
@@ -106,5 +117,6 @@ export function meshMonitorSettings(installation: Pick<Installation, 'settings' 
     cadenceHours: numberOrNull(text.cadenceHours!),
     restoreTimeoutSeconds: Number(text.restoreTimeoutSeconds),
     liveCounts: text.liveCounts === 'off' ? 'off' : 'probe',
+    tableListCommand: text.tableListCommand ?? '',
   };
 }
