@@ -36,6 +36,12 @@ import { RotatingVerification } from './verification/rotating-check';
 import { anomalyHandlers } from './contract/handlers/anomalies';
 import { drillHandlers } from './contract/handlers/drills';
 
+/** What a fleet row keeps saying while a secret a restore made worthless is not stored again. */
+export interface SecretRenewal {
+  message: string;
+  action: NonNullable<InstallationStatus['action']>;
+}
+
 export interface CoreOptions {
   /** Data directory; defaults to $LIFEBOAT_HOME or the platform's config dir. */
   home?: string;
@@ -80,6 +86,8 @@ export interface Core {
   /** One-time (TOTP) codes the operator typed, waiting for the step that needs them; memory only. */
   readonly oneTimeCodes: OneTimeCodes;
   readonly statuses: Map<string, InstallationStatus>;
+  /** Secrets a restore made worthless, by installation id; `installations:update` with the secret clears one. */
+  readonly renewals: Map<string, SecretRenewal>;
   /** Schedules, the watchdog and notifications; `unattended.run()` makes this process run the schedules. */
   readonly unattended: Unattended;
   secrets(): SecretStore;
@@ -105,6 +113,7 @@ export async function createCore(options: CoreOptions = {}): Promise<Core> {
 class LifeboatCore implements Core {
   readonly version = VERSION;
   readonly statuses = new Map<string, InstallationStatus>();
+  readonly renewals = new Map<string, SecretRenewal>();
   readonly oneTimeCodes = new OneTimeCodes();
   readonly sessions = new InstallationSessions();
   readonly sessionKeys = new SessionKeys();
@@ -174,6 +183,12 @@ class LifeboatCore implements Core {
   }
 
   setStatus(status: InstallationStatus): void {
+    // "The restore removed Lifeboat's token: store a new one" outlives the refusals that follow
+    // (every later call is refused for exactly that reason) until a new secret is stored or it answers.
+    const renewal = this.renewals.get(status.installationId);
+    if (status.action?.kind === 'renew-secret') this.renewals.set(status.installationId, { message: status.message ?? '', action: status.action });
+    else if (status.state === 'online') this.renewals.delete(status.installationId);
+    else if (renewal && status.state === 'auth-failed') status = { ...status, ...renewal };
     this.statuses.set(status.installationId, status);
     this.events.emit('installation:status', status);
   }

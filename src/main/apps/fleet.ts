@@ -26,6 +26,14 @@ export class FleetService {
 
   constructor(private readonly core: Core) {}
 
+  /** The last refused listing no longer says anything (a new secret is stored, or a connection test passed). */
+  supersedeRefusal(installationId: string): void {
+    const known = this.remote.get(installationId);
+    if (!known?.error) return;
+    this.remote.set(installationId, { ...known, error: null });
+    this.core.events.emit('fleet:changed', { installationId });
+  }
+
   /** A scheduled pull read the list: its newest backup is what the app made last. */
   noteRemote(installationId: string, newest: { id: string; createdAt: string | null } | null): void {
     const known = this.remote.get(installationId);
@@ -59,7 +67,8 @@ export class FleetService {
       const status = this.core.statuses.get(installation.id) ?? null;
       // A pull that stopped for the operator's one-time code is waiting for a person, not failing.
       const pullFailed = lastPull?.status === 'failed' && lastPull.error?.code !== 'CODE_REQUIRED';
-      const failing = pullFailed || status?.state === 'offline' || status?.state === 'auth-failed' || status?.state === 'host-key-untrusted' || Boolean(remote?.error);
+      const remoteError = remote?.error ?? null;
+      const failing = pullFailed || status?.state === 'offline' || status?.state === 'auth-failed' || status?.state === 'host-key-untrusted' || Boolean(remoteError);
       return {
         installationId: installation.id,
         name: installation.name,
@@ -73,7 +82,7 @@ export class FleetService {
         ...(anomalies.some((a) => a.installationId === installation.id)
           ? { anomalies: anomalies.filter((a) => a.installationId === installation.id).map((a) => ({ id: a.id, kind: a.kind, snapshotId: a.snapshotId, detail: a.detail })) }
           : {}),
-        lastError: remote?.error ?? (pullFailed ? (lastPull?.error?.message ?? null) : failing ? (status?.message ?? null) : null),
+        lastError: remoteError ?? (pullFailed ? (lastPull?.error?.message ?? null) : failing ? (status?.message ?? null) : null),
         ...(remote?.findings?.length ? { findings: remote.findings } : {}),
       };
     });

@@ -35,6 +35,8 @@ export function startConnectionTest(core: Core, installation: Installation): Job
         });
         throw new LifeboatError(payload.code, payload.message, { details: { ...payload.details, report }, cause: error });
       }
+      // The test made an authenticated call: a listing refused before it is out of date.
+      core.fleet.supersedeRefusal(installation.id);
       const latencies = report.steps.map((s) => s.latencyMs).filter((l): l is number => l !== undefined);
       core.setStatus({
         installationId: installation.id,

@@ -54,6 +54,8 @@ export interface MeshMonitorHandle {
   backupDir: string;
   logFile: string;
   apiToken: string | undefined;
+  /** Makes a new API token for admin, as its Settings page does (revoking admin's older one). */
+  issueToken(): Promise<string>;
   /** Live rows of a table (for assertions). */
   rows(table: string): Row[];
   /** Stops and starts again like a container restart: new session secret, optional RESTORE_FROM_BACKUP. */
@@ -170,6 +172,10 @@ class FakeMeshMonitor {
 
   rows(table: string): Row[] {
     return this.store.rows(table);
+  }
+
+  issueToken(): Promise<void> {
+    return this.installToken(true);
   }
 
   private async installToken(option: string | true): Promise<void> {
@@ -565,6 +571,10 @@ export async function startMeshMonitor(options: MeshMonitorOptions): Promise<Mes
     logFile: fake.log.file,
     get apiToken() {
       return fake.apiToken;
+    },
+    issueToken: async () => {
+      await fake.issueToken();
+      return fake.apiToken!;
     },
     rows: (table) => fake.rows(table),
     restart: async (restartOptions = {}) => {

@@ -16,8 +16,12 @@ export function installationHandlers(core: Core): HandlerMap<keyof typeof instal
     'installations:update': async ({ id, changes }) => {
       const updated = await core.registry.update(id, changes);
       // The secret a restore made worthless was stored again: the row no longer asks for it.
-      const asked = core.statuses.get(id)?.action;
-      if (asked && changes.secrets?.[asked.slot]) core.setStatus({ installationId: id, state: 'unknown', checkedAt: null, message: `A new ${asked.label} is stored; test the connection.` });
+      const asked = core.renewals.get(id)?.action;
+      if (asked && changes.secrets?.[asked.slot]) {
+        core.renewals.delete(id);
+        core.fleet.supersedeRefusal(id);
+        core.setStatus({ installationId: id, state: 'unknown', checkedAt: null, message: `A new ${asked.label} is stored; test the connection.` });
+      }
       changed(`updated ${updated.name}`);
       return updated;
     },

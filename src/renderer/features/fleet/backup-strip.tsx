@@ -20,6 +20,11 @@ import { fleetHref } from './sub-route';
 export function BackupStrip(props: { installation: Installation }): ReactNode {
   const { installation } = props;
   const entry = useStore((s) => s.fleet.overview?.[installation.id]);
+  const status = useStore((s) => s.fleet.statuses[installation.id]);
+  // A restore that made the secret worthless explains the refusals that follow better than they do.
+  const renewal = status?.action?.kind === 'renew-secret' ? (status.message ?? null) : null;
+  // What to do next when nothing was checked yet ("A new API token is stored; test the connection.").
+  const nextStep = status?.state === 'unknown' && !entry?.lastError ? (status.message ?? null) : null;
   const job = useNewestInstallationJob(installation.id, BACKUP_ACTION_KINDS);
 
   // Reachable but never listed (just added, or its host key just trusted): list it once, so the row does not say "not listed yet" after a passing test.
@@ -51,9 +56,18 @@ export function BackupStrip(props: { installation: Installation }): ReactNode {
           <strong>Security finding:</strong> {finding}
         </p>
       ))}
-      {entry.lastError ? (
+      {renewal ? (
+        <p className="fleet-last-error" role="note" title={entry.lastError ?? undefined}>
+          {renewal}
+        </p>
+      ) : entry.lastError ? (
         <p className="fleet-last-error" role="note">
           <strong>Last error:</strong> {entry.lastError}
+        </p>
+      ) : null}
+      {nextStep ? (
+        <p className="fleet-note" role="note">
+          {nextStep}
         </p>
       ) : null}
       {job ? <ActionJob job={job} /> : null}

@@ -54,6 +54,8 @@ export function InstallationFormDialog(props: {
   const [testNow, setTestNow] = useState(true);
   const formRef = useRef<HTMLFormElement>(null);
   const editing = installation !== undefined;
+  // Opened to store a secret a restore made worthless: that field has the focus, not the name.
+  const renewing = useStore((s) => (installation ? s.fleet.statuses[installation.id]?.action?.kind === 'renew-secret' : false));
   const [schedule, setSchedule] = useState<ScheduleDraft>(emptyScheduleDraft);
   const [defaultPull, setDefaultPull] = useState<ScheduleSpec | null>(null);
   const canTrigger = useStore((s) => (installation ? (s.fleet.overview?.[installation.id]?.capabilities.trigger ?? false) : false));
@@ -128,7 +130,7 @@ export function InstallationFormDialog(props: {
 
         <div className="form-grid">
           <Field label="Name" error={e('name')} className="span-4">
-            {(c) => <input {...c} type="text" value={form.name} onChange={(ev) => patch({ name: ev.target.value })} placeholder="e.g. Office Nojoin" autoComplete="off" data-autofocus />}
+            {(c) => <input {...c} type="text" value={form.name} onChange={(ev) => patch({ name: ev.target.value })} placeholder="e.g. Office Nojoin" autoComplete="off" data-autofocus={renewing ? undefined : true} />}
           </Field>
           <Field label="App" error={e('app')} className="span-2">
             {(c) => (
@@ -327,6 +329,11 @@ function SecretField(props: {
   const { purpose, installation } = props;
   const backend = useStore((s) => s.system.info?.secrets);
   const stored = installation?.secretPurposes.includes(purpose) ?? false;
+  // Opened from "Store a new …" on the row: the form starts at the secret the restore made worthless.
+  const renewing = useStore((s) => {
+    const action = installation ? s.fleet.statuses[installation.id]?.action : undefined;
+    return action?.kind === 'renew-secret' && action.slot === purpose;
+  });
   const [forgetting, setForgetting] = useState(false);
   const [error, setError] = useState<unknown>(null);
 
@@ -368,6 +375,7 @@ function SecretField(props: {
           {...c}
           type="password"
           autoComplete="new-password"
+          data-autofocus={renewing ? true : undefined}
           value={props.form.secrets[purpose] ?? ''}
           placeholder={stored ? 'Leave empty to keep the stored one' : ''}
           onChange={(ev) => props.onChange(purpose, ev.target.value)}

@@ -71,11 +71,6 @@ export function InstallationRow(props: { installation: Installation; onEdit: (id
         </div>
         <div className="fleet-status">
           <StatusPill status={status} />
-          {status?.action?.kind === 'renew-secret' ? (
-            <button type="button" className="button button-small button-primary" onClick={() => onEdit(installation.id)} title={status.message} aria-label={`Store a new ${status.action.label} for ${installation.name}`}>
-              Store a new {status.action.label}…
-            </button>
-          ) : null}
         </div>
         <div className="fleet-checked" title={status?.checkedAt ? formatTime(status.checkedAt) : undefined}>
           {status?.checkedAt ? formatRelative(status.checkedAt, now) : 'never'}

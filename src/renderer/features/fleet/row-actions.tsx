@@ -6,11 +6,15 @@ import type { BackupActions } from './backup-actions';
 import { fleetHref } from './sub-route';
 
 /** The one thing that matters now for an installation, shown as the row's primary button. */
-export type PrimaryAction = 'trust' | 'fix' | 'pull' | 'trigger' | 'test';
+export type PrimaryAction = 'trust' | 'renew' | 'fix' | 'pull' | 'trigger' | 'test';
 
-/** Trust… when a key changed or is new, Fix… when failing, else the everyday backup verb. */
+/**
+ * Trust… when a key changed or is new, "Store a new …" when a restore made the secret worthless,
+ * Fix… when failing, else the everyday backup verb.
+ */
 export function primaryActionOf(status: InstallationStatus | undefined, backups: BackupActions): PrimaryAction {
   if (status?.state === 'host-key-untrusted') return 'trust';
+  if (status?.action?.kind === 'renew-secret') return 'renew';
   if (backups.entry?.freshness === 'failing' || status?.state === 'offline' || status?.state === 'auth-failed') return 'fix';
   if (backups.entry?.capabilities.pull) return 'pull';
   if (backups.entry?.capabilities.trigger) return 'trigger';
@@ -44,6 +48,12 @@ export function RowActions(props: {
         return (
           <button type="button" className="button button-small button-primary" onClick={props.onTest} disabled={props.busy || testing} aria-label={`Trust… the server of ${name}`}>
             {testing ? 'Checking…' : 'Trust…'}
+          </button>
+        );
+      case 'renew':
+        return (
+          <button type="button" className="button button-small button-primary" onClick={props.onEdit} title={status?.message} aria-label={`Store a new ${status?.action?.label ?? 'secret'} for ${name}`}>
+            Store a new {status?.action?.label ?? 'secret'}…
           </button>
         );
       case 'fix':
