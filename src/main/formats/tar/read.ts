@@ -84,9 +84,13 @@ export async function* iterateTarGz(source: Readable, options: IterateTarOptions
     streamError ??= error;
     extract.destroy(streamError);
   };
-  source.once('error', (e) => onFailure(fail(e, 'Reading the archive failed')));
-  gunzip.once('error', (e) => onFailure(fail(e, 'The archive is not a complete gzip stream')));
-  capper.once('error', (e) => onFailure(fail(e, 'The archive is too large')));
+  // The loop learns of every failure through streamError; once the consumer stopped early, nothing
+  // else listens to `extract`, and a late gzip error must not become an uncaught exception.
+  extract.on('error', () => undefined);
+  // `on`, not `once`: a stream may emit a second error, which unhandled would end the process.
+  source.on('error', (e) => onFailure(fail(e, 'Reading the archive failed')));
+  gunzip.on('error', (e) => onFailure(fail(e, 'The archive is not a complete gzip stream')));
+  capper.on('error', (e) => onFailure(fail(e, 'The archive is too large')));
   const onAbort = (): void => onFailure(new LifeboatError('CANCELLED', 'Reading the archive was cancelled.'));
   signal?.addEventListener('abort', onAbort, { once: true });
   source.pipe(gunzip).pipe(capper).pipe(extract as unknown as NodeJS.WritableStream);
@@ -128,7 +132,7 @@ export async function* iterateTarGz(source: Readable, options: IterateTarOptions
         await drain(entry);
         continue;
       }
-      const body = relay(entry);
+      const body = relay(entry, name);
       yield {
         name,
         type: type === 'directory' ? 'directory' : 'file',
@@ -155,8 +159,11 @@ export async function* iterateTarGz(source: Readable, options: IterateTarOptions
 
 type RelayedBody = PassThrough & { ended: Promise<void> };
 
-/** Copies a tar-stream entry into a Node stream, keeping the entry flowing even if the consumer gives up. */
-function relay(entry: Entry): RelayedBody {
+/**
+ * Copies a tar-stream entry into a Node stream, keeping the entry flowing even if the consumer gives
+ * up; a member cut short (a valid gzip around a truncated tar) reaches the consumer as ARCHIVE_INVALID.
+ */
+function relay(entry: Entry, name: string): RelayedBody {
   const body = new PassThrough() as RelayedBody;
   body.ended = new Promise<void>((resolve, reject) => {
     entry.on('data', (chunk: unknown) => {
@@ -170,13 +177,15 @@ function relay(entry: Entry): RelayedBody {
       resolve();
     });
     entry.on('error', (error: Error) => {
-      body.destroy(error);
-      reject(error);
+      const typed = error instanceof LifeboatError ? error : new LifeboatError('ARCHIVE_INVALID', `The archive member "${name}" is cut short or damaged: ${error.message}.`, { details: { name }, cause: error });
+      body.destroy(typed);
+      reject(typed);
     });
   });
-  // The same error also reaches the consumer through `body` and the iterator; this only keeps an
-  // abandoned entry (consumer broke out of the loop) from becoming an unhandled rejection.
+  // The same error also reaches the consumer through `body` and the iterator; these only keep an
+  // abandoned entry (consumer broke out of the loop) from becoming an unhandled rejection or error.
   body.ended.catch(() => undefined);
+  body.on('error', () => undefined);
   return body;
 }
 

@@ -1,0 +1,224 @@
+// The fuzz suite's cases: mutations of every app's real samples (test/fixtures), in a fixed-seed
+// order so that a failing case replays. Generic mutations apply to every format (cuts at many points,
+// bit flips, overwritten and zeroed regions, length-like fields set huge, duplicated regions, garbage
+// appended or alone); format-specific ones add what only that format has: ZIP member names that
+// escape (zip slip, absolute, backslash, symlink) and lying sizes, a valid gzip around a cut tar,
+// gzip bombs by ratio and by total, sidecars that lie about size and checksum or do not parse, and
+// wrong keys for the encrypted formats.
+import { createHash } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
+import { createGzip, gunzipSync, gzipSync } from 'node:zlib';
+import { seededRandom } from '../fleet/loomio/samples';
+import { centralDirectoryOnlyZip, readRawZip, writeRawZip } from '../fleet/nojoin/zip-tools';
+
+const FIXTURES = path.resolve('test/fixtures');
+
+/** One hostile input: the archive, its sidecars beside it, and the key to give when one is asked for. */
+export interface FuzzCase {
+  format: string;
+  name: string;
+  /** The file's name (its sidecars are named after it). */
+  fileName: string;
+  app: string;
+  bytes: () => Buffer | Promise<Buffer>;
+  sidecars?: { name: string; bytes: Buffer }[];
+  /** Given when the archive asks for a key (KEY_REQUIRED). */
+  key?: string;
+  /** Set on the untouched sample: whether its preview must find it intact. */
+  sampleIntact?: boolean;
+}
+
+interface Sample {
+  format: string;
+  app: string;
+  file: string;
+  sidecars?: string[];
+  key?: string;
+  wrongKey?: string;
+  kind?: 'zip' | 'tar.gz' | 'sidecar-json';
+  /** What the untouched sample previews as (default: intact). */
+  intact?: boolean;
+}
+
+const LOOMIO_KEY = 'a7863fc93a8c1c2511bbccbca8cac9dfbbae83b3ecce153db6c8e0c07f5f8cfe';
+const DBACKUP_KEY = '920ce81f1f50362981876baeb0f6646a71c591cfe38d835e06cdc476873b0833';
+
+/** The real samples each format's cases start from. */
+export const SAMPLES: Sample[] = [
+  { format: 'nojoin zip', app: 'nojoin', file: 'nojoin/nojoin_backup_sample.zip', kind: 'zip' },
+  { format: 'meshmonitor tar.gz', app: 'meshmonitor', file: 'meshmonitor/2026-11-23_131719.tar.gz', kind: 'tar.gz' },
+  { format: 'weavestream pg_dump', app: 'weavestream', file: 'weavestream/default-compression/weavestream-postgres-2026-11-23T13-16-59Z.dump', sidecars: ['weavestream-postgres-2026-11-23T13-16-59Z.manifest.json'], kind: 'sidecar-json' },
+  { format: 'weavestream pg_dump', app: 'weavestream', file: 'weavestream/z0-uncompressed/weavestream-postgres-2026-11-23T13-17-01Z.dump', sidecars: ['weavestream-postgres-2026-11-23T13-17-01Z.manifest.json'], kind: 'sidecar-json' },
+  // These two came without a manifest: intact they are not (the manifest check fails), but they must preview.
+  { format: 'weavestream pg_dump', app: 'weavestream', file: 'weavestream/extra-v1.14-seekable/pg15-seekable-default.dump', intact: false },
+  { format: 'weavestream pg_dump', app: 'weavestream', file: 'weavestream/extra-v1.16-pg17-pglite/pg17-default.dump', intact: false },
+  { format: 'loomio fernet', app: 'loomio', file: 'loomio/loomio-hourly-20261123-131211.sql.enc', key: LOOMIO_KEY, wrongKey: LOOMIO_KEY.replace(/^a7/, 'b8') },
+  { format: 'loomio fernet', app: 'loomio', file: 'loomio/loomio_backup_20261123_131211.sql.enc', key: LOOMIO_KEY },
+  { format: 'dbackup gcm', app: 'dbackup', file: 'dbackup/Loomio DB/Loomio_DB_2026-11-23_13-12-50.sql.gz.enc', sidecars: ['Loomio_DB_2026-11-23_13-12-50.sql.gz.enc.meta.json'], key: DBACKUP_KEY, wrongKey: DBACKUP_KEY.replace(/^92/, '29'), kind: 'sidecar-json' },
+  { format: 'dbackup gcm', app: 'dbackup', file: 'dbackup/Loomio All DBs/Loomio_All_DBs_2026-11-23_13-13-18.tar.gz.enc', sidecars: ['Loomio_All_DBs_2026-11-23_13-13-18.tar.gz.enc.meta.json'], key: DBACKUP_KEY, kind: 'sidecar-json' },
+  { format: 'dbackup gcm', app: 'dbackup', file: 'dbackup/config-backups/config_backup_2026-11-23T13-12-50-765Z.json.gz', sidecars: ['config_backup_2026-11-23T13-12-50-765Z.json.gz.meta.json'], kind: 'sidecar-json' },
+  { format: 'folder of archives', app: 'directory', file: 'directory/site-001.tar.gz', sidecars: ['site-001.tar.gz.sha256'], kind: 'tar.gz' },
+];
+
+type Mutation = (bytes: Buffer, random: () => number) => Buffer;
+
+const int = (random: () => number, n: number): number => Math.floor(random() * n);
+
+function flipBits(count: number): Mutation {
+  return (bytes, random) => {
+    const out = Buffer.from(bytes);
+    for (let i = 0; i < count && out.length > 0; i += 1) out[int(random, out.length)]! ^= 1 << int(random, 8);
+    return out;
+  };
+}
+
+/** The generic mutations, each named; `random` decides where. */
+const GENERIC: [string, Mutation][] = [
+  ['empty', () => Buffer.alloc(0)],
+  ['one byte', (b) => b.subarray(0, 1)],
+  ['cut at a random point', (b, r) => b.subarray(0, int(r, b.length))],
+  ['cut in the first 512 bytes', (b, r) => b.subarray(0, int(r, Math.min(512, b.length)))],
+  ['cut one byte short', (b) => b.subarray(0, b.length - 1)],
+  ['one bit flipped', flipBits(1)],
+  ['eight bits flipped', flipBits(8)],
+  ['64 bits flipped', flipBits(64)],
+  ['a region overwritten with random bytes', (b, r) => {
+    const out = Buffer.from(b);
+    const at = int(r, out.length);
+    for (let i = at; i < Math.min(out.length, at + 1 + int(r, 256)); i += 1) out[i] = int(r, 256);
+    return out;
+  }],
+  ['a region zeroed', (b, r) => {
+    const out = Buffer.from(b);
+    const at = int(r, out.length);
+    out.fill(0, at, Math.min(out.length, at + 1 + int(r, 4096)));
+    return out;
+  }],
+  ['a length-like field set huge', (b, r) => {
+    const out = Buffer.from(b);
+    const at = int(r, Math.max(1, Math.min(out.length - 4, 4096)));
+    if (out.length >= 4) (r() < 0.5 ? out.writeUInt32LE.bind(out) : out.writeUInt32BE.bind(out))(0x7fff_fff0 + int(r, 15), at);
+    return out;
+  }],
+  ['a region duplicated in place', (b, r) => {
+    const at = int(r, b.length);
+    const length = 1 + int(r, 2048);
+    return Buffer.concat([b.subarray(0, at + length), b.subarray(at, at + length), b.subarray(at + length)]);
+  }],
+  ['garbage appended', (b, r) => Buffer.concat([b, Buffer.from(Array.from({ length: 1 + int(r, 4096) }, () => int(r, 256)))])],
+  ['random bytes of the same size', (b, r) => Buffer.from(Array.from({ length: b.length }, () => int(r, 256)))],
+];
+
+/** A tar with one member of `size` zero bytes, gzipped as one member: tiny on disk, huge when unpacked. */
+async function gzipBomb(member: string, size: number): Promise<Buffer> {
+  const header = Buffer.alloc(512);
+  header.write(member, 0, 'utf8');
+  header.write('0000644\0', 100);
+  header.write('0000000\0', 108);
+  header.write('0000000\0', 116);
+  header.write(`${size.toString(8).padStart(11, '0')}\0`, 124);
+  header.write('00000000000\0', 136);
+  header.write('0', 156);
+  header.write('ustar\u000000', 257);
+  header.fill(' ', 148, 156);
+  let sum = 0;
+  for (const byte of header) sum += byte;
+  header.write(`${sum.toString(8).padStart(6, '0')}\0 `, 148);
+  const gzip = createGzip({ level: 1 });
+  const out: Buffer[] = [];
+  gzip.on('data', (chunk: Buffer) => out.push(chunk));
+  const done = new Promise((resolve, reject) => gzip.on('end', resolve).on('error', reject));
+  const write = (chunk: Buffer): Promise<void> => new Promise((resolve) => (gzip.write(chunk) ? resolve() : gzip.once('drain', () => resolve())));
+  await write(header);
+  const slice = Buffer.alloc(Math.min(size, 16 * 1024 * 1024));
+  for (let left = size; left > 0; left -= slice.length) await write(left >= slice.length ? slice : slice.subarray(0, left));
+  gzip.end(Buffer.alloc(1024));
+  await done;
+  return Buffer.concat(out);
+}
+
+/** Which bombs to make: the quick one (for `npm test`), or all (the full run). */
+export type Bombs = 'small' | 'all';
+
+function tarGzCases(sample: Sample, bytes: Buffer, random: () => number, bombs: Bombs): [string, FuzzCase['bytes']][] {
+  const tar = gunzipSync(bytes);
+  const cases: [string, FuzzCase['bytes']][] = [];
+  for (let i = 0; i < 8; i += 1) {
+    const at = int(random, tar.length);
+    cases.push([`valid gzip around a tar cut at ${at}`, () => gzipSync(tar.subarray(0, at))]);
+  }
+  cases.push(['valid gzip around a tar with flipped header bits', () => gzipSync(Buffer.concat([flipBits(4)(tar.subarray(0, 512), random), tar.subarray(512)]))]);
+  cases.push(['gzip of random bytes', () => gzipSync(Buffer.from(Array.from({ length: 4096 }, () => int(random, 256))))]);
+  cases.push(['two gzip members, the second garbage', () => Buffer.concat([bytes, Buffer.from([0x1f, 0x8b, 8, 0, 0, 0, 0, 0, 0, 3, 1, 2, 3])])]);
+  cases.push(['gzip bomb: one 256 MiB member', () => gzipBomb(`${path.basename(sample.file).replace(/\.tar\.gz$/, '')}/nodes.json`, 256 * 1024 * 1024)]);
+  if (bombs === 'all') cases.push(['gzip bomb: one 2 GiB member', () => gzipBomb('bomb/zeros.json', 2 * 1024 * 1024 * 1024)]);
+  return cases;
+}
+
+function zipCases(members: { name: string; data: Buffer }[], random: () => number, bombs: Bombs): [string, FuzzCase['bytes']][] {
+  const rename = (to: (name: string) => string) => (): Buffer => {
+    const index = int(random, members.length);
+    return writeRawZip(members.map((m, i) => ({ name: i === index ? to(m.name) : m.name, data: m.data })));
+  };
+  const cases: [string, FuzzCase['bytes']][] = [
+    ['zip slip: a member named ../', rename((n) => `../../${n}`)],
+    ['a member with an absolute name', rename((n) => `/tmp/${n}`)],
+    ['a member with a backslash name', rename((n) => n.replace(/\//g, '\\'))],
+    ['a symlink member', () => writeRawZip([...members.map((m) => ({ name: m.name, data: m.data })), { name: 'link', data: '/etc/passwd', unixMode: 0o120777 }])],
+    ['a member whose sizes lie', () => writeRawZip(members.map((m, i) => ({ name: m.name, data: m.data, ...(i === 0 ? { claim: { uncompressed: 3 } } : {}) })))],
+    ['a member claiming 4 GiB', () => writeRawZip(members.map((m, i) => ({ name: m.name, data: m.data, ...(i === 0 ? { claim: { uncompressed: 0xffff_fff0 } } : {}) })))],
+    ['a wrong CRC-32', () => writeRawZip(members.map((m, i) => ({ name: m.name, data: m.data, ...(i === 0 ? { forceCrc: 0xdeadbeef } : {}) })))],
+    ['a member marked encrypted', () => writeRawZip(members.map((m, i) => ({ name: m.name, data: m.data, ...(i === 0 ? { extraFlags: 1 } : {}) })))],
+    ['a member with an unknown method', () => writeRawZip(members.map((m, i) => ({ name: m.name, data: m.data, ...(i === 0 ? { recordMethod: 12 } : {}) })))],
+    ['every member twice', () => writeRawZip([...members, ...members].map((m) => ({ name: m.name, data: m.data })))],
+  ];
+  if (bombs === 'all') cases.push(['a central directory of a million members', () => centralDirectoryOnlyZip(1_000_000)]);
+  if (bombs === 'all') cases.push(['zip bomb: a 512 MiB JSON member by ratio', () => writeRawZip([...members.map((m) => ({ name: m.name, data: m.data })), { name: 'bomb.json', data: Buffer.alloc(512 * 1024 * 1024, 0x20) }])]);
+  return cases;
+}
+
+interface SidecarLie {
+  name: string;
+  sidecars: (original: Buffer) => Buffer;
+}
+
+function sidecarCases(sample: Sample): SidecarLie[] {
+  const lies: SidecarLie[] = [
+    { name: 'sidecar that does not parse', sidecars: (s) => s.subarray(0, Math.floor(s.length / 2)) },
+    { name: 'sidecar naming another checksum', sidecars: (s) => Buffer.from(s.toString('utf8').replace(/[0-9a-f]{64}/, createHash('sha256').update('other').digest('hex'))) },
+    { name: 'sidecar lying about the size', sidecars: (s) => Buffer.from(s.toString('utf8').replace(/("(?:size|sizeBytes|fileSize|compressedSize)"\s*:\s*)\d+/, '$1123')) },
+    { name: 'sidecar of 4 MiB', sidecars: (s) => Buffer.concat([s, Buffer.alloc(4 * 1024 * 1024 + 1, 0x20)]) },
+    { name: 'sidecar that is an array', sidecars: () => Buffer.from('[1,2,3]') },
+  ];
+  return sample.sidecars?.length ? lies : [];
+}
+
+/**
+ * Every case, in a fixed order for the seed: `perSample` generic mutations of each sample (cycling
+ * through the generic kinds), then the format-specific ones. `bombs` adds the slow-to-make bombs.
+ */
+export async function fuzzCases(options: { seed: number; perSample: number; bombs: Bombs }): Promise<FuzzCase[]> {
+  const random = seededRandom(options.seed);
+  const cases: FuzzCase[] = [];
+  for (const sample of SAMPLES) {
+    const file = path.join(FIXTURES, sample.file);
+    const original = readFileSync(file);
+    const sidecars = (sample.sidecars ?? []).map((name) => ({ name, bytes: readFileSync(path.join(path.dirname(file), name)) }));
+    const base = { format: sample.format, app: sample.app, fileName: path.basename(file), sidecars, ...(sample.key ? { key: sample.key } : {}) };
+    for (let i = 0; i < options.perSample; i += 1) {
+      const [kind, mutate] = GENERIC[i % GENERIC.length]!;
+      const seed = int(random, 2 ** 31);
+      cases.push({ ...base, name: `${sample.file}: ${kind} (#${i})`, bytes: () => mutate(original, seededRandom(seed)) });
+    }
+    const specific = sample.kind === 'zip' ? zipCases(await readRawZip(original), random, options.bombs) : sample.kind === 'tar.gz' ? tarGzCases(sample, original, random, options.bombs) : [];
+    for (const [kind, make] of specific) cases.push({ ...base, name: `${sample.file}: ${kind}`, bytes: make });
+    for (const lie of sidecarCases(sample)) {
+      cases.push({ ...base, name: `${sample.file}: ${lie.name}`, bytes: () => original, sidecars: sidecars.map((s, i) => (i === 0 ? { name: s.name, bytes: lie.sidecars(s.bytes) } : s)) });
+    }
+    if (sample.wrongKey) cases.push({ ...base, name: `${sample.file}: the wrong key`, bytes: () => original, key: sample.wrongKey });
+    if (sample.key) cases.push({ ...base, name: `${sample.file}: no key at all`, bytes: () => original, key: undefined });
+    cases.push({ ...base, name: `${sample.file}: the sample itself`, bytes: () => original, sampleIntact: sample.intact ?? true });
+  }
+  return cases;
+}
