@@ -1,6 +1,6 @@
 // The thin Electron shell: one window, a menu, a tray icon, and the IPC bridge. Everything
 // else is the core, which runs the same under plain Node (see src/main/cli).
-import { app, BrowserWindow, Menu, Notification, Tray, nativeImage, powerMonitor, session, shell } from 'electron';
+import { app, BrowserWindow, Menu, Notification, Tray, nativeImage, net, powerMonitor, session, shell } from 'electron';
 import path from 'node:path';
 import { createCore, type Core } from '../core';
 import { installIpcBridge } from './ipc-bridge';
@@ -11,6 +11,7 @@ let core: Core | null = null;
 let mainWindow: BrowserWindow | null = null;
 let tray: Tray | null = null;
 let closeToTray = true;
+const NETWORK_POLL_MS = 10_000;
 
 const rendererIndex = path.join(__dirname, '..', 'renderer', 'index.html');
 const preloadScript = path.join(__dirname, '..', 'preload', 'index.cjs');
@@ -125,6 +126,12 @@ async function start(): Promise<void> {
   if (app.isPackaged) app.setLoginItemSettings({ openAtLogin: settings.startAtLogin, openAsHidden: true });
   // Waking from sleep: catch up what was missed, once.
   powerMonitor.on('resume', () => void core?.unattended.wake());
+  // The network coming back: Electron has no main-process event for it, so its word is read on
+  // the power events and every few seconds; the core decides what a return means (run what is past due once).
+  const network = () => void core?.unattended.networkChanged(net.isOnline());
+  powerMonitor.on('resume', network);
+  powerMonitor.on('unlock-screen', network);
+  setInterval(network, NETWORK_POLL_MS).unref();
   for (const name of ['watch:changed', 'schedule:changed'] as const) core.events.on(name, () => void refreshTray());
   core.events.on('notification:new', (n) => {
     if (n.severity !== 'info' && Notification.isSupported()) new Notification({ title: n.title, body: n.message }).show();
