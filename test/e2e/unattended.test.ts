@@ -12,6 +12,9 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { screenshot } from '../harness/browser';
 import { useServedE2e } from '../harness/e2e-served';
 import { rowAction } from '../harness/fleet-row';
+import { trayModel } from '../../src/main/schedule/tray';
+import { fleetTitle } from '../../src/shared/fleet-title';
+import type { FleetState } from '../../src/shared/schedule';
 
 const e2e = useServedE2e('unattended');
 let receiver: http.Server;
@@ -139,5 +142,24 @@ describe('notification settings', () => {
     await screenshot(e2e.page, 'e2e-unattended-notify-settings');
     // The URL stays in the keychain: the page never gets it back.
     expect(await e2e.page.content()).not.toContain('/lifeboat-e2e');
+  });
+});
+
+describe('the same state everywhere', () => {
+  it("the header and the page title follow a change of the fleet's state, in the tray's words", async () => {
+    await e2e.page.goto(e2e.lifeboat.url);
+    await e2e.page.getByRole('status', { name: 'Fleet: 1 overdue or failing' }).waitFor();
+    // A daily cadence for an installation added three hours ago: it is fresh again.
+    const current = await call<{ name: string; app: string; ssh: unknown; settings: unknown }>('installations:get', { id: installationId });
+    await call('installations:update', { id: installationId, changes: { name: current.name, app: current.app, ssh: current.ssh, settings: current.settings, expectedCadenceHours: 24 } });
+    const state = e2e.page.getByRole('status', { name: 'Fleet: All fresh' });
+    await state.waitFor();
+    expect(await state.getAttribute('class')).toContain('fleet-state-ok');
+    await e2e.page.waitForFunction(() => document.title === 'All fresh — Lifeboat');
+    // The core's words for the tray are the page's: one function makes both.
+    const { fleet } = await call<{ fleet: FleetState }>('watch:states', {});
+    expect(await e2e.page.title()).toBe(fleetTitle(fleet));
+    expect(trayModel(fleet, null).tooltip).toBe(await e2e.page.title());
+    await screenshot(e2e.page, 'e2e-unattended-header-fresh');
   });
 });

@@ -6,6 +6,7 @@ import { createCore, type Core } from '../core';
 import { installIpcBridge } from './ipc-bridge';
 import { handleMediaScheme, registerMediaScheme } from './media-protocol';
 import { RENDERER_CSP } from '../contract/http-twin';
+import type { TrayAction } from '../schedule/tray';
 
 let core: Core | null = null;
 let mainWindow: BrowserWindow | null = null;
@@ -51,27 +52,19 @@ function buildTray(): void {
   void refreshTray();
 }
 
-/** The tray shows the fleet's state; its menu pulls what is overdue and pauses the schedules. */
+/** The tray renders the core's tray model (state, tooltip, menu); choosing an item runs its command. */
 async function refreshTray(): Promise<void> {
   if (!tray || !core) return;
   const c = core;
-  const [states, schedules] = await Promise.all([c.dispatch('watch:states', {}, { transport: 'ipc' }), c.dispatch('schedule:overview', {}, { transport: 'ipc' })].map((p) => p.then((r) => (r.ok ? r.data : null)))) as [{ fleet: { summary: string } } | null, { paused: { until: string } | null } | null];
-  const summary = states?.fleet.summary ?? 'Lifeboat';
-  const paused = schedules?.paused ?? null;
-  tray.setToolTip(`Lifeboat — ${summary}${paused ? ' (schedules paused)' : ''}`);
-  const call = (name: 'schedule:run-overdue' | 'schedule:resume' | 'schedule:pause', input: object) => () => void c.dispatch(name, input, { transport: 'ipc' }).then(() => refreshTray());
-  tray.setContextMenu(
-    Menu.buildFromTemplate([
-      { label: summary, enabled: false },
-      { type: 'separator' },
-      { label: 'Open Lifeboat', click: () => showWindow() },
-      { label: 'Pull everything overdue now', click: call('schedule:run-overdue', {}) },
-      paused ? { label: 'Resume schedules', click: call('schedule:resume', {}) } : { label: 'Pause schedules for 1 hour', click: call('schedule:pause', { minutes: 60 }) },
-      ...(paused ? [] : [{ label: 'Pause schedules until resumed', click: call('schedule:pause', {}) }]),
-      { type: 'separator' },
-      { label: 'Quit', role: 'quit' },
-    ]),
-  );
+  const model = await c.unattended.tray().catch(() => null);
+  if (!model || !tray) return;
+  tray.setToolTip(model.tooltip);
+  const run = (action: TrayAction | null) => () => {
+    if (action === 'open') showWindow();
+    else if (action === 'quit') app.quit();
+    else if (action) void c.dispatch(action.command, action.input, { transport: 'ipc' }).then(() => refreshTray());
+  };
+  tray.setContextMenu(Menu.buildFromTemplate(model.items.map((item) => ('separator' in item ? { type: 'separator' as const } : { label: item.label, enabled: item.enabled, click: run(item.action) }))));
 }
 
 function showWindow(): void {

@@ -7,7 +7,8 @@ import { Watchdog, fleetState, type WatchInput } from '../watchdog/watchdog';
 import { acquireDataDirLock, describeHolder, lockHolder, type DataDirLock } from './lock';
 import { CoreTaskExecutor } from './runs';
 import { NetworkMonitor, endpointOf } from './reachability';
-import { Scheduler, TICK_MS, systemClock, type Clock, type TaskDef, type TickContext } from './scheduler';
+import { Scheduler, TICK_MS, pausedUntil, systemClock, type Clock, type TaskDef, type TickContext } from './scheduler';
+import { trayModel, type TrayModel } from './tray';
 import { ScheduleStore } from './store';
 
 /**
@@ -121,6 +122,13 @@ export class Unattended {
 
   async fleetState(): Promise<FleetState> {
     return fleetState(await this.watchdog.entries());
+  }
+
+  /** The tray's state and menu now (the fleet evaluated, whether schedules are paused). */
+  async tray(): Promise<TrayModel> {
+    const [entries, config] = await Promise.all([this.evaluate(), this.store.config()]);
+    const paused = pausedUntil(config, this.clock.now());
+    return trayModel(fleetState(entries), paused ? { until: paused } : null);
   }
 
   async overview(): Promise<ScheduleOverview> {
