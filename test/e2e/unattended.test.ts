@@ -163,3 +163,42 @@ describe('the same state everywhere', () => {
     await screenshot(e2e.page, 'e2e-unattended-header-fresh');
   });
 });
+
+describe('desktop notifications in the browser twin', () => {
+  it('once the operator allows them, an alarm is shown through the browser Notification API', async () => {
+    const origin = e2e.lifeboat.origin;
+    await e2e.context.grantPermissions(['notifications'], { origin });
+    // What the page hands to the browser's Notification API (the real one still runs).
+    await e2e.context.addInitScript(() => {
+      const Real = window.Notification;
+      const shown: { title: string; body: string | undefined }[] = [];
+      (window as unknown as { shownNotifications: typeof shown }).shownNotifications = shown;
+      const Recorded = new Proxy(Real, {
+        construct(target, args: [string, NotificationOptions?]) {
+          shown.push({ title: args[0], body: args[1]?.body });
+          return Reflect.construct(target, args) as object;
+        },
+        get: (target, key) => Reflect.get(target, key, target) as unknown,
+      });
+      Object.defineProperty(window, 'Notification', { value: Recorded, configurable: true, writable: true });
+    });
+    // A fresh load with the link (the recorder is installed before the page's scripts run), then the settings.
+    await e2e.page.goto('about:blank');
+    await e2e.page.goto(e2e.lifeboat.url);
+    await e2e.page.locator('.link-live').waitFor();
+    await e2e.page.evaluate(() => (location.hash = '#/settings'));
+    const permission = await e2e.page.evaluate(() => [Notification.permission, typeof (window as unknown as { shownNotifications?: unknown }).shownNotifications]);
+    expect(permission).toEqual(['granted', 'object']);
+    await e2e.page.getByText('Desktop notifications are on.').waitFor();
+    await e2e.page.getByRole('status', { name: 'Fleet: All fresh' }).waitFor();
+    // An hourly cadence again for the installation added three hours ago with no copy: overdue, an alarm.
+    const current = await call<{ name: string; app: string; ssh: unknown; settings: unknown }>('installations:get', { id: installationId });
+    await call('installations:update', { id: installationId, changes: { name: current.name, app: current.app, ssh: current.ssh, settings: current.settings, expectedCadenceHours: 1 } });
+    await e2e.page.getByRole('status', { name: 'Fleet: 1 overdue or failing' }).waitFor();
+    await e2e.page.waitForFunction(() => (window as unknown as { shownNotifications: { title: string }[] }).shownNotifications.some((n) => n.title === 'Office files is overdue'));
+    const shown = await e2e.page.evaluate(() => (window as unknown as { shownNotifications: { title: string; body: string | undefined }[] }).shownNotifications);
+    expect(shown.find((n) => n.title === 'Office files is overdue')?.body).toMatch(/^Lifeboat has no copy of Office files yet, 3 h after it was added \(expected hourly\)$/);
+    // Quiet on success: nothing informational went to the desktop.
+    expect(shown.every((n) => !/succeeded|recovered/.test(n.title))).toBe(true);
+  });
+});
