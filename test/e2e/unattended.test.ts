@@ -12,6 +12,9 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { screenshot } from '../harness/browser';
 import { useServedE2e } from '../harness/e2e-served';
 import { rowAction } from '../harness/fleet-row';
+import { trayModel } from '../../src/main/schedule/tray';
+import { fleetTitle } from '../../src/shared/fleet-title';
+import type { FleetState } from '../../src/shared/schedule';
 
 const e2e = useServedE2e('unattended');
 let receiver: http.Server;
@@ -139,5 +142,63 @@ describe('notification settings', () => {
     await screenshot(e2e.page, 'e2e-unattended-notify-settings');
     // The URL stays in the keychain: the page never gets it back.
     expect(await e2e.page.content()).not.toContain('/lifeboat-e2e');
+  });
+});
+
+describe('the same state everywhere', () => {
+  it("the header and the page title follow a change of the fleet's state, in the tray's words", async () => {
+    await e2e.page.goto(e2e.lifeboat.url);
+    await e2e.page.getByRole('status', { name: 'Fleet: 1 overdue or failing' }).waitFor();
+    // A daily cadence for an installation added three hours ago: it is fresh again.
+    const current = await call<{ name: string; app: string; ssh: unknown; settings: unknown }>('installations:get', { id: installationId });
+    await call('installations:update', { id: installationId, changes: { name: current.name, app: current.app, ssh: current.ssh, settings: current.settings, expectedCadenceHours: 24 } });
+    const state = e2e.page.getByRole('status', { name: 'Fleet: All fresh' });
+    await state.waitFor();
+    expect(await state.getAttribute('class')).toContain('fleet-state-ok');
+    await e2e.page.waitForFunction(() => document.title === 'All fresh — Lifeboat');
+    // The core's words for the tray are the page's: one function makes both.
+    const { fleet } = await call<{ fleet: FleetState }>('watch:states', {});
+    expect(await e2e.page.title()).toBe(fleetTitle(fleet));
+    expect(trayModel(fleet, null).tooltip).toBe(await e2e.page.title());
+    await screenshot(e2e.page, 'e2e-unattended-header-fresh');
+  });
+});
+
+describe('desktop notifications in the browser twin', () => {
+  it('once the operator allows them, an alarm is shown through the browser Notification API', async () => {
+    const origin = e2e.lifeboat.origin;
+    await e2e.context.grantPermissions(['notifications'], { origin });
+    // What the page hands to the browser's Notification API (the real one still runs).
+    await e2e.context.addInitScript(() => {
+      const Real = window.Notification;
+      const shown: { title: string; body: string | undefined }[] = [];
+      (window as unknown as { shownNotifications: typeof shown }).shownNotifications = shown;
+      const Recorded = new Proxy(Real, {
+        construct(target, args: [string, NotificationOptions?]) {
+          shown.push({ title: args[0], body: args[1]?.body });
+          return Reflect.construct(target, args) as object;
+        },
+        get: (target, key) => Reflect.get(target, key, target) as unknown,
+      });
+      Object.defineProperty(window, 'Notification', { value: Recorded, configurable: true, writable: true });
+    });
+    // A fresh load with the link (the recorder is installed before the page's scripts run), then the settings.
+    await e2e.page.goto('about:blank');
+    await e2e.page.goto(e2e.lifeboat.url);
+    await e2e.page.locator('.link-live').waitFor();
+    await e2e.page.evaluate(() => (location.hash = '#/settings'));
+    const permission = await e2e.page.evaluate(() => [Notification.permission, typeof (window as unknown as { shownNotifications?: unknown }).shownNotifications]);
+    expect(permission).toEqual(['granted', 'object']);
+    await e2e.page.getByText('Desktop notifications are on.').waitFor();
+    await e2e.page.getByRole('status', { name: 'Fleet: All fresh' }).waitFor();
+    // An hourly cadence again for the installation added three hours ago with no copy: overdue, an alarm.
+    const current = await call<{ name: string; app: string; ssh: unknown; settings: unknown }>('installations:get', { id: installationId });
+    await call('installations:update', { id: installationId, changes: { name: current.name, app: current.app, ssh: current.ssh, settings: current.settings, expectedCadenceHours: 1 } });
+    await e2e.page.getByRole('status', { name: 'Fleet: 1 overdue or failing' }).waitFor();
+    await e2e.page.waitForFunction(() => (window as unknown as { shownNotifications: { title: string }[] }).shownNotifications.some((n) => n.title === 'Office files is overdue'));
+    const shown = await e2e.page.evaluate(() => (window as unknown as { shownNotifications: { title: string; body: string | undefined }[] }).shownNotifications);
+    expect(shown.find((n) => n.title === 'Office files is overdue')?.body).toMatch(/^Lifeboat has no copy of Office files yet, 3 h after it was added \(expected hourly\)$/);
+    // Quiet on success: nothing informational went to the desktop.
+    expect(shown.every((n) => !/succeeded|recovered/.test(n.title))).toBe(true);
   });
 });

@@ -32,7 +32,7 @@ interface Started {
 }
 
 /** Starts real jobs whose outcome the test decides (`outcome(key, n)` throws to fail the n-th run). */
-function harness(specs: Record<string, ScheduleSpec>, clock: TestClock, options: { outcome?: (key: string, n: number) => void; loginLimit?: TaskDef['loginLimit']; kind?: TaskDef['kind']; policyHash?: string } = {}) {
+function harness(specs: Record<string, ScheduleSpec>, clock: TestClock, options: { outcome?: (key: string, n: number) => void; loginLimit?: TaskDef['loginLimit']; kind?: TaskDef['kind']; policyHash?: string; offline?: () => boolean } = {}) {
   const dir = mkdtempSync(path.join(process.env.LIFEBOAT_TEST_ROOT ?? os.tmpdir(), 'scheduler-'));
   const store = new ScheduleStore(path.join(dir, 'schedules.json'), path.join(dir, 'schedule-state.json'));
   const jobs = new JobManager(new EventBus(), null, clock.now);
@@ -54,7 +54,7 @@ function harness(specs: Record<string, ScheduleSpec>, clock: TestClock, options:
       return { jobId: record.id, done: finished };
     },
   };
-  const make = () => new Scheduler(store, executor, clock, { held: (task, why) => held.push(`${task.key}: ${why}`) });
+  const make = () => new Scheduler(store, executor, clock, { held: (task, why) => held.push(`${task.key}: ${why}`), ...(options.offline ? { offline: options.offline } : {}) });
   let scheduler = make();
   return {
     store,
@@ -71,7 +71,7 @@ function harness(specs: Record<string, ScheduleSpec>, clock: TestClock, options:
       taskSpecs = next;
     },
     /** One tick, then every job it started has ended and the scheduler has taken in its outcome. */
-    async tick(context: 'start' | 'wake' | 'timer' = 'timer') {
+    async tick(context: 'start' | 'wake' | 'reconnect' | 'timer' = 'timer') {
       await scheduler.tick(context);
       await Promise.all(done);
       // The outcome is recorded after the job's end resolves; a tick queued behind it sees it.
@@ -171,6 +171,46 @@ describe('catch-up', () => {
     h.setSpecs({ a: { preset: 'hourly', jitterMinutes: 0 } });
     await h.tick();
     expect(h.started).toEqual([]);
+  });
+});
+
+describe('offline and reconnect', () => {
+  it('holds pulls while offline (slots kept, no attempt), then runs each once on reconnect, saying why', async () => {
+    const clock = new TestClock(Date.parse('2026-06-01T00:00:10Z'));
+    let offline = false;
+    const h = harness({ a: { preset: 'hourly', jitterMinutes: 0 }, b: { preset: 'daily', time: '03:00', jitterMinutes: 0 } }, clock, { offline: () => offline });
+    await h.tick('start');
+    offline = true;
+    for (let i = 0; i < 4 * 12; i += 1) {
+      clock.advance(5 * MIN);
+      await h.tick();
+    }
+    expect(h.started).toEqual([]);
+    offline = false;
+    clock.advance(MIN);
+    await h.tick('reconnect');
+    expect(h.started.map((s) => [s.key, s.reason])).toEqual([
+      ['a', 'on reconnect: missed 4 runs while offline; running once now'],
+      ['b', 'on reconnect: missed 1 run while offline; running once now'],
+    ]);
+    await h.tick('reconnect');
+    expect(h.started).toHaveLength(2);
+  });
+
+  it('a pull that failed on the network is retried on reconnect without waiting for its back-off; other failures wait', async () => {
+    const clock = new TestClock(Date.parse('2026-06-01T00:00:10Z'));
+    const h = harness({ net: { preset: 'daily', time: '01:00', jitterMinutes: 0 }, other: { preset: 'daily', time: '01:00', jitterMinutes: 0 } }, clock, {
+      outcome: (key, n) => {
+        if (n === 1) throw new LifeboatError(key === 'net' ? 'SSH_CONNECTION_REFUSED' : 'ARCHIVE_INVALID', `${key} failed`);
+      },
+    });
+    await h.tick('start');
+    clock.advance(HOUR);
+    await h.tick();
+    expect(h.started).toHaveLength(2);
+    clock.advance(MIN);
+    await h.tick('reconnect');
+    expect(h.started.slice(2).map((s) => [s.key, s.reason])).toEqual([['net', 'on reconnect: retry after 1 failure on the network (net failed)']]);
   });
 });
 

@@ -118,6 +118,55 @@ describe('alerts on change only', () => {
   });
 });
 
+describe('acknowledge and snooze from another process', () => {
+  it('an acknowledgement written while the runner evaluates survives its save, and it sends no reminder', async () => {
+    const clock = { t: T0 + 40 * HOUR };
+    const current = input({ appObserved: false, appNewest: null });
+    let gate: Promise<void> | null = null;
+    const runner = dog(() => [current], clock, { reminderHours: 1 });
+    const slow = new Watchdog(runner.file, { now: () => clock.t }, async () => {
+      await gate;
+      return [current];
+    }, async () => settings({ reminderHours: 1 }), (n) => runner.posted.push(n));
+    await slow.evaluate();
+    expect(runner.posted.map((p) => p.event)).toEqual(['overdue']);
+    // The CLI's watchdog (another process's) acknowledges while the runner is gathering.
+    let open!: () => void;
+    gate = new Promise<void>((resolve) => (open = resolve));
+    clock.t += 2 * HOUR;
+    const evaluating = slow.evaluate();
+    const cli = new Watchdog(runner.file, { now: () => clock.t }, async () => [current], async () => settings(), () => undefined);
+    await cli.acknowledge('w1');
+    open();
+    await evaluating;
+    gate = null;
+    // That round had read the file before the acknowledgement: it may remind once; none after.
+    const reminders = runner.posted.length;
+    for (let h = 1; h <= 3; h += 1) {
+      clock.t += HOUR;
+      await slow.evaluate();
+    }
+    expect(runner.posted).toHaveLength(reminders);
+    expect((await slow.entries())[0]).toMatchObject({ state: 'overdue', acknowledged: true });
+  });
+
+  it('an installation no runner has evaluated yet can be snoozed: its state is assessed then, without an alert', async () => {
+    const clock = { t: T0 + 40 * HOUR };
+    const current = input({ appObserved: false, appNewest: null });
+    const cli = dog(() => [current], clock);
+    await cli.watchdog.snooze('w1', clock.t + 4 * HOUR);
+    expect(cli.posted).toEqual([]);
+    const runner = new Watchdog(cli.file, { now: () => clock.t }, async () => [current], async () => settings({ reminderHours: 1 }), (n) => cli.posted.push(n));
+    clock.t += HOUR;
+    await runner.evaluate();
+    expect(cli.posted).toEqual([]);
+    expect((await runner.entries())[0]).toMatchObject({ state: 'overdue', snoozedUntil: new Date(T0 + 44 * HOUR).toISOString() });
+    clock.t += 4 * HOUR;
+    await runner.evaluate();
+    expect(cli.posted.map((p) => p.event)).toEqual(['reminder']);
+  });
+});
+
 describe('fleet summary', () => {
   it('says all fresh, N due, or N overdue or failing', () => {
     expect(fleetState([{ state: 'fresh' }, { state: 'unknown' }]).summary).toBe('All fresh');

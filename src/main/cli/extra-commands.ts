@@ -6,6 +6,7 @@ import { registerAppCommands } from './app-commands';
 import { registerScheduleCommands } from './schedule-commands';
 import { registerDrillCommands } from './drill-commands';
 import { registerAnomalyCommands } from './anomaly-commands';
+import { registerAlertCommands } from './alert-commands';
 
 /** What command groups of later features (vault, pull, restore, audit) get from main. */
 export interface CliContext {
@@ -22,4 +23,5 @@ export function registerExtraCommands(program: Command, ctx: CliContext): void {
   registerScheduleCommands(program, ctx);
   registerDrillCommands(program, ctx);
   registerAnomalyCommands(program, ctx);
+  registerAlertCommands(program, ctx);
 }

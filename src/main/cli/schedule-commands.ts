@@ -1,3 +1,4 @@
+import { watch as watchDir } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Option, type Command } from 'commander';
@@ -53,7 +54,7 @@ function policyFrom(text: string): RetentionPolicyInput {
 }
 
 /** "1h", "30m", "2d" → minutes. */
-function minutesFrom(text: string): number {
+export function minutesFrom(text: string): number {
   const match = /^(\d+)\s*([mhd])$/.exec(text.trim());
   if (!match) throw new LifeboatError('INVALID_INPUT', `"${text}" is not a duration; write 30m, 1h or 2d.`);
   return Number(match[1]) * { m: 1, h: 60, d: 1440 }[match[2] as 'm' | 'h' | 'd'];
@@ -69,6 +70,9 @@ function addSpecOptions(command: Command): Command {
     .option('--tz <zone>', 'IANA time zone of the times (default: this machine\'s)')
     .option('--jitter-minutes <n>', 'spread runs over this many minutes after each slot');
 }
+
+/** Files of the data directory whose change (by any process) can change a state `watch` prints. */
+const WATCHED_FILES = new Set(['jobs.jsonl', 'installations.json', 'watchdog.json', 'schedule-state.json']);
 
 const exitFor = (states: WatchState[]) => (states.some((s) => s === 'overdue' || s === 'failing') ? EXIT.failed : states.includes('due') ? EXIT.warnings : EXIT.ok);
 
@@ -191,18 +195,33 @@ export function registerScheduleCommands(program: Command, { getCore, json, outc
         const stop = new AbortController();
         process.once('SIGINT', () => stop.abort());
         process.once('SIGTERM', () => stop.abort());
+        // Another process (a CLI pull, the daemon, the desktop app) changes the data directory's
+        // files: the job history, the installations, the runner's states. Looking again soon after
+        // such a change prints its effect at once rather than at the next interval.
+        let poke: (() => void) | null = null;
+        let debounce: NodeJS.Timeout | undefined;
+        const watcher = watchDir(core.home.root, { persistent: false }, (_event, file) => {
+          if (!file || !WATCHED_FILES.has(String(file))) return;
+          clearTimeout(debounce);
+          debounce = setTimeout(() => poke?.(), 200);
+        });
         while (!stop.signal.aborted) {
           await new Promise<void>((resolve) => {
-            const timer = setTimeout(resolve, Math.max(1, Number(opts.interval)) * 1000);
-            stop.signal.addEventListener('abort', () => {
+            const done = () => {
               clearTimeout(timer);
+              poke = null;
               resolve();
-            });
+            };
+            const timer = setTimeout(done, Math.max(1, Number(opts.interval)) * 1000);
+            poke = done;
+            stop.signal.addEventListener('abort', done, { once: true });
           });
           if (stop.signal.aborted) break;
           for (const change of await watchdog.evaluate()) line(change);
           entries = await watchdog.entries();
         }
+        watcher.close();
+        clearTimeout(debounce);
       }
       if (!json()) process.stderr.write(`${fleetState(entries).summary}\n`);
       outcome.report(exitFor(entries.map((e) => e.state)));

@@ -1,16 +1,18 @@
 // The thin Electron shell: one window, a menu, a tray icon, and the IPC bridge. Everything
 // else is the core, which runs the same under plain Node (see src/main/cli).
-import { app, BrowserWindow, Menu, Notification, Tray, nativeImage, powerMonitor, session, shell } from 'electron';
+import { app, BrowserWindow, Menu, Notification, Tray, nativeImage, net, powerMonitor, session, shell } from 'electron';
 import path from 'node:path';
 import { createCore, type Core } from '../core';
 import { installIpcBridge } from './ipc-bridge';
 import { handleMediaScheme, registerMediaScheme } from './media-protocol';
 import { RENDERER_CSP } from '../contract/http-twin';
+import type { TrayAction } from '../schedule/tray';
 
 let core: Core | null = null;
 let mainWindow: BrowserWindow | null = null;
 let tray: Tray | null = null;
 let closeToTray = true;
+const NETWORK_POLL_MS = 10_000;
 
 const rendererIndex = path.join(__dirname, '..', 'renderer', 'index.html');
 const preloadScript = path.join(__dirname, '..', 'preload', 'index.cjs');
@@ -50,27 +52,19 @@ function buildTray(): void {
   void refreshTray();
 }
 
-/** The tray shows the fleet's state; its menu pulls what is overdue and pauses the schedules. */
+/** The tray renders the core's tray model (state, tooltip, menu); choosing an item runs its command. */
 async function refreshTray(): Promise<void> {
   if (!tray || !core) return;
   const c = core;
-  const [states, schedules] = await Promise.all([c.dispatch('watch:states', {}, { transport: 'ipc' }), c.dispatch('schedule:overview', {}, { transport: 'ipc' })].map((p) => p.then((r) => (r.ok ? r.data : null)))) as [{ fleet: { summary: string } } | null, { paused: { until: string } | null } | null];
-  const summary = states?.fleet.summary ?? 'Lifeboat';
-  const paused = schedules?.paused ?? null;
-  tray.setToolTip(`Lifeboat — ${summary}${paused ? ' (schedules paused)' : ''}`);
-  const call = (name: 'schedule:run-overdue' | 'schedule:resume' | 'schedule:pause', input: object) => () => void c.dispatch(name, input, { transport: 'ipc' }).then(() => refreshTray());
-  tray.setContextMenu(
-    Menu.buildFromTemplate([
-      { label: summary, enabled: false },
-      { type: 'separator' },
-      { label: 'Open Lifeboat', click: () => showWindow() },
-      { label: 'Pull everything overdue now', click: call('schedule:run-overdue', {}) },
-      paused ? { label: 'Resume schedules', click: call('schedule:resume', {}) } : { label: 'Pause schedules for 1 hour', click: call('schedule:pause', { minutes: 60 }) },
-      ...(paused ? [] : [{ label: 'Pause schedules until resumed', click: call('schedule:pause', {}) }]),
-      { type: 'separator' },
-      { label: 'Quit', role: 'quit' },
-    ]),
-  );
+  const model = await c.unattended.tray().catch(() => null);
+  if (!model || !tray) return;
+  tray.setToolTip(model.tooltip);
+  const run = (action: TrayAction | null) => () => {
+    if (action === 'open') showWindow();
+    else if (action === 'quit') app.quit();
+    else if (action) void c.dispatch(action.command, action.input, { transport: 'ipc' }).then(() => refreshTray());
+  };
+  tray.setContextMenu(Menu.buildFromTemplate(model.items.map((item) => ('separator' in item ? { type: 'separator' as const } : { label: item.label, enabled: item.enabled, click: run(item.action) }))));
 }
 
 function showWindow(): void {
@@ -125,6 +119,12 @@ async function start(): Promise<void> {
   if (app.isPackaged) app.setLoginItemSettings({ openAtLogin: settings.startAtLogin, openAsHidden: true });
   // Waking from sleep: catch up what was missed, once.
   powerMonitor.on('resume', () => void core?.unattended.wake());
+  // The network coming back: Electron has no main-process event for it, so its word is read on
+  // the power events and every few seconds; the core decides what a return means (run what is past due once).
+  const network = () => void core?.unattended.networkChanged(net.isOnline());
+  powerMonitor.on('resume', network);
+  powerMonitor.on('unlock-screen', network);
+  setInterval(network, NETWORK_POLL_MS).unref();
   for (const name of ['watch:changed', 'schedule:changed'] as const) core.events.on(name, () => void refreshTray());
   core.events.on('notification:new', (n) => {
     if (n.severity !== 'info' && Notification.isSupported()) new Notification({ title: n.title, body: n.message }).show();

@@ -3,6 +3,7 @@ import { isSuccess, type JobRecord } from '../../shared/jobs';
 import type { ScheduleFile, ScheduleSpec, TaskView } from '../../shared/schedule';
 import { compileSchedule, describeSchedule } from './spec';
 import { ScheduleStore, type ScheduleState, type TaskState } from './store';
+import { isNetworkFailure } from './reachability';
 
 /** Where the scheduler gets the time; the system's in Lifeboat, one a test moves. */
 export interface Clock {
@@ -37,7 +38,12 @@ export interface SchedulerHooks {
   /** A task was held after repeated authentication failures. */
   held?(task: TaskDef, why: string): void;
   changed?(): void;
+  /** Whether the network is gone: pulls then wait (their slots count as missed) until it returns. */
+  offline?(): boolean;
 }
+
+/** Why a tick runs: the process started, the machine woke, the network came back, or the timer. */
+export type TickContext = 'start' | 'wake' | 'reconnect' | 'timer';
 
 /** Timer ticks this far apart; a longer gap between two ticks means the machine slept (or the clock jumped). */
 export const TICK_MS = 30_000;
@@ -81,6 +87,8 @@ function duration(ms: number): string {
 export class Scheduler {
   private state: ScheduleState | null = null;
   private ticking: Promise<void> | null = null;
+  /** Tasks whose slots passed while the network was gone; the run that catches them up says so. */
+  private readonly missedOffline = new Set<string>();
 
   constructor(
     private readonly store: ScheduleStore,
@@ -99,13 +107,18 @@ export class Scheduler {
     this.state = null;
   }
 
-  /** The machine woke (Electron powerMonitor) or came back online: run what is past due now. */
+  /** The machine woke (Electron powerMonitor): run what is past due now. */
   wake(): Promise<void> {
     return this.tick('wake');
   }
 
+  /** The network came back: run what is past due now, and retry at once what failed on the network. */
+  reconnect(): Promise<void> {
+    return this.tick('reconnect');
+  }
+
   /** Looks at the clock and starts what is due; ticks never overlap. */
-  tick(context: 'start' | 'wake' | 'timer' = 'timer'): Promise<void> {
+  tick(context: TickContext = 'timer'): Promise<void> {
     const run = (this.ticking ?? Promise.resolve()).then(() => this.evaluate(context)).finally(() => {
       if (this.ticking === run) this.ticking = null;
     });
@@ -122,12 +135,13 @@ export class Scheduler {
     return this.state;
   }
 
-  private async evaluate(context: 'start' | 'wake' | 'timer'): Promise<void> {
+  private async evaluate(context: TickContext): Promise<void> {
     const now = this.clock.now();
     const state = await this.loadState();
     const config = await this.store.config();
     const gap = state.lastTickAt === null ? 0 : now - state.lastTickAt;
-    const why = context === 'start' ? 'while Lifeboat was not running' : context === 'wake' || gap > JUMP_MS ? 'while asleep' : 'while it could not run';
+    const why = context === 'start' ? 'while Lifeboat was not running' : context === 'reconnect' ? 'while offline' : context === 'wake' || gap > JUMP_MS ? 'while asleep' : 'while it could not run';
+    const offline = this.hooks.offline?.() ?? false;
     state.lastTickAt = now;
     let changed = false;
     const paused = pausedUntil(config, now);
@@ -154,17 +168,30 @@ export class Scheduler {
       if (paused || s.runningJobId || s.held || task.spec.preset === 'off') continue;
       const compiled = compileSchedule(task.spec, task.key);
       const due = compiled.dueBetween(s.lastSlot ?? s.anchor, now);
-      const retryDue = s.retry && s.holdUntil !== null && now >= s.holdUntil;
+      // Back on the network, what failed on it is retried now rather than at the end of its back-off.
+      const networkRetry = context === 'reconnect' && s.retry && isNetworkFailure(s.lastErrorCode);
+      const retryDue = s.retry && s.holdUntil !== null && (now >= s.holdUntil || networkRetry);
       if (due.count === 0 && !retryDue) continue;
-      if (s.holdUntil !== null && now < s.holdUntil) continue;
+      if (s.holdUntil !== null && now < s.holdUntil && !networkRetry) continue;
+      if (offline && task.kind === 'pull') {
+        // No network: the slot is kept (it counts as missed), no login is spent, no failure is alerted.
+        if (due.count > 0) this.missedOffline.add(task.key);
+        continue;
+      }
       const limit = task.loginLimit ?? DEFAULT_LOGIN_LIMIT;
       s.attempts = s.attempts.filter((t) => now - t < limit.perMinutes * 60_000);
       if (s.attempts.length >= limit.attempts) continue;
+      const caughtUpOffline = !offline && this.missedOffline.delete(task.key);
+      const onReconnect = caughtUpOffline || networkRetry;
       let reason: string;
-      if (due.count > 1 || (due.count === 1 && due.latest !== null && now - due.latest > LATE_MS)) {
-        reason = `missed ${due.capped ? 'more than ' : ''}${plural(due.count, 'run')} ${why}; running once now`;
+      if (due.count > 0 && caughtUpOffline) {
+        reason = `on reconnect: missed ${due.capped ? 'more than ' : ''}${plural(due.count, 'run')} while offline; running once now`;
+      } else if (due.count > 1 || (due.count === 1 && due.latest !== null && now - due.latest > LATE_MS)) {
+        reason = `${onReconnect ? 'on reconnect: ' : ''}missed ${due.capped ? 'more than ' : ''}${plural(due.count, 'run')} ${why}; running once now`;
       } else if (due.count === 1) {
         reason = `scheduled (${describeSchedule(task.spec)})`;
+      } else if (networkRetry) {
+        reason = `on reconnect: retry after ${plural(s.failures, 'failure')} on the network (${s.lastError ?? s.lastErrorCode})`;
       } else {
         reason = `retry after ${plural(s.failures, 'failure')} (back-off ${duration(backoffMs(s.failures))})`;
       }

@@ -6,7 +6,9 @@ import { Notifications } from '../notify/notifications';
 import { Watchdog, fleetState, type WatchInput } from '../watchdog/watchdog';
 import { acquireDataDirLock, describeHolder, lockHolder, type DataDirLock } from './lock';
 import { CoreTaskExecutor } from './runs';
-import { Scheduler, TICK_MS, systemClock, type Clock, type TaskDef } from './scheduler';
+import { NetworkMonitor, endpointOf } from './reachability';
+import { Scheduler, TICK_MS, pausedUntil, systemClock, type Clock, type TaskDef, type TickContext } from './scheduler';
+import { trayModel, type TrayModel } from './tray';
 import { ScheduleStore } from './store';
 
 /**
@@ -20,6 +22,10 @@ export class Unattended {
   readonly watchdog: Watchdog;
   readonly notifications: Notifications;
   readonly lockFile: string;
+  /** Whether the network is gone and when it returns (then what is past due runs once). */
+  readonly network: NetworkMonitor;
+  /** Installations with scheduled pulls, as of the last look (the monitor's "whole fleet"). */
+  private fleetSize = 0;
   private lock: DataDirLock | null = null;
   private timer: NodeJS.Timeout | null = null;
   private unwatch: (() => void) | null = null;
@@ -32,11 +38,13 @@ export class Unattended {
     const root = core.home.root;
     this.lockFile = path.join(root, 'scheduler.lock');
     this.store = new ScheduleStore(path.join(root, 'schedules.json'), path.join(root, 'schedule-state.json'));
+    this.network = new NetworkMonitor(async (id) => endpointOf(await core.registry.get(id)));
     this.notifications = new Notifications(path.join(root, 'notifications.json'), path.join(root, 'notifications.jsonl'), () => core.secrets(), core.events, clock);
     this.scheduler = new Scheduler(this.store, new CoreTaskExecutor(core), clock, {
       finished: (task, record) => this.finished(task, record),
       held: (task, why) => void this.notifications.post({ event: 'schedule-held', severity: 'critical', title: `Scheduled runs of ${task.name} are held`, message: why, installationId: task.installationId }),
       changed: () => core.events.emit('schedule:changed', { reason: 'runs' }),
+      offline: () => this.network.offline(this.fleetSize),
     });
     this.watchdog = new Watchdog(path.join(root, 'watchdog.json'), clock, () => this.watchInputs(), () => this.notifications.watchSettings(), (n) => void this.notifications.post(n));
     this.unwatch = this.notifications.watchJobs();
@@ -71,15 +79,25 @@ export class Unattended {
     return this.lock !== null;
   }
 
-  /** One round: start what is due, then look at freshness. */
-  async tick(context: 'start' | 'wake' | 'timer' = 'timer'): Promise<void> {
+  /** One round: look at the network (a return makes it a reconnect), start what is due, then look at freshness. */
+  async tick(context: TickContext = 'timer'): Promise<void> {
+    this.fleetSize = (await this.core.registry.list().catch(() => [])).length;
+    if (context === 'timer' && (await this.network.check(this.fleetSize))) context = 'reconnect';
     await this.scheduler.tick(context).catch(() => undefined);
     await this.evaluate();
   }
 
-  /** The machine woke or came back online: catch up now. */
+  /** The machine woke: catch up now. */
   wake(): Promise<void> {
     return this.tick('wake');
+  }
+
+  /**
+   * The shell's word on the network (Electron `net.isOnline()` on its events): going offline holds
+   * pulls; coming back runs what is past due once, saying it ran on reconnect.
+   */
+  async networkChanged(online: boolean): Promise<void> {
+    if (this.network.setSystemOnline(online) && this.running) await this.tick('reconnect');
   }
 
   /**
@@ -106,6 +124,13 @@ export class Unattended {
     return fleetState(await this.watchdog.entries());
   }
 
+  /** The tray's state and menu now (the fleet evaluated, whether schedules are paused). */
+  async tray(): Promise<TrayModel> {
+    const [entries, config] = await Promise.all([this.evaluate(), this.store.config()]);
+    const paused = pausedUntil(config, this.clock.now());
+    return trayModel(fleetState(entries), paused ? { until: paused } : null);
+  }
+
   async overview(): Promise<ScheduleOverview> {
     const config = await this.store.config();
     const { tasks, paused } = await this.scheduler.overview(config);
@@ -113,6 +138,9 @@ export class Unattended {
   }
 
   private finished(task: TaskDef, record: JobRecord): void {
+    if (task.kind === 'pull' && task.installationId && record.status !== 'cancelled') {
+      this.network.noteOutcome(task.installationId, isSuccess(record.status) ? null : (record.error?.code ?? 'INTERNAL'));
+    }
     if (!isSuccess(record.status) && record.status !== 'cancelled') {
       const what = task.kind === 'pull' ? `pull of ${task.name}` : task.kind === 'retention' ? `retention of ${task.name}` : 'vault check';
       this.notifications.post({ event: 'run-failed', severity: 'warning', title: `Scheduled ${what} failed`, message: `${record.error?.message ?? 'failed'} (${record.reason ?? 'scheduled'})`, installationId: task.installationId });

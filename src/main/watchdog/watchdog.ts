@@ -86,6 +86,8 @@ interface Remembered {
   lastAlertAt: number | null;
   acknowledged: boolean;
   snoozedUntil: number | null;
+  /** When the operator last acknowledged or snoozed it (ms), so that word wins over an older copy. */
+  quietAt?: number | null;
   appNewest: number | null;
   lifeboatNewest: number | null;
   cadenceHours: number | null;
@@ -121,11 +123,7 @@ export class Watchdog {
 
   private async load(): Promise<Record<string, Remembered>> {
     if (this.memory && !this.post) return this.memory;
-    try {
-      this.memory = (JSON.parse(await readFile(this.file, 'utf8')) as { installations: Record<string, Remembered> }).installations;
-    } catch {
-      this.memory = {};
-    }
+    this.memory = await this.read();
     return this.memory;
   }
 
@@ -210,22 +208,59 @@ export class Watchdog {
 
   /** No reminders for this state any more (a new change alerts again). */
   async acknowledge(installationId: string): Promise<void> {
-    this.memory = null;
-    const r = (await this.load())[installationId];
-    if (r) r.acknowledged = true;
-    await this.save();
+    await this.quiet(installationId, (r) => (r.acknowledged = true));
   }
 
   /** No alerts for this installation until `until` (ms); null ends the snooze. */
   async snooze(installationId: string, until: number | null): Promise<void> {
+    await this.quiet(installationId, (r) => (r.snoozedUntil = until));
+  }
+
+  /**
+   * Records the operator's word in the file, from any process (the CLI beside a running daemon).
+   * An installation no evaluation has written yet is assessed now, without an alert, so the word
+   * has a state to hold to.
+   */
+  private async quiet(installationId: string, change: (r: Remembered) => void): Promise<void> {
     this.memory = null;
-    const r = (await this.load())[installationId];
-    if (r) r.snoozedUntil = until;
+    const memory = await this.read();
+    const now = this.clock.now();
+    if (!memory[installationId]) {
+      const input = (await this.gather()).find((i) => i.installationId === installationId);
+      if (!input) return;
+      const verdict = assess(input, now, await this.settings());
+      memory[installationId] = { ...verdict, appNewest: input.appNewest, lifeboatNewest: input.lifeboatNewest, cadenceHours: input.cadenceHours, consecutiveFailures: input.consecutiveFailures, name: input.name, since: now, lastAlertAt: null, acknowledged: false, snoozedUntil: null };
+    }
+    const r = memory[installationId];
+    change(r);
+    r.quietAt = now;
+    this.memory = memory;
     await this.save();
   }
 
+  private async read(): Promise<Record<string, Remembered>> {
+    try {
+      return (JSON.parse(await readFile(this.file, 'utf8')) as { installations: Record<string, Remembered> }).installations;
+    } catch {
+      return {};
+    }
+  }
+
+  /**
+   * Writes the states; an acknowledgement or snooze another process wrote since this one read the
+   * file is kept (an acknowledgement only while the state it was given for lasts).
+   */
   private async save(): Promise<void> {
-    await writeFileAtomic(this.file, `${JSON.stringify({ version: 1, installations: this.memory ?? {} })}\n`);
+    const memory = this.memory ?? {};
+    const disk = await this.read();
+    for (const [id, mine] of Object.entries(memory)) {
+      const theirs = disk[id];
+      if (!theirs || (theirs.quietAt ?? 0) <= (mine.quietAt ?? 0)) continue;
+      mine.snoozedUntil = theirs.snoozedUntil;
+      if (theirs.state === mine.state) mine.acknowledged = theirs.acknowledged;
+      mine.quietAt = theirs.quietAt ?? null;
+    }
+    await writeFileAtomic(this.file, `${JSON.stringify({ version: 1, installations: memory })}\n`);
   }
 }
 

@@ -1,5 +1,6 @@
 import { useEffect, useState, type ReactNode } from 'react';
 import './unattended.css';
+import { fleetTitle } from '../../../shared/fleet-title';
 import { api } from '../../lib/api';
 import { NotificationCentre } from './notification-centre';
 import { useLive } from './use-live';
@@ -16,7 +17,7 @@ export function FleetStateHeader(): ReactNode {
   const fleet = states.value?.fleet ?? null;
 
   useEffect(() => {
-    document.title = fleet && fleet.total > 0 ? `${fleet.level === 'ok' ? '' : fleet.level === 'alarm' ? '⚠ ' : '• '}${fleet.summary} — Lifeboat` : 'Lifeboat';
+    document.title = fleetTitle(fleet);
   }, [fleet]);
 
   useEffect(
