@@ -4,7 +4,6 @@
 // state Lifeboat leaves on B's Pi is encrypted with B's key (Python's `cryptography` Fernet opens
 // it with B's key and refuses A's). A missing source key is KEY_REQUIRED naming where it is
 // missing; a dropped file opens with the key given for it this session.
-import { execFileSync } from 'node:child_process';
 import { copyFile, mkdtemp, readFile, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
@@ -12,7 +11,6 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { RestorePlan, RestoreReport } from '../../src/shared/apps';
 import type { Installation } from '../../src/shared/installations';
 import type { JobRecord } from '../../src/shared/jobs';
-import type { FernetKey } from '../../src/main/formats/fernet';
 import { fernetKeyId } from '../../src/main/formats/fernet';
 import { loomioModule } from '../../src/main/apps/loomio';
 import type { PullResult } from '../../src/main/apps/pull-runner';
@@ -20,7 +18,7 @@ import { APP_MODULES, AppRegistry } from '../../src/main/apps/registry';
 import { createInProcessClient } from '../../src/main/contract/in-process';
 import { createCore, MemorySecretStore, type Core } from '../../src/main/core';
 import { makeTestHome } from '../harness/home';
-import { startLoomioFleet, type LoomioFleet } from '../fleet/loomio/fleet';
+import { pythonFernet, startLoomioFleet, type LoomioFleet } from '../fleet/loomio/fleet';
 
 let fleetA: LoomioFleet;
 let fleetB: LoomioFleet;
@@ -53,25 +51,6 @@ async function job<T>(started: Promise<{ jobId: string }>): Promise<{ record: Jo
 
 async function planInto(target: Installation, source: { snapshotId: string } | { path: string }): Promise<{ record: JobRecord; result: RestorePlan }> {
   return job<RestorePlan>(client().call('restore:plan', { installationId: target.id, source, mode: 'full', selection: [] }));
-}
-
-/** Python's `cryptography` Fernet (an implementation that is not Lifeboat's) decrypting a file; the key on stdin. */
-function pythonFernet(file: string, key: FernetKey): { ok: true; plaintext: Buffer } | { ok: false; error: string } {
-  const script = [
-    'import sys',
-    'from cryptography.fernet import Fernet, InvalidToken',
-    'f = Fernet(sys.stdin.readline().strip().encode())',
-    'try:',
-    '    sys.stdout.buffer.write(f.decrypt(open(sys.argv[1], "rb").read()))',
-    'except InvalidToken:',
-    '    sys.stderr.write("InvalidToken"); sys.exit(3)',
-  ].join('\n');
-  try {
-    const plaintext = execFileSync('python3', ['-c', script, file], { input: `${Buffer.concat([key.signing, key.encryption]).toString('base64url')}=\n`, stdio: ['pipe', 'pipe', 'pipe'], maxBuffer: 64 * 1024 * 1024 });
-    return { ok: true, plaintext };
-  } catch (error) {
-    return { ok: false, error: String((error as { stderr?: Buffer }).stderr ?? error) };
-  }
 }
 
 /** Rows of each COPY block of a plain dump, counted line by line. */
@@ -189,7 +168,7 @@ describe('a backup encrypted with another installation\'s key', () => {
     const { record, result: plan } = await planInto(b, { path: dropped });
     expect(record.status, JSON.stringify(record.error)).toBe('succeeded');
     expect(plan.blocked, JSON.stringify(plan.preflight)).toBe(false);
-    expect(plan.preflight.find((c) => c.id === 'keys')?.detail).toMatch(new RegExp(`^Decrypted with the BACKUP_ENCRYPTION_KEY given this session for local file ${path.basename(dropped).replace(/\./g, '\\.')}.*key ${fernetKeyId(fleetA.key)}\\. .*"Loomio B"'s BACKUP_ENCRYPTION_KEY, key ${fernetKeyId(fleetB.key)}`));
+    expect(plan.preflight.find((c) => c.id === 'keys')?.detail).toMatch(new RegExp(`^Decrypted with the BACKUP_ENCRYPTION_KEY given this session for local file ${path.basename(dropped).replace(/\./g, '\\.')}, key ${fernetKeyId(fleetA.key)}\\. .*"Loomio B"'s BACKUP_ENCRYPTION_KEY, key ${fernetKeyId(fleetB.key)}`));
     const { record: run, result: report } = await job<RestoreReport>(client().call('restore:start', { planId: plan.id, confirmation: b.name, skipSafetyPull: { reason: 'test: B was backed up by the restore before' } }));
     expect(run.status, JSON.stringify(run.error)).toBe('succeeded');
     expect(report.outcome).toBe('verified');
@@ -199,5 +178,13 @@ describe('a backup encrypted with another installation\'s key', () => {
     expect(pythonFernet(copy, fleetA.key)).toEqual({ ok: false, error: 'InvalidToken' });
     // The file itself never left this machine in clear: the only copies on B are encrypted.
     expect((await readFile(copy)).subarray(0, 6).toString()).toBe('gAAAAA');
+
+    // A file that is one of B's own backups opens with B's key, though A's was typed since.
+    const own = path.join(scratch, fleetB.seeded.hourly);
+    await copyFile(path.join(fleetB.backupDir, fleetB.seeded.hourly), own);
+    const ownPlan = await planInto(b, { path: own });
+    expect(ownPlan.result.blocked, JSON.stringify(ownPlan.result.preflight)).toBe(false);
+    expect(ownPlan.result.preflight.find((c) => c.id === 'keys')?.detail).toContain(`Decrypted with "Loomio B"'s own BACKUP_ENCRYPTION_KEY (local file ${fleetB.seeded.hourly} is one of its backups), key ${fernetKeyId(fleetB.key)}. `);
+    expect(ownPlan.result.preflight.find((c) => c.id === 'keys')?.detail).toContain('(the same key)');
   });
 });

@@ -136,6 +136,7 @@ export class RestoreService {
       followUps: draft.followUps ?? [],
       nothingToSave: draft.nothingToSave ?? null,
       confirmationText: installation.name,
+      ...(preview?.keyRejected ? { keyRejected: preview.keyRejected } : {}),
     };
     if (preview) this.plans.set(plan.id, { plan, preview, origin });
     return plan;

@@ -78,12 +78,12 @@ export async function archiveKey(ctx: AdapterContext, origin: ArchiveOrigin | un
   return jobKey(await keyFor(origin.keys, head));
 }
 
-/** Who holds the key that decrypts an archive being restored, in words. */
-export function archiveKeyOwner(ctx: AdapterContext, origin: ArchiveOrigin | undefined): string {
+/** Who holds the key that decrypts an archive being restored, in words; `targets`: it is the target's own key. */
+export function archiveKeyOwner(ctx: AdapterContext, origin: ArchiveOrigin | undefined, targets: boolean): string {
   if (!origin || origin.kind === 'own') return `"${ctx.installation.name}"'s BACKUP_ENCRYPTION_KEY (the snapshot is its own)`;
   if (origin.kind === 'installation') return `"${origin.installation!.name}"'s BACKUP_ENCRYPTION_KEY (the installation ${origin.label} was pulled from)`;
-  if (origin.kind === 'orphan') return `the BACKUP_ENCRYPTION_KEY given this session for ${origin.label} (its installation is no longer configured)`;
-  return `the BACKUP_ENCRYPTION_KEY given this session for ${origin.label}, or "${ctx.installation.name}"'s own when that is the one that opens it`;
+  if (origin.kind === 'file' && targets) return `"${ctx.installation.name}"'s own BACKUP_ENCRYPTION_KEY (${origin.label} is one of its backups)`;
+  return `the BACKUP_ENCRYPTION_KEY given this session for ${origin.label}${origin.kind === 'orphan' ? ' (its installation is no longer configured)' : ''}`;
 }
 
 function jobKey(key: FernetKey): LoomioKey {

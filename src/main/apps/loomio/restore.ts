@@ -173,15 +173,15 @@ function restoreSteps(mode: string, settings: LoomioSettings): Pick<RestorePlanD
  */
 async function keysCheck(ctx: AdapterContext, origin: ArchiveOrigin | undefined, decrypting: LoomioKey | null): Promise<PreflightCheck> {
   const check = { id: 'keys', kind: 'compatibility', name: 'Keys', blocking: false } as const;
-  const decrypt = decrypting ? `Decrypted with ${archiveKeyOwner(ctx, origin)}, key ${fernetKeyId(decrypting.key)}` : 'Not encrypted: nothing to decrypt';
   const target = await installationKey(ctx).catch((error: unknown) => {
     if (error instanceof LifeboatError && error.code === 'KEY_REQUIRED') return null;
     throw error;
   });
+  const same = decrypting !== null && target !== null && fernetKeyId(decrypting.key) === fernetKeyId(target.key);
+  const decrypt = decrypting ? `Decrypted with ${archiveKeyOwner(ctx, origin, same)}, key ${fernetKeyId(decrypting.key)}` : 'Not encrypted: nothing to decrypt';
   if (!target) {
     return { ...check, ok: false, detail: `${decrypt}. No BACKUP_ENCRYPTION_KEY is stored for "${ctx.installation.name}", so the backup of the restored state cannot be encrypted and is not written: a reboot of the Pi would restore an older backup. Store "${ctx.installation.name}"'s key to have it written.` };
   }
-  const same = decrypting !== null && fernetKeyId(decrypting.key) === fernetKeyId(target.key);
   return { ...check, ok: true, detail: `${decrypt}. The backup of the restored state written to the Pi (loomio-manual-…-${REBOOT_COPY_REASON}.sql.enc) is encrypted with "${ctx.installation.name}"'s BACKUP_ENCRYPTION_KEY, key ${fernetKeyId(target.key)}${decrypting ? (same ? ' (the same key)' : ' (another key than the archive\'s: the stack there decrypts with its own)') : ''}.` };
 }
 
@@ -189,7 +189,11 @@ async function runRestore(ctx: RestoreContext, input: { plan: { mode: string }; 
   const settings = loomioSettings(ctx.installation);
   ctx.log('Verifying the whole archive before anything changes (pass 1 of 2).');
   const { scan, key } = await scanWithKey(input.archive, ctx, false, input.origin);
-  if (key) ctx.log(`The archive is decrypted with ${archiveKeyOwner(ctx, input.origin)} (key ${fernetKeyId((key as LoomioKey).key)}).`);
+  if (key) {
+    const id = fernetKeyId((key as LoomioKey).key);
+    const targets = await installationKey(ctx).then((k) => fernetKeyId(k.key) === id, () => false);
+    ctx.log(`The archive is decrypted with ${archiveKeyOwner(ctx, input.origin, targets)} (key ${id}).`);
+  }
   if (scan.failure) throw new LifeboatError('RESTORE_FAILED', `${scan.failure.message} Nothing on the Pi was changed.`, { cause: scan.failure });
   const session = await ctx.ssh();
   const psqlVersion = await psqlVersionOf(ctx, session, settings);
