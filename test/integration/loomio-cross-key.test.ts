@@ -4,6 +4,7 @@
 // state Lifeboat leaves on B's Pi is encrypted with B's key (Python's `cryptography` Fernet opens
 // it with B's key and refuses A's). A missing source key is KEY_REQUIRED naming where it is
 // missing; a dropped file opens with the key given for it this session.
+import { spawnSync } from 'node:child_process';
 import { copyFile, mkdtemp, readFile, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
@@ -26,12 +27,14 @@ let core: Core;
 let a: Installation;
 let b: Installation;
 let scratch: string;
+let home: string;
 const client = () => createInProcessClient(core);
 
 beforeAll(async () => {
   [fleetA, fleetB] = await Promise.all([startLoomioFleet({ name: 'Loomio A' }), startLoomioFleet({ name: 'Loomio B' })]);
   const modules = APP_MODULES.some((m) => m.kind === 'loomio') ? APP_MODULES : [...APP_MODULES, loomioModule];
-  core = await createCore({ home: makeTestHome('loomio-cross-key'), secretStore: new MemorySecretStore('loomio cross-key'), apps: new AppRegistry(modules) });
+  home = makeTestHome('loomio-cross-key');
+  core = await createCore({ home, secretStore: new MemorySecretStore('loomio cross-key'), apps: new AppRegistry(modules) });
   await client().call('vault:init', {});
   a = await client().call('installations:add', fleetA.installation);
   b = await client().call('installations:add', fleetB.installation);
@@ -186,5 +189,27 @@ describe('a backup encrypted with another installation\'s key', () => {
     expect(ownPlan.result.blocked, JSON.stringify(ownPlan.result.preflight)).toBe(false);
     expect(ownPlan.result.preflight.find((c) => c.id === 'keys')?.detail).toContain(`Decrypted with "Loomio B"'s own BACKUP_ENCRYPTION_KEY (local file ${fleetB.seeded.hourly} is one of its backups), key ${fernetKeyId(fleetB.key)}. `);
     expect(ownPlan.result.preflight.find((c) => c.id === 'keys')?.detail).toContain('(the same key)');
+  });
+
+  it('on the command line: `lifeboat restore B FILE` asks for the file\'s key (--key-stdin), and plans with the key from stdin', () => {
+    // Another process on the same home: its keychain holds no key of B (the test core's is in memory), so only the typed key can open the file.
+    const lifeboat = (args: string[], input = '') => spawnSync(process.execPath, [path.resolve('bin/lifeboat.mjs'), ...args], { env: { ...process.env, LIFEBOAT_HOME: home }, input, encoding: 'utf8' });
+    const dropped = path.join(scratch, path.basename(backupFile));
+    const none = lifeboat(['restore', b.name, dropped, '--plan-only']);
+    expect(none.status, none.stderr).toBe(1);
+    expect(none.stderr).toContain('[KEY_REQUIRED]');
+    expect(none.stderr).toContain(`${path.basename(dropped)} needs the BACKUP_ENCRYPTION_KEY it was encrypted with`);
+    expect(none.stderr).toContain('lifeboat restore … --key-stdin --confirm NAME');
+    const typed = lifeboat(['restore', b.name, dropped, '--plan-only', '--key-stdin'], `${fleetA.passphrase}\n`);
+    expect(typed.status, typed.stderr).toBe(0);
+    expect(typed.stdout).toMatch(new RegExp(`Keys: Decrypted with the BACKUP_ENCRYPTION_KEY given this session for local file \\S+, key ${fernetKeyId(fleetA.key)}\\.`));
+    expect(typed.stdout).toMatch(/✓ Archive integrity: the Fernet HMAC verified/);
+    // The key typed for the file is never taken for B's own: with none stored for B, nothing would be encrypted for its Pi.
+    expect(typed.stdout).toContain(`No BACKUP_ENCRYPTION_KEY is stored for "Loomio B", so the backup of the restored state cannot be encrypted and is not written`);
+    expect(typed.stdout + typed.stderr).not.toContain(fleetA.passphrase);
+    // --key-stdin takes stdin, so a restore that runs must be confirmed by --confirm.
+    const unconfirmed = lifeboat(['restore', b.name, dropped, '--key-stdin'], `${fleetA.passphrase}\n`);
+    expect(unconfirmed.status).toBe(2);
+    expect(unconfirmed.stderr).toContain('--confirm');
   });
 });

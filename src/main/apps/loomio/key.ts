@@ -63,6 +63,15 @@ export async function installationKey(ctx: AdapterContext): Promise<LoomioKey> {
   return ctx.sessions.get('fernet-key', () => new KeySession()).use(passphrase);
 }
 
+/**
+ * The key the installation's own stack encrypts with: its stored BACKUP_ENCRYPTION_KEY only, never
+ * a key typed this session (that one may be another stack's, given for a file); null when none is stored.
+ */
+export async function storedInstallationKey(ctx: AdapterContext): Promise<LoomioKey | null> {
+  const passphrase = await ctx.secret(KEY_SLOT);
+  return passphrase === null ? null : ctx.sessions.get('fernet-key', () => new KeySession()).use(passphrase);
+}
+
 /** A format part's key for the token starting with `head` (no session there: derived for this job); KEY_REQUIRED when none is known. */
 export async function formatKey(ctx: FormatContext, head: Buffer): Promise<LoomioKey> {
   return jobKey(await keyFor(ctx.keys, head));

@@ -33,7 +33,7 @@ import { TunnelDb, quoteIdent, type TunnelDbAddress } from '../../transport/post
 import { fernetEncryptStream, fernetKeyId } from '../../formats/fernet';
 import { TRANSACTION_LINE, plainSqlLineFilter, type PlainSqlTable } from '../../formats/plain-sql';
 import { openPlaintext, scanLoomioArchive, type LoomioScan } from './archive-scan';
-import { archiveKey, archiveKeyOwner, installationKey, type LoomioKey } from './key';
+import { archiveKey, archiveKeyOwner, storedInstallationKey, type LoomioKey } from './key';
 import { manualBackupName } from './names';
 import { majorOf } from './preview';
 import { pullVerifier, readFolders } from './sources';
@@ -173,10 +173,7 @@ function restoreSteps(mode: string, settings: LoomioSettings): Pick<RestorePlanD
  */
 async function keysCheck(ctx: AdapterContext, origin: ArchiveOrigin | undefined, decrypting: LoomioKey | null): Promise<PreflightCheck> {
   const check = { id: 'keys', kind: 'compatibility', name: 'Keys', blocking: false } as const;
-  const target = await installationKey(ctx).catch((error: unknown) => {
-    if (error instanceof LifeboatError && error.code === 'KEY_REQUIRED') return null;
-    throw error;
-  });
+  const target = await storedInstallationKey(ctx);
   const same = decrypting !== null && target !== null && fernetKeyId(decrypting.key) === fernetKeyId(target.key);
   const decrypt = decrypting ? `Decrypted with ${archiveKeyOwner(ctx, origin, same)}, key ${fernetKeyId(decrypting.key)}` : 'Not encrypted: nothing to decrypt';
   if (!target) {
@@ -191,7 +188,8 @@ async function runRestore(ctx: RestoreContext, input: { plan: { mode: string }; 
   const { scan, key } = await scanWithKey(input.archive, ctx, false, input.origin);
   if (key) {
     const id = fernetKeyId((key as LoomioKey).key);
-    const targets = await installationKey(ctx).then((k) => fernetKeyId(k.key) === id, () => false);
+    const target = await storedInstallationKey(ctx);
+    const targets = target !== null && fernetKeyId(target.key) === id;
     ctx.log(`The archive is decrypted with ${archiveKeyOwner(ctx, input.origin, targets)} (key ${id}).`);
   }
   if (scan.failure) throw new LifeboatError('RESTORE_FAILED', `${scan.failure.message} Nothing on the Pi was changed.`, { cause: scan.failure });
@@ -352,12 +350,10 @@ async function writeRebootCopy(ctx: StepContext & AdapterContext, session: SshSe
     ctx.log(`${settings.backupDir} does not exist: no backup of the restored state was written; a reboot of the Pi would restore an older backup.`);
     return;
   }
-  // The target's own key, whatever opened the archive: the stack there decrypts its backups with it.
-  let target: LoomioKey;
-  try {
-    target = await installationKey(ctx);
-  } catch (error) {
-    ctx.log(`No BACKUP_ENCRYPTION_KEY for "${ctx.installation.name}" (${(error as Error).message}): no backup of the restored state was written.`);
+  // The target's own stored key, whatever opened the archive: the stack there decrypts its backups with it.
+  const target = await storedInstallationKey(ctx);
+  if (!target) {
+    ctx.log(`No BACKUP_ENCRYPTION_KEY is stored for "${ctx.installation.name}": no backup of the restored state was written (a key typed this session may be another stack's). Make a manual backup on the Pi (make create-backup) before it reboots.`);
     return;
   }
   const name = manualBackupName(new Date(), REBOOT_COPY_REASON);
@@ -402,7 +398,8 @@ async function verifyRestore(ctx: AdapterContext, input: { plan: { createdAt: st
 /** The backup of the restored state, read back from the Pi: its HMAC verifies with the target's key (the one the stack there decrypts with). */
 async function rebootCopyCheck(ctx: AdapterContext, session: SshSession, location: string, file: string, size: number): Promise<IntegrityCheck> {
   const check = { id: 'reboot-copy', kind: 'verification', name: 'Backup of the restored state' } as const;
-  const key = await installationKey(ctx);
+  const key = await storedInstallationKey(ctx);
+  if (!key) return { ...check, ok: false, detail: `${location} was found, but no BACKUP_ENCRYPTION_KEY is stored for "${ctx.installation.name}" to check it with` };
   const verifier = pullVerifier(path.basename(file), size, key);
   let bytes = 0;
   for await (const chunk of await session.createReadStream(file, { signal: ctx.signal }) as AsyncIterable<Buffer>) {
