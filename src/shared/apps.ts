@@ -235,6 +235,8 @@ export interface RestorePlan {
   nothingToSave: string | null;
   /** What the operator must type to confirm: the installation's name. */
   confirmationText: string;
+  /** Set when the key Lifeboat used does not open the archive (as in its preview): the wizard asks for the right one. */
+  keyRejected?: { slot: string; label: string; message: string };
 }
 
 /**

@@ -4,12 +4,19 @@
  * server) added through the Add installation form, its host key trusted, the plaintext leftover
  * shown on the fleet row, the newest backup pulled, previewed (tier, Fernet time, COPY counts,
  * the stack's warnings), and restored with a full replace after live rows changed, to a verified
- * report whose counts are the archive's.
+ * report whose counts are the archive's; then a file from another stack (another
+ * BACKUP_ENCRYPTION_KEY), its key asked for in the wizard, restored into it: decrypted with that
+ * key, the copy left on the Pi encrypted with the installation's own.
  */
+import { randomBytes } from 'node:crypto';
+import { mkdtemp, readdir, writeFile } from 'node:fs/promises';
+import os from 'node:os';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import type { Locator } from 'playwright-core';
-import { startLoomioFleet } from '../fleet/loomio/fleet';
+import { deriveFernetKey, fernetKeyId } from '../../src/main/formats/fernet';
+import { LOOMIO_KDF } from '../../src/main/apps/loomio/key';
+import { encryptWith, pythonFernet, startLoomioFleet } from '../fleet/loomio/fleet';
 import { LOOMIO_SAMPLES } from '../fleet/loomio/samples';
 import { screenshot } from '../harness/browser';
 import { useCoreE2e } from '../harness/e2e-fleet';
@@ -186,5 +193,66 @@ describe('Loomio Pi stack in the UI', () => {
     expect(await page().getByTestId('integrity').locator('.pill').innerText()).toContain('✓ verified');
     expect(await page().locator('.facts').innerText()).toMatch(/Fernet time\s+2026-11-23 13:12:11 UTC/);
     await screenshot(page(), 'e2e-loomio-11-file-preview');
+  });
+
+  it('restores a file from another stack into it: the key asked for in the wizard decrypts, the copy left on the Pi is under the installation\'s own key', async () => {
+    // Another stack's backup of this data: another BACKUP_ENCRYPTION_KEY.
+    const otherPassphrase = randomBytes(32).toString('hex');
+    const otherKey = await deriveFernetKey(otherPassphrase, LOOMIO_KDF);
+    await e2e.fleet.psql(`INSERT INTO groups (name) VALUES ('moved from the other stack');`);
+    const archived = await e2e.fleet.counts();
+    const dir = await mkdtemp(path.join(os.tmpdir(), 'lifeboat-e2e-loomio-'));
+    const file = path.join(dir, 'loomio-manual-20261201-101010-other-stack.sql.enc');
+    await writeFile(file, await encryptWith(otherKey, await e2e.fleet.dumpPlain()), { mode: 0o600 });
+    await e2e.fleet.psql(`DELETE FROM comments WHERE id > 50;`);
+
+    await page().goto(`${e2e.twin.url.split('#')[0]}#/fleet/preview`);
+    await page().locator('input[type="file"]').setInputFiles(file);
+    const previewPrompt = page().getByRole('form', { name: 'Key needed' });
+    await previewPrompt.waitFor({ timeout: 30_000 });
+    await previewPrompt.getByLabel('BACKUP_ENCRYPTION_KEY').fill(otherPassphrase);
+    await previewPrompt.getByRole('button', { name: 'Read it with this key' }).click();
+    await previewPrompt.waitFor({ state: 'hidden', timeout: 30_000 });
+    expect(await page().getByTestId('integrity').locator('.pill').innerText()).toContain('✓ verified');
+    // The session forgets typed keys (as a restart of Lifeboat does): the wizard has to ask again.
+    e2e.core.sessionKeys.forget();
+    await page().getByRole('region', { name: 'What to do with this file' }).getByRole('link', { name: `Restore into ${NAME}…` }).click();
+    const wizard = page().locator('.wizard');
+    const next = wizard.getByRole('button', { name: 'Next' });
+    await wizard.getByText(`Chosen file: ${path.basename(file)}`).waitFor();
+    await next.click();
+    await next.click();
+    await wizard.getByRole('radio', { name: /Full replace/ }).check();
+    await next.click();
+
+    // The installation's own key does not open it: the plan is blocked and the wizard asks for the file's key.
+    const prompt = wizard.getByRole('form', { name: 'Key needed' });
+    await prompt.waitFor({ timeout: 60_000 });
+    expect(await prompt.locator('.alert-danger').innerText()).toMatch(/probably the wrong key/);
+    expect(await next.isDisabled()).toBe(true);
+    await screenshot(page(), 'e2e-loomio-12-restore-key-prompt');
+    await prompt.getByLabel('BACKUP_ENCRYPTION_KEY').fill(otherPassphrase);
+    await prompt.getByRole('button', { name: 'Read it with this key' }).click();
+    await wizard.getByTestId('point-of-no-return').waitFor({ timeout: 60_000 });
+    expect(await wizard.locator('.check-list li[data-ok="false"][data-blocking="true"]').count()).toBe(0);
+    const keys = await wizard.locator('.check-list li', { hasText: 'Keys' }).innerText();
+    expect(keys).toContain(`Decrypted with the BACKUP_ENCRYPTION_KEY given this session for local file ${path.basename(file)}, key ${fernetKeyId(otherKey)}.`);
+    expect(keys).toContain(`encrypted with "${NAME}"'s BACKUP_ENCRYPTION_KEY, key ${fernetKeyId(e2e.fleet.key)}`);
+    await screenshot(page(), 'e2e-loomio-13-restore-keys-plan');
+    await next.click();
+    await next.click();
+    await wizard.getByLabel(/to confirm/).fill(NAME);
+    await wizard.getByRole('button', { name: `Restore ${NAME}` }).click();
+    const report = wizard.getByRole('region', { name: 'Restore report' });
+    await report.waitFor({ timeout: 120_000 });
+    expect(await report.locator('.pill').innerText()).toContain('✓ restore verified');
+    expect(await report.innerText()).toMatch(new RegExp(`Backup of the restored state\\s+loomio-manual-\\d{8}-\\d{6}-lifeboat-restore\\.sql\\.enc .*verifies with "${NAME}"'s BACKUP_ENCRYPTION_KEY`));
+    expect(await e2e.fleet.counts()).toEqual(archived);
+
+    // The copy on the Pi opens with the installation's key (Python's Fernet), not with the file's.
+    const copies = (await readdir(e2e.fleet.backupDir)).filter((n) => n.endsWith('-lifeboat-restore.sql.enc')).sort();
+    const copy = path.join(e2e.fleet.backupDir, copies[copies.length - 1]!);
+    expect(pythonFernet(copy, e2e.fleet.key).ok).toBe(true);
+    expect(pythonFernet(copy, otherKey)).toEqual({ ok: false, error: 'InvalidToken' });
   });
 });

@@ -47,6 +47,11 @@ export interface KeyResolver {
   get(slot: string, describe: { label: string; why: string }): Promise<string>;
   /** The key in `slot`, or null. */
   find(slot: string): Promise<string | null>;
+  /**
+   * Every key known for `slot`, in the order `find` tries them (stored, then typed this session),
+   * for a format that can tell cheaply which one opens an archive; absent: only `find`'s.
+   */
+  all?(slot: string): Promise<string[]>;
 }
 
 /** What a format part gets: progress, cancellation and keys; the installation when one is known. */
@@ -116,11 +121,31 @@ export interface RestoreChoice {
   selection: string[];
 }
 
-/** Putting an archive back: plan (changes nothing), run, verify. */
+/**
+ * Where an archive being restored came from, and the keys that open it: they are not the
+ * target's when the archive was pulled from another installation or dropped as a file.
+ */
+export interface ArchiveOrigin {
+  /**
+   * `own`: a snapshot of the target itself (its keys); `installation`: a snapshot of another
+   * configured installation (that one's keys, then keys typed this session); `orphan`: a snapshot
+   * whose installation is gone (typed keys only); `file`: a local or dropped file (the target's
+   * stored keys, then typed ones: `keys.all` lists both).
+   */
+  kind: 'own' | 'installation' | 'orphan' | 'file';
+  /** In words, for plans and errors: `vault snapshot 1a2b3c4d (…)`, `local file x.sql.enc`. */
+  label: string;
+  /** The installation the archive was pulled from, for `installation`. */
+  installation: { id: string; name: string } | null;
+  /** Keys that open the archive; KEY_REQUIRED names the archive and where its key is missing. */
+  keys: KeyResolver;
+}
+
+/** Putting an archive back: plan (changes nothing), run, verify. `origin` absent: the archive is the target's own. */
 export interface RestorePart {
-  plan(ctx: AdapterContext, input: RestoreChoice & { archive: ArchiveAccess; preview: PreviewReport }): Promise<RestorePlanDraft>;
-  run(ctx: RestoreContext, input: { plan: RestorePlan; archive: ArchiveAccess; preview: PreviewReport }): Promise<void>;
-  verify(ctx: AdapterContext, input: { plan: RestorePlan; archive: ArchiveAccess; preview: PreviewReport }): Promise<IntegrityCheck[]>;
+  plan(ctx: AdapterContext, input: RestoreChoice & { archive: ArchiveAccess; preview: PreviewReport; origin?: ArchiveOrigin }): Promise<RestorePlanDraft>;
+  run(ctx: RestoreContext, input: { plan: RestorePlan; archive: ArchiveAccess; preview: PreviewReport; origin?: ArchiveOrigin }): Promise<void>;
+  verify(ctx: AdapterContext, input: { plan: RestorePlan; archive: ArchiveAccess; preview: PreviewReport; origin?: ArchiveOrigin }): Promise<IntegrityCheck[]>;
 }
 
 /** One key a key file holds: the secret slot it goes to (null when the file does not say), and what it is, in words. */

@@ -5,13 +5,15 @@ import type { Core } from '../core';
 import type { StepContext } from './adapter';
 import { openArchive, type OpenedArchive } from './archive-access';
 import { createKeyResolver } from './keys';
-import type { AppModule } from './module';
+import type { AppModule, KeyResolver } from './module';
 
 /** What a preview is asked for: the archive, and optionally its app and the installation whose keys it uses. */
 export interface PreviewRequest {
   source: ArchiveSourceRef;
   app?: string | undefined;
   installationId?: string | undefined;
+  /** The keys that open it, when not the installation's (a restore of another installation's archive). */
+  keys?: KeyResolver | undefined;
 }
 
 /** The module named, else the one the snapshot was tagged with, else the one that recognises the content. */
@@ -34,7 +36,7 @@ export async function previewArchive(core: Core, request: PreviewRequest, ctx: S
   const module = await moduleOfArchive(core, opened, request.app, ctx.log);
   const installationId = request.installationId ?? opened.installationId;
   const installation: Installation | null = installationId ? await core.registry.get(installationId).catch(() => null) : null;
-  const keys = createKeyResolver(installation, (slot) => core.registry.secret(installation!.id, slot), core.sessionKeys);
+  const keys = request.keys ?? createKeyResolver(installation, (slot) => core.registry.secret(installation!.id, slot), core.sessionKeys);
   ctx.progress({ phase: 'reading archive', bytes: 0, total: opened.access.size });
   const report = await module.format.preview(opened.access, { ...ctx, keys, installation, stagingDir: core.home.stagingDir });
   if (report.app !== module.kind) throw new LifeboatError('ARCHIVE_INVALID', `${opened.label} is not a ${module.label} backup.`);

@@ -182,18 +182,31 @@ export function registerAppCommands(program: Command, { getCore, json, outcome }
     .option('--confirm <name>', 'the installation\'s name, typed to confirm (else read from stdin)')
     .option('--confirm-cross-installation', 'the archive came from another installation and that is intended')
     .option('--skip-safety-pull <reason>', 'do not back up the target first (recorded in the audit trail)')
-    .action(async (name: string, value: string, opts: { mode: string; conflict?: string; tables?: string; planOnly?: boolean; confirm?: string; confirmCrossInstallation?: boolean; skipSafetyPull?: string }) => {
+    .option('--key-stdin', 'read the key the archive needs (a file\'s, or that of the installation a snapshot came from) from stdin, for this command only; needs --confirm')
+    .action(async (name: string, value: string, opts: { mode: string; conflict?: string; tables?: string; planOnly?: boolean; confirm?: string; confirmCrossInstallation?: boolean; skipSafetyPull?: string; keyStdin?: boolean }) => {
       const core = await getCore();
       const client = createInProcessClient(core);
       const installation = await core.registry.resolve(name);
-      const planJob = await client.call('restore:plan', {
+      if (opts.keyStdin && opts.confirm === undefined && !opts.planOnly) throw new LifeboatError('INVALID_INPUT', 'With --key-stdin the key takes standard input: confirm with --confirm "<installation name>".');
+      const typedKey = opts.keyStdin ? await readStdin() : null;
+      const makePlan = async () => followJob<RestorePlan>(core, (await client.call('restore:plan', {
         installationId: installation.id,
         source: archiveRef(value),
         mode: opts.mode,
         ...(opts.conflict ? { conflict: opts.conflict } : {}),
         selection: opts.tables ? opts.tables.split(',').map((t) => t.trim()).filter(Boolean) : [],
-      });
-      const plan = await followJob<RestorePlan>(core, planJob.jobId, outcome);
+      })).jobId, outcome);
+      let plan: RestorePlan;
+      try {
+        plan = await makePlan();
+      } catch (error) {
+        // The archive's key is missing: hand over the one from stdin under the slot it named, and plan again.
+        const slot = error instanceof LifeboatError && error.code === 'KEY_REQUIRED' ? error.details?.slot : undefined;
+        if (typeof slot !== 'string') throw error;
+        if (typedKey === null) throw new LifeboatError('KEY_REQUIRED', `${(error as LifeboatError).message} On the command line: pipe it into \`lifeboat restore … --key-stdin --confirm NAME\`.`, { details: (error as LifeboatError).details });
+        await client.call('apps:provide-key', { slot, key: typedKey });
+        plan = await makePlan();
+      }
       const describe = (p: RestorePlan) =>
         [
           `Restore ${p.sourceLabel} into "${p.installationName}" (${p.mode}${p.conflict ? `, conflicts: ${p.conflict}` : ''}${p.selection.length ? `: ${p.selection.join(', ')}` : ''})`,

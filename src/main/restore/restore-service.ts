@@ -8,6 +8,9 @@ import type { JobContext } from '../jobs/job-manager';
 import { writeFileAtomic } from '../fs/atomic-write';
 import { openArchive } from '../apps/archive-access';
 import { createAdapterContext } from '../apps/context';
+import { createArchiveKeyResolver, createKeyResolver } from '../apps/keys';
+import type { ArchiveOrigin } from '../apps/module';
+import type { Installation } from '../../shared/installations';
 import { previewArchive } from '../apps/preview';
 import { runSafetyPull } from '../apps/pull-runner';
 import type { RestorePlanDraft } from '../apps/adapter';
@@ -38,7 +41,7 @@ export interface StartInput {
  * then run (safety pull → restore → verification), then a stored report.
  */
 export class RestoreService {
-  private readonly plans = new Map<string, { plan: RestorePlan; preview: PreviewReport }>();
+  private readonly plans = new Map<string, { plan: RestorePlan; preview: PreviewReport; origin: ArchiveOrigin }>();
 
   constructor(private readonly core: Core) {}
 
@@ -70,14 +73,15 @@ export class RestoreService {
     if (tagged && tagged !== installation.app) {
       preflight.push({ id: 'app-kind', kind: 'compatibility', name: 'App kind', ok: false, blocking: true, detail: `This archive is a ${core.apps.label(tagged)} backup; "${installation.name}" runs ${module.label}.` });
     }
+    const origin = await archiveOrigin(core, opened, installation);
     let preview: PreviewReport;
     try {
-      preview = await previewArchive(core, { source: input.source, app: installation.app, installationId: installation.id }, ctx);
+      preview = await previewArchive(core, { source: input.source, app: installation.app, installationId: installation.id, keys: origin.keys }, ctx);
     } catch (error) {
       const payload = toErrorPayload(error);
       if (payload.code === 'CANCELLED' || payload.code === 'KEY_REQUIRED') throw error;
       preflight.push({ id: 'archive-readable', kind: 'integrity', name: 'Archive', ok: false, blocking: true, detail: `The archive cannot be read as a ${module.label} backup: ${payload.message}` });
-      return this.store(installation, choice, input.source, opened, preflight, EMPTY_DRAFT, null);
+      return this.store(installation, choice, input.source, opened, preflight, EMPTY_DRAFT, null, origin);
     }
     preflight.push({ id: 'archive-integrity', kind: 'integrity', name: 'Archive integrity', ok: preview.integrity.ok, blocking: true, detail: preview.integrity.checks.filter((c) => !c.ok).map((c) => `${c.name}: ${c.detail}`).join('; ') || 'every check passed' });
     const unknown = choice.selection.filter((s) => !preview.selectable.includes(s));
@@ -86,12 +90,12 @@ export class RestoreService {
     }
     if (preflight.some((c) => c.blocking && !c.ok)) {
       // Blocked already: the target is not asked anything (no logins, no throwaway backups).
-      return this.store(installation, choice, input.source, opened, preflight, EMPTY_DRAFT, preview);
+      return this.store(installation, choice, input.source, opened, preflight, EMPTY_DRAFT, preview, origin);
     }
     const actx = createAdapterContext(core, installation, ctx);
     try {
-      const draft = await module.restore.plan(actx, { archive: opened.access, preview, ...choice });
-      return this.store(installation, choice, input.source, opened, preflight, draft, preview);
+      const draft = await module.restore.plan(actx, { archive: opened.access, preview, origin, ...choice });
+      return this.store(installation, choice, input.source, opened, preflight, draft, preview, origin);
     } finally {
       await actx.close();
     }
@@ -105,6 +109,7 @@ export class RestoreService {
     preflight: PreflightCheck[],
     draft: RestorePlanDraft,
     preview: PreviewReport | null,
+    origin: ArchiveOrigin,
   ): RestorePlan {
     // A module that checks the archive's integrity itself says so in its own words; keep its line.
     const moduleChecksIntegrity = draft.preflight.some((c) => c.kind === 'integrity');
@@ -131,8 +136,9 @@ export class RestoreService {
       followUps: draft.followUps ?? [],
       nothingToSave: draft.nothingToSave ?? null,
       confirmationText: installation.name,
+      ...(preview?.keyRejected ? { keyRejected: preview.keyRejected } : {}),
     };
-    if (preview) this.plans.set(plan.id, { plan, preview });
+    if (preview) this.plans.set(plan.id, { plan, preview, origin });
     return plan;
   }
 
@@ -158,8 +164,8 @@ export class RestoreService {
     return { jobId: job.id };
   }
 
-  private async run(stored: { plan: RestorePlan; preview: PreviewReport }, input: StartInput, ctx: JobContext): Promise<RestoreReport> {
-    const { plan, preview } = stored;
+  private async run(stored: { plan: RestorePlan; preview: PreviewReport; origin: ArchiveOrigin }, input: StartInput, ctx: JobContext): Promise<RestoreReport> {
+    const { plan, preview, origin } = stored;
     const core = this.core;
     const installation = await core.registry.get(plan.installationId);
     const restore = core.apps.get(installation.app).restore;
@@ -189,10 +195,10 @@ export class RestoreService {
       ctx.progress({ phase: 'restoring', bytes: 0, total: opened.access.size });
       const actx = createAdapterContext(core, installation, ctx);
       try {
-        await restore.run({ ...actx, passPointOfNoReturn: (what: string) => ctx.passPointOfNoReturn(what) }, { plan, archive: opened.access, preview });
+        await restore.run({ ...actx, passPointOfNoReturn: (what: string) => ctx.passPointOfNoReturn(what) }, { plan, archive: opened.access, preview, origin });
         log('restore finished; verifying');
         ctx.progress({ phase: 'verifying', bytes: 0, total: null });
-        report.checks = await restore.verify(actx, { plan, archive: opened.access, preview });
+        report.checks = await restore.verify(actx, { plan, archive: opened.access, preview, origin });
       } finally {
         await actx.close();
       }
@@ -266,4 +272,50 @@ export class RestoreService {
     await mkdir(this.reportsDir, { recursive: true, mode: 0o700 });
     await writeFileAtomic(path.join(this.reportsDir, `${report.planId}.json`), `${JSON.stringify(report, null, 2)}\n`);
   }
+}
+
+/**
+ * Where the archive came from and the keys that open it: a snapshot of the target opens with the
+ * target's keys; one pulled from another installation with that installation's (never the
+ * target's: each installation may have its own key), one whose installation is gone with keys
+ * typed this session, and a file with the target's keys or those typed this session.
+ */
+async function archiveOrigin(core: Core, opened: Awaited<ReturnType<typeof openArchive>>, target: Installation): Promise<ArchiveOrigin> {
+  const typedHow = 'enter it when Lifeboat asks (kept in memory for this session only; on the command line: `lifeboat restore … --key-stdin`, the key on standard input)';
+  if (opened.snapshotId === null) {
+    return {
+      kind: 'file',
+      label: opened.label,
+      installation: null,
+      keys: createArchiveKeyResolver((slot) => core.registry.secret(target.id, slot), core.sessionKeys, {
+        message: (d) => `${opened.access.fileName} needs the ${d.label} it was encrypted with (${d.why}), and none was given for it: ${typedHow}.`,
+        details: { installationId: null, snapshotId: null, origin: 'file' },
+      }),
+    };
+  }
+  if (opened.installationId === null || opened.installationId === target.id) {
+    return { kind: 'own', label: opened.label, installation: null, keys: createKeyResolver(target, (slot) => core.registry.secret(target.id, slot), core.sessionKeys) };
+  }
+  const sourceId = opened.installationId;
+  const source = await core.registry.get(sourceId).catch(() => null);
+  if (!source) {
+    return {
+      kind: 'orphan',
+      label: opened.label,
+      installation: null,
+      keys: createArchiveKeyResolver(null, core.sessionKeys, {
+        message: (d) => `The ${d.label} of ${opened.label} is missing: the snapshot was pulled from an installation that is no longer configured (id ${sourceId}), and it opens with that installation's key (${d.why}), not with "${target.name}"'s. Give that key: ${typedHow}.`,
+        details: { installationId: null, snapshotId: opened.snapshotId, origin: 'orphan' },
+      }),
+    };
+  }
+  return {
+    kind: 'installation',
+    label: opened.label,
+    installation: { id: source.id, name: source.name },
+    keys: createArchiveKeyResolver((slot) => core.registry.secret(source.id, slot), core.sessionKeys, {
+      message: (d) => `No ${d.label} is stored for "${source.name}", the installation ${opened.label} was pulled from: the snapshot opens with "${source.name}"'s key (${d.why}), not with "${target.name}"'s. Store it in "${source.name}"'s settings (edit the installation), or ${typedHow}.`,
+      details: { installationId: source.id, snapshotId: opened.snapshotId, origin: 'installation' },
+    }),
+  };
 }

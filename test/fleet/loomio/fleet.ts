@@ -18,7 +18,7 @@
 //
 // Seed backups are made at start by the real pg_dump and encrypted by Lifeboat's own streaming
 // Fernet encryptor (checked byte for byte against the stack's samples in the unit tests).
-import { spawn } from 'node:child_process';
+import { execFileSync, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { mkdir, readFile, readdir, utimes, writeFile } from 'node:fs/promises';
 import path from 'node:path';
@@ -224,6 +224,25 @@ export async function encryptWith(key: FernetKey, plaintext: Buffer): Promise<Bu
     },
   }));
   return Buffer.concat(out);
+}
+
+/** Python's `cryptography` Fernet (an implementation that is not Lifeboat's) decrypting a file; the key on stdin. */
+export function pythonFernet(file: string, key: FernetKey): { ok: true; plaintext: Buffer } | { ok: false; error: string } {
+  const script = [
+    'import sys',
+    'from cryptography.fernet import Fernet, InvalidToken',
+    'f = Fernet(sys.stdin.readline().strip().encode())',
+    'try:',
+    '    sys.stdout.buffer.write(f.decrypt(open(sys.argv[1], "rb").read()))',
+    'except InvalidToken:',
+    '    sys.stderr.write("InvalidToken"); sys.exit(3)',
+  ].join('\n');
+  try {
+    const plaintext = execFileSync('python3', ['-c', script, file], { input: `${Buffer.concat([key.signing, key.encryption]).toString('base64url')}=\n`, stdio: ['pipe', 'pipe', 'pipe'], maxBuffer: 64 * 1024 * 1024 });
+    return { ok: true, plaintext };
+  } catch (error) {
+    return { ok: false, error: String((error as { stderr?: Buffer }).stderr ?? error) };
+  }
 }
 
 function pgDump(port: number): Promise<Buffer> {

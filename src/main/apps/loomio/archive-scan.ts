@@ -9,7 +9,7 @@ import { LifeboatError } from '../../../shared/errors';
 import type { ArchiveAccess, StepContext } from '../adapter';
 import { FernetTokenReader, fernetDecryptStream, looksLikeFernetText, type FernetTokenFacts } from '../../formats/fernet';
 import { PlainSqlReader, type PlainSqlSummary } from '../../formats/plain-sql';
-import { KEY_HINT, looksLikeDumpStart, type LoomioKey } from './key';
+import { ARCHIVE_KEY_HINT, looksLikeDumpStart, type LoomioKey } from './key';
 
 /** What a scan found. */
 export interface LoomioScan {
@@ -27,8 +27,8 @@ export interface LoomioScan {
 export interface ScanOptions {
   /** Decrypt and read the dump too (preview, plan, verify); false: verify the token only (the restore's first pass). */
   readDump: boolean;
-  /** The key, asked for only when the archive is encrypted. */
-  key(): Promise<LoomioKey>;
+  /** The key, asked for only when the archive is encrypted; `head` is the token's first bytes (to tell which key opens it). */
+  key(head: Buffer): Promise<LoomioKey>;
 }
 
 /** Reads the archive once; never throws for a bad archive (see `failure`), only for cancellation and a missing key. */
@@ -44,8 +44,8 @@ export async function scanLoomioArchive(archive: ArchiveAccess, ctx: StepContext
       if (scan.bytes === 0) {
         scan.encrypted = looksLikeFernetText(chunk);
         if (scan.encrypted) {
-          key = await options.key();
-          token = new FernetTokenReader({ key: key.key, decrypt: options.readDump, label: archive.fileName, keyVerifiedElsewhere: key.verifiedBefore, keyHint: KEY_HINT, recognizePlaintext: looksLikeDumpStart });
+          key = await options.key(chunk);
+          token = new FernetTokenReader({ key: key.key, decrypt: options.readDump, label: archive.fileName, keyVerifiedElsewhere: key.verifiedBefore, keyHint: ARCHIVE_KEY_HINT, recognizePlaintext: looksLikeDumpStart });
         }
         if (options.readDump || !scan.encrypted) dump = new PlainSqlReader({ label: archive.fileName });
       }
@@ -91,7 +91,7 @@ export async function openPlaintext(archive: ArchiveAccess, scan: LoomioScan, ke
   const raw = await archive.open();
   if (!scan.encrypted) return raw;
   if (!key) throw new LifeboatError('INTERNAL', 'An encrypted archive needs its key to be decrypted.');
-  const decrypt = fernetDecryptStream({ key: key.key, label: archive.fileName, keyHint: KEY_HINT, recognizePlaintext: looksLikeDumpStart });
+  const decrypt = fernetDecryptStream({ key: key.key, label: archive.fileName, keyHint: ARCHIVE_KEY_HINT, recognizePlaintext: looksLikeDumpStart });
   raw.on('error', (error) => decrypt.destroy(error));
   return raw.pipe(decrypt);
 }

@@ -10,7 +10,7 @@ import { formatKey, type LoomioKey } from './key';
 export const loomioDrill: DrillPart = {
   async postgres(archive, ctx) {
     let key: LoomioKey | null = null;
-    const scan = await scanLoomioArchive(archive, ctx, { readDump: true, key: async () => (key = await formatKey(ctx)) });
+    const scan = await scanLoomioArchive(archive, ctx, { readDump: true, key: async (head) => (key = await formatKey(ctx, head)) });
     const checks: IntegrityCheck[] = [];
     if (scan.encrypted) {
       checks.push({ id: 'fernet', kind: 'integrity', name: 'Fernet token', ok: scan.fernet !== null, detail: scan.fernet ? 'the HMAC verified with the installation\'s key' : (scan.failure?.message ?? 'the token did not verify') });

@@ -104,7 +104,7 @@ export const loomioModule: AppModule = {
   format: {
     async preview(archive, ctx) {
       let key: LoomioKey | null = null;
-      const scan = await scanLoomioArchive(archive, ctx, { readDump: true, key: async () => (key = await formatKey(ctx)) });
+      const scan = await scanLoomioArchive(archive, ctx, { readDump: true, key: async (head) => (key = await formatKey(ctx, head)) });
       return buildLoomioPreview(archive, scan, key ? fernetKeyId((key as LoomioKey).key) : null, new Date());
     },
   },

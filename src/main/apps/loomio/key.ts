@@ -6,8 +6,8 @@
  */
 import { createHash, timingSafeEqual } from 'node:crypto';
 import type { AdapterContext } from '../adapter';
-import type { FormatContext, ModuleSession } from '../module';
-import { deriveFernetKey, wipeFernetKey, type FernetKey } from '../../formats/fernet';
+import type { ArchiveOrigin, FormatContext, KeyResolver, ModuleSession } from '../module';
+import { deriveFernetKey, fernetFirstBlock, wipeFernetKey, type FernetKey } from '../../formats/fernet';
 
 /** The secret slot of BACKUP_ENCRYPTION_KEY. */
 export const KEY_SLOT = 'backup-encryption-key';
@@ -19,6 +19,9 @@ const DESCRIBE = { label: 'BACKUP_ENCRYPTION_KEY', why: "the stack encrypts ever
 
 /** Where the right key lives, for the wrong-key message. */
 export const KEY_HINT = 'each Loomio stack encrypts with the BACKUP_ENCRYPTION_KEY of its own .env';
+
+/** The same, for an archive read here (vault, file): where another stack's key is given. */
+export const ARCHIVE_KEY_HINT = `${KEY_HINT}; a file from another stack opens with that stack's key, given at the key prompt or with --key-stdin`;
 
 /** A key ready to use, and what is known about it in this installation. */
 export interface LoomioKey {
@@ -60,10 +63,62 @@ export async function installationKey(ctx: AdapterContext): Promise<LoomioKey> {
   return ctx.sessions.get('fernet-key', () => new KeySession()).use(passphrase);
 }
 
-/** A format part's key (no session there: derived for this job); KEY_REQUIRED when none is known. */
-export async function formatKey(ctx: FormatContext): Promise<LoomioKey> {
-  const passphrase = await ctx.keys.get(KEY_SLOT, DESCRIBE);
-  return { key: await deriveFernetKey(passphrase, LOOMIO_KDF), verifiedBefore: false, markVerified: () => undefined };
+/**
+ * The key the installation's own stack encrypts with: its stored BACKUP_ENCRYPTION_KEY only, never
+ * a key typed this session (that one may be another stack's, given for a file); null when none is stored.
+ */
+export async function storedInstallationKey(ctx: AdapterContext): Promise<LoomioKey | null> {
+  const passphrase = await ctx.secret(KEY_SLOT);
+  return passphrase === null ? null : ctx.sessions.get('fernet-key', () => new KeySession()).use(passphrase);
+}
+
+/** A format part's key for the token starting with `head` (no session there: derived for this job); KEY_REQUIRED when none is known. */
+export async function formatKey(ctx: FormatContext, head: Buffer): Promise<LoomioKey> {
+  return jobKey(await keyFor(ctx.keys, head));
+}
+
+/**
+ * The key that opens an archive being restored: the target's own (kept in its session) for the
+ * target's own snapshots, else one of the keys of where the archive came from (another
+ * installation's, or typed for a file): never the target's for another installation's snapshot.
+ */
+export async function archiveKey(ctx: AdapterContext, origin: ArchiveOrigin | undefined, head: Buffer): Promise<LoomioKey> {
+  if (!origin || origin.kind === 'own') return installationKey(ctx);
+  return jobKey(await keyFor(origin.keys, head));
+}
+
+/** Who holds the key that decrypts an archive being restored, in words; `targets`: it is the target's own key. */
+export function archiveKeyOwner(ctx: AdapterContext, origin: ArchiveOrigin | undefined, targets: boolean): string {
+  if (!origin || origin.kind === 'own') return `"${ctx.installation.name}"'s BACKUP_ENCRYPTION_KEY (the snapshot is its own)`;
+  if (origin.kind === 'installation') return `"${origin.installation!.name}"'s BACKUP_ENCRYPTION_KEY (the installation ${origin.label} was pulled from)`;
+  if (origin.kind === 'file' && targets) return `"${ctx.installation.name}"'s own BACKUP_ENCRYPTION_KEY (${origin.label} is one of its backups)`;
+  return `the BACKUP_ENCRYPTION_KEY given this session for ${origin.label}${origin.kind === 'orphan' ? ' (its installation is no longer configured)' : ''}`;
+}
+
+function jobKey(key: FernetKey): LoomioKey {
+  return { key, verifiedBefore: false, markVerified: () => undefined };
+}
+
+/**
+ * Derives the key of the token that starts with `head` from the passphrases `keys` knows: when it
+ * knows several (the stored one and another typed this session), the first whose first AES block
+ * decrypts to the start of a dump; when none does, the first (its HMAC failure then says why).
+ */
+export async function keyFor(keys: KeyResolver, head: Buffer): Promise<FernetKey> {
+  const known = keys.all ? await keys.all(KEY_SLOT) : [];
+  if (known.length <= 1) return deriveFernetKey(known[0] ?? (await keys.get(KEY_SLOT, DESCRIBE)), LOOMIO_KDF);
+  const derived: FernetKey[] = [];
+  for (const passphrase of known) {
+    const key = await deriveFernetKey(passphrase, LOOMIO_KDF);
+    const block = fernetFirstBlock(head, key);
+    if (block && looksLikeDumpStart(block)) {
+      for (const other of derived) wipeFernetKey(other);
+      return key;
+    }
+    derived.push(key);
+  }
+  for (const other of derived.slice(1)) wipeFernetKey(other);
+  return derived[0]!;
 }
 
 /** A dump's first AES block: pg_dump's plain scripts start `--\n-- PostgreSQL`; any script starts with printable text. */

@@ -25,18 +25,18 @@ import { pipeline } from 'node:stream/promises';
 import type { IntegrityCheck, PlannedChange, PreflightCheck, RestoreOptions } from '../../../shared/apps';
 import { LifeboatError } from '../../../shared/errors';
 import type { AdapterContext, ArchiveAccess, RestoreContext, RestorePlanDraft, StepContext } from '../adapter';
-import { replaceOnly, type RestorePart } from '../module';
+import { replaceOnly, type ArchiveOrigin, type RestorePart } from '../module';
 import { progressCounter } from '../module-kit/progress';
 import type { SshSession } from '../../transport/ssh/session';
 import type { ExecResult } from '../../transport/ssh/exec';
 import { TunnelDb, quoteIdent, type TunnelDbAddress } from '../../transport/postgres/tunnel-db';
-import { fernetEncryptStream } from '../../formats/fernet';
+import { fernetEncryptStream, fernetKeyId } from '../../formats/fernet';
 import { TRANSACTION_LINE, plainSqlLineFilter, type PlainSqlTable } from '../../formats/plain-sql';
 import { openPlaintext, scanLoomioArchive, type LoomioScan } from './archive-scan';
-import { installationKey, type LoomioKey } from './key';
+import { archiveKey, archiveKeyOwner, storedInstallationKey, type LoomioKey } from './key';
 import { manualBackupName } from './names';
 import { majorOf } from './preview';
-import { readFolders } from './sources';
+import { pullVerifier, readFolders } from './sources';
 import { loomioSettings, renderLoomioCommand, type LoomioSettings } from './settings';
 
 const FULL_POINT_OF_NO_RETURN = 'the restored copy takes the live database\'s name (one ALTER DATABASE … RENAME transaction); the old database is then dropped';
@@ -57,21 +57,22 @@ export const loomioRestore: RestorePart = {
   verify: verifyRestore,
 };
 
-async function scanWithKey(archive: ArchiveAccess, ctx: AdapterContext, readDump: boolean): Promise<{ scan: LoomioScan; key: LoomioKey | null }> {
+/** Reads the archive with the key of where it came from (`origin`): the source installation's, or the one given for a file. */
+async function scanWithKey(archive: ArchiveAccess, ctx: AdapterContext, readDump: boolean, origin: ArchiveOrigin | undefined): Promise<{ scan: LoomioScan; key: LoomioKey | null }> {
   let key: LoomioKey | null = null;
-  const scan = await scanLoomioArchive(archive, ctx, { readDump, key: async () => (key = await installationKey(ctx)) });
+  const scan = await scanLoomioArchive(archive, ctx, { readDump, key: async (head) => (key = await archiveKey(ctx, origin, head)) });
   return { scan, key };
 }
 
-async function planRestore(ctx: AdapterContext, input: { archive: ArchiveAccess; mode: string }): Promise<RestorePlanDraft> {
+async function planRestore(ctx: AdapterContext, input: { archive: ArchiveAccess; mode: string; origin?: ArchiveOrigin }): Promise<RestorePlanDraft> {
   const settings = loomioSettings(ctx.installation);
-  const { scan } = await scanWithKey(input.archive, ctx, true);
+  const { scan, key } = await scanWithKey(input.archive, ctx, true, input.origin);
   const sql = scan.failure ? null : scan.sql;
   const preflight: PreflightCheck[] = [{
     id: 'archive-integrity', kind: 'integrity', name: 'Archive integrity', blocking: true,
     ok: sql !== null && sql.complete,
     detail: sql ? (sql.complete ? `${scan.encrypted ? 'the Fernet HMAC verified; ' : 'not encrypted; '}${sql.tables.length} tables, ${sql.totalRows} rows` : 'pg_dump did not finish this dump (no "dump complete" trailer)') : scan.failure?.message ?? 'not read',
-  }];
+  }, await keysCheck(ctx, input.origin, scan.encrypted ? key : null)];
   const draft = (changes: PlannedChange[]): RestorePlanDraft => ({ preflight, changes, ...restoreSteps(input.mode, settings) });
   if (!sql) return draft([]);
 
@@ -166,10 +167,31 @@ function restoreSteps(mode: string, settings: LoomioSettings): Pick<RestorePlanD
   };
 }
 
-async function runRestore(ctx: RestoreContext, input: { plan: { mode: string }; archive: ArchiveAccess }): Promise<void> {
+/**
+ * Which key decrypts the archive and which encrypts the backup of the restored state left on the
+ * Pi (always the target's: the stack decrypts its backups with its own key after a reboot).
+ */
+async function keysCheck(ctx: AdapterContext, origin: ArchiveOrigin | undefined, decrypting: LoomioKey | null): Promise<PreflightCheck> {
+  const check = { id: 'keys', kind: 'compatibility', name: 'Keys', blocking: false } as const;
+  const target = await storedInstallationKey(ctx);
+  const same = decrypting !== null && target !== null && fernetKeyId(decrypting.key) === fernetKeyId(target.key);
+  const decrypt = decrypting ? `Decrypted with ${archiveKeyOwner(ctx, origin, same)}, key ${fernetKeyId(decrypting.key)}` : 'Not encrypted: nothing to decrypt';
+  if (!target) {
+    return { ...check, ok: false, detail: `${decrypt}. No BACKUP_ENCRYPTION_KEY is stored for "${ctx.installation.name}", so the backup of the restored state cannot be encrypted and is not written: a reboot of the Pi would restore an older backup. Store "${ctx.installation.name}"'s key to have it written.` };
+  }
+  return { ...check, ok: true, detail: `${decrypt}. The backup of the restored state written to the Pi (loomio-manual-…-${REBOOT_COPY_REASON}.sql.enc) is encrypted with "${ctx.installation.name}"'s BACKUP_ENCRYPTION_KEY, key ${fernetKeyId(target.key)}${decrypting ? (same ? ' (the same key)' : ' (another key than the archive\'s: the stack there decrypts with its own)') : ''}.` };
+}
+
+async function runRestore(ctx: RestoreContext, input: { plan: { mode: string }; archive: ArchiveAccess; origin?: ArchiveOrigin }): Promise<void> {
   const settings = loomioSettings(ctx.installation);
   ctx.log('Verifying the whole archive before anything changes (pass 1 of 2).');
-  const { scan, key } = await scanWithKey(input.archive, ctx, false);
+  const { scan, key } = await scanWithKey(input.archive, ctx, false, input.origin);
+  if (key) {
+    const id = fernetKeyId((key as LoomioKey).key);
+    const target = await storedInstallationKey(ctx);
+    const targets = target !== null && fernetKeyId(target.key) === id;
+    ctx.log(`The archive is decrypted with ${archiveKeyOwner(ctx, input.origin, targets)} (key ${id}).`);
+  }
   if (scan.failure) throw new LifeboatError('RESTORE_FAILED', `${scan.failure.message} Nothing on the Pi was changed.`, { cause: scan.failure });
   const session = await ctx.ssh();
   const psqlVersion = await psqlVersionOf(ctx, session, settings);
@@ -328,11 +350,10 @@ async function writeRebootCopy(ctx: StepContext & AdapterContext, session: SshSe
     ctx.log(`${settings.backupDir} does not exist: no backup of the restored state was written; a reboot of the Pi would restore an older backup.`);
     return;
   }
-  let target: LoomioKey;
-  try {
-    target = key ?? (await installationKey(ctx));
-  } catch (error) {
-    ctx.log(`No BACKUP_ENCRYPTION_KEY for "${ctx.installation.name}" (${(error as Error).message}): no backup of the restored state was written.`);
+  // The target's own stored key, whatever opened the archive: the stack there decrypts its backups with it.
+  const target = await storedInstallationKey(ctx);
+  if (!target) {
+    ctx.log(`No BACKUP_ENCRYPTION_KEY is stored for "${ctx.installation.name}": no backup of the restored state was written (a key typed this session may be another stack's). Make a manual backup on the Pi (make create-backup) before it reboots.`);
     return;
   }
   const name = manualBackupName(new Date(), REBOOT_COPY_REASON);
@@ -340,16 +361,16 @@ async function writeRebootCopy(ctx: StepContext & AdapterContext, session: SshSe
   try {
     await pipeline(await openPlaintext(archive, scan, key), fernetEncryptStream(target.key), await session.createWriteStream(temporary, { fsync: true }));
     await session.rename(temporary, path.join(settings.backupDir, name));
-    ctx.log(`Wrote ${name}: the newest backup by mtime, so a reboot of the Pi restores this state.`);
+    ctx.log(`Wrote ${name}, encrypted with "${ctx.installation.name}"'s BACKUP_ENCRYPTION_KEY (key ${fernetKeyId(target.key)}): the newest backup by mtime, so a reboot of the Pi restores this state.`);
   } catch (error) {
     await session.remove(temporary).catch(() => undefined);
     ctx.log(`Writing the backup of the restored state failed (${(error as Error).message}); make a manual backup (make create-backup) before the Pi reboots.`);
   }
 }
 
-async function verifyRestore(ctx: AdapterContext, input: { plan: { createdAt: string }; archive: ArchiveAccess }): Promise<IntegrityCheck[]> {
+async function verifyRestore(ctx: AdapterContext, input: { plan: { createdAt: string }; archive: ArchiveAccess; origin?: ArchiveOrigin }): Promise<IntegrityCheck[]> {
   const settings = loomioSettings(ctx.installation);
-  const { scan } = await scanWithKey(input.archive, ctx, true);
+  const { scan } = await scanWithKey(input.archive, ctx, true, input.origin);
   if (scan.failure || !scan.sql) return [{ id: 'archive', kind: 'verification', name: 'Archive', ok: false, detail: scan.failure?.message ?? 'not read' }];
   const session = await ctx.ssh();
   const db = await TunnelDb.connect(session, await dbAddress(ctx, settings));
@@ -368,10 +389,27 @@ async function verifyRestore(ctx: AdapterContext, input: { plan: { createdAt: st
   const since = new Date(input.plan.createdAt).getTime();
   const copy = (await readFolders(session, settings)).backups.find((b) => b.name.reason === REBOOT_COPY_REASON && b.dir === settings.backupDir && b.entry.mtime.getTime() >= since - 5000);
   checks.push(copy
-    ? { id: 'reboot-copy', kind: 'verification', name: 'Backup of the restored state', ok: true, detail: `${copy.location} (${copy.entry.size} bytes) is the newest backup, so a reboot of the Pi restores this state` }
+    ? await rebootCopyCheck(ctx, session, copy.location, path.join(copy.dir, copy.entry.name), copy.entry.size)
     : { id: 'reboot-copy', kind: 'verification', name: 'Backup of the restored state', ok: true, detail: 'none was written', skipped: `no loomio-manual-…-${REBOOT_COPY_REASON}.sql.enc in ${settings.backupDir}: make a manual backup before the Pi reboots, or it restores an older one` });
   checks.push(await servicesCheck(ctx, session, settings));
   return checks;
+}
+
+/** The backup of the restored state, read back from the Pi: its HMAC verifies with the target's key (the one the stack there decrypts with). */
+async function rebootCopyCheck(ctx: AdapterContext, session: SshSession, location: string, file: string, size: number): Promise<IntegrityCheck> {
+  const check = { id: 'reboot-copy', kind: 'verification', name: 'Backup of the restored state' } as const;
+  const key = await storedInstallationKey(ctx);
+  if (!key) return { ...check, ok: false, detail: `${location} was found, but no BACKUP_ENCRYPTION_KEY is stored for "${ctx.installation.name}" to check it with` };
+  const verifier = pullVerifier(path.basename(file), size, key);
+  let bytes = 0;
+  for await (const chunk of await session.createReadStream(file, { signal: ctx.signal }) as AsyncIterable<Buffer>) {
+    bytes += chunk.length;
+    verifier.write(chunk);
+  }
+  const hmac = (await verifier.finish({ size: bytes, sha256: '' })).find((c) => c.id === 'fernet-hmac');
+  return hmac?.ok
+    ? { ...check, ok: true, detail: `${location} (${size} bytes) is the newest backup, so a reboot of the Pi restores this state; its HMAC verifies with "${ctx.installation.name}"'s BACKUP_ENCRYPTION_KEY (key ${fernetKeyId(key.key)})` }
+    : { ...check, ok: false, detail: `${location} does not verify with "${ctx.installation.name}"'s BACKUP_ENCRYPTION_KEY: ${hmac?.detail ?? 'it is not a Fernet token'}; the stack could not restore it after a reboot: make a manual backup now` };
 }
 
 /** The app's health after a restore: every service the restore stopped is running again (statusCommand); an explicitly empty statusCommand skips it. */

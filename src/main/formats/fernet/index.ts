@@ -3,6 +3,7 @@ export { deriveFernetKey, fernetKeyId, wipeFernetKey, type FernetKey, type Pbkdf
 export { FernetTokenReader, fernetDecryptStream, type FernetOutcome, type FernetReaderOptions, type FernetTokenFacts } from './reader';
 export { fernetEncryptStream } from './writer';
 export {
+  fernetFirstBlock,
   looksLikeFernetText,
   readFernetTimestamp,
   type FernetFailureKind,

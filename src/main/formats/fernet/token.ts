@@ -3,7 +3,9 @@
  * HMAC), and the three ways a token can be bad, each with its own message: corrupt (bad
  * structure, with the offset), truncated, and an HMAC that does not match (wrong key or altered).
  */
+import { createDecipheriv } from 'node:crypto';
 import { LifeboatError } from '../../../shared/errors';
+import type { FernetKey } from './key';
 
 /** The only version byte the spec defines. */
 export const FERNET_VERSION = 0x80;
@@ -26,6 +28,21 @@ export function readFernetTimestamp(head: Buffer): Date | null {
   const bytes = Buffer.from(text, 'base64url');
   if (bytes[0] !== FERNET_VERSION) return null;
   return new Date(Number(bytes.readBigUInt64BE(1)) * 1000);
+}
+
+/**
+ * The first 16 plaintext bytes of a token under `key`, from its first 56 characters (version,
+ * timestamp, IV and the first cipher block), or null when they are not there. Unauthenticated:
+ * only a cheap guess at whether this is the key (the HMAC needs the whole token).
+ */
+export function fernetFirstBlock(head: Buffer, key: FernetKey): Buffer | null {
+  const text = head.subarray(0, 56).toString('latin1');
+  if (!/^[A-Za-z0-9_-]{56}$/.test(text)) return null;
+  const bytes = Buffer.from(text, 'base64url');
+  if (bytes[0] !== FERNET_VERSION) return null;
+  const decipher = createDecipheriv('aes-128-cbc', key.encryption, bytes.subarray(9, FERNET_HEADER_BYTES));
+  decipher.setAutoPadding(false);
+  return decipher.update(bytes.subarray(FERNET_HEADER_BYTES, FERNET_HEADER_BYTES + 16));
 }
 
 /** Whether text looks like the start of a Fernet token (version 0x80, base64url). */

@@ -195,7 +195,7 @@ function PreviewJob(props: { job: JobRecord | undefined; error: unknown; source?
 }
 
 /** Asks for the key an encrypted archive needs; the core keeps it in memory for this session only. */
-function KeyPrompt(props: { slot: string; label: string; rejected: string | null; onGiven: () => void }): ReactNode {
+export function KeyPrompt(props: { slot: string; label: string; rejected: string | null; onGiven: () => void }): ReactNode {
   const [key, setKey] = useState('');
   const [error, setError] = useState<unknown>(null);
   // Apps whose own key file (DBackup's Recovery Kit) can fill this slot.

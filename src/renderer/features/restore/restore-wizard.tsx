@@ -7,6 +7,7 @@ import { ErrorMessage } from '../../components/error-message';
 import { api } from '../../lib/api';
 import { useStore } from '../../stores/store';
 import { JobSummary } from '../activity/job-progress';
+import { KeyPrompt } from '../preview/preview-screen';
 import { startTrackedJob, useJob } from '../fleet/fleet-jobs';
 import { fleetHref } from '../fleet/sub-route';
 import { ModeStep, SourceStep, TargetStep } from './choose-steps';
@@ -71,6 +72,9 @@ function Wizard(props: { installationId: string; app: AppKind; snapshotId: strin
   const planJob = useJob(planJobId);
   const runJob = useJob(runJobId);
   const plan = planOf(planJob);
+  // The archive's key is missing (KEY_REQUIRED names whose), or the one used does not open it: ask, then plan again.
+  const keyMissing = planJob?.status === 'failed' && planJob.error?.code === 'KEY_REQUIRED' ? planJob.error : null;
+  const keyAsked = keyMissing ? { slot: String(keyMissing.details?.slot ?? ''), label: String(keyMissing.details?.label ?? 'key'), message: null } : (plan?.keyRejected ?? null);
   const targetOptions = useStore((s) => s.fleet.overview?.[choices.targetId]?.capabilities.restoreOptions) ?? NO_OPTIONS;
   const scopeChoosesItems = targetOptions.scopes.find((s) => s.id === choices.mode)?.selectable ?? false;
 
@@ -168,6 +172,7 @@ function Wizard(props: { installationId: string; app: AppKind; snapshotId: strin
         {step === 'plan' ? (
           <>
             {planJob && !plan ? <JobSummary job={planJob} /> : null}
+            {keyAsked ? <KeyPrompt slot={keyAsked.slot} label={keyAsked.label} rejected={keyAsked.message} onGiven={() => setPlanJobId(null)} /> : null}
             {plan ? <PlanView plan={plan} /> : null}
           </>
         ) : null}
