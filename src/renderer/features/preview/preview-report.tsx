@@ -1,9 +1,10 @@
 import { useId, useState, type ReactNode } from 'react';
+import { TextWithTimes, When } from '../../components/when';
 import type { ArchiveSourceRef, PreviewReport } from '../../../shared/apps';
 import { MediaList } from './media-list';
 import { useAppLabel } from '../../lib/app-labels';
 import { Pill } from '../../components/pill';
-import { formatBytes, formatTime } from '../../lib/format';
+import { formatBytes } from '../../lib/format';
 import { CheckList } from './check-list';
 import { ContentsTableView } from './contents-table';
 
@@ -101,7 +102,7 @@ function Panel(props: { tab: TabId; report: PreviewReport; source: ArchiveSource
             <li key={c.label}>
               <span className={c.ok === false ? 'step-fail' : c.ok ? 'step-ok' : 'muted'}>{c.ok === false ? '✗' : c.ok ? '✓' : '–'}</span>
               <span className="check-name">{c.label}</span>
-              <span className="check-detail">{c.value}</span>
+              <span className="check-detail"><TextWithTimes text={c.value} /></span>
             </li>
           ))}
         </ul>
@@ -139,7 +140,7 @@ function Summary(props: { report: PreviewReport }): ReactNode {
         <dt>File</dt>
         <dd className="mono wrap-anywhere">{report.fileName}</dd>
         <dt>Made</dt>
-        <dd>{report.createdAt ? formatTime(report.createdAt) : 'unknown'}</dd>
+        <dd>{report.createdAt ? <When iso={report.createdAt} /> : 'unknown'}</dd>
         <dt>Size</dt>
         <dd>{formatBytes(report.sizeBytes)}</dd>
         <dt>From</dt>
@@ -169,7 +170,7 @@ function FactRow(props: { label: string; value: string }): ReactNode {
   return (
     <>
       <dt>{props.label}</dt>
-      <dd>{props.value}</dd>
+      <dd><TextWithTimes text={props.value} /></dd>
     </>
   );
 }
@@ -179,7 +180,7 @@ function TextList(props: { items: string[]; empty: string }): ReactNode {
   return (
     <ul className="text-list">
       {props.items.map((item, index) => (
-        <li key={index}>{item}</li>
+        <li key={index}><TextWithTimes text={item} /></li>
       ))}
     </ul>
   );

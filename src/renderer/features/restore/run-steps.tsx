@@ -1,11 +1,11 @@
 /** The wizard's last steps: safety pull, typed confirmation, the running restore and its report. */
 import { useEffect, useState, type ReactNode } from 'react';
+import { When } from '../../components/when';
 import type { RestorePlan, RestoreReport } from '../../../shared/apps';
 import { isFinished, type JobRecord } from '../../../shared/jobs';
 import { ErrorMessage } from '../../components/error-message';
 import { Pill, type PillTone } from '../../components/pill';
 import { api } from '../../lib/api';
-import { formatTime } from '../../lib/format';
 import { JobSummary } from '../activity/job-progress';
 import { FollowUpChecklist } from './follow-ups';
 import { fleetHref } from '../fleet/sub-route';
@@ -170,7 +170,7 @@ function RestoreResult(props: { plan: RestorePlan; job: JobRecord }): ReactNode 
         </dd>
         <dt>Ran</dt>
         <dd>
-          {formatTime(report.startedAt)} – {formatTime(report.finishedAt)}
+          <When iso={report.startedAt} /> – <When iso={report.finishedAt} />
         </dd>
       </dl>
       <CheckList checks={report.checks} label="Verification checks" />
