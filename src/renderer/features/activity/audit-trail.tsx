@@ -1,5 +1,5 @@
 import type { ReactNode } from 'react';
-import { When } from '../../components/when';
+import { TextWithTimes, When } from '../../components/when';
 import type { AuditEntry } from '../../../shared/audit';
 import { assertNever } from '../../../shared/errors';
 import { ErrorMessage } from '../../components/error-message';
@@ -71,7 +71,7 @@ export function AuditTrail(): ReactNode {
                 </td>
                 <td>{entry.installationName ?? entry.installationId ?? <span className="muted">—</span>}</td>
                 <td>{entry.snapshotId ? <code>{entry.snapshotId.slice(0, 8)}</code> : <span className="muted">—</span>}</td>
-                <td className="wrap-anywhere">{entry.detail}</td>
+                <td className="wrap-anywhere">{entry.detail ? <TextWithTimes text={entry.detail} /> : null}</td>
               </tr>
             ))}
           </tbody>

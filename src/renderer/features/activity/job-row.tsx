@@ -1,4 +1,5 @@
 import type { ReactNode } from 'react';
+import { TextWithTimes } from '../../components/when';
 import { When } from '../../components/when';
 import { isFinished, type JobKind } from '../../../shared/jobs';
 import { ErrorMessage } from '../../components/error-message';
@@ -38,7 +39,9 @@ export function JobRow(props: { id: string }): ReactNode {
       <div className="job-main">
         <span className="job-kind">{KIND_LABELS[job.kind]}</span>
         <div className="job-title">
-          <strong>{job.title}</strong>
+          <strong>
+            <TextWithTimes text={job.title} />
+          </strong>
           <span className="muted">
             {installationName ?? (job.installationId ? 'removed installation' : 'vault')} · <When iso={job.createdAt} />
           </span>

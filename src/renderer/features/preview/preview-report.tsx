@@ -7,6 +7,8 @@ import { Pill } from '../../components/pill';
 import { formatBytes } from '../../lib/format';
 import { CheckList } from './check-list';
 import { ContentsTableView } from './contents-table';
+import { PreviewVerdict } from './verdict-card';
+import { CompatibilityPanel } from './compatibility-panel';
 
 const TABS = [
   { id: 'summary', label: 'Summary' },
@@ -38,6 +40,7 @@ export function PreviewReportView(props: { report: PreviewReport; source?: Archi
   };
   return (
     <section className="preview-report" aria-label={`Preview of ${report.fileName}`}>
+      <PreviewVerdict report={report} />
       <div
         className="tabs"
         role="tablist"
@@ -94,19 +97,7 @@ function Panel(props: { tab: TabId; report: PreviewReport; source: ArchiveSource
         </div>
       );
     case 'compatibility':
-      return report.compatibility.length === 0 ? (
-        <p className="muted">Nothing to check.</p>
-      ) : (
-        <ul className="check-list" aria-label="Compatibility">
-          {report.compatibility.map((c) => (
-            <li key={c.label}>
-              <span className={c.ok === false ? 'step-fail' : c.ok ? 'step-ok' : 'muted'}>{c.ok === false ? '✗' : c.ok ? '✓' : '–'}</span>
-              <span className="check-name">{c.label}</span>
-              <span className="check-detail"><TextWithTimes text={c.value} /></span>
-            </li>
-          ))}
-        </ul>
-      );
+      return <CompatibilityPanel report={report} source={props.source} />;
     case 'raw':
       return report.sidecars.length === 0 ? (
         <p className="muted">This archive came with no sidecar files.</p>

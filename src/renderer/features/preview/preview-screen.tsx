@@ -8,6 +8,7 @@ import { useStore } from '../../stores/store';
 import { JobSummary } from '../activity/job-progress';
 import { startTrackedJob, useJob } from '../fleet/fleet-jobs';
 import { fleetHref } from '../fleet/sub-route';
+import { RestoreBlockedNote } from '../fleet/restore-blocked';
 import { ArchiveFilePicker, pickedLabel, type PickedFile } from './archive-file-picker';
 import { PreviewReportView } from './preview-report';
 import { KeyFileImportButton } from './key-file-import';
@@ -41,6 +42,8 @@ function SnapshotPreview(props: { snapshotId: string }): ReactNode {
   const jobId = useStore((s) => s.preview.jobBySnapshot[snapshotId] ?? null);
   const rememberPreview = useStore((s) => s.rememberPreview);
   const snapshot = useStore((s) => s.vault.snapshots?.find((x) => x.id === snapshotId));
+  const installation = useStore((s) => s.fleet.installations?.find((i) => i.id === snapshot?.installationId));
+  const capabilities = useStore((s) => (snapshot?.installationId ? s.fleet.overview?.[snapshot.installationId]?.capabilities : undefined));
   const [error, setError] = useState<unknown>(null);
   const job = useJob(jobId);
 
@@ -65,12 +68,13 @@ function SnapshotPreview(props: { snapshotId: string }): ReactNode {
             Read again
           </button>
         ) : null}
-        {snapshot?.installationId ? (
-          <a className="button button-small" href={fleetHref.restore(snapshot.installationId, snapshotId)}>
+        {installation && capabilities?.restore ? (
+          <a className="button button-small" href={fleetHref.restore(installation.id, snapshotId)}>
             Restore…
           </a>
         ) : null}
       </div>
+      {installation && capabilities && !capabilities.restore ? <RestoreBlockedNote installation={installation} notes={capabilities.notes} /> : null}
       <PreviewJob job={job} error={error} source={{ snapshotId }} onKeyGiven={again} />
     </>
   );
@@ -152,8 +156,8 @@ function FileActions(props: { file: PickedFile; report: PreviewReport }): ReactN
                 </a>
               </li>
             ) : (
-              <li key={i.id} className="muted">
-                {i.name} cannot be restored here: {overview?.[i.id]?.capabilities.notes.find((n) => /restor/i.test(n)) ?? 'its connections do not allow a restore.'}
+              <li key={i.id}>
+                <RestoreBlockedNote installation={i} notes={overview?.[i.id]?.capabilities.notes ?? []} />
               </li>
             ),
           )}

@@ -11,7 +11,9 @@ export function PlanView(props: { plan: RestorePlan }): ReactNode {
   return (
     <div className="plan">
       <p>
-        Restore <strong className="wrap-anywhere">{plan.sourceLabel}</strong> into <strong>{plan.installationName}</strong> ({plan.mode}
+        Restore <strong className="wrap-anywhere">
+          <TextWithTimes text={plan.sourceLabel} />
+        </strong> into <strong>{plan.installationName}</strong> ({plan.mode}
         {plan.selection.length ? `: ${plan.selection.join(', ')}` : ''}). Nothing has changed yet.
       </p>
       <section aria-label="Preflight">

@@ -1,5 +1,5 @@
 import { useEffect, useState, type ReactNode } from 'react';
-import { When } from '../../components/when';
+import { TextWithTimes, When } from '../../components/when';
 import type { CommandOutput } from '../../../shared/contract';
 import type { SnapshotView } from '../../../shared/vault';
 import { ErrorMessage } from '../../components/error-message';
@@ -75,8 +75,9 @@ export function SnapshotDetails(props: { snapshot: SnapshotView }): ReactNode {
         <dt>Tags</dt>
         <dd className="vault-tags">
           {snapshot.tags.map((tag) => (
-            <code key={tag} className="vault-tag">
-              {tag}
+            // The tag as restic stores it is on hover; a time in it reads like every other time.
+            <code key={tag} className="vault-tag" title={tag}>
+              <TextWithTimes text={tag} />
             </code>
           ))}
         </dd>
