@@ -210,6 +210,15 @@ describe('Preview', () => {
     await integrity.waitFor({ timeout: 30_000 });
     expect(await e2e.page.locator('.facts').innerText()).toContain('local file 2026-11-23_131719.tar.gz');
     expect(await integrity.locator('.pill').innerText()).toContain('✓ verified');
+    // A local file's preview opens with the verdict too, its Restore to… and Add to vault under it.
+    const verdict = e2e.page.getByRole('region', { name: 'Verdict' });
+    expect(await verdict.locator('.verdict-headline').innerText()).toMatch(/Intact: all \d+ checks passed/);
+    expect(await verdict.locator('.verdict-fact', { has: e2e.page.locator('dt', { hasText: 'Restorable to' }) }).locator('dd').innerText()).toBe(MM());
+    const actions = e2e.page.getByRole('region', { name: 'What to do with this file' });
+    expect((await verdict.boundingBox())!.y).toBeLessThan((await actions.boundingBox())!.y);
+    expect((await actions.boundingBox())!.y).toBeLessThan((await e2e.page.getByRole('tablist', { name: 'Preview sections' }).boundingBox())!.y);
+    await bothThemes('e2e-preview-local-file-verdict');
+    expect(await isoTimestampsShown(e2e.page)).toEqual([]);
     await screenshot(e2e.page, 'e2e-preview-local-file');
   });
 });

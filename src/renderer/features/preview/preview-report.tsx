@@ -24,7 +24,8 @@ type TabId = (typeof TABS)[number]['id'];
  * What an archive holds, in tabs. Everything in a report comes from the archive or the server,
  * so it is shown as text only (React escapes it; nothing uses innerHTML).
  */
-export function PreviewReportView(props: { report: PreviewReport; source?: ArchiveSourceRef }): ReactNode {
+/** `actions`: what can be done with the archive, shown under the verdict (a local file's Restore to… and Add to vault). */
+export function PreviewReportView(props: { report: PreviewReport; source?: ArchiveSourceRef; actions?: ReactNode }): ReactNode {
   const { report, source } = props;
   const [tab, setTab] = useState<TabId>('summary');
   const base = useId();
@@ -41,6 +42,7 @@ export function PreviewReportView(props: { report: PreviewReport; source?: Archi
   return (
     <section className="preview-report" aria-label={`Preview of ${report.fileName}`}>
       <PreviewVerdict report={report} />
+      {props.actions}
       <div
         className="tabs"
         role="tablist"

@@ -108,8 +108,7 @@ function FilePreview(): ReactNode {
       </p>
       <ArchiveFilePicker label="Choose a backup file…" onPicked={onPicked} />
       {picked?.sidecarNames?.length ? <p className="muted">With its sidecar{picked.sidecarNames.length > 1 ? 's' : ''}: {picked.sidecarNames.join(', ')}</p> : null}
-      {picked && report ? <FileActions file={picked} report={report} /> : null}
-      <PreviewJob job={job} error={error} source={picked?.source} onKeyGiven={() => picked && onPicked(picked)} />
+      <PreviewJob job={job} error={error} source={picked?.source} onKeyGiven={() => picked && onPicked(picked)} actions={picked && report ? <FileActions file={picked} report={report} /> : null} />
     </>
   );
 }
@@ -183,7 +182,7 @@ function FileActions(props: { file: PickedFile; report: PreviewReport }): ReactN
 }
 
 /** The preview job while it runs (or why it failed), then its report. */
-function PreviewJob(props: { job: JobRecord | undefined; error: unknown; source?: ArchiveSourceRef | undefined; onKeyGiven?: () => void }): ReactNode {
+function PreviewJob(props: { job: JobRecord | undefined; error: unknown; source?: ArchiveSourceRef | undefined; onKeyGiven?: () => void; actions?: ReactNode }): ReactNode {
   const report = previewReportOf(props.job);
   const keyNeeded = props.job?.status === 'failed' && props.job.error?.code === 'KEY_REQUIRED' ? props.job.error : null;
   // Asked for when no key was known, and again when the one given does not open the archive.
@@ -193,7 +192,7 @@ function PreviewJob(props: { job: JobRecord | undefined; error: unknown; source?
       {props.error ? <ErrorMessage error={props.error} title="Could not start the preview." /> : null}
       {props.job && !report ? <JobSummary job={props.job} /> : null}
       {ask && props.onKeyGiven ? <KeyPrompt slot={ask.slot} label={ask.label} rejected={ask.message} onGiven={props.onKeyGiven} /> : null}
-      {report ? <PreviewReportView report={report} {...(props.source ? { source: props.source } : {})} /> : null}
+      {report ? <PreviewReportView report={report} {...(props.source ? { source: props.source } : {})} actions={props.actions} /> : null}
     </>
   );
 }

@@ -92,7 +92,8 @@ export function PreviewVerdict(props: { report: PreviewReport }): ReactNode {
           restorable.map((i, index) => (
             <span key={i.id}>
               {index > 0 ? ', ' : ''}
-              <a href={fleetHref.restore(i.id, report.source.kind === 'snapshot' ? report.source.snapshotId : undefined)}>{i.name}</a>
+              {/* A snapshot links into its wizard; a local file is handed to the wizard by the Restore into … buttons below. */}
+              {report.source.kind === 'snapshot' ? <a href={fleetHref.restore(i.id, report.source.snapshotId)}>{i.name}</a> : i.name}
             </span>
           ))
         ) : installations.length === 0 ? (
