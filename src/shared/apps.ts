@@ -8,7 +8,7 @@ export interface IntegrityCheck {
   /** Stable within the module that made it, e.g. `sha256` or `rows:public.users`. */
   id: string;
   kind: CheckKind;
-  /** Human label, e.g. "SHA-256 matches the manifest". */
+  /** The check's human label, e.g. "SHA-256 matches the manifest": what the UI and CLI show, never the id (test/unit/check-labels.test.ts). */
   name: string;
   ok: boolean;
   detail: string;
@@ -161,7 +161,11 @@ export interface PreviewReport {
   /** Secrets inside, or secrets a restore will need or wipe. */
   secrets: string[];
   warnings: string[];
-  compatibility: { label: string; value: string; ok: boolean | null }[];
+  /**
+   * What a target needs. `ok` is what the archive alone tells (null: it depends on the target);
+   * `check` names the restore preflight check (by id) that judges it on a chosen target.
+   */
+  compatibility: CompatibilityRequirement[];
   /** Raw sidecar files as text (manifest.json, metadata.json…). */
   sidecars: { name: string; text: string }[];
   /** Items a selective restore can choose from (table names…). */
@@ -170,6 +174,14 @@ export interface PreviewReport {
   keyRejected?: { slot: string; label: string; message: string };
   /** Audio (or video) inside that the preview can play, each read straight out of the archive. */
   media?: MediaItem[];
+}
+
+/** One requirement of an archive on the installation it is restored into. */
+export interface CompatibilityRequirement {
+  label: string;
+  value: string;
+  ok: boolean | null;
+  check?: string;
 }
 
 /** One playable member of an archive (a recording's audio). */

@@ -4,7 +4,10 @@
  * pg_restore; the fake MeshMonitor over HTTPS): freshness on the Fleet view, pull newest with
  * progress, previews of both apps' backups (from the vault and from a local file), and the
  * restore wizard to the end on Weavestream — live data changed first, then put back from the
- * pulled dump, with a pre-restore safety snapshot in the vault.
+ * pulled dump, with a pre-restore safety snapshot in the vault. Each preview and the restore report
+ * open with a verdict card; the Compatibility tab says, for a chosen target, whether each
+ * requirement is met (as the core's own dry run finds); no page shows an ISO timestamp; an
+ * installation whose connections cannot restore says so before any wizard opens.
  */
 import { describe, expect, it } from 'vitest';
 import type { Locator } from 'playwright-core';
@@ -12,6 +15,9 @@ import { screenshot } from '../harness/browser';
 import { SAMPLE_ARCHIVE } from '../fleet/meshmonitor/server';
 import { useFleetE2e } from '../harness/e2e-fleet';
 import { openRowMenu, rowAction } from '../harness/fleet-row';
+import { isoTimestampsShown } from '../harness/shown-times';
+import { createInProcessClient } from '../../src/main/contract/in-process';
+import type { PreflightCheck, RestorePlan } from '../../src/shared/apps';
 
 const e2e = useFleetE2e('fleet');
 
@@ -19,6 +25,17 @@ const WS = (): string => e2e.fleet.installations.weavestream.name;
 const MM = (): string => e2e.fleet.installations.meshmonitor.name;
 const row = (name: string): Locator => e2e.page.getByRole('listitem', { name });
 const backups = (name: string): Locator => e2e.page.getByRole('group', { name: `Backups of ${name}` });
+const home = (): string => e2e.twin.url.split('#')[0]!;
+
+/** Screenshots at 1280×800 in light and dark. */
+async function bothThemes(name: string): Promise<void> {
+  await e2e.page.setViewportSize({ width: 1280, height: 800 });
+  for (const scheme of ['light', 'dark'] as const) {
+    await e2e.page.emulateMedia({ colorScheme: scheme });
+    await screenshot(e2e.page, `${name}-${scheme}`);
+  }
+  await e2e.page.emulateMedia({ colorScheme: 'light' });
+}
 
 describe('Fleet view', () => {
   it('lists both installations with freshness, cadence and the newest backup on the server', async () => {
@@ -105,6 +122,23 @@ describe('Preview', () => {
     expect(await e2e.page.locator('.facts').innerText()).toContain('Weavestream 1.9.11');
     await screenshot(e2e.page, 'e2e-preview-weavestream-summary');
 
+    // The verdict comes first: intact, restorable into the Weavestream that has SSH (not the HTTPS-only one), what is left out, what a target needs.
+    const verdict = e2e.page.getByRole('region', { name: 'Verdict' });
+    expect(await verdict.getAttribute('data-verdict')).not.toBe('danger');
+    expect(await verdict.locator('.verdict-headline').innerText()).toMatch(/^✓ Intact: all \d+ checks passed$|^! Intact/);
+    const verdictBox = await verdict.boundingBox();
+    const tabsBox = await e2e.page.getByRole('tablist', { name: 'Preview sections' }).boundingBox();
+    expect(verdictBox!.y + verdictBox!.height).toBeLessThanOrEqual(tabsBox!.y);
+    const fact = (term: string): Locator => verdict.locator('.verdict-fact', { has: e2e.page.locator('dt', { hasText: term }) }).locator('dd');
+    const restoreInto = fact('Restorable to').getByRole('link', { name: WS() });
+    const pulled = (await e2e.core.vault.snapshots({ installationId: e2e.fleet.installations.weavestream.id }))[0]!;
+    expect(await restoreInto.getAttribute('href')).toBe(`#/fleet/restore/${e2e.fleet.installations.weavestream.id}/${pulled.id}`);
+    expect(await fact('Restorable to').innerText()).toContain(`not ${e2e.fleet.installations.weavestreamHttps.name}`);
+    expect(await fact('Not inside').innerText()).toMatch(/Uploaded files/);
+    expect(await fact('The target needs').innerText()).toMatch(/pg_restore needed: PostgreSQL \d+ or newer/);
+    await bothThemes('e2e-preview-weavestream-verdict');
+    expect(await isoTimestampsShown(e2e.page)).toEqual([]);
+
     await e2e.page.getByRole('tab', { name: 'Contents' }).click();
     const table = e2e.page.getByRole('table', { name: 'Tables in the dump' });
     const tableNames = await table.locator('tbody tr td:nth-child(2)').allInnerTexts();
@@ -128,6 +162,28 @@ describe('Preview', () => {
 
     await e2e.page.getByRole('tab', { name: 'Secrets & not included' }).click();
     await e2e.page.getByText('Uploaded files').first().waitFor();
+    expect(await isoTimestampsShown(e2e.page)).toEqual([]);
+
+    // Compatibility, for a chosen target: each requirement is met or not as the core's dry run finds.
+    await e2e.page.getByRole('tab', { name: 'Compatibility' }).click();
+    const compat = e2e.page.getByRole('table', { name: 'Compatibility' });
+    expect(await compat.locator('th').nth(2).innerText()).toBe('On the target');
+    await e2e.page.getByLabel('Check against installation').selectOption({ label: WS() });
+    await compat.locator('th', { hasText: `On ${WS()}` }).waitFor({ timeout: 30_000 });
+    const client = createInProcessClient(e2e.core);
+    const { jobId } = await client.call('restore:plan', { installationId: e2e.fleet.installations.weavestream.id, source: { snapshotId: pulled.id }, mode: 'full', selection: [] });
+    const plan = (await e2e.core.jobs.wait(jobId)).result as RestorePlan;
+    const met = (c: PreflightCheck): string => (c.ok ? '✓ is met' : c.blocking ? '✗ is not met' : '? could not tell');
+    for (const [label, id] of [['pg_restore needed', 'pg-restore-version'], ['Password-encryption kid the target must know', 'password-kid'], ['Weavestream image needed', 'migration-hash']] as const) {
+      const check = plan.preflight.find((c) => c.id === id)!;
+      const cell = compat.locator('tr', { has: e2e.page.locator('td', { hasText: label }) }).locator('td').nth(2);
+      expect(await cell.innerText()).toBe(`${met(check)} ${check.detail}`);
+    }
+    // pg_restore of the test fleet reads the dump: that requirement is met.
+    expect(await compat.locator('tr', { has: e2e.page.locator('td', { hasText: 'pg_restore needed' }) }).getAttribute('data-met')).toBe('met');
+    await e2e.page.getByRole('list', { name: `Other checks on ${WS()}` }).getByText('Target database reachable').waitFor();
+    await bothThemes('e2e-preview-weavestream-compatibility');
+    expect(await isoTimestampsShown(e2e.page)).toEqual([]);
     await e2e.page.getByRole('tab', { name: 'Raw sidecars' }).click();
     const pre = e2e.page.locator('.sidecar pre').first();
     expect(await pre.innerText()).toMatch(/"weavestreamVersion"/);
@@ -154,6 +210,15 @@ describe('Preview', () => {
     await integrity.waitFor({ timeout: 30_000 });
     expect(await e2e.page.locator('.facts').innerText()).toContain('local file 2026-11-23_131719.tar.gz');
     expect(await integrity.locator('.pill').innerText()).toContain('✓ verified');
+    // A local file's preview opens with the verdict too, its Restore to… and Add to vault under it.
+    const verdict = e2e.page.getByRole('region', { name: 'Verdict' });
+    expect(await verdict.locator('.verdict-headline').innerText()).toMatch(/Intact: all \d+ checks passed/);
+    expect(await verdict.locator('.verdict-fact', { has: e2e.page.locator('dt', { hasText: 'Restorable to' }) }).locator('dd').innerText()).toBe(MM());
+    const actions = e2e.page.getByRole('region', { name: 'What to do with this file' });
+    expect((await verdict.boundingBox())!.y).toBeLessThan((await actions.boundingBox())!.y);
+    expect((await actions.boundingBox())!.y).toBeLessThan((await e2e.page.getByRole('tablist', { name: 'Preview sections' }).boundingBox())!.y);
+    await bothThemes('e2e-preview-local-file-verdict');
+    expect(await isoTimestampsShown(e2e.page)).toEqual([]);
     await screenshot(e2e.page, 'e2e-preview-local-file');
   });
 });
@@ -224,6 +289,17 @@ describe('Restore wizard', () => {
     expect(await report.locator('.check-list li[data-ok="false"]').count()).toBe(0);
     expect(await wizard.locator('.stepper [aria-current="step"]').innerText()).toContain('Report');
     await screenshot(e2e.page, 'e2e-restore-8-report');
+    // The report's verdict first: how it ended, the checks, the way back, what is left to do.
+    const verdict = report.getByRole('region', { name: 'Verdict' });
+    expect(await verdict.getAttribute('data-verdict')).toBe('ok');
+    expect(await verdict.locator('.verdict-headline').innerText()).toBe(`✓ Restored and verified: ${WS()} is back to the backup`);
+    const verdictText = await verdict.innerText();
+    expect(verdictText).toMatch(new RegExp(`Checks\\s+${await report.locator('.check-list li[data-ok="true"]').count()} passed`));
+    expect(verdictText).toMatch(/Way back\s+the safety snapshot [0-9a-f]{8} \(Undo below\)/);
+    expect(verdictText).toMatch(/Still to do\s+\d+ steps? \(checklist below\)/);
+    expect((await verdict.boundingBox())!.y).toBeLessThan((await report.getByRole('list', { name: 'Verification checks' }).boundingBox())!.y);
+    await bothThemes('e2e-restore-8-report-verdict');
+    expect(await isoTimestampsShown(e2e.page)).toEqual([]);
 
     // The data came back in PostgreSQL, and the state before the restore is kept in the vault.
     expect(await e2e.fleet.weavestream.counts()).toEqual(before);
@@ -262,5 +338,55 @@ describe('Restore wizard', () => {
     await screenshot(e2e.page, 'e2e-vault-snapshot-actions');
     await actions.getByRole('link', { name: `Preview snapshot ${pulled.shortId}` }).click();
     await e2e.page.getByTestId('integrity').waitFor({ timeout: 30_000 });
+  });
+
+  it('says before any wizard opens that the HTTPS-only Weavestream cannot be restored into, and offers its connections', async () => {
+    const https = e2e.fleet.installations.weavestreamHttps;
+    await e2e.page.goto(`${home()}#/fleet`);
+    await row(https.name).waitFor();
+    await rowAction(e2e.page, https.name, `Restore ${https.name}…`);
+    const dialog = e2e.page.getByRole('dialog', { name: `Restore into ${https.name}` });
+    await dialog.waitFor();
+    const notes = (await createInProcessClient(e2e.core).call('fleet:overview', {})).find((f) => f.installationId === https.id)!.capabilities.notes;
+    expect(await dialog.innerText()).toContain(notes.find((n) => /restor/i.test(n))!);
+    expect(await dialog.innerText()).toMatch(/SSH/);
+    expect(await e2e.page.locator('.wizard').count()).toBe(0);
+    await bothThemes('e2e-restore-blocked-dialog');
+    await dialog.getByRole('button', { name: 'Edit connections…' }).click();
+    await e2e.page.getByRole('dialog', { name: new RegExp(`^Edit `) }).waitFor();
+    await e2e.page.keyboard.press('Escape');
+
+    // A link straight to the wizard explains the same, with the fix, instead of failing at the Plan step.
+    await e2e.page.goto(`${home()}#/fleet/restore/${https.id}`);
+    const note = e2e.page.getByTestId('restore-blocked');
+    await note.waitFor();
+    expect(await note.innerText()).toContain(`Lifeboat cannot restore into ${https.name} yet.`);
+    expect(await e2e.page.locator('.stepper').count()).toBe(0);
+    await bothThemes('e2e-restore-blocked-route');
+    await note.getByRole('link', { name: 'Edit connections…' }).click();
+    await e2e.page.waitForFunction((id) => window.location.hash === `#/fleet/edit/${id}`, https.id);
+    const form = e2e.page.getByRole('dialog', { name: new RegExp(`^Edit `) });
+    await form.waitFor();
+    await e2e.page.keyboard.press('Escape');
+    await form.waitFor({ state: 'hidden' });
+    await e2e.page.waitForFunction(() => window.location.hash === '#/fleet');
+  });
+
+  it('shows no ISO timestamp on the Fleet, Vault, Activity and Settings pages', async () => {
+    for (const page of ['#/fleet', '#/vault', '#/activity', '#/settings']) {
+      await e2e.page.goto(`${home()}${page}`);
+      await e2e.page.locator('#page-heading').waitFor();
+      // Something time-shaped is on each page once its data is in (relative, the exact time in the title).
+      if (page === '#/fleet' || page === '#/activity') await e2e.page.locator('time[datetime][title]').first().waitFor({ timeout: 20_000 });
+      expect(await isoTimestampsShown(e2e.page), page).toEqual([]);
+    }
+    const pulled = (await e2e.core.vault.snapshots({ installationId: e2e.fleet.installations.weavestream.id })).find((s) => s.source === 'pull')!;
+    await e2e.page.goto(`${home()}#/vault`);
+    await e2e.page.getByRole('button', { name: new RegExp(`^${pulled.archive!.name.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}, `) }).first().click();
+    const when = e2e.page.getByRole('article', { name: `Snapshot ${pulled.shortId}` }).locator('.vault-details-facts time').first();
+    await when.waitFor();
+    expect(await when.getAttribute('title')).toBe(new Date(pulled.time).toLocaleString());
+    expect(await isoTimestampsShown(e2e.page)).toEqual([]);
+    await bothThemes('e2e-vault-snapshot-times');
   });
 });

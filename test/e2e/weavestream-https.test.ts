@@ -2,7 +2,8 @@
  * Weavestream over HTTPS in the system Chromium, against an in-process core and twin with the
  * test fleet behind it (the fake Weavestream API on the real pg_dump files): the HTTPS-only
  * installation lists its backups with a ws_ key, "Pull newest" asks for the authenticator code,
- * the server refuses the same code for the step-up, a second code completes the pull.
+ * the server refuses the same code for the step-up, a second code completes the pull; restoring
+ * into it is explained as needing SSH before any wizard opens (row menu, snapshot preview).
  */
 import { describe, expect, it } from 'vitest';
 import type { Locator } from 'playwright-core';
@@ -26,10 +27,15 @@ describe('Weavestream over HTTPS', () => {
     const note = await strip().locator('.help-popover-body').innerText();
     expect(note).toMatch(/authenticator app/);
     expect(note).toMatch(/no restore endpoint/);
+    // Restore… says before any wizard opens that a restore needs SSH: a command, not a link into the wizard.
     const menu = await openRowMenu(e2e.page, NAME());
-    expect(await menu.getByText('Restore…', { exact: true }).count()).toBe(0);
+    const restore = menu.getByRole('menuitem', { name: `Restore ${NAME()}…` });
+    expect(await restore.evaluate((el) => el.tagName)).toBe('BUTTON');
+    await restore.click();
+    const explained = e2e.page.getByRole('dialog', { name: `Restore into ${NAME()}` });
+    expect(await explained.innerText()).toMatch(/no restore endpoint\. Add an SSH connection/);
     await e2e.page.keyboard.press('Escape');
-    await menu.waitFor({ state: 'hidden' });
+    await explained.waitFor({ state: 'hidden' });
     expect(await pullNewest().getAttribute('title')).toMatch(/authenticator/);
     // Listing with the read-only key logged nobody in.
     expect(e2e.fleet.weavestreamHttps.requests.filter((r) => r.path.endsWith('/auth/login'))).toHaveLength(0);
@@ -64,5 +70,14 @@ describe('Weavestream over HTTPS', () => {
     await strip().getByTestId('newest-snapshot').getByText(snapshots[0]!.id.slice(0, 8)).waitFor();
     expect(e2e.fleet.weavestreamHttps.requests.filter((r) => r.path.endsWith('/auth/login'))).toHaveLength(1);
     await screenshot(e2e.page, 'e2e-weavestream-https-pulled');
+
+    // Its snapshot's preview offers no Restore… into it, but the reason and the fix.
+    await e2e.page.goto(`${e2e.twin.url.split('#')[0]}#/fleet/preview/${snapshots[0]!.id}`);
+    const blocked = e2e.page.getByTestId('restore-blocked');
+    await blocked.waitFor({ timeout: 20_000 });
+    expect(await blocked.getByRole('link', { name: 'Edit connections…' }).getAttribute('href')).toBe(`#/fleet/edit/${e2e.fleet.installations.weavestreamHttps.id}`);
+    expect(await e2e.page.locator('.page-toolbar').getByRole('link', { name: 'Restore…' }).count()).toBe(0);
+    await e2e.page.getByRole('region', { name: 'Verdict' }).waitFor({ timeout: 30_000 });
+    await screenshot(e2e.page, 'e2e-weavestream-https-preview-blocked');
   });
 });

@@ -4,7 +4,7 @@
  * file's mtime, and the stack's pitfalls for this file: version skew, same-day overwrite,
  * retention, no encryption. Nothing read from a token whose HMAC failed is shown.
  */
-import type { IntegrityCheck, PreviewReport } from '../../../shared/apps';
+import type { CompatibilityRequirement, IntegrityCheck, PreviewReport } from '../../../shared/apps';
 import type { ArchiveAccess } from '../adapter';
 import type { PlainSqlSummary } from '../../formats/plain-sql';
 import type { LoomioScan } from './archive-scan';
@@ -97,11 +97,11 @@ export function buildLoomioPreview(archive: ArchiveAccess, scan: LoomioScan, key
   };
 }
 
-function compatibility(sql: PlainSqlSummary): { label: string; value: string; ok: boolean | null }[] {
+function compatibility(sql: PlainSqlSummary): CompatibilityRequirement[] {
   const dumper = majorOf(sql.pgDumpVersion);
   const server = majorOf(sql.serverVersion);
   return [
-    { label: 'pg_dump / server', value: `${sql.pgDumpVersion ?? '?'} / ${sql.serverVersion ?? '?'}`, ok: dumper === null || server === null ? null : dumper <= server },
+    { label: 'pg_dump / server', value: `${sql.pgDumpVersion ?? '?'} / ${sql.serverVersion ?? '?'}`, ok: dumper === null || server === null ? null : dumper <= server, check: 'server-version' },
     { label: '\\restrict lines', value: sql.restrictLines > 0 ? `${sql.restrictLines} (pg_dump ≥ 15.14): psql older than 15.14/16.10/17.6 reports "invalid command"; Lifeboat leaves them out for such a psql` : 'none', ok: null },
   ];
 }

@@ -450,9 +450,9 @@ async function psqlVersionOf(ctx: StepContext, session: SshSession, settings: Lo
 
 async function psqlCheck(ctx: StepContext, session: SshSession, settings: LoomioSettings, restrictLines: number): Promise<PreflightCheck> {
   const version = await psqlVersionOf(ctx, session, settings);
-  if (!version) return { id: 'psql', kind: 'target', name: 'psql', ok: false, blocking: true, detail: 'psqlCommand --version printed no psql version: check the psql command setting (and that the db container runs)' };
+  if (!version) return { id: 'psql', kind: 'target', name: 'psql client on the target', ok: false, blocking: true, detail: 'psqlCommand --version printed no psql version: check the psql command setting (and that the db container runs)' };
   const restrict = restrictSupported(version);
-  return { id: 'psql', kind: 'target', name: 'psql', ok: true, blocking: true, detail: `psql ${version.join('.')}${restrictLines > 0 && !restrict ? ': too old for the dump\'s \\restrict lines, which will be left out' : ''}` };
+  return { id: 'psql', kind: 'target', name: 'psql client on the target', ok: true, blocking: true, detail: `psql ${version.join('.')}${restrictLines > 0 && !restrict ? ': too old for the dump\'s \\restrict lines, which will be left out' : ''}` };
 }
 
 /** psql knows `\restrict` from 13.22, 14.19, 15.14, 16.10, 17.6 and 18 on (CVE-2025-8714). */

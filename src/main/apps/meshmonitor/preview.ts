@@ -112,6 +112,7 @@ export async function previewBackup(archive: ArchiveAccess, ctx: StepContext): P
         label: 'Schema version',
         value: schema === null ? 'unknown' : `${schema} (4.15.1 restores ≤ ${MESHMONITOR_SCHEMA_VERSION})`,
         ok: schema === null ? null : schema <= MESHMONITOR_SCHEMA_VERSION,
+        check: 'schema-version',
       },
       { label: 'Backup format', value: metadata?.backupVersion ?? 'unknown', ok: metadata === null ? null : metadata.backupVersion === '1.0' },
       {

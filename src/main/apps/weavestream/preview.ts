@@ -73,10 +73,10 @@ export function buildWeavestreamPreview(access: ArchiveAccess, scan: ArchiveScan
   if (tableNames.has('sessions')) secrets.push('The sessions table holds login sessions: they are valid again after a restore if the cookie and JWT keys match.');
 
   const compatibility: PreviewReport['compatibility'] = [];
-  if (header) compatibility.push({ label: 'pg_restore needed', value: `PostgreSQL ${minPgRestoreMajor(header)} or newer`, ok: null });
+  if (header) compatibility.push({ label: 'pg_restore needed', value: `PostgreSQL ${minPgRestoreMajor(header)} or newer`, ok: null, check: 'pg-restore-version' });
   if (manifest) {
-    compatibility.push({ label: 'Weavestream image needed', value: `${manifest.weavestreamVersion} or newer`, ok: null });
-    compatibility.push({ label: 'Password-encryption kid the target must know', value: effectivePasswordKid(manifest), ok: null });
+    compatibility.push({ label: 'Weavestream image needed', value: `${manifest.weavestreamVersion} or newer`, ok: null, check: 'migration-hash' });
+    compatibility.push({ label: 'Password-encryption kid the target must know', value: effectivePasswordKid(manifest), ok: null, check: 'password-kid' });
   }
 
   return {

@@ -1,11 +1,10 @@
 import type { ReactNode } from 'react';
+import { TextWithTimes, When } from '../../components/when';
 import type { AuditEntry } from '../../../shared/audit';
 import { assertNever } from '../../../shared/errors';
 import { ErrorMessage } from '../../components/error-message';
 import { Pill, type PillTone } from '../../components/pill';
 import { api } from '../../lib/api';
-import { formatRelative, formatTime } from '../../lib/format';
-import { useNow } from '../../lib/use-now';
 import { useReloading } from './use-reloading';
 
 const ACTION_LABELS: Record<AuditEntry['action'], string> = {
@@ -41,7 +40,6 @@ const loadAudit = (): Promise<AuditEntry[]> => api.call('audit:list', { limit: 2
 /** The append-only audit trail: what was done to which installation or snapshot, newest first. */
 export function AuditTrail(): ReactNode {
   const { data, error } = useReloading(loadAudit);
-  const now = useNow();
   return (
     <section className="card activity-section" aria-labelledby="audit-h">
       <h2 id="audit-h">Audit trail</h2>
@@ -63,7 +61,7 @@ export function AuditTrail(): ReactNode {
           <tbody>
             {data.map((entry, i) => (
               <tr key={`${entry.at}-${i}`}>
-                <td title={formatTime(entry.at)}>{formatRelative(entry.at, now)}</td>
+                <td><When iso={entry.at} /></td>
                 <td>
                   {ACTION_LABELS[entry.action]}
                   {entry.mode ? <span className="muted"> ({entry.mode})</span> : null}
@@ -73,7 +71,7 @@ export function AuditTrail(): ReactNode {
                 </td>
                 <td>{entry.installationName ?? entry.installationId ?? <span className="muted">—</span>}</td>
                 <td>{entry.snapshotId ? <code>{entry.snapshotId.slice(0, 8)}</code> : <span className="muted">—</span>}</td>
-                <td className="wrap-anywhere">{entry.detail}</td>
+                <td className="wrap-anywhere">{entry.detail ? <TextWithTimes text={entry.detail} /> : null}</td>
               </tr>
             ))}
           </tbody>

@@ -1,4 +1,5 @@
 import type { ReactNode } from 'react';
+import { TextWithTimes } from '../../components/when';
 import { assertNever } from '../../../shared/errors';
 import { isFinished, type JobRecord, type JobStatus } from '../../../shared/jobs';
 import { ErrorMessage } from '../../components/error-message';
@@ -15,7 +16,9 @@ export function JobProgress(props: { job: JobRecord }): ReactNode {
     <>
       <ProgressBar value={progress.bytes} total={progress.total} label={`${job.title} progress`} />
       <span className="job-figures">
-        <span>{progress.phase || 'starting'}</span>
+        <span>
+          <TextWithTimes text={progress.phase || 'starting'} />
+        </span>
         {progress.bytes > 0 || progress.total ? (
           <span>
             {formatBytes(progress.bytes)}
@@ -75,7 +78,9 @@ export function JobSummary(props: {
   return (
     <div className="job-summary" data-job-id={job.id} aria-label={`${job.title}: ${look.label}`} role="group">
       <div className="job-summary-head">
-        <strong>{job.title}</strong>
+        <strong>
+          <TextWithTimes text={job.title} />
+        </strong>
         <Pill tone={look.tone} pulse={job.status === 'running'}>
           {look.label}
         </Pill>

@@ -1,10 +1,10 @@
 import type { ReactNode } from 'react';
+import { TextWithTimes } from '../../components/when';
+import { When } from '../../components/when';
 import { isFinished, type JobKind } from '../../../shared/jobs';
 import { ErrorMessage } from '../../components/error-message';
 import { Pill } from '../../components/pill';
-import { formatRelative, formatTime } from '../../lib/format';
 import { useStore } from '../../stores/store';
-import { useNow } from '../../lib/use-now';
 import { JobProgress, jobStatusLook, jobTook } from './job-progress';
 import { CancelJobButton } from './cancel-job';
 
@@ -29,7 +29,6 @@ export function JobRow(props: { id: string }): ReactNode {
   const installationName = useStore((s) =>
     job?.installationId ? s.fleet.installations?.find((i) => i.id === job.installationId)?.name : undefined,
   );
-  const now = useNow();
   if (!job) return null;
 
   const finished = isFinished(job.status);
@@ -40,9 +39,11 @@ export function JobRow(props: { id: string }): ReactNode {
       <div className="job-main">
         <span className="job-kind">{KIND_LABELS[job.kind]}</span>
         <div className="job-title">
-          <strong>{job.title}</strong>
-          <span className="muted" title={formatTime(job.createdAt)}>
-            {installationName ?? (job.installationId ? 'removed installation' : 'vault')} · {formatRelative(job.createdAt, now)}
+          <strong>
+            <TextWithTimes text={job.title} />
+          </strong>
+          <span className="muted">
+            {installationName ?? (job.installationId ? 'removed installation' : 'vault')} · <When iso={job.createdAt} />
           </span>
         </div>
         <div className="job-status">

@@ -1,9 +1,10 @@
 import { useState, type ReactNode } from 'react';
+import { When, TextWithTimes } from '../../components/when';
 import type { QuarantineEntry } from '../../../shared/apps';
 import { ConfirmDialog } from '../../components/dialog';
 import { ErrorMessage } from '../../components/error-message';
 import { api } from '../../lib/api';
-import { formatBytes, formatTime } from '../../lib/format';
+import { formatBytes } from '../../lib/format';
 import { useReloading } from './use-reloading';
 
 const loadQuarantine = (): Promise<QuarantineEntry[]> => api.call('apps:quarantine', {});
@@ -41,7 +42,7 @@ export function QuarantineList(): ReactNode {
               <div className="quarantine-head">
                 <strong className="wrap-anywhere">{entry.fileName}</strong>
                 <span className="muted">
-                  from {entry.installationName} · {formatTime(entry.at)}
+                  from {entry.installationName} · <When iso={entry.at} />
                   {entry.sizeBytes !== null ? ` · ${formatBytes(entry.sizeBytes)}` : ''}
                 </span>
                 <span className="spacer" />
@@ -49,14 +50,14 @@ export function QuarantineList(): ReactNode {
                   Delete
                 </button>
               </div>
-              <p className="quarantine-reason">{entry.reason}</p>
+              <p className="quarantine-reason"><TextWithTimes text={entry.reason} /></p>
               {entry.checks.some((c) => !c.ok) ? (
                 <ul className="quarantine-checks" aria-label="Failed checks">
                   {entry.checks
                     .filter((c) => !c.ok)
                     .map((c) => (
                       <li key={c.name}>
-                        <strong>{c.name}</strong>: {c.detail}
+                        <strong>{c.name}</strong>: <TextWithTimes text={c.detail} />
                       </li>
                     ))}
                 </ul>

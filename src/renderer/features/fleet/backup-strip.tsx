@@ -1,11 +1,11 @@
 import { useEffect, useRef, type ReactNode } from 'react';
+import { When } from '../../components/when';
 import type { FleetEntry } from '../../../shared/apps';
 import type { Installation } from '../../../shared/installations';
 import type { JobRecord } from '../../../shared/jobs';
 import { HelpPopover } from '../../components/help-popover';
 import { api } from '../../lib/api';
-import { formatBytes, formatRelative, formatTime } from '../../lib/format';
-import { useNow } from '../../lib/use-now';
+import { formatBytes } from '../../lib/format';
 import { useStore } from '../../stores/store';
 import { JobSummary } from '../activity/job-progress';
 import { failedChecksOf, pullOutcomeOf, useNewestInstallationJob } from './fleet-jobs';
@@ -77,7 +77,6 @@ export function BackupStrip(props: { installation: Installation }): ReactNode {
 
 function Newest(props: { entry: FleetEntry }): ReactNode {
   const { newestRemote, newestSnapshot } = props.entry;
-  const now = useNow();
   return (
     <dl className="fleet-newest">
       <div>
@@ -87,9 +86,9 @@ function Newest(props: { entry: FleetEntry }): ReactNode {
             <>
               <span className="mono wrap-anywhere">{newestRemote.id}</span>
               {newestRemote.createdAt ? (
-                <span className="muted" title={formatTime(newestRemote.createdAt)}>
+                <span className="muted">
                   {' '}
-                  · {formatRelative(newestRemote.createdAt, now)}
+                  · <When iso={newestRemote.createdAt} />
                 </span>
               ) : null}
             </>
@@ -104,9 +103,9 @@ function Newest(props: { entry: FleetEntry }): ReactNode {
           {newestSnapshot ? (
             <>
               <span className="mono">{newestSnapshot.id.slice(0, 8)}</span>
-              <span className="muted" title={formatTime(newestSnapshot.time)}>
+              <span className="muted">
                 {' '}
-                · {formatRelative(newestSnapshot.time, now)}
+                · <When iso={newestSnapshot.time} />
               </span>
             </>
           ) : (

@@ -25,12 +25,12 @@ export function FleetPage(): ReactNode {
     case 'restore':
       return <RestoreWizard key={`${screen.installationId}/${screen.snapshotId ?? ''}`} installationId={screen.installationId} snapshotId={screen.snapshotId} />;
     default:
-      return <FleetList />;
+      return <FleetList editId={screen.editId ?? null} />;
   }
 }
 
 /** The fleet: every installation with its live status and backups, and the way to add the first one. */
-function FleetList(): ReactNode {
+function FleetList(props: { editId: string | null }): ReactNode {
   const installations = useStore((s) => s.fleet.installations);
   const loadError = useStore((s) => s.fleet.loadError);
   const [form, setForm] = useState<FormState>({ mode: 'closed' });
@@ -41,13 +41,22 @@ function FleetList(): ReactNode {
   const [filter, setFilter] = useState<FleetFilter>('all');
   const editing = form.mode === 'edit' ? installations?.find((i) => i.id === form.id) : undefined;
 
+  // #/fleet/edit/<id> (the fix a dead end links to) opens that installation's form; closing it leaves the fragment.
+  useEffect(() => {
+    if (props.editId) setForm({ mode: 'edit', id: props.editId });
+  }, [props.editId]);
+  const closeForm = (): void => {
+    setForm({ mode: 'closed' });
+    if (props.editId) window.location.hash = fleetHref.list();
+  };
+
   // Look for new remote backups once per visit; the rows update from fleet:changed events.
   useEffect(() => {
     api.call('fleet:refresh', {}).catch(setRefreshError);
   }, []);
 
   const onSaved = (installation: Installation, testNow: boolean): void => {
-    setForm({ mode: 'closed' });
+    closeForm();
     setTestError(null);
     if (testNow) startConnectionTest(installation.id).catch(setTestError);
   };
@@ -118,7 +127,7 @@ function FleetList(): ReactNode {
         </>
       )}
       {form.mode === 'add' ? <InstallationFormDialog onClose={() => setForm({ mode: 'closed' })} onSaved={onSaved} /> : null}
-      {editing ? <InstallationFormDialog key={editing.id} installation={editing} onClose={() => setForm({ mode: 'closed' })} onSaved={onSaved} /> : null}
+      {editing ? <InstallationFormDialog key={editing.id} installation={editing} onClose={closeForm} onSaved={onSaved} /> : null}
     </>
   );
 }

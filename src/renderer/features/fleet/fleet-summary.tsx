@@ -1,8 +1,7 @@
 import type { ReactNode } from 'react';
+import { When } from '../../components/when';
 import type { FleetEntry, Freshness } from '../../../shared/apps';
 import type { Installation } from '../../../shared/installations';
-import { formatRelative, formatTime } from '../../lib/format';
-import { useNow } from '../../lib/use-now';
 
 /** Which installations the Fleet list shows: all, or those of one freshness. */
 export type FleetFilter = Freshness | 'all';
@@ -33,7 +32,6 @@ export function FleetSummary(props: {
   onFilter: (filter: FleetFilter) => void;
 }): ReactNode {
   const { installations, overview, filter, onFilter } = props;
-  const now = useNow();
   const counts = new Map<Freshness, number>();
   let newest: string | null = null;
   for (const installation of installations) {
@@ -75,8 +73,8 @@ export function FleetSummary(props: {
         <span className="summary-dot" aria-hidden="true">
           ·
         </span>
-        <span className="summary-newest" data-testid="summary-newest" title={newest ? formatTime(newest) : undefined}>
-          {newest ? `newest copy ${formatRelative(newest, now)}` : 'nothing in the vault yet'}
+        <span className="summary-newest" data-testid="summary-newest" >
+          {newest ? <When iso={newest} prefix="newest copy " /> : 'nothing in the vault yet'}
         </span>
       </span>
     </div>

@@ -1,4 +1,5 @@
 import { useState, type ReactNode } from 'react';
+import { When } from '../../components/when';
 import type { Installation } from '../../../shared/installations';
 import { useAppLabel } from '../../lib/app-labels';
 import { isFinished } from '../../../shared/jobs';
@@ -6,8 +7,6 @@ import { AppIcon } from '../../components/icons';
 import { ConfirmDialog } from '../../components/dialog';
 import { ErrorMessage } from '../../components/error-message';
 import { api } from '../../lib/api';
-import { formatRelative, formatTime } from '../../lib/format';
-import { useNow } from '../../lib/use-now';
 import { useStore } from '../../stores/store';
 import { StatusPill } from './status-pill';
 import { TestResult } from './test-result';
@@ -26,7 +25,6 @@ export function InstallationRow(props: { installation: Installation; onEdit: (id
     const jobId = s.ui.connectionTests[installation.id];
     return jobId ? s.jobs.byId[jobId] : undefined;
   });
-  const now = useNow();
   const [confirmRemove, setConfirmRemove] = useState(false);
   const [busy, setBusy] = useState(false);
   const [error, setError] = useState<unknown>(null);
@@ -72,8 +70,8 @@ export function InstallationRow(props: { installation: Installation; onEdit: (id
         <div className="fleet-status">
           <StatusPill status={status} />
         </div>
-        <div className="fleet-checked" title={status?.checkedAt ? formatTime(status.checkedAt) : undefined}>
-          {status?.checkedAt ? formatRelative(status.checkedAt, now) : 'never'}
+        <div className="fleet-checked">
+          {status?.checkedAt ? <When iso={status.checkedAt} /> : 'never'}
         </div>
         <div className="fleet-actions">
           <RowActions

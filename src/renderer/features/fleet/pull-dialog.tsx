@@ -1,11 +1,11 @@
 import { useEffect, useState, type ReactNode } from 'react';
+import { When } from '../../components/when';
 import type { RemoteBackup } from '../../../shared/apps';
 import type { Installation } from '../../../shared/installations';
 import { Dialog } from '../../components/dialog';
 import { ErrorMessage } from '../../components/error-message';
 import { api } from '../../lib/api';
-import { formatBytes, formatRelative, formatTime } from '../../lib/format';
-import { useNow } from '../../lib/use-now';
+import { formatBytes } from '../../lib/format';
 import { CodeForm, codeRequiredOf } from './code-dialog';
 
 /**
@@ -18,7 +18,6 @@ export function PullDialog(props: { installation: Installation; onPull: (remoteI
   const [error, setError] = useState<unknown>(null);
   // Bumped after the operator typed a code, to list again.
   const [attempt, setAttempt] = useState(0);
-  const now = useNow();
   const codeError = codeRequiredOf(error);
 
   useEffect(() => {
@@ -66,7 +65,7 @@ export function PullDialog(props: { installation: Installation; onPull: (remoteI
             {backups.map((b) => (
               <tr key={b.id}>
                 <td className="mono wrap-anywhere">{b.name}</td>
-                <td title={b.createdAt ? formatTime(b.createdAt) : undefined}>{b.createdAt ? formatRelative(b.createdAt, now) : '—'}</td>
+                <td>{b.createdAt ? <When iso={b.createdAt} /> : '—'}</td>
                 <td className="num">{b.sizeBytes === null ? '—' : formatBytes(b.sizeBytes)}</td>
                 <td>{b.inVault ? <span className="step-ok" title={b.inVault}>✓ {b.inVault.slice(0, 8)}</span> : <span className="muted">no</span>}</td>
                 <td className="num">

@@ -4,6 +4,7 @@ import { Dialog } from '../../components/dialog';
 import { Menu, type MenuItem } from '../../components/menu';
 import type { BackupActions } from './backup-actions';
 import { fleetHref } from './sub-route';
+import { RestoreBlockedDialog } from './restore-blocked';
 
 /** The one thing that matters now for an installation, shown as the row's primary button. */
 export type PrimaryAction = 'trust' | 'renew' | 'fix' | 'pull' | 'trigger' | 'test';
@@ -38,6 +39,7 @@ export function RowActions(props: {
   const { installation, status, backups, testing } = props;
   const name = installation.name;
   const [fixing, setFixing] = useState(false);
+  const [restoreBlocked, setRestoreBlocked] = useState(false);
   const caps = backups.entry?.capabilities;
   const primary = primaryActionOf(status, backups);
   const newest = backups.entry?.newestSnapshot;
@@ -96,12 +98,25 @@ export function RowActions(props: {
   }
   if (caps?.preview && newest) items.push({ kind: 'link', label: 'Preview newest', ariaLabel: `Preview the newest snapshot of ${name}`, href: fleetHref.preview(newest.id) });
   if (caps?.restore) items.push({ kind: 'link', label: 'Restore…', ariaLabel: `Restore ${name}…`, href: fleetHref.restore(installation.id) });
+  // Said before any wizard opens: which connection a restore lacks, and the way to add it.
+  else if (caps) items.push({ kind: 'action', label: 'Restore…', ariaLabel: `Restore ${name}…`, onSelect: () => setRestoreBlocked(true) });
   items.push({ kind: 'separator' }, { kind: 'action', label: 'Remove…', ariaLabel: `Remove ${name}`, onSelect: props.onRemove, danger: true });
 
   return (
     <>
       {primaryButton}
       <Menu label={`More actions for ${name}`} items={items} />
+      {restoreBlocked && caps ? (
+        <RestoreBlockedDialog
+          installation={installation}
+          notes={caps.notes}
+          onClose={() => setRestoreBlocked(false)}
+          onEdit={() => {
+            setRestoreBlocked(false);
+            props.onEdit();
+          }}
+        />
+      ) : null}
       {fixing ? (
         <FixDialog
           installation={installation}

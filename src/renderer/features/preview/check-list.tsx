@@ -1,4 +1,5 @@
 import type { ReactNode } from 'react';
+import { TextWithTimes } from '../../components/when';
 import type { IntegrityCheck, PreflightCheck } from '../../../shared/apps';
 
 /**
@@ -17,7 +18,7 @@ export function CheckList(props: { checks: (IntegrityCheck | PreflightCheck)[]; 
               {skipped ? '–' : c.ok ? '✓' : '✗'}
             </span>
             <span className="check-name">{c.name}</span>
-            <span className="check-detail">{skipped ? `${c.detail} (not checked: ${skipped})` : c.detail}</span>
+            <span className="check-detail"><TextWithTimes text={skipped ? `${c.detail} (not checked: ${skipped})` : c.detail} /></span>
           </li>
         );
       })}

@@ -1,4 +1,5 @@
 import { useMemo, useState, type ReactNode } from 'react';
+import { TextWithTimes } from '../../components/when';
 import type { ContentsTable } from '../../../shared/apps';
 
 type Cell = string | number | null | undefined;
@@ -54,7 +55,7 @@ export function ContentsTableView(props: { table: ContentsTable }): ReactNode {
               const value = row[c.key];
               return (
                 <td key={c.key} className={c.numeric ? 'num' : undefined}>
-                  {value === null || value === undefined || value === '' ? '—' : typeof value === 'number' ? value.toLocaleString() : value}
+                  {value === null || value === undefined || value === '' ? '—' : typeof value === 'number' ? value.toLocaleString() : <TextWithTimes text={value} />}
                 </td>
               );
             })}

@@ -1,11 +1,14 @@
 import { useId, useState, type ReactNode } from 'react';
+import { TextWithTimes, When } from '../../components/when';
 import type { ArchiveSourceRef, PreviewReport } from '../../../shared/apps';
 import { MediaList } from './media-list';
 import { useAppLabel } from '../../lib/app-labels';
 import { Pill } from '../../components/pill';
-import { formatBytes, formatTime } from '../../lib/format';
+import { formatBytes } from '../../lib/format';
 import { CheckList } from './check-list';
 import { ContentsTableView } from './contents-table';
+import { PreviewVerdict } from './verdict-card';
+import { CompatibilityPanel } from './compatibility-panel';
 
 const TABS = [
   { id: 'summary', label: 'Summary' },
@@ -21,7 +24,8 @@ type TabId = (typeof TABS)[number]['id'];
  * What an archive holds, in tabs. Everything in a report comes from the archive or the server,
  * so it is shown as text only (React escapes it; nothing uses innerHTML).
  */
-export function PreviewReportView(props: { report: PreviewReport; source?: ArchiveSourceRef }): ReactNode {
+/** `actions`: what can be done with the archive, shown under the verdict (a local file's Restore to… and Add to vault). */
+export function PreviewReportView(props: { report: PreviewReport; source?: ArchiveSourceRef; actions?: ReactNode }): ReactNode {
   const { report, source } = props;
   const [tab, setTab] = useState<TabId>('summary');
   const base = useId();
@@ -37,6 +41,8 @@ export function PreviewReportView(props: { report: PreviewReport; source?: Archi
   };
   return (
     <section className="preview-report" aria-label={`Preview of ${report.fileName}`}>
+      <PreviewVerdict report={report} />
+      {props.actions}
       <div
         className="tabs"
         role="tablist"
@@ -93,19 +99,7 @@ function Panel(props: { tab: TabId; report: PreviewReport; source: ArchiveSource
         </div>
       );
     case 'compatibility':
-      return report.compatibility.length === 0 ? (
-        <p className="muted">Nothing to check.</p>
-      ) : (
-        <ul className="check-list" aria-label="Compatibility">
-          {report.compatibility.map((c) => (
-            <li key={c.label}>
-              <span className={c.ok === false ? 'step-fail' : c.ok ? 'step-ok' : 'muted'}>{c.ok === false ? '✗' : c.ok ? '✓' : '–'}</span>
-              <span className="check-name">{c.label}</span>
-              <span className="check-detail">{c.value}</span>
-            </li>
-          ))}
-        </ul>
-      );
+      return <CompatibilityPanel report={report} source={props.source} />;
     case 'raw':
       return report.sidecars.length === 0 ? (
         <p className="muted">This archive came with no sidecar files.</p>
@@ -139,7 +133,7 @@ function Summary(props: { report: PreviewReport }): ReactNode {
         <dt>File</dt>
         <dd className="mono wrap-anywhere">{report.fileName}</dd>
         <dt>Made</dt>
-        <dd>{report.createdAt ? formatTime(report.createdAt) : 'unknown'}</dd>
+        <dd>{report.createdAt ? <When iso={report.createdAt} /> : 'unknown'}</dd>
         <dt>Size</dt>
         <dd>{formatBytes(report.sizeBytes)}</dd>
         <dt>From</dt>
@@ -169,7 +163,7 @@ function FactRow(props: { label: string; value: string }): ReactNode {
   return (
     <>
       <dt>{props.label}</dt>
-      <dd>{props.value}</dd>
+      <dd><TextWithTimes text={props.value} /></dd>
     </>
   );
 }
@@ -179,7 +173,7 @@ function TextList(props: { items: string[]; empty: string }): ReactNode {
   return (
     <ul className="text-list">
       {props.items.map((item, index) => (
-        <li key={index}>{item}</li>
+        <li key={index}><TextWithTimes text={item} /></li>
       ))}
     </ul>
   );

@@ -8,6 +8,7 @@ import { useStore } from '../../stores/store';
 import { JobSummary } from '../activity/job-progress';
 import { startTrackedJob, useJob } from '../fleet/fleet-jobs';
 import { fleetHref } from '../fleet/sub-route';
+import { RestoreBlockedNote } from '../fleet/restore-blocked';
 import { ArchiveFilePicker, pickedLabel, type PickedFile } from './archive-file-picker';
 import { PreviewReportView } from './preview-report';
 import { KeyFileImportButton } from './key-file-import';
@@ -41,6 +42,8 @@ function SnapshotPreview(props: { snapshotId: string }): ReactNode {
   const jobId = useStore((s) => s.preview.jobBySnapshot[snapshotId] ?? null);
   const rememberPreview = useStore((s) => s.rememberPreview);
   const snapshot = useStore((s) => s.vault.snapshots?.find((x) => x.id === snapshotId));
+  const installation = useStore((s) => s.fleet.installations?.find((i) => i.id === snapshot?.installationId));
+  const capabilities = useStore((s) => (snapshot?.installationId ? s.fleet.overview?.[snapshot.installationId]?.capabilities : undefined));
   const [error, setError] = useState<unknown>(null);
   const job = useJob(jobId);
 
@@ -65,12 +68,13 @@ function SnapshotPreview(props: { snapshotId: string }): ReactNode {
             Read again
           </button>
         ) : null}
-        {snapshot?.installationId ? (
-          <a className="button button-small" href={fleetHref.restore(snapshot.installationId, snapshotId)}>
+        {installation && capabilities?.restore ? (
+          <a className="button button-small" href={fleetHref.restore(installation.id, snapshotId)}>
             Restore…
           </a>
         ) : null}
       </div>
+      {installation && capabilities && !capabilities.restore ? <RestoreBlockedNote installation={installation} notes={capabilities.notes} /> : null}
       <PreviewJob job={job} error={error} source={{ snapshotId }} onKeyGiven={again} />
     </>
   );
@@ -104,8 +108,7 @@ function FilePreview(): ReactNode {
       </p>
       <ArchiveFilePicker label="Choose a backup file…" onPicked={onPicked} />
       {picked?.sidecarNames?.length ? <p className="muted">With its sidecar{picked.sidecarNames.length > 1 ? 's' : ''}: {picked.sidecarNames.join(', ')}</p> : null}
-      {picked && report ? <FileActions file={picked} report={report} /> : null}
-      <PreviewJob job={job} error={error} source={picked?.source} onKeyGiven={() => picked && onPicked(picked)} />
+      <PreviewJob job={job} error={error} source={picked?.source} onKeyGiven={() => picked && onPicked(picked)} actions={picked && report ? <FileActions file={picked} report={report} /> : null} />
     </>
   );
 }
@@ -152,8 +155,8 @@ function FileActions(props: { file: PickedFile; report: PreviewReport }): ReactN
                 </a>
               </li>
             ) : (
-              <li key={i.id} className="muted">
-                {i.name} cannot be restored here: {overview?.[i.id]?.capabilities.notes.find((n) => /restor/i.test(n)) ?? 'its connections do not allow a restore.'}
+              <li key={i.id}>
+                <RestoreBlockedNote installation={i} notes={overview?.[i.id]?.capabilities.notes ?? []} />
               </li>
             ),
           )}
@@ -179,7 +182,7 @@ function FileActions(props: { file: PickedFile; report: PreviewReport }): ReactN
 }
 
 /** The preview job while it runs (or why it failed), then its report. */
-function PreviewJob(props: { job: JobRecord | undefined; error: unknown; source?: ArchiveSourceRef | undefined; onKeyGiven?: () => void }): ReactNode {
+function PreviewJob(props: { job: JobRecord | undefined; error: unknown; source?: ArchiveSourceRef | undefined; onKeyGiven?: () => void; actions?: ReactNode }): ReactNode {
   const report = previewReportOf(props.job);
   const keyNeeded = props.job?.status === 'failed' && props.job.error?.code === 'KEY_REQUIRED' ? props.job.error : null;
   // Asked for when no key was known, and again when the one given does not open the archive.
@@ -189,7 +192,7 @@ function PreviewJob(props: { job: JobRecord | undefined; error: unknown; source?
       {props.error ? <ErrorMessage error={props.error} title="Could not start the preview." /> : null}
       {props.job && !report ? <JobSummary job={props.job} /> : null}
       {ask && props.onKeyGiven ? <KeyPrompt slot={ask.slot} label={ask.label} rejected={ask.message} onGiven={props.onKeyGiven} /> : null}
-      {report ? <PreviewReportView report={report} {...(props.source ? { source: props.source } : {})} /> : null}
+      {report ? <PreviewReportView report={report} {...(props.source ? { source: props.source } : {})} actions={props.actions} /> : null}
     </>
   );
 }

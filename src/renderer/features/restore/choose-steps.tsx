@@ -1,12 +1,12 @@
 /** The wizard's first three steps: which archive, into which installation, how much of it. */
 import { useEffect, useState, type ReactNode } from 'react';
+import { When } from '../../components/when';
 import type { RestoreOptions } from '../../../shared/apps';
 import type { AppKind } from '../../../shared/installations';
 import { useAppLabel } from '../../lib/app-labels';
 import type { SnapshotView } from '../../../shared/vault';
 import { ErrorMessage } from '../../components/error-message';
-import { formatBytes, formatRelative, formatTime } from '../../lib/format';
-import { useNow } from '../../lib/use-now';
+import { formatBytes } from '../../lib/format';
 import { useStore } from '../../stores/store';
 import { JobSummary } from '../activity/job-progress';
 import { useJob } from '../fleet/fleet-jobs';
@@ -22,7 +22,6 @@ export function SourceStep(props: { app: AppKind; choices: WizardChoices; update
   const snapshots = useStore((s) => s.vault.snapshots);
   const vaultOpen = useStore((s) => s.vault.status?.open ?? false);
   const installations = useStore((s) => s.fleet.installations);
-  const now = useNow();
   const candidates = (snapshots ?? []).filter((s) => s.app === app);
   const appName = useAppLabel(app);
   const chosenId = choices.source?.kind === 'snapshot' ? choices.source.snapshot.id : null;
@@ -47,7 +46,7 @@ export function SourceStep(props: { app: AppKind; choices: WizardChoices; update
                   <span className="mono">{s.archive?.name ?? s.shortId}</span>
                   <span className="muted">
                     {' '}
-                    {nameOf(s)} · <span title={formatTime(s.time)}>{formatRelative(s.time, now)}</span>
+                    {nameOf(s)} · <When iso={s.time} />
                     {s.archive ? ` · ${formatBytes(s.archive.size)}` : ''} · {s.source}
                   </span>
                 </span>

@@ -1,4 +1,5 @@
 import type { ReactNode } from 'react';
+import { TextWithTimes } from '../../components/when';
 import type { RestorePlan } from '../../../shared/apps';
 
 const count = (n: number | null): string => (n === null ? '?' : n.toLocaleString());
@@ -10,7 +11,9 @@ export function PlanView(props: { plan: RestorePlan }): ReactNode {
   return (
     <div className="plan">
       <p>
-        Restore <strong className="wrap-anywhere">{plan.sourceLabel}</strong> into <strong>{plan.installationName}</strong> ({plan.mode}
+        Restore <strong className="wrap-anywhere">
+          <TextWithTimes text={plan.sourceLabel} />
+        </strong> into <strong>{plan.installationName}</strong> ({plan.mode}
         {plan.selection.length ? `: ${plan.selection.join(', ')}` : ''}). Nothing has changed yet.
       </p>
       <section aria-label="Preflight">
@@ -22,7 +25,7 @@ export function PlanView(props: { plan: RestorePlan }): ReactNode {
                 {c.ok ? '✓' : c.blocking ? '✗' : '!'}
               </span>
               <span className="check-name">{c.name}</span>
-              <span className="check-detail">{c.detail}</span>
+              <span className="check-detail"><TextWithTimes text={c.detail} /></span>
             </li>
           ))}
         </ul>
@@ -33,7 +36,7 @@ export function PlanView(props: { plan: RestorePlan }): ReactNode {
           <ul className="text-list">
             {blocking.map((c, index) => (
               <li key={index}>
-                {c.name}: {c.detail}
+                {c.name}: <TextWithTimes text={c.detail} />
               </li>
             ))}
           </ul>

@@ -10,6 +10,7 @@ import { JobSummary } from '../activity/job-progress';
 import { KeyPrompt } from '../preview/preview-screen';
 import { startTrackedJob, useJob } from '../fleet/fleet-jobs';
 import { fleetHref } from '../fleet/sub-route';
+import { RestoreBlockedNote } from '../fleet/restore-blocked';
 import { ModeStep, SourceStep, TargetStep } from './choose-steps';
 import { PlanView } from './plan-view';
 import { ConfirmStep, RunView, SafetyStep } from './run-steps';
@@ -28,6 +29,7 @@ const PLAN_INPUTS: readonly (keyof WizardChoices)[] = ['source', 'targetId', 'mo
 export function RestoreWizard(props: { installationId: string; snapshotId: string | null }): ReactNode {
   const installations = useStore((s) => s.fleet.installations);
   const origin = installations?.find((i) => i.id === props.installationId);
+  const capabilities = useStore((s) => s.fleet.overview?.[props.installationId]?.capabilities);
   const crumbs = (
     <nav className="crumbs" aria-label="Breadcrumb">
       <a href={fleetHref.list()}>Fleet</a> <span aria-hidden="true">›</span> <span>Restore{origin ? ` ${origin.name}` : ''}</span>
@@ -39,6 +41,15 @@ export function RestoreWizard(props: { installationId: string; snapshotId: strin
       <div className="screen">
         {crumbs}
         <ErrorMessage error={{ code: 'NOT_FOUND', message: 'That installation no longer exists.' }} />
+      </div>
+    );
+  }
+  // An installation whose connections cannot restore is told so here, with the fix, not at the Plan step.
+  if (capabilities && !capabilities.restore) {
+    return (
+      <div className="screen">
+        {crumbs}
+        <RestoreBlockedNote installation={origin} notes={capabilities.notes} />
       </div>
     );
   }

@@ -1,13 +1,15 @@
 /** The wizard's last steps: safety pull, typed confirmation, the running restore and its report. */
 import { useEffect, useState, type ReactNode } from 'react';
+import { TextWithTimes, When } from '../../components/when';
+import { formatDuration } from '../../lib/format';
 import type { RestorePlan, RestoreReport } from '../../../shared/apps';
 import { isFinished, type JobRecord } from '../../../shared/jobs';
 import { ErrorMessage } from '../../components/error-message';
 import { Pill, type PillTone } from '../../components/pill';
 import { api } from '../../lib/api';
-import { formatTime } from '../../lib/format';
 import { JobSummary } from '../activity/job-progress';
 import { FollowUpChecklist } from './follow-ups';
+import { RestoreVerdict } from '../preview/verdict-card';
 import { fleetHref } from '../fleet/sub-route';
 import { CheckList } from '../preview/check-list';
 import { SKIP_REASON_MIN, reportOf, type WizardChoices } from './wizard-model';
@@ -76,7 +78,9 @@ export function ConfirmStep(props: { plan: RestorePlan; choices: WizardChoices; 
       <legend>Confirm</legend>
       <ul className="text-list confirm-summary">
         <li>
-          Restore <strong className="wrap-anywhere">{plan.sourceLabel}</strong> into <strong>{plan.installationName}</strong>, {plan.mode}
+          Restore <strong className="wrap-anywhere">
+            <TextWithTimes text={plan.sourceLabel} />
+          </strong> into <strong>{plan.installationName}</strong>, {plan.mode}
           {plan.selection.length ? ` (${plan.selection.join(', ')})` : ''}.
         </li>
         <li>{choices.skipSafetyPull ? <>No safety pull: “{choices.skipReason.trim()}”.</> : 'A safety pull runs first.'}</li>
@@ -149,6 +153,7 @@ function RestoreResult(props: { plan: RestorePlan; job: JobRecord }): ReactNode 
   if (!report) return error ? <ErrorMessage error={error} title="No report was stored." /> : null;
   return (
     <section className="restore-report" aria-label="Restore report">
+      <RestoreVerdict plan={plan} report={report} />
       <h3>
         Verification{' '}
         <Pill tone={OUTCOME_LOOK[report.outcome].tone}>{OUTCOME_LOOK[report.outcome].label}</Pill>
@@ -170,7 +175,7 @@ function RestoreResult(props: { plan: RestorePlan; job: JobRecord }): ReactNode 
         </dd>
         <dt>Ran</dt>
         <dd>
-          {formatTime(report.startedAt)} – {formatTime(report.finishedAt)}
+          <When iso={report.startedAt} />, took {formatDuration((new Date(report.finishedAt).getTime() - new Date(report.startedAt).getTime()) / 1000)}
         </dd>
       </dl>
       <CheckList checks={report.checks} label="Verification checks" />

@@ -1,4 +1,5 @@
 import type { ReactNode } from 'react';
+import { When } from '../../components/when';
 import type { WatchEntry } from '../../../shared/schedule';
 import { Dialog } from '../../components/dialog';
 import { api } from '../../lib/api';
@@ -47,7 +48,7 @@ export function NotificationCentre(props: { onClose: () => void }): ReactNode {
             <li key={n.id} className={`notification notification-${n.severity}${n.read ? '' : ' notification-unread'}`}>
               <div className="notification-head">
                 <strong>{n.title}</strong>
-                <time dateTime={n.at}>{new Date(n.at).toLocaleString()}</time>
+                <When iso={n.at} />
               </div>
               <p className="notification-message">{n.message}</p>
               {n.installationId && actionsOn.get(n.installationId) === n.id ? (
@@ -65,7 +66,7 @@ export function NotificationCentre(props: { onClose: () => void }): ReactNode {
 function AlarmActions(props: { entry: WatchEntry; onQuiet: (how: 'ack' | 'snooze') => void }): ReactNode {
   const { entry } = props;
   if (entry.acknowledged) return <p className="muted">Acknowledged: no reminders until its state changes.</p>;
-  if (entry.snoozedUntil) return <p className="muted">Snoozed until {new Date(entry.snoozedUntil).toLocaleString()}.</p>;
+  if (entry.snoozedUntil) return <p className="muted">Snoozed until <When iso={entry.snoozedUntil} />.</p>;
   return (
     <div className="channel-actions">
       <button type="button" className="button button-small" onClick={() => props.onQuiet('ack')}>

@@ -1,4 +1,5 @@
 import { useEffect, useState, type ReactNode } from 'react';
+import { When } from '../../components/when';
 import type { InstallationSchedule, ScheduleSpec } from '../../../shared/schedule';
 import { Field } from '../../components/field';
 import { api } from '../../lib/api';
@@ -157,7 +158,7 @@ export function ScheduleEditor(props: { draft: ScheduleDraft; onChange: (d: Sche
             <ol aria-label="Next runs">
               {preview.nextRuns.map((t) => (
                 <li key={t}>
-                  <time dateTime={t}>{new Date(t).toLocaleString()}</time>
+                  <When iso={t} />
                 </li>
               ))}
             </ol>

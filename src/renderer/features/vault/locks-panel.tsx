@@ -1,10 +1,10 @@
 import { useCallback, useEffect, useState, type ReactNode } from 'react';
+import { When } from '../../components/when';
 import type { VaultLockView } from '../../../shared/vault';
 import { ConfirmDialog } from '../../components/dialog';
 import { ErrorMessage } from '../../components/error-message';
 import { Pill } from '../../components/pill';
 import { api } from '../../lib/api';
-import { formatTime } from '../../lib/format';
 import { useStore } from '../../stores/store';
 import { useAction } from './use-action';
 
@@ -48,7 +48,7 @@ export function LocksPanel(): ReactNode {
                 <code>{lock.id.slice(0, 8)}</code>
                 <Pill tone={lock.stale ? 'warn' : 'info'}>{lock.stale ? 'stale' : 'active'}</Pill>
                 <span className="muted">
-                  {lock.exclusive ? 'exclusive' : 'shared'} · {lock.username}@{lock.hostname} · pid {lock.pid} · {formatTime(lock.time)}
+                  {lock.exclusive ? 'exclusive' : 'shared'} · {lock.username}@{lock.hostname} · pid {lock.pid} · <When iso={lock.time} />
                 </span>
                 <span className="spacer" />
                 {lock.stale ? (

@@ -1,4 +1,5 @@
 import { useState, type FormEvent, type ReactNode } from 'react';
+import { When } from '../../components/when';
 import { isFinished } from '../../../shared/jobs';
 import { retentionPolicySchema, type ForgetPreview, type RetentionPolicyInput } from '../../../shared/vault';
 import { ConfirmDialog } from '../../components/dialog';
@@ -6,7 +7,7 @@ import { ErrorMessage } from '../../components/error-message';
 import { Field } from '../../components/field';
 import { Pill } from '../../components/pill';
 import { api } from '../../lib/api';
-import { formatBytes, formatTime } from '../../lib/format';
+import { formatBytes } from '../../lib/format';
 import { useStore } from '../../stores/store';
 import { JobSummary } from '../activity/job-progress';
 import { SOURCE_LOOK, snapshotName } from './snapshot-labels';
@@ -86,7 +87,7 @@ function PreviewResult(props: { preview: ForgetPreview }): ReactNode {
                       {d.snapshot.archive ? ` · ${formatBytes(d.snapshot.archive.size)}` : ''}
                     </span>
                   </td>
-                  <td>{formatTime(d.snapshot.time)}</td>
+                  <td><When iso={d.snapshot.time} /></td>
                   <td>{d.reasons.join('; ')}</td>
                 </tr>
               ))}

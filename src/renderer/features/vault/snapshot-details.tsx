@@ -1,10 +1,11 @@
 import { useEffect, useState, type ReactNode } from 'react';
+import { TextWithTimes, When } from '../../components/when';
 import type { CommandOutput } from '../../../shared/contract';
 import type { SnapshotView } from '../../../shared/vault';
 import { ErrorMessage } from '../../components/error-message';
 import { Pill } from '../../components/pill';
 import { api } from '../../lib/api';
-import { formatBytes, formatTime } from '../../lib/format';
+import { formatBytes } from '../../lib/format';
 import { useStore } from '../../stores/store';
 import { SOURCE_LOOK, appLabel } from './snapshot-labels';
 import { SnapshotActions } from './snapshot-actions';
@@ -47,9 +48,9 @@ export function SnapshotDetails(props: { snapshot: SnapshotView }): ReactNode {
           <code>{snapshot.id}</code>
         </dd>
         <dt>Backup made</dt>
-        <dd>{formatTime(snapshot.time)}</dd>
+        <dd><When iso={snapshot.time} /></dd>
         <dt>Stored in the vault</dt>
-        <dd>{formatTime(snapshot.storedAt)}</dd>
+        <dd><When iso={snapshot.storedAt} /></dd>
         <dt>Installation</dt>
         <dd>
           {snapshot.hostname}
@@ -74,8 +75,9 @@ export function SnapshotDetails(props: { snapshot: SnapshotView }): ReactNode {
         <dt>Tags</dt>
         <dd className="vault-tags">
           {snapshot.tags.map((tag) => (
-            <code key={tag} className="vault-tag">
-              {tag}
+            // The tag as restic stores it is on hover; a time in it reads like every other time.
+            <code key={tag} className="vault-tag" title={tag}>
+              <TextWithTimes text={tag} />
             </code>
           ))}
         </dd>
@@ -108,7 +110,7 @@ export function SnapshotDetails(props: { snapshot: SnapshotView }): ReactNode {
                   {f.type !== 'file' ? <span className="muted"> ({f.type})</span> : null}
                 </td>
                 <td className="num">{f.type === 'file' ? formatBytes(f.size) : ''}</td>
-                <td>{formatTime(f.mtime)}</td>
+                <td><When iso={f.mtime} /></td>
               </tr>
             ))}
           </tbody>

@@ -462,6 +462,7 @@ function buildReport(input: { fileName: string; sizeBytes: number }, scan: Archi
         label: 'Nojoin server needed',
         value: p.formatVersion >= 2 ? `1.7.0 or newer${hasPages ? '; 2.3.0 or newer keeps document pages' : ''}` : 'any (servers ≥ 1.7.0 read format 1 too)',
         ok: null,
+        check: 'server-version',
       },
       ...(info?.appVersion && compareAppVersions(info.appVersion, '2.4.0') > 0
         ? [{ label: 'Written by a newer Nojoin', value: `${info.appVersion} > 2.4.0: an older server restores it with a warning in its log`, ok: null }]
