@@ -116,6 +116,37 @@ describe('iterateTarGz', () => {
     expect(await refused(list(Buffer.concat([bomb, zeros]), { maxEntries: 10, maxTotalBytes: 1024 }))).toContain('unpacks to more than');
   });
 
+  it('stops a bomb by ratio early: one member of 1 GiB of zeros is refused long before its end', async () => {
+    const header = { name: 'nodes.json', size: 1024 ** 3 };
+    const pack = tar.pack();
+    const zeros = Buffer.alloc(1024 * 1024);
+    const member = pack.entry(header);
+    const gzipped: Buffer[] = [];
+    const gzip = createGzip({ level: 1 }).on('data', (chunk: Buffer) => gzipped.push(chunk));
+    const packed = new Promise<void>((resolve, reject) => gzip.on('end', () => resolve()).on('error', reject));
+    (pack as unknown as Readable).pipe(gzip);
+    for (let i = 0; i < 1024; i += 1) if (!member.write(zeros)) await new Promise((r) => member.once('drain', r));
+    member.end();
+    pack.finalize();
+    await packed;
+    let read = 0;
+    const error = await (async () => {
+      // In 64 KiB reads, as from a file or socket.
+      const bytes = Buffer.concat(gzipped);
+      const reads = Array.from({ length: Math.ceil(bytes.length / 65_536) }, (_, i) => bytes.subarray(i * 65_536, (i + 1) * 65_536));
+      for await (const entry of iterateTarGz(Readable.from(reads))) for await (const chunk of entry.stream) read += (chunk as Buffer).length;
+    })().then(() => null, (e: unknown) => e);
+    expect(error).toBeInstanceOf(LifeboatError);
+    expect((error as LifeboatError).message).toMatch(/more than 200 times its compressed size .*a decompression bomb/);
+    // Refused once past the 64 MiB floor, not after unpacking the whole gigabyte.
+    expect(read).toBeLessThan(128 * 1024 ** 2);
+    // A valid gzip around a cut tar is a typed error too, not "Unexpected end of data".
+    const cut = await rawTarGz([{ name: 'a.json', data: 'x'.repeat(50_000) }]);
+    const { gunzipSync, gzipSync } = await import('node:zlib');
+    const message = await refused(list(gzipSync(gunzipSync(cut).subarray(0, 20_000))));
+    expect(message).toMatch(/a\.json.*cut short|not a valid tar/);
+  }, 120_000);
+
   it('refuses a truncated archive', async () => {
     const archive = await rawTarGz([{ name: 'a', data: 'x'.repeat(50_000) }]);
     await refused(list(archive.subarray(0, Math.floor(archive.length / 2))));

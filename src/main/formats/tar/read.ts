@@ -14,13 +14,21 @@ export interface TarLimits {
   maxEntryBytes: number;
   /** Sum of all members' sizes. */
   maxTotalBytes: number;
+  /** Unpacked bytes per compressed byte, past the first `ratioFloorBytes`: beyond it the archive is a bomb. */
+  maxRatio: number;
+  ratioFloorBytes: number;
 }
 
-/** Defaults: 10 000 members, 4 GiB each, 16 GiB in all. */
+/**
+ * Defaults: 10 000 members, 4 GiB each, 16 GiB in all, and at most 200 bytes unpacked per compressed
+ * byte once 64 MiB are unpacked (JSON tables gzip at 5–20:1; zeros at 1000:1).
+ */
 export const DEFAULT_TAR_LIMITS: TarLimits = {
   maxEntries: 10_000,
   maxEntryBytes: 4 * 1024 ** 3,
   maxTotalBytes: 16 * 1024 ** 3,
+  maxRatio: 200,
+  ratioFloorBytes: 64 * 1024 ** 2,
 };
 
 /** One member as the iterator hands it out: read `stream` to the end, or leave it and it is skipped. */
@@ -66,7 +74,9 @@ export async function* iterateTarGz(source: Readable, options: IterateTarOptions
   const capper = new Transform({
     transform(chunk: Buffer, _enc, done) {
       tarBytes += chunk.length;
-      if (tarBytes > maxTarBytes) {
+      if (tarBytes > limits.ratioFloorBytes && tarBytes > compressed * limits.maxRatio) {
+        done(new LifeboatError('ARCHIVE_INVALID', `The archive unpacks to more than ${limits.maxRatio} times its compressed size (${tarBytes} bytes from ${compressed}): a decompression bomb.`, { details: { ratio: limits.maxRatio, unpacked: tarBytes, compressed } }));
+      } else if (tarBytes > maxTarBytes) {
         done(new LifeboatError('ARCHIVE_INVALID', `The archive unpacks to more than ${maxTarBytes} bytes of tar data.`, { details: { limit: maxTarBytes } }));
       } else {
         done(null, chunk);
