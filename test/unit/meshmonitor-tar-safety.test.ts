@@ -120,12 +120,12 @@ describe('iterateTarGz', () => {
     const header = { name: 'nodes.json', size: 1024 ** 3 };
     const pack = tar.pack();
     const zeros = Buffer.alloc(1024 * 1024);
-    const member = pack.entry(header);
+    const member = pack.entry(header) as unknown as NodeJS.WritableStream;
     const gzipped: Buffer[] = [];
     const gzip = createGzip({ level: 1 }).on('data', (chunk: Buffer) => gzipped.push(chunk));
     const packed = new Promise<void>((resolve, reject) => gzip.on('end', () => resolve()).on('error', reject));
     (pack as unknown as Readable).pipe(gzip);
-    for (let i = 0; i < 1024; i += 1) if (!member.write(zeros)) await new Promise((r) => member.once('drain', r));
+    for (let i = 0; i < 1024; i += 1) if (!member.write(zeros)) await new Promise<void>((r) => member.once('drain', () => r()));
     member.end();
     pack.finalize();
     await packed;
