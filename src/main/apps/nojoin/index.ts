@@ -111,13 +111,8 @@ export const nojoinModule: AppModule = {
     },
     async openMedia(archive, mediaId, range) {
       const source = archive.localPath ? await fileByteSource(archive.localPath) : reopeningByteSource(archive);
-      let zip: NojoinZip;
-      try {
-        zip = await NojoinZip.open(source, { label: archive.fileName });
-      } catch (error) {
-        await source.close();
-        throw error;
-      }
+      // The archive owns the source from here: it closes it itself when it refuses the ZIP.
+      const zip = await NojoinZip.open(source, { label: archive.fileName });
       try {
         const audio = await openAudioMember(zip, mediaId, range);
         audio.stream.once('close', () => void zip.close());
