@@ -174,6 +174,8 @@ export interface PreviewReport {
   keyRejected?: { slot: string; label: string; message: string };
   /** Audio (or video) inside that the preview can play, each read straight out of the archive. */
   media?: MediaItem[];
+  /** For a file from outside the vault: the configured installation the archive's facts point to, and why. */
+  suggestedInstallation?: { installationId: string; reason: string };
 }
 
 /** One requirement of an archive on the installation it is restored into. */

@@ -103,6 +103,16 @@ export interface VaultLockView {
 }
 
 /** What importing a combined recovery kit did, for the vault and per installation (never the keys). */
+/** What a combined recovery kit holds, read without changing anything (`vault:inspect-kit`). */
+export interface KitContents {
+  createdAt: string;
+  /** The vault it opens (its password is inside; never shown here). */
+  vault: { id: string; location: string; isThisVault: boolean } | null;
+  /** This Lifeboat's vault id, when it has one. */
+  thisVaultId: string | null;
+  installations: { name: string; app: string; keys: string[]; existingName: string | null }[];
+}
+
 export interface KitImportReport {
   vault: { outcome: 'adopted' | 'unlocked' | 'other-vault' | 'unreachable' | 'none'; detail: string };
   installations: { name: string; app: string; installationId: string; created: boolean; keys: string[] }[];

@@ -85,6 +85,34 @@ describe('DBackup over its API', () => {
     expect(api.api.restores.at(-1)).toMatchObject({ file: fleet.seeded.singleDb, sourceId: api.sourceId, databases: ['loomio_production'] });
   });
 
+  it('DBackup\'s analyze feeds the plan: the databases it reads inside, each replaced, or only the chosen ones (database mapping)', async () => {
+    const pulled = await job<PullResult>(client().call('apps:pull', { installationId: https.id, remoteId: `${api.storageId}:${fleet.seeded.multiDb}` }));
+    expect(pulled.record.status, JSON.stringify(pulled.record.error)).toBe('succeeded');
+    const source = { snapshotId: pulled.result.snapshotId };
+    const analysed = api.api.analyses.length;
+    const { result: full } = await job<RestorePlan>(client().call('restore:plan', { installationId: https.id, source, mode: 'full' }));
+    expect(api.api.analyses.slice(analysed)).toEqual([{ file: fleet.seeded.multiDb, type: 'postgres' }]);
+    expect(full.preflight.find((c) => c.id === 'dbackup-analyze')).toMatchObject({ ok: true, detail: '2 database(s): loomio_production, analytics, as the preview read them' });
+    expect(full.changes.map((c) => [c.item, c.action])).toEqual([
+      [expect.stringMatching(/^database loomio_production on DBackup source/), 'replace'],
+      [expect.stringMatching(/^database analytics on DBackup source/), 'replace'],
+    ]);
+    const { result: chosen } = await job<RestorePlan>(client().call('restore:plan', { installationId: https.id, source, mode: 'databases', selection: ['analytics'] }));
+    expect(chosen.blocked, JSON.stringify(chosen.preflight)).toBe(false);
+    expect(chosen.changes.map((c) => [c.item.replace(/ on DBackup source.*$/, ''), c.action])).toEqual([['database loomio_production (not chosen)', 'keep'], ['database analytics', 'replace']]);
+    await fleet.postgres.psql('DELETE FROM page_views;', 'analytics');
+    const { record } = await job<RestoreReport>(client().call('restore:start', { planId: chosen.id, confirmation: https.name, skipSafetyPull: { reason: 'the fleet database is disposable' } }));
+    expect(record.status, JSON.stringify(record.error)).toBe('succeeded');
+    expect(api.api.restores.at(-1)).toMatchObject({ file: fleet.seeded.multiDb, databases: ['analytics'] });
+    expect(await count('page_views', 'analytics')).toBe(300);
+  });
+
+  it('a single custom-format dump: DBackup names no database inside, the plan says so and follows the sidecar', async () => {
+    const snapshot = (await client().call('vault:snapshots', { installationId: https.id })).find((s) => s.remoteId === `${api.storageId}:${fleet.seeded.singleDb}`)!;
+    const { result: plan } = await job<RestorePlan>(client().call('restore:plan', { installationId: https.id, source: { snapshotId: snapshot.id }, mode: 'full' }));
+    expect(plan.preflight.find((c) => c.id === 'dbackup-analyze')?.detail).toMatch(/^DBackup names no database inside \(a single dump: it restores it as loomio_production\)/);
+  });
+
   it('a Partial restore is a failed restore', async () => {
     const snapshot = (await client().call('vault:snapshots', { installationId: https.id })).find((s) => s.remoteId === `${api.storageId}:${fleet.seeded.singleDb}`)!;
     const { result: plan } = await job<RestorePlan>(client().call('restore:plan', { installationId: https.id, source: { snapshotId: snapshot.id }, mode: 'full' }));

@@ -16,6 +16,7 @@ import type {
   SettingDescriptor,
 } from '../../shared/apps';
 import type { Installation } from '../../shared/installations';
+import type { SnapshotView } from '../../shared/vault';
 import type { AdapterContext, ArchiveAccess, PullSource, RestoreContext, RestorePlanDraft, Sidecar, StepContext } from './adapter';
 import type { RestorePlan } from '../../shared/apps';
 
@@ -107,9 +108,23 @@ export interface MediaStream {
   contentType: string;
 }
 
+/** A configured installation of the module's app, with what the vault holds of it (for `suggestInstallation`). */
+export interface InstallationCandidate {
+  installation: Installation;
+  snapshots: Pick<SnapshotView, 'time' | 'archive' | 'remoteId'>[];
+}
+
+/** Which installation an archive from outside the vault most likely came from, and why (in words the UI shows). */
+export interface InstallationSuggestion {
+  installationId: string;
+  reason: string;
+}
+
 /** Reading an archive: what is inside and whether it is intact. */
 export interface FormatPart {
   preview(archive: ArchiveAccess, ctx: FormatContext): Promise<Omit<PreviewReport, 'source'>>;
+  /** From a preview's facts, the installation a dropped or local file most likely belongs to; null when nothing points to one. */
+  suggestInstallation?(report: Omit<PreviewReport, 'source'>, candidates: readonly InstallationCandidate[]): InstallationSuggestion | null;
   /** Streams a member the preview listed in `media` (for the preview's player), optionally a byte range. */
   openMedia?(archive: ArchiveAccess, mediaId: string, range: { start?: number; end?: number }): Promise<MediaStream>;
 }

@@ -19,7 +19,7 @@ import { Decrypter, Encrypter, armor } from 'age-encryption';
 import { z } from 'zod';
 import { LifeboatError } from '../../shared/errors';
 import { installationInputSchema, type Installation } from '../../shared/installations';
-import type { KitImportReport } from '../../shared/vault';
+import type { KitContents, KitImportReport } from '../../shared/vault';
 import type { Core } from '../core';
 
 /**
@@ -164,6 +164,24 @@ async function openKit(bytes: Buffer, passphrase: string): Promise<KitData> {
   const parsed = kitDataSchema.safeParse(json);
   if (!parsed.success) throw new LifeboatError('INVALID_INPUT', `The recovery kit's data block is not one Lifeboat wrote: ${parsed.error.issues[0]?.path.join('.')} ${parsed.error.issues[0]?.message}.`);
   return parsed.data;
+}
+
+/** What importing a kit would do, changing nothing. */
+export async function inspectCombinedKit(core: Core, bytes: Buffer, passphrase: string): Promise<KitContents> {
+  const data = await openKit(bytes, passphrase);
+  const status = await core.vault.status();
+  const existing = await core.registry.list();
+  return {
+    createdAt: data.createdAt,
+    vault: data.vault ? { id: data.vault.id, location: data.vault.location, isThisVault: status.id === data.vault.id } : null,
+    thisVaultId: status.id,
+    installations: data.installations.map((inst) => ({
+      name: inst.name,
+      app: inst.app,
+      keys: inst.keys.map((k) => k.label),
+      existingName: (existing.find((i) => i.id === inst.id) ?? existing.find((i) => i.name === inst.name && i.app === inst.app))?.name ?? null,
+    })),
+  };
 }
 
 /**

@@ -4,6 +4,7 @@ import {
   retentionPolicySchema,
   type CheckReportView,
   type ForgetPreview,
+  type KitContents,
   type KitImportReport,
   type SnapshotView,
   type VaultLockView,
@@ -45,6 +46,11 @@ export const vaultCommands = {
     summary: 'Import a combined recovery kit (age, passphrase): take over its vault when this Lifeboat has none, and store every app key on its installation (recreated when missing).',
     input: z.object({ source: archiveSourceSchema, passphrase: z.string().min(1, 'the kit\'s passphrase is required').max(1024) }).strict(),
     output: returns<KitImportReport>(),
+  }),
+  'vault:inspect-kit': command({
+    summary: 'Open a combined recovery kit with its passphrase and say what importing it would take over (vault, app keys per installation), changing nothing.',
+    input: z.object({ source: archiveSourceSchema, passphrase: z.string().min(1, 'the kit\'s passphrase is required').max(1024) }).strict(),
+    output: returns<KitContents>(),
   }),
   'vault:acknowledge-recovery-kit': command({ summary: 'The operator saved the recovery kit.', input: z.object({}).strict(), output: returns<VaultStatus>() }),
   'vault:snapshots': command({

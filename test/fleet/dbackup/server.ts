@@ -72,6 +72,8 @@ export interface FakeDbackup {
   failNextRestore(status: 'Partial' | 'Failed'): void;
   /** Restores that ran: file, source, database. */
   restores: { file: string; sourceId: string; databases: string[] }[];
+  /** Files analyzed (POST /storage/{id}/analyze), in order. */
+  analyses: { file: string; type: string | null }[];
   stop(): Promise<void>;
 }
 
@@ -179,6 +181,21 @@ async function dumpsOf(payload: Buffer, meta: Record<string, unknown>): Promise<
   });
 }
 
+/**
+ * The databases DBackup's analyze lists in a decompressed payload (its postgres adapter's
+ * analyzeDump): a multi-DB TAR's manifest names, else the `CREATE DATABASE` / `\connect` lines
+ * of a plain SQL dump; nothing for a single custom-format dump, whose name only the sidecar knows.
+ */
+async function analyzeDump(payload: Buffer, meta: Record<string, unknown>): Promise<string[]> {
+  if (payload.length >= 262 && payload.subarray(257, 262).toString('latin1') === 'ustar') return (await dumpsOf(payload, { ...meta, multiDb: true })).map((d) => d.database);
+  const names = new Set<string>();
+  for (const line of payload.toString('latin1').split('\n')) {
+    const match = /^CREATE DATABASE "?([^"\s;]+)"?/.exec(line) ?? /^\\connect "?([^"\s;]+)"?/.exec(line);
+    if (match) names.add(match[1]!);
+  }
+  return [...names];
+}
+
 /** Starts the fake on https://127.0.0.1:<port> with a fresh self-signed certificate. */
 export async function startFakeDbackup(options: FakeDbackupOptions): Promise<FakeDbackup> {
   const limits = { windowMs: 60_000, ...(options.limits ?? { auth: 5, get: 100, other: 20 }) };
@@ -187,6 +204,7 @@ export async function startFakeDbackup(options: FakeDbackupOptions): Promise<Fak
   const executions = new Map<string, ExecutionRow>();
   const requests: SeenRequest[] = [];
   const restores: FakeDbackup['restores'] = [];
+  const analyses: FakeDbackup['analyses'] = [];
   const profiles = options.profiles ?? {};
   let nextRestoreFailure: 'Partial' | 'Failed' | null = null;
 
@@ -263,7 +281,7 @@ export async function startFakeDbackup(options: FakeDbackupOptions): Promise<Fak
       const { logs: _logs, ...rest } = row;
       return json(res, 200, { success: true, data: url.searchParams.get('includeLogs') === 'true' ? row : rest });
     }
-    if ((match = /^\/api\/storage\/([^/]+)\/(files|download|restore)$/.exec(url.pathname))) {
+    if ((match = /^\/api\/storage\/([^/]+)\/(files|download|restore|analyze)$/.exec(url.pathname))) {
       const store = storage(decodeURIComponent(match[1]!));
       if (!store) return json(res, 404, { success: false, error: 'Storage not found' });
       const action = match[2];
@@ -293,6 +311,25 @@ export async function startFakeDbackup(options: FakeDbackupOptions): Promise<Fak
           return void res.writeHead(200, { 'content-type': 'application/zip', 'content-disposition': `attachment; filename="${base}.zip"`, 'content-length': String(zip.length) }).end(zip);
         }
         return void res.writeHead(200, { 'content-type': 'application/octet-stream', 'content-length': String(bytes.length) }).end(bytes);
+      }
+      if (method === 'POST' && action === 'analyze') {
+        // route.ts: 400 without a file, the download's failure as 500, then the adapter's analyzeDump.
+        if (!need('storage:restore')) return;
+        const body = (await readBody(req)) as { file?: string; type?: string };
+        if (!body.file) return json(res, 400, { error: 'Missing file' });
+        if (!safePath(body.file)) return json(res, 400, { error: 'Invalid path' });
+        const stored = await readFile(path.join(store.rootDir, body.file)).catch(() => null);
+        if (!stored) return json(res, 500, { error: 'Download failed' });
+        const meta = (await sidecarOf(store.rootDir, body.file)) ?? {};
+        analyses.push({ file: body.file, type: body.type ?? null });
+        try {
+          const compressed = decryptWhole(stored, meta, profiles);
+          const payload = meta.compression === 'GZIP' ? gunzipSync(compressed) : meta.compression === 'BROTLI' ? brotliDecompressSync(compressed) : compressed;
+          return json(res, 200, { databases: await analyzeDump(payload, meta) });
+        } catch (error) {
+          if ((error as { code?: string }).code === 'ENCRYPTION_KEY_REQUIRED') return json(res, 422, { success: false, code: 'ENCRYPTION_KEY_REQUIRED', profileId: (error as { profileId?: string }).profileId ?? null, error: (error as Error).message });
+          return json(res, 500, { error: (error as Error).message });
+        }
       }
       if (method === 'POST' && action === 'restore') {
         if (!need('storage:restore')) return;
@@ -360,6 +397,7 @@ export async function startFakeDbackup(options: FakeDbackupOptions): Promise<Fak
     },
     requests,
     restores,
+    analyses,
     failNextRestore(status) {
       nextRestoreFailure = status;
     },

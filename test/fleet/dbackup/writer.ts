@@ -138,9 +138,47 @@ export async function multiDbTar(databases: { name: string; dump: Buffer }[], op
   return tarOf([{ name: 'manifest.json', data: Buffer.from(JSON.stringify(manifest, null, 2)) }, ...databases.map((d) => ({ name: `${d.name}.dump`, data: d.dump }))]);
 }
 
-/** A v2 seekable archive: TAR of manifest.json, entries, index (gzipped NDJSON, sealed when a key is given). */
-export async function seekableArchive(input: { databases: { name: string; dump: Buffer }[]; files: { src: string; path: string; data: Buffer }[]; key?: Buffer | null; profileId?: string }): Promise<{ tar: Buffer; index: Buffer; manifest: Record<string, unknown> }> {
+/** Where each member's payload starts in a ustar TAR (headers walked as DBackup's tar-blocks.ts does). */
+export function payloadOffsets(archive: Buffer): Map<string, number> {
+  const offsets = new Map<string, number>();
+  let at = 0;
+  while (at + 512 <= archive.length) {
+    const header = archive.subarray(at, at + 512);
+    if (header.every((b) => b === 0)) break;
+    const field = (from: number, to: number): string => header.subarray(from, to).toString('latin1').replace(/\0.*$/s, '');
+    const prefix = field(345, 500);
+    const name = prefix ? `${prefix}/${field(0, 100)}` : field(0, 100);
+    const size = parseInt(field(124, 136).trim() || '0', 8);
+    offsets.set(name, at + 512);
+    at += 512 + Math.ceil(size / 512) * 512;
+  }
+  return offsets;
+}
+
+/** One database of a v2 archive; `nativeCompression`: the dump compressed itself (pg_dump -Z), so the entry is stored as-is. */
+export interface SeekableDatabaseInput {
+  name: string;
+  dump: Buffer;
+  format?: 'custom' | 'sql';
+  nativeCompression?: boolean;
+}
+
+/**
+ * A v2 seekable archive as DBackup's src/lib/archive/writer.ts makes one: manifest.json first,
+ * one member per entry (compress, then seal with the HKDF data key and nonce prefix ‖ ordinal,
+ * tag appended), files ≤ 64 KiB bundled into ~4 MiB entries when encrypted, and the index last
+ * (NDJSON lines h, e, db, d, f; gzipped; sealed with the index key and ordinal 0 when encrypted).
+ */
+export async function seekableArchive(input: {
+  databases: SeekableDatabaseInput[];
+  files: { src: string; path: string; data: Buffer }[];
+  key?: Buffer | null;
+  profileId?: string;
+  compression?: 'GZIP' | 'BROTLI' | null;
+  archiveName?: string;
+}): Promise<{ tar: Buffer; index: Buffer; manifest: Record<string, unknown> }> {
   const encrypted = Boolean(input.key);
+  const compression = input.compression === undefined ? 'GZIP' : input.compression;
   const kdfSalt = randomBytes(32).toString('hex');
   const noncePrefix = randomBytes(4).toString('hex');
   const keys = input.key ? deriveArchiveKeys(input.key, kdfSalt) : null;
@@ -148,41 +186,76 @@ export async function seekableArchive(input: { databases: { name: string; dump: 
     const cipher = createCipheriv('aes-256-gcm', key, archiveNonce(noncePrefix, ordinal), { authTagLength: 16 });
     return Buffer.concat([cipher.update(plain), cipher.final(), cipher.getAuthTag()]);
   };
+  const compress = (data: Buffer, comp: 'GZIP' | 'BROTLI' | null): Buffer => (comp === 'GZIP' ? gzipSync(data) : comp === 'BROTLI' ? brotliCompressSync(data) : data);
+  const extension = (comp: 'GZIP' | 'BROTLI' | null): string => (comp === 'GZIP' ? '.gz' : comp === 'BROTLI' ? '.br' : '');
   const members: { name: string; data: Buffer }[] = [];
-  const lines: Record<string, unknown>[] = [{ k: 'h', v: 2 }];
+  const entryLines: Record<string, unknown>[] = [];
+  const dbLines: Record<string, unknown>[] = [];
+  const fileLines: Record<string, unknown>[] = [];
   let ordinal = 0;
-  const addEntry = (plainName: string, data: Buffer): number => {
+  const addEntry = (realPath: string, plain: Buffer, comp: 'GZIP' | 'BROTLI' | null, bundle = false): number => {
     ordinal++;
-    const body = gzipSync(data);
-    const sealed = keys ? seal(keys.data, ordinal, body) : body;
-    const member = encrypted ? `d/${String(ordinal).padStart(6, '0')}` : `${plainName}.gz`;
-    members.push({ name: member, data: sealed });
-    lines.push({ k: 'e', n: ordinal, member, off: 0, size: data.length, sealed: sealed.length, comp: 'gzip', bundle: false });
+    const payload = compress(plain, comp);
+    const stored = keys ? seal(keys.data, ordinal, payload) : payload;
+    const member = encrypted ? `d/${String(ordinal).padStart(6, '0')}` : `${realPath}${extension(comp)}`;
+    members.push({ name: member, data: stored });
+    entryLines.push({ k: 'e', n: ordinal, member, off: 0, size: stored.length, ...(encrypted ? { sealed: true } : {}), ...(comp ? { comp } : {}), ...(bundle ? { bundle: true } : {}) });
     return ordinal;
   };
   for (const db of input.databases) {
-    const n = addEntry(`databases/${db.name}.dump`, db.dump);
-    lines.push({ k: 'db', name: db.name, format: 'custom', n, s: db.dump.length });
+    const format = db.format ?? 'custom';
+    const n = addEntry(`databases/${db.name}.${format === 'custom' ? 'dump' : 'sql'}`, db.dump, db.nativeCompression === false ? compression : null);
+    dbLines.push({ k: 'db', name: db.name, format, n, s: db.dump.length });
   }
+  const mtime = '2026-11-24T02:00:00.000Z';
   const sources = [...new Set(input.files.map((f) => f.src))];
-  for (const src of sources) lines.push({ k: 'd', id: src, name: `/srv/${src}` });
-  for (const file of input.files) {
-    const n = addEntry(`sources/${file.src}/${file.path}`, file.data);
-    lines.push({ k: 'f', src: file.src, p: file.path, s: file.data.length, m: 0o644, h: sha256(file.data), n });
+  for (const src of sources) {
+    const files = input.files.filter((f) => f.src === src);
+    let bundle: typeof files = [];
+    const flush = (): void => {
+      if (bundle.length === 0) return;
+      const n = addEntry('', Buffer.concat(bundle.map((f) => f.data)), compression, true);
+      let o = 0;
+      for (const f of bundle) {
+        fileLines.push({ k: 'f', src, p: f.path, s: f.data.length, m: mtime, h: sha256(f.data), n, o, l: f.data.length });
+        o += f.data.length;
+      }
+      bundle = [];
+    };
+    for (const file of files) {
+      if (encrypted && file.data.length <= 64 * 1024) {
+        bundle.push(file);
+        if (bundle.reduce((sum, f) => sum + f.data.length, 0) >= 4 * 1024 * 1024) flush();
+        continue;
+      }
+      const n = addEntry(`sources/${src}/${file.path}`, file.data, compression);
+      fileLines.push({ k: 'f', src, p: file.path, s: file.data.length, m: mtime, h: sha256(file.data), n });
+    }
+    flush();
   }
-  const indexPlain = gzipSync(Buffer.from(lines.map((l) => JSON.stringify(l)).join('\n') + '\n'));
-  const index = keys ? seal(keys.index, 0, indexPlain) : indexPlain;
+  const directoryLines = sources.map((src) => {
+    const files = input.files.filter((f) => f.src === src);
+    return { k: 'd', src, label: `SFTP: /srv/${src}`, fileCount: files.length, totalSize: files.reduce((sum, f) => sum + f.data.length, 0), excludePatterns: [] };
+  });
   const manifest = {
     version: 2,
     createdAt: new Date().toISOString(),
     sourceType: input.databases.length > 0 ? 'postgres' : 'directory-only',
     engineVersion: '15',
-    compression: 'GZIP',
+    compression: compression ?? 'NONE',
     ...(keys ? { encryption: { algorithm: 'aes-256-gcm', kdfSalt, noncePrefix, profileId: input.profileId ?? SAMPLE_PROFILE_ID } } : {}),
+    ...(entryLines.some((e) => e.bundle) ? { bundled: true } : {}),
     counts: { databases: input.databases.length, directorySources: sources.length, files: input.files.length, entries: ordinal },
     totalSize: [...input.databases.map((d) => d.dump.length), ...input.files.map((f) => f.data.length)].reduce((a, b) => a + b, 0),
     indexMember: 'index',
   };
-  const archive = await tarOf([{ name: 'manifest.json', data: Buffer.from(JSON.stringify(manifest, null, 2)) }, ...members, { name: 'index', data: index }]);
+  const head = [{ name: 'manifest.json', data: Buffer.from(JSON.stringify(manifest, null, 2)) }, ...members];
+  // The offsets come from a header walk of what was written, as DBackup's pass 2 finds them.
+  const offsets = payloadOffsets(await tarOf(head));
+  for (const line of entryLines) line.off = offsets.get(line.member as string);
+  const lines = [{ k: 'h', v: 2, createdAt: manifest.createdAt, archive: input.archiveName ?? 'backup.tar' }, ...entryLines, ...dbLines, ...directoryLines, ...fileLines];
+  const indexPlain = gzipSync(Buffer.from(lines.map((l) => `${JSON.stringify(l)}\n`).join('')));
+  const index = keys ? seal(keys.index, 0, indexPlain) : indexPlain;
+  const archive = await tarOf([...head, { name: 'index', data: index }]);
   return { tar: archive, index, manifest };
 }

@@ -61,7 +61,7 @@ function counted(stream: Readable, onBytes: (n: number) => void): Readable {
 }
 
 /** The first `n` bytes of a stream, and the whole stream again (those bytes first). */
-async function peek(stream: Readable, n: number): Promise<{ head: Buffer; whole: Readable }> {
+export async function peek(stream: Readable, n: number): Promise<{ head: Buffer; whole: Readable }> {
   const iterator = (stream as AsyncIterable<Buffer>)[Symbol.asyncIterator]();
   const chunks: Buffer[] = [];
   let size = 0;

@@ -58,7 +58,7 @@ export async function previewDbackup(archive: ArchiveAccess, ctx: FormatContext)
     });
     source.once('error', (error) => tap.destroy(error));
     tap.once('close', () => source.destroy());
-    const contents = await readSeekableContents(source.pipe(tap), archive.fileName, archive.sidecars, ctx.keys);
+    const contents = await readSeekableContents(source.pipe(tap), archive.fileName, archive.sidecars, ctx.keys, { signal: ctx.signal });
     return seekableReport(archive, lookup, facts(), contents);
   }
 
@@ -304,10 +304,17 @@ function seekableReport(archive: ArchiveAccess, lookup: SidecarLookup, facts: St
     summary.push({ label: 'Archive format', value: `seekable TAR, manifest v2${manifest.chain ? `, ${manifest.chain.type} #${manifest.chain.index} of chain ${manifest.chain.id}` : ''}` });
     summary.push({ label: 'Files', value: `${manifest.counts.files} in ${manifest.counts.directorySources} directory source(s), ${manifest.totalSize} bytes` });
   }
+  checks.push(...entryChecks(read));
   const rows: Contents['rows'] = [
-    ...(read.index?.databases ?? []).map((d) => ({ kind: 'database', name: d.name, format: d.format, files: null, bytes: d.size })),
-    ...(read.index?.directories ?? []).map((d) => ({ kind: 'directory source', name: d.label ?? d.id, format: null, files: d.files, bytes: d.bytes })),
+    ...(read.index ? read.databases : []).flatMap((d) => (d.entry?.toc
+      ? tableRows(d.name, d.entry.toc).map((row) => ({ ...row, files: null }))
+      : [{ database: d.name, schema: null, table: null, holds: d.problem ?? `${d.format ?? '?'} dump: Lifeboat does not read its contents`, dataBytes: d.size, files: null }])),
+    ...(read.index?.directories ?? []).map((d) => ({ database: d.label ?? d.id, schema: null, table: null, holds: 'directory source', dataBytes: d.bytes, files: d.files })),
   ];
+  const tocs = read.databases.map((d) => d.entry?.toc).filter((t): t is PgDumpArchive => Boolean(t));
+  const compatibility: Report['compatibility'] = [{ label: 'Restore', value: 'through DBackup itself', ok: null }];
+  if (tocs.length > 0) compatibility.push({ label: 'pg_restore needed', value: `PostgreSQL ${Math.max(...tocs.map((t) => minPgRestoreMajor(t.header)))} or newer`, ok: null });
+  if (read.databases.length > 0) summary.push({ label: 'Databases in the archive', value: read.databases.map((d) => d.name).join(', ') });
   if (manifest?.chain && manifest.chain.type !== 'full') warnings.push('An incremental archive: its index points into earlier archives of the chain, which a restore needs too.');
   return {
     app: 'dbackup',
@@ -317,12 +324,39 @@ function seekableReport(archive: ArchiveAccess, lookup: SidecarLookup, facts: St
     createdAt: manifest?.createdAt ?? sidecar?.createdAt ?? archive.mtime?.toISOString() ?? null,
     integrity: { ok: checks.every((c) => c.ok), checks },
     summary: [...summary, { label: 'SHA-256', value: facts.sha256 }],
-    contents: { title: 'Databases and directory sources', columns: [{ key: 'kind', label: 'Kind' }, { key: 'name', label: 'Name' }, { key: 'format', label: 'Format' }, { key: 'files', label: 'Files', numeric: true }, { key: 'bytes', label: 'Bytes', numeric: true }], rows },
-    notIncluded: ['Lifeboat reads a v2 archive\'s manifest and index, not the entries themselves; DBackup (or its Recovery Kit, --extract) unpacks them.'],
+    contents: { title: 'Databases (with their tables) and directory sources', columns: [...tableColumns, { key: 'files', label: 'Files', numeric: true }], rows },
+    notIncluded: ['Directory files are checked (tag, decompression, SHA-256 against the index) but not listed one by one; DBackup (or its Recovery Kit, --extract) unpacks them.'],
     secrets: manifest?.encryption ? [`Entries are encrypted with keys derived from the master key of profile ${manifest.encryption.profileId}; the key is not in the archive.`] : [],
     warnings,
-    compatibility: [{ label: 'Restore', value: 'through DBackup itself', ok: null }],
+    compatibility,
     sidecars: archive.sidecars.filter((s) => s.name.endsWith('.meta.json')).map((s) => ({ name: s.name, text: s.content.toString('utf8') })),
-    selectable: [],
+    // The databases inside, for a restore of chosen ones (DBackup's databaseMapping).
+    selectable: read.databases.map((d) => d.name),
+    ...keyRejectedBy(read.indexFailure ?? read.entryFailure),
   };
+}
+
+/** The checks of a v2 archive's entries: every one opened (tag, decompression), each database's TOC, the files' SHA-256. */
+function entryChecks(read: SeekableContents): IntegrityCheck[] {
+  if (!read.manifest) return [];
+  const checks: IntegrityCheck[] = [];
+  const encrypted = Boolean(read.manifest.encryption);
+  const failed = read.entries.filter((e) => e.problem !== null);
+  checks.push({
+    id: 'v2-entries', kind: 'integrity', name: encrypted ? 'Every entry unsealed (AES-256-GCM tag) and decompressed' : 'Every entry decompressed',
+    ok: failed.length === 0 && read.entries.length === read.manifest.counts.entries,
+    detail: failed.length > 0
+      ? `${failed.length} of ${read.entries.length} entries failed; first: ${failed[0]!.problem}`
+      : read.entries.length !== read.manifest.counts.entries
+        ? `the archive holds ${read.entries.length} data members, the manifest counts ${read.manifest.counts.entries} entries`
+        : `${read.entries.length} entries${encrypted ? ', each with the HKDF data key and its own nonce; every tag matches' : ''}`,
+  });
+  for (const db of read.databases.filter((d) => d.format === 'custom')) {
+    checks.push({ id: `toc:${db.name}`, kind: 'integrity', name: `pg_dump archive of ${db.name}`, ok: db.entry?.toc != null && db.problem === null, detail: db.entry?.toc ? pgFacts(db.entry.toc) : (db.problem ?? 'not read') });
+  }
+  if (read.fileHashes.checked > 0) {
+    const bad = read.fileHashes.mismatched;
+    checks.push({ id: 'v2-file-hashes', kind: 'integrity', name: 'Directory files against the index\'s SHA-256', ok: bad.length === 0, detail: bad.length === 0 ? `${read.fileHashes.checked} file(s) match` : `${bad.length} of ${read.fileHashes.checked} differ: ${bad.slice(0, 5).join(', ')}` });
+  }
+  return checks;
 }

@@ -57,6 +57,40 @@ function mappingOf(mode: string, selection: string[], databases: string[], targe
 const POINT_OF_NO_RETURN = 'DBackup starts restoring into the target source';
 const sourcesAnswer = unwrapped(z.array(z.looseObject({ id: z.string().min(1), name: z.string().nullish(), adapterId: z.string().nullish() })), ['adapters']);
 const restoreAnswer = unwrapped(z.looseObject({ executionId: z.string().min(1) }), ['execution']);
+const analyzeAnswer = unwrapped(z.looseObject({ databases: z.array(z.string()) }), []);
+
+/** What DBackup itself reads inside a backup on its storage (`POST /storage/{id}/analyze`): its database names, or why not. */
+async function analyze(api: DbackupApi, storageId: string, file: string, sourceType: string): Promise<{ databases: string[] } | { problem: string }> {
+  try {
+    const answer = await api.json('POST', `/storage/${encodeURIComponent(storageId)}/analyze`, { what: `the analysis of ${file}`, permission: 'storage:restore' }, analyzeAnswer, { json: { file, type: sourceType } });
+    return { databases: answer.databases };
+  } catch (error) {
+    if (!(error instanceof LifeboatError) || error.code === 'CANCELLED') throw error;
+    return { problem: error.message };
+  }
+}
+
+/**
+ * The databases a restore works on: DBackup's own analysis when it names some (that is what its
+ * restore maps), else the preview's, else the sidecar's.
+ */
+function databasesInside(analysis: { databases: string[] } | { problem: string } | null, preview: PreviewReport, sidecar: DbackupSidecar): string[] {
+  if (analysis && 'databases' in analysis && analysis.databases.length > 0) return analysis.databases;
+  return preview.selectable.length ? preview.selectable : (sidecar.databases ?? []);
+}
+
+/** The plan's check of DBackup's analysis against what Lifeboat read. */
+function analysisCheck(analysis: { databases: string[] } | { problem: string } | null, preview: PreviewReport, sidecar: DbackupSidecar, storageId: string): PreflightCheck {
+  const name = 'What DBackup reads inside';
+  if (!analysis) return check('dbackup-analyze', name, true, false, `asked once the file is on storage ${storageId} (after the upload), before DBackup restores anything`, 'compatibility');
+  if ('problem' in analysis) return check('dbackup-analyze', name, true, false, `DBackup could not analyze it (${analysis.problem}); the plan follows the preview and the sidecar`, 'compatibility');
+  const ours = preview.selectable.length ? preview.selectable : (sidecar.databases ?? []);
+  if (analysis.databases.length === 0) return check('dbackup-analyze', name, true, false, `DBackup names no database inside (a single dump: it restores it as ${ours.join(', ') || 'the target database'})`, 'compatibility');
+  const missing = ours.filter((d) => !analysis.databases.includes(d));
+  const extra = analysis.databases.filter((d) => !ours.includes(d));
+  const same = missing.length === 0 && extra.length === 0;
+  return check('dbackup-analyze', name, same, false, same ? `${analysis.databases.length} database(s): ${analysis.databases.join(', ')}, as the preview read them` : `DBackup reads ${analysis.databases.join(', ')}; the preview read ${ours.join(', ') || 'none'}: DBackup's list is what it will restore`, 'compatibility');
+}
 
 /** Executions of the restores this process ran, by plan id, for `verify`. */
 const executions = new Map<string, { executionId: string; execution: Execution }>();
@@ -153,7 +187,10 @@ export const dbackupRestore: RestorePart = {
     const canUpload = ctx.installation.ssh !== undefined && settings.destinationDir !== '';
     preflight.push(check('on-destination', 'On a DBackup destination', onStorage !== null || canUpload, true, onStorage ? `already on storage ${storageId} at ${onStorage.path}` : canUpload ? `not on storage ${storageId}: it will be uploaded over SFTP to ${uploadPathOf(sidecar, archive.fileName)} with its .meta.json` : `not on storage ${storageId}, and DBackup has no upload API: put the file and its .meta.json there (or add an SSH connection and destinationDir)`));
     const sourceName = `DBackup source ${source?.name ?? settings.targetSourceId}`;
-    const mapping = mappingOf(choice.mode, choice.selection, preview.selectable.length ? preview.selectable : (sidecar.databases ?? []), settings.targetDatabaseName);
+    const analysis = onStorage ? await analyze(api, storageId, onStorage.path, sidecar.sourceType) : null;
+    preflight.push(analysisCheck(analysis, preview, sidecar, storageId));
+    const inside = databasesInside(analysis, preview, sidecar);
+    const mapping = mappingOf(choice.mode, choice.selection, inside, settings.targetDatabaseName);
     if (mapping) {
       const unknown = choice.selection.filter((name) => !mapping.some((m) => m.originalName === name));
       preflight.push(check('databases', 'Chosen databases', mapping.some((m) => m.selected) && unknown.length === 0, true, unknown.length ? `the backup holds no database ${unknown.join(', ')} (it holds ${mapping.map((m) => m.originalName).join(', ') || 'none that the preview could name'})` : mapping.some((m) => m.selected) ? `${mapping.filter((m) => m.selected).length} of ${mapping.length}: ${mapping.filter((m) => m.selected).map((m) => (m.targetName === m.originalName ? m.originalName : `${m.originalName} → ${m.targetName}`)).join(', ')}` : 'choose at least one database', 'compatibility'));
@@ -161,7 +198,9 @@ export const dbackupRestore: RestorePart = {
     const into = mapping ? mapping.filter((m) => m.selected).map((m) => m.targetName).join(', ') : `${settings.targetDatabaseName || sidecar.databases?.join(', ') || 'the databases in the backup'}`;
     const changes: RestorePlanDraft['changes'] = mapping
       ? mapping.map((m) => ({ item: m.selected ? `database ${m.targetName}${m.targetName === m.originalName ? '' : ` (from ${m.originalName})`} on ${sourceName}` : `database ${m.originalName} (not chosen)`, action: m.selected ? 'replace' : 'keep', live: null, archive: null }))
-      : [{ item: `${into} on ${sourceName}`, action: 'replace', live: null, archive: archive.size }];
+      : inside.length > 1 && !settings.targetDatabaseName
+        ? inside.map((name) => ({ item: `database ${name} on ${sourceName}`, action: 'replace' as const, live: null, archive: null }))
+        : [{ item: `${into} on ${sourceName}`, action: 'replace', live: null, archive: archive.size }];
     return {
       preflight,
       changes,
@@ -190,7 +229,11 @@ export const dbackupRestore: RestorePart = {
       onStorage = findOnStorage(await storageFiles(api, storageId), archive.fileName, sha256Of(preview));
       if (!onStorage) throw new LifeboatError('RESTORE_FAILED', `DBackup does not list ${relative} on storage ${storageId} after the upload: is destinationDir the root of that destination?`);
     }
-    const mapping = mappingOf(plan.mode, plan.selection, preview.selectable.length ? preview.selectable : (sidecar.databases ?? []), settings.targetDatabaseName);
+    const analysis = await analyze(api, storageId, onStorage.path, sidecar.sourceType);
+    const inside = databasesInside(analysis, preview, sidecar);
+    const unknown = plan.mode === 'databases' ? plan.selection.filter((name) => !inside.includes(name)) : [];
+    if (unknown.length > 0) throw new LifeboatError('RESTORE_FAILED', `DBackup reads ${inside.join(', ')} inside ${onStorage.path}, not ${unknown.join(', ')}; nothing was restored.`);
+    const mapping = mappingOf(plan.mode, plan.selection, inside, settings.targetDatabaseName);
     ctx.passPointOfNoReturn(POINT_OF_NO_RETURN);
     const started = await api.json('POST', `/storage/${encodeURIComponent(storageId)}/restore`, { what: `the restore of ${onStorage.path}`, permission: 'storage:restore' }, restoreAnswer, {
       json: mapping

@@ -18,6 +18,7 @@ import { normalizeFingerprint } from '../../transport/https';
 import { fetchFingerprint, serverHealth } from './api';
 import { NOJOIN_RESTORE_OPTIONS, nojoinRestore } from './restore';
 import { nojoinSessionFor } from './session';
+import { suggestNojoinInstallation } from './suggest';
 import { NOJOIN_SETTINGS, nojoinSettings } from './settings';
 import { structuralDrill } from '../module-kit/structural-drill';
 import { listExportFiles, makeExport, openRemote, pullNewest } from './sources';
@@ -109,15 +110,11 @@ export const nojoinModule: AppModule = {
         .map((r) => ({ id: r.audioMember!, label: r.title, contentType: audioContentType(r.audioMember!), format: r.audioFormat, bytes: r.audioBytes }));
       return { ...report, media };
     },
+    suggestInstallation: suggestNojoinInstallation,
     async openMedia(archive, mediaId, range) {
       const source = archive.localPath ? await fileByteSource(archive.localPath) : reopeningByteSource(archive);
-      let zip: NojoinZip;
-      try {
-        zip = await NojoinZip.open(source, { label: archive.fileName });
-      } catch (error) {
-        await source.close();
-        throw error;
-      }
+      // The archive owns the source from here: it closes it itself when it refuses the ZIP.
+      const zip = await NojoinZip.open(source, { label: archive.fileName });
       try {
         const audio = await openAudioMember(zip, mediaId, range);
         audio.stream.once('close', () => void zip.close());

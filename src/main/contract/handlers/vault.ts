@@ -1,6 +1,6 @@
 import { readFile, stat } from 'node:fs/promises';
 import path from 'node:path';
-import { combinedRecoveryKit, importCombinedKit } from '../../vault-service/combined-kit';
+import { combinedRecoveryKit, importCombinedKit, inspectCombinedKit } from '../../vault-service/combined-kit';
 import type { FilePairing } from '../../../shared/apps';
 import type { vaultCommands } from '../../../shared/contract/vault';
 import { LifeboatError, toErrorPayload } from '../../../shared/errors';
@@ -11,6 +11,16 @@ import type { HandlerMap } from '../handler-types';
 /** Vault commands: status, init/unlock, snapshots, import, check, retention, prune, locks. */
 export function vaultHandlers(core: Core): HandlerMap<keyof typeof vaultCommands> {
   const vault = core.vault;
+  // A kit named by path or upload, read whole (a kit is a small text file).
+  const kitBytes = async (source: { uploadId: string; name: string } | { path: string } | { snapshotId: string }): Promise<Buffer> => {
+    if ('snapshotId' in source) throw new LifeboatError('INVALID_INPUT', 'A recovery kit is read from a file, not from a vault snapshot.');
+    const file = 'uploadId' in source ? path.join(core.home.stagingDir, source.uploadId) : path.resolve(source.path);
+    const info = await stat(file).catch((error: unknown) => {
+      throw new LifeboatError('NOT_FOUND', `Cannot read the recovery kit: ${(error as Error).message}.`, { cause: error });
+    });
+    if (!info.isFile() || info.size > 4 * 1024 * 1024) throw new LifeboatError('INVALID_INPUT', 'Not a Lifeboat recovery kit: a kit is a small text file.');
+    return readFile(file);
+  };
   return {
     'vault:status': async () => vault.status(),
     'vault:init': async ({ location }) => vault.init(location),
@@ -20,15 +30,8 @@ export function vaultHandlers(core: Core): HandlerMap<keyof typeof vaultCommands
       const kit = await combinedRecoveryKit(core, appKeys.passphrase);
       return { fileName: kit.fileName, text: kit.text, appKeyCount: kit.keyCount };
     },
-    'vault:import-kit': async ({ source, passphrase }) => {
-      const file = 'uploadId' in source ? path.join(core.home.stagingDir, source.uploadId) : path.resolve(source.path);
-      const info = await stat(file).catch((error: unknown) => {
-        throw new LifeboatError('NOT_FOUND', `Cannot read the recovery kit: ${(error as Error).message}.`, { cause: error });
-      });
-      if (!info.isFile() || info.size > 4 * 1024 * 1024) throw new LifeboatError('INVALID_INPUT', 'Not a Lifeboat recovery kit: a kit is a small text file.');
-      const bytes = await readFile(file);
-      return importCombinedKit(core, bytes, passphrase);
-    },
+    'vault:import-kit': async ({ source, passphrase }) => importCombinedKit(core, await kitBytes(source), passphrase),
+    'vault:inspect-kit': async ({ source, passphrase }) => inspectCombinedKit(core, await kitBytes(source), passphrase),
     'vault:acknowledge-recovery-kit': async () => vault.acknowledgeRecoveryKit(),
     'vault:snapshots': async (filter) => vault.snapshots(filter),
     'vault:snapshot-files': async ({ snapshotId }) => vault.snapshotFiles(snapshotId),

@@ -3,8 +3,8 @@ export { WholeFileDecipher, type DecipherOptions, type WholeFileSecrets } from '
 export { badCompressionError, bombError, corruptError, noSidecarError, wrongKeyError, type KeyRef, type PayloadFailure } from './errors';
 export { HEAD_BYTES, judgeHead, knownMagic, type HeadVerdict, type PayloadCompression } from './head';
 export { DEFAULT_INFLATE_LIMITS, inflateStages, typedInflateError, type InflateLimits } from './inflate';
-export { authenticateWholeFile, readPayload, untilWritable, type PayloadOutcome, type ReadPayloadOptions } from './payload';
+export { authenticateWholeFile, readPayload, untilWritable, type PayloadDecipher, type PayloadOutcome, type ReadPayloadOptions } from './payload';
 export {
-  archiveNonce, deriveArchiveKeys, openSealed, parseSeekableManifest, readSeekableIndex,
-  type IndexLimits, type SeekableDatabase, type SeekableDirectory, type SeekableIndex, type SeekableManifest,
+  archiveNonce, deriveArchiveKeys, openSealed, parseSeekableManifest, readSeekableIndex, SealedEntryDecipher,
+  type IndexLimits, type SeekableDatabase, type SeekableDirectory, type SeekableEntry, type SeekableIndex, type SeekableManifest,
 } from './seekable';

@@ -8,7 +8,7 @@
  *   stored ─▶ hash ─▶ decipher ─▶ router ─┬─▶ counter ─▶ gunzip/brotli ─▶ caps ─▶ sink ─▶ reader
  *                                         └─▶ (dropped once the reader is done)
  */
-import { PassThrough, Writable, type Readable } from 'node:stream';
+import { PassThrough, Writable, type Readable, type Transform } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { LifeboatError } from '../../../shared/errors';
 import { WholeFileDecipher, type WholeFileSecrets } from './decipher';
@@ -20,8 +20,10 @@ import { inflateStages, typedInflateError, type InflateLimits } from './inflate'
 export interface ReadPayloadOptions<T> {
   /** The file, for messages. */
   label: string;
-  /** Null: the file is not encrypted. */
+  /** Null: the file is not encrypted (or `decipher` decrypts it). */
   secrets: WholeFileSecrets | null;
+  /** Another format's decryption (a v2 archive's sealed entry), used when `secrets` is null. */
+  decipher?: PayloadDecipher;
   keyRef?: KeyRef;
   compression: PayloadCompression;
   limits?: Partial<InflateLimits>;
@@ -30,6 +32,12 @@ export interface ReadPayloadOptions<T> {
   onStoredChunk?: (chunk: Buffer) => void;
   /** Reads the plaintext (untrusted until `authenticated`); null: only decrypt to the tag. */
   read: ((plaintext: Readable) => Promise<T>) | null;
+}
+
+/** A decrypting Transform whose tag is checked at its end, as WholeFileDecipher. */
+export interface PayloadDecipher extends Transform {
+  readonly authenticated: boolean | null;
+  readonly headVerdict: HeadVerdict | null;
 }
 
 /** What one pass found; failures of the payload are values here, never thrown. */
@@ -84,7 +92,7 @@ function forwarder(target: () => Writable, active: () => boolean): Writable {
  */
 export async function readPayload<T>(input: Readable, options: ReadPayloadOptions<T>): Promise<PayloadOutcome<T>> {
   const { label, compression } = options;
-  const decipher = options.secrets ? new WholeFileDecipher(options.secrets, { compression, label, ...(options.keyRef ? { keyRef: options.keyRef } : {}) }) : null;
+  const decipher: PayloadDecipher | null = options.secrets ? new WholeFileDecipher(options.secrets, { compression, label, ...(options.keyRef ? { keyRef: options.keyRef } : {}) }) : (options.decipher ?? null);
   const entry = decipher ?? new PassThrough();
   let feeding = options.read !== null;
   let decryptError: LifeboatError | null = null;

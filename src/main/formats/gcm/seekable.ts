@@ -6,12 +6,13 @@
  * `kdfSalt`, info `dbackup/archive/v2/data|index`); the 12-byte nonce is `noncePrefix ‖ uint64 BE
  * ordinal` (0 = index, data from 1); a sealed entry is ciphertext ‖ 16-byte tag.
  */
-import { createDecipheriv, hkdfSync } from 'node:crypto';
+import { createDecipheriv, hkdfSync, type DecipherGCM } from 'node:crypto';
+import { Transform, type TransformCallback } from 'node:stream';
 import { gunzipSync } from 'node:zlib';
 import { z } from 'zod';
 import { LifeboatError } from '../../../shared/errors';
 import { badCompressionError, bombError, corruptError, wrongKeyError, type KeyRef } from './errors';
-import { judgeHead } from './head';
+import { HEAD_BYTES, judgeHead, type HeadVerdict, type PayloadCompression } from './head';
 
 const hex = (bytes: number) => z.string().regex(new RegExp(`^[0-9a-fA-F]{${bytes * 2}}$`), `${bytes * 2} hex digits (${bytes} bytes)`);
 const count = z.number().int().min(0);
@@ -85,6 +86,83 @@ export function openSealed(key: Buffer, nonce: Buffer, sealed: Buffer, label: st
   }
 }
 
+/**
+ * Streaming `openSealed` for a data entry: the last 16 bytes of the member are the tag, so they
+ * are held back until the end. Plaintext flows out untrusted until `authenticated` is true; the
+ * head of the plaintext tells a wrong key (random bytes) from a damaged entry (a bad tag).
+ */
+export class SealedEntryDecipher extends Transform {
+  private readonly decipher: DecipherGCM;
+  private tail = Buffer.alloc(0);
+  private head: Buffer[] = [];
+  private headBytes = 0;
+  private verdict: HeadVerdict | null = null;
+  authenticated: boolean | null = null;
+
+  constructor(key: Buffer, nonce: Buffer, private readonly options: { label: string; compression: PayloadCompression; keyRef?: KeyRef }) {
+    super();
+    this.decipher = createDecipheriv('aes-256-gcm', key, nonce, { authTagLength: TAG_BYTES });
+  }
+
+  get headVerdict(): HeadVerdict | null {
+    return this.verdict;
+  }
+
+  override _transform(chunk: Buffer, _encoding: BufferEncoding, done: TransformCallback): void {
+    const all = this.tail.length > 0 ? Buffer.concat([this.tail, chunk]) : chunk;
+    if (all.length <= TAG_BYTES) {
+      this.tail = Buffer.from(all);
+      return done();
+    }
+    this.tail = Buffer.from(all.subarray(all.length - TAG_BYTES));
+    const out = this.decipher.update(all.subarray(0, all.length - TAG_BYTES));
+    if (this.verdict === null) {
+      this.head.push(out);
+      this.headBytes += out.length;
+      if (this.headBytes >= HEAD_BYTES) this.judge();
+    }
+    done(null, out);
+  }
+
+  override _flush(done: TransformCallback): void {
+    if (this.tail.length < TAG_BYTES) {
+      this.authenticated = false;
+      return done(corruptError(this.options.label, `the sealed entry is shorter than its ${TAG_BYTES}-byte tag`));
+    }
+    if (this.verdict === null) this.judge();
+    this.decipher.setAuthTag(this.tail);
+    let rest: Buffer;
+    try {
+      rest = this.decipher.final();
+    } catch {
+      this.authenticated = false;
+      const verdict = this.verdict as HeadVerdict | null;
+      return done(verdict && !verdict.plausible
+        ? wrongKeyError(this.options.label, `the sealed entry decrypts to ${verdict.what}`, this.options.keyRef)
+        : corruptError(this.options.label, 'the authentication tag of the sealed entry does not match'));
+    }
+    this.authenticated = true;
+    done(null, rest);
+  }
+
+  private judge(): void {
+    this.verdict = judgeHead(Buffer.concat(this.head), this.options.compression);
+    this.head = [];
+  }
+}
+
+/** A physical entry of a v2 index (`k: "e"`). */
+export interface SeekableEntry {
+  n: number;
+  member: string;
+  /** Archive holding the bytes; null: this one. */
+  archive: string | null;
+  size: number | null;
+  sealed: boolean;
+  comp: PayloadCompression;
+  bundle: boolean;
+}
+
 /** One database of a v2 index. */
 export interface SeekableDatabase {
   name: string;
@@ -105,6 +183,10 @@ export interface SeekableDirectory {
 export interface SeekableIndex {
   header: Record<string, unknown> | null;
   entries: number;
+  /** The entry lines of this archive's own entries (not those carried from earlier archives). */
+  entryLines: SeekableEntry[];
+  /** SHA-256 of the plaintext per own, unbundled entry ordinal, from the file lines that name one. */
+  fileHashes: Map<number, { path: string; sha256: string }>;
   databases: SeekableDatabase[];
   directories: SeekableDirectory[];
   files: number;
@@ -125,7 +207,14 @@ const text = z.string();
 const size = z.number().min(0);
 const dbLine = z.looseObject({ k: z.literal('db'), name: text, format: text.nullish(), n: z.number().int().nullish(), s: size.nullish() });
 const dirLine = z.looseObject({ k: z.literal('d') });
-const fileLine = z.looseObject({ k: z.literal('f'), src: z.union([text, z.number()]), p: text, s: size });
+const entryLine = z.looseObject({ k: z.literal('e'), n: z.number().int().min(0), member: text, a: text.nullish(), size: size.nullish(), sealed: z.unknown().optional(), comp: text.nullish(), bundle: z.unknown().optional() });
+
+/** An entry's `comp` (DBackup writes GZIP / BROTLI; absent: stored as-is). */
+function compressionOf(comp: string | null | undefined): PayloadCompression {
+  const upper = comp?.toUpperCase();
+  return upper === 'GZIP' ? 'gzip' : upper === 'BROTLI' ? 'brotli' : 'none';
+}
+const fileLine = z.looseObject({ k: z.literal('f'), src: z.union([text, z.number()]), p: text, s: size, h: text.optional(), n: z.number().int().optional(), a: text.nullish(), o: z.number().optional(), l: z.number().optional() });
 
 /** Reads the `index` member: unseals it (key needed when the manifest says encrypted), gunzips (capped), parses the NDJSON. */
 export function readSeekableIndex(member: Buffer, manifest: SeekableManifest, masterKey: Buffer | null, label: string, options: { keyRef?: KeyRef; limits?: Partial<IndexLimits> } = {}): SeekableIndex {
@@ -147,7 +236,7 @@ export function readSeekableIndex(member: Buffer, manifest: SeekableManifest, ma
 }
 
 function parseIndexLines(body: string, label: string, maxLines: number): SeekableIndex {
-  const index: SeekableIndex = { header: null, entries: 0, databases: [], directories: [], files: 0, fileBytes: 0, otherLines: 0 };
+  const index: SeekableIndex = { header: null, entries: 0, entryLines: [], fileHashes: new Map(), databases: [], directories: [], files: 0, fileBytes: 0, otherLines: 0 };
   const directories = new Map<string, SeekableDirectory>();
   const directory = (id: string): SeekableDirectory => {
     let found = directories.get(id);
@@ -166,7 +255,12 @@ function parseIndexLines(body: string, label: string, maxLines: number): Seekabl
     }
     const kind = typeof json === 'object' && json !== null && !Array.isArray(json) ? (json as { k?: unknown }).k : undefined;
     if (kind === 'h') index.header = json as Record<string, unknown>;
-    else if (kind === 'e') index.entries++;
+    else if (kind === 'e') {
+      index.entries++;
+      const entry = entryLine.safeParse(json);
+      if (!entry.success) throw new LifeboatError('ARCHIVE_INVALID', `${label}: index line ${lines} is an entry line without n and member.`, { details: { line: lines } });
+      if (!entry.data.a) index.entryLines.push({ n: entry.data.n, member: entry.data.member, archive: null, size: entry.data.size ?? null, sealed: Boolean(entry.data.sealed), comp: compressionOf(entry.data.comp), bundle: Boolean(entry.data.bundle) });
+    }
     else if (kind === 'db') {
       const db = dbLine.safeParse(json);
       if (!db.success) throw new LifeboatError('ARCHIVE_INVALID', `${label}: index line ${lines} is a database line without a name.`, { details: { line: lines } });
@@ -181,6 +275,8 @@ function parseIndexLines(body: string, label: string, maxLines: number): Seekabl
       if (!file.success) throw new LifeboatError('ARCHIVE_INVALID', `${label}: index line ${lines} is a file line without src, p and s.`, { details: { line: lines } });
       index.files++;
       index.fileBytes += file.data.s;
+      const { h, n, a, o, l } = file.data;
+      if (typeof h === 'string' && typeof n === 'number' && !a && o === undefined && l === undefined) index.fileHashes.set(n, { path: file.data.p, sha256: h.toLowerCase() });
       const dir = directory(String(file.data.src));
       dir.files++;
       dir.bytes += file.data.s;

@@ -128,7 +128,9 @@ function FileActions(props: { file: PickedFile; report: PreviewReport }): ReactN
   const overview = useStore((s) => s.fleet.overview);
   const canRestore = (id: string): boolean => overview?.[id]?.capabilities.restore ?? false;
   const setDroppedFile = useStore((s) => s.setDroppedFile);
-  const [target, setTarget] = useState(installations.length === 1 ? installations[0]!.id : '');
+  // The core's suggestion from the archive's facts, else the only installation of the app.
+  const suggested = installations.find((i) => i.id === report.suggestedInstallation?.installationId) ?? null;
+  const [target, setTarget] = useState(suggested?.id ?? (installations.length === 1 ? installations[0]!.id : ''));
   const [importJobId, setImportJobId] = useState<string | null>(null);
   const [error, setError] = useState<unknown>(null);
   const importJob = useJob(importJobId);
@@ -176,6 +178,11 @@ function FileActions(props: { file: PickedFile; report: PreviewReport }): ReactN
           </button>
         </div>
       )}
+      {!importJob && suggested && report.suggestedInstallation ? (
+        <p className="muted" data-testid="installation-suggestion">
+          Suggested: {suggested.name}, because {report.suggestedInstallation.reason}.
+        </p>
+      ) : null}
       {error ? <ErrorMessage error={error} title="Could not add it to the vault." /> : null}
     </section>
   );

@@ -5,6 +5,7 @@ import { formatBytes } from '../../lib/format';
 import { useStore } from '../../stores/store';
 import { useAction } from './use-action';
 import { AppKeysKitButton } from './app-keys-kit';
+import { KitImportButton } from './kit-import';
 
 /** Hands the recovery kit to the browser as a file, then tells the core it was saved. */
 async function downloadRecoveryKit(): Promise<void> {
@@ -69,6 +70,7 @@ export function VaultHeader(): ReactNode {
         <div className="vault-kit-actions">
           <RecoveryKitButton />
           <AppKeysKitButton />
+          <KitImportButton />
         </div>
       </div>
       <div className="vault-header-body">
