@@ -24,6 +24,8 @@ export type FleetKind = (typeof FLEET_KINDS)[number];
 export interface ManyFleetOptions {
   /** Installations of each kind (default 2). */
   perApp?: number;
+  /** Instead of perApp: this many in all, shared out over the kinds (the first kinds get one more). */
+  total?: number;
   /** Which kinds (default all six). */
   kinds?: readonly FleetKind[];
   /** Names: `<prefix><kind> <nnn>`; default "". */
@@ -47,8 +49,9 @@ const defaultTags = (_kind: FleetKind, index: number): string[] => [index % 3 ==
 
 /** Starts the seeds and the copies; nothing is added to a core (see `addAll`). */
 export async function startManyFleet(options: ManyFleetOptions = {}): Promise<ManyFleet> {
-  const perApp = options.perApp ?? 2;
   const kinds = options.kinds ?? FLEET_KINDS;
+  const countOf = (kind: FleetKind): number =>
+    options.total === undefined ? (options.perApp ?? 2) : Math.floor(options.total / kinds.length) + (kinds.indexOf(kind) < options.total % kinds.length ? 1 : 0);
   const tagsOf = options.tags ?? defaultTags;
   const prefix = options.prefix ?? '';
   const cleanups: (() => Promise<unknown>)[] = [];
@@ -76,11 +79,12 @@ export async function startManyFleet(options: ManyFleetOptions = {}): Promise<Ma
 
     /** perApp SSH installations of a seed, each with its own copy of the seed's folder as `setting`. */
     const copies = async (kind: FleetKind, seed: InstallationInput, seedDir: string, setting: string): Promise<void> => {
-      for (let i = 0; i < perApp; i++) inputs.push({ ...seed, ...common(kind, i), ssh, settings: { ...seed.settings, [setting]: await copyOf(seedDir, kind, i) } });
+      for (let i = 0; i < countOf(kind); i++) inputs.push({ ...seed, ...common(kind, i), ssh, settings: { ...seed.settings, [setting]: await copyOf(seedDir, kind, i) } });
     };
 
     for (const kind of kinds) {
-      if (perApp === 0) break;
+      const perApp = countOf(kind);
+      if (perApp === 0) continue;
       if (kind === 'directory') {
         const seed: DirectoryFleet = await startDirectoryFleet({ sshd });
         cleanups.push(() => seed.stop());
