@@ -31,7 +31,7 @@ export function FleetToolbar(props: { installations: Installation[]; view: Fleet
       />
       <label className="fleet-filter">
         <span>App</span>
-        <select value={view.app} onChange={(ev) => set({ app: ev.target.value })}>
+        <select aria-label="App" value={view.app} onChange={(ev) => set({ app: ev.target.value })}>
           <option value="">Any</option>
           {kinds.map((kind) => (
             <option key={kind} value={kind}>
@@ -42,7 +42,7 @@ export function FleetToolbar(props: { installations: Installation[]; view: Fleet
       </label>
       <label className="fleet-filter">
         <span>State</span>
-        <select value={view.state} onChange={(ev) => set({ state: ev.target.value as ConnectionState | '' })}>
+        <select aria-label="State" value={view.state} onChange={(ev) => set({ state: ev.target.value as ConnectionState | '' })}>
           <option value="">Any</option>
           {STATES.map((s) => (
             <option key={s.state} value={s.state}>
@@ -53,7 +53,7 @@ export function FleetToolbar(props: { installations: Installation[]; view: Fleet
       </label>
       <label className="fleet-filter">
         <span>Tag</span>
-        <select value={view.tag} onChange={(ev) => set({ tag: ev.target.value })} disabled={tags.length === 0}>
+        <select aria-label="Tag" value={view.tag} onChange={(ev) => set({ tag: ev.target.value })} disabled={tags.length === 0}>
           <option value="">Any</option>
           {tags.map((tag) => (
             <option key={tag} value={tag}>
@@ -62,30 +62,32 @@ export function FleetToolbar(props: { installations: Installation[]; view: Fleet
           ))}
         </select>
       </label>
-      <label className="fleet-filter">
-        <span>Sort</span>
-        <select value={view.sort} onChange={(ev) => set({ sort: ev.target.value as FleetSort })}>
-          <option value="urgency">Most urgent first</option>
-          <option value="name">Name</option>
-          <option value="newest-backup">Newest backup</option>
-        </select>
-      </label>
-      <label className="fleet-filter">
-        <span>Group</span>
-        <select value={view.group} onChange={(ev) => set({ group: ev.target.value as FleetGrouping })}>
-          <option value="none">None</option>
-          <option value="app">By app</option>
-          <option value="tag">By first tag</option>
-        </select>
-      </label>
-      <span className="fleet-count muted" role="status">
-        {props.shown === installations.length ? `${installations.length} shown` : `${props.shown} of ${installations.length} shown`}
-      </span>
       {isFiltered(view) ? (
         <button type="button" className="button-link" onClick={() => onChange({ ...DEFAULT_VIEW, sort: view.sort, group: view.group })}>
           Clear filters
         </button>
       ) : null}
+      <span className="fleet-toolbar-view">
+        <label className="fleet-filter">
+          <span>Sort</span>
+          <select aria-label="Sort" value={view.sort} onChange={(ev) => set({ sort: ev.target.value as FleetSort })}>
+            <option value="urgency">Most urgent first</option>
+            <option value="name">Name</option>
+            <option value="newest-backup">Newest backup</option>
+          </select>
+        </label>
+        <label className="fleet-filter">
+          <span>Group</span>
+          <select aria-label="Group" value={view.group} onChange={(ev) => set({ group: ev.target.value as FleetGrouping })}>
+            <option value="none">None</option>
+            <option value="app">By app</option>
+            <option value="tag">By first tag</option>
+          </select>
+        </label>
+        <span className="fleet-count muted" role="status">
+          {props.shown === installations.length ? `${installations.length} shown` : `${props.shown} of ${installations.length} shown`}
+        </span>
+      </span>
     </div>
   );
 }
