@@ -1,4 +1,4 @@
-import { useEffect, useMemo, useState, type ReactNode } from 'react';
+import { useEffect, useMemo, useRef, useState, type ReactNode } from 'react';
 import type { Installation } from '../../../shared/installations';
 import { EmptyState } from '../../components/empty-state';
 import { ErrorMessage } from '../../components/error-message';
@@ -53,9 +53,19 @@ function FleetList(): ReactNode {
   const editing = form.mode === 'edit' ? installations?.find((i) => i.id === form.id) : undefined;
 
   // Look for new remote backups once per visit; the rows update from fleet:changed events.
+  // After the list's first paint: at 200 installations the refresh starts 200 jobs in the core,
+  // and asked for at once it delayed the list itself by about a second.
+  const loaded = installations !== null;
+  const refreshed = useRef(false);
   useEffect(() => {
-    api.call('fleet:refresh', {}).catch(setRefreshError);
-  }, []);
+    if (!loaded) return;
+    const frame = requestAnimationFrame(() => {
+      if (refreshed.current) return;
+      refreshed.current = true;
+      api.call('fleet:refresh', {}).catch(setRefreshError);
+    });
+    return () => cancelAnimationFrame(frame);
+  }, [loaded]);
 
   const onSaved = (installation: Installation, testNow: boolean): void => {
     setForm({ mode: 'closed' });
