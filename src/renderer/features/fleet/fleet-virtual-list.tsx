@@ -105,7 +105,7 @@ export function FleetVirtualList(props: { lines: FleetLine[]; onEdit: (id: strin
         if (!line) return null;
         if (line.kind === 'group') {
           return (
-            <li key={line.key} ref={virtualizer.measureElement} data-index={item.index} className="fleet-group" role="presentation">
+            <li key={line.key} ref={virtualizer.measureElement} data-index={item.index} className="fleet-group">
               <h2 className="fleet-group-title">
                 {line.label} <span className="muted">· {line.count}</span>
               </h2>
