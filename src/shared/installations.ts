@@ -68,6 +68,27 @@ export type HttpsConnection = z.infer<typeof httpsConnectionSchema>;
 export const appSettingsSchema = z.record(z.string(), z.union([z.string(), z.number(), z.boolean()]));
 export type AppSettings = z.infer<typeof appSettingsSchema>;
 
+/** A free label for grouping the fleet ("customer A", "production"); case is kept, compared case-insensitively. */
+export const installationTagSchema = z
+  .string()
+  .trim()
+  .min(1, 'a tag may not be empty')
+  .max(40, 'a tag is at most 40 characters')
+  .refine((tag) => !tag.includes(',') && ![...tag].some((ch) => ch.charCodeAt(0) < 0x20), 'a tag may not hold commas or control characters');
+
+/** Tags trimmed, without repeats (case-insensitive, the first spelling kept). */
+export function normalizeTags(tags: readonly string[]): string[] {
+  const seen = new Set<string>();
+  const out: string[] = [];
+  for (const raw of tags) {
+    const tag = raw.trim();
+    if (tag === '' || seen.has(tag.toLowerCase())) continue;
+    seen.add(tag.toLowerCase());
+    out.push(tag);
+  }
+  return out;
+}
+
 const installationFields = {
   name: z
     .string()
@@ -81,6 +102,8 @@ const installationFields = {
   settings: appSettingsSchema.default({}),
   /** Expected time between backups, in hours, for the fleet's freshness badge. */
   expectedCadenceHours: z.number().positive().max(24 * 366).optional(),
+  /** Labels for grouping and filtering the fleet. */
+  tags: z.array(installationTagSchema).max(20, 'at most 20 tags').transform(normalizeTags).default([]),
 };
 
 /** Secrets arrive with an add/edit request and go straight to the SecretStore. */

@@ -2,7 +2,10 @@
 //   Weavestream (real PostgreSQL 15 + OpenSSH sshd) and the fake MeshMonitor (HTTPS, restarts
 //   through a local control endpoint), both added as installations with pinned keys and secrets;
 //   the vault is created on first use. Runs inside scripts/with-test-env.sh (throwaway keyring).
+//   `npm run fleet -- --per-app 40` adds 40 lightweight installations of every app kind besides
+//   (test/fleet/many.ts: one sshd, one HTTPS endpoint per app, tags to group by).
 // Home: $LIFEBOAT_HOME, else .lifeboat-dev/ in the repository. Ctrl-C stops everything.
+import { parseArgs } from 'node:util';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { createCore } from '../../src/main/core';
@@ -13,6 +16,11 @@ import { startDirectoryFleet } from './directory/fleet';
 import { createInProcessClient } from '../../src/main/contract/in-process';
 import { missingLoginUsers, removeLoginUsers } from '../harness/test-users';
 import { startNojoinFleet } from './nojoin/fleet';
+import { startManyFleet } from './many';
+
+const { values: args } = parseArgs({ options: { 'per-app': { type: 'string' } } });
+const perApp = args['per-app'] === undefined ? 0 : Number(args['per-app']);
+if (!Number.isInteger(perApp) || perApp < 0 || perApp > 500) throw new Error(`--per-app wants a whole number from 0 to 500, not "${args['per-app']}"`);
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
 const home = process.env.LIFEBOAT_HOME ?? path.join(ROOT, '.lifeboat-dev');
@@ -40,6 +48,13 @@ await client.call('installations:add', folder.installation);
 const nojoin = await startNojoinFleet();
 for (const old of await client.call('installations:list', {})) if (old.name === nojoin.installation.name) await client.call('installations:remove', { id: old.id });
 await client.call('installations:add', nojoin.installation);
+// The many: replaced by name like the members above (their ports and folders belong to a run).
+const many = perApp > 0 ? await startManyFleet({ perApp }) : null;
+if (many) {
+  const names = new Set(many.inputs.map((i) => i.name));
+  for (const old of await client.call('installations:list', {})) if (names.has(old.name)) await client.call('installations:remove', { id: old.id });
+  for (const input of many.inputs) await client.call('installations:add', input);
+}
 const twin = await startTwin(core, { rendererDir: path.join(ROOT, 'dist', 'renderer') });
 const { weavestream, meshmonitor } = fleet;
 
@@ -53,6 +68,7 @@ console.log(`Nojoin:          "${nojoin.installation.name}" at ${nojoin.fake.url
 console.log(`Weavestream API: "${fleet.installations.weavestreamHttps.name}" at ${fleet.weavestreamHttps.url} (${fleet.weavestreamHttps.email}); its TOTP for Pull / Run now:`);
 console.log(`                 ${fleet.weavestreamHttps.otpauthUri}`);
 console.log(`                 or: node --import tsx -e "import('./test/harness/totp.ts').then((t) => console.log(t.totp(Buffer.from('${fleet.weavestreamHttps.totpSecret.toString('hex')}', 'hex'))))"`);
+if (many) console.log(`Many:            ${many.inputs.length} more (${perApp} of each app kind) on sshd 127.0.0.1:${many.sshd.port} and one HTTPS endpoint per app`);
 console.log('');
 console.log(`Open ${twin.url}`);
 console.log('Ctrl-C stops the twin, the core and the fleet.');
@@ -68,6 +84,7 @@ async function shutdown(): Promise<void> {
     await folder.stop();
     await fleet.stop();
     await nojoin.stop();
+    await many?.stop();
     await removeLoginUsers(madeUsers);
     if (madeUsers.length) console.log(`Removed the system user${madeUsers.length > 1 ? 's' : ''} ${madeUsers.join(', ')} this run created.`);
   } catch (error) {

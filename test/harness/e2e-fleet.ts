@@ -29,7 +29,7 @@ export function useFleetE2e(name: string): FleetE2e {
 }
 
 /** The same setup with another fleet (one member, say): `startFleet` gets the core, the vault is made after it. */
-export function useCoreE2e<F extends { stop(): Promise<void> }>(name: string, startFleet: (core: Core) => Promise<F>): CoreE2e<F> {
+export function useCoreE2e<F extends { stop(): Promise<void> }>(name: string, startFleet: (core: Core) => Promise<F>, options: { setupTimeoutMs?: number } = {}): CoreE2e<F> {
   const view = useBrowserPage(name);
   let core: Core | undefined;
   let fleet: F | undefined;
@@ -40,7 +40,7 @@ export function useCoreE2e<F extends { stop(): Promise<void> }>(name: string, st
     fleet = await startFleet(core);
     await ensureVault(core);
     twin = await startTwin(core, { rendererDir: path.join(ROOT, 'dist', 'renderer') });
-  }, 60_000);
+  }, options.setupTimeoutMs ?? 60_000);
 
   afterAll(async () => {
     await twin?.close();

@@ -44,6 +44,8 @@ export interface TestSshd {
   homeDir: string;
   /** The server's private temp dir (config, keys, pid file). */
   dir: string;
+  /** sshd's "Accepted <method> for <user> …" lines, one per login, in order (which credential each connection used). */
+  readonly accepted: string[];
   /** Restarts on the same port with a new host key; returns its fingerprint. */
   rotateHostKey(): Promise<string>;
   stop(): Promise<void>;
@@ -132,12 +134,13 @@ export async function startSshd(options: SshdOptions = {}): Promise<TestSshd> {
 
   let child: ChildProcess | null = null;
   let port = 0;
+  const accepted: string[] = [];
   const launch = async (fixedPort?: number): Promise<void> => {
     for (let attempt = 0; ; attempt++) {
       port = fixedPort ?? (await freePort());
       await writeConfig(port);
       try {
-        child = await spawnSshd(configFile, port);
+        child = await spawnSshd(configFile, port, accepted);
         return;
       } catch (error) {
         // Another worker may have taken the port between the probe and sshd's bind.
@@ -173,6 +176,7 @@ export async function startSshd(options: SshdOptions = {}): Promise<TestSshd> {
     ...(password ? { password } : {}),
     homeDir,
     dir,
+    accepted,
     async rotateHostKey() {
       await halt();
       await rm(hostKey, { force: true });
@@ -192,7 +196,7 @@ export async function startSshd(options: SshdOptions = {}): Promise<TestSshd> {
   return server;
 }
 
-function spawnSshd(configFile: string, port: number): Promise<ChildProcess> {
+function spawnSshd(configFile: string, port: number, accepted: string[]): Promise<ChildProcess> {
   return new Promise((resolve, reject) => {
     const child = spawn('/usr/sbin/sshd', ['-D', '-e', '-f', configFile], { stdio: ['ignore', 'ignore', 'pipe'] });
     let log = '';
@@ -204,9 +208,14 @@ function spawnSshd(configFile: string, port: number): Promise<ChildProcess> {
       log += chunk.toString();
       if (log.includes(`Server listening on 127.0.0.1 port ${port}`)) {
         clearTimeout(timer);
-        // Keep draining stderr (one line per login) so the pipe never fills and blocks sshd.
+        // Keep draining stderr (one line per login) so the pipe never fills and blocks sshd, keeping the logins.
         child.stderr?.off('data', onData);
-        child.stderr?.resume();
+        let partial = '';
+        child.stderr?.on('data', (more: Buffer) => {
+          const lines = (partial + more.toString()).split('\n');
+          partial = lines.pop() ?? '';
+          for (const line of lines) if (line.startsWith('Accepted ')) accepted.push(line.trim());
+        });
         resolve(child);
       }
     };

@@ -58,6 +58,21 @@ describe('lifeboat CLI', () => {
     expect(readFileSync(path.join(home, 'installations.json'), 'utf8')).not.toContain('db-secret-value');
   });
 
+  it('tags an installation with edit --tag, keeps the tags across other edits, removes one with --untag, and refuses a tag with a comma', () => {
+    const tagged = lifeboat(['--json', 'installations', 'edit', 'office', '--tag', 'customer A', '--tag', 'production', '--tag', 'Production']);
+    expect(tagged.status, tagged.stderr).toBe(0);
+    expect((JSON.parse(tagged.stdout) as { tags: string[] }).tags).toEqual(['customer A', 'production']);
+    const renamed = lifeboat(['--json', 'installations', 'edit', 'office', '--cadence-hours', '12']);
+    expect((JSON.parse(renamed.stdout) as { tags: string[] }).tags).toEqual(['customer A', 'production']);
+    expect(lifeboat(['installations', 'list']).stdout).toMatch(/office .*customer A, production/);
+    const untagged = lifeboat(['--json', 'installations', 'edit', 'office', '--untag', 'PRODUCTION']);
+    expect((JSON.parse(untagged.stdout) as { tags: string[] }).tags).toEqual(['customer A']);
+    const bad = lifeboat(['installations', 'edit', 'office', '--tag', 'a,b']);
+    expect(bad.status).toBe(2);
+    expect(bad.stderr).toContain('commas');
+    expect((JSON.parse(lifeboat(['--json', 'installations', 'list']).stdout) as { tags: string[] }[])[0]!.tags).toEqual(['customer A']);
+  });
+
   it('exits with the code of its outcome: 10 without a vault, 1 when a vault check finds damage', async () => {
     const noVault = lifeboat(['vault', 'snapshots']);
     expect(noVault.status, noVault.stderr).toBe(10);

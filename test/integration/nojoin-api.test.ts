@@ -182,7 +182,7 @@ describe('login session', () => {
     running.push({ fake: fleet.fake, sessions: [] });
     const sessions = new InstallationSessions();
     const { secrets: _secrets, ...input } = fleet.installation;
-    const installation: Installation = { ...input, id: 'nojoin-1', settings: {}, secretPurposes: ['https-password'], createdAt: '2026-09-01T00:00:00Z', updatedAt: '2026-09-01T00:00:00Z' };
+    const installation: Installation = { ...input, id: 'nojoin-1', settings: {}, tags: [], secretPurposes: ['https-password'], createdAt: '2026-09-01T00:00:00Z', updatedAt: '2026-09-01T00:00:00Z' };
     let secretReads = 0;
     const unused = (): never => {
       throw new Error('not used by the Nojoin session');

@@ -3,7 +3,7 @@ import path from 'node:path';
 import { spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { LifeboatError } from '../../shared/errors';
-import { TRANSPORT_SECRET_SLOTS, type Installation, type InstallationInput, type SecretPurpose } from '../../shared/installations';
+import { normalizeTags, TRANSPORT_SECRET_SLOTS, type Installation, type InstallationInput, type SecretPurpose } from '../../shared/installations';
 import { APP_MODULES } from '../apps/registry';
 import type { ConnectionTestReport } from '../../shared/contract/installations';
 import { createCore, type Core } from '../core';
@@ -76,7 +76,7 @@ export async function main(argv: string[]): Promise<number> {
       print(list, json(), (items) =>
         items.length === 0
           ? `No installations yet. Add one with: lifeboat installations add --name NAME --app ${APP_MODULES.map((m) => m.kind).join('|')} --ssh-host HOST …\nSecrets are kept in: ${c.secrets().status().description}`
-          : `${table([['NAME', 'APP', 'CONNECTION', 'SECRETS'], ...items.map((i) => [i.name, i.app, describeConnection(i), i.secretPurposes.join(',') || '-'])])}\nSecrets are kept in: ${c.secrets().status().description}`,
+          : `${table([['NAME', 'APP', 'CONNECTION', 'TAGS', 'SECRETS'], ...items.map((i) => [i.name, i.app, describeConnection(i), i.tags.join(', ') || '-', i.secretPurposes.join(',') || '-'])])}\nSecrets are kept in: ${c.secrets().status().description}`,
       );
     });
 
@@ -98,6 +98,7 @@ export async function main(argv: string[]): Promise<number> {
     .option('--ca-file <pem>', 'trust this CA for the server certificate')
     .option('--setting <key=value...>', 'app setting, e.g. backupDir=/srv/app/backup (repeatable)')
     .option('--cadence-hours <hours>', 'expected hours between backups')
+    .option('--tag <tag...>', 'a tag for grouping and filtering the fleet, e.g. "customer A" (repeatable)')
     .option('--secret-stdin <slot>', `read this secret from stdin: ${TRANSPORT_SECRET_SLOTS.join(', ')} or one of the app's (lifeboat apps)`)
     .action(async (opts: AddOptions) => {
       const c = await getCore();
@@ -125,6 +126,8 @@ export async function main(argv: string[]): Promise<number> {
     .option('--no-https', 'remove the HTTPS connection')
     .option('--setting <key=value...>', 'set an app setting; key= (empty) removes it (repeatable)')
     .option('--cadence-hours <hours>', 'expected hours between backups')
+    .option('--tag <tag...>', 'add a tag, e.g. "production" (repeatable)')
+    .option('--untag <tag...>', 'remove a tag (repeatable; any case)')
     .option('--secret-stdin <slot>', `replace this secret, read from stdin: ${TRANSPORT_SECRET_SLOTS.join(', ')} or one of the app's`)
     .action(async (name: string, opts: EditOptions) => {
       const c = await getCore();
@@ -205,11 +208,13 @@ interface AddOptions {
   caFile?: string;
   setting?: string[];
   cadenceHours?: string;
+  tag?: string[];
   secretStdin?: SecretPurpose;
 }
 
 interface EditOptions extends Omit<Partial<AddOptions>, 'name' | 'app'> {
   rename?: string;
+  untag?: string[];
   /** False with --no-ssh / --no-https. */
   ssh?: boolean;
   https?: boolean;
@@ -263,13 +268,20 @@ async function editedInput(current: Installation, opts: EditOptions): Promise<In
     ...(ssh ? { ssh } : {}),
     ...(https ? { https } : {}),
     ...(opts.cadenceHours ? { expectedCadenceHours: Number(opts.cadenceHours) } : current.expectedCadenceHours !== undefined ? { expectedCadenceHours: current.expectedCadenceHours } : {}),
+    tags: editedTags(current.tags, opts),
     ...(secrets ? { secrets } : {}),
   };
 }
 
+/** The current tags with --untag's removed (any case) and --tag's added. */
+function editedTags(current: readonly string[], opts: Pick<EditOptions, 'tag' | 'untag'>): string[] {
+  const removed = new Set((opts.untag ?? []).map((t) => t.trim().toLowerCase()));
+  return normalizeTags([...current.filter((t) => !removed.has(t.toLowerCase())), ...(opts.tag ?? [])]);
+}
+
 async function installationInputFrom(opts: AddOptions): Promise<InstallationInput> {
   const settings = Object.fromEntries(settingPairs(opts.setting));
-  const input: InstallationInput = { name: opts.name, app: opts.app, settings };
+  const input: InstallationInput = { name: opts.name, app: opts.app, settings, ...(opts.tag ? { tags: normalizeTags(opts.tag) } : {}) };
   if (opts.sshHost) {
     input.ssh = {
       host: opts.sshHost,

@@ -1,17 +1,19 @@
-import { useEffect, useState, type ReactNode } from 'react';
+import { useEffect, useMemo, useRef, useState, type ReactNode } from 'react';
 import type { Installation } from '../../../shared/installations';
 import { EmptyState } from '../../components/empty-state';
 import { ErrorMessage } from '../../components/error-message';
 import { FleetIcon, PlusIcon } from '../../components/icons';
 import { useStore } from '../../stores/store';
-import { InstallationRow } from './installation-row';
+import { FleetVirtualList } from './fleet-virtual-list';
+import { FleetToolbar } from './fleet-toolbar';
+import { DEFAULT_VIEW, fleetLines, isFiltered, type FleetViewOptions } from './fleet-view';
 import { InstallationFormDialog } from './installation-form';
 import { startConnectionTest } from './connection-test';
 import { fleetHref, useFleetScreen } from './sub-route';
 import { api } from '../../lib/api';
 import { PreviewScreen } from '../preview/preview-screen';
 import { RestoreWizard } from '../restore/restore-wizard';
-import { FleetSummary, passesFilter, type FleetFilter } from './fleet-summary';
+import { FleetSummary, type FleetFilter } from './fleet-summary';
 
 /** Which form is open: none, a new installation, or editing one by id. */
 type FormState = { mode: 'closed' } | { mode: 'add' } | { mode: 'edit'; id: string };
@@ -38,7 +40,16 @@ function FleetList(props: { editId: string | null }): ReactNode {
   const [refreshError, setRefreshError] = useState<unknown>(null);
   const overviewError = useStore((s) => s.fleet.overviewError);
   const overview = useStore((s) => s.fleet.overview);
-  const [filter, setFilter] = useState<FleetFilter>('all');
+  const statuses = useStore((s) => s.fleet.statuses);
+  const modules = useStore((s) => s.system.modules);
+  const [view, setView] = useState<FleetViewOptions>(DEFAULT_VIEW);
+  const filter = view.freshness;
+  const setFilter = (freshness: FleetFilter): void => setView((v) => ({ ...v, freshness }));
+  const lines = useMemo(
+    () => fleetLines(installations ?? [], overview, statuses, view, (kind) => modules.find((m) => m.kind === kind)?.label ?? kind),
+    [installations, overview, statuses, view, modules],
+  );
+  const shown = lines.filter((l) => l.kind === 'row').length;
   const editing = form.mode === 'edit' ? installations?.find((i) => i.id === form.id) : undefined;
 
   // #/fleet/edit/<id> (the fix a dead end links to) opens that installation's form; closing it leaves the fragment.
@@ -51,9 +62,19 @@ function FleetList(props: { editId: string | null }): ReactNode {
   };
 
   // Look for new remote backups once per visit; the rows update from fleet:changed events.
+  // After the list's first paint: at 200 installations the refresh starts 200 jobs in the core,
+  // and asked for at once it delayed the list itself by about a second.
+  const loaded = installations !== null;
+  const refreshed = useRef(false);
   useEffect(() => {
-    api.call('fleet:refresh', {}).catch(setRefreshError);
-  }, []);
+    if (!loaded) return;
+    const frame = requestAnimationFrame(() => {
+      if (refreshed.current) return;
+      refreshed.current = true;
+      api.call('fleet:refresh', {}).catch(setRefreshError);
+    });
+    return () => cancelAnimationFrame(frame);
+  }, [loaded]);
 
   const onSaved = (installation: Installation, testNow: boolean): void => {
     closeForm();
@@ -105,6 +126,7 @@ function FleetList(props: { editId: string | null }): ReactNode {
             </a>
             {addButton}
           </div>
+          <FleetToolbar installations={installations} view={view} shown={shown} onChange={setView} />
           <div className="fleet-list">
             <div className="fleet-head" aria-hidden="true">
               <span>Installation</span>
@@ -113,14 +135,10 @@ function FleetList(props: { editId: string | null }): ReactNode {
               <span>Last checked</span>
               <span />
             </div>
-            <ul className="fleet-items" aria-label="Installations">
-              {installations.filter((i) => passesFilter(filter, overview?.[i.id])).map((installation) => (
-                <InstallationRow key={installation.id} installation={installation} onEdit={(id) => setForm({ mode: 'edit', id })} />
-              ))}
-            </ul>
-            {filter !== 'all' && !installations.some((i) => passesFilter(filter, overview?.[i.id])) ? (
+            <FleetVirtualList lines={lines} onEdit={(id) => setForm({ mode: 'edit', id })} />
+            {shown === 0 && isFiltered(view) ? (
               <p className="fleet-filter-empty muted">
-                None right now. <button type="button" className="button-link" onClick={() => setFilter('all')}>Show all installations</button>
+                None right now. <button type="button" className="button-link" onClick={() => setView({ ...DEFAULT_VIEW, sort: view.sort, group: view.group })}>Show all installations</button>
               </p>
             ) : null}
           </div>

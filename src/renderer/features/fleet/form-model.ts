@@ -5,6 +5,7 @@
 import type { AppModuleInfo, SettingDescriptor } from '../../../shared/apps';
 import {
   installationInputSchema,
+  normalizeTags,
   type AppKind,
   type Installation,
   type InstallationInput,
@@ -45,6 +46,8 @@ export interface InstallationForm {
   /** The app module's settings by key, as typed; empty means the module's default. */
   settings: Record<string, string>;
   expectedCadenceHours: string;
+  /** Tags as typed, comma-separated ("customer A, production"). */
+  tags: string;
   /** Typed in this session only; sent once, never read back. */
   secrets: Partial<Record<SecretPurpose, string>>;
 }
@@ -63,6 +66,7 @@ export function emptyForm(app: AppKind): InstallationForm {
     https: { baseUrl: '', auth: 'none', username: '', pinnedCertSha256: '', caFile: '' },
     settings: {},
     expectedCadenceHours: '24',
+    tags: '',
     secrets: {},
   };
 }
@@ -101,6 +105,7 @@ export function formFromInstallation(installation: Installation): InstallationFo
       : blank.https,
     settings,
     expectedCadenceHours: installation.expectedCadenceHours === undefined ? '' : String(installation.expectedCadenceHours),
+    tags: installation.tags.join(', '),
     secrets: {},
   };
 }
@@ -184,6 +189,7 @@ export function formToInput(form: InstallationForm, module: AppModuleInfo | unde
         }
       : {}),
     expectedCadenceHours: numberField(form.expectedCadenceHours, 'expectedCadenceHours', errors, 'expected cadence', 'any'),
+    tags: normalizeTags(form.tags.split(',')),
     ...(Object.keys(secrets).length > 0 ? { secrets } : {}),
   };
   return { input: stripUndefined(input), errors };

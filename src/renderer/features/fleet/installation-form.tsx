@@ -262,6 +262,9 @@ export function InstallationFormDialog(props: {
             <Field label="Expected backup every (hours)" error={e('expectedCadenceHours')} className="span-2" hint="For the fleet’s “backup is late” warning">
               {(c) => <input {...c} type="text" inputMode="decimal" value={form.expectedCadenceHours} onChange={(ev) => patch({ expectedCadenceHours: ev.target.value })} />}
             </Field>
+            <Field label="Tags" error={e('tags') ?? Object.entries(errors).find(([key]) => key.startsWith('tags.'))?.[1]} className="span-2" hint="Comma-separated, e.g. “customer A, production”; the fleet groups and filters by them">
+              {(c) => <input {...c} type="text" value={form.tags} onChange={(ev) => patch({ tags: ev.target.value })} />}
+            </Field>
             {(module?.secretSlots ?? [])
               .filter((slot) => !slot.keyed)
               .map((slot) => (

@@ -1,4 +1,4 @@
-import { useState, type ReactNode } from 'react';
+import { useState, type FocusEvent, type ReactNode, type Ref } from 'react';
 import { When } from '../../components/when';
 import type { Installation } from '../../../shared/installations';
 import { useAppLabel } from '../../lib/app-labels';
@@ -17,8 +17,17 @@ import { RowActions } from './row-actions';
 import { startConnectionTest, trustPromptOf } from './connection-test';
 import { KeyFileImportButton } from '../preview/key-file-import';
 
+/** What the (virtualised) list puts on a row's `<li>`: its measuring ref, index and keyboard focus. */
+export interface RowItemProps {
+  ref: Ref<HTMLLIElement>;
+  'data-index': number;
+  'data-line-key': string;
+  tabIndex: number;
+  onFocus: (event: FocusEvent<HTMLLIElement>) => void;
+}
+
 /** One installation in the fleet list: identity, transports, live status and its actions. */
-export function InstallationRow(props: { installation: Installation; onEdit: (id: string) => void }): ReactNode {
+export function InstallationRow(props: { installation: Installation; onEdit: (id: string) => void; item?: RowItemProps }): ReactNode {
   const { installation, onEdit } = props;
   const status = useStore((s) => s.fleet.statuses[installation.id]);
   const testJob = useStore((s) => {
@@ -50,13 +59,20 @@ export function InstallationRow(props: { installation: Installation; onEdit: (id
   const headingId = `inst-${installation.id}`;
   const appName = useAppLabel(installation.app);
   return (
-    <li className="fleet-item" aria-labelledby={headingId} data-installation-id={installation.id}>
+    <li {...props.item} className="fleet-item" aria-labelledby={headingId} data-installation-id={installation.id}>
       <div className="fleet-row">
         <div className="fleet-name">
           <AppIcon app={installation.app} />
           <div className="fleet-name-text">
             <strong id={headingId} title={installation.name}>{installation.name}</strong>
-            <span className="fleet-sub">{appName}</span>
+            <span className="fleet-sub">
+              {appName}
+              {installation.tags.map((tag) => (
+                <span key={tag} className="fleet-tag">
+                  {tag}
+                </span>
+              ))}
+            </span>
           </div>
         </div>
         <div className="fleet-conn">
