@@ -20,7 +20,7 @@
  * The scheduler calls {@link runDrill} (inside a job of its own) or `core.drills.start(snapshotId)`
  * (which makes the job), and `core.drills.latest(snapshotId)` for the badge.
  */
-import { mkdir, readFile } from 'node:fs/promises';
+import { mkdir, readdir, readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { randomBytes, randomUUID } from 'node:crypto';
 import type { IntegrityCheck } from '../../shared/apps';
@@ -288,6 +288,20 @@ export class DrillService {
     const id = await this.fullId(snapshotId);
     const text = await readFile(this.file(id), 'utf8').catch(() => null);
     return text ? (JSON.parse(text) as DrillResult[]).reverse() : [];
+  }
+
+  /** The newest drill of each installation (any of its snapshots), for the fleet's badge. */
+  async latestByInstallation(): Promise<Map<string, { snapshotId: string; finishedAt: string; restorable: boolean; failure: string | null }>> {
+    const newest = new Map<string, { snapshotId: string; finishedAt: string; restorable: boolean; failure: string | null }>();
+    const files = (await readdir(this.dir).catch(() => [] as string[])).filter((f) => f.endsWith('.json'));
+    for (const file of files) {
+      const text = await readFile(path.join(this.dir, file), 'utf8').catch(() => null);
+      const last = text ? (JSON.parse(text) as DrillResult[]).at(-1) : undefined;
+      if (!last?.installationId) continue;
+      const known = newest.get(last.installationId);
+      if (!known || known.finishedAt < last.finishedAt) newest.set(last.installationId, { snapshotId: last.snapshotId, finishedAt: last.finishedAt, restorable: last.restorable, failure: last.failure?.message ?? null });
+    }
+    return newest;
   }
 
   async latest(snapshotId: string): Promise<DrillResult | null> {
