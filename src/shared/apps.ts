@@ -295,6 +295,8 @@ export interface FleetEntry {
   findings?: string[];
   /** Unacknowledged anomalies of the installation's snapshots, newest first (absent: none known). */
   anomalies?: { id: string; kind: string; snapshotId: string; detail: string }[];
+  /** The installation's newest restore drill (absent: never drilled): the badge "restored in a drill 3 days ago". */
+  lastDrill?: { snapshotId: string; finishedAt: string; restorable: boolean; failure: string | null };
 }
 
 /** A download that failed verification: kept out of the vault, described here. */

@@ -33,3 +33,19 @@ export interface DrillResult {
   failure: { message: string; statement: string | null } | null;
   jobId: string | null;
 }
+
+/**
+ * How an installation is drilled; per installation, every field off or empty by default. With
+ * `onServer`, PostgreSQL-based apps are drilled into a scratch database `lifeboat_drill_<id>` on
+ * the installation's own PostgreSQL server (over SSH), once the server's free space is checked.
+ */
+export interface DrillSettings {
+  /** Drill into a scratch database on the installation's own server (off: a temporary local cluster). */
+  onServer: boolean;
+  /** Where the server's PostgreSQL keeps its data, as the SSH user sees it (for `df`); empty: PostgreSQL's data_directory. */
+  freeSpacePath: string | null;
+  /** Bytes that must stay free on the server after the scratch database is restored. */
+  keepFreeBytes: number;
+}
+
+export const DEFAULT_DRILL_SETTINGS: DrillSettings = { onServer: false, freeSpacePath: null, keepFreeBytes: 1024 ** 3 };

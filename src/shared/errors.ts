@@ -60,6 +60,8 @@ export const ERROR_CODES = [
   'DRILL_UNAVAILABLE',
   /** A restore drill ran and the archive did not restore; the stored result names what failed. */
   'DRILL_FAILED',
+  /** A restore drill was refused before it touched anything (too little free space on the server for the scratch database). */
+  'DRILL_REFUSED',
 ] as const;
 
 export type ErrorCode = (typeof ERROR_CODES)[number];

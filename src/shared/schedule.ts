@@ -28,6 +28,8 @@ export const installationScheduleSchema = z
     triggerFirst: z.boolean().default(false),
     /** restic `forget` policy applied to this installation's snapshots on its own schedule. */
     retention: z.object({ policy: retentionPolicySchema, schedule: scheduleSpecSchema, prune: z.boolean().default(false) }).strict().nullable().default(null),
+    /** A restore drill of the installation's newest snapshot on this schedule (e.g. weekly); null: none. */
+    drill: scheduleSpecSchema.nullable().default(null),
   })
   .strict();
 export type InstallationSchedule = z.infer<typeof installationScheduleSchema>;
@@ -51,8 +53,8 @@ export const scheduleFileSchema = z
   .strict();
 export type ScheduleFile = z.infer<typeof scheduleFileSchema>;
 
-/** One unattended task: a pull of an installation, its retention, or the vault check. */
-export type TaskKind = 'pull' | 'retention' | 'vault-check';
+/** One unattended task: a pull of an installation, its retention, its restore drill, or the vault check. */
+export type TaskKind = 'pull' | 'retention' | 'drill' | 'vault-check';
 
 export interface TaskView {
   key: string;
@@ -130,10 +132,10 @@ export interface FleetState {
   level: 'ok' | 'due' | 'alarm';
 }
 
-export const NOTIFICATION_EVENTS = ['overdue', 'failing', 'due', 'recovered', 'reminder', 'digest', 'run-failed', 'run-succeeded', 'retention-preview', 'schedule-held', 'channel-failed', 'test'] as const;
+export const NOTIFICATION_EVENTS = ['overdue', 'failing', 'due', 'recovered', 'reminder', 'digest', 'run-failed', 'run-succeeded', 'retention-preview', 'schedule-held', 'channel-failed', 'test', 'drill-failed', 'anomaly'] as const;
 export type NotificationEvent = (typeof NOTIFICATION_EVENTS)[number];
 /** Quiet on success, loud on failure and absence. */
-export const DEFAULT_CHANNEL_EVENTS: NotificationEvent[] = ['overdue', 'failing', 'recovered', 'reminder', 'digest', 'run-failed', 'retention-preview', 'schedule-held', 'test'];
+export const DEFAULT_CHANNEL_EVENTS: NotificationEvent[] = ['overdue', 'failing', 'recovered', 'reminder', 'digest', 'run-failed', 'retention-preview', 'schedule-held', 'test', 'drill-failed', 'anomaly'];
 
 export interface NotificationRecord {
   id: string;

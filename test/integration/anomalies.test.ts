@@ -8,25 +8,13 @@ import { createCore, MemorySecretStore, type Core } from '../../src/main/core';
 import { createInProcessClient } from '../../src/main/contract/in-process';
 import type { Anomaly } from '../../src/shared/anomalies';
 import type { Installation } from '../../src/shared/installations';
+import { emptiedDump } from '../harness/dump-text';
 import { makeTestHome } from '../harness/home';
 
 let core: Core;
 let installation: Installation;
 const client = () => createInProcessClient(core);
 const SQL = path.resolve('test/fixtures/loomio/plaintext/loomio_production.sql');
-
-/** The dump with the data lines of every COPY block left out. */
-function emptied(sql: string): string {
-  let inCopy = false;
-  return sql.split('\n').filter((line) => {
-    if (inCopy) {
-      if (line === '\\.') inCopy = false;
-      return line === '\\.';
-    }
-    if (line.startsWith('COPY ')) inCopy = true;
-    return true;
-  }).join('\n');
-}
 
 async function importDay(day: number, content: string): Promise<string> {
   const file = path.join(makeTestHome('anomaly-dump'), 'loomio_production.sql');
@@ -57,7 +45,7 @@ describe('anomaly alerts', () => {
       good.push(await importDay(day, sql));
       expect(await client().call('anomalies:check', { installationId: installation.id })).toEqual([]);
     }
-    const shrunken = await importDay(5, emptied(sql));
+    const shrunken = await importDay(5, emptiedDump(sql));
     const detected: Anomaly[] = [];
     const off = core.events.on('anomaly:detected', (a) => detected.push(a));
     const found = await client().call('anomalies:check', { installationId: installation.id });

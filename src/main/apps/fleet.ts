@@ -58,6 +58,7 @@ export class FleetService {
     }
     const recentJobs = this.core.jobs.list({ limit: 500 });
     const anomalies = await this.core.anomalies.list();
+    const drills = await this.core.drills.latestByInstallation();
     return installations.map((installation) => {
       const own = snapshots.filter((s) => s.installationId === installation.id && s.source !== 'pre-restore');
       const newestSnapshot = own[0] ? { id: own[0].id, time: own[0].time } : null;
@@ -82,6 +83,7 @@ export class FleetService {
         ...(anomalies.some((a) => a.installationId === installation.id)
           ? { anomalies: anomalies.filter((a) => a.installationId === installation.id).map((a) => ({ id: a.id, kind: a.kind, snapshotId: a.snapshotId, detail: a.detail })) }
           : {}),
+        ...(drills.has(installation.id) ? { lastDrill: drills.get(installation.id)! } : {}),
         lastError: remoteError ?? (pullFailed ? (lastPull?.error?.message ?? null) : failing ? (status?.message ?? null) : null),
         ...(remote?.findings?.length ? { findings: remote.findings } : {}),
       };

@@ -19,6 +19,7 @@ import type { Installation } from '../../shared/installations';
 import type { SnapshotView } from '../../shared/vault';
 import type { AdapterContext, ArchiveAccess, PullSource, RestoreContext, RestorePlanDraft, Sidecar, StepContext } from './adapter';
 import type { RestorePlan } from '../../shared/apps';
+import type { TunnelDbAddress } from '../transport/postgres/tunnel-db';
 
 /** The first bytes of an archive and what came with it: enough to tell which app made it. */
 export interface ArchiveProbe {
@@ -208,6 +209,12 @@ export interface StructuralDrillReport {
  */
 export interface DrillPart {
   postgres?(archive: ArchiveAccess, ctx: FormatContext): Promise<PostgresDrillDump[]>;
+  /**
+   * The installation's production database as seen from its SSH server (for a postgres drill the
+   * operator allowed on the server): the drill only reads it (its size) and creates and drops a
+   * scratch database `lifeboat_drill_<id>` beside it on the same PostgreSQL.
+   */
+  serverDatabase?(ctx: AdapterContext): Promise<TunnelDbAddress>;
   structural?(archive: ArchiveAccess, ctx: FormatContext): Promise<StructuralDrillReport>;
 }
 

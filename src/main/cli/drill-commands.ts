@@ -1,5 +1,6 @@
 import type { Command } from 'commander';
-import type { DrillResult } from '../../shared/drills';
+import type { DrillResult, DrillSettings } from '../../shared/drills';
+import { LifeboatError } from '../../shared/errors';
 import { createInProcessClient } from '../contract/in-process';
 import { EXIT } from './exit-codes';
 import type { CliContext } from './extra-commands';
@@ -40,5 +41,29 @@ export function registerDrillCommands(program: Command, { getCore, json, outcome
       const result = await followJob<DrillResult>(core, jobId, outcome);
       print(result, json(), describeDrill);
       if (!result.restorable) outcome.report(EXIT.failed);
+    });
+
+  program
+    .command('drill-settings')
+    .description('how an installation is drilled: a temporary local cluster (default), or a scratch database on its own server over SSH (free space checked first)')
+    .argument('<installation>', 'installation name or id')
+    .option('--on-server', 'drill into a scratch database lifeboat_drill_<id> on the installation\'s own PostgreSQL')
+    .option('--local', 'drill into a temporary local PostgreSQL cluster')
+    .option('--free-space-path <path>', 'where the server keeps PostgreSQL\'s data, for df ("" : its data_directory)')
+    .option('--keep-free <bytes>', 'bytes that must stay free on the server')
+    .action(async (name: string, opts: { onServer?: boolean; local?: boolean; freeSpacePath?: string; keepFree?: string }) => {
+      const core = await getCore();
+      const installationId = (await core.registry.resolve(name)).id;
+      if (opts.onServer && opts.local) throw new LifeboatError('INVALID_INPUT', 'Give --on-server or --local, not both.');
+      const set: Partial<DrillSettings> = {};
+      if (opts.onServer || opts.local) set.onServer = Boolean(opts.onServer);
+      if (opts.freeSpacePath !== undefined) set.freeSpacePath = opts.freeSpacePath.trim() || null;
+      if (opts.keepFree !== undefined) {
+        const bytes = Number(opts.keepFree);
+        if (!Number.isInteger(bytes) || bytes < 0) throw new LifeboatError('INVALID_INPUT', `--keep-free takes a number of bytes, not "${opts.keepFree}".`);
+        set.keepFreeBytes = bytes;
+      }
+      const result = await createInProcessClient(core).call('drills:settings', { installationId, ...(Object.keys(set).length > 0 ? { set } : {}) });
+      print(result, json(), (r) => (r.onServer ? `Drills of ${name} run in a scratch database on its own server (free space read at ${r.freeSpacePath ?? 'PostgreSQL\'s data_directory'}, ${r.keepFreeBytes} bytes kept free).` : `Drills of ${name} run in a temporary local PostgreSQL cluster.`));
     });
 }

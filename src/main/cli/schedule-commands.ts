@@ -136,7 +136,9 @@ export function registerScheduleCommands(program: Command, { getCore, json, outc
     .option('--prune', 'free space after retention')
     .option('--read-data', 'vault-check: read all data')
     .option('--max-concurrent <n>', 'scheduled pulls at once')
-    .action(async (target: string, opts: SpecOptions & { followDefault?: boolean; triggerFirst?: boolean; retention?: string | false; retentionDaily?: string; prune?: boolean; readData?: boolean; maxConcurrent?: string }) => {
+    .option('--drill-weekly <day-and-time...>', 'restore drill of the newest snapshot weekly, e.g. --drill-weekly sun 04:00')
+    .option('--no-drill', 'no scheduled restore drill')
+    .action(async (target: string, opts: SpecOptions & { followDefault?: boolean; triggerFirst?: boolean; retention?: string | false; retentionDaily?: string; prune?: boolean; readData?: boolean; maxConcurrent?: string; drillWeekly?: string[]; drill?: boolean }) => {
       const core = await getCore();
       const client = createInProcessClient(core);
       const spec = specFrom(opts);
@@ -155,7 +157,12 @@ export function registerScheduleCommands(program: Command, { getCore, json, outc
           opts.retention === false ? null : opts.retention ? { policy: policyFrom(opts.retention), schedule: { preset: 'daily' as const, time: opts.retentionDaily ?? '05:00' }, prune: Boolean(opts.prune) } : (current?.retention ?? null);
         overview = await client.call('schedule:set', {
           installationId: installation.id,
-          installation: { pull: opts.followDefault ? null : (spec ?? current?.pull ?? null), triggerFirst: opts.triggerFirst ?? current?.triggerFirst ?? false, retention },
+          installation: {
+            pull: opts.followDefault ? null : (spec ?? current?.pull ?? null),
+            triggerFirst: opts.triggerFirst ?? current?.triggerFirst ?? false,
+            retention,
+            drill: opts.drill === false ? null : opts.drillWeekly ? specFrom({ weekly: opts.drillWeekly }) : (current?.drill ?? null),
+          },
           ...maxConcurrent,
         });
       }

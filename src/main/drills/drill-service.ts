@@ -2,8 +2,10 @@
  * Restore drills: a vault snapshot is restored into a throwaway target that is never production,
  * checked there, and the target removed. PostgreSQL-based apps (the module's `drill.postgres`)
  * are restored with pg_restore / psql, stop-on-error, into a scratch database of a temporary local
- * PostgreSQL cluster (local-postgres.ts), their row counts compared with the archive's, the
- * database dropped and the cluster removed. Apps with no scratch instance (`drill.structural`) get
+ * PostgreSQL cluster (local-postgres.ts) or, when the installation's drill settings allow it
+ * (`onServer`, off by default), into `lifeboat_drill_<id>` on the installation's own PostgreSQL
+ * over SSH once the server's free space is checked (server-postgres.ts); their row counts are
+ * compared with the archive's and the scratch database dropped in every outcome (scratch.ts). Apps with no scratch instance (`drill.structural`) get
  * a structural drill: every row parsed and validated, references resolved, checksums re-read, from
  * the bytes the vault hands back (every vault blob is verified as it is read).
  *
@@ -18,23 +20,26 @@
  * The scheduler calls {@link runDrill} (inside a job of its own) or `core.drills.start(snapshotId)`
  * (which makes the job), and `core.drills.latest(snapshotId)` for the badge.
  */
-import { mkdir, readFile } from 'node:fs/promises';
+import { mkdir, readdir, readFile } from 'node:fs/promises';
 import path from 'node:path';
-import { Readable } from 'node:stream';
 import { randomBytes, randomUUID } from 'node:crypto';
 import type { IntegrityCheck } from '../../shared/apps';
-import type { DrillResult, DrillTable } from '../../shared/drills';
+import { DEFAULT_DRILL_SETTINGS, type DrillResult, type DrillSettings, type DrillTable } from '../../shared/drills';
 import type { Installation } from '../../shared/installations';
 import { LifeboatError } from '../../shared/errors';
 import type { Core } from '../core';
 import type { JobContext } from '../jobs/job-manager';
 import type { StepContext } from '../apps/adapter';
-import type { FormatContext, PostgresDrillDump } from '../apps/module';
+import type { DrillPart, FormatContext, PostgresDrillDump } from '../apps/module';
+import { createAdapterContext } from '../apps/context';
+import { TunnelDb } from '../transport/postgres/tunnel-db';
 import { openArchive } from '../apps/archive-access';
 import { moduleOfArchive } from '../apps/preview';
 import { createKeyResolver } from '../apps/keys';
 import { writeFileAtomic } from '../fs/atomic-write';
-import { findPostgresBinDir, startLocalCluster, type LocalCluster, type ToolRun } from './local-postgres';
+import { findPostgresBinDir, findPostgresClientBinDir, startLocalCluster, type ToolRun } from './local-postgres';
+import { localScratch, type ScratchTarget } from './scratch';
+import { checkServerSpace, openServerScratch } from './server-postgres';
 
 /** What a drill needs of its caller: progress, cancellation, log; a job id when it runs as a job. */
 export type DrillContext = StepContext & { jobId?: string };
@@ -69,7 +74,10 @@ export async function runDrill(core: Core, snapshotId: string, ctx: DrillContext
   if (module.drill.postgres) {
     ctx.progress({ phase: 'reading the archive', bytes: 0, total: opened.access.size });
     const dumps = await module.drill.postgres(opened.access, fctx);
-    result = { ...base, kind: 'postgres', ...(await drillPostgres(dumps, snapshot.shortId, ctx)), finishedAt: '', durationMs: 0 };
+    const part = module.drill;
+    const settings = installation ? await core.drills.settings(installation.id) : DEFAULT_DRILL_SETTINGS;
+    const open = settings.onServer && installation ? () => openServerTarget(core, installation, part, settings, opened.access.size ?? 0, ctx) : () => openLocalTarget(ctx);
+    result = { ...base, kind: 'postgres', ...(await drillPostgres(dumps, snapshot.shortId, ctx, open)), finishedAt: '', durationMs: 0 };
   } else if (module.drill.structural) {
     ctx.progress({ phase: 're-reading every row and checksum', bytes: 0, total: opened.access.size });
     const report = await module.drill.structural(opened.access, fctx);
@@ -98,68 +106,117 @@ export async function runDrill(core: Core, snapshotId: string, ctx: DrillContext
 
 type PostgresVerdict = Pick<DrillResult, 'target' | 'restorable' | 'checks' | 'tables' | 'failure'>;
 
-async function drillPostgres(dumps: PostgresDrillDump[], shortId: string, ctx: DrillContext): Promise<PostgresVerdict> {
+/** A drill target opened for one drill, with the checks made before anything was created there. */
+interface OpenedTarget {
+  target: ScratchTarget;
+  checks: IntegrityCheck[];
+}
+
+/** A temporary local cluster, when this machine has PostgreSQL. */
+async function openLocalTarget(ctx: DrillContext): Promise<OpenedTarget> {
+  const binDir = await findPostgresBinDir();
+  if (!binDir) throw new LifeboatError('DRILL_UNAVAILABLE', 'A drill of a PostgreSQL dump needs PostgreSQL on this machine (initdb, pg_ctl, psql, pg_restore); none was found (set LIFEBOAT_PG_BINDIR to its bin directory).');
+  ctx.progress({ phase: 'starting a temporary PostgreSQL cluster', bytes: 0, total: null });
+  return { target: localScratch(await startLocalCluster(binDir)), checks: [] };
+}
+
+/**
+ * A scratch database on the installation's own server, over its SSH connection, once the free
+ * space there is checked (DRILL_REFUSED otherwise, before anything is created).
+ */
+async function openServerTarget(core: Core, installation: Installation, part: DrillPart, settings: DrillSettings, archiveBytes: number, ctx: DrillContext): Promise<OpenedTarget> {
+  if (!installation.ssh || !part.serverDatabase) {
+    throw new LifeboatError('DRILL_UNAVAILABLE', `"${installation.name}" is set to drill on its own server, but ${installation.ssh ? 'Lifeboat cannot reach this app\'s database there' : 'it has no SSH connection'}.`);
+  }
+  const binDir = await findPostgresClientBinDir();
+  if (!binDir) throw new LifeboatError('DRILL_UNAVAILABLE', 'A drill on the server runs pg_restore / psql on this machine through the SSH connection; neither was found (set LIFEBOAT_PG_BINDIR to their bin directory).');
+  const actx = createAdapterContext(core, installation, ctx);
+  let admin: TunnelDb | null = null;
+  try {
+    ctx.progress({ phase: `checking free space on ${installation.name}'s server`, bytes: 0, total: null });
+    const session = await actx.ssh();
+    const address = await part.serverDatabase(actx);
+    admin = await TunnelDb.connect(session, address);
+    const space = await checkServerSpace(session, admin, settings, archiveBytes, ctx.signal);
+    const target = await openServerScratch(session, address, binDir, admin);
+    const opened = admin;
+    return {
+      target: { ...target, close: async () => { await target.close().catch(() => undefined); await opened.close().catch(() => undefined); await actx.close(); } },
+      checks: [{ id: 'server-space', kind: 'target', name: 'Free space on the server', ok: true, detail: space.detail }],
+    };
+  } catch (error) {
+    await admin?.close().catch(() => undefined);
+    await actx.close();
+    throw error;
+  }
+}
+
+async function drillPostgres(dumps: PostgresDrillDump[], shortId: string, ctx: DrillContext, open: () => Promise<OpenedTarget>): Promise<PostgresVerdict> {
   const checks = dumps.flatMap((d) => d.checks);
   const broken = checks.find(failing);
   if (broken) {
     // An archive that fails its own checks is not restored anywhere.
     return { target: 'not restored: the archive failed its own checks', restorable: false, checks, tables: [], failure: { message: `${broken.name}: ${broken.detail}`, statement: null } };
   }
-  const binDir = await findPostgresBinDir();
-  if (!binDir) throw new LifeboatError('DRILL_UNAVAILABLE', 'A drill of a PostgreSQL dump needs PostgreSQL on this machine (initdb, pg_ctl, psql, pg_restore); none was found (set LIFEBOAT_PG_BINDIR to its bin directory).');
-  ctx.progress({ phase: 'starting a temporary PostgreSQL cluster', bytes: 0, total: null });
-  const cluster = await startLocalCluster(binDir);
+  const { target, checks: targetChecks } = await open();
+  checks.push(...targetChecks);
   const tables: DrillTable[] = [];
   const names: string[] = [];
+  const undropped: string[] = [];
+  let verdict: PostgresVerdict;
   try {
-    for (const [index, dump] of dumps.entries()) {
-      const database = `lifeboat_drill_${shortId}_${randomBytes(3).toString('hex')}${dumps.length > 1 ? `_${index}` : ''}`;
-      names.push(database);
-      if (ctx.signal.aborted) throw new LifeboatError('CANCELLED', 'The drill was cancelled.');
-      await mustRun(cluster.tool('createdb', [database]), `createdb ${database}`);
-      ctx.progress({ phase: `restoring ${dump.label} into ${database}`, bytes: 0, total: null });
-      const restored = await restoreDump(cluster, database, dump, ctx);
-      const tool = dump.format === 'custom' ? 'pg_restore' : 'psql';
-      if (restored.code !== 0) {
-        const failure = firstError(restored.stderr, tool);
-        checks.push({ id: `restore:${dump.label}`, kind: 'verification', name: `${tool} of ${dump.label}`, ok: false, detail: failure.message });
-        return { target: targetLabel(cluster, names), restorable: false, checks, tables, failure };
+    verdict = await (async (): Promise<PostgresVerdict> => {
+      for (const [index, dump] of dumps.entries()) {
+        const database = `lifeboat_drill_${shortId}_${randomBytes(3).toString('hex')}${dumps.length > 1 ? `_${index}` : ''}`;
+        if (ctx.signal.aborted) throw new LifeboatError('CANCELLED', 'The drill was cancelled.');
+        names.push(database);
+        await target.create(database);
+        ctx.progress({ phase: `restoring ${dump.label} into ${database}`, bytes: 0, total: null });
+        const tool = dump.format === 'custom' ? 'pg_restore' : 'psql';
+        const restored = await restoreDump(target, database, dump, ctx);
+        if (restored.code !== 0) {
+          const failure = firstError(restored.stderr, tool);
+          checks.push({ id: `restore:${dump.label}`, kind: 'verification', name: `${tool} of ${dump.label}`, ok: false, detail: failure.message });
+          return { target: target.describe(names), restorable: false, checks, tables, failure };
+        }
+        checks.push({ id: `restore:${dump.label}`, kind: 'verification', name: `${tool} of ${dump.label}`, ok: true, detail: `restored with stop-on-error into ${database}` });
+        ctx.progress({ phase: `counting rows in ${database}`, bytes: 0, total: null });
+        const live = await target.countRows(database, dump.tables.map((t) => t.table));
+        for (const t of dump.tables) {
+          const count = live.get(t.table) ?? null;
+          tables.push({ dump: dump.label, table: t.table, archive: t.rows, restored: count, ok: count !== null && (t.rows === null || t.rows === count) });
+        }
+        const off = tables.filter((t) => t.dump === dump.label && !t.ok);
+        checks.push({
+          id: `rows:${dump.label}`, kind: 'verification', name: `Row counts of ${dump.label}`, ok: off.length === 0,
+          detail: off.length === 0 ? `${dump.tables.length} table(s), every row count as in the archive` : off.map((t) => `${t.table}: ${t.restored ?? 'missing'} restored, ${t.archive} in the archive`).join('; '),
+        });
       }
-      checks.push({ id: `restore:${dump.label}`, kind: 'verification', name: `${tool} of ${dump.label}`, ok: true, detail: `restored with stop-on-error into ${database}` });
-      ctx.progress({ phase: `counting rows in ${database}`, bytes: 0, total: null });
-      const live = await countRows(cluster, database, dump.tables.map((t) => t.table));
-      for (const t of dump.tables) {
-        const count = live.get(t.table) ?? null;
-        tables.push({ dump: dump.label, table: t.table, archive: t.rows, restored: count, ok: count !== null && (t.rows === null || t.rows === count) });
-      }
-      const off = tables.filter((t) => t.dump === dump.label && !t.ok);
-      checks.push({
-        id: `rows:${dump.label}`, kind: 'verification', name: `Row counts of ${dump.label}`, ok: off.length === 0,
-        detail: off.length === 0 ? `${dump.tables.length} table(s), every row count as in the archive` : off.map((t) => `${t.table}: ${t.restored ?? 'missing'} restored, ${t.archive} in the archive`).join('; '),
+      const failed = checks.find(failing);
+      return { target: target.describe(names), restorable: !failed, checks, tables, failure: failed ? { message: `${failed.name}: ${failed.detail}`, statement: null } : null };
+    })();
+  } finally {
+    // Dropped in every outcome: a pass, a failed statement, a cancel, a broken connection.
+    for (const name of names) {
+      await target.drop(name).catch((error: unknown) => {
+        undropped.push(`${name} (${(error as Error).message})`);
       });
     }
-    const failed = checks.find(failing);
-    return { target: targetLabel(cluster, names), restorable: !failed, checks, tables, failure: failed ? { message: `${failed.name}: ${failed.detail}`, statement: null } : null };
-  } finally {
-    for (const name of names) await cluster.tool('dropdb', ['--if-exists', name]).catch(() => undefined);
-    await cluster.stop();
+    await target.close();
+    if (undropped.length > 0) ctx.log(`could not drop the scratch database ${undropped.join('; ')}: drop it by hand`);
   }
+  const dropped: IntegrityCheck = { id: 'scratch-dropped', kind: 'target', name: 'Scratch database dropped', ok: undropped.length === 0, detail: undropped.length === 0 ? `${names.join(', ') || 'none created'}: gone` : `could not drop ${undropped.join('; ')}: drop it by hand` };
+  verdict.checks.push(dropped);
+  // A scratch database left behind on the server is the operator's to know about at once.
+  if (!dropped.ok && verdict.restorable) return { ...verdict, restorable: false, failure: { message: `${dropped.name}: ${dropped.detail}`, statement: null } };
+  return verdict;
 }
 
-function targetLabel(cluster: LocalCluster, databases: string[]): string {
-  return `temporary local PostgreSQL ${cluster.major} cluster (removed afterwards), database ${databases.join(', ')}`;
-}
-
-async function mustRun(run: Promise<ToolRun>, what: string): Promise<void> {
-  const done = await run;
-  if (done.code !== 0) throw new LifeboatError('DRILL_UNAVAILABLE', `${what} failed in the drill's temporary cluster: ${done.stderr.trim().slice(-500)}`);
-}
-
-async function restoreDump(cluster: LocalCluster, database: string, dump: PostgresDrillDump, ctx: DrillContext): Promise<ToolRun> {
+async function restoreDump(target: ScratchTarget, database: string, dump: PostgresDrillDump, ctx: DrillContext): Promise<ToolRun> {
   const input = await dump.open();
   const run = dump.format === 'custom'
-    ? cluster.tool('pg_restore', ['--exit-on-error', '--no-owner', '--no-acl', '-d', database], { input, signal: ctx.signal })
-    : cluster.tool('psql', ['-X', '-q', '-v', 'ON_ERROR_STOP=1', '--echo-errors', '-d', database, '-f', '-'], { input, signal: ctx.signal });
+    ? target.restore(database, 'pg_restore', ['--exit-on-error', '--no-owner', '--no-acl'], input, ctx.signal)
+    : target.restore(database, 'psql', ['-X', '-q', '-v', 'ON_ERROR_STOP=1', '--echo-errors', '-f', '-'], input, ctx.signal);
   try {
     return await run;
   } catch (error) {
@@ -184,26 +241,42 @@ export function firstError(stderr: string, tool: 'psql' | 'pg_restore'): { messa
   return { message: `${tool} failed: ${tail || 'no error output'}`, statement: null };
 }
 
-const quoteIdent = (name: string): string => `"${name.replace(/"/g, '""')}"`;
-
-/** Rows per table in the scratch database; a table that is not there is left out. */
-async function countRows(cluster: LocalCluster, database: string, tables: string[]): Promise<Map<string, number>> {
-  const counts = new Map<string, number>();
-  for (const table of tables) {
-    const dot = table.indexOf('.');
-    const relation = dot > 0 ? `${quoteIdent(table.slice(0, dot))}.${quoteIdent(table.slice(dot + 1))}` : quoteIdent(table);
-    const run = await cluster.tool('psql', ['-X', '-q', '-A', '-t', '-v', 'ON_ERROR_STOP=1', '-d', database, '-f', '-'], { input: Readable.from([`SELECT count(*) FROM ${relation};\n`]) });
-    if (run.code === 0) counts.set(table, Number(run.stdout.trim()));
-  }
-  return counts;
-}
-
-/** Drill results, stored with the snapshot they are about; starting drills as jobs. */
+/** Drill results, stored with the snapshot they are about; starting drills as jobs; drill settings per installation. */
 export class DrillService {
   constructor(private readonly core: Core) {}
 
   private get dir(): string {
     return path.join(this.core.home.root, 'drills');
+  }
+
+  private get settingsFile(): string {
+    return path.join(this.core.home.root, 'drill-settings.json');
+  }
+
+  /** How an installation is drilled (defaults where not set: a local cluster). */
+  async settings(installationId: string): Promise<DrillSettings> {
+    const text = await readFile(this.settingsFile, 'utf8').catch(() => null);
+    const stored = text ? (JSON.parse(text) as Record<string, Partial<DrillSettings>>)[installationId] : undefined;
+    return { ...DEFAULT_DRILL_SETTINGS, ...stored };
+  }
+
+  /** Changes some drill settings of one installation (audited); the others keep their values. */
+  async setSettings(installationId: string, change: Partial<DrillSettings>): Promise<DrillSettings> {
+    const installation = await this.core.registry.get(installationId);
+    const text = await readFile(this.settingsFile, 'utf8').catch(() => null);
+    const all = text ? (JSON.parse(text) as Record<string, Partial<DrillSettings>>) : {};
+    const next: DrillSettings = { ...DEFAULT_DRILL_SETTINGS, ...all[installationId], ...change };
+    all[installationId] = next;
+    await mkdir(this.core.home.root, { recursive: true, mode: 0o700 });
+    await writeFileAtomic(this.settingsFile, `${JSON.stringify(all, null, 2)}\n`);
+    await this.core.audit.record({
+      action: 'drill-settings',
+      outcome: 'succeeded',
+      installationId,
+      installationName: installation.name,
+      detail: next.onServer ? `drills on the installation's own server (scratch database), ${next.keepFreeBytes} bytes kept free${next.freeSpacePath ? `, free space read at ${next.freeSpacePath}` : ''}` : 'drills in a temporary local PostgreSQL cluster',
+    });
+    return next;
   }
 
   private file(snapshotId: string): string {
@@ -215,6 +288,20 @@ export class DrillService {
     const id = await this.fullId(snapshotId);
     const text = await readFile(this.file(id), 'utf8').catch(() => null);
     return text ? (JSON.parse(text) as DrillResult[]).reverse() : [];
+  }
+
+  /** The newest drill of each installation (any of its snapshots), for the fleet's badge. */
+  async latestByInstallation(): Promise<Map<string, { snapshotId: string; finishedAt: string; restorable: boolean; failure: string | null }>> {
+    const newest = new Map<string, { snapshotId: string; finishedAt: string; restorable: boolean; failure: string | null }>();
+    const files = (await readdir(this.dir).catch(() => [] as string[])).filter((f) => f.endsWith('.json'));
+    for (const file of files) {
+      const text = await readFile(path.join(this.dir, file), 'utf8').catch(() => null);
+      const last = text ? (JSON.parse(text) as DrillResult[]).at(-1) : undefined;
+      if (!last?.installationId) continue;
+      const known = newest.get(last.installationId);
+      if (!known || known.finishedAt < last.finishedAt) newest.set(last.installationId, { snapshotId: last.snapshotId, finishedAt: last.finishedAt, restorable: last.restorable, failure: last.failure?.message ?? null });
+    }
+    return newest;
   }
 
   async latest(snapshotId: string): Promise<DrillResult | null> {

@@ -24,13 +24,22 @@ async function candidateBinDirs(): Promise<string[]> {
   return dirs;
 }
 
-/** The directory with initdb, pg_ctl, psql and pg_restore, or null when this machine has no PostgreSQL server. */
-export async function findPostgresBinDir(): Promise<string | null> {
+async function findBinDirWith(tools: string[]): Promise<string | null> {
   for (const dir of await candidateBinDirs()) {
-    const found = await Promise.all(['initdb', 'pg_ctl', 'psql', 'pg_restore'].map((tool) => stat(path.join(dir, tool)).then((s) => s.isFile(), () => false)));
+    const found = await Promise.all(tools.map((tool) => stat(path.join(dir, tool)).then((s) => s.isFile(), () => false)));
     if (found.every(Boolean)) return dir;
   }
   return null;
+}
+
+/** The directory with initdb, pg_ctl, psql and pg_restore, or null when this machine has no PostgreSQL server. */
+export function findPostgresBinDir(): Promise<string | null> {
+  return findBinDirWith(['initdb', 'pg_ctl', 'psql', 'pg_restore']);
+}
+
+/** The directory with psql and pg_restore (client tools only), for drills on a server; null when there are none. */
+export function findPostgresClientBinDir(): Promise<string | null> {
+  return findBinDirWith(['psql', 'pg_restore']);
 }
 
 /** What a tool run printed and how it ended. */

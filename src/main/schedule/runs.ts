@@ -5,6 +5,9 @@ import type { Core } from '../core';
 import type { JobContext } from '../jobs/job-manager';
 import { createAdapterContext } from '../apps/context';
 import { runPull } from '../apps/pull-runner';
+import { checkAnomalies } from '../anomalies/anomaly-service';
+import { runDrill } from '../drills/drill-service';
+import type { DrillResult } from '../../shared/drills';
 import { Scheduler, type ScheduledRun, type TaskDef, type TaskExecutor } from './scheduler';
 
 /** The tasks of the data directory's schedules, started as ordinary jobs of the core (pull, forget, check). */
@@ -23,6 +26,9 @@ export class CoreTaskExecutor implements TaskExecutor {
       if (own?.retention) {
         tasks.push({ key: `retention:${installation.id}`, kind: 'retention', installationId: installation.id, name: installation.name, spec: own.retention.schedule, usesDefault: false, policyHash: Scheduler.policyHash(own.retention.policy), loginLimit: null });
       }
+      if (own?.drill && module.drill) {
+        tasks.push({ key: `drill:${installation.id}`, kind: 'drill', installationId: installation.id, name: installation.name, spec: own.drill, usesDefault: false, loginLimit: null });
+      }
     }
     tasks.push({ key: 'vault-check', kind: 'vault-check', installationId: null, name: 'Vault', spec: config.vaultCheck.schedule, usesDefault: false, loginLimit: null });
     return tasks;
@@ -39,6 +45,9 @@ export class CoreTaskExecutor implements TaskExecutor {
         if (!report.ok) throw new LifeboatError('VAULT_CORRUPT', `The vault check found ${report.problems.length} problem(s): ${report.problems[0] ?? ''}`, { details: { problems: report.problems.slice(0, 20) } });
         return report;
       });
+    } else if (task.kind === 'drill') {
+      const id = task.installationId!;
+      record = core.jobs.start({ kind: 'drill', title: `Scheduled restore drill of ${task.name}'s newest snapshot`, installationId: id, reason, queue: { name: 'drill', limit: 1 } }, (ctx) => scheduledDrill(core, id, task.name, ctx));
     } else if (task.kind === 'retention') {
       const id = task.installationId!;
       const settings = config.installations[id]!.retention!;
@@ -96,5 +105,29 @@ async function scheduledPull(core: Core, installation: Installation, triggerFirs
       await actx.close();
     }
   }
-  return runPull(core, installation, remoteId, ctx);
+  const pulled = await runPull(core, installation, remoteId, ctx);
+  // Each scheduled pull is compared with the installation's history (anomalies notify on their own).
+  ctx.progress({ phase: 'comparing with the earlier snapshots' });
+  const found = await checkAnomalies(core, installation.id, ctx).catch((error: unknown) => {
+    if (error instanceof LifeboatError && error.code === 'CANCELLED') throw error;
+    ctx.log(`the anomaly check did not run: ${(error as Error).message}`);
+    return [];
+  });
+  for (const anomaly of found) ctx.warn(`anomaly: ${anomaly.detail}`);
+  return pulled;
+}
+
+/**
+ * Drills the installation's newest snapshot (not a pre-restore copy); the result is stored with
+ * the snapshot. A snapshot that does not restore fails the job with DRILL_FAILED (drill:failed
+ * has already notified).
+ */
+async function scheduledDrill(core: Core, installationId: string, name: string, ctx: JobContext): Promise<DrillResult> {
+  await core.vault.open();
+  const newest = (await core.vault.snapshots({ installationId })).find((s) => s.source !== 'pre-restore');
+  if (!newest) throw new LifeboatError('NOT_FOUND', `"${name}" has no snapshot in the vault to drill yet.`);
+  const result = await runDrill(core, newest.id, ctx);
+  ctx.keepResult(result);
+  if (!result.restorable) throw new LifeboatError('DRILL_FAILED', `Snapshot ${newest.shortId} of ${name} does not restore: ${result.failure?.message ?? 'see the drill result'}`, { details: { snapshotId: newest.id, drillId: result.id } });
+  return result;
 }

@@ -47,7 +47,19 @@ export class Unattended {
       offline: () => this.network.offline(this.fleetSize),
     });
     this.watchdog = new Watchdog(path.join(root, 'watchdog.json'), clock, () => this.watchInputs(), () => this.notifications.watchSettings(), (n) => void this.notifications.post(n));
-    this.unwatch = this.notifications.watchJobs();
+    const unwatchJobs = this.notifications.watchJobs();
+    // A drill that does not restore and a new anomaly alert whichever process found them.
+    const unwatchDrills = core.events.on('drill:failed', (r) => {
+      this.notifications.post({ event: 'drill-failed', severity: 'critical', title: `Snapshot ${r.snapshotId.slice(0, 8)} of ${r.installationName ?? 'an import'} does not restore`, message: `Restore drill (${r.target}): ${r.failure?.message ?? 'failed'}${r.failure?.statement ? `\nStatement: ${r.failure.statement.slice(0, 300)}` : ''}`, installationId: r.installationId });
+    });
+    const unwatchAnomalies = core.events.on('anomaly:detected', (a) => {
+      this.notifications.post({ event: 'anomaly', severity: 'warning', title: `Anomaly in ${a.installationName ?? a.installationId}'s newest backup: ${a.kind}`, message: `${a.detail} (snapshot ${a.snapshotId.slice(0, 8)}; acknowledge with: lifeboat anomalies ack ${a.id})`, installationId: a.installationId });
+    });
+    this.unwatch = () => {
+      unwatchJobs();
+      unwatchDrills();
+      unwatchAnomalies();
+    };
   }
 
   /** Whether this process runs the schedules, and who does otherwise. */
@@ -141,8 +153,10 @@ export class Unattended {
     if (task.kind === 'pull' && task.installationId && record.status !== 'cancelled') {
       this.network.noteOutcome(task.installationId, isSuccess(record.status) ? null : (record.error?.code ?? 'INTERNAL'));
     }
-    if (!isSuccess(record.status) && record.status !== 'cancelled') {
-      const what = task.kind === 'pull' ? `pull of ${task.name}` : task.kind === 'retention' ? `retention of ${task.name}` : 'vault check';
+    if (task.kind === 'drill' && record.error?.code === 'DRILL_FAILED') {
+      // drill:failed has notified already, with the failing check or statement.
+    } else if (!isSuccess(record.status) && record.status !== 'cancelled') {
+      const what = task.kind === 'pull' ? `pull of ${task.name}` : task.kind === 'retention' ? `retention of ${task.name}` : task.kind === 'drill' ? `restore drill of ${task.name}` : 'vault check';
       this.notifications.post({ event: 'run-failed', severity: 'warning', title: `Scheduled ${what} failed`, message: `${record.error?.message ?? 'failed'} (${record.reason ?? 'scheduled'})`, installationId: task.installationId });
     } else if (isSuccess(record.status)) {
       const preview = record.result as { preview?: boolean; removeCount?: number; keepCount?: number } | null;

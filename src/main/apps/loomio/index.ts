@@ -40,7 +40,7 @@ import { LOOMIO_DECRYPT_BY_HAND } from './decrypt-by-hand';
 import { parseLoomioBackupName } from './names';
 import { buildLoomioPreview } from './preview';
 import { loomioDrill } from './drill';
-import { LOOMIO_RESTORE_OPTIONS, loomioRestore } from './restore';
+import { LOOMIO_RESTORE_OPTIONS, dbAddress, loomioRestore } from './restore';
 import { LOOMIO_SETTINGS, loomioSettings } from './settings';
 import { leftoverFinding, listBackups, openBackup, readFolders, triggerBackup } from './sources';
 
@@ -111,5 +111,5 @@ export const loomioModule: AppModule = {
 
   restore: loomioRestore,
   decryptByHand: LOOMIO_DECRYPT_BY_HAND,
-  drill: loomioDrill,
+  drill: { ...loomioDrill, serverDatabase: (ctx) => dbAddress(ctx, loomioSettings(ctx.installation)) },
 };

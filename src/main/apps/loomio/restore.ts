@@ -478,6 +478,6 @@ function quoteLiteral(text: string): string {
   return `'${text.replace(/'/g, "''")}'`;
 }
 
-async function dbAddress(ctx: AdapterContext, settings: LoomioSettings): Promise<TunnelDbAddress> {
+export async function dbAddress(ctx: AdapterContext, settings: LoomioSettings): Promise<TunnelDbAddress> {
   return { host: settings.databaseHost, port: settings.databasePort, database: settings.databaseName, user: settings.databaseUser, password: await ctx.secret('database-password') };
 }

@@ -201,7 +201,7 @@ export const weavestreamModule: AppModule = {
     },
   },
 
-  drill: weavestreamDrill,
+  drill: { ...weavestreamDrill, serverDatabase: (ctx) => dbAddress(ctx, weavestreamSettings(ctx.installation)) },
 
   restore: {
     async plan(ctx, { archive, mode, selection }) {

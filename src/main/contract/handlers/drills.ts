@@ -9,5 +9,6 @@ export function drillHandlers(core: Core): HandlerMap<keyof typeof drillCommands
       return core.drills.start(snapshotId);
     },
     'drills:results': async ({ snapshotId }) => core.drills.results(snapshotId),
+    'drills:settings': async ({ installationId, set }) => (set ? core.drills.setSettings(installationId, set) : core.drills.settings(installationId)),
   };
 }

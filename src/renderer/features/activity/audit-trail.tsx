@@ -18,6 +18,7 @@ const ACTION_LABELS: Record<AuditEntry['action'], string> = {
   'vault-init': 'Vault created',
   'lock-removed': 'Lock removed',
   drill: 'Restore drill',
+  'drill-settings': 'Drill settings',
 };
 
 function outcomeTone(outcome: AuditEntry['outcome']): PillTone {

@@ -12,6 +12,8 @@ import { failedChecksOf, pullOutcomeOf, useNewestInstallationJob } from './fleet
 import { FreshnessPill } from './freshness-pill';
 import { BACKUP_ACTION_KINDS } from './backup-actions';
 import { fleetHref } from './sub-route';
+import { DrillBadge } from '../vault/snapshot-drill';
+import { Pill } from '../../components/pill';
 
 /**
  * The backup line of a Fleet row: freshness, newest backup on the server and in the vault, the
@@ -45,6 +47,13 @@ export function BackupStrip(props: { installation: Installation }): ReactNode {
       <div className="fleet-backups-line">
         <FreshnessPill freshness={entry.freshness} cadenceHours={entry.cadenceHours} />
         <Newest entry={entry} />
+        {entry.lastDrill ? <DrillBadge finishedAt={entry.lastDrill.finishedAt} restorable={entry.lastDrill.restorable} failure={entry.lastDrill.failure} /> : null}
+        {anomalyKinds(entry).map(([kind, found]) => (
+          <Pill key={kind} tone="warn" title={`${found.map((a) => `${a.detail} (snapshot ${a.snapshotId.slice(0, 8)})`).join('; ')}. Acknowledge on the Vault page.`}>
+            anomaly: {kind}
+            {found.length > 1 ? ` ×${found.length}` : ''}
+          </Pill>
+        ))}
         {caps.notes.length > 0 ? (
           <HelpPopover label={`What Lifeboat can do with ${installation.name}`}>
             <p>{caps.notes.join(' ')}</p>
@@ -73,6 +82,13 @@ export function BackupStrip(props: { installation: Installation }): ReactNode {
       {job ? <ActionJob job={job} /> : null}
     </div>
   );
+}
+
+/** The row's unacknowledged anomalies, one pill per kind. */
+function anomalyKinds(entry: FleetEntry): [string, NonNullable<FleetEntry['anomalies']>][] {
+  const byKind = new Map<string, NonNullable<FleetEntry['anomalies']>>();
+  for (const a of entry.anomalies ?? []) byKind.set(a.kind, [...(byKind.get(a.kind) ?? []), a]);
+  return [...byKind];
 }
 
 function Newest(props: { entry: FleetEntry }): ReactNode {

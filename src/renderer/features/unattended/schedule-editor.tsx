@@ -14,15 +14,20 @@ export interface ScheduleDraft {
   timeZone: string;
   triggerFirst: boolean;
   retention: InstallationSchedule['retention'];
+  drill: InstallationSchedule['drill'];
 }
 
-export const emptyScheduleDraft = (): ScheduleDraft => ({ preset: 'default', minute: '', time: '02:30', weekday: '0', expression: '0 */6 * * *', timeZone: '', triggerFirst: false, retention: null });
+/** The drill schedule the form's checkbox turns on: the newest snapshot, every Sunday at 04:00. */
+export const WEEKLY_DRILL: ScheduleSpec = { preset: 'weekly', weekday: 0, time: '04:00' };
+
+export const emptyScheduleDraft = (): ScheduleDraft => ({ preset: 'default', minute: '', time: '02:30', weekday: '0', expression: '0 */6 * * *', timeZone: '', triggerFirst: false, retention: null, drill: null });
 
 export function draftFromSchedule(s: InstallationSchedule | undefined): ScheduleDraft {
   const draft = emptyScheduleDraft();
   if (!s) return draft;
   draft.triggerFirst = s.triggerFirst;
   draft.retention = s.retention;
+  draft.drill = s.drill;
   const p = s.pull;
   if (!p) return draft;
   draft.preset = p.preset;
@@ -53,7 +58,7 @@ export function specFromDraft(d: ScheduleDraft): ScheduleSpec | null {
   }
 }
 
-export const scheduleFromDraft = (d: ScheduleDraft): InstallationSchedule => ({ pull: specFromDraft(d), triggerFirst: d.triggerFirst, retention: d.retention });
+export const scheduleFromDraft = (d: ScheduleDraft): InstallationSchedule => ({ pull: specFromDraft(d), triggerFirst: d.triggerFirst, retention: d.retention, drill: d.drill });
 
 const PRESETS: { value: ScheduleDraft['preset']; label: string }[] = [
   { value: 'default', label: 'Follow the default schedule' },
@@ -144,6 +149,10 @@ export function ScheduleEditor(props: { draft: ScheduleDraft; onChange: (d: Sche
           Ask the app to make a backup first (trigger, then pull it)
         </label>
       ) : null}
+      <label className="checkbox">
+        <input type="checkbox" checked={draft.drill !== null && draft.drill.preset !== 'off'} onChange={(ev) => patch({ drill: ev.target.checked ? (draft.drill && draft.drill.preset !== 'off' ? draft.drill : WEEKLY_DRILL) : null })} />
+        Restore drill of the newest snapshot every week (Sunday 04:00); a failure notifies
+      </label>
       <div className="next-runs" aria-live="polite">
         {!spec || spec.preset === 'off' ? (
           <p className="muted">{draft.preset === 'default' ? 'The default schedule is off: this installation is pulled by hand.' : 'Pulled by hand only.'}</p>

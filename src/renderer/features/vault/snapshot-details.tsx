@@ -9,6 +9,7 @@ import { formatBytes } from '../../lib/format';
 import { useStore } from '../../stores/store';
 import { SOURCE_LOOK, appLabel } from './snapshot-labels';
 import { SnapshotActions } from './snapshot-actions';
+import { SnapshotDrill } from './snapshot-drill';
 
 type FileList = CommandOutput<'vault:snapshot-files'>;
 
@@ -42,6 +43,7 @@ export function SnapshotDetails(props: { snapshot: SnapshotView }): ReactNode {
         {snapshot.unverified ? <Pill tone="warn" title="Stored although Lifeboat could not verify it (you asked for it): check it before you trust it.">unverified</Pill> : null}
       </h3>
       <SnapshotActions snapshot={snapshot} />
+      <SnapshotDrill snapshot={snapshot} />
       <dl className="facts vault-details-facts">
         <dt>Snapshot</dt>
         <dd>

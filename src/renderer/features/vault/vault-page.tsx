@@ -5,6 +5,7 @@ import { ArchiveDropZone, ImportPanel, useArchiveImport } from './archive-import
 import { CheckPanel } from './check-panel';
 import { LocksPanel } from './locks-panel';
 import { RetentionPanel } from './retention-panel';
+import { AnomaliesPanel } from './snapshot-drill';
 import { SnapshotBrowser } from './snapshot-timeline';
 import { RecoveryKitBanner, VaultHeader } from './vault-header';
 import { CreateVault, UnlockVault } from './vault-setup';
@@ -22,6 +23,7 @@ function OpenVault(): ReactNode {
         <VaultHeader />
         <ImportPanel importer={importer} installationId={installationId} onInstallationChange={setInstallationId} allowUnverified={allowUnverified} onAllowUnverifiedChange={setAllowUnverified} />
         <SnapshotBrowser />
+        <AnomaliesPanel />
         <CheckPanel />
         <RetentionPanel />
         <LocksPanel />
