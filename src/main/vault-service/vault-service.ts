@@ -152,7 +152,7 @@ export class VaultService {
   async recoveryFacts(): Promise<{ id: string; location: string; password: string; createdAt: string }> {
     const config = await this.requireConfig();
     const password = await this.secrets().get(vaultAccount(config.id));
-    if (!password) throw new LifeboatError('SECRET_REQUIRED', 'The vault password is not available in this session; unlock the vault first.');
+    if (!password) throw new LifeboatError('SECRET_REQUIRED', 'The vault is locked: unlock it first.', { details: { purpose: 'vault-password' } });
     return { id: config.id, location: config.location.startsWith('rest:') ? config.location : path.resolve(config.location), password, createdAt: config.createdAt };
   }
 
@@ -445,7 +445,7 @@ export class VaultService {
     if (!config) throw new LifeboatError('VAULT_NOT_INITIALIZED', 'There is no vault yet: create one on the Vault page or with `lifeboat vault init`.');
     await this.tryOpen(config);
     if (!this.vault) {
-      throw new LifeboatError('SECRET_REQUIRED', `The vault password is not in ${this.secrets().status().description}; unlock the vault with the password from your recovery kit.`);
+      throw new LifeboatError('SECRET_REQUIRED', 'The vault is locked: unlock it with the password from your recovery kit.', { details: { purpose: 'vault-password' } });
     }
     return this.vault;
   }
