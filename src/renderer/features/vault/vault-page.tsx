@@ -5,6 +5,7 @@ import { ArchiveDropZone, ImportPanel, useArchiveImport } from './archive-import
 import { CheckPanel } from './check-panel';
 import { LocksPanel } from './locks-panel';
 import { RetentionPanel } from './retention-panel';
+import { RunningPulls } from './running-pulls';
 import { SnapshotBrowser } from './snapshot-timeline';
 import { RecoveryKitBanner, VaultHeader } from './vault-header';
 import { CreateVault, UnlockVault } from './vault-setup';
@@ -20,6 +21,7 @@ function OpenVault(): ReactNode {
       <div className="vault-page">
         <RecoveryKitBanner />
         <VaultHeader />
+        <RunningPulls />
         <ImportPanel importer={importer} installationId={installationId} onInstallationChange={setInstallationId} allowUnverified={allowUnverified} onAllowUnverifiedChange={setAllowUnverified} />
         <SnapshotBrowser />
         <CheckPanel />
