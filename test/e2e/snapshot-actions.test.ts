@@ -50,13 +50,13 @@ describe('snapshot actions', () => {
 
     await e2e.page.goto(e2e.lifeboat.url);
     await e2e.page.getByRole('navigation', { name: 'Main' }).getByRole('link', { name: 'Vault' }).click();
-    await e2e.page.getByRole('button', { name: /^2026-11-23_131719\.tar\.gz, import/ }).click();
+    await e2e.page.getByRole('button', { name: /^2026-11-23_131719\.tar\.gz .* import / }).click();
     await actions().waitFor();
     const names = await actions().locator('a, button').evaluateAll((els) => els.map((el) => el.textContent?.trim()));
     expect(names).toEqual(['Preview', 'Export file', 'Drill', 'Forget…']);
     await screenshot(e2e.page, 'e2e-snapshot-actions');
 
-    const [download] = await Promise.all([e2e.page.waitForEvent('download'), actions().getByRole('button', { name: /^Export 2026-11-23_131719\.tar\.gz/ }).click()]);
+    const [download] = await Promise.all([e2e.page.waitForEvent('download'), actions().getByRole('button', { name: /^Export file 2026-11-23_131719\.tar\.gz/ }).click()]);
     expect(download.suggestedFilename()).toBe(path.basename(SAMPLE));
     expect(sha256(readFileSync(await download.path()))).toBe(sha256(readFileSync(SAMPLE)));
   });
@@ -74,8 +74,8 @@ describe('snapshot actions', () => {
   });
 
   it('offers no Drill for a file no module reads, and forgets it after a confirmation (audited)', async () => {
-    await e2e.page.getByRole('button', { name: new RegExp(`^${NOTE.replace('.', '\\.')}, import`) }).click();
-    await actions().getByRole('button', { name: /^Export plain-note\.txt/ }).waitFor();
+    await e2e.page.getByRole('button', { name: new RegExp(`^${NOTE.replace('.', '\\.')} .* import `) }).click();
+    await actions().getByRole('button', { name: /^Export file plain-note\.txt/ }).waitFor();
     expect(await actions().getByRole('button', { name: /^Drill/ }).count()).toBe(0);
     // The other snapshot's drill stayed with it.
     expect(await details().getByRole('group', { name: /^Restore drill/ }).count()).toBe(0);
@@ -98,7 +98,7 @@ describe('snapshot actions', () => {
     await e2e.page.emulateMedia({ colorScheme: 'light' });
     await dialog.getByRole('button', { name: 'Forget snapshot' }).click();
     await dialog.waitFor({ state: 'hidden' });
-    await e2e.page.getByRole('button', { name: new RegExp(`^${NOTE.replace('.', '\\.')}, import`) }).waitFor({ state: 'detached' });
+    await e2e.page.getByRole('button', { name: new RegExp(`^${NOTE.replace('.', '\\.')} .* import `) }).waitFor({ state: 'detached' });
     const left = await callTwin<SnapshotView[]>('vault:snapshots', {});
     expect(left.map((s) => s.archive?.name)).toEqual([path.basename(SAMPLE)]);
     const audit = await callTwin<AuditEntry[]>('audit:list', { limit: 20 });

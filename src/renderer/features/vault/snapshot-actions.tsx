@@ -50,7 +50,7 @@ export function SnapshotActions(props: { snapshot: SnapshotView }): ReactNode {
           </a>
         ) : null}
         {archive && transportKind() === 'twin' ? (
-          <button type="button" className="button button-small" onClick={() => exportFile.run()} disabled={exportFile.busy} aria-label={`Export ${archive.name} from snapshot ${label}`}>
+          <button type="button" className="button button-small" onClick={() => exportFile.run()} disabled={exportFile.busy} aria-label={`Export file ${archive.name} from snapshot ${label}`}>
             {exportFile.busy ? 'Exporting…' : 'Export file'}
           </button>
         ) : null}
