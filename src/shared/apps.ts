@@ -135,6 +135,8 @@ export interface AppModuleInfo {
   secretSlots: SecretSlotInfo[];
   /** A file of the app's own that carries keys and Lifeboat can import (DBackup's Recovery Kit ZIP); null when there is none. */
   keyFile: { label: string } | null;
+  /** Whether Lifeboat can run a restore drill of this app's archives (`drills:run`). */
+  drill: boolean;
 }
 
 /** A table of facts; every cell is plain text or a number, never markup. */

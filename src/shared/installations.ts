@@ -26,7 +26,7 @@ const sha256Fingerprint = z
 const hostName = z
   .string()
   .trim()
-  .min(1, 'host is required')
+  .min(1, 'Enter the server’s host name or address')
   .max(253)
   .regex(/^[A-Za-z0-9._:%[\]-]+$/, 'host may hold only letters, digits, dots, dashes and colons');
 
@@ -93,9 +93,9 @@ const installationFields = {
   name: z
     .string()
     .trim()
-    .min(1, 'name is required')
-    .max(80, 'name is at most 80 characters')
-    .refine((name) => !/[/\\]/.test(name) && ![...name].some((ch) => ch.charCodeAt(0) < 0x20), 'name may not hold slashes or control characters'),
+    .min(1, 'Give the installation a name')
+    .max(80, 'Keep the name to 80 characters or fewer')
+    .refine((name) => !/[/\\]/.test(name) && ![...name].some((ch) => ch.charCodeAt(0) < 0x20), 'A name cannot hold slashes or control characters'),
   app: appKindSchema,
   ssh: sshConnectionSchema.optional(),
   https: httpsConnectionSchema.optional(),

@@ -20,7 +20,7 @@ describe('dropping an archive with its sidecar', () => {
     await e2e.page.getByRole('link', { name: 'Vault' }).click();
     await e2e.page.getByRole('region', { name: 'Vault', exact: true }).waitFor();
     await dropFiles(e2e.page, [file(DUMP), file(MANIFEST)]);
-    const item = e2e.page.getByRole('button', { name: new RegExp(`^${DUMP.replace(/\./g, '\\.')}, import`) });
+    const item = e2e.page.getByRole('button', { name: new RegExp(`^${DUMP.replace(/\./g, '\\.')} .* import `) });
     await item.waitFor({ timeout: 30_000 });
     expect(await e2e.page.locator('.timeline-button').count()).toBe(1);
     await item.click();

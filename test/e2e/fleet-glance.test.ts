@@ -158,6 +158,31 @@ describe('the daily glance', () => {
     await row.getByRole('group', { name: /^Pull the newest backup from .*: Cancelled$/ }).waitFor({ timeout: 20_000 });
   });
 
+  it('shows a running pull on the Vault page too, with Cancel beside its bar, and cancels it there', async () => {
+    const row = fleetRow(e2e.page, SILENT);
+    await row.locator('.fleet-actions').getByRole('button', { name: `Pull newest backup of ${SILENT}` }).click();
+    await row.getByRole('group', { name: /^Pull the newest backup from .*: Running$/ }).getByRole('progressbar').waitFor({ timeout: 20_000 });
+    const running = e2e.core.jobs.list({ limit: 500 }).filter((j) => j.kind === 'pull' && j.status === 'running');
+    expect(running).toHaveLength(1);
+
+    await e2e.page.getByRole('navigation', { name: 'Main' }).getByRole('link', { name: 'Vault' }).click();
+    const section = e2e.page.getByRole('region', { name: 'Coming into the vault' });
+    const job = section.getByRole('group', { name: `${running[0]!.title}: Running` });
+    const bar = job.getByRole('progressbar');
+    await bar.waitFor();
+    const cancel = job.getByRole('button', { name: /^Cancel / });
+    const [b, c] = [await bar.boundingBox(), await cancel.boundingBox()];
+    expect(c!.x).toBeGreaterThan(b!.x + b!.width);
+    expect(c!.y).toBeLessThan(b!.y + b!.height);
+    await screenshot(e2e.page, 'e2e-glance-vault-running-pull');
+    await cancel.click();
+    await expect.poll(() => e2e.core.jobs.get(running[0]!.id)?.status, { timeout: 20_000 }).toBe('cancelled');
+    // Once it ended, the section goes (the vault timeline shows what arrived; nothing did).
+    await section.waitFor({ state: 'detached' });
+    await e2e.page.getByRole('navigation', { name: 'Main' }).getByRole('link', { name: 'Fleet' }).click();
+    await fleetRow(e2e.page, SILENT).waitFor();
+  });
+
   it('moves focus to the page heading after navigation, and links the file preview from the Fleet page', async () => {
     await e2e.page.getByRole('navigation', { name: 'Main' }).getByRole('link', { name: 'Vault' }).click();
     await e2e.page.getByRole('heading', { level: 1, name: 'Vault' }).waitFor();

@@ -91,7 +91,7 @@ describe('Fleet view', () => {
 
   it('runs a MeshMonitor backup, lists it in the Pull… dialog and pulls it from there', async () => {
     const strip = backups(MM());
-    await rowAction(e2e.page, MM(), `Run a backup on ${MM()} now`);
+    await rowAction(e2e.page, MM(), `Run backup now on ${MM()}`);
     await strip.locator('.job-summary').getByText('Succeeded').waitFor({ timeout: 20_000 });
     await strip.getByTestId('newest-remote').getByText(/^\d{4}-\d{2}-\d{2}_\d{6}/).waitFor({ timeout: 20_000 });
     await rowAction(e2e.page, MM(), `Choose a backup of ${MM()} to pull`);
@@ -330,7 +330,7 @@ describe('Restore wizard', () => {
   it('offers Preview and Restore… on a vault snapshot’s details', async () => {
     const pulled = (await e2e.core.vault.snapshots({ installationId: e2e.fleet.installations.weavestream.id })).find((s) => s.source === 'pull')!;
     await e2e.page.goto(`${e2e.twin.url.split('#')[0]}#/vault`);
-    await e2e.page.getByRole('button', { name: new RegExp(`^${pulled.archive!.name.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}, `) }).first().click();
+    await e2e.page.getByRole('button', { name: new RegExp(`^${pulled.archive!.name.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')} `) }).first().click();
     const actions = e2e.page.getByRole('group', { name: `Actions for snapshot ${pulled.shortId}` });
     expect(await actions.getByRole('link', { name: `Preview snapshot ${pulled.shortId}` }).getAttribute('href')).toBe(`#/fleet/preview/${pulled.id}`);
     const restore = actions.getByRole('link', { name: `Restore snapshot ${pulled.shortId} into ${WS()}…` });

@@ -52,7 +52,7 @@ export class AppRegistry {
 
   /** What the UI and the CLI show of each module. */
   info(): AppModuleInfo[] {
-    return this.list().map((m) => ({ kind: m.kind, label: m.label, summary: m.summary, transports: [...m.transports], settings: m.settings.fields, secretSlots: m.secretSlots, keyFile: m.keyFile ? { label: m.keyFile.label } : null }));
+    return this.list().map((m) => ({ kind: m.kind, label: m.label, summary: m.summary, transports: [...m.transports], settings: m.settings.fields, secretSlots: m.secretSlots, keyFile: m.keyFile ? { label: m.keyFile.label } : null, drill: m.drill !== undefined }));
   }
 
   /**

@@ -82,6 +82,27 @@ export function registerVaultCommands(program: Command, { getCore, json, outcome
     });
 
   vault
+    .command('export <snapshot>')
+    .description('write the archive of a snapshot under its original file name (what Export file does on the Vault page)')
+    .option('--dir <folder>', 'write it into this folder', '.')
+    .action(async (snapshot: string, opts: { dir: string }) => {
+      const core = await getCore();
+      const archive = await core.vault.exportArchive(snapshot);
+      const target = path.join(opts.dir, path.basename(archive.name));
+      await pipeline(archive.stream, createWriteStream(target, { flags: 'wx' }));
+      print({ file: target, size: archive.size }, json(), (r) => `Wrote ${r.file} (${formatBytes(r.size)}).`);
+    });
+
+  vault
+    .command('forget-snapshot <snapshot>')
+    .description('remove one snapshot from the vault (restic forget of that id, audited); run `lifeboat vault prune` to free its space')
+    .action(async (snapshot: string) => {
+      const core = await getCore();
+      const result = await createInProcessClient(core).call('vault:forget-snapshot', { snapshotId: snapshot });
+      print(result, json(), (r) => `Removed snapshot ${r.removed.slice(0, 8)}. Run \`lifeboat vault prune\` to free the space.`);
+    });
+
+  vault
     .command('check')
     .description('check the vault (a job with progress)')
     .option('--read-data', 'also decrypt and verify every blob')

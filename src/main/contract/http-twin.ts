@@ -114,6 +114,10 @@ export async function startTwin(core: Core, options: TwinOptions): Promise<Twin>
       streamEvents(req, res);
       return;
     }
+    if (req.method === 'GET' && url.pathname.startsWith('/api/export/')) {
+      await serveExport(core, decodeURIComponent(url.pathname.slice('/api/export/'.length)), res);
+      return;
+    }
     if (req.method === 'POST' && url.pathname === '/api/upload') {
       sendJson(res, 200, await receiveUpload(req, url.searchParams.get('name') ?? 'upload'));
       return;
@@ -238,6 +242,25 @@ async function serveMedia(core: Core, ticket: string, req: http.IncomingMessage,
   if (partial) headers['Content-Range'] = `bytes ${media.start}-${media.end}/${media.size}`;
   res.writeHead(partial ? 206 : 200, headers);
   await pipeline(media.stream, res).catch(() => res.destroy());
+}
+
+/** A snapshot's archive as a download with its original file name (Export file on the Vault page). */
+async function serveExport(core: Core, snapshotId: string, res: http.ServerResponse): Promise<void> {
+  if (!/^[0-9a-f]{4,64}$/.test(snapshotId)) {
+    sendJson(res, 400, failure('INVALID_INPUT', 'A snapshot id is 4 to 64 hex digits.'));
+    return;
+  }
+  const controller = new AbortController();
+  res.once('close', () => controller.abort());
+  const archive = await core.vault.exportArchive(snapshotId, controller.signal);
+  const ascii = archive.name.replace(/[^\x20-\x7e]|["\\]/g, '_');
+  res.writeHead(200, {
+    'Content-Type': 'application/octet-stream',
+    'Content-Length': archive.size,
+    'Content-Disposition': `attachment; filename="${ascii}"; filename*=UTF-8''${encodeURIComponent(archive.name)}`,
+    'Cache-Control': 'no-store',
+  });
+  await pipeline(archive.stream, res).catch(() => res.destroy());
 }
 
 function failure(code: ErrorCode, message: string): Result<never> {

@@ -152,7 +152,7 @@ export class VaultService {
   async recoveryFacts(): Promise<{ id: string; location: string; password: string; createdAt: string }> {
     const config = await this.requireConfig();
     const password = await this.secrets().get(vaultAccount(config.id));
-    if (!password) throw new LifeboatError('SECRET_REQUIRED', 'The vault password is not available in this session; unlock the vault first.');
+    if (!password) throw new LifeboatError('SECRET_REQUIRED', 'The vault is locked: unlock it first.', { details: { purpose: 'vault-password' } });
     return { id: config.id, location: config.location.startsWith('rest:') ? config.location : path.resolve(config.location), password, createdAt: config.createdAt };
   }
 
@@ -405,6 +405,30 @@ export class VaultService {
     return { removed, pruned: prune };
   }
 
+  /** Removes one snapshot the operator chose (restic forget of that id); its data stays until a prune. */
+  async forgetSnapshot(snapshotId: string): Promise<{ removed: string }> {
+    const vault = await this.open();
+    const id = await vault.findSnapshot(snapshotId);
+    const view = (await this.snapshots()).find((s) => s.id === id);
+    const { removed } = await vault.forgetSnapshots([id]);
+    if (!removed.includes(id)) throw new LifeboatError('NOT_FOUND', `Snapshot ${snapshotId} was already gone.`);
+    this.filesCache.delete(id);
+    const what = view?.archive ? ` (${view.archive.name})` : '';
+    await this.audit.record({ action: 'forget', outcome: 'succeeded', ...(view?.installationId ? { installationId: view.installationId } : {}), detail: `removed snapshot ${id.slice(0, 8)}${what}, chosen by the operator` });
+    this.changed(`snapshot ${id.slice(0, 8)} forgotten`);
+    return { removed: id };
+  }
+
+  /** The archive of one snapshot, streamed back out (every blob verified), with its original file name. */
+  async exportArchive(snapshotId: string, signal?: AbortSignal): Promise<{ name: string; size: number; stream: Readable }> {
+    const vault = await this.open();
+    const id = await vault.findSnapshot(snapshotId);
+    const view = (await this.snapshots()).find((s) => s.id === id);
+    if (!view?.archive) throw new LifeboatError('NOT_FOUND', `Snapshot ${snapshotId} holds no archive to export.`);
+    const stream = await vault.dumpFile(id, `/${view.archive.name}`, signal ? { signal } : {});
+    return { name: view.archive.name, size: view.archive.size, stream };
+  }
+
   async prune(ctx: JobContext): Promise<{ bytesBefore: number; bytesAfter: number; abandonedWritesRemoved: number }> {
     const result = await (await this.open()).prune({ signal: ctx.signal, onProgress: (p) => ctx.progress(p) });
     const abandoned = result.abandonedWritesRemoved > 0 ? `, ${result.abandonedWritesRemoved} abandoned temp file(s) of killed writers removed` : '';
@@ -445,7 +469,7 @@ export class VaultService {
     if (!config) throw new LifeboatError('VAULT_NOT_INITIALIZED', 'There is no vault yet: create one on the Vault page or with `lifeboat vault init`.');
     await this.tryOpen(config);
     if (!this.vault) {
-      throw new LifeboatError('SECRET_REQUIRED', `The vault password is not in ${this.secrets().status().description}; unlock the vault with the password from your recovery kit.`);
+      throw new LifeboatError('SECRET_REQUIRED', 'The vault is locked: unlock it with the password from your recovery kit.', { details: { purpose: 'vault-password' } });
     }
     return this.vault;
   }

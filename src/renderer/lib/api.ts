@@ -17,6 +17,7 @@ import { LifeboatError, isErrorPayload, toErrorPayload, type Result } from '../.
 import { isFinished } from '../../shared/jobs';
 import { SseParser } from './sse';
 import { forgetTwinToken, takeTwinToken } from './twin-token';
+import { saveBlob } from './save-file';
 import * as write from '../stores/server-writes';
 
 declare global {
@@ -348,4 +349,22 @@ export async function uploadFile(file: File): Promise<{ uploadId: string; name: 
 /** The local path of a dropped file in Electron; null in a browser. */
 export function pathForFile(file: File): string | null {
   return window.lifeboat?.pathForFile?.(file) ?? null;
+}
+
+/**
+ * Saves a snapshot's archive as a download with its original file name (the twin streams it from
+ * /api/export/; every blob is verified on the way out). Electron has no such route yet.
+ */
+export async function downloadSnapshotArchive(snapshotId: string, fileName: string): Promise<void> {
+  const t = getTransport();
+  if (t?.kind !== 'twin') throw new LifeboatError('APP_UNSUPPORTED', 'Export file works in the browser view for now; from a terminal, run lifeboat vault dump.');
+  const token = takeTwinToken();
+  const response = await fetch(`/api/export/${encodeURIComponent(snapshotId)}`, { headers: { Authorization: `Bearer ${token ?? ''}` }, cache: 'no-store' });
+  if (response.status === 401 || response.status === 403) throw new LifeboatError('UNAUTHORIZED', 'The core refused the export: the session token is no longer valid.');
+  if (!response.ok) {
+    const body: unknown = await response.json().catch(() => null);
+    if (isEnvelope(body) && !body.ok) throw LifeboatError.fromPayload(body.error);
+    throw new LifeboatError('INTERNAL', `The export of ${fileName} answered HTTP ${response.status}.`);
+  }
+  saveBlob(await response.blob(), fileName);
 }

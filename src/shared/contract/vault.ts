@@ -111,6 +111,11 @@ export const vaultCommands = {
     input: z.object({ policy: retentionPolicySchema, installationId: z.string().optional(), prune: z.boolean().default(false) }).strict(),
     output: returns<{ jobId: string }>(),
   }),
+  'vault:forget-snapshot': command({
+    summary: 'Remove one snapshot the operator chose (restic forget of that id, audited); its data stays until a prune.',
+    input: z.object({ snapshotId }).strict(),
+    output: returns<{ removed: string }>(),
+  }),
   'vault:prune': command({ summary: 'Remove data no snapshot references (a job).', input: z.object({}).strict(), output: returns<{ jobId: string }>() }),
   'vault:locks': command({ summary: 'Locks in the vault, with stale ones marked.', input: z.object({}).strict(), output: returns<VaultLockView[]>() }),
   'vault:remove-lock': command({

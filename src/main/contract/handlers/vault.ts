@@ -92,6 +92,7 @@ export function vaultHandlers(core: Core): HandlerMap<keyof typeof vaultCommands
       const job = core.jobs.start({ kind: 'vault-forget', title: prune ? 'Apply retention and free space' : 'Apply retention', installationId: installationId ?? null }, (ctx) => vault.forget(policy, installationId, prune, ctx));
       return { jobId: job.id };
     },
+    'vault:forget-snapshot': async ({ snapshotId }) => vault.forgetSnapshot(snapshotId),
     'vault:prune': async () => {
       await vault.open();
       const job = core.jobs.start({ kind: 'vault-prune', title: 'Free space no snapshot uses' }, (ctx) => vault.prune(ctx));

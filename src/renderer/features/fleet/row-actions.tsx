@@ -72,7 +72,7 @@ export function RowActions(props: {
         );
       case 'trigger':
         return (
-          <button type="button" className="button button-small button-primary" disabled={backups.busy} onClick={backups.trigger} title={backups.asksCode('trigger')} aria-label={`Run a backup on ${name} now`}>
+          <button type="button" className="button button-small button-primary" disabled={backups.busy} onClick={backups.trigger} title={backups.asksCode('trigger')} aria-label={`Run backup now on ${name}`}>
             Run backup now
           </button>
         );
@@ -94,7 +94,7 @@ export function RowActions(props: {
     items.push({ kind: 'action', label: 'Pull…', ariaLabel: `Choose a backup of ${name} to pull`, title: backups.asksCode('pull'), onSelect: backups.choosePull, disabled: backups.busy });
   }
   if (caps?.trigger && primary !== 'trigger') {
-    items.push({ kind: 'action', label: 'Run backup now', ariaLabel: `Run a backup on ${name} now`, title: backups.asksCode('trigger'), onSelect: backups.trigger, disabled: backups.busy });
+    items.push({ kind: 'action', label: 'Run backup now', ariaLabel: `Run backup now on ${name}`, title: backups.asksCode('trigger'), onSelect: backups.trigger, disabled: backups.busy });
   }
   if (caps?.preview && newest) items.push({ kind: 'link', label: 'Preview newest', ariaLabel: `Preview the newest snapshot of ${name}`, href: fleetHref.preview(newest.id) });
   if (caps?.restore) items.push({ kind: 'link', label: 'Restore…', ariaLabel: `Restore ${name}…`, href: fleetHref.restore(installation.id) });

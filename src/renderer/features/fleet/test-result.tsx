@@ -1,11 +1,14 @@
 import type { ReactNode } from 'react';
 import { isFinished, type JobRecord } from '../../../shared/jobs';
+import { describeError } from '../../lib/error-copy';
+import { useStore } from '../../stores/store';
 import { reportOf } from './connection-test';
 
 /** The outcome of the latest connection test of a row: running phase, then each step. */
 export function TestResult(props: { job: JobRecord }): ReactNode {
   const { job } = props;
   const report = reportOf(job);
+  const lastError = useStore((s) => (job.installationId ? s.fleet.overview?.[job.installationId]?.lastError ?? null : null));
   if (!isFinished(job.status)) {
     return (
       <div className="test-summary" role="status">
@@ -14,11 +17,14 @@ export function TestResult(props: { job: JobRecord }): ReactNode {
     );
   }
   const ok = job.status === 'succeeded' && report?.ok !== false;
+  const failure = job.error ? describeError(job.error).text : null;
+  // The row already says it as its last error: said once, not twice in the same row.
+  const repeated = failure !== null && lastError !== null && describeError({ code: 'INTERNAL', message: lastError }).text === failure;
   return (
-    <details className="test-summary" open={!ok}>
+    <details className="test-summary" open={!ok} data-code={job.error?.code} title={job.error ? `Error code ${job.error.code}` : undefined}>
       <summary>
         <span className={ok ? 'step-ok' : 'step-fail'}>{ok ? '✓ Connection test passed' : '✗ Connection test failed'}</span>
-        {job.error ? <span className="muted">{job.error.message}</span> : null}
+        {failure && !repeated ? <span className="muted">{failure}</span> : null}
       </summary>
       {report && report.steps.length > 0 ? (
         <ul className="steps" aria-label="Test steps">
@@ -33,11 +39,6 @@ export function TestResult(props: { job: JobRecord }): ReactNode {
             </li>
           ))}
         </ul>
-      ) : null}
-      {job.error ? (
-        <p className="muted">
-          Error code <code>{job.error.code}</code>
-        </p>
       ) : null}
     </details>
   );

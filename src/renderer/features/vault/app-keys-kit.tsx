@@ -2,20 +2,14 @@ import { useState, type FormEvent, type ReactNode } from 'react';
 import { Dialog } from '../../components/dialog';
 import { ErrorMessage } from '../../components/error-message';
 import { api } from '../../lib/api';
+import { saveBlob } from '../../lib/save-file';
 import { useAction } from './use-action';
 
 const MIN_PASSPHRASE = 16;
 
 /** Hands a text file to the browser as a download. */
 function download(fileName: string, text: string): void {
-  const url = URL.createObjectURL(new Blob([text], { type: 'text/plain;charset=utf-8' }));
-  const link = document.createElement('a');
-  link.href = url;
-  link.download = fileName;
-  document.body.append(link);
-  link.click();
-  link.remove();
-  setTimeout(() => URL.revokeObjectURL(url), 5_000);
+  saveBlob(new Blob([text], { type: 'text/plain;charset=utf-8' }), fileName);
 }
 
 /**

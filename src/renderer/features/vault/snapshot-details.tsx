@@ -42,8 +42,9 @@ export function SnapshotDetails(props: { snapshot: SnapshotView }): ReactNode {
         {snapshot.archive?.name ?? `Snapshot ${snapshot.shortId}`} <Pill tone={look.tone}>{look.label}</Pill>
         {snapshot.unverified ? <Pill tone="warn" title="Stored although Lifeboat could not verify it (you asked for it): check it before you trust it.">unverified</Pill> : null}
       </h3>
-      <SnapshotActions snapshot={snapshot} />
-      <SnapshotDrill snapshot={snapshot} />
+      {/* Keyed: a confirmation or drill started on one snapshot does not follow the selection to another. */}
+      <SnapshotActions key={snapshot.id} snapshot={snapshot} />
+      <SnapshotDrill key={`drill-${snapshot.id}`} snapshot={snapshot} />
       <dl className="facts vault-details-facts">
         <dt>Snapshot</dt>
         <dd>

@@ -97,6 +97,8 @@ export function AnomalyList(props: { anomalies: Anomaly[]; onChange: () => void;
  */
 export function SnapshotDrill(props: { snapshot: SnapshotView }): ReactNode {
   const { snapshot } = props;
+  // Only where the app's module can drill (a plain file has nothing to restore into).
+  const canDrill = useStore((s) => s.system.modules?.find((m) => m.kind === snapshot.app)?.drill === true);
   const [jobId, setJobId] = useState<string | null>(null);
   const job = useStore((s) => (jobId ? s.jobs.byId[jobId] : undefined));
   const [results, setResults] = useState<{ id: string; list: DrillResult[] } | null>(null);
@@ -120,6 +122,7 @@ export function SnapshotDrill(props: { snapshot: SnapshotView }): ReactNode {
   });
   const running = job !== undefined && !finished;
   const latest = results?.id === snapshot.id ? results.list[0] : undefined;
+  if (!canDrill) return null;
   return (
     <section className="snapshot-drill" aria-label={`Restore drills of snapshot ${snapshot.shortId}`}>
       <div className="vault-section-head">

@@ -63,25 +63,25 @@ function InstallationTimeline(props: { host: string; snapshots: SnapshotView[]; 
                 type="button"
                 className="timeline-button"
                 aria-pressed={selected}
-                aria-label={`${snapshot.archive?.name ?? snapshot.shortId}, ${look.label}${snapshot.unverified ? ', unverified' : ''}, ${formatTime(snapshot.time)}`}
                 onClick={() => props.onSelect(snapshot.id)}
               >
-                <span className="timeline-when" title={formatTime(snapshot.time)}>
-                  <span className={showDay ? 'timeline-day' : 'timeline-day timeline-day-repeat'}>{day}</span>
-                  <span className="muted">{hourFormat.format(new Date(snapshot.time))}</span>
-                </span>
+                {/* Named by what it shows (the archive first, so the name starts with it); CSS puts the time in the first column. */}
                 <span className="timeline-what">
                   <span className="timeline-archive">
                     {snapshot.archive?.name ?? `snapshot ${snapshot.shortId}`}
                     {snapshot.unverified ? <span className="muted"> · unverified</span> : null}
-                  </span>
+                  </span>{' '}
                   <span className="muted">
                     {appLabel(snapshot.app, modules)}
                     {snapshot.archive ? ` · ${formatBytes(snapshot.archive.size)}` : ''} · <code>{snapshot.shortId}</code>
                   </span>
-                </span>
-                <span title={look.title}>
+                </span>{' '}
+                <span className="timeline-source" title={look.title}>
                   <Pill tone={look.tone}>{look.label}</Pill>
+                </span>{' '}
+                <span className="timeline-when" title={formatTime(snapshot.time)}>
+                  <span className={showDay ? 'timeline-day' : 'timeline-day timeline-day-repeat'}>{day}</span>{' '}
+                  <span className="muted">{hourFormat.format(new Date(snapshot.time))}</span>
                 </span>
               </button>
             </li>

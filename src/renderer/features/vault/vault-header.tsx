@@ -2,6 +2,7 @@ import type { ReactNode } from 'react';
 import { ErrorMessage } from '../../components/error-message';
 import { api } from '../../lib/api';
 import { formatBytes } from '../../lib/format';
+import { saveBlob } from '../../lib/save-file';
 import { useStore } from '../../stores/store';
 import { useAction } from './use-action';
 import { AppKeysKitButton } from './app-keys-kit';
@@ -10,15 +11,7 @@ import { KitImportButton } from './kit-import';
 /** Hands the recovery kit to the browser as a file, then tells the core it was saved. */
 async function downloadRecoveryKit(): Promise<void> {
   const kit = await api.call('vault:recovery-kit', {});
-  const url = URL.createObjectURL(new Blob([kit.text], { type: 'text/plain;charset=utf-8' }));
-  const link = document.createElement('a');
-  link.href = url;
-  link.download = kit.fileName;
-  document.body.append(link);
-  link.click();
-  link.remove();
-  // Revoking at once can cancel the download in some browsers; a moment later it has started.
-  setTimeout(() => URL.revokeObjectURL(url), 5_000);
+  saveBlob(new Blob([kit.text], { type: 'text/plain;charset=utf-8' }), kit.fileName);
   await api.call('vault:acknowledge-recovery-kit', {});
 }
 

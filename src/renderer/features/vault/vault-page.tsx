@@ -6,6 +6,7 @@ import { CheckPanel } from './check-panel';
 import { LocksPanel } from './locks-panel';
 import { RetentionPanel } from './retention-panel';
 import { AnomaliesPanel } from './snapshot-drill';
+import { RunningPulls } from './running-pulls';
 import { SnapshotBrowser } from './snapshot-timeline';
 import { RecoveryKitBanner, VaultHeader } from './vault-header';
 import { CreateVault, UnlockVault } from './vault-setup';
@@ -21,6 +22,7 @@ function OpenVault(): ReactNode {
       <div className="vault-page">
         <RecoveryKitBanner />
         <VaultHeader />
+        <RunningPulls />
         <ImportPanel importer={importer} installationId={installationId} onInstallationChange={setInstallationId} allowUnverified={allowUnverified} onAllowUnverifiedChange={setAllowUnverified} />
         <SnapshotBrowser />
         <AnomaliesPanel />

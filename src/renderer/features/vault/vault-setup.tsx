@@ -90,7 +90,7 @@ export function UnlockVault(): ReactNode {
           </button>
         </div>
       </form>
-      {unlock.error && !wrong ? <ErrorMessage error={toErrorPayload(unlock.error)} title="Could not unlock the vault." /> : null}
+      {unlock.error && !wrong ? <ErrorMessage error={toErrorPayload(unlock.error)} title="Could not unlock the vault." action={null} /> : null}
     </section>
   );
 }
