@@ -22,6 +22,12 @@
  * process is most of the anchor); preview 3.5-9.8 s = 0.03×-0.07× of OpenSSL's raw AES-256-GCM
  * (4.5-5 GB/s: the preview also runs SHA-256, MD5 and the dump walk on one thread); peak RSS of
  * the built CLI's pull 298 MB, from source under tsx 320-353 MB, preview 184-212 MB.
+ * Later that day, after downloads went on in 1 MiB blocks, the MD5 moved to the seal worker and
+ * packs were written in one call (load average swinging 6-22 during each run, so the anchor and
+ * ours often ran under different load): at load ~0 before those changes, 0.73× in-process (restic
+ * 11.1 s, ours 15.3 s); after, two runs: 1.26× in-process / 3.68× built CLI (the load fell during
+ * the run) and 0.41× / 0.60× (it rose); preview 3.2-3.6 s = 0.07×-0.08× (unchanged: it still
+ * hashes SHA-256 and MD5 on its one thread); peak RSS of the built CLI's pull 288-297 MB.
  *
  * Env: DBACKUP_BENCH_DIR (cache, default $TMPDIR/lifeboat-bench-dbackup), DBACKUP_BENCH_BYTES
  * (dump size, default 1 GiB), DBACKUP_BENCH_RUNS (default 1, best of), BENCH_CHILD_NODE_FLAGS (extra

@@ -18,6 +18,8 @@ import {
 import { until } from '../harness/wait';
 
 const FILE = randomBytes(1024 * 1024 + 123);
+/** `/trickle` sends its first 100 bytes, then the rest only once the test says it saw them. */
+let trickleGo: (() => void) | null = null;
 const TOKEN = 'tok_0123456789abcdef0123456789abcdef';
 
 /** Every request a server saw: method, path and the headers that matter here. */
@@ -80,6 +82,11 @@ function makeRouter(seen: Seen[], redirectTargets: () => { other: string; plain:
         res.writeHead(200, { 'content-length': FILE.length });
         return res.end(FILE);
       }
+      case '/trickle':
+        res.writeHead(200, { 'content-length': 200 });
+        res.write(FILE.subarray(0, 100));
+        trickleGo = () => res.end(FILE.subarray(100, 200));
+        return;
       case '/file-no-range':
         res.writeHead(200, { 'content-length': FILE.length });
         return res.end(FILE);
@@ -358,6 +365,43 @@ describe('streaming', () => {
       expect(rest).toMatchObject({ status: 206, offset: start, total: FILE.length });
       expect((await collect(rest.stream)).equals(FILE.subarray(start))).toBe(true);
       expect(seenA.filter((s) => s.path === '/file')).toHaveLength(2);
+    });
+  });
+
+  it('hands the body on in blocks, not one TLS record (16 KiB) at a time', async () => {
+    await withClient(pinned(), {}, async (client) => {
+      const sizes: number[] = [];
+      const download = await client.download('/file');
+      for await (const chunk of download.stream) sizes.push((chunk as Buffer).length);
+      expect(sizes.reduce((a, b) => a + b, 0)).toBe(FILE.length);
+      // The server wrote the MiB at once; TLS carries it in 16 KiB records.
+      expect(Math.max(...sizes)).toBeGreaterThan(16 * 1024);
+    });
+  });
+
+  it('passes on what came when the server pauses, before the body ends', async () => {
+    await withClient(pinned(), {}, async (client) => {
+      const download = await client.download('/trickle');
+      const chunks = download.stream[Symbol.asyncIterator]();
+      // The server sends the rest only after this: a client holding bytes back for a fuller block hangs here.
+      const first = (await chunks.next()).value as Buffer;
+      expect(first.equals(FILE.subarray(0, 100))).toBe(true);
+      trickleGo?.();
+      const rest: Buffer[] = [];
+      for (let next = await chunks.next(); !next.done; next = await chunks.next()) rest.push(next.value as Buffer);
+      expect(Buffer.concat(rest).equals(FILE.subarray(100, 200))).toBe(true);
+    });
+  });
+
+  it('a download abandoned while the server is silent stops at once', async () => {
+    // An idle timeout far beyond the test's: only cancelling the body ends the wait.
+    await withClient(conn(serverA.url, { pinnedCertSha256: certA.sha256, timeoutMs: 3_600_000 }), {}, async (client) => {
+      const download = await client.download('/trickle');
+      const chunks = download.stream[Symbol.asyncIterator]();
+      expect(((await chunks.next()).value as Buffer).length).toBe(100);
+      // The rest never comes (trickleGo is not called); returning must not wait for it.
+      await chunks.return?.();
+      expect(download.stream.destroyed).toBe(true);
     });
   });
 

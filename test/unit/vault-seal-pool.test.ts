@@ -21,7 +21,19 @@ describe('vault seal pool', () => {
         expect(r.plaintextLength).toBe(plain.length);
         expect(open(key, r.sealed, `chunk ${i}`).equals(plain)).toBe(true);
       });
-      expect(await pool.digest()).toBe(sha(Buffer.concat(copies)));
+      expect(await pool.digests()).toEqual({ sha256: sha(Buffer.concat(copies)) });
+    } finally {
+      await pool.close();
+    }
+  });
+
+  it.each([['worker', false], ['inline', true]])('%s: keeps the MD5 of the whole stream too when asked (DBackup checksums)', async (_name, inline) => {
+    const chunks = [randomBytes(1024 * 1024), Buffer.from('tail'), randomBytes(300_000)];
+    const whole = Buffer.concat(chunks);
+    const pool = new SealPool(randomKey(), { inline, md5: true });
+    try {
+      for (const chunk of chunks) await pool.seal(chunk);
+      expect(await pool.digests()).toEqual({ sha256: sha(whole), md5: createHash('md5').update(whole).digest('hex') });
     } finally {
       await pool.close();
     }

@@ -63,6 +63,8 @@ export interface ArchiveAccess {
 export interface WholeArchive {
   size: number;
   sha256: string;
+  /** Given when the verifier asked for it (`wantsMd5`). */
+  md5?: string;
 }
 
 /**
@@ -70,6 +72,11 @@ export interface WholeArchive {
  * SHA-256 comes from the caller, so a pull hashes each byte once (on the vault's seal worker).
  */
 export interface StreamVerifier {
+  /**
+   * The verifier checks an MD5 of the whole archive: the caller hashes it with the SHA-256 (on
+   * the vault's seal worker, off the thread that reads the download) and passes it in `whole.md5`.
+   */
+  readonly wantsMd5?: boolean;
   write(chunk: Buffer): void;
   finish(whole: WholeArchive): Promise<IntegrityCheck[]>;
 }

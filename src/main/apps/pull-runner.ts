@@ -198,6 +198,7 @@ async function ingest(core: Core, installation: Installation, pull: PullSource, 
     origin: { installation, app: installation.app, source, remoteId: pull.remoteId, groupPath: pull.groupPath },
     ctx: { signal: ctx.signal, progress: (p) => ctx.progress({ ...p, phase: p.phase === 'verifying' ? p.phase : 'downloading' }) },
     beforeSnapshot: verify,
+    ...(verifier.wantsMd5 ? { wholeMd5: true } : {}),
   });
   return { snapshotId: result.snapshotId, sizeBytes: result.size, sha256: result.sha256, checks: verified, resumed };
 }

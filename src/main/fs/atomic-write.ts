@@ -1,4 +1,4 @@
-import { open, rename, rm } from 'node:fs/promises';
+import { open, rename, rm, type FileHandle } from 'node:fs/promises';
 import path from 'node:path';
 import { randomBytes } from 'node:crypto';
 
@@ -16,7 +16,7 @@ export async function writeFileAtomic(target: string, data: string | Uint8Array,
   const temp = path.join(dir, `.${path.basename(target)}.${randomBytes(6).toString('hex')}.tmp`);
   const handle = await open(temp, 'wx', mode);
   try {
-    await handle.writeFile(data);
+    await writeAll(handle, typeof data === 'string' ? Buffer.from(data, 'utf8') : data);
     await handle.sync();
   } catch (error) {
     await handle.close();
@@ -31,6 +31,19 @@ export async function writeFileAtomic(target: string, data: string | Uint8Array,
     throw error;
   }
   await fsyncDirectory(dir);
+}
+
+/**
+ * Writes all of `data` with as few calls as the kernel allows. FileHandle.writeFile cuts a buffer
+ * into 512 KiB writes, each a round trip through the thread pool: a vault pack (16 MiB) took 32 of
+ * them, and on a busy machine those round trips, not the disk, were most of a pull's write time.
+ */
+async function writeAll(handle: FileHandle, data: Uint8Array): Promise<void> {
+  for (let at = 0; at < data.length; ) {
+    const { bytesWritten } = await handle.write(data, at, data.length - at);
+    if (bytesWritten === 0) throw new Error(`the file system took none of the ${data.length - at} bytes left to write`);
+    at += bytesWritten;
+  }
 }
 
 /** Makes a rename or create in `dir` durable. Windows cannot open directories; there it is a no-op. */

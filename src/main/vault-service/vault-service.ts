@@ -21,7 +21,7 @@ import type { EventBus } from '../events/event-bus';
 import type { HomeLayout } from '../home';
 import { vaultAccount, type SecretStore } from '../installations/secrets';
 import type { JobContext } from '../jobs/job-manager';
-import { Vault, type FileInfoEntry, type Sidecar } from '../vault';
+import { Vault, type FileInfoEntry, type Sidecar, type WholeDigests } from '../vault';
 import { applyPolicy, describeDecision } from '../vault/retention';
 import { backendFor } from './backend-for';
 import { snapshotTags, toSnapshotView } from './snapshot-view';
@@ -60,7 +60,9 @@ export interface AddToVaultOptions {
   origin: ArchiveOrigin;
   ctx: Pick<JobContext, 'signal' | 'progress'>;
   /** Checks the whole archive before a snapshot is made (see the vault's AddArchiveOptions). */
-  beforeSnapshot?: (archive: { size: number; sha256: string }) => Promise<void>;
+  beforeSnapshot?: (archive: WholeDigests) => Promise<void>;
+  /** Also the archive's MD5 for `beforeSnapshot`, hashed on the vault's seal worker (see the vault's AddArchiveOptions). */
+  wholeMd5?: boolean;
 }
 
 /** How long an upload stays staged for the preview, restore or import it was made for. */
@@ -279,6 +281,7 @@ export class VaultService {
       signal: options.ctx.signal,
       onProgress: (p) => options.ctx.progress(p),
       ...(options.beforeSnapshot ? { beforeSnapshot: options.beforeSnapshot } : {}),
+      ...(options.wholeMd5 ? { wholeMd5: true } : {}),
     });
     this.changed(`added ${options.fileName}`);
     return { snapshotId: result.snapshotId, sha256: result.sha256, size: result.size, addedBytes: result.addedBytes };

@@ -22,7 +22,7 @@ import type { SnapshotSizes, VaultSizes } from './stats';
 export type { Backend, ByteRange, FileInfo, FileType } from './backend';
 export { LocalBackend } from './backends/local';
 export type { CheckOptions, CheckProblem, CheckResult } from './check';
-export type { AddArchiveOptions, AddArchiveResult, OperationOptions, Sidecar, VaultProgress } from './ingest';
+export type { AddArchiveOptions, AddArchiveResult, OperationOptions, Sidecar, VaultProgress, WholeDigests } from './ingest';
 export type { LockInfo } from './lock';
 export type { PruneOptions, PruneResult } from './prune';
 export type { FileInfoEntry, SnapshotFilter, SnapshotInfo } from './reader';

@@ -62,7 +62,17 @@ export interface AddArchiveOptions extends OperationOptions {
    * Called after the archive's last byte with its size and SHA-256 (hashed on the seal worker),
    * before anything that makes a snapshot: throwing here leaves no snapshot, like an abort.
    */
-  beforeSnapshot?: (archive: { size: number; sha256: string }) => Promise<void>;
+  beforeSnapshot?: (archive: WholeDigests) => Promise<void>;
+  /** Also the MD5 of the whole archive (on the seal worker), handed to `beforeSnapshot`: for sources whose checksum is MD5. */
+  wholeMd5?: boolean;
+}
+
+/** Size and digests of a whole archive, after its last byte. */
+export interface WholeDigests {
+  size: number;
+  sha256: string;
+  /** Only when asked for (`wholeMd5`). */
+  md5?: string;
 }
 
 /** What an ingest produced. */
@@ -108,7 +118,7 @@ export async function addArchive(repo: Repository, options: AddArchiveOptions): 
     // Refresh the index under the lock: another writer may have added blobs we can reuse.
     await repo.loadIndex();
     const saver = new BlobSaver(repo);
-    const pool = new SealPool(repo.key);
+    const pool = new SealPool(repo.key, { md5: options.wholeMd5 === true });
     try {
       let bytes = 0;
       let nextReport = 0;
@@ -145,13 +155,13 @@ export async function addArchive(repo: Repository, options: AddArchiveOptions): 
         while (sealing.length > 2 && bytesInFlight > SEAL_BYTES_IN_FLIGHT) await storeOldest();
       }
       while (sealing.length > 0) await storeOldest();
-      const sha256 = await pool.digest();
+      const { sha256, md5 } = await pool.digests();
       throwIfAborted(options.signal, 'Adding the archive');
       if (options.size !== undefined && bytes !== options.size) {
         throw new LifeboatError('ARCHIVE_INVALID', `The archive "${options.fileName}" was ${bytes} bytes long, but ${options.size} bytes were expected.`);
       }
       report();
-      await options.beforeSnapshot?.({ size: bytes, sha256 });
+      await options.beforeSnapshot?.({ size: bytes, sha256, ...(md5 !== undefined ? { md5 } : {}) });
       throwIfAborted(options.signal, 'Adding the archive');
 
       const mtime = formatGoTime(options.mtime);

@@ -5,7 +5,7 @@
  * Electron bundle has no import.meta.url), or with `{ inline: true }`, the same work runs on the
  * calling thread: slower, never different.
  */
-import { createHash } from 'node:crypto';
+import { createHash, type Hash } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { Worker } from 'node:worker_threads';
@@ -14,13 +14,19 @@ import { seal } from './crypto';
 import type { RepoKey } from './crypto';
 import { sha256Hex } from './repository';
 import { ownedBytes } from './seal-protocol';
-import type { SealReply, SealRequest } from './seal-protocol';
+import type { SealReply, SealRequest, SealWorkerData } from './seal-protocol';
 
 /** A chunk's blob id and its sealed bytes. */
 export interface SealedChunk {
   id: string;
   sealed: Buffer;
   plaintextLength: number;
+}
+
+/** Digests of the whole stream: SHA-256 always, MD5 when the pool was asked for it. */
+export interface StreamDigests {
+  sha256: string;
+  md5?: string;
 }
 
 interface Waiter {
@@ -48,16 +54,21 @@ export class SealPool {
   private readonly waiting = new Map<number, Waiter>();
   /** The whole-stream hash when sealing inline. */
   private readonly whole = createHash('sha256');
+  private readonly wholeMd5: Hash | null;
   private seq = 0;
   private failure: Error | null = null;
 
   constructor(
     private readonly key: RepoKey,
-    options: { inline?: boolean } = {},
+    options: { inline?: boolean; md5?: boolean } = {},
   ) {
+    // MD5 is for sources whose checksums are MD5 (DBackup's sidecars): kept on the worker with
+    // the SHA-256, so the pull's own thread never hashes the archive.
+    this.wholeMd5 = options.md5 ? createHash('md5') : null;
     const script = options.inline ? null : workerScript();
     if (!script) return;
-    this.worker = new Worker(script, { workerData: key, eval: typeof script === 'string' });
+    const workerData: SealWorkerData<RepoKey> = { key, md5: options.md5 === true };
+    this.worker = new Worker(script, { workerData, eval: typeof script === 'string' });
     this.worker.on('message', (reply: SealReply) => {
       this.waiting.get(reply.seq)?.resolve(reply);
       this.waiting.delete(reply.seq);
@@ -71,6 +82,7 @@ export class SealPool {
     const plaintextLength = plaintext.length;
     if (!this.worker) {
       this.whole.update(plaintext);
+      this.wholeMd5?.update(plaintext);
       return { id: sha256Hex(plaintext), sealed: seal(this.key, plaintext), plaintextLength };
     }
     const { id, sealed } = await this.request(ownedBytes(plaintext));
@@ -78,9 +90,14 @@ export class SealPool {
     return { id, sealed: Buffer.from(sealed.buffer, sealed.byteOffset, sealed.length), plaintextLength };
   }
 
-  /** SHA-256 (hex) of every chunk passed to `seal`, concatenated; call once, after the last chunk. */
-  async digest(): Promise<string> {
-    return this.worker ? (await this.request(null)).id : this.whole.digest('hex');
+  /**
+   * SHA-256 (hex) of every chunk passed to `seal`, concatenated, and its MD5 when the pool was
+   * made with `md5`; call once, after the last chunk.
+   */
+  async digests(): Promise<StreamDigests> {
+    if (!this.worker) return { sha256: this.whole.digest('hex'), ...(this.wholeMd5 ? { md5: this.wholeMd5.digest('hex') } : {}) };
+    const reply = await this.request(null);
+    return { sha256: reply.id, ...(reply.md5 !== undefined ? { md5: reply.md5 } : {}) };
   }
 
   /** Stops the worker; pending calls reject. */

@@ -1,16 +1,26 @@
 /** Messages between SealPool and its seal worker, and the one helper both sides need. */
 
+/** What a seal worker starts with: the repository key, and whether it also keeps the stream's MD5. */
+export interface SealWorkerData<K> {
+  key: K;
+  md5: boolean;
+}
+
 /** A chunk to hash and seal (`plaintext` set), or a request for the digest of every chunk so far. */
 export interface SealRequest {
   seq: number;
   plaintext: Uint8Array<ArrayBuffer> | null;
 }
 
-/** A chunk's blob id and its sealed bytes (`IV ‖ ciphertext ‖ MAC`), or (`sealed` null) the stream digest in `id`. */
+/**
+ * A chunk's blob id and its sealed bytes (`IV ‖ ciphertext ‖ MAC`), or (`sealed` null) the
+ * stream's SHA-256 in `id` and, when the worker keeps one, its MD5 in `md5`.
+ */
 export interface SealReply {
   seq: number;
   id: string;
   sealed: Uint8Array<ArrayBuffer> | null;
+  md5?: string;
 }
 
 /**

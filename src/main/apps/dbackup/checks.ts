@@ -4,8 +4,8 @@
  * compressed and encrypted file). A pull runs them before the snapshot exists; a preview runs the
  * same ones. Config backups carry no checksum: only their size and, with the key, the GCM tag.
  */
-import { createHash, type Hash } from 'node:crypto';
 import type { IntegrityCheck } from '../../../shared/apps';
+import { LifeboatError } from '../../../shared/errors';
 import type { Sidecar, StreamVerifier, WholeArchive } from '../adapter';
 import { findSidecar, type SidecarLookup } from './sidecar';
 
@@ -67,9 +67,12 @@ function hashCheck(id: string, name: string, actual: string, expected: string | 
   };
 }
 
-/** A pull's verifier: MD5 while the bytes stream by, the rest from the vault's SHA-256 in `finish`. */
+/**
+ * A pull's verifier: everything from the vault's digests in `finish` (SHA-256 and MD5, both hashed
+ * on its seal worker, so the thread that reads the download hashes nothing).
+ */
 export class DbackupVerifier implements StreamVerifier {
-  private readonly md5: Hash = createHash('md5');
+  readonly wantsMd5 = true;
 
   constructor(
     private readonly fileName: string,
@@ -77,12 +80,13 @@ export class DbackupVerifier implements StreamVerifier {
     private readonly listedSize: number | null,
   ) {}
 
-  write(chunk: Buffer): void {
-    this.md5.update(chunk);
+  write(_chunk: Buffer): void {
+    // Nothing to do per chunk: see finish.
   }
 
   async finish(whole: WholeArchive): Promise<IntegrityCheck[]> {
+    if (whole.md5 === undefined) throw new LifeboatError('INTERNAL', `The MD5 of ${this.fileName} was not computed; it cannot be checked against its sidecar.`);
     const lookup = findSidecar(this.fileName, this.sidecars());
-    return storedFileChecks(this.fileName, lookup, { ...whole, md5: this.md5.digest('hex') }, this.listedSize);
+    return storedFileChecks(this.fileName, lookup, { ...whole, md5: whole.md5 }, this.listedSize);
   }
 }

@@ -1,5 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { Readable } from 'node:stream';
+import type { ReadableStreamReadResult } from 'node:stream/web';
 import { CookieJar } from 'tough-cookie';
 import { Agent, fetch, type Response } from 'undici';
 import { LifeboatError } from '../../../shared/errors';
@@ -147,6 +148,76 @@ interface Sent {
   abort: AbortState;
   /** Call when the response body is fully consumed or abandoned. */
   release: () => void;
+}
+
+/** A download's body goes on in blocks of up to this many bytes (see `progressStream`). */
+const DOWNLOAD_BLOCK_BYTES = 1024 * 1024;
+/** A part-filled block goes on when no more bytes came for this long. */
+const GATHER_WAIT_MS = 10;
+const PAUSED = Symbol('paused');
+
+/** Gathers small chunks into one block; `pause` settles when no bytes came for a while. */
+class BlockGatherer {
+  private block: Buffer | null = null;
+  size = 0;
+  private timer: NodeJS.Timeout | null = null;
+  private paused: Promise<typeof PAUSED> | null = null;
+
+  constructor(private readonly capacity: number) {}
+
+  /**
+   * Takes `chunk` in; returns the blocks that are ready to go on (usually none). A chunk that
+   * overflows the block fills it and starts the next; a whole block's worth arriving on an empty
+   * block goes on as it is.
+   */
+  add(chunk: Uint8Array): Buffer[] {
+    const ready: Buffer[] = [];
+    for (let at = 0; at < chunk.byteLength; ) {
+      if (this.size === 0 && chunk.byteLength - at >= this.capacity) {
+        ready.push(Buffer.from(chunk.buffer, chunk.byteOffset + at, chunk.byteLength - at));
+        break;
+      }
+      this.block ??= Buffer.allocUnsafeSlow(this.capacity);
+      const n = Math.min(this.capacity - this.size, chunk.byteLength - at);
+      this.block.set(chunk.subarray(at, at + n), this.size);
+      this.size += n;
+      at += n;
+      if (this.size === this.capacity) ready.push(this.take());
+    }
+    return ready;
+  }
+
+  /**
+   * The bytes gathered, and a fresh start. A full block is handed over as it is; a part-filled one
+   * (the body paused) is copied out at its size and the block kept, so a slow server's trickle
+   * does not pin a whole block per few bytes downstream.
+   */
+  take(): Buffer {
+    const block = this.block;
+    const size = this.size;
+    this.size = 0;
+    this.stop();
+    if (block === null) return Buffer.alloc(0);
+    if (size === block.length) {
+      this.block = null;
+      return block;
+    }
+    return Buffer.from(block.subarray(0, size));
+  }
+
+  /** Settles `ms` after the first call since the last `take` (one timer per block, not per chunk). */
+  pause(ms: number): Promise<typeof PAUSED> {
+    this.paused ??= new Promise((resolve) => {
+      this.timer = setTimeout(() => resolve(PAUSED), ms);
+    });
+    return this.paused;
+  }
+
+  stop(): void {
+    if (this.timer !== null) clearTimeout(this.timer);
+    this.timer = null;
+    this.paused = null;
+  }
 }
 
 /** Creates the HTTPS client of one installation (see HttpsClient). */
@@ -549,22 +620,74 @@ class FetchHttpsClient implements HttpsClient {
   private progressStream(sent: Sent, offset: number, total: number | null, onProgress: ProgressFn | undefined): Readable {
     const body = sent.response.body;
     const what = `GET ${sent.url.pathname}`;
-    async function* chunks(): AsyncGenerator<Buffer> {
-      let bytes = offset;
+    // fetch hands the body over one TLS record (16 KiB) at a time: 65 000 chunks a GiB, each
+    // through every stream and async iterator downstream. They are gathered into blocks of up to
+    // DOWNLOAD_BLOCK_BYTES (the one copy the body already took, into memory this stream owns); a
+    // part-filled block goes on when the body pauses for GATHER_WAIT_MS, so a slow or stalled
+    // server's bytes are never held back. Destroying the stream cancels the body at once, even
+    // while a read waits for the server.
+    const reader = body?.getReader() ?? null;
+    const block = new BlockGatherer(DOWNLOAD_BLOCK_BYTES);
+    let bytes = offset;
+    let pending: Promise<ReadableStreamReadResult<Uint8Array>> | null = null;
+    let pumping = false;
+    let settled = false;
+    const settle = (): void => {
+      settled = true;
+      block.stop();
+      sent.release();
+    };
+    const stream = new Readable({
+      highWaterMark: DOWNLOAD_BLOCK_BYTES,
+      read() {
+        if (!pumping) void pump();
+      },
+      destroy(error, callback) {
+        if (!settled) {
+          settle();
+          void reader?.cancel().catch(() => undefined);
+        }
+        callback(error);
+      },
+    });
+    /** Reads the body into blocks until the stream has enough buffered, or the body ends. */
+    async function pump(): Promise<void> {
+      pumping = true;
       try {
-        if (!body) return;
-        for await (const chunk of body) {
-          bytes += chunk.byteLength;
+        if (!reader) {
+          settle();
+          stream.push(null);
+          return;
+        }
+        for (let wanted = true; wanted && !settled; ) {
+          pending ??= reader.read();
+          const next = block.size > 0 ? await Promise.race([pending, block.pause(GATHER_WAIT_MS)]) : await pending;
+          if (settled) return;
+          if (next === PAUSED) {
+            wanted = stream.push(block.take());
+            continue;
+          }
+          pending = null;
+          if (next.done) {
+            if (block.size > 0) stream.push(block.take());
+            settle();
+            stream.push(null);
+            return;
+          }
+          bytes += next.value.byteLength;
           onProgress?.({ phase: 'download', bytes, total });
-          yield Buffer.from(chunk);
+          for (const ready of block.add(next.value)) wanted = stream.push(ready) && wanted;
         }
       } catch (error) {
-        throw mapTransportError(error, what, sent.abort);
+        if (settled) return;
+        // The consumer counts what it got: a resume starts after the last byte it read.
+        if (block.size > 0) stream.push(block.take());
+        stream.destroy(mapTransportError(error, what, sent.abort));
       } finally {
-        sent.release();
+        pumping = false;
       }
     }
-    return Readable.from(chunks(), { objectMode: false });
+    return stream;
   }
 }
 
