@@ -382,7 +382,7 @@ describe('Restore wizard', () => {
     }
     const pulled = (await e2e.core.vault.snapshots({ installationId: e2e.fleet.installations.weavestream.id })).find((s) => s.source === 'pull')!;
     await e2e.page.goto(`${home()}#/vault`);
-    await e2e.page.getByRole('button', { name: new RegExp(`^${pulled.archive!.name.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}, `) }).first().click();
+    await e2e.page.getByRole('button', { name: new RegExp(`^${pulled.archive!.name.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')} `) }).first().click();
     const when = e2e.page.getByRole('article', { name: `Snapshot ${pulled.shortId}` }).locator('.vault-details-facts time').first();
     await when.waitFor();
     expect(await when.getAttribute('title')).toBe(new Date(pulled.time).toLocaleString());

@@ -99,7 +99,9 @@ describe('Loomio Pi stack in the UI', () => {
     expect(await integrity.innerText()).toContain('Fernet HMAC');
     const facts = await page().locator('.facts').innerText();
     expect(facts).toMatch(/Tier\s+daily/);
-    expect(facts).toMatch(/Fernet time\s+\d{4}-\d{2}-\d{2}/);
+    // Shown relative ("just now"), the exact time on hover; never as ISO text.
+    expect(facts).toMatch(/Fernet time\s+(just now|\d+ \w+ ago)/);
+    expect(facts).not.toMatch(/\d{4}-\d{2}-\d{2}/);
     expect(facts).toMatch(/Dumped by pg_dump\s+15\./);
     const warnings = await page().locator('.preview-summary').getByRole('note').innerText();
     expect(warnings).toContain('named by its day only');
@@ -191,7 +193,8 @@ describe('Loomio Pi stack in the UI', () => {
     await prompt.getByRole('button', { name: 'Read it with this key' }).click();
     await prompt.waitFor({ state: 'hidden', timeout: 30_000 });
     expect(await page().getByTestId('integrity').locator('.pill').innerText()).toContain('✓ verified');
-    expect(await page().locator('.facts').innerText()).toMatch(/Fernet time\s+2026-11-23 13:12:11 UTC/);
+    const fernetTime = page().locator('.facts time').first();
+    expect(await fernetTime.getAttribute('datetime')).toBe('2026-11-23T13:12:11.000Z');
     await screenshot(page(), 'e2e-loomio-11-file-preview');
   });
 

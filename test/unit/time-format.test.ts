@@ -35,6 +35,11 @@ describe('splitTimestamps', () => {
     expect(pieces.map((p) => ('iso' in p ? p.raw : p.text)).join('')).toBe(text);
   });
 
+  it('reads "YYYY-MM-DD HH:MM:SS UTC" (as the Loomio preview writes) as UTC, the zone word included', () => {
+    const pieces = splitTimestamps('Fernet time 2026-11-23 13:12:11 UTC, mtime later');
+    expect(pieces).toEqual([{ text: 'Fernet time ' }, { iso: '2026-11-23T13:12:11.000Z', raw: '2026-11-23 13:12:11 UTC' }, { text: ', mtime later' }]);
+  });
+
   it('leaves text without a timestamp, and date-only or version-like numbers, alone', () => {
     for (const text of ['no time here', 'the 2025-11-02 daily file', 'version 2024.05.01', 'pg_dump 16.4', '']) {
       expect(splitTimestamps(text)).toEqual([{ text }]);

@@ -60,7 +60,7 @@ const COPY: Record<ErrorCode, CodeCopy> = {
   HTTP_RATE_LIMITED: { fallback: 'The server asks Lifeboat to slow down: try again in a few minutes.', action: null },
   HTTP_AUTH_FAILED: { fallback: 'The server refused the login.', action: { label: 'Edit the installation', href: FLEET } },
   VAULT_NOT_INITIALIZED: { fallback: 'There is no vault yet.', fixed: true, action: { label: 'Set up the vault', href: VAULT } },
-  VAULT_WRONG_PASSWORD: { fallback: 'That password does not open the vault: check the recovery kit.', fixed: true, action: unlockVault },
+  VAULT_WRONG_PASSWORD: { fallback: 'That password does not open the vault: check the recovery kit.', action: unlockVault },
   VAULT_NOT_A_REPOSITORY: { fallback: 'The vault location does not hold a vault.', action: { label: 'Open Vault', href: VAULT } },
   VAULT_UNSUPPORTED_VERSION: { fallback: 'The vault was written by a newer version.', action: { label: 'Open Vault', href: VAULT } },
   VAULT_CORRUPT: { fallback: 'The vault is damaged.', action: { label: 'Check the vault', href: VAULT } },

@@ -42,13 +42,13 @@ export function formatTime(iso: string): string {
 
 /**
  * An ISO 8601 timestamp inside free text (a check's detail, a fact an archive carries): a date, a
- * time to the minute or finer, any fraction of a second (nanoseconds too), and a zone or none.
+ * time to the minute or finer, any fraction of a second (nanoseconds too), and a zone (or " UTC") or none.
  */
-export const ISO_TIMESTAMP = /\b\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}(?::\d{2}(?:[.,]\d+)?)?(?:Z|[+-]\d{2}:?\d{2})?(?![\d:.])/g;
+export const ISO_TIMESTAMP = /\b\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}(?::\d{2}(?:[.,]\d+)?)?(?:Z| UTC\b|[+-]\d{2}:?\d{2})?(?![\d:.])/g;
 
 /** JavaScript's Date reads milliseconds only: a longer fraction (nanoseconds) is cut to three digits. */
 function parseIso(text: string): number {
-  const normalised = text.replace(' ', 'T').replace(',', '.').replace(/(\.\d{3})\d+/, '$1');
+  const normalised = text.replace(' UTC', 'Z').replace(' ', 'T').replace(',', '.').replace(/(\.\d{3})\d+/, '$1');
   return new Date(normalised).getTime();
 }
 
