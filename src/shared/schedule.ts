@@ -127,6 +127,8 @@ export interface FleetState {
   overdue: number;
   failing: number;
   unknown: number;
+  /** Installations whose backups are not late yet but that cannot be reached now (offline, refused, key changed). */
+  unreachable: number;
   /** "All fresh", "2 due", "1 overdue or failing": for the header, the page title, the tray. */
   summary: string;
   level: 'ok' | 'due' | 'alarm';

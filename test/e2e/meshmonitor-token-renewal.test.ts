@@ -40,6 +40,9 @@ describe('a restore that deleted the API token', () => {
     const renew = row.getByRole('button', { name: `Store a new API token for ${NAME}` });
     await renew.waitFor();
     await row.getByText("The restore removed Lifeboat's API token: store a new one.").waitFor();
+    // The header and the page title do not say "All fresh" while this row cannot be reached.
+    await e2e.page.getByRole('status', { name: /^Fleet: .*1 not reachable$/ }).waitFor();
+    await expect(e2e.page.title()).resolves.toMatch(/1 not reachable — Lifeboat$/);
     await screenshot(e2e.page, 'e2e-token-renew-row');
     // The token Lifeboat holds really is dead now: MeshMonitor's restore wiped api_tokens.
     expect(e2e.fleet.meshmonitor.rows('api_tokens').filter((t) => t.is_active === 1)).toHaveLength(0);
@@ -64,6 +67,7 @@ describe('a restore that deleted the API token', () => {
     await row.getByText('Never backed up', { exact: false }).waitFor();
     await expect(row.getByText('Last error').count()).resolves.toBe(0);
     await row.getByRole('button', { name: `Pull newest backup of ${NAME}` }).waitFor();
+    await e2e.page.getByRole('status', { name: /^Fleet: (?!.*not reachable)/ }).waitFor();
     await screenshot(e2e.page, 'e2e-token-renew-tested');
   });
 });

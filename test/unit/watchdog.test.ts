@@ -4,7 +4,7 @@ import { mkdtempSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { Watchdog, assess, fleetState, type WatchInput } from '../../src/main/watchdog/watchdog';
+import { Watchdog, assess, fleetState, unreachableCount, type WatchInput } from '../../src/main/watchdog/watchdog';
 import { watchSettingsSchema, type NotificationRecord, type WatchSettings } from '../../src/shared/schedule';
 
 const HOUR = 3_600_000;
@@ -172,5 +172,20 @@ describe('fleet summary', () => {
     expect(fleetState([{ state: 'fresh' }, { state: 'unknown' }]).summary).toBe('All fresh');
     expect(fleetState([{ state: 'fresh' }, { state: 'due' }, { state: 'due' }])).toMatchObject({ summary: '2 due', level: 'due' });
     expect(fleetState([{ state: 'failing' }, { state: 'overdue' }, { state: 'due' }])).toMatchObject({ summary: '2 overdue or failing, 1 due', level: 'alarm' });
+  });
+
+  it('never says all fresh while an installation cannot be reached (a refused token, a host down, a changed key)', () => {
+    const entries = [
+      { installationId: 'a', state: 'fresh' as const },
+      { installationId: 'b', state: 'unknown' as const },
+      { installationId: 'c', state: 'failing' as const },
+      { installationId: 'd', state: 'fresh' as const },
+    ];
+    const connection: Record<string, string> = { a: 'auth-failed', b: 'offline', c: 'offline', d: 'online' };
+    // c is counted as failing already; a and b are not late but cannot be reached.
+    const unreachable = unreachableCount(entries, (id) => connection[id]);
+    expect(unreachable).toBe(2);
+    expect(fleetState(entries.filter((e) => e.state !== 'failing'), unreachable)).toMatchObject({ summary: 'All fresh, 2 not reachable', level: 'due', unreachable: 2 });
+    expect(fleetState(entries, unreachable)).toMatchObject({ summary: '1 overdue or failing, 2 not reachable', level: 'alarm' });
   });
 });

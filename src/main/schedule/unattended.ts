@@ -3,7 +3,7 @@ import { isSuccess, type JobRecord } from '../../shared/jobs';
 import type { FleetState, ScheduleOverview, WatchEntry } from '../../shared/schedule';
 import type { Core } from '../core';
 import { Notifications } from '../notify/notifications';
-import { Watchdog, fleetState, type WatchInput } from '../watchdog/watchdog';
+import { Watchdog, fleetState, unreachableCount, type WatchInput } from '../watchdog/watchdog';
 import { acquireDataDirLock, describeHolder, lockHolder, type DataDirLock } from './lock';
 import { CoreTaskExecutor } from './runs';
 import { NetworkMonitor, endpointOf } from './reachability';
@@ -133,14 +133,19 @@ export class Unattended {
   }
 
   async fleetState(): Promise<FleetState> {
-    return fleetState(await this.watchdog.entries());
+    return this.stateOf(await this.watchdog.entries());
+  }
+
+  /** The watchdog's counts with the installations that cannot be reached now. */
+  stateOf(entries: WatchEntry[]): FleetState {
+    return fleetState(entries, unreachableCount(entries, (id) => this.core.statuses.get(id)?.state));
   }
 
   /** The tray's state and menu now (the fleet evaluated, whether schedules are paused). */
   async tray(): Promise<TrayModel> {
     const [entries, config] = await Promise.all([this.evaluate(), this.store.config()]);
     const paused = pausedUntil(config, this.clock.now());
-    return trayModel(fleetState(entries), paused ? { until: paused } : null);
+    return trayModel(this.stateOf(entries), paused ? { until: paused } : null);
   }
 
   async overview(): Promise<ScheduleOverview> {

@@ -285,8 +285,19 @@ function titleOf(c: WatchChange): string {
   }
 }
 
+/** Connection states in which the next pull cannot work. */
+const UNREACHABLE_STATES: ReadonlySet<string> = new Set(['offline', 'auth-failed', 'host-key-untrusted']);
+
+/**
+ * Installations the watchdog does not count as late (their copies are fresh enough) but whose
+ * connection fails now: the header must not say "All fresh" while the Fleet row says "failing".
+ */
+export function unreachableCount(entries: Pick<WatchEntry, 'state' | 'installationId'>[], connectionOf: (installationId: string) => string | undefined): number {
+  return entries.filter((e) => e.state !== 'overdue' && e.state !== 'failing' && UNREACHABLE_STATES.has(connectionOf(e.installationId) ?? '')).length;
+}
+
 /** Counts for the header, the page title and the tray. */
-export function fleetState(entries: Pick<WatchEntry, 'state'>[]): FleetState {
+export function fleetState(entries: Pick<WatchEntry, 'state'>[], unreachable = 0): FleetState {
   const count = (s: WatchState) => entries.filter((e) => e.state === s).length;
   const fresh = count('fresh');
   const due = count('due');
@@ -294,6 +305,7 @@ export function fleetState(entries: Pick<WatchEntry, 'state'>[]): FleetState {
   const failing = count('failing');
   const unknown = count('unknown');
   const alarm = overdue + failing;
-  const summary = entries.length === 0 ? 'No installations' : alarm > 0 ? `${alarm} overdue or failing${due ? `, ${due} due` : ''}` : due > 0 ? `${due} due` : 'All fresh';
-  return { total: entries.length, fresh, due, overdue, failing, unknown, summary, level: alarm > 0 ? 'alarm' : due > 0 ? 'due' : 'ok' };
+  const late = alarm > 0 ? `${alarm} overdue or failing${due ? `, ${due} due` : ''}` : due > 0 ? `${due} due` : 'All fresh';
+  const summary = entries.length === 0 ? 'No installations' : unreachable > 0 ? `${late}, ${unreachable} not reachable` : late;
+  return { total: entries.length, fresh, due, overdue, failing, unknown, unreachable, summary, level: alarm > 0 ? 'alarm' : due > 0 || unreachable > 0 ? 'due' : 'ok' };
 }

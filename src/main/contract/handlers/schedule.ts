@@ -5,7 +5,6 @@ import type { Core } from '../../core';
 import type { HandlerMap } from '../handler-types';
 import { startPull } from '../../apps/pull-runner';
 import { compileSchedule, describeSchedule } from '../../schedule/spec';
-import { fleetState } from '../../watchdog/watchdog';
 
 /** Schedules, the watchdog and notifications. */
 export function scheduleHandlers(core: Core): HandlerMap<keyof typeof scheduleCommands> {
@@ -60,7 +59,7 @@ export function scheduleHandlers(core: Core): HandlerMap<keyof typeof scheduleCo
     },
     'watch:states': async () => {
       const entries = await u.evaluate();
-      return { entries, fleet: fleetState(entries) };
+      return { entries, fleet: u.stateOf(entries) };
     },
     'watch:acknowledge': async ({ installationId }) => {
       await u.watchdog.acknowledge(installationId);

@@ -11,7 +11,7 @@ import { useLive } from './use-live';
  * warning notifications are also shown by the browser once the operator allowed it.
  */
 export function FleetStateHeader(): ReactNode {
-  const states = useLive(() => api.call('watch:states', {}), ['watch:changed', 'fleet:changed', 'vault:changed', 'installations:changed']);
+  const states = useLive(() => api.call('watch:states', {}), ['watch:changed', 'fleet:changed', 'vault:changed', 'installations:changed', 'installation:status']);
   const history = useLive(() => api.call('notify:history', { limit: 1 }), ['notification:new', 'notification:read']);
   const [open, setOpen] = useState(false);
   const fleet = states.value?.fleet ?? null;
@@ -33,7 +33,7 @@ export function FleetStateHeader(): ReactNode {
   return (
     <div className="fleet-state-header">
       {fleet && fleet.total > 0 ? (
-        <span className={`fleet-state fleet-state-${fleet.level}`} role="status" aria-label={`Fleet: ${fleet.summary}`} title={`${fleet.fresh} fresh, ${fleet.due} due, ${fleet.overdue} overdue, ${fleet.failing} failing, ${fleet.unknown} without a cadence`}>
+        <span className={`fleet-state fleet-state-${fleet.level}`} role="status" aria-label={`Fleet: ${fleet.summary}`} title={`${fleet.fresh} fresh, ${fleet.due} due, ${fleet.overdue} overdue, ${fleet.failing} failing, ${fleet.unknown} without a cadence, ${fleet.unreachable} not reachable now`}>
           <span className="fleet-state-dot" aria-hidden="true" />
           {fleet.summary}
         </span>
