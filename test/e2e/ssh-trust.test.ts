@@ -7,6 +7,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Page } from 'playwright-core';
 import { screenshot } from '../harness/browser';
+import { expectAccessible } from '../harness/axe';
 import { useServedE2e } from '../harness/e2e-served';
 import { rowAction } from '../harness/fleet-row';
 import { startSshd, type TestSshd } from '../harness/sshd';
@@ -50,6 +51,7 @@ describe('SSH host key trust', () => {
     // The primary action has focus: Enter would trust, Esc backs out.
     expect(await e2e.page.evaluate(() => document.activeElement?.textContent)).toBe('Trust and connect');
     await screenshot(e2e.page, 'e2e-ssh-trust-dialog');
+    await expectAccessible(e2e.page, 'ssh-trust-dialog');
   });
 
   it('pins it on "Trust and connect" and goes green', async () => {
@@ -75,6 +77,7 @@ describe('SSH host key trust', () => {
     expect(await warning.getByRole('button', { name: /trust/i }).count()).toBe(0);
     expect(await row().locator('[data-state]').getAttribute('data-state')).toBe('host-key-untrusted');
     await screenshot(e2e.page, 'e2e-ssh-key-changed');
+    await expectAccessible(e2e.page, 'ssh-key-changed-dialog');
 
     // Re-pin the documented way: edit, enter the fingerprint verified on the server, save (which tests).
     await warning.getByRole('button', { name: 'Edit installation…' }).click();

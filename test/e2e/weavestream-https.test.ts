@@ -8,6 +8,7 @@
 import { describe, expect, it } from 'vitest';
 import type { Locator } from 'playwright-core';
 import { screenshot } from '../harness/browser';
+import { expectAccessible } from '../harness/axe';
 import { useFleetE2e } from '../harness/e2e-fleet';
 import { fleetRow, openRowMenu } from '../harness/fleet-row';
 
@@ -54,6 +55,7 @@ describe('Weavestream over HTTPS', () => {
     await dialog.getByRole('button', { name: 'Pull' }).click();
     await dialog.getByText(/Type the 6 digits/).waitFor();
     await screenshot(e2e.page, 'e2e-weavestream-https-code-login');
+    await expectAccessible(e2e.page, 'code-dialog');
 
     await input.fill(e2e.fleet.weavestreamHttps.code());
     await dialog.getByRole('button', { name: 'Pull' }).click();
