@@ -9,7 +9,7 @@ import { readFile, utimes, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import type { Locator } from 'playwright-core';
-import { screenshot } from '../harness/browser';
+import { screenshot, twinData } from '../harness/browser';
 import { emptiedDump } from '../harness/dump-text';
 import { makeTestHome } from '../harness/home';
 import { useServedE2e } from '../harness/e2e-served';
@@ -22,16 +22,7 @@ const e2e = useServedE2e('drills');
 let installationId: string;
 const snapshots: Record<'good' | 'broken' | 'emptied', string> = { good: '', broken: '', emptied: '' };
 
-async function callTwin<T>(name: string, input: unknown): Promise<T> {
-  const response = await fetch(`${e2e.lifeboat.origin}/api/call/${name}`, {
-    method: 'POST',
-    headers: { Authorization: `Bearer ${e2e.lifeboat.token}`, 'Content-Type': 'application/json' },
-    body: JSON.stringify(input),
-  });
-  const body = (await response.json()) as { ok: boolean; data?: T; error?: unknown };
-  if (!body.ok) throw new Error(`${name}: ${JSON.stringify(body.error)}`);
-  return body.data as T;
-}
+const callTwin = <T,>(name: string, input: unknown): Promise<T> => twinData<T>(e2e.lifeboat, name, input);
 
 async function importDump(day: number, content: string): Promise<string> {
   const file = path.join(makeTestHome('e2e-drill-dump'), 'loomio_production.sql');

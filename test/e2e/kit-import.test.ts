@@ -6,7 +6,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createInProcessClient } from '../../src/main/contract/in-process';
 import { createCore, MemorySecretStore, type Core } from '../../src/main/core';
 import { keySlot } from '../../src/main/apps/dbackup/keys';
-import { screenshot } from '../harness/browser';
+import { screenshot, twinCall, type TwinAnswer } from '../harness/browser';
 import { useServedE2e } from '../harness/e2e-served';
 import { makeTestHome } from '../harness/home';
 import { testSecret } from '../harness/secrets';
@@ -20,10 +20,7 @@ let kit: { fileName: string; text: string };
 
 const e2e = useServedE2e('kit-import');
 
-async function callTwin(name: string, input: unknown): Promise<{ ok: boolean; data?: unknown; error?: unknown }> {
-  const response = await fetch(`${e2e.lifeboat.origin}/api/call/${name}`, { method: 'POST', headers: { Authorization: `Bearer ${e2e.lifeboat.token}`, 'Content-Type': 'application/json' }, body: JSON.stringify(input) });
-  return (await response.json()) as { ok: boolean; data?: unknown };
-}
+const callTwin = (name: string, input: unknown): Promise<TwinAnswer> => twinCall(e2e.lifeboat, name, input);
 
 beforeAll(async () => {
   // Another Lifeboat made the kit: its own vault and a DBackup installation holding a profile key.

@@ -3,7 +3,7 @@
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { screenshot } from '../harness/browser';
+import { screenshot, twinCall, type TwinAnswer } from '../harness/browser';
 import { dropFiles } from '../harness/drop-files';
 import { useServedE2e } from '../harness/e2e-served';
 import { testSecret } from '../harness/secrets';
@@ -11,10 +11,7 @@ import { testSecret } from '../harness/secrets';
 const SAMPLE = path.resolve(import.meta.dirname, '..', 'fixtures', 'nojoin', 'nojoin_backup_sample.zip');
 const e2e = useServedE2e('nojoin-suggest');
 
-async function callTwin(name: string, input: unknown): Promise<{ ok: boolean; data?: unknown; error?: unknown }> {
-  const response = await fetch(`${e2e.lifeboat.origin}/api/call/${name}`, { method: 'POST', headers: { Authorization: `Bearer ${e2e.lifeboat.token}`, 'Content-Type': 'application/json' }, body: JSON.stringify(input) });
-  return (await response.json()) as { ok: boolean; data?: unknown };
-}
+const callTwin = (name: string, input: unknown): Promise<TwinAnswer> => twinCall(e2e.lifeboat, name, input);
 
 describe('Add to vault of a dropped Nojoin ZIP', () => {
   it('preselects the suggested installation and says why', async () => {

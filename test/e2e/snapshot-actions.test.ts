@@ -9,7 +9,7 @@ import { createHash } from 'node:crypto';
 import { readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { screenshot } from '../harness/browser';
+import { screenshot, twinData } from '../harness/browser';
 import { useServedE2e } from '../harness/e2e-served';
 import type { AuditEntry } from '../../src/shared/audit';
 import type { DrillResult } from '../../src/shared/drills';
@@ -21,16 +21,7 @@ const NOTE = 'plain-note.txt';
 
 const e2e = useServedE2e('snapshot-actions');
 
-async function callTwin<T>(name: string, input: unknown): Promise<T> {
-  const response = await fetch(`${e2e.lifeboat.origin}/api/call/${name}`, {
-    method: 'POST',
-    headers: { Authorization: `Bearer ${e2e.lifeboat.token}`, 'Content-Type': 'application/json' },
-    body: JSON.stringify(input),
-  });
-  const body = (await response.json()) as { ok: boolean; data?: T; error?: unknown };
-  if (!body.ok) throw new Error(`${name}: ${JSON.stringify(body.error)}`);
-  return body.data as T;
-}
+const callTwin = <T,>(name: string, input: unknown): Promise<T> => twinData<T>(e2e.lifeboat, name, input);
 
 async function importAndWait(file: string, allowUnverified: boolean): Promise<void> {
   const { jobId } = await callTwin<{ jobId: string }>('vault:import', { source: { path: file }, allowUnverified });

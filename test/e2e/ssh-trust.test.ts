@@ -6,7 +6,7 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Page } from 'playwright-core';
-import { screenshot } from '../harness/browser';
+import { screenshot, twinCall } from '../harness/browser';
 import { expectAccessible } from '../harness/axe';
 import { useServedE2e } from '../harness/e2e-served';
 import { rowAction } from '../harness/fleet-row';
@@ -95,11 +95,4 @@ describe('SSH host key trust', () => {
   });
 });
 
-async function call(name: string, input: unknown): Promise<unknown> {
-  const response = await fetch(`${e2e.lifeboat.origin}/api/call/${name}`, {
-    method: 'POST',
-    headers: { Authorization: `Bearer ${e2e.lifeboat.token}`, 'Content-Type': 'application/json' },
-    body: JSON.stringify(input),
-  });
-  return response.json();
-}
+const call = (name: string, input: unknown): Promise<unknown> => twinCall(e2e.lifeboat, name, input);

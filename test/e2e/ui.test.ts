@@ -10,7 +10,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Page } from 'playwright-core';
-import { screenshot, startLifeboat, type ServedLifeboat } from '../harness/browser';
+import { screenshot, startLifeboat, type ServedLifeboat, twinCall } from '../harness/browser';
 import { useServedE2e } from '../harness/e2e-served';
 import { rowAction } from '../harness/fleet-row';
 import { testSecret } from '../harness/secrets';
@@ -333,11 +333,4 @@ describe('without a keychain', () => {
   });
 });
 
-async function callTwin(name: string, input: unknown, target: ServedLifeboat = e2e.lifeboat): Promise<unknown> {
-  const response = await fetch(`${target.origin}/api/call/${name}`, {
-    method: 'POST',
-    headers: { Authorization: `Bearer ${target.token}`, 'Content-Type': 'application/json' },
-    body: JSON.stringify(input),
-  });
-  return response.json();
-}
+const callTwin = (name: string, input: unknown, target: ServedLifeboat = e2e.lifeboat): Promise<unknown> => twinCall(target, name, input);

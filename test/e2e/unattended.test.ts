@@ -9,7 +9,7 @@ import type { AddressInfo } from 'node:net';
 import { readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { screenshot } from '../harness/browser';
+import { screenshot, twinData } from '../harness/browser';
 import { useServedE2e } from '../harness/e2e-served';
 import { rowAction } from '../harness/fleet-row';
 import { trayModel } from '../../src/main/schedule/tray';
@@ -22,16 +22,7 @@ let receiverUrl: string;
 const received: { path: string; title: string | undefined; body: string }[] = [];
 let installationId: string;
 
-async function call<T>(name: string, input: unknown): Promise<T> {
-  const response = await fetch(`${e2e.lifeboat.origin}/api/call/${name}`, {
-    method: 'POST',
-    headers: { Authorization: `Bearer ${e2e.lifeboat.token}`, 'content-type': 'application/json' },
-    body: JSON.stringify(input),
-  });
-  const result = (await response.json()) as { ok: boolean; data: T; error?: unknown };
-  if (!result.ok) throw new Error(JSON.stringify(result.error));
-  return result.data;
-}
+const call = <T,>(name: string, input: unknown): Promise<T> => twinData<T>(e2e.lifeboat, name, input);
 
 beforeAll(async () => {
   receiver = http.createServer((req, res) => {

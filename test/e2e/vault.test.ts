@@ -8,7 +8,7 @@ import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import type { BrowserContext, FileChooser, Page } from 'playwright-core';
-import { screenshot, startLifeboat, type ServedLifeboat } from '../harness/browser';
+import { screenshot, startLifeboat, type ServedLifeboat, twinCall, type TwinAnswer } from '../harness/browser';
 import { dropFiles } from '../harness/drop-files';
 import { useServedE2e } from '../harness/e2e-served';
 
@@ -18,14 +18,7 @@ const BIG_BYTES = 96 * 1024 * 1024;
 
 let vaultId: string;
 
-async function callTwin(name: string, input: unknown, target: ServedLifeboat = e2e.lifeboat): Promise<{ ok: boolean; data?: unknown; error?: unknown }> {
-  const response = await fetch(`${target.origin}/api/call/${name}`, {
-    method: 'POST',
-    headers: { Authorization: `Bearer ${target.token}`, 'Content-Type': 'application/json' },
-    body: JSON.stringify(input),
-  });
-  return (await response.json()) as { ok: boolean; data?: unknown };
-}
+const callTwin = (name: string, input: unknown, target: ServedLifeboat = e2e.lifeboat): Promise<TwinAnswer> => twinCall(target, name, input);
 
 const timelineItems = (p: Page) => p.locator('.timeline-button');
 

@@ -202,3 +202,27 @@ export function started<T>(value: T | undefined, what: string): T {
   if (value === undefined) throw new Error(`The e2e ${what} is not started yet (use it inside a test).`);
   return value;
 }
+
+/** What a served Lifeboat's HTTP API answers to one contract call. */
+export interface TwinAnswer<T = unknown> {
+  ok: boolean;
+  data?: T;
+  error?: unknown;
+}
+
+/** One contract call to a served Lifeboat over its HTTP API, as the page makes it: the raw answer. */
+export async function twinCall<T = unknown>(target: ServedLifeboat, name: string, input: unknown): Promise<TwinAnswer<T>> {
+  const response = await fetch(`${target.origin}/api/call/${name}`, {
+    method: 'POST',
+    headers: { Authorization: `Bearer ${target.token}`, 'Content-Type': 'application/json' },
+    body: JSON.stringify(input),
+  });
+  return (await response.json()) as TwinAnswer<T>;
+}
+
+/** The same call's data; a refusal throws, naming the command and the error. */
+export async function twinData<T>(target: ServedLifeboat, name: string, input: unknown): Promise<T> {
+  const answer = await twinCall<T>(target, name, input);
+  if (!answer.ok) throw new Error(`${name}: ${JSON.stringify(answer.error)}`);
+  return answer.data as T;
+}

@@ -9,7 +9,7 @@
 import { createDecipheriv, type DecipherGCM } from 'node:crypto';
 import { Transform, type TransformCallback } from 'node:stream';
 import { LifeboatError } from '../../../shared/errors';
-import { corruptError, wrongKeyError, type KeyRef } from './errors';
+import { finishDecipher, wrongKeyError, type KeyRef } from './errors';
 import { HEAD_BYTES, judgeHead, type HeadVerdict, type PayloadCompression } from './head';
 
 /** The key, IV and tag of one whole-file backup. */
@@ -88,18 +88,16 @@ export class WholeFileDecipher extends Transform {
       const failure = this.judge();
       if (failure) return done(failure);
     }
-    let rest: Buffer;
-    try {
-      rest = this.decipher.final();
-    } catch {
+    const end = finishDecipher(this.decipher, this.verdict, this.options, {
+      wrongKey: (what) => `the authentication tag does not match and the plaintext is ${what}`,
+      corrupt: (what) => `the AES-GCM authentication tag does not match (the file was changed or cut after it was written, or its sidecar belongs to another file); the plaintext began as ${what ?? 'nothing'}`,
+    });
+    if ('error' in end) {
       this.authenticated = false;
-      const verdict = this.verdict as HeadVerdict | null;
-      return done(verdict?.plausible === false
-        ? wrongKeyError(this.options.label, `the authentication tag does not match and the plaintext is ${verdict.what}`, this.options.keyRef)
-        : corruptError(this.options.label, `the AES-GCM authentication tag does not match (the file was changed or cut after it was written, or its sidecar belongs to another file); the plaintext began as ${verdict?.what ?? 'nothing'}`));
+      return done(end.error);
     }
     this.authenticated = true;
-    done(null, rest);
+    done(null, end.rest);
   }
 
   /** Judges the head; a wrong key is reported at once when the compression makes it certain. */

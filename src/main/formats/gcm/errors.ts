@@ -1,3 +1,4 @@
+import type { DecipherGCM } from 'node:crypto';
 /**
  * The typed failures of reading an encrypted, compressed backup. DBackup tells a wrong key from a
  * damaged file by what the first KiB of plaintext looks like (a GCM tag is only checked at the
@@ -49,4 +50,30 @@ export function badCompressionError(label: string, kind: string, cause: unknown)
     details: { reason: 'bad-compression' satisfies PayloadFailure },
     cause,
   });
+}
+
+/** What a tag mismatch is called, given what the head decrypted to (see `HeadVerdict`). */
+export interface TagMismatchWords {
+  /** When the head already looked like no plaintext this file could have: the key is wrong. */
+  wrongKey: (what: string) => string;
+  corrupt: (what: string | null) => string;
+}
+
+/**
+ * Ends a GCM decipher: the last plaintext, or the typed error a tag mismatch means — "wrong key"
+ * when the head was implausible, else "corrupt".
+ */
+export function finishDecipher(
+  decipher: DecipherGCM,
+  verdict: { plausible: boolean; what: string } | null,
+  options: { label: string; keyRef?: KeyRef },
+  words: TagMismatchWords,
+): { rest: Buffer } | { error: LifeboatError } {
+  try {
+    return { rest: decipher.final() };
+  } catch {
+    return {
+      error: verdict?.plausible === false ? wrongKeyError(options.label, words.wrongKey(verdict.what), options.keyRef) : corruptError(options.label, words.corrupt(verdict?.what ?? null)),
+    };
+  }
 }

@@ -11,7 +11,7 @@ import { Transform, type TransformCallback } from 'node:stream';
 import { gunzipSync } from 'node:zlib';
 import { z } from 'zod';
 import { LifeboatError } from '../../../shared/errors';
-import { badCompressionError, bombError, corruptError, wrongKeyError, type KeyRef } from './errors';
+import { badCompressionError, bombError, corruptError, finishDecipher, wrongKeyError, type KeyRef } from './errors';
 import { HEAD_BYTES, judgeHead, type HeadVerdict, type PayloadCompression } from './head';
 
 const hex = (bytes: number) => z.string().regex(new RegExp(`^[0-9a-fA-F]{${bytes * 2}}$`), `${bytes * 2} hex digits (${bytes} bytes)`);
@@ -131,18 +131,16 @@ export class SealedEntryDecipher extends Transform {
     }
     if (this.verdict === null) this.judge();
     this.decipher.setAuthTag(this.tail);
-    let rest: Buffer;
-    try {
-      rest = this.decipher.final();
-    } catch {
+    const end = finishDecipher(this.decipher, this.verdict, this.options, {
+      wrongKey: (what) => `the sealed entry decrypts to ${what}`,
+      corrupt: () => 'the authentication tag of the sealed entry does not match',
+    });
+    if ('error' in end) {
       this.authenticated = false;
-      const verdict = this.verdict as HeadVerdict | null;
-      return done(verdict && !verdict.plausible
-        ? wrongKeyError(this.options.label, `the sealed entry decrypts to ${verdict.what}`, this.options.keyRef)
-        : corruptError(this.options.label, 'the authentication tag of the sealed entry does not match'));
+      return done(end.error);
     }
     this.authenticated = true;
-    done(null, rest);
+    done(null, end.rest);
   }
 
   private judge(): void {
