@@ -41,7 +41,7 @@ export function writeFleetError(loadError: ErrorPayload): void {
 /** A full snapshot: drops statuses of removed installations, but never undoes a newer event. */
 export function writeStatuses(list: InstallationStatus[]): void {
   setState((s) => {
-    const statuses = Object.fromEntries(list.map((st) => [st.installationId, laterStatus(s.fleet.statuses[st.installationId], st)]));
+    const statuses = Object.fromEntries(list.map((st) => [st.installationId, listedStatus(s.fleet.statuses[st.installationId], st)]));
     return { fleet: { ...s.fleet, statuses } };
   });
 }
@@ -57,6 +57,16 @@ export function writeStatus(status: InstallationStatus): void {
 function laterStatus(current: InstallationStatus | undefined, incoming: InstallationStatus): InstallationStatus {
   if (current?.checkedAt && incoming.checkedAt && current.checkedAt > incoming.checkedAt) return current;
   return incoming;
+}
+
+/**
+ * A list answer may have been read before a status event that already arrived: one never checked
+ * (no `checkedAt`) does not replace a checked one. (An event without `checkedAt` still does: the core
+ * sends one when a new secret makes the last check void.)
+ */
+function listedStatus(current: InstallationStatus | undefined, listed: InstallationStatus): InstallationStatus {
+  if (current?.checkedAt && !listed.checkedAt) return current;
+  return laterStatus(current, listed);
 }
 
 /** The whole fleet overview (it is always read whole). */
