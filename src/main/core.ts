@@ -104,9 +104,15 @@ export async function createCore(options: CoreOptions = {}): Promise<Core> {
   await jobs.loadHistory();
   const settings = new SettingsFile(home.settingsFile);
   const apps = options.apps ?? new AppRegistry();
-  if (options.secretStore) return new LifeboatCore(home, events, jobs, settings, options.secretStore, null, apps, options.clock);
-  const { store, keychainProblem } = await openSecretStore({ askEveryTime: (await settings.read()).askEveryTime });
-  return new LifeboatCore(home, events, jobs, settings, store, keychainProblem, apps, options.clock);
+  let core: LifeboatCore;
+  if (options.secretStore) core = new LifeboatCore(home, events, jobs, settings, options.secretStore, null, apps, options.clock);
+  else {
+    const { store, keychainProblem } = await openSecretStore({ askEveryTime: (await settings.read()).askEveryTime });
+    core = new LifeboatCore(home, events, jobs, settings, store, keychainProblem, apps, options.clock);
+  }
+  // A restore journal left by a process that died: record the restore as interrupted (once).
+  await core.restores.recoverInterrupted();
+  return core;
 }
 
 /** The services of one core, wired to each other; services that need the core get `this`. */

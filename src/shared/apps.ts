@@ -259,7 +259,48 @@ export interface RestorePlan {
  * How a restore ended: `verified` (every check passed), `unverified` (restored, but a check could
  * not run), `verification-failed`, `failed` (the restore itself failed), `cancelled`.
  */
-export type RestoreOutcome = 'verified' | 'unverified' | 'verification-failed' | 'failed' | 'cancelled';
+export type RestoreOutcome = 'verified' | 'unverified' | 'verification-failed' | 'failed' | 'cancelled' | 'interrupted';
+
+/** The steps of a restore its journal records: the plan (changes nothing), the safety pull, the restore itself, its verification. */
+export type RestorePhase = 'plan' | 'safety-pull' | 'restoring' | 'verifying';
+
+/**
+ * What an interrupted restore left the target in: `unchanged` (stopped before its point of no
+ * return), `partial` (stopped after it, while restoring: partly restored, state unknown),
+ * `restored-unverified` (the restore step ended, its verification did not).
+ */
+export type InterruptedTargetState = 'unchanged' | 'partial' | 'restored-unverified';
+
+/**
+ * A restore whose process ended while it ran (killed, crashed, power lost), found in the restore
+ * journal at the next start; it stays until the operator acknowledges it.
+ */
+export interface InterruptedRestore {
+  /** The id of the restore's job (the plan's job while it was planning). */
+  restoreId: string;
+  planId: string | null;
+  installationId: string;
+  installationName: string;
+  app: AppKind;
+  /** The archive it restored: a snapshot's label or a file name. */
+  sourceLabel: string;
+  snapshotId: string | null;
+  mode: string;
+  /** The phase it was in when it stopped. */
+  phase: RestorePhase;
+  pointOfNoReturnPassed: boolean;
+  /** The snapshot of the target taken just before, when the safety pull had finished. */
+  safetySnapshotId: string | null;
+  startedAt: string;
+  /** When it entered the phase it stopped in. */
+  phaseStartedAt: string;
+  /** When a start of Lifeboat found it. */
+  detectedAt: string;
+  targetState: InterruptedTargetState;
+  /** One sentence each: what was interrupted, and what state the target is in with what to do. */
+  summary: string;
+  advice: string;
+}
 
 export interface RestoreReport {
   planId: string;

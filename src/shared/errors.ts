@@ -56,6 +56,8 @@ export const ERROR_CODES = [
   'KEY_REQUIRED',
   /** A restore ran, but its verification found the target differs from the archive. */
   'RESTORE_VERIFY_FAILED',
+  /** A restore's process ended while it ran (killed, crashed); `details` say in which phase and what state the target is in. */
+  'RESTORE_INTERRUPTED',
   /** A restore drill cannot run here (no PostgreSQL on this machine, an app Lifeboat cannot drill). */
   'DRILL_UNAVAILABLE',
   /** A restore drill ran and the archive did not restore; the stored result names what failed. */

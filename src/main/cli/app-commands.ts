@@ -257,6 +257,7 @@ const OUTCOME_WORDS: Record<RestoreReport['outcome'], string> = {
   'verification-failed': 'Restored, but the VERIFICATION FAILED',
   failed: 'The restore FAILED',
   cancelled: 'The restore was cancelled',
+  interrupted: 'The restore was INTERRUPTED before it ended',
 };
 
 function describeReport(r: RestoreReport): string {

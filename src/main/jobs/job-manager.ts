@@ -155,6 +155,21 @@ export class JobManager {
     if (this.history.length > FINISHED_JOBS_KEPT) this.history.splice(0, this.history.length - FINISHED_JOBS_KEPT);
   }
 
+  /**
+   * Adds the record of a job that ended without this manager seeing it end (a restore whose
+   * process was killed, found in the restore journal at the next start) to the history, once.
+   */
+  async recordFinished(record: JobRecord): Promise<void> {
+    this.syncFromDisk();
+    if (this.known.has(record.id) || this.jobs.has(record.id)) return;
+    this.known.add(record.id);
+    this.history.push(structuredClone(record));
+    this.history.sort((a, b) => a.createdAt.localeCompare(b.createdAt));
+    if (this.history.length > FINISHED_JOBS_KEPT) this.history.splice(0, this.history.length - FINISHED_JOBS_KEPT);
+    if (this.historyFile) await appendFile(this.historyFile, `${historyLine(record)}\n`, { mode: 0o600 });
+    this.events.emit('job:update', structuredClone(record));
+  }
+
   /** Queues a job and returns its record at once; `wait(id)` resolves when it ends. */
   start<T>(spec: JobSpec, run: Runner<T>): JobRecord {
     const id = randomUUID();

@@ -2,7 +2,7 @@ import { mkdir, readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { randomUUID } from 'node:crypto';
 import { LifeboatError, toErrorPayload } from '../../shared/errors';
-import type { ArchiveSourceRef, PreflightCheck, PreviewReport, RestoreMode, RestorePlan, RestoreReport } from '../../shared/apps';
+import type { ArchiveSourceRef, InterruptedRestore, PreflightCheck, PreviewReport, RestoreMode, RestorePlan, RestoreReport } from '../../shared/apps';
 import type { Core } from '../core';
 import type { JobContext } from '../jobs/job-manager';
 import { writeFileAtomic } from '../fs/atomic-write';
@@ -14,6 +14,7 @@ import type { Installation } from '../../shared/installations';
 import { previewArchive } from '../apps/preview';
 import { runSafetyPull } from '../apps/pull-runner';
 import type { RestorePlanDraft } from '../apps/adapter';
+import { RestoreJournal, toInterrupted, type JournalEntry } from './restore-journal';
 
 const EMPTY_DRAFT: RestorePlanDraft = { preflight: [], changes: [], steps: [], pointOfNoReturn: '' };
 
@@ -43,7 +44,12 @@ export interface StartInput {
 export class RestoreService {
   private readonly plans = new Map<string, { plan: RestorePlan; preview: PreviewReport; origin: ArchiveOrigin }>();
 
-  constructor(private readonly core: Core) {}
+  /** One file per running restore; what is left of it at a start is a restore that was interrupted. */
+  private readonly journal: RestoreJournal;
+
+  constructor(private readonly core: Core) {
+    this.journal = new RestoreJournal(path.join(this.reportsDir, 'journal'));
+  }
 
   private get reportsDir(): string {
     return path.join(this.core.home.root, 'restores');
@@ -53,8 +59,18 @@ export class RestoreService {
   async plan(input: PlanInput, ctx: JobContext): Promise<RestorePlan> {
     const core = this.core;
     const installation = await core.registry.get(input.installationId);
-    const module = core.apps.get(installation.app);
     const opened = await openArchive(core, input.source);
+    const entry = this.journal.begin({ restoreId: ctx.jobId, planId: null, installationId: installation.id, installationName: installation.name, app: installation.app, sourceLabel: opened.label, snapshotId: opened.snapshotId, mode: input.mode, phase: 'plan' });
+    try {
+      return await this.planOpened(input, ctx, installation, opened);
+    } finally {
+      this.journal.end(entry);
+    }
+  }
+
+  private async planOpened(input: PlanInput, ctx: JobContext, installation: Installation, opened: Awaited<ReturnType<typeof openArchive>>): Promise<RestorePlan> {
+    const core = this.core;
+    const module = core.apps.get(installation.app);
     const options = module.capabilities(installation).restoreOptions;
     const scope = options.scopes.find((s) => s.id === input.mode);
     if (!module.restore || !scope) {
@@ -176,6 +192,8 @@ export class RestoreService {
       report.log.push(line);
       ctx.log(line);
     };
+    const savesFirst = !plan.nothingToSave && !input.skipSafetyPull;
+    const entry = this.journal.begin({ restoreId: ctx.jobId, planId: plan.id, installationId: installation.id, installationName: installation.name, app: installation.app, sourceLabel: plan.sourceLabel, snapshotId: 'snapshotId' in plan.source ? plan.source.snapshotId : null, mode: plan.mode, phase: savesFirst ? 'safety-pull' : 'restoring' });
     try {
       if (plan.nothingToSave) {
         report.safetyPullSkipped = plan.nothingToSave;
@@ -188,6 +206,7 @@ export class RestoreService {
         ctx.progress({ phase: 'safety pull: backing up the target first', bytes: 0, total: null });
         const pulled = await runSafetyPull(core, installation, ctx);
         report.safetySnapshotId = pulled.snapshotId;
+        this.journal.update(entry, { safetySnapshotId: pulled.snapshotId, phase: 'restoring' });
         log(`safety snapshot ${pulled.snapshotId.slice(0, 8)} holds the state before the restore`);
       }
       ctx.throwIfCancelled();
@@ -195,7 +214,13 @@ export class RestoreService {
       ctx.progress({ phase: 'restoring', bytes: 0, total: opened.access.size });
       const actx = createAdapterContext(core, installation, ctx);
       try {
-        await restore.run({ ...actx, passPointOfNoReturn: (what: string) => ctx.passPointOfNoReturn(what) }, { plan, archive: opened.access, preview, origin });
+        const passPointOfNoReturn = (what: string) => {
+          // On disk before the module goes on to change the target.
+          this.journal.update(entry, { pointOfNoReturnPassed: true });
+          ctx.passPointOfNoReturn(what);
+        };
+        await restore.run({ ...actx, passPointOfNoReturn }, { plan, archive: opened.access, preview, origin });
+        this.journal.update(entry, { phase: 'verifying' });
         log('restore finished; verifying');
         ctx.progress({ phase: 'verifying', bytes: 0, total: null });
         report.checks = await restore.verify(actx, { plan, archive: opened.access, preview, origin });
@@ -214,18 +239,83 @@ export class RestoreService {
       throw error;
     } finally {
       report.finishedAt = new Date().toISOString();
-      await this.saveReport(report);
+      try {
+        await this.saveReport(report);
+        await core.audit.record({
+          action: 'restore',
+          outcome: report.outcome === 'verified' ? 'succeeded' : report.outcome === 'unverified' ? 'succeeded-with-warnings' : report.outcome === 'cancelled' ? 'cancelled' : 'failed',
+          installationId: installation.id,
+          installationName: installation.name,
+          snapshotId: 'snapshotId' in plan.source ? plan.source.snapshotId : undefined,
+          mode: plan.mode,
+          jobId: ctx.jobId,
+          detail: `${plan.sourceLabel}${plan.selection.length ? `; tables ${plan.selection.join(', ')}` : ''}`,
+        });
+      } finally {
+        this.journal.end(entry);
+      }
+    }
+  }
+
+  /**
+   * At start: every journal a dead process left is a restore that was interrupted. Each gets, once,
+   * a job record that failed with RESTORE_INTERRUPTED (its report's outcome `interrupted`) and an
+   * audit entry; it stays listed (`interrupted()`) until the operator acknowledges it.
+   */
+  async recoverInterrupted(): Promise<void> {
+    for (const entry of this.journal.interrupted()) {
+      if (entry.detectedAt !== undefined) continue;
+      this.journal.markDetected(entry);
+      await this.recordInterruption(entry, toInterrupted(entry));
+    }
+  }
+
+  private async recordInterruption(entry: JournalEntry, found: InterruptedRestore): Promise<void> {
+    const core = this.core;
+    const planning = entry.phase === 'plan';
+    const report: RestoreReport | null = planning || entry.planId === null
+      ? null
+      : { planId: entry.planId, installationId: entry.installationId, ok: false, outcome: 'interrupted', followUps: [found.advice], safetySnapshotId: entry.safetySnapshotId, safetyPullSkipped: null, checks: [], startedAt: entry.startedAt, finishedAt: found.detectedAt, log: [found.summary, found.advice] };
+    if (report) await this.saveReport(report);
+    await core.jobs.recordFinished({
+      id: entry.restoreId,
+      kind: 'restore',
+      title: planning ? `Plan a restore of ${entry.installationName}` : `Restore ${entry.installationName} (${entry.mode})`,
+      installationId: entry.installationId,
+      status: 'failed',
+      progress: { phase: 'interrupted', bytes: 0, total: null, rate: null, etaSeconds: null },
+      cancellable: false,
+      createdAt: entry.startedAt,
+      startedAt: entry.startedAt,
+      finishedAt: found.detectedAt,
+      error: { code: 'RESTORE_INTERRUPTED', message: `${found.summary} ${found.advice}`, details: { phase: entry.phase, targetState: found.targetState, pointOfNoReturnPassed: entry.pointOfNoReturnPassed, safetySnapshotId: entry.safetySnapshotId } },
+      warnings: [],
+      result: report,
+      log: [`${entry.phaseStartedAt} phase: ${entry.phase}`, `${found.detectedAt} found interrupted at start: ${found.summary}`],
+    });
+    if (!planning) {
       await core.audit.record({
         action: 'restore',
-        outcome: report.outcome === 'verified' ? 'succeeded' : report.outcome === 'unverified' ? 'succeeded-with-warnings' : report.outcome === 'cancelled' ? 'cancelled' : 'failed',
-        installationId: installation.id,
-        installationName: installation.name,
-        snapshotId: 'snapshotId' in plan.source ? plan.source.snapshotId : undefined,
-        mode: plan.mode,
-        jobId: ctx.jobId,
-        detail: `${plan.sourceLabel}${plan.selection.length ? `; tables ${plan.selection.join(', ')}` : ''}`,
+        outcome: 'failed',
+        installationId: entry.installationId,
+        installationName: entry.installationName,
+        snapshotId: entry.snapshotId ?? undefined,
+        mode: entry.mode,
+        jobId: entry.restoreId,
+        detail: `${entry.sourceLabel}; interrupted in phase ${entry.phase}, target ${found.targetState}`,
       });
     }
+  }
+
+  /** Restores that were interrupted and not yet acknowledged, oldest first. */
+  interrupted(): InterruptedRestore[] {
+    return this.journal.interrupted().filter((e) => e.detectedAt !== undefined).map(toInterrupted);
+  }
+
+  /** The operator has read it: its journal goes (the job record and audit entry stay). */
+  acknowledgeInterrupted(restoreId: string): InterruptedRestore[] {
+    if (!this.journal.acknowledge(restoreId)) throw new LifeboatError('NOT_FOUND', `No interrupted restore with id ${restoreId}.`);
+    return this.interrupted();
   }
 
   /**

@@ -76,6 +76,7 @@ const COPY: Record<ErrorCode, CodeCopy> = {
   CODE_REQUIRED: { fallback: 'This step needs your one-time code.', action: null },
   KEY_REQUIRED: { fallback: 'The backup is encrypted with a key Lifeboat does not hold: import the key.', action: null },
   RESTORE_VERIFY_FAILED: { fallback: 'The restore ran, but the target differs from the backup.', action: { label: 'See Activity', href: ACTIVITY } },
+  RESTORE_INTERRUPTED: { fallback: 'A restore was interrupted before it ended: see what state the target is in.', action: { label: 'See Activity', href: ACTIVITY } },
   DRILL_UNAVAILABLE: { fallback: 'A restore drill cannot run on this machine.', action: null },
   DRILL_FAILED: { fallback: 'The restore drill failed: the backup did not restore.', action: { label: 'See Activity', href: ACTIVITY } },
   DRILL_REFUSED: { fallback: 'The restore drill was not started: the server has too little free space for a scratch database, or drills there are not allowed.', action: { label: 'Open the fleet', href: FLEET } },

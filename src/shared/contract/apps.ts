@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { command, returns } from './define';
-import type { AppModuleInfo, FilePairing, KeyFileImport, FleetEntry, QuarantineEntry, RemoteBackup, RestoreReport } from '../apps';
+import type { AppModuleInfo, FilePairing, KeyFileImport, FleetEntry, InterruptedRestore, QuarantineEntry, RemoteBackup, RestoreReport } from '../apps';
 import { secretPurposeSchema } from '../installations';
 import { archiveSourceSchema } from './vault';
 
@@ -114,4 +114,14 @@ export const appCommands = {
     output: returns<{ jobId: string }>(),
   }),
   'restore:report': command({ summary: 'The stored report of a restore.', input: z.object({ planId: z.string().uuid() }).strict(), output: returns<RestoreReport>() }),
+  'restore:interrupted': command({
+    summary: 'Restores whose process ended while they ran (found in the restore journal at start): the phase, the state of the target and its safety snapshot; listed until acknowledged.',
+    input: z.object({}).strict(),
+    output: returns<InterruptedRestore[]>(),
+  }),
+  'restore:acknowledge-interrupted': command({
+    summary: 'The operator has read an interrupted restore: clear its journal (its job record stays). Returns the ones left.',
+    input: z.object({ restoreId: z.string().uuid() }).strict(),
+    output: returns<InterruptedRestore[]>(),
+  }),
 };

@@ -78,5 +78,7 @@ export function appHandlers(core: Core): HandlerMap<keyof typeof appCommands> {
     },
     'restore:start': async (input) => core.restores.start(input),
     'restore:report': async ({ planId }) => core.restores.report(planId),
+    'restore:interrupted': async () => core.restores.interrupted(),
+    'restore:acknowledge-interrupted': async ({ restoreId }) => core.restores.acknowledgeInterrupted(restoreId),
   };
 }

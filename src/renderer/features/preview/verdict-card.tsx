@@ -125,6 +125,7 @@ const RESTORE_HEADLINE: Record<RestoreReport['outcome'], (name: string) => strin
   'verification-failed': (name) => `Restored into ${name}, but verification failed`,
   failed: (name) => `The restore of ${name} failed`,
   cancelled: (name) => `The restore of ${name} was cancelled`,
+  interrupted: (name) => `The restore of ${name} was interrupted before it ended`,
 };
 
 /** A restore report's verdict: how it ended, what the checks say, the way back, what is left to do. */

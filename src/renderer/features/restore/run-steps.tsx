@@ -23,6 +23,7 @@ const OUTCOME_LOOK: Record<RestoreReport['outcome'], { tone: PillTone; label: st
   'verification-failed': { tone: 'danger', label: '✗ restored, verification failed' },
   failed: { tone: 'danger', label: '✗ restore failed' },
   cancelled: { tone: 'warn', label: 'cancelled' },
+  interrupted: { tone: 'danger', label: '✗ restore interrupted' },
 };
 
 /** Step 5: the target is backed up first; skipping that takes a stated reason (it is audited). */
