@@ -2,7 +2,7 @@ import path from 'node:path';
 import { createInterface } from 'node:readline/promises';
 import type { Command } from 'commander';
 import { LifeboatError } from '../../shared/errors';
-import type { KeyFileImport, PreviewReport, RestorePlan, RestoreReport } from '../../shared/apps';
+import type { InterruptedRestore, KeyFileImport, PreviewReport, RestorePlan, RestoreReport } from '../../shared/apps';
 import { createInProcessClient } from '../contract/in-process';
 import type { CliContext } from './extra-commands';
 import { followJob } from './jobs';
@@ -173,7 +173,7 @@ export function registerAppCommands(program: Command, { getCore, json, outcome }
     });
 
   program
-    .command('restore <installation> <snapshotOrFile>')
+    .command('restore [installation] [snapshotOrFile]')
     .description('restore an archive into an installation: preflight, plan, safety pull, typed confirmation, verification')
     .option('--mode <mode>', 'what to restore: a scope of the app (full, selective…; see --plan-only)', 'full')
     .option('--conflict <policy>', 'how to treat records that exist on both sides, for apps that offer a choice (e.g. skip, overwrite, clear-all)')
@@ -183,8 +183,19 @@ export function registerAppCommands(program: Command, { getCore, json, outcome }
     .option('--confirm-cross-installation', 'the archive came from another installation and that is intended')
     .option('--skip-safety-pull <reason>', 'do not back up the target first (recorded in the audit trail)')
     .option('--key-stdin', 'read the key the archive needs (a file\'s, or that of the installation a snapshot came from) from stdin, for this command only; needs --confirm')
-    .action(async (name: string, value: string, opts: { mode: string; conflict?: string; tables?: string; planOnly?: boolean; confirm?: string; confirmCrossInstallation?: boolean; skipSafetyPull?: string; keyStdin?: boolean }) => {
+    .option('--interrupted', 'list restores that were interrupted (Lifeboat was killed while one ran): the phase, the state of the target, its safety snapshot; exits 1 while any is listed')
+    .option('--acknowledge <id>', 'with --interrupted: clear that interrupted restore (its job record stays)')
+    .action(async (name: string | undefined, value: string | undefined, opts: { mode: string; conflict?: string; tables?: string; planOnly?: boolean; confirm?: string; confirmCrossInstallation?: boolean; skipSafetyPull?: string; keyStdin?: boolean; interrupted?: boolean; acknowledge?: string }) => {
       const core = await getCore();
+      if (opts.interrupted || opts.acknowledge) {
+        const client = createInProcessClient(core);
+        const left = opts.acknowledge ? await client.call('restore:acknowledge-interrupted', { restoreId: opts.acknowledge }) : await client.call('restore:interrupted', {});
+        print(left, json(), describeInterrupted);
+        // An interrupted restore failed; listing it says so until the operator acknowledges it.
+        if (!opts.acknowledge && left.length > 0) outcome.report(EXIT.failed);
+        return;
+      }
+      if (name === undefined || value === undefined) throw new LifeboatError('INVALID_INPUT', 'Name the installation and the snapshot or file to restore: lifeboat restore INSTALLATION SNAPSHOT|FILE (or lifeboat restore --interrupted).');
       const client = createInProcessClient(core);
       const installation = await core.registry.resolve(name);
       if (opts.keyStdin && opts.confirm === undefined && !opts.planOnly) throw new LifeboatError('INVALID_INPUT', 'With --key-stdin the key takes standard input: confirm with --confirm "<installation name>".');
@@ -259,6 +270,19 @@ const OUTCOME_WORDS: Record<RestoreReport['outcome'], string> = {
   cancelled: 'The restore was cancelled',
   interrupted: 'The restore was INTERRUPTED before it ended',
 };
+
+function describeInterrupted(list: InterruptedRestore[]): string {
+  if (list.length === 0) return 'No interrupted restore.';
+  return list
+    .map((r) => [
+      `INTERRUPTED ${r.restoreId}: ${r.summary}`,
+      `  Phase: ${r.phase} (since ${r.phaseStartedAt}); point of no return ${r.pointOfNoReturnPassed ? 'passed' : 'not reached'}.`,
+      `  Target: ${r.targetState}. ${r.advice}`,
+      ...(r.safetySnapshotId ? [`  Restore the safety snapshot: lifeboat restore ${JSON.stringify(r.installationName)} ${r.safetySnapshotId}`] : []),
+      `  Acknowledge: lifeboat restore --interrupted --acknowledge ${r.restoreId}`,
+    ].join('\n'))
+    .join('\n');
+}
 
 function describeReport(r: RestoreReport): string {
   return [

@@ -72,6 +72,11 @@ export interface NojoinFaults {
    * until the returned function releases it: meanwhile `complete` and `/import` answer 409.
    */
   holdRestoreLock(): () => void;
+  /**
+   * Holds every request `match` picks (before its body is read) until `release`: the client waits
+   * as on a stalled server. `arrived` resolves at the first one held.
+   */
+  holdRequests(match: (method: string, path: string) => boolean): { arrived: Promise<void>; release(): void };
 }
 
 /** A running fake Nojoin. */
@@ -203,6 +208,8 @@ class FakeNojoin {
   private readonly passwords = new Map<string, string>();
   private readonly loginHits = new Map<string, number[]>();
   private readonly exports = new Map<string, ExportJob>();
+  /** Requests held by `holdRequests` until released. */
+  private readonly holds = new Set<{ match: (method: string, path: string) => boolean; released: Promise<void>; arrive: () => void }>();
   private readonly imports = new Map<string, ImportJob>();
   private readonly uploads = new Map<string, Upload>();
   private restoreRunning = false;
@@ -247,6 +254,13 @@ class FakeNojoin {
       if (!job?.zip) throw new Error(`no export file ${taskId ?? ''} to corrupt`);
       job.zip = Buffer.from(job.zip);
       job.zip[Math.floor(job.zip.length / 3)]! ^= 0x20;
+    },
+    holdRequests: (match) => {
+      let arrived!: () => void;
+      let release!: () => void;
+      const hold = { match, arrived: new Promise<void>((r) => (arrived = r)), released: new Promise<void>((r) => (release = r)), arrive: () => arrived() };
+      this.holds.add(hold);
+      return { arrived: hold.arrived, release: () => { this.holds.delete(hold); release(); } };
     },
     holdRestoreLock: () => {
       this.locksElsewhere++;
@@ -336,6 +350,12 @@ class FakeNojoin {
       return;
     }
     const url = new URL(req.url ?? '/', 'https://nojoin.invalid');
+    const hold = [...this.holds].find((h) => h.match((req.method ?? 'GET').toUpperCase(), url.pathname));
+    if (hold) {
+      hold.arrive();
+      await hold.released;
+      if (req.destroyed || res.destroyed) return;
+    }
     // Single-shot imports stream to disk while they arrive; at most 2 may do so per user at once.
     const importer = req.method === 'POST' && url.pathname === '/api/v1/backup/import' ? this.bearerSubject(req) : null;
     if (importer !== null && (this.importsInFlight.get(importer) ?? 0) >= 2) {
