@@ -4,6 +4,7 @@ import { hrefOf, useRoutePath } from './router';
 import { useApplyTheme } from './use-theme';
 import { PAGE_HEADING_ID, useFocusHeadingOnNavigate } from './use-focus-heading';
 import { LinkBanner, SecretsBanner } from './banners';
+import { InterruptedRestoresBanner } from '../features/restore/interrupted-banner';
 import { WindowDrop } from './window-drop';
 import { useStore } from '../stores/store';
 import { LifeboatMark, LockIcon } from '../components/icons';
@@ -55,6 +56,7 @@ export function App(): ReactNode {
         </header>
         <SecretsBanner />
         <LinkBanner />
+        <InterruptedRestoresBanner />
         <WindowDrop />
         <main id="main" className="page" tabIndex={-1}>
           <Page />
