@@ -4,11 +4,12 @@
  * content reader. What was read is shown only when the GCM tag matched at the end; a wrong key,
  * a damaged file and a missing sidecar are failed checks with their own words, not exceptions.
  */
-import { createHash } from 'node:crypto';
+import { createReadStream } from 'node:fs';
 import type { IntegrityCheck, PreviewReport } from '../../../shared/apps';
 import type { LifeboatError } from '../../../shared/errors';
 import { minPgRestoreMajor, type PgDumpArchive } from '../../formats/pgdump';
-import { Transform } from 'node:stream';
+import { Transform, type Readable } from 'node:stream';
+import { PARALLEL_HASH_MIN_BYTES, ParallelHasher } from '../../formats/hash-worker';
 import { noSidecarError, readPayload, type KeyRef, type PayloadCompression, type PayloadOutcome, type WholeFileSecrets } from '../../formats/gcm';
 import type { ArchiveAccess } from '../adapter';
 import type { FormatContext } from '../module';
@@ -34,32 +35,51 @@ function isSeekable(fileName: string, sidecar: DbackupSidecar | null, sidecars: 
   return fileName.endsWith('.tar') && sidecars.some((s) => s.name === `${fileName}.index`);
 }
 
+/** A file on this machine is read in blocks of this size (the default 64 KiB costs a trip through every stream per block). */
+const LOCAL_READ_BYTES = 1024 * 1024;
+
+/** The stored bytes: a local file in big blocks, anything else as its source streams it. */
+async function openStored(archive: ArchiveAccess): Promise<Readable> {
+  return archive.localPath ? createReadStream(archive.localPath, { highWaterMark: LOCAL_READ_BYTES }) : archive.open();
+}
+
 /** Builds the preview report of a DBackup file. */
 export async function previewDbackup(archive: ArchiveAccess, ctx: FormatContext): Promise<Report> {
+  // SHA-256 and MD5 on their own threads, beside the decryption on this one (inline for small files).
+  const hasher = new ParallelHasher(['sha256', 'md5'], { inline: archive.size !== null && archive.size < PARALLEL_HASH_MIN_BYTES });
+  try {
+    return await previewWith(archive, ctx, hasher);
+  } finally {
+    await hasher.close();
+  }
+}
+
+async function previewWith(archive: ArchiveAccess, ctx: FormatContext, hasher: ParallelHasher): Promise<Report> {
   const lookup = findSidecar(archive.fileName, archive.sidecars);
-  const sha256 = createHash('sha256');
-  const md5 = createHash('md5');
-  let seen = 0;
-  const onStoredChunk = (chunk: Buffer): void => {
-    sha256.update(chunk);
-    md5.update(chunk);
-    seen += chunk.length;
-    ctx.progress({ phase: 'reading', bytes: seen, total: archive.size });
+  const onStoredChunk = (chunk: Buffer): Promise<void> | undefined => {
+    const hashed = hasher.update(chunk);
+    ctx.progress({ phase: 'reading', bytes: hasher.bytes, total: archive.size });
+    return hashed;
   };
-  const facts = (): StoredFacts => ({ size: seen, sha256: sha256.digest('hex'), md5: md5.digest('hex') });
+  const facts = async (): Promise<StoredFacts> => {
+    const size = hasher.bytes;
+    const { sha256, md5 } = await hasher.digest();
+    return { size, sha256, md5 };
+  };
 
   if (isSeekable(archive.fileName, lookup.sidecar, archive.sidecars)) {
-    const source = await archive.open();
+    const source = await openStored(archive);
     const tap = new Transform({
       transform(chunk: Buffer, _encoding, done) {
-        onStoredChunk(chunk);
-        done(null, chunk);
+        const hashed = onStoredChunk(chunk);
+        if (!hashed) return done(null, chunk);
+        hashed.then(() => done(null, chunk), done);
       },
     });
     source.once('error', (error) => tap.destroy(error));
     tap.once('close', () => source.destroy());
     const contents = await readSeekableContents(source.pipe(tap), archive.fileName, archive.sidecars, ctx.keys, { signal: ctx.signal });
-    return seekableReport(archive, lookup, facts(), contents);
+    return seekableReport(archive, lookup, await facts(), contents);
   }
 
   const sidecar = lookup.sidecar;
@@ -80,7 +100,7 @@ export async function previewDbackup(archive: ArchiveAccess, ctx: FormatContext)
     }
   }
   const canRead = !encrypted || secrets !== null;
-  const outcome = await readPayload<PayloadContents>(await archive.open(), {
+  const outcome = await readPayload<PayloadContents>(await openStored(archive), {
     label: archive.fileName,
     secrets,
     ...(keyRef ? { keyRef } : {}),
@@ -89,7 +109,7 @@ export async function previewDbackup(archive: ArchiveAccess, ctx: FormatContext)
     onStoredChunk,
     read: canRead ? (plaintext) => readContents(plaintext, archive.fileName, { signal: ctx.signal }) : null,
   });
-  return wholeFileReport(archive, lookup, facts(), { encrypted, compression, cannotDecrypt, outcome, read: canRead });
+  return wholeFileReport(archive, lookup, await facts(), { encrypted, compression, cannotDecrypt, outcome, read: canRead });
 }
 
 /** Headline facts of a sidecar. */

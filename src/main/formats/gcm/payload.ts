@@ -16,6 +16,9 @@ import type { KeyRef } from './errors';
 import type { HeadVerdict, PayloadCompression } from './head';
 import { inflateStages, typedInflateError, type InflateLimits } from './inflate';
 
+/** Smallest block handed to the decipher (but the last): see the input loop of `readPayload`. */
+export const FEED_BYTES = 1024 * 1024;
+
 /** Options of `readPayload`. */
 export interface ReadPayloadOptions<T> {
   /** The file, for messages. */
@@ -28,8 +31,11 @@ export interface ReadPayloadOptions<T> {
   compression: PayloadCompression;
   limits?: Partial<InflateLimits>;
   signal?: AbortSignal;
-  /** Sees every stored (still encrypted) byte, in order: hash here. */
-  onStoredChunk?: (chunk: Buffer) => void;
+  /**
+   * Sees every stored (still encrypted) byte, in order: hash here. A returned promise holds the
+   * next chunk back until it settles (a hasher whose buffer is full).
+   */
+  onStoredChunk?: (chunk: Buffer) => unknown;
   /** Reads the plaintext (untrusted until `authenticated`); null: only decrypt to the tag. */
   read: ((plaintext: Readable) => Promise<T>) | null;
 }
@@ -136,13 +142,35 @@ export async function readPayload<T>(input: Readable, options: ReadPayloadOption
     : Promise.resolve();
 
   let storedBytes = 0;
+  // Small input chunks (a 64 KiB file stream, a TLS socket) are joined into blocks of at least
+  // FEED_BYTES: every chunk costs a decipher call and a trip through each stream below, which at
+  // 64 KiB weighs more than the one copy of the join.
+  let gathered: Buffer[] = [];
+  let gatheredBytes = 0;
+  const feed = async (block: Buffer): Promise<void> => {
+    if (!entry.destroyed && !entry.write(block)) await untilWritable(entry);
+  };
+  const feedGathered = async (): Promise<void> => {
+    const block = gathered.length === 1 ? (gathered[0] as Buffer) : Buffer.concat(gathered, gatheredBytes);
+    gathered = [];
+    gatheredBytes = 0;
+    await feed(block);
+  };
   try {
     for await (const chunk of input as AsyncIterable<Buffer>) {
       if (options.signal?.aborted) throw new LifeboatError('CANCELLED', `Reading ${label} was cancelled.`);
       storedBytes += chunk.length;
-      options.onStoredChunk?.(chunk);
-      if (!entry.destroyed && !entry.write(chunk)) await untilWritable(entry);
+      const hashed = options.onStoredChunk?.(chunk);
+      if (hashed instanceof Promise) await hashed;
+      if (gatheredBytes === 0 && chunk.length >= FEED_BYTES) {
+        await feed(chunk);
+        continue;
+      }
+      gathered.push(chunk);
+      gatheredBytes += chunk.length;
+      if (gatheredBytes >= FEED_BYTES) await feedGathered();
     }
+    if (gatheredBytes > 0) await feedGathered();
   } catch (error) {
     const reason = error instanceof Error ? error : new Error(String(error));
     for (const stream of [entry, inflateIn, view]) stream.destroy(reason);
