@@ -2,7 +2,8 @@
 // cutting proxy sits in between and passes TLS through, so the certificate pin is checked end to
 // end. A connection reset mid-body resumes with Range within the job; a stall mid-body ends in a
 // typed timeout that names the host and how long nothing arrived, and the job resumes; a slow link
-// keeps progress, rate and ETA true and never trips the idle timeout.
+// keeps progress, rate and ETA true and never trips the idle timeout; a certificate that changes
+// between two calls to the same installation is refused with both fingerprints shown.
 import { createHash, randomBytes } from 'node:crypto';
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
@@ -183,5 +184,29 @@ describe('a slow link (rate-limited proxy)', () => {
     const etaMs = mid.job.progress.etaSeconds! * 1000;
     expect(etaMs).toBeGreaterThan(remainingMs / 2);
     expect(etaMs).toBeLessThan(remainingMs * 2 + 500);
+  });
+});
+
+describe('a certificate that changes between two calls to the same installation', () => {
+  it('is refused, and the error shows the pinned and the presented fingerprint', async () => {
+    const front = await proxy({});
+    const installation = await behind(front, 'Nojoin whose certificate changes');
+    const before = await pull(installation.id);
+    expect(before.job.status, JSON.stringify(before.job.error)).toBe('succeeded');
+    // The server "restarts" with a new certificate at the same address.
+    const renewed = await startNojoinFleet({ exportStepMs: 10 });
+    try {
+      expect(renewed.fake.certSha256).not.toBe(nojoin.fake.certSha256);
+      front.retarget({ port: renewed.fake.port });
+      const after = await pull(installation.id);
+      expect(after.job.status).toBe('failed');
+      expect(after.job.error?.code).toBe('TLS_PIN_MISMATCH');
+      expect(after.job.error?.message).toContain(nojoin.fake.certSha256);
+      expect(after.job.error?.message).toContain(renewed.fake.certSha256);
+      expect(after.job.error?.message).toContain(`127.0.0.1:${front.port}`);
+      expect((await core.vault.snapshots({ installationId: installation.id })).map((s) => s.id)).toEqual([(before.job.result as PullResult).snapshotId]);
+    } finally {
+      await renewed.stop();
+    }
   });
 });
