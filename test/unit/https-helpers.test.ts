@@ -46,12 +46,23 @@ describe('error bodies', () => {
   });
 
   it('names timeouts, cancellations and network failures', () => {
-    const state = { cancelled: () => false, timedOut: () => false, timeoutMs: 500 };
+    const state = { cancelled: () => false, timedOut: () => false, timeoutMs: 500, host: 'backup.example.org:8443', idleTimeoutMs: 2500 };
     const refused = Object.assign(new TypeError('fetch failed'), { cause: Object.assign(new Error('connect ECONNREFUSED'), { code: 'ECONNREFUSED' }) });
     expect(mapTransportError(refused, 'GET /x', state).code).toBe('HTTP_NETWORK');
     const stalled = Object.assign(new TypeError('fetch failed'), { cause: Object.assign(new Error('Headers Timeout Error'), { code: 'UND_ERR_HEADERS_TIMEOUT' }) });
     expect(mapTransportError(stalled, 'GET /x', state).code).toBe('HTTP_TIMEOUT');
     expect(mapTransportError(new Error('aborted'), 'GET /x', { ...state, cancelled: () => true }).code).toBe('CANCELLED');
     expect(mapTransportError(new Error('aborted'), 'GET /x', { ...state, timedOut: () => true }).code).toBe('HTTP_TIMEOUT');
+  });
+
+  it('says which host went quiet mid-body and for how long', () => {
+    const state = { cancelled: () => false, timedOut: () => false, timeoutMs: 30_000, host: 'backup.example.org:8443', idleTimeoutMs: 2500 };
+    const stalled = Object.assign(new TypeError('terminated'), { cause: Object.assign(new Error('Body Timeout Error'), { code: 'UND_ERR_BODY_TIMEOUT' }) });
+    const error = mapTransportError(stalled, 'GET /download', state);
+    expect(error.code).toBe('HTTP_TIMEOUT');
+    expect(error.message).toBe('GET /download (backup.example.org:8443): nothing arrived from backup.example.org:8443 for 2.5 s in the middle of the body, so the transfer was given up (idle timeout 2500 ms).');
+    expect(error.details).toMatchObject({ host: 'backup.example.org:8443', idleMs: 2500 });
+    const reset = Object.assign(new TypeError('terminated'), { cause: Object.assign(new Error('read ECONNRESET'), { code: 'ECONNRESET' }) });
+    expect(mapTransportError(reset, 'GET /download', state).message).toBe('GET /download (backup.example.org:8443) failed: read ECONNRESET');
   });
 });

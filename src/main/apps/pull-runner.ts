@@ -157,6 +157,8 @@ async function ingest(core: Core, installation: Installation, pull: PullSource, 
       try {
         for await (const chunk of stream as AsyncIterable<Buffer>) {
           offset += chunk.length;
+          // Per chunk, not only per few MiB the vault takes: on a slow link rate and ETA stay current.
+          ctx.progress({ phase: 'downloading', bytes: offset, total: pull.size });
           verifier.write(chunk);
           yield chunk;
         }
@@ -167,7 +169,7 @@ async function ingest(core: Core, installation: Installation, pull: PullSource, 
           throw transient && !pull.resumable ? new LifeboatError('HTTP_NETWORK', `The connection broke after ${offset} bytes and this source cannot resume.`, { cause: error }) : error;
         }
         resumed += 1;
-        actx.log(`connection lost after ${offset} bytes; resuming from there (${resumed}/${MAX_RESUMES})`);
+        actx.log(`connection lost after ${offset} bytes; resuming from there (${resumed}/${MAX_RESUMES}): ${toErrorPayload(error).message}`);
         await sleep(300 * resumed, undefined, { signal: ctx.signal });
       } finally {
         stream.destroy();

@@ -511,6 +511,8 @@ class FetchHttpsClient implements HttpsClient {
       cancelled: () => Boolean(options.signal?.aborted || clientSignal?.aborted),
       timedOut: () => timedOut,
       timeoutMs: options.deadlineMs ?? this.timeoutMs,
+      host: url.host,
+      idleTimeoutMs: this.timeoutMs,
     };
     const what = `${method} ${url.origin}${url.pathname}`;
     const signal = AbortSignal.any([timeout.signal, ...[options.signal, clientSignal].filter((s): s is AbortSignal => s !== undefined)]);
@@ -637,12 +639,31 @@ class FetchHttpsClient implements HttpsClient {
       block.stop();
       sent.release();
     };
+    // A broken body's error waits until the consumer has read every byte that did arrive: a
+    // Readable destroyed with an error drops what it still buffers, and a resume would then start
+    // before bytes that were already here (or, with a part-filled block, at 0).
+    let failure: LifeboatError | null = null;
+    let drainPoll: NodeJS.Timeout | null = null;
+    const failWhenDrained = (): void => {
+      if (failure === null || stream.destroyed) return;
+      if (stream.readableLength === 0) {
+        stream.destroy(failure);
+        return;
+      }
+      // `read` is not called again until something is pushed: an empty push re-arms it.
+      drainPoll ??= setTimeout(() => {
+        drainPoll = null;
+        if (!stream.destroyed) stream.push(Buffer.alloc(0));
+      }, GATHER_WAIT_MS);
+    };
     const stream = new Readable({
       highWaterMark: DOWNLOAD_BLOCK_BYTES,
       read() {
-        if (!pumping) void pump();
+        if (failure !== null) failWhenDrained();
+        else if (!pumping) void pump();
       },
       destroy(error, callback) {
+        if (drainPoll !== null) clearTimeout(drainPoll);
         if (!settled) {
           settle();
           void reader?.cancel().catch(() => undefined);
@@ -682,7 +703,9 @@ class FetchHttpsClient implements HttpsClient {
         if (settled) return;
         // The consumer counts what it got: a resume starts after the last byte it read.
         if (block.size > 0) stream.push(block.take());
-        stream.destroy(mapTransportError(error, what, sent.abort));
+        settle();
+        failure = mapTransportError(error, what, sent.abort);
+        failWhenDrained();
       } finally {
         pumping = false;
       }

@@ -53,6 +53,14 @@ export interface AbortState {
   cancelled: () => boolean;
   timedOut: () => boolean;
   timeoutMs: number;
+  /** host:port the request went to, named in every error (a body read's `what` has only the path). */
+  host: string;
+  /** The idle timeout (nothing received for this long ends the request). */
+  idleTimeoutMs: number;
+}
+
+function seconds(ms: number): string {
+  return `${Number((ms / 1000).toFixed(1))} s`;
 }
 
 /** Turns whatever fetch or a body stream threw into a LifeboatError (never leaking headers or secrets). */
@@ -60,23 +68,28 @@ export function mapTransportError(error: unknown, what: string, abort: AbortStat
   const inner = findLifeboatError(error);
   if (inner) return inner;
   if (abort.cancelled()) return new LifeboatError('CANCELLED', `${what} was cancelled.`, { cause: error });
+  const where = what.includes(abort.host) ? what : `${what} (${abort.host})`;
   if (abort.timedOut()) {
-    return new LifeboatError('HTTP_TIMEOUT', `${what} got no complete answer within ${abort.timeoutMs} ms.`, {
-      details: { timeoutMs: abort.timeoutMs },
+    return new LifeboatError('HTTP_TIMEOUT', `${where} got no complete answer within ${seconds(abort.timeoutMs)}.`, {
+      details: { host: abort.host, timeoutMs: abort.timeoutMs },
       cause: error,
     });
   }
   const cause = (error as { cause?: unknown } | null)?.cause ?? error;
   const code = errorCode(cause) ?? errorCode(error);
   if (code !== undefined && TIMEOUT_CODES.has(code)) {
-    return new LifeboatError('HTTP_TIMEOUT', `${what} stalled for longer than ${abort.timeoutMs} ms (${code}).`, {
-      details: { timeoutMs: abort.timeoutMs, code },
-      cause,
-    });
+    const idle = abort.idleTimeoutMs;
+    const message =
+      code === 'UND_ERR_BODY_TIMEOUT'
+        ? `${where}: nothing arrived from ${abort.host} for ${seconds(idle)} in the middle of the body, so the transfer was given up (idle timeout ${idle} ms).`
+        : code === 'UND_ERR_HEADERS_TIMEOUT'
+          ? `${where}: ${abort.host} sent no answer for ${seconds(idle)} (idle timeout ${idle} ms).`
+          : `${where}: ${abort.host} did not answer in time (${code}).`;
+    return new LifeboatError('HTTP_TIMEOUT', message, { details: { host: abort.host, idleMs: idle, code }, cause });
   }
   const reason = cause instanceof Error ? cause.message : String(cause);
-  return new LifeboatError('HTTP_NETWORK', `${what} failed: ${reason}`, {
-    details: code === undefined ? {} : { code },
+  return new LifeboatError('HTTP_NETWORK', `${where} failed: ${reason}`, {
+    details: code === undefined ? { host: abort.host } : { host: abort.host, code },
     cause,
   });
 }
