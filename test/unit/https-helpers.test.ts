@@ -40,6 +40,19 @@ describe('error bodies', () => {
     expect(bodyExcerpt('x'.repeat(1000), []).length).toBe(301);
   });
 
+  it('redacts a secret echoed in another case or in part, whatever the case', () => {
+    const secret = 'Tok_AbCdEfGh0123IjKlMnOp4567QrStUvWx';
+    const half = secret.slice(0, secret.length / 2);
+    const body = `{"error":"token ${secret.toLowerCase()} unknown; prefix ${half}; tail ${secret.slice(-10).toUpperCase()}; ok words here"}`;
+    const excerpt = bodyExcerpt(body, [secret]);
+    expect(excerpt).toBe('{"error":"token [redacted] unknown; prefix [redacted]; tail [redacted]; ok words here"}');
+    // No run of 8 characters of the secret is left, in any case.
+    const folded = excerpt.toLowerCase();
+    for (let i = 0; i + 8 <= secret.length; i++) expect(folded).not.toContain(secret.slice(i, i + 8).toLowerCase());
+    // Seven characters of a secret are ordinary text.
+    expect(bodyExcerpt('see tok_abc here', [secret])).toBe('see tok_abc here');
+  });
+
   it('extracts a JSON error code', () => {
     expect(serverErrorCode('{"error":"Insufficient permissions","code":"FORBIDDEN"}')).toBe('FORBIDDEN');
     expect(serverErrorCode('<html>')).toBeUndefined();

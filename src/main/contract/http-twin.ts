@@ -24,7 +24,7 @@ export const RENDERER_CSP = [
   "form-action 'none'",
 ].join('; ');
 
-const MIME: Record<string, string> = {
+export const RENDERER_MIME: Record<string, string> = {
   '.html': 'text/html; charset=utf-8',
   '.js': 'text/javascript; charset=utf-8',
   '.css': 'text/css; charset=utf-8',
@@ -187,7 +187,7 @@ export async function startTwin(core: Core, options: TwinOptions): Promise<Twin>
       return;
     }
     res.writeHead(200, {
-      'Content-Type': MIME[path.extname(file)] ?? 'application/octet-stream',
+      'Content-Type': RENDERER_MIME[path.extname(file)] ?? 'application/octet-stream',
       'Content-Length': size,
       'Content-Security-Policy': RENDERER_CSP,
       'Cache-Control': 'no-cache',

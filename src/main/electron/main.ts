@@ -1,10 +1,14 @@
 // The thin Electron shell: one window, a menu, a tray icon, and the IPC bridge. Everything
 // else is the core, which runs the same under plain Node (see src/main/cli).
-import { app, BrowserWindow, Menu, Notification, Tray, nativeImage, net, powerMonitor, session, shell } from 'electron';
+import { app, BrowserWindow, Menu, Notification, Tray, nativeImage, net, powerMonitor, protocol, session, shell, type WebContents } from 'electron';
 import path from 'node:path';
 import { createCore, type Core } from '../core';
 import { installIpcBridge } from './ipc-bridge';
-import { handleMediaScheme, registerMediaScheme } from './media-protocol';
+import { applicationMenuTemplate } from './app-menu';
+import { APP_SCHEME_PRIVILEGES, handleAppScheme } from './app-protocol';
+import { APP_ENTRY_URL } from './app-url';
+import { isAllowedExternalUrl, PROJECT_URL } from './external-links';
+import { handleMediaScheme, MEDIA_SCHEME_PRIVILEGES } from './media-protocol';
 import { RENDERER_CSP } from '../contract/http-twin';
 import type { TrayAction } from '../schedule/tray';
 
@@ -14,7 +18,7 @@ let tray: Tray | null = null;
 let closeToTray = true;
 const NETWORK_POLL_MS = 10_000;
 
-const rendererIndex = path.join(__dirname, '..', 'renderer', 'index.html');
+const rendererDir = path.join(__dirname, '..', 'renderer');
 const preloadScript = path.join(__dirname, '..', 'preload', 'index.cjs');
 const iconFile = path.join(__dirname, '..', '..', 'resources', 'icon.png');
 
@@ -33,17 +37,40 @@ function createWindow(): BrowserWindow {
       nodeIntegration: false,
       webSecurity: true,
       spellcheck: false,
+      // A packaged Lifeboat cannot open DevTools at all (nor does its menu offer them).
+      devTools: !app.isPackaged,
     },
   });
   window.once('ready-to-show', () => window.show());
-  // Nothing navigates away from the bundled UI, and no new windows open; links go to the browser.
-  window.webContents.on('will-navigate', (event) => event.preventDefault());
-  window.webContents.setWindowOpenHandler(({ url }) => {
-    if (/^https:\/\//.test(url)) void shell.openExternal(url);
+  void window.loadURL(APP_ENTRY_URL);
+  return window;
+}
+
+/** Only the pages Lifeboat itself links to reach the system browser (external-links.ts). */
+function openExternal(url: string): void {
+  if (isAllowedExternalUrl(url)) void shell.openExternal(url);
+}
+
+/**
+ * For every WebContents the app ever creates: nothing navigates or is redirected away from the
+ * page it loaded (a link Lifeboat itself made opens in the browser instead), no new windows open,
+ * no <webview> attaches, and a packaged app closes DevTools should they open anyway.
+ */
+function guardContents(contents: WebContents): void {
+  contents.on('will-navigate', (event, url) => {
+    event.preventDefault();
+    openExternal(url);
+  });
+  contents.on('will-frame-navigate', (event) => {
+    if (!event.isMainFrame) event.preventDefault();
+  });
+  contents.on('will-redirect', (event) => event.preventDefault());
+  contents.on('will-attach-webview', (event) => event.preventDefault());
+  contents.setWindowOpenHandler(({ url }) => {
+    openExternal(url);
     return { action: 'deny' };
   });
-  void window.loadFile(rendererIndex);
-  return window;
+  if (app.isPackaged) contents.on('devtools-opened', () => contents.closeDevTools());
 }
 
 function buildTray(): void {
@@ -80,11 +107,11 @@ async function start(): Promise<void> {
     return;
   }
   app.on('second-instance', () => showWindow());
-  app.on('web-contents-created', (_event, contents) => {
-    contents.on('will-attach-webview', (event) => event.preventDefault());
-  });
-  registerMediaScheme();
+  app.on('web-contents-created', (_event, contents) => guardContents(contents));
+  // One call, before ready: Electron takes the privileged schemes only once.
+  protocol.registerSchemesAsPrivileged([APP_SCHEME_PRIVILEGES, MEDIA_SCHEME_PRIVILEGES]);
   await app.whenReady();
+  handleAppScheme(rendererDir);
   session.defaultSession.webRequest.onHeadersReceived((details, callback) => {
     callback({ responseHeaders: { ...details.responseHeaders, 'Content-Security-Policy': [RENDERER_CSP] } });
   });
@@ -96,15 +123,7 @@ async function start(): Promise<void> {
     (contents) => mainWindow !== null && !mainWindow.isDestroyed() && contents === mainWindow.webContents,
     () => (mainWindow ? [mainWindow] : []),
   );
-  Menu.setApplicationMenu(
-    Menu.buildFromTemplate([
-      { role: 'fileMenu' },
-      { role: 'editMenu' },
-      { role: 'viewMenu' },
-      { role: 'windowMenu' },
-      { role: 'help', submenu: [{ label: 'Lifeboat on the web', click: () => void shell.openExternal('https://github.com/') }] },
-    ]),
-  );
+  Menu.setApplicationMenu(Menu.buildFromTemplate(applicationMenuTemplate({ packaged: app.isPackaged, openProjectPage: () => openExternal(PROJECT_URL) })));
   mainWindow = createWindow();
   buildTray();
   app.on('activate', () => showWindow());

@@ -1,16 +1,14 @@
 // The preview's player in Electron: `lifeboat-media://<ticket>` streams what the twin serves at
 // /media/<ticket> (core/apps/media.ts), byte ranges included.
 import { Readable } from 'node:stream';
-import { protocol } from 'electron';
+import { protocol, type CustomScheme } from 'electron';
 import { toErrorPayload } from '../../shared/errors';
 import type { Core } from '../core';
 
 export const MEDIA_SCHEME = 'lifeboat-media';
 
-/** Before the app is ready: the scheme streams and may be fetched by media elements. */
-export function registerMediaScheme(): void {
-  protocol.registerSchemesAsPrivileged([{ scheme: MEDIA_SCHEME, privileges: { standard: true, secure: true, stream: true, supportFetchAPI: true } }]);
-}
+/** Registered before the app is ready (main.ts, one call for all schemes): it streams and may be fetched by media elements. */
+export const MEDIA_SCHEME_PRIVILEGES: CustomScheme = { scheme: MEDIA_SCHEME, privileges: { standard: true, secure: true, stream: true, supportFetchAPI: true } };
 
 /** After the app is ready: serves tickets from the core. */
 export function handleMediaScheme(core: Core): void {

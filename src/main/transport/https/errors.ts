@@ -2,13 +2,39 @@ import { LifeboatError } from '../../../shared/errors';
 
 const EXCERPT_CHARS = 300;
 
+/** The shortest part of a secret that is redacted wherever it appears (shorter runs are ordinary words). */
+const SECRET_FRAGMENT = 8;
+const foldCase = (text: string): string => text.replace(/[A-Z]/g, (c) => c.toLowerCase());
+
+/**
+ * `text` with every echo of a secret replaced by `[redacted]`: in any letter case, and any part of
+ * it of SECRET_FRAGMENT characters or more (a server that echoes half a token, or lower-cases
+ * it). Secrets shorter than that are redacted whole, and only from 6 characters on.
+ */
+export function redactSecrets(text: string, secrets: readonly string[]): string {
+  const folded = foldCase(text);
+  const hidden = new Uint8Array(text.length);
+  for (const secret of secrets) {
+    const s = foldCase(secret);
+    const size = Math.min(SECRET_FRAGMENT, s.length);
+    if (size < 6) continue;
+    const windows = new Set<string>();
+    for (let i = 0; i + size <= s.length; i++) windows.add(s.slice(i, i + size));
+    for (let i = 0; i + size <= folded.length; i++) {
+      if (windows.has(folded.slice(i, i + size))) hidden.fill(1, i, i + size);
+    }
+  }
+  let out = '';
+  for (let i = 0; i < text.length; i++) {
+    if (!hidden[i]) out += text[i];
+    else if (i === 0 || !hidden[i - 1]) out += '[redacted]';
+  }
+  return out;
+}
+
 /** A short, single-line, secret-free excerpt of a response body for an error message. */
 export function bodyExcerpt(body: string, secrets: readonly string[]): string {
-  let text = body;
-  for (const secret of secrets) {
-    // Very short strings would redact ordinary words; real secrets are long.
-    if (secret.length >= 6) text = text.split(secret).join('[redacted]');
-  }
+  let text = redactSecrets(body, secrets);
   // Control characters would let a hostile body forge lines in a log or UI.
   // eslint-disable-next-line no-control-regex
   text = text.replace(/[\u0000-\u001f\u007f]+/g, ' ').replace(/\s+/g, ' ').trim();
