@@ -205,7 +205,8 @@ export interface StructuralDrillReport {
  * A restore drill of an archive, without production: either the PostgreSQL dumps it holds (the
  * drill engine restores them into a throwaway database and compares row counts), or, for apps with
  * no scratch instance, a structural drill (every row parsed and validated, every reference
- * resolved, every checksum re-read). A module declares one of the two.
+ * resolved, every checksum re-read). A module declares one of the two, or both: then an archive
+ * for which `postgres` finds no dump it can restore (another engine's) gets the structural drill.
  */
 export interface DrillPart {
   postgres?(archive: ArchiveAccess, ctx: FormatContext): Promise<PostgresDrillDump[]>;

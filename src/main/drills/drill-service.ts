@@ -71,9 +71,10 @@ export async function runDrill(core: Core, snapshotId: string, ctx: DrillContext
     jobId: ctx.jobId ?? null,
   };
   let result: DrillResult;
-  if (module.drill.postgres) {
-    ctx.progress({ phase: 'reading the archive', bytes: 0, total: opened.access.size });
-    const dumps = await module.drill.postgres(opened.access, fctx);
+  ctx.progress({ phase: 'reading the archive', bytes: 0, total: opened.access.size });
+  // A module with both parts drills structurally an archive that holds no dump it can restore (another engine's).
+  const dumps = module.drill.postgres ? await module.drill.postgres(opened.access, fctx) : null;
+  if (dumps && (dumps.length > 0 || !module.drill.structural)) {
     const part = module.drill;
     const settings = installation ? await core.drills.settings(installation.id) : DEFAULT_DRILL_SETTINGS;
     const open = settings.onServer && installation ? () => openServerTarget(core, installation, part, settings, opened.access.size ?? 0, ctx) : () => openLocalTarget(ctx);

@@ -29,6 +29,7 @@ import { listDestination, openDestinationFile } from './sftp-source';
 import { findSidecar } from './sidecar';
 import { readRecoveryKit } from './recovery-kit';
 import { DBACKUP_DECRYPT_BY_HAND } from './decrypt-by-hand';
+import { dbackupDrill } from './drill';
 
 /** DBackup's default file name: `<job>_yyyy-MM-dd_HH-mm-ss.<ext>[.gz|.br][.enc]`, or a config backup's. */
 const DBACKUP_NAME = /(_\d{4}-\d{2}-\d{2}_\d{2}-\d{2}-\d{2}\.(sql|tar|archive|bak|rdb|db|fbk)(\.gz|\.br)?(\.enc)?$)|(^config_backup_\d{4}-\d{2}-\d{2}T\d{2}-\d{2}-\d{2}-\d{3}Z\.json\.gz(\.enc)?$)/;
@@ -113,6 +114,8 @@ export const dbackupModule: AppModule = {
   restore: dbackupRestore,
 
   decryptByHand: DBACKUP_DECRYPT_BY_HAND,
+
+  drill: dbackupDrill,
 
   keyFile: {
     label: 'DBackup Recovery Kit',
