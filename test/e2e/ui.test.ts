@@ -154,6 +154,44 @@ describe('adding an installation', () => {
     await e2e.page.getByRole('listitem', { name: 'Office files' }).waitFor();
   });
 
+  it('paints the rows from the split bundle: the form, the other pages and the wizard load only when opened', async () => {
+    const scripts: string[] = [];
+    const stylesheets: string[] = [];
+    const record = (request: { url(): string; resourceType(): string }): void => {
+      if (request.resourceType() === 'script') scripts.push(new URL(request.url()).pathname);
+      if (request.resourceType() === 'stylesheet') stylesheets.push(new URL(request.url()).pathname);
+    };
+    e2e.page.on('request', record);
+    try {
+      await e2e.page.reload();
+      await e2e.page.getByRole('listitem', { name: 'Office files' }).waitFor();
+      await screenshot(e2e.page, 'e2e-ui-split-bundle-fleet');
+      const firstLoad = [...scripts];
+      expect(firstLoad.length).toBeGreaterThan(0);
+      for (const lazy of ['installation-form', 'vault-page', 'activity-page', 'settings-page', 'restore-wizard', 'preview-screen']) {
+        expect(firstLoad.some((file) => file.includes(`/${lazy}-`)), `${lazy} in the first load: ${firstLoad.join(', ')}`).toBe(false);
+      }
+      // Opening the form fetches its own chunk, then shows it.
+      await rowAction(e2e.page, 'Office files', 'Edit Office files');
+      const dialog = e2e.page.getByRole('dialog', { name: 'Edit Office files' });
+      await dialog.waitFor();
+      expect(scripts.some((file) => file.includes('/installation-form-'))).toBe(true);
+      await dialog.getByRole('button', { name: 'Cancel' }).click();
+      await dialog.waitFor({ state: 'hidden' });
+      await e2e.page.getByRole('navigation', { name: 'Main' }).getByRole('link', { name: 'Vault' }).click();
+      await e2e.page.getByRole('heading', { level: 1, name: 'Vault' }).waitFor();
+      await expect.poll(() => scripts.some((file) => file.includes('/vault-page-'))).toBe(true);
+      await e2e.page.locator('main#main > *').first().filter({ hasNotText: /^Loading…$/ }).waitFor();
+      await screenshot(e2e.page, 'e2e-ui-split-bundle-vault');
+      // One stylesheet, loaded first: the Fleet page's parts use the pages' styles too, so none is split off.
+      expect(stylesheets).toHaveLength(1);
+      await e2e.page.goto(`${e2e.lifeboat.origin}/#/fleet`);
+      await e2e.page.getByRole('listitem', { name: 'Office files' }).waitFor();
+    } finally {
+      e2e.page.off('request', record);
+    }
+  });
+
   it('edits it: the form is filled from the installation and saves changes', async () => {
     await rowAction(e2e.page, 'Office files', 'Edit Office files');
     const dialog = e2e.page.getByRole('dialog', { name: 'Edit Office files' });

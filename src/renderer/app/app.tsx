@@ -1,4 +1,4 @@
-import type { ReactNode } from 'react';
+import { Suspense, type ReactNode } from 'react';
 import { ROUTES } from './routes';
 import { hrefOf, useRoutePath } from './router';
 import { useApplyTheme } from './use-theme';
@@ -59,7 +59,9 @@ export function App(): ReactNode {
         <InterruptedRestoresBanner />
         <WindowDrop />
         <main id="main" className="page" tabIndex={-1}>
-          <Page />
+          <Suspense fallback={<p className="muted" role="status">Loading…</p>}>
+            <Page />
+          </Suspense>
         </main>
       </div>
     </div>

@@ -1,9 +1,11 @@
-import type { ComponentType, ReactNode } from 'react';
+import { lazy, type ComponentType, type ReactNode } from 'react';
 import { ActivityIcon, FleetIcon, SettingsIcon, VaultIcon } from '../components/icons';
 import { FleetPage } from '../features/fleet/fleet-page';
-import { VaultPage } from '../features/vault/vault-page';
-import { ActivityPage } from '../features/activity/activity-page';
-import { SettingsPage } from '../features/settings/settings-page';
+
+// The start page is in the first chunk; the others load when first visited (their own chunks).
+const VaultPage = lazy(() => import('../features/vault/vault-page').then((m) => ({ default: m.VaultPage })));
+const ActivityPage = lazy(() => import('../features/activity/activity-page').then((m) => ({ default: m.ActivityPage })));
+const SettingsPage = lazy(() => import('../features/settings/settings-page').then((m) => ({ default: m.SettingsPage })));
 
 /** A page of the app: add one here and it gets a nav item, a URL and a heading. */
 export interface Route {

@@ -310,13 +310,20 @@ export function startSync(): () => void {
       if (job.kind === 'pull' && isFinished(job.status)) refreshOverview();
     }),
   ];
-  const stop = t.start(() => {
+  const loadAll = (): void => {
     refreshSystem();
     refreshFleet();
     refreshJobs();
     refreshVault();
     refreshOverview();
-  });
+  };
+  // The first reads start now, in parallel with the event stream's opening (the list no longer
+  // waits for it); once the stream is live everything is read again, so an event sent between
+  // the first read and the subscription is not lost (coalesced: a load still running folds the
+  // re-read into one more run).
+  // (The bridge is live at once and reads once.)
+  if (t.kind === 'twin') loadAll();
+  const stop = t.start(loadAll);
   return () => {
     stop();
     for (const off of offs) off();

@@ -1,4 +1,4 @@
-import { useEffect, useMemo, useRef, useState, type ReactNode } from 'react';
+import { lazy, Suspense, useDeferredValue, useEffect, useMemo, useRef, useState, type ReactNode } from 'react';
 import type { Installation } from '../../../shared/installations';
 import { EmptyState } from '../../components/empty-state';
 import { ErrorMessage } from '../../components/error-message';
@@ -7,13 +7,15 @@ import { useStore } from '../../stores/store';
 import { FleetVirtualList } from './fleet-virtual-list';
 import { FleetToolbar } from './fleet-toolbar';
 import { DEFAULT_VIEW, fleetLines, isFiltered, type FleetViewOptions } from './fleet-view';
-import { InstallationFormDialog } from './installation-form';
 import { startConnectionTest } from './connection-test';
 import { fleetHref, useFleetScreen } from './sub-route';
 import { api } from '../../lib/api';
-import { PreviewScreen } from '../preview/preview-screen';
-import { RestoreWizard } from '../restore/restore-wizard';
 import { FleetSummary, type FleetFilter } from './fleet-summary';
+
+// Not needed for the list's first paint: each in its own chunk, loaded when opened.
+const InstallationFormDialog = lazy(() => import('./installation-form').then((m) => ({ default: m.InstallationFormDialog })));
+const PreviewScreen = lazy(() => import('../preview/preview-screen').then((m) => ({ default: m.PreviewScreen })));
+const RestoreWizard = lazy(() => import('../restore/restore-wizard').then((m) => ({ default: m.RestoreWizard })));
 
 /** Which form is open: none, a new installation, or editing one by id. */
 type FormState = { mode: 'closed' } | { mode: 'add' } | { mode: 'edit'; id: string };
@@ -45,9 +47,12 @@ function FleetList(props: { editId: string | null }): ReactNode {
   const [view, setView] = useState<FleetViewOptions>(DEFAULT_VIEW);
   const filter = view.freshness;
   const setFilter = (freshness: FleetFilter): void => setView((v) => ({ ...v, freshness }));
+  // The search box shows each key at once; the list follows at lower priority, so typing never
+  // waits for 200 rows to be filtered and re-rendered (React drops stale intermediate lists).
+  const listView = useDeferredValue(view);
   const lines = useMemo(
-    () => fleetLines(installations ?? [], overview, statuses, view, (kind) => modules.find((m) => m.kind === kind)?.label ?? kind),
-    [installations, overview, statuses, view, modules],
+    () => fleetLines(installations ?? [], overview, statuses, listView, (kind) => modules.find((m) => m.kind === kind)?.label ?? kind),
+    [installations, overview, statuses, listView, modules],
   );
   const shown = lines.filter((l) => l.kind === 'row').length;
   const editing = form.mode === 'edit' ? installations?.find((i) => i.id === form.id) : undefined;
@@ -136,7 +141,7 @@ function FleetList(props: { editId: string | null }): ReactNode {
               <span />
             </div>
             <FleetVirtualList lines={lines} onEdit={(id) => setForm({ mode: 'edit', id })} />
-            {shown === 0 && isFiltered(view) ? (
+            {shown === 0 && isFiltered(listView) ? (
               <p className="fleet-filter-empty muted">
                 None right now. <button type="button" className="button-link" onClick={() => setView({ ...DEFAULT_VIEW, sort: view.sort, group: view.group })}>Show all installations</button>
               </p>
@@ -144,8 +149,10 @@ function FleetList(props: { editId: string | null }): ReactNode {
           </div>
         </>
       )}
-      {form.mode === 'add' ? <InstallationFormDialog onClose={() => setForm({ mode: 'closed' })} onSaved={onSaved} /> : null}
-      {editing ? <InstallationFormDialog key={editing.id} installation={editing} onClose={closeForm} onSaved={onSaved} /> : null}
+      <Suspense fallback={null}>
+        {form.mode === 'add' ? <InstallationFormDialog onClose={() => setForm({ mode: 'closed' })} onSaved={onSaved} /> : null}
+        {editing ? <InstallationFormDialog key={editing.id} installation={editing} onClose={closeForm} onSaved={onSaved} /> : null}
+      </Suspense>
     </>
   );
 }
