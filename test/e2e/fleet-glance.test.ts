@@ -61,6 +61,9 @@ afterAll(async () => {
 const summary = () => e2e.page.getByRole('group', { name: 'Fleet summary' });
 const countOf = async (freshness: Freshness): Promise<number> => Number(await summary().locator(`[data-summary="${freshness}"] strong`).innerText());
 const visibleRows = () => e2e.page.getByRole('list', { name: 'Installations' }).locator(':scope > li');
+/** The list follows a filter a render later (useDeferredValue): wait until it shows that many rows. */
+const rowsShown = (count: number) =>
+  e2e.page.waitForFunction((n) => document.querySelectorAll('[aria-label="Installations"] > li').length === n, count);
 
 describe('the daily glance', () => {
   it('counts the fleet the way the core reports it, and every count filters the list', async () => {
@@ -77,12 +80,13 @@ describe('the daily glance', () => {
 
     await summary().locator('[data-summary="failing"]').click();
     expect(await summary().locator('[data-summary="failing"]').getAttribute('aria-pressed')).toBe('true');
-    expect(await visibleRows().count()).toBe(1);
+    await rowsShown(1);
     await fleetRow(e2e.page, FAILING).waitFor();
     await summary().locator('[data-summary="fresh"]').click();
-    expect(await visibleRows().count()).toBe(0);
+    await rowsShown(0);
     await e2e.page.getByText('None right now.').waitFor();
     await e2e.page.getByRole('button', { name: 'Show all installations' }).click();
+    await rowsShown(overview.length);
     expect(await visibleRows().count()).toBe(overview.length);
   });
 
