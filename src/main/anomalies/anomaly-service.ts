@@ -9,9 +9,10 @@
  * | `anomaly:detected`     | {@link Anomaly}      | a new finding was stored (notify)           |
  * | `anomaly:acknowledged` | {@link Anomaly}      | the operator acknowledged it (stops alerting) |
  *
- * The scheduler calls {@link checkAnomalies} after each pull of an installation. The facts of
- * each snapshot (size, rows per table, app version, pull duration) are read once and kept in
- * `<home>/snapshot-facts/`.
+ * Every pull into the vault, scheduled or asked for, ends with {@link AnomalyService.check}
+ * (`runPullAndCompare`). The facts of each snapshot (size, rows per table, app version, pull
+ * duration) are read once and kept in `<home>/snapshot-facts/`. Checks of several installations
+ * run at once; their writes of `anomalies.json` take turns, so no finding is lost or raised twice.
  */
 import { mkdir, readFile } from 'node:fs/promises';
 import path from 'node:path';
@@ -24,17 +25,22 @@ import type { FormatContext } from '../apps/module';
 import { openArchive } from '../apps/archive-access';
 import { createKeyResolver } from '../apps/keys';
 import { writeFileAtomic } from '../fs/atomic-write';
-import { detectAnomalies, type SnapshotFacts } from './detect';
+import { detectAnomalies, type Finding, type SnapshotFacts } from './detect';
 
 const QUIET: StepContext = { signal: new AbortController().signal, progress: () => undefined, log: () => undefined };
 
-/** Checks an installation's newest snapshot against its history; the hook the scheduler calls. Returns the new findings. */
-export function checkAnomalies(core: Core, installationId: string, ctx: StepContext = QUIET): Promise<Anomaly[]> {
-  return core.anomalies.check(installationId, ctx);
-}
-
 export class AnomalyService {
+  /** The tail of the chain that writes to the anomaly and threshold files one after another. */
+  private writes: Promise<unknown> = Promise.resolve();
+
   constructor(private readonly core: Core) {}
+
+  /** Runs a read-modify-write of the stored files after the ones queued before it. */
+  private inTurn<T>(change: () => Promise<T>): Promise<T> {
+    const next = this.writes.then(change, change);
+    this.writes = next.catch(() => undefined);
+    return next;
+  }
 
   private get file(): string {
     return path.join(this.core.home.root, 'anomalies.json');
@@ -75,25 +81,29 @@ export class AnomalyService {
   /** Changes some thresholds of one installation; the others keep their values. */
   async setThresholds(installationId: string, change: Partial<AnomalyThresholds>): Promise<AnomalyThresholds> {
     await this.core.registry.get(installationId);
-    const text = await readFile(this.thresholdsFile, 'utf8').catch(() => null);
-    const all = text ? (JSON.parse(text) as Record<string, Partial<AnomalyThresholds>>) : {};
-    const next = anomalyThresholdsSchema.parse({ ...DEFAULT_ANOMALY_THRESHOLDS, ...all[installationId], ...change });
-    all[installationId] = next;
-    await writeFileAtomic(this.thresholdsFile, `${JSON.stringify(all, null, 2)}\n`);
-    return next;
+    return this.inTurn(async () => {
+      const text = await readFile(this.thresholdsFile, 'utf8').catch(() => null);
+      const all = text ? (JSON.parse(text) as Record<string, Partial<AnomalyThresholds>>) : {};
+      const next = anomalyThresholdsSchema.parse({ ...DEFAULT_ANOMALY_THRESHOLDS, ...all[installationId], ...change });
+      all[installationId] = next;
+      await writeFileAtomic(this.thresholdsFile, `${JSON.stringify(all, null, 2)}\n`);
+      return next;
+    });
   }
 
-  async acknowledge(id: string, note: string | null): Promise<Anomaly> {
-    const all = await this.readAll();
-    const anomaly = all.find((a) => a.id === id);
-    if (!anomaly) throw new LifeboatError('NOT_FOUND', `No anomaly ${id}.`);
-    if (anomaly.acknowledgedAt === null) {
-      anomaly.acknowledgedAt = new Date().toISOString();
-      anomaly.acknowledgeNote = note;
-      await this.writeAll(all);
-      this.core.events.emit('anomaly:acknowledged', anomaly);
-    }
-    return anomaly;
+  acknowledge(id: string, note: string | null): Promise<Anomaly> {
+    return this.inTurn(async () => {
+      const all = await this.readAll();
+      const anomaly = all.find((a) => a.id === id);
+      if (!anomaly) throw new LifeboatError('NOT_FOUND', `No anomaly ${id}.`);
+      if (anomaly.acknowledgedAt === null) {
+        anomaly.acknowledgedAt = new Date().toISOString();
+        anomaly.acknowledgeNote = note;
+        await this.writeAll(all);
+        this.core.events.emit('anomaly:acknowledged', anomaly);
+      }
+      return anomaly;
+    });
   }
 
   /** The installation's newest snapshot against the ones before it; new findings are stored and emitted. */
@@ -102,18 +112,24 @@ export class AnomalyService {
     const thresholds = await this.thresholds(installationId);
     const own = (await this.core.vault.snapshots({ installationId })).filter((s) => s.source !== 'pre-restore');
     const [newest, ...earlier] = own;
-    if (!newest) return [];
+    // A first snapshot has nothing to be compared with; its facts are read when a second one comes.
+    if (!newest || earlier.length === 0) return [];
     const facts = await this.factsOf(newest, ctx);
     const history: SnapshotFacts[] = [];
     for (const s of earlier.slice(0, thresholds.history)) history.push(await this.factsOf(s, ctx));
     const findings = detectAnomalies(facts, history, thresholds);
+    return this.inTurn(() => this.store(installationId, installation.name, newest.id, findings));
+  }
+
+  /** Stores the findings not stored before and announces them; returns those. */
+  private async store(installationId: string, installationName: string, snapshotId: string, findings: Finding[]): Promise<Anomaly[]> {
     const all = await this.readAll();
     const known = new Set(all.map((a) => a.id));
     const fresh: Anomaly[] = [];
     for (const f of findings) {
-      const id = `${newest.id.slice(0, 16)}:${f.kind}${f.table ? `:${f.table}` : ''}`;
+      const id = `${snapshotId.slice(0, 16)}:${f.kind}${f.table ? `:${f.table}` : ''}`;
       if (known.has(id)) continue;
-      fresh.push({ id, installationId, installationName: installation.name, snapshotId: newest.id, kind: f.kind, table: f.table, detail: f.detail, detectedAt: new Date().toISOString(), acknowledgedAt: null, acknowledgeNote: null });
+      fresh.push({ id, installationId, installationName, snapshotId, kind: f.kind, table: f.table, detail: f.detail, detectedAt: new Date().toISOString(), acknowledgedAt: null, acknowledgeNote: null });
     }
     if (fresh.length > 0) {
       await this.writeAll([...all, ...fresh]);

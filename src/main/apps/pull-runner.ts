@@ -38,8 +38,25 @@ export function startPull(core: Core, installation: Installation, remoteId: stri
       installationId: installation.id,
       queue: { name: 'pull', limit: PULL_QUEUE_LIMIT, perKey: installation.id },
     },
-    (ctx) => runPull(core, installation, remoteId, ctx, source),
+    (ctx) => (source === 'pull' ? runPullAndCompare(core, installation, remoteId, ctx) : runPull(core, installation, remoteId, ctx, source)),
   );
+}
+
+/**
+ * A pull, then its new snapshot compared with the installation's history, whether an operator or
+ * a schedule asked for it (a new anomaly notifies on its own; here it becomes a job warning).
+ */
+export async function runPullAndCompare(core: Core, installation: Installation, remoteId: string | null, ctx: JobContext): Promise<PullResult> {
+  const pulled = await runPull(core, installation, remoteId, ctx);
+  if (pulled.alreadyInVault) return pulled;
+  ctx.progress({ phase: 'comparing with the earlier snapshots' });
+  const found = await core.anomalies.check(installation.id, ctx).catch((error: unknown) => {
+    if (error instanceof LifeboatError && error.code === 'CANCELLED') throw error;
+    ctx.log(`the anomaly check did not run: ${(error as Error).message}`);
+    return [];
+  });
+  for (const anomaly of found) ctx.warn(`anomaly: ${anomaly.detail}`);
+  return pulled;
 }
 
 /**

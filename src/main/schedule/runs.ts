@@ -4,8 +4,7 @@ import type { ScheduleFile } from '../../shared/schedule';
 import type { Core } from '../core';
 import type { JobContext } from '../jobs/job-manager';
 import { createAdapterContext } from '../apps/context';
-import { runPull } from '../apps/pull-runner';
-import { checkAnomalies } from '../anomalies/anomaly-service';
+import { runPullAndCompare } from '../apps/pull-runner';
 import { runDrill } from '../drills/drill-service';
 import type { DrillResult } from '../../shared/drills';
 import { Scheduler, type ScheduledRun, type TaskDef, type TaskExecutor } from './scheduler';
@@ -105,16 +104,7 @@ async function scheduledPull(core: Core, installation: Installation, triggerFirs
       await actx.close();
     }
   }
-  const pulled = await runPull(core, installation, remoteId, ctx);
-  // Each scheduled pull is compared with the installation's history (anomalies notify on their own).
-  ctx.progress({ phase: 'comparing with the earlier snapshots' });
-  const found = await checkAnomalies(core, installation.id, ctx).catch((error: unknown) => {
-    if (error instanceof LifeboatError && error.code === 'CANCELLED') throw error;
-    ctx.log(`the anomaly check did not run: ${(error as Error).message}`);
-    return [];
-  });
-  for (const anomaly of found) ctx.warn(`anomaly: ${anomaly.detail}`);
-  return pulled;
+  return runPullAndCompare(core, installation, remoteId, ctx);
 }
 
 /**

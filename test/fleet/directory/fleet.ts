@@ -14,8 +14,11 @@ export interface DirectoryFleet {
   /** The folder on the server (also this machine's path). */
   folder: string;
   installation: InstallationInput;
-  /** Writes a new `site-<n>.tar.gz` (and its `.sha256`, unless told not to); returns its name. */
-  writeArchive(options?: { sidecar?: boolean }): Promise<string>;
+  /**
+   * Writes a new `site-<n>.tar.gz` (and its `.sha256`, unless told not to); returns its name.
+   * `emptied`: the site lost its data before the job ran (a few bytes of page, no data file).
+   */
+  writeArchive(options?: { sidecar?: boolean; emptied?: boolean }): Promise<string>;
   /** Deletes a file from the folder (an operator's mistake, a disk that went bad). */
   remove(name: string): Promise<void>;
   /** Flips one byte of a file in the folder (its sidecar stays as it was). */
@@ -42,13 +45,19 @@ export async function startDirectoryFleet(options: { name?: string; sshd?: TestS
       settings: { directory: folder, pattern: 'site-*.tar.gz' },
       expectedCadenceHours: 24,
     },
-    async writeArchive({ sidecar = true } = {}) {
+    async writeArchive({ sidecar = true, emptied = false } = {}) {
       made += 1;
       const name = `site-${String(made).padStart(3, '0')}.tar.gz`;
-      await writeFile(path.join(work, 'index.html'), `<h1>site version ${made}</h1>\n${randomBytes(2048).toString('base64')}\n`);
-      await writeFile(path.join(work, 'data.json'), JSON.stringify({ version: made, rows: Array.from({ length: 200 }, (_, i) => ({ i, v: randomBytes(8).toString('hex') })) }));
+      const members = ['index.html'];
+      if (emptied) {
+        await writeFile(path.join(work, 'index.html'), `<h1>site version ${made}</h1>\n`);
+      } else {
+        await writeFile(path.join(work, 'index.html'), `<h1>site version ${made}</h1>\n${randomBytes(2048).toString('base64')}\n`);
+        await writeFile(path.join(work, 'data.json'), JSON.stringify({ version: made, rows: Array.from({ length: 200 }, (_, i) => ({ i, v: randomBytes(8).toString('hex') })) }));
+        members.push('data.json');
+      }
       const temporary = path.join(folder, `.${name}.part`);
-      await runTool('tar', ['czf', temporary, '-C', work, 'index.html', 'data.json']);
+      await runTool('tar', ['czf', temporary, '-C', work, ...members]);
       await runTool('mv', [temporary, path.join(folder, name)]);
       if (sidecar) {
         const sum = await runTool('sha256sum', [name], { cwd: folder });
