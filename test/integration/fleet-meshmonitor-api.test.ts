@@ -97,15 +97,15 @@ describe('Bearer token (no cookie, no CSRF)', () => {
     const again = await failure(api.json('DELETE', `/api/system/backup/delete/${created.dirname}`));
     expect(again.code).toBe('HTTP_STATUS');
     expect(again.details).toMatchObject({ status: 500 });
-    expect(again.details?.bodyExcerpt).toBe('{"error":"Failed to delete system backup","details":"Failed to delete system backup: Backup not found"}');
+    expect(again.details?.serverMessage).toBe('Failed to delete system backup: Failed to delete system backup: Backup not found');
   });
 
   it('rejects bad names with 400 and absent ones with 404', async () => {
     const api = client({ bearerToken: mm.apiToken });
     const bad = await failure(api.download('/api/system/backup/download/not-a-backup'));
-    expect(bad.details).toMatchObject({ status: 400, bodyExcerpt: '{"error":"Invalid backup directory name format"}' });
+    expect(bad.details).toMatchObject({ status: 400, serverMessage: 'Invalid backup directory name format' });
     const absent = await failure(api.download('/api/system/backup/download/1999-01-01_000000'));
-    expect(absent.details).toMatchObject({ status: 404, bodyExcerpt: '{"error":"Backup not found"}' });
+    expect(absent.details).toMatchObject({ status: 404, serverMessage: 'Backup not found' });
     const traversal = await failure(api.json('DELETE', '/api/system/backup/delete/..%2F..%2Fetc'));
     expect(traversal.details).toMatchObject({ status: 400 });
   });
@@ -143,7 +143,7 @@ describe('cookie session + CSRF', () => {
     const settings = { enabled: false, maxBackups: 10, backupTime: '04:15' };
     expect(await web.json('GET', '/api/system/backup/settings')).toEqual({ enabled: false, maxBackups: 7, backupTime: '03:00' });
     const invalid = await failure(web.json('POST', '/api/system/backup/settings', { json: { ...settings, backupTime: '3:00' } }));
-    expect(invalid.details?.bodyExcerpt).toBe('{"error":"Invalid backupTime format (must be HH:MM)"}');
+    expect(invalid.details?.serverMessage).toBe('Invalid backupTime format (must be HH:MM)');
     expect(await web.json('POST', '/api/system/backup/settings', { json: settings })).toEqual({ success: true });
     expect(await web.json('GET', '/api/system/backup/settings')).toEqual(settings);
 
@@ -164,13 +164,13 @@ describe('login rate limit (production: 5 per 15 minutes)', () => {
     for (let i = 0; i < 5; i++) {
       const error = await failure(web.json('POST', '/api/auth/login', { json: { username: 'admin', password: `wrong-${i}` } }));
       expect(error.code).toBe('HTTP_AUTH_FAILED');
-      expect(error.details?.bodyExcerpt).toBe('{"error":"Invalid username or password"}');
+      expect(error.details?.serverMessage).toBe('Invalid username or password');
     }
     const limited = await failure(web.json('POST', '/api/auth/login', { json: { username: 'admin', password: 'wrong-6' } }));
     expect(limited.code).toBe('HTTP_RATE_LIMITED');
     expect(limited.details).toMatchObject({ status: 429, serverCode: 'AUTH_RATE_LIMITED' });
     expect(Number(limited.details?.retryAfterSeconds)).toBeGreaterThan(800);
-    expect(String(limited.details?.bodyExcerpt)).toContain('"error":"Too many login attempts, please try again later"');
+    expect(limited.details?.serverMessage).toBe('Too many login attempts, please try again later');
     const right = await failure(web.json('POST', '/api/auth/login', { json: { username: 'admin', password: PASSWORD } }));
     expect(right.code).toBe('HTTP_RATE_LIMITED');
     // Token auth does not go through the login limiter.

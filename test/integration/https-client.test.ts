@@ -338,7 +338,7 @@ describe('timeouts, retries, rate limits', () => {
       const error = await caught(client.json('POST', '/reflect-auth'));
       expect(error.code).toBe('HTTP_STATUS');
       expect(JSON.stringify(error.toPayload())).not.toContain(TOKEN);
-      expect(String(error.details?.bodyExcerpt)).toContain('[redacted]');
+      expect(String(error.details?.serverMessage)).toContain('[redacted]');
     });
   });
 });

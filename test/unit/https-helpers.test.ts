@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { bodyExcerpt, mapTransportError, serverErrorCode } from '../../src/main/transport/https/errors';
+import { bodyExcerpt, mapTransportError, serverErrorCode, serverMessage } from '../../src/main/transport/https/errors';
 import { backoffDelayMs, DEFAULT_RETRY_POLICY, parseRetryAfterMs } from '../../src/main/transport/https/retry';
 import { normalizeFingerprint } from '../../src/main/transport/https/tls-verify';
 
@@ -51,6 +51,21 @@ describe('error bodies', () => {
     for (let i = 0; i + 8 <= secret.length; i++) expect(folded).not.toContain(secret.slice(i, i + 8).toLowerCase());
     // Seven characters of a secret are ordinary text.
     expect(bodyExcerpt('see tok_abc here', [secret])).toBe('see tok_abc here');
+  });
+
+  it("keeps a server's error text, not its body", () => {
+    const secret = 'dbackup_0123456789abcdef0123456789abcdef';
+    // JSON: only the error fields, in order, each once; the data a body echoes is dropped.
+    expect(serverMessage(`{"error":"Unauthorized","message":"key ${secret} unknown","user":{"email":"a@b.c","hash":"$argon2id$x"}}`, [secret]))
+      .toBe('Unauthorized: key [redacted] unknown');
+    expect(serverMessage('{"detail":"Only superusers can export"}', [])).toBe('Only superusers can export');
+    // FastAPI's validation errors: their msg texts.
+    expect(serverMessage('{"detail":[{"loc":["body","username"],"msg":"field required","type":"value_error.missing"}]}', [])).toBe('field required');
+    // An HTML error page: its title; plain text: its first line.
+    expect(serverMessage('<html><head><title>413 Request Entity Too Large</title></head><body><p>secret stuff</p></body></html>', [])).toBe('413 Request Entity Too Large');
+    expect(serverMessage('<html><body>no title here</body></html>', [])).toBe('');
+    expect(serverMessage('Too Many Requests\nrow 1 of the database', [])).toBe('Too Many Requests');
+    expect(serverMessage('{"rows":[1,2,3]}', [])).toBe('');
   });
 
   it('extracts a JSON error code', () => {

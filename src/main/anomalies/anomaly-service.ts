@@ -111,9 +111,13 @@ export class AnomalyService {
     const installation = await this.core.registry.get(installationId);
     const thresholds = await this.thresholds(installationId);
     const own = (await this.core.vault.snapshots({ installationId })).filter((s) => s.source !== 'pre-restore');
-    const [newest, ...earlier] = own;
+    const [newest, ...older] = own;
+    if (!newest) return [];
+    // Compared only with backups of the same series: a DBackup installation's config backup is not
+    // a shrunken database dump, nor one job's dump another job's.
+    const earlier = older.filter((s) => seriesOf(s) === seriesOf(newest));
     // A first snapshot has nothing to be compared with; its facts are read when a second one comes.
-    if (!newest || earlier.length === 0) return [];
+    if (earlier.length === 0) return [];
     const facts = await this.factsOf(newest, ctx);
     const history: SnapshotFacts[] = [];
     for (const s of earlier.slice(0, thresholds.history)) history.push(await this.factsOf(s, ctx));
@@ -199,4 +203,16 @@ export class AnomalyService {
       return false;
     }
   }
+}
+
+/**
+ * Which run of backups a snapshot belongs to: its archive's name (or the app's id of it, whose
+ * folder is DBackup's job) with every word holding a digit — dates, times, counters, temp-file
+ * suffixes — made one placeholder, so "Job A/db_2026-11-23_13-13-18.sql.gz.enc" and the next
+ * night's share a series and "config-backups/config_backup_…" is another.
+ */
+export function seriesOf(snapshot: Pick<SnapshotView, 'remoteId' | 'archive'>): string {
+  const folder = snapshot.remoteId?.includes('/') ? snapshot.remoteId.slice(0, snapshot.remoteId.lastIndexOf('/')) : '';
+  const name = snapshot.archive?.name ?? snapshot.remoteId?.slice(folder.length) ?? '';
+  return `${folder}/${name}`.replace(/[A-Za-z0-9]*[0-9][A-Za-z0-9]*/g, '#');
 }

@@ -65,7 +65,7 @@ async function logIn(ctx: AdapterContext, client: HttpsClient): Promise<void> {
     if (error instanceof LifeboatError && error.code === 'HTTP_AUTH_FAILED') {
       throw new LifeboatError(
         'HTTP_AUTH_FAILED',
-        `MeshMonitor refused the login of "${username}" (${String(error.details?.bodyExcerpt ?? error.message)}). Lifeboat does not try again by itself: ` +
+        `MeshMonitor refused the login of "${username}" (${String(error.details?.serverMessage ?? error.message)}). Lifeboat does not try again by itself: ` +
           'MeshMonitor allows only 5 failed logins per 15 minutes. Check the password, or use an API token.',
         { details: { ...error.details, username }, cause: error },
       );

@@ -5,7 +5,7 @@ import { CookieJar } from 'tough-cookie';
 import { Agent, fetch, type Response } from 'undici';
 import { LifeboatError } from '../../../shared/errors';
 import type { HttpsConnection } from '../../../shared/installations';
-import { bodyExcerpt, mapTransportError, serverErrorCode, type AbortState } from './errors';
+import { mapTransportError, serverErrorCode, serverMessage, type AbortState } from './errors';
 import {
   backoffDelayMs,
   DEFAULT_RETRY_POLICY,
@@ -598,8 +598,9 @@ class FetchHttpsClient implements HttpsClient {
       // The status is the news; a body that fails to arrive only loses the excerpt.
       text = `(body unreadable: ${error instanceof Error ? error.message : String(error)})`;
     }
-    const excerpt = bodyExcerpt(text, this.secrets());
-    const details: Record<string, unknown> = { status: response.status, bodyExcerpt: excerpt };
+    // The server's own error text, never its body: a body may echo credentials or data.
+    const excerpt = serverMessage(text, this.secrets());
+    const details: Record<string, unknown> = { status: response.status, serverMessage: excerpt };
     const serverCode = serverErrorCode(text);
     if (serverCode !== undefined) details.serverCode = serverCode;
     const status = response.status;

@@ -41,6 +41,44 @@ export function bodyExcerpt(body: string, secrets: readonly string[]): string {
   return text.length > EXCERPT_CHARS ? `${text.slice(0, EXCERPT_CHARS)}…` : text;
 }
 
+/** Fields in which the APIs Lifeboat talks to put their error text, in the order they are shown. */
+const MESSAGE_FIELDS = ['error', 'message', 'detail', 'details', 'title', 'reason'] as const;
+
+/**
+ * What a server said about a failed request, for an error message, without keeping its body: the
+ * error fields of a JSON body (FastAPI's validation list as its `msg` texts), an HTML page's
+ * title, or the first line of plain text; redacted and shortened like {@link bodyExcerpt}. Other
+ * JSON fields, the rest of a page and anything else the server echoed are dropped.
+ */
+export function serverMessage(body: string, secrets: readonly string[]): string {
+  const trimmed = body.trim();
+  let said: string[] = [];
+  try {
+    const parsed: unknown = JSON.parse(trimmed);
+    if (typeof parsed === 'string') said = [parsed];
+    else if (typeof parsed === 'object' && parsed !== null && !Array.isArray(parsed)) {
+      const record = parsed as Record<string, unknown>;
+      for (const field of MESSAGE_FIELDS) said.push(...messageTexts(record[field]));
+    }
+  } catch {
+    const title = /<title[^>]*>([^<]*)<\/title>/i.exec(trimmed);
+    if (title) said = [title[1] ?? ''];
+    else if (!trimmed.startsWith('<')) said = [trimmed.split('\n', 1)[0] ?? ''];
+  }
+  const distinct = [...new Set(said.map((s) => s.trim()).filter((s) => s.length > 0))];
+  return bodyExcerpt(distinct.join(': '), secrets);
+}
+
+function messageTexts(value: unknown): string[] {
+  if (typeof value === 'string') return [value];
+  if (!Array.isArray(value)) return [];
+  return value.flatMap((item) => {
+    if (typeof item === 'string') return [item];
+    if (typeof item === 'object' && item !== null && typeof (item as { msg?: unknown }).msg === 'string') return [(item as { msg: string }).msg];
+    return [];
+  });
+}
+
 /** The `code` field of a JSON error body such as `{"error":"…","code":"CSRF_TOKEN_REQUIRED"}`, if any. */
 export function serverErrorCode(body: string): string | undefined {
   try {
