@@ -1,5 +1,5 @@
 // Disk faults (#17): the vault and the staging directory on a tmpfs of a few MB that fills during
-// an import and a prune, and under the twin's uploads. Each fails as DISK_FULL naming the
+// a pull (a folder of archives over the real sshd), an import and a prune, and under the twin's uploads. Each fails as DISK_FULL naming the
 // directory, leaves nothing partial (no pack, index or temp file of its own; restic check
 // --read-data clean with the real restic), and the same operation succeeds once space is freed.
 import { createHash } from 'node:crypto';
@@ -14,6 +14,8 @@ import { createCore, MemorySecretStore, type Core } from '../../src/main/core';
 import { createInProcessClient } from '../../src/main/contract/in-process';
 import { startTwin, type Twin } from '../../src/main/contract/http-twin';
 import { makeTestHome } from '../harness/home';
+import { runTool } from '../harness/sshd';
+import { startDirectoryFleet, type DirectoryFleet } from '../fleet/directory/fleet';
 import { makeScratch, resticOk, TEST_SCRYPT, type Scratch } from '../harness/restic';
 import { mountSmallDisk, smallDiskSkipReason, type SmallDisk } from '../harness/small-disk';
 
@@ -159,4 +161,63 @@ describe.skipIf(skip !== null)(`the twin's staged uploads${skip ? ` (skipped: ${
     expect(staged()).toEqual([live]);
     expect(existsSync(path.join(staging, `.twin-uploads-${dead}`))).toBe(false);
   });
+});
+
+/** Keeps the vault password the core makes at init, for the real restic. */
+class KeptSecrets extends MemorySecretStore {
+  readonly kept = new Map<string, string>();
+  override async set(account: string, secret: string): Promise<void> {
+    this.kept.set(account, secret);
+    await super.set(account, secret);
+  }
+}
+
+describe.skipIf(skip !== null)(`a pull into a vault on a disk that fills${skip ? ` (skipped: ${skip})` : ''}`, () => {
+  let disk: SmallDisk;
+  let fleet: DirectoryFleet;
+  let core: Core;
+  let secrets: KeptSecrets;
+  let vaultDir: string;
+  let installationId: string;
+
+  beforeAll(async () => {
+    disk = mountSmallDisk(6 * MB, 'disk-full-pull');
+    vaultDir = path.join(disk.dir, 'vault');
+    fleet = await startDirectoryFleet({ name: 'Folder (disk full)' });
+    // An archive larger than the space left: random bytes, so gzip keeps it about as large.
+    const work = path.join(fleet.sshd.dir, `big-${process.pid}`);
+    mkdirSync(work, { recursive: true });
+    writeFileSync(path.join(work, 'data.bin'), bytes(3 * MB, 'pull'));
+    await runTool('tar', ['czf', path.join(fleet.folder, 'site-900.tar.gz'), '-C', work, 'data.bin']);
+    await runTool('chown', [`${fleet.sshd.user}:`, path.join(fleet.folder, 'site-900.tar.gz')]);
+    secrets = new KeptSecrets('disk full pull');
+    core = await createCore({ home: makeTestHome('disk-full-pull'), secretStore: secrets });
+    await createInProcessClient(core).call('vault:init', { location: vaultDir });
+    installationId = (await createInProcessClient(core).call('installations:add', fleet.installation)).id;
+  }, 60_000);
+
+  afterAll(async () => {
+    await core?.close();
+    await fleet?.stop();
+    disk?.unmount();
+  });
+
+  it('fails as DISK_FULL naming the vault, leaves nothing of the pull, and the same pull works once space is freed', async () => {
+    const pull = async () => core.jobs.wait((await createInProcessClient(core).call('apps:pull', { installationId, remoteId: 'site-900.tar.gz' })).jobId);
+    const before = files(vaultDir);
+    disk.fill(MB);
+    const failed = await pull();
+    expect(failed.status).toBe('failed');
+    expect(failed.error).toMatchObject({ code: 'DISK_FULL', details: { directory: vaultDir } });
+    expect(failed.error?.message).toContain(vaultDir);
+    expect(files(vaultDir)).toEqual(before);
+    disk.unfill();
+    const password = [...secrets.kept.values()][0]!;
+    const cache = path.join(core.home.root, 'restic-cache');
+    await resticOk(vaultDir, password, ['check', '--read-data'], cache);
+    const pulled = await pull();
+    expect(pulled.status, JSON.stringify(pulled.error)).toBe('succeeded');
+    expect(await core.vault.snapshots({ installationId })).toHaveLength(1);
+    await resticOk(vaultDir, password, ['check', '--read-data'], cache);
+  }, 90_000);
 });
