@@ -30,6 +30,15 @@ function bytes(size: number, seed: string): Buffer {
   return out;
 }
 
+/** Polls until `ready()` holds (generous limit: an event, not a timing). */
+async function waitFor(ready: () => boolean, what: string): Promise<void> {
+  for (let i = 0; i < 1500; i++) {
+    if (ready()) return;
+    await new Promise((resolve) => setTimeout(resolve, 20));
+  }
+  throw new Error(`never saw ${what}`);
+}
+
 const stream = (data: Buffer): Readable => Readable.from((function* () {
   for (let i = 0; i < data.length; i += 65536) yield data.subarray(i, i + 65536);
 })());
@@ -142,6 +151,19 @@ describe.skipIf(skip !== null)(`the twin's staged uploads${skip ? ` (skipped: ${
     expect(body.error).toMatchObject({ code: 'DISK_FULL', details: { directory: core.home.stagingDir } });
     expect(body.error?.message).toContain(core.home.stagingDir);
     expect(staged()).toEqual([]);
+  });
+
+  it('a preview that ends without a report (cancelled as it starts) removes its staged upload', async () => {
+    const { body } = await upload(bytes(MB, 'cancelled preview'), 'cancelled.zip');
+    const uploadId = body.data!.uploadId;
+    expect(staged()).toEqual([uploadId]);
+    const client = createInProcessClient(core);
+    const { jobId } = await client.call('apps:preview', { source: { uploadId, name: 'cancelled.zip' }, app: 'nojoin' });
+    await client.call('jobs:cancel', { id: jobId });
+    const record = await core.jobs.wait(jobId);
+    expect(record.status).toBe('cancelled');
+    // The record ends at the cancel; the preview lets go of the file when its read stops.
+    await waitFor(() => staged().length === 0, 'the staged upload removed');
   });
 
   it('a twin that closes removes what it staged; the next twin sweeps what a crashed one left, not a live one\'s', async () => {
