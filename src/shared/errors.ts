@@ -40,6 +40,8 @@ export const ERROR_CODES = [
   'VAULT_CORRUPT',
   'VAULT_LOCKED',
   'VAULT_BACKEND',
+  /** A write failed because the disk is full (or the quota used up); `details.directory` names where, `neededBytes`/`freeBytes` how much when known. */
+  'DISK_FULL',
   // apps, pulls, restores
   'APP_UNSUPPORTED',
   'ARCHIVE_INVALID',

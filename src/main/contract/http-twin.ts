@@ -7,6 +7,8 @@ import { pipeline } from 'node:stream/promises';
 import type { AddressInfo, Socket } from 'node:net';
 import { LifeboatError, toErrorPayload, type ErrorCode, type ErrorPayload, type Result } from '../../shared/errors';
 import type { Core } from '../core';
+import { diskFullError, isDiskFull } from '../fs/disk-full';
+import { TwinUploads } from './twin-uploads';
 
 /** Content Security Policy of the UI: no remote code, no inline script, no framing. */
 export const RENDERER_CSP = [
@@ -64,6 +66,9 @@ export async function startTwin(core: Core, options: TwinOptions): Promise<Twin>
   const tokenBuffer = Buffer.from(token);
   const sockets = new Set<Socket>();
   let port = 0;
+  const uploads = new TwinUploads(core.home.stagingDir);
+  // What a crashed twin staged: no page can name those uploads any more (its token died with it).
+  await uploads.sweepAbandoned();
 
   const allowedHosts = () => new Set([`127.0.0.1:${port}`, `localhost:${port}`]);
 
@@ -71,7 +76,7 @@ export async function startTwin(core: Core, options: TwinOptions): Promise<Twin>
     handle(req, res).catch((error: unknown) => {
       // A client's mistake (a malformed address, JSON that does not parse, a body too large) is a 4xx, never INTERNAL.
       const payload: ErrorPayload = error instanceof URIError ? { code: 'INVALID_INPUT', message: `The address ${JSON.stringify((req.url ?? '').slice(0, 200))} is not valid percent-encoding.` } : toErrorPayload(error);
-      if (!res.headersSent) sendJson(res, payload.code === 'INVALID_INPUT' ? 400 : payload.code === 'NOT_FOUND' ? 404 : 500, { ok: false, error: payload });
+      if (!res.headersSent) sendJson(res, payload.code === 'INVALID_INPUT' ? 400 : payload.code === 'NOT_FOUND' ? 404 : payload.code === 'DISK_FULL' ? 507 : 500, { ok: false, error: payload });
       else res.destroy();
     });
   });
@@ -156,9 +161,12 @@ export async function startTwin(core: Core, options: TwinOptions): Promise<Twin>
     const uploadId = randomUUID();
     const target = path.join(core.home.stagingDir, uploadId);
     try {
+      await uploads.add(uploadId);
       await pipeline(req, createWriteStream(target, { mode: 0o600 }));
     } catch (error) {
       await rm(target, { force: true });
+      const length = Number(req.headers['content-length']);
+      if (isDiskFull(error)) throw await diskFullError(core.home.stagingDir, `stage the upload of "${path.basename(name)}"`, error, Number.isFinite(length) && length > 0 ? length : undefined);
       throw new LifeboatError('INVALID_INPUT', `The upload of "${name}" was interrupted.`, { cause: error });
     }
     const { size } = await stat(target);
@@ -211,6 +219,8 @@ export async function startTwin(core: Core, options: TwinOptions): Promise<Twin>
     async close() {
       for (const socket of sockets) socket.destroy();
       await new Promise<void>((resolve) => server.close(() => resolve()));
+      // The page that could name them is gone: what it staged and did not import goes too.
+      await uploads.removeAll();
     },
   };
 }

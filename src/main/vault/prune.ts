@@ -117,6 +117,7 @@ export async function prune(repo: Repository, options: PruneOptions = {}): Promi
     const saver = new BlobSaver(repo, { dedup: false });
     let repackBytes = 0;
     const repackTotal = [...repack].reduce((a, id) => a + (stored.get(id) ?? 0), 0);
+    const oldIndexFiles = [...repo.index.files.keys()];
     try {
       for (const packId of repack) {
         throwIfAborted(signal, 'Pruning');
@@ -130,20 +131,22 @@ export async function prune(repo: Repository, options: PruneOptions = {}): Promi
         }
       }
       await saver.flushPacks();
+      throwIfAborted(signal, 'Pruning');
+
+      // 2) the new index: every pack that stays, plus the new ones.
+      onProgress?.({ phase: 'index', bytes: 0, total: null });
+      const keepPacks: IndexPack[] = [];
+      for (const [packId, blobs] of repo.index.packs) {
+        if (!remove.has(packId) && !repack.has(packId) && stored.has(packId)) keepPacks.push({ id: packId, blobs });
+      }
+      await writeIndexFiles(repo, [...keepPacks, ...saver.packs]);
     } catch (error) {
+      // Nothing was deleted yet: take back what this prune wrote (a full disk, a cancel) and the
+      // vault is exactly as before, with no orphaned packs or half of a new index.
       await saver.settle();
+      await undoWrites(repo, saver, new Set(oldIndexFiles));
       throw error;
     }
-    throwIfAborted(signal, 'Pruning');
-
-    // 2) the new index: every pack that stays, plus the new ones.
-    onProgress?.({ phase: 'index', bytes: 0, total: null });
-    const oldIndexFiles = [...repo.index.files.keys()];
-    const keepPacks: IndexPack[] = [];
-    for (const [packId, blobs] of repo.index.packs) {
-      if (!remove.has(packId) && !repack.has(packId) && stored.has(packId)) keepPacks.push({ id: packId, blobs });
-    }
-    await writeIndexFiles(repo, [...keepPacks, ...saver.packs]);
 
     // 3) then the old index files, 4) then the packs nobody needs any more.
     onProgress?.({ phase: 'delete', bytes: 0, total: null });
@@ -165,6 +168,18 @@ export async function prune(repo: Repository, options: PruneOptions = {}): Promi
       bytesAfter,
     };
   });
+}
+
+/**
+ * Removes the index files and packs a failed prune wrote before it deleted anything. The lock is
+ * exclusive, so every index file not in `oldIndexFiles` is this prune's, and no snapshot can use
+ * the new packs' blobs from them yet (the old index still lists each blob where it was).
+ */
+async function undoWrites(repo: Repository, saver: BlobSaver, oldIndexFiles: Set<string>): Promise<void> {
+  const written = (await repo.listIds('index')).filter((id) => !oldIndexFiles.has(id));
+  await removeAll(repo, 'index', written);
+  await saver.discard();
+  await repo.loadIndex();
 }
 
 async function removeAll(repo: Repository, type: FileType, ids: string[]): Promise<void> {

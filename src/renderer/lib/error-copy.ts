@@ -66,6 +66,7 @@ const COPY: Record<ErrorCode, CodeCopy> = {
   VAULT_CORRUPT: { fallback: 'The vault is damaged.', action: { label: 'Check the vault', href: VAULT } },
   VAULT_LOCKED: { fallback: 'Another operation holds the vault’s lock.', action: { label: 'See the vault’s locks', href: VAULT } },
   VAULT_BACKEND: { fallback: 'The vault’s storage could not be read or written.', action: { label: 'Open Vault', href: VAULT } },
+  DISK_FULL: { fallback: 'The disk Lifeboat writes to is full: free some space and try again.', action: { label: 'Open Vault', href: VAULT } },
   APP_UNSUPPORTED: { fallback: 'Lifeboat cannot do that for this app.', action: null },
   ARCHIVE_INVALID: { fallback: 'The file is not a backup Lifeboat can read.', action: null },
   ARCHIVE_VERIFY_FAILED: { fallback: 'The backup did not verify: it may be damaged.', action: null },

@@ -1,4 +1,5 @@
-import { LifeboatError } from '../../../shared/errors';
+import path from 'node:path';
+import { LifeboatError, toErrorPayload } from '../../../shared/errors';
 import type { appCommands } from '../../../shared/contract/apps';
 import type { Core } from '../../core';
 import type { HandlerMap } from '../handler-types';
@@ -63,7 +64,23 @@ export function appHandlers(core: Core): HandlerMap<keyof typeof appCommands> {
     },
     'apps:media-url': async ({ source, app, mediaId, transcode }) => ({ ticket: core.media.issue({ source, app, mediaId, transcode }) }),
     'apps:preview': async ({ source, app, installationId }) => {
-      const job = core.jobs.start({ kind: 'preview', title: `Preview ${'snapshotId' in source ? `snapshot ${source.snapshotId.slice(0, 8)}` : 'name' in source ? source.name : source.path}` }, (ctx) => previewArchive(core, { source, app, installationId }, ctx));
+      // A preview that ends without a report (failed, cancelled) offers no import or restore of
+      // the upload, so nothing needs it any more; one that waits for a key is previewed again from it.
+      const discardUpload = async (): Promise<void> => {
+        if (!('uploadId' in source)) return;
+        const staged = [source.uploadId, ...(source.sidecars ?? []).map((s) => s.uploadId)];
+        await Promise.all(staged.map((id) => core.vault.discardStaged(path.join(core.home.stagingDir, id))));
+      };
+      const job = core.jobs.start({ kind: 'preview', title: `Preview ${'snapshotId' in source ? `snapshot ${source.snapshotId.slice(0, 8)}` : 'name' in source ? source.name : source.path}` }, async (ctx) => {
+        try {
+          const report = await previewArchive(core, { source, app, installationId }, ctx);
+          if (ctx.signal.aborted) await discardUpload();
+          return report;
+        } catch (error) {
+          if (toErrorPayload(error).code !== 'KEY_REQUIRED') await discardUpload();
+          throw error;
+        }
+      });
       return { jobId: job.id };
     },
     'apps:quarantine': async () => core.quarantine.list(),

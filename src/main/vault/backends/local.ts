@@ -7,6 +7,7 @@ import { access, mkdir, open, readdir, stat, unlink } from 'node:fs/promises';
 import path from 'node:path';
 import { LifeboatError } from '../../../shared/errors';
 import { isAtomicWriteTemp, writeFileAtomic } from '../../fs/atomic-write';
+import { diskFullError, isDiskFull } from '../../fs/disk-full';
 import { isRepoFileName } from '../backend';
 import type { Backend, ByteRange, FileInfo, FileType } from '../backend';
 
@@ -115,7 +116,7 @@ export class LocalBackend implements Backend {
       // restic's recipe: temp file in the target folder, fsync, rename, fsync the folder. The temp
       // name is not 64 hex characters, so restic and list() skip it while it exists.
       await writeFileAtomic(file, data);
-    });
+    }, data.length);
   }
 
   async remove(type: FileType, name: string): Promise<void> {
@@ -145,11 +146,14 @@ export class LocalBackend implements Backend {
     }
   }
 
-  private async guard<T>(what: string, fn: () => Promise<T>): Promise<T> {
+  /** Runs one storage step; its failure becomes NOT_FOUND, DISK_FULL (with the bytes it `needed`) or VAULT_BACKEND, naming the vault. */
+  private async guard<T>(what: string, fn: () => Promise<T>, needed?: number): Promise<T> {
     try {
       return await fn();
     } catch (error) {
       if (error instanceof LifeboatError) throw error;
+      // writeFileAtomic removed its temp file: a full disk leaves nothing half-written in the vault.
+      if (isDiskFull(error)) throw await diskFullError(this.location, what, error, needed);
       if (isNotFound(error)) {
         throw new LifeboatError('NOT_FOUND', `Could not ${what} in ${this.location}: the file does not exist.`, { cause: error });
       }

@@ -14,6 +14,7 @@ import { pipeline } from 'node:stream/promises';
 import { crc32 } from 'node:zlib';
 import yauzl from 'yauzl';
 import { LifeboatError } from '../../../../shared/errors';
+import { diskFullError, isDiskFull } from '../../../fs/disk-full';
 import type { ArchiveAccess, StepContext } from '../../adapter';
 
 /** Something that can hand out any byte range of an archive: a local file, a vault blob, an upload. */
@@ -252,6 +253,7 @@ export async function spoolArchive(archive: ArchiveAccess, stagingDir: string, c
   } catch (error) {
     await remove();
     if (ctx.signal.aborted) throw new LifeboatError('CANCELLED', `Reading ${archive.fileName} was cancelled.`, { cause: error });
+    if (isDiskFull(error)) throw await diskFullError(stagingDir, `stage a copy of ${archive.fileName}`, error, archive.size ?? undefined);
     throw error;
   }
   return { file, size, remove };
