@@ -51,7 +51,7 @@ export interface DbackupFleet {
 }
 
 /** `pg_dump -F c -Z 6` of one database, as DBackup's postgres adapter runs it by default. */
-function pgDump(postgres: TestPostgres, database: string): Promise<Buffer> {
+export function pgDump(postgres: TestPostgres, database: string): Promise<Buffer> {
   return new Promise((resolve, reject) => {
     const child = spawn(PG_DUMP, ['-F', 'c', '-Z', '6', `--dbname=${postgres.connectionString(database)}`], { stdio: ['ignore', 'pipe', 'pipe'] });
     const out: Buffer[] = [];

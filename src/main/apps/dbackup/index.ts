@@ -13,10 +13,15 @@
  * put on the destination over SFTP). With both connections, SFTP lists and pulls.
  *
  * Settings: `destinationDir` (SSH: the destination's root on the server), `storageIds`, `jobId`,
- * `targetSourceId`, `targetDatabaseName` (HTTPS), `cadenceHours`.
+ * `targetSourceId`, `targetDatabaseName` (HTTPS), `cadenceHours`; for restore drills on the server
+ * (drill settings `onServer`), `drillDatabaseHost` / `Port` / `Name` / `User` (the PostgreSQL DBackup
+ * backs up, seen from the SSH server) with the password in the secret slot `drill-database-password`.
  */
 import type { AdapterCapabilities } from '../../../shared/apps';
 import type { Installation } from '../../../shared/installations';
+import { LifeboatError } from '../../../shared/errors';
+import type { AdapterContext } from '../adapter';
+import type { TunnelDbAddress } from '../../transport/postgres/tunnel-db';
 import type { AppModule, ArchiveProbe, Detection } from '../module';
 import { dbackupApi } from './api';
 import { listOverApi, listsOverApi, openOverApi, runJobNow, storageFiles, storageIdsOf } from './https-source';
@@ -24,7 +29,7 @@ import { DBACKUP_RESTORE_OPTIONS, dbackupRestore } from './restore';
 import { judgeHead } from '../../formats/gcm';
 import { KEY_SLOT, keySlot } from './keys';
 import { previewDbackup } from './preview';
-import { DBACKUP_SETTINGS, dbackupSettings } from './settings';
+import { DBACKUP_SETTINGS, DRILL_PASSWORD_SLOT, dbackupSettings } from './settings';
 import { listDestination, openDestinationFile } from './sftp-source';
 import { findSidecar } from './sidecar';
 import { readRecoveryKit } from './recovery-kit';
@@ -69,6 +74,18 @@ function capabilities(installation: Installation): AdapterCapabilities {
   return { list: sftp || api, trigger, pull: sftp || api, preview: true, restore, restoreOptions: DBACKUP_RESTORE_OPTIONS, notes };
 }
 
+/**
+ * The PostgreSQL an on-server drill creates its scratch database on: DBackup backs up other
+ * servers, so the operator names it (DRILL_UNAVAILABLE until drillDatabaseHost is set).
+ */
+async function drillDatabase(ctx: AdapterContext): Promise<TunnelDbAddress> {
+  const settings = dbackupSettings(ctx.installation);
+  if (!settings.drillDatabaseHost) {
+    throw new LifeboatError('DRILL_UNAVAILABLE', `"${ctx.installation.name}" is set to drill on its own server, but its setting drillDatabaseHost (the PostgreSQL DBackup backs up, seen from the SSH server) is empty.`, { details: { setting: 'drillDatabaseHost' } });
+  }
+  return { host: settings.drillDatabaseHost, port: settings.drillDatabasePort, database: settings.drillDatabaseName, user: settings.drillDatabaseUser, password: await ctx.secret(DRILL_PASSWORD_SLOT) };
+}
+
 /** The DBackup module. */
 export const dbackupModule: AppModule = {
   kind: 'dbackup',
@@ -82,6 +99,11 @@ export const dbackupModule: AppModule = {
     help: 'One per DBackup encryption profile (64 hex digits, as in a Recovery Kit\'s master.key); the profile id comes from each backup\'s .meta.json.',
     keyed: true,
     archiveKey: true,
+  }, {
+    slot: DRILL_PASSWORD_SLOT,
+    label: 'Drill database password',
+    help: 'Password of the drill database user (drillDatabaseUser), if PostgreSQL asks for one; used only by restore drills on the server.',
+    keyed: false,
   }],
   sidecarOf,
   // The base URL is DBackup's site root; its API lives under /api.
@@ -115,7 +137,7 @@ export const dbackupModule: AppModule = {
 
   decryptByHand: DBACKUP_DECRYPT_BY_HAND,
 
-  drill: dbackupDrill,
+  drill: { ...dbackupDrill, serverDatabase: drillDatabase },
 
   keyFile: {
     label: 'DBackup Recovery Kit',

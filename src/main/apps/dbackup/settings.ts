@@ -1,6 +1,10 @@
-// Settings of a DBackup installation: the destination folder over SFTP, the storage ids over HTTPS.
+// Settings of a DBackup installation: the destination folder over SFTP, the storage ids over HTTPS,
+// and the PostgreSQL server an on-server restore drill uses (seen from the SSH server).
 import type { Installation } from '../../../shared/installations';
-import { defineSettings, numberOrNull, readSettingsText } from '../module-kit/settings';
+import { defineSettings, numberOrNull, portSetting, readSettingsText } from '../module-kit/settings';
+
+/** The secret slot of the drill database user's password (keychain; never in settings or logs). */
+export const DRILL_PASSWORD_SLOT = 'drill-database-password';
 
 /** The settings of a DBackup installation, defaults applied. */
 export interface DbackupSettings {
@@ -15,6 +19,13 @@ export interface DbackupSettings {
   /** Over HTTPS: another database name on the target source ('' to keep the backup's). */
   targetDatabaseName: string;
   cadenceHours: number | null;
+  /** For on-server drills: the PostgreSQL DBackup backs up, as seen from the SSH server ('' when none). */
+  drillDatabaseHost: string;
+  drillDatabasePort: number;
+  /** The database the drill connects to (to create and drop its scratch database; its size is the space estimate). */
+  drillDatabaseName: string;
+  /** A role that may create databases there; its password is the secret {@link DRILL_PASSWORD_SLOT}. */
+  drillDatabaseUser: string;
 }
 
 /** The settings schema and form fields of the DBackup module. */
@@ -45,6 +56,18 @@ export const DBACKUP_SETTINGS = defineSettings([
     kind: 'text', default: '', example: 'loomio_restored', transport: 'https',
   },
   { key: 'cadenceHours', label: 'Hours between backups', help: "For the fleet's freshness badge.", kind: 'number', positive: true, default: null, example: '24' },
+  {
+    key: 'drillDatabaseHost', label: 'Drill database host (from the server)',
+    help: 'For restore drills on the server (drill settings "on its own server"): the PostgreSQL server DBackup backs up, as seen from the SSH server (best: the SSH server is the database host, where the free space is read). A scratch database lifeboat_drill_<id> is created there, restored, counted and dropped; production is only read. Empty: drills use a temporary local cluster.',
+    kind: 'text', default: '', example: '127.0.0.1', transport: 'ssh',
+  },
+  { key: 'drillDatabasePort', label: 'Drill database port', help: 'PostgreSQL port as seen from the SSH server.', kind: 'number', positive: true, default: 5432, transport: 'ssh' },
+  {
+    key: 'drillDatabaseName', label: 'Drill: database to connect to',
+    help: 'The drill connects to this database to create and drop its scratch database; its size is the free-space estimate, so name the database the backups hold.',
+    kind: 'text', default: 'postgres', example: 'loomio_production', transport: 'ssh',
+  },
+  { key: 'drillDatabaseUser', label: 'Drill database user', help: 'A role that may create databases (CREATEDB); its password is the "Drill database password" secret, if PostgreSQL asks for one.', kind: 'text', default: 'postgres', transport: 'ssh' },
 ]);
 
 /** Reads and checks the settings; INVALID_INPUT names a bad one. */
@@ -57,5 +80,9 @@ export function dbackupSettings(installation: Pick<Installation, 'settings' | 'n
     targetSourceId: text.targetSourceId ?? '',
     targetDatabaseName: text.targetDatabaseName ?? '',
     cadenceHours: numberOrNull(text.cadenceHours!),
+    drillDatabaseHost: text.drillDatabaseHost ?? '',
+    drillDatabasePort: portSetting(text.drillDatabasePort!, 'drillDatabasePort', installation),
+    drillDatabaseName: text.drillDatabaseName!,
+    drillDatabaseUser: text.drillDatabaseUser!,
   };
 }

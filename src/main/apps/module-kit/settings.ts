@@ -82,3 +82,12 @@ export function readSettingsText(spec: SettingsSpec, installation: Pick<Installa
 export function numberOrNull(text: string): number | null {
   return text === '' ? null : Number(text);
 }
+
+/** A port setting read by `readSettingsText`; INVALID_INPUT names the setting when it is not 1–65535. */
+export function portSetting(text: string, key: string, installation: Pick<Installation, 'name'>): number {
+  const port = Number(text);
+  if (!Number.isInteger(port) || port < 1 || port > 65535) {
+    throw new LifeboatError('INVALID_INPUT', `Setting ${key} of "${installation.name}" must be a port number (1–65535).`, { details: { setting: key } });
+  }
+  return port;
+}
