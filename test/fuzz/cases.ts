@@ -8,9 +8,10 @@
 import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
-import { createGzip, gunzipSync, gzipSync } from 'node:zlib';
+import { createGzip, deflateSync, gunzipSync, gzipSync } from 'node:zlib';
 import { seededRandom } from '../fleet/loomio/samples';
 import { centralDirectoryOnlyZip, readRawZip, writeRawZip } from '../fleet/nojoin/zip-tools';
+import { tableWithData, writePgDump, zstdRleFrame } from '../harness/pgdump-writer';
 
 const FIXTURES = path.resolve('test/fixtures');
 
@@ -39,6 +40,8 @@ interface Sample {
   kind?: 'zip' | 'tar.gz' | 'sidecar-json';
   /** What the untouched sample previews as (default: intact). */
   intact?: boolean;
+  /** Add the hand-written hostile pg_dump archives (issue 17) to this sample's cases. */
+  hostilePgDump?: boolean;
 }
 
 const LOOMIO_KEY = 'a7863fc93a8c1c2511bbccbca8cac9dfbbae83b3ecce153db6c8e0c07f5f8cfe';
@@ -48,7 +51,7 @@ const DBACKUP_KEY = '920ce81f1f50362981876baeb0f6646a71c591cfe38d835e06cdc476873
 export const SAMPLES: Sample[] = [
   { format: 'nojoin zip', app: 'nojoin', file: 'nojoin/nojoin_backup_sample.zip', kind: 'zip' },
   { format: 'meshmonitor tar.gz', app: 'meshmonitor', file: 'meshmonitor/2026-11-23_131719.tar.gz', kind: 'tar.gz' },
-  { format: 'weavestream pg_dump', app: 'weavestream', file: 'weavestream/default-compression/weavestream-postgres-2026-11-23T13-16-59Z.dump', sidecars: ['weavestream-postgres-2026-11-23T13-16-59Z.manifest.json'], kind: 'sidecar-json' },
+  { format: 'weavestream pg_dump', app: 'weavestream', file: 'weavestream/default-compression/weavestream-postgres-2026-11-23T13-16-59Z.dump', sidecars: ['weavestream-postgres-2026-11-23T13-16-59Z.manifest.json'], kind: 'sidecar-json', hostilePgDump: true },
   { format: 'weavestream pg_dump', app: 'weavestream', file: 'weavestream/z0-uncompressed/weavestream-postgres-2026-11-23T13-17-01Z.dump', sidecars: ['weavestream-postgres-2026-11-23T13-17-01Z.manifest.json'], kind: 'sidecar-json' },
   // These two came without a manifest: intact they are not (the manifest check fails), but they must preview.
   { format: 'weavestream pg_dump', app: 'weavestream', file: 'weavestream/extra-v1.14-seekable/pg15-seekable-default.dump', intact: false },
@@ -178,6 +181,31 @@ function zipCases(members: { name: string; data: Buffer }[], random: () => numbe
   return cases;
 }
 
+/**
+ * pg_dump 1.15/1.16 archives written from scratch: garbage zstd and zlib blocks, zstd frames of RLE
+ * blocks declaring 256 MiB and 2 GiB (as their whole window, or with a 1 MiB window), a zlib bomb,
+ * TOC definitions and entry counts whose lengths lie in a short file.
+ */
+function pgDumpCases(bombs: Bombs): [string, FuzzCase['bytes']][] {
+  const MiB = 1024 * 1024;
+  const table = (compression: 'zstd' | 'gzip', data: Buffer, minor: 15 | 16 = 15) => (): Buffer => writePgDump({ minor, compression, entries: tableWithData(10, 'users', data) });
+  const cases: [string, FuzzCase['bytes']][] = [
+    ['pg_dump 1.15: a block of garbage zstd', table('zstd', Buffer.from('28b52ffd0000deadbeefdeadbeefdeadbeefdeadbeef', 'hex'))],
+    ['pg_dump 1.16: a block of garbage zlib', table('gzip', Buffer.from('789c' + 'deadbeef'.repeat(16), 'hex'), 16)],
+    ['pg_dump 1.15: a zstd frame of RLE blocks declaring 256 MiB as its window', table('zstd', zstdRleFrame({ bytes: 256 * MiB, declared: 256 * MiB }))],
+    ['pg_dump 1.15: a zstd frame of RLE blocks declaring 2 GiB as its window', table('zstd', zstdRleFrame({ bytes: 16 * MiB, declared: 2048 * MiB }))],
+    ['pg_dump 1.15: a zstd frame of RLE blocks, 1 MiB window, 256 MiB of content', table('zstd', zstdRleFrame({ bytes: 256 * MiB, windowBytes: MiB }))],
+    ['pg_dump 1.15: four TOC definitions claiming 250 MiB each', () => writePgDump({ minor: 15, entries: [1, 2, 3, 4].map((dumpId) => ({ dumpId, desc: 'VIEW', tag: `v${dumpId}`, defnClaim: 250 * MiB })) })],
+    ['pg_dump 1.15: a TOC claiming 1 M entries', () => writePgDump({ minor: 15, entries: tableWithData(1, 't', Buffer.alloc(0)), countClaim: 1_000_000 })],
+    ['pg_dump 1.15: a TOC claiming 5 M entries', () => writePgDump({ minor: 15, entries: tableWithData(1, 't', Buffer.alloc(0)), countClaim: 5_000_000 })],
+  ];
+  if (bombs === 'all') {
+    cases.push(['pg_dump 1.15: a zstd frame of RLE blocks, 1 MiB window, 2 GiB of content', table('zstd', zstdRleFrame({ bytes: 2048 * MiB, windowBytes: MiB }))]);
+    cases.push(['pg_dump 1.16: a zlib block of 96 MiB of newlines', table('gzip', deflateSync(Buffer.alloc(96 * MiB, 0x0a), { level: 9 }), 16)]);
+  }
+  return cases;
+}
+
 interface SidecarLie {
   name: string;
   sidecars: (original: Buffer) => Buffer;
@@ -213,6 +241,9 @@ export async function fuzzCases(options: { seed: number; perSample: number; bomb
     }
     const specific = sample.kind === 'zip' ? zipCases(await readRawZip(original), random, options.bombs) : sample.kind === 'tar.gz' ? tarGzCases(sample, original, random, options.bombs) : [];
     for (const [kind, make] of specific) cases.push({ ...base, name: `${sample.file}: ${kind}`, bytes: make });
+    if (sample.hostilePgDump) {
+      for (const [kind, make] of pgDumpCases(options.bombs)) cases.push({ ...base, name: `hostile pg_dump: ${kind}`, fileName: 'hostile.dump', sidecars: [], bytes: make });
+    }
     for (const lie of sidecarCases(sample)) {
       cases.push({ ...base, name: `${sample.file}: ${lie.name}`, bytes: () => original, sidecars: sidecars.map((s, i) => (i === 0 ? { name: s.name, bytes: lie.sidecars(s.bytes) } : s)) });
     }

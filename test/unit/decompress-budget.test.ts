@@ -34,3 +34,16 @@ describe('DecompressBudget', () => {
     expect(() => all.output(700)).toThrow(expect.objectContaining({ details: expect.objectContaining({ limit: 'total-size', block: 'block b' }) }));
   });
 });
+
+describe('DecompressBudget.declared', () => {
+  it('refuses a declared size past the block or the total bound before any output', () => {
+    const budget = new DecompressBudget('the dump x', limits);
+    budget.startBlock('block a');
+    budget.declared(1000);
+    budget.input(1000);
+    expect(() => budget.declared(1001)).toThrow(expect.objectContaining({ code: 'ARCHIVE_INVALID', details: expect.objectContaining({ limit: 'block-size', block: 'block a' }) }));
+    budget.output(900);
+    budget.startBlock('block b');
+    expect(() => budget.declared(601)).toThrow(/block b declares 601 bytes unpacked, which takes the dump x past 1500 bytes/i);
+  });
+});

@@ -51,6 +51,19 @@ export class DecompressBudget {
     this.blockOut = 0;
   }
 
+  /**
+   * A header says the current block will unpack to `bytes` (a zstd frame's content size, a ZIP
+   * member's uncompressed size): refuses it at once when that alone crosses a size bound, before
+   * anything is decoded or allocated for it. The output is still counted as it comes.
+   */
+  declared(bytes: number): void {
+    const { maxBlockBytes, maxTotalBytes } = this.limits;
+    if (bytes > maxBlockBytes) throw this.bomb(`${this.block} declares ${bytes} bytes unpacked, more than ${maxBlockBytes}`, 'block-size');
+    if (this.totalOut + bytes > maxTotalBytes) {
+      throw this.bomb(`${this.block} declares ${bytes} bytes unpacked, which takes ${this.archive} past ${maxTotalBytes} bytes in all`, 'total-size');
+    }
+  }
+
   input(bytes: number): void {
     this.blockIn += bytes;
   }

@@ -165,7 +165,7 @@ function notRestored(name: string, what: string): IntegrityCheck {
 /** Rows per table of a dump, from its COPY data (a pass over its plaintext). */
 async function countedTables(archive: ArchiveAccess, dump: FoundDump, ctx: FormatContext): Promise<PostgresDrillDump['tables']> {
   ctx.progress({ phase: `counting the rows of ${dump.label} in the archive`, bytes: 0, total: null });
-  const data = await readCopyData(plaintext(archive, dump.at, ctx.signal), dump.toc, { signal: ctx.signal });
+  const data = await readCopyData(plaintext(archive, dump.at, ctx.signal), dump.toc, { signal: ctx.signal, label: `${archive.fileName} (${dump.label})` });
   return dump.toc.tables.map((t) => ({
     table: t.schema ? `${t.schema}.${t.name}` : t.name,
     rows: !t.hasData ? 0 : t.dataDumpId !== null ? (data.get(t.dataDumpId)?.rows ?? null) : 0,

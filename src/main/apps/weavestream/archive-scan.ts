@@ -75,6 +75,7 @@ async function runScan(access: ArchiveAccess, step: StepContext): Promise<Archiv
   const data = await readCopyData(await access.open(), archive, {
     capture: new Set(migrationsData ? [migrationsData.dumpId] : []),
     signal: step.signal,
+    label: access.fileName,
     onBytes: (bytes) => step.progress({ phase: 'count-rows', bytes, total: verifier.size }),
   });
   const tables = archive.tables.map((table) => scannedTable(table, table.dataDumpId !== null ? (data.get(table.dataDumpId)?.rows ?? null) : 0));

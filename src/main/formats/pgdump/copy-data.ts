@@ -8,8 +8,9 @@
 import { once } from 'node:events';
 import type { Readable } from 'node:stream';
 import { createInflate, type Inflate } from 'node:zlib';
-import { Decompress } from 'fzstd';
 import { LifeboatError } from '../../../shared/errors';
+import { DecompressBudget } from '../decompress-budget';
+import { ZstdStream } from '../zstd-stream';
 import { describeEntry } from './data-walk';
 import type { PgDumpArchive, PgDumpTocEntry } from './types';
 import { decodePgInt } from './primitives';
@@ -33,12 +34,16 @@ export interface ReadCopyDataOptions {
   capture?: ReadonlySet<number>;
   signal?: AbortSignal;
   onBytes?: (bytes: number) => void;
+  /** Names the dump in errors (default "the dump"). */
+  label?: string;
 }
 
 /**
- * Streams the whole dump once more and returns facts per TABLE DATA dump id. Throws
+ * Streams the whole dump once more and returns facts per TABLE DATA dump id. Every block's
+ * output is counted by one DecompressBudget for the dump (DEFAULT_DECOMPRESS_LIMITS), and zstd is
+ * decoded a block at a time with turns of the event loop in between (see ZstdStream). Throws
  * ARCHIVE_INVALID when a block does not decompress (the archive changed since the first pass,
- * or is corrupt inside a compressed stream), CANCELLED on abort.
+ * is corrupt inside a compressed stream, or is a decompression bomb), CANCELLED on abort.
  */
 export async function readCopyData(input: Readable, archive: PgDumpArchive, options: ReadCopyDataOptions = {}): Promise<Map<number, CopyDataFacts>> {
   const { signal } = options;
@@ -56,12 +61,14 @@ export async function readCopyData(input: Readable, archive: PgDumpArchive, opti
     return facts;
   }
 
+  const label = options.label ?? 'the dump';
+  const budget = new DecompressBudget(label);
   let position = 0;
   let index = 0;
   let parser: BlockParser | null = null;
   try {
     for await (const raw of input) {
-      if (signal?.aborted) throw new LifeboatError('CANCELLED', 'Reading the dump data was cancelled.');
+      if (signal?.aborted) throw cancelled();
       const chunk = raw as Buffer;
       let offset = 0;
       while (offset < chunk.length && index < wanted.length) {
@@ -73,7 +80,7 @@ export async function readCopyData(input: Readable, archive: PgDumpArchive, opti
           offset += Math.min(start - at, chunk.length - offset);
           continue;
         }
-        parser ??= new BlockParser(entry, archive.header.intSize, algorithm, options.capture?.has(entry.dumpId) ?? false);
+        parser ??= new BlockParser({ entry, label, budget, signal }, archive.header.intSize, algorithm, options.capture?.has(entry.dumpId) ?? false);
         const take = Math.min(end - at, chunk.length - offset);
         await parser.push(chunk.subarray(offset, offset + take));
         offset += take;
@@ -93,11 +100,27 @@ export async function readCopyData(input: Readable, archive: PgDumpArchive, opti
   }
   if (index < wanted.length) {
     const entry = wanted[index] as PgDumpTocEntry;
-    throw new LifeboatError('ARCHIVE_INVALID', `The dump ended at byte ${position}, inside the data of ${describeEntry(entry)} it held a moment ago.`, {
+    throw new LifeboatError('ARCHIVE_INVALID', `${capitalize(label)} ended at byte ${position}, inside the data of ${describeEntry(entry)} it held a moment ago.`, {
       details: { reason: 'truncated', position },
     });
   }
   return facts;
+}
+
+function cancelled(): LifeboatError {
+  return new LifeboatError('CANCELLED', 'Reading the dump data was cancelled.');
+}
+
+function capitalize(text: string): string {
+  return text.charAt(0).toUpperCase() + text.slice(1);
+}
+
+/** The block being decoded and what every block of the dump shares. */
+interface BlockContext {
+  entry: PgDumpTocEntry & { block: NonNullable<PgDumpTocEntry['block']> };
+  label: string;
+  budget: DecompressBudget;
+  signal: AbortSignal | undefined;
 }
 
 const enum State {
@@ -120,18 +143,27 @@ class BlockParser {
   private readonly captured: Buffer[] | null;
   private capturedBytes = 0;
 
+  private readonly entry: PgDumpTocEntry;
+
   constructor(
-    private readonly entry: PgDumpTocEntry,
+    private readonly context: BlockContext,
     private readonly intSize: number,
     algorithm: 'none' | 'gzip' | 'zstd',
     capture: boolean,
   ) {
+    this.entry = context.entry;
     this.intLen = intSize + 1;
     this.skip = 1 + this.intLen;
     this.lengthBytes = Buffer.alloc(this.intLen);
     this.captured = capture ? [] : null;
     const onData = (data: Buffer): void => this.onText(data);
-    this.sink = algorithm === 'gzip' ? new InflateSink(onData) : algorithm === 'zstd' ? new ZstdSink(onData) : new PlainSink(onData);
+    const what = `the data of ${describeEntry(context.entry)} at byte ${context.entry.block.start} of ${context.label}`;
+    context.budget.startBlock(what);
+    this.sink = algorithm === 'gzip'
+      ? new InflateSink(onData, context.budget, what)
+      : algorithm === 'zstd'
+        ? new ZstdStream({ budget: context.budget, onData, signal: context.signal, what, cancelled })
+        : new PlainSink(onData);
   }
 
   async push(bytes: Buffer): Promise<void> {
@@ -184,7 +216,7 @@ class BlockParser {
   }
 
   abandon(): void {
-    this.sink.abandon();
+    this.sink.abandon?.();
   }
 
   private onText(data: Buffer): void {
@@ -196,7 +228,10 @@ class BlockParser {
   }
 
   private corrupt(what: string): LifeboatError {
-    return new LifeboatError('ARCHIVE_INVALID', `The data block of ${describeEntry(this.entry)} is corrupt: ${what}.`, { details: { reason: 'corrupt-data', dumpId: this.entry.dumpId } });
+    const { label, entry } = this.context;
+    return new LifeboatError('ARCHIVE_INVALID', `${capitalize(label)}: the data block of ${describeEntry(entry)} at byte ${entry.block.start} is corrupt: ${what}.`, {
+      details: { reason: 'corrupt-data', dumpId: entry.dumpId, position: entry.block.start },
+    });
   }
 }
 
@@ -239,7 +274,7 @@ class LineCounter {
 interface Sink {
   write(data: Buffer): Promise<void>;
   end(): Promise<void>;
-  abandon(): void;
+  abandon?(): void;
 }
 
 class PlainSink implements Sink {
@@ -251,41 +286,33 @@ class PlainSink implements Sink {
   end(): Promise<void> {
     return Promise.resolve();
   }
-  abandon(): void {}
 }
 
-class ZstdSink implements Sink {
-  private readonly decoder: Decompress;
-  constructor(onData: (data: Buffer) => void) {
-    this.decoder = new Decompress((chunk) => onData(Buffer.from(chunk.buffer, chunk.byteOffset, chunk.byteLength)));
-  }
-  write(data: Buffer): Promise<void> {
-    this.decoder.push(data);
-    return Promise.resolve();
-  }
-  end(): Promise<void> {
-    this.decoder.push(new Uint8Array(0), true);
-    return Promise.resolve();
-  }
-  abandon(): void {}
-}
-
-/** Streaming zlib inflate with batched input and backpressure. */
+/** Streaming zlib inflate with batched input and backpressure; its output counted by the dump's budget. */
 class InflateSink implements Sink {
   private readonly inflate: Inflate;
   private failure: Error | null = null;
   private batch: Buffer[] = [];
   private batchBytes = 0;
 
-  constructor(onData: (data: Buffer) => void) {
+  constructor(onData: (data: Buffer) => void, private readonly budget: DecompressBudget, private readonly what: string) {
     this.inflate = createInflate();
-    this.inflate.on('data', onData);
+    this.inflate.on('data', (data: Buffer) => {
+      try {
+        budget.output(data.length);
+        onData(data);
+      } catch (error) {
+        this.failure ??= error as Error;
+        this.inflate.destroy(error as Error);
+      }
+    });
     this.inflate.on('error', (error) => {
-      this.failure = error;
+      this.failure ??= error;
     });
   }
 
   async write(data: Buffer): Promise<void> {
+    this.budget.input(data.length);
     this.batch.push(data);
     this.batchBytes += data.length;
     if (this.batchBytes >= BATCH_BYTES) await this.flush();
@@ -301,6 +328,7 @@ class InflateSink implements Sink {
     } catch (error) {
       throw this.corrupt(error as Error);
     }
+    this.check();
   }
 
   abandon(): void {
@@ -326,7 +354,10 @@ class InflateSink implements Sink {
     if (this.failure) throw this.corrupt(this.failure);
   }
 
+  /** The budget's own error as it is; a zlib error as ARCHIVE_INVALID naming the block. */
   private corrupt(error: Error): LifeboatError {
-    return new LifeboatError('ARCHIVE_INVALID', `A compressed data block of the dump does not inflate: ${error.message}.`, { cause: error, details: { reason: 'corrupt-data' } });
+    const failure = this.failure ?? error;
+    if (failure instanceof LifeboatError) return failure;
+    return new LifeboatError('ARCHIVE_INVALID', `${capitalize(this.what)} does not inflate: ${failure.message}.`, { cause: failure, details: { reason: 'corrupt-data' } });
   }
 }

@@ -24,9 +24,20 @@ export const MAX_ARCHIVE_MINOR = 16;
 /** Lowest archive minor accepted (1.10, pg_dump 8.4): older layouts are not worth the code. */
 export const MIN_ARCHIVE_MINOR = 10;
 
-const MAX_TOC_ENTRIES = 10_000_000;
-/** No TOC string (a definition, a COPY statement) is anywhere near this; a bigger length is corruption. */
-const MAX_STRING_BYTES = 256 * 1024 * 1024;
+/**
+ * Bounds on what a TOC may make this reader hold, for a desktop app: a real dump's TOC has a few
+ * thousand entries (about 3 per table) and definitions of a few KiB (the largest, a view or a
+ * function body, a few MiB). The worst TOC they accept stays well below 300 MB of RSS: measured
+ * in a child process (75 MB at rest), 99 000 entries filling 32 MiB peaked at 221 MB and 99 000
+ * small entries at 152 MB (test/unit/pgdump-hostile.test.ts checks the latter under 250 MB).
+ */
+export const TOC_LIMITS = {
+  entries: 100_000,
+  /** One string field of an entry (a definition, a COPY statement, a name). */
+  stringBytes: 16 * 1024 * 1024,
+  /** Header and TOC together, strings included. */
+  tocBytes: 32 * 1024 * 1024,
+} as const;
 const READ_CHUNK_BYTES = 1024 * 1024;
 /** The first bytes handed to the TOC parser; a TOC is usually smaller, and a bigger one doubles it. */
 const FIRST_TOC_BYTES = 64 * 1024;
@@ -279,9 +290,9 @@ class TocParser {
     if (format !== 1) throw invalid(`the header names archive format ${format} (${formatName(format)}); only the custom format (1) is read here`, { reason: 'not-custom-format' });
     const compression = vmin >= 15 ? this.readAlgorithm() : compressionFromLevel(this.readInt());
     const tm = this.readTm();
-    const dbname = this.readStr();
-    const serverVersion = this.readStr();
-    const pgDumpVersion = this.readStr();
+    const dbname = this.readStr('database name');
+    const serverVersion = this.readStr('server version');
+    const pgDumpVersion = this.readStr('pg_dump version');
     return {
       versionMajor: vmaj, versionMinor: vmin, versionRev: vrev,
       version: `${vmaj}.${vmin}-${vrev}`,
@@ -295,8 +306,11 @@ class TocParser {
     this.context = 'the TOC entry count';
     const count = this.readInt();
     // A cut file runs into its end while reading entries, which names the entry; only absurd counts fail here.
-    if (count < 0 || count > MAX_TOC_ENTRIES) {
-      throw invalid(`the TOC claims ${count} entries, which cannot be right`, { reason: 'corrupt-toc' });
+    if (count < 0) throw invalid(`the TOC claims ${count} entries, which cannot be right`, { reason: 'corrupt-toc' });
+    if (count > TOC_LIMITS.entries) {
+      throw invalid(`the TOC entry count at byte ${this.at - this.intSize - 1} says ${count} entries, more than the ${TOC_LIMITS.entries} this reader accepts`, {
+        reason: 'toc-limit', field: 'entry count', value: count, limit: TOC_LIMITS.entries,
+      });
     }
     const entries: PgDumpTocEntry[] = [];
     let section: PgDumpTocEntry['effectiveSection'] = 'PRE_DATA';
@@ -314,24 +328,24 @@ class TocParser {
     const dumpId = this.readInt();
     if (dumpId <= 0) throw invalid(`entry ID ${dumpId} is out of range (a corrupt TOC)`, { reason: 'corrupt-toc' });
     const hadDumper = this.readInt() !== 0;
-    const tableoid = parseOid(this.readStr());
-    const oid = parseOid(this.readStr());
-    const tag = this.readStr() ?? '';
-    const desc = this.readStr();
+    const tableoid = parseOid(this.readStr('tableoid'));
+    const oid = parseOid(this.readStr('oid'));
+    const tag = this.readStr('tag') ?? '';
+    const desc = this.readStr('desc');
     if (desc === null) throw invalid(`entry ${dumpId} has no object type`, { reason: 'corrupt-toc' });
     const section = sectionName(minor >= 11 ? this.readInt() : 2, dumpId);
-    const defn = this.readStr();
-    const dropStmt = this.readStr();
-    const copyStmt = this.readStr();
-    const namespace = this.readStr();
-    const tablespace = this.readStr();
-    const tableam = minor >= 14 ? this.readStr() : null;
+    const defn = this.readStr('definition');
+    const dropStmt = this.readStr('drop statement');
+    const copyStmt = this.readStr('COPY statement');
+    const namespace = this.readStr('namespace');
+    const tablespace = this.readStr('tablespace');
+    const tableam = minor >= 14 ? this.readStr('table access method') : null;
     const relkindCode = minor >= 16 ? this.readInt() : 0;
-    const owner = this.readStr();
-    const withOids = this.readStr() === 'true';
+    const owner = this.readStr('owner');
+    const withOids = this.readStr('withOids') === 'true';
     const dependencies: number[] = [];
     for (;;) {
-      const dep = this.readStr();
+      const dep = this.readStr('dependency');
       if (dep === null) break;
       dependencies.push(Number.parseInt(dep, 10));
     }
@@ -362,6 +376,11 @@ class TocParser {
   /** The next `n` bytes (a view, no copy); running out says how much more is needed, or that the file is cut. */
   private bytes(n: number): Buffer {
     const end = this.at + n;
+    if (end > TOC_LIMITS.tocBytes) {
+      throw invalid(`${this.context} ends past byte ${TOC_LIMITS.tocBytes}: the header and TOC take more than the ${TOC_LIMITS.tocBytes} bytes this reader accepts`, {
+        reason: 'toc-limit', field: 'TOC size', limit: TOC_LIMITS.tocBytes, position: this.at,
+      });
+    }
     if (end > this.buf.length) {
       if (!this.isEnd) throw new NeedMoreBytes(end);
       throw invalid(`the archive is truncated: it ends at byte ${this.buf.length} while reading ${this.context}`, { reason: 'truncated', position: this.buf.length });
@@ -375,12 +394,22 @@ class TocParser {
     return decodePgInt(this.bytes(this.intSize + 1), 0, this.intSize);
   }
 
-  private readStr(): string | null {
+  /** A Str field; its length is checked against the limits and the file's size before a byte of it is read. */
+  private readStr(field: string): string | null {
     const length = this.readInt();
     if (length === -1) return null;
     if (length < 0) throw invalid(`a string length of ${length} in ${this.context}`, { reason: 'corrupt-toc' });
-    if (length > MAX_STRING_BYTES || (this.total !== null && this.at + length > this.total)) {
-      throw invalid(`${this.context} has a string of ${length} bytes at byte ${this.at}, past the end of the file`, { reason: 'corrupt-toc' });
+    const at = this.at - this.intSize - 1;
+    const limit = (over: string, value: number): LifeboatError => invalid(
+      `the ${field} of ${this.context} (length field at byte ${at}) says ${length} bytes, ${over}`,
+      { reason: 'toc-limit', field, value: length, limit: value, position: at, context: this.context },
+    );
+    if (length > TOC_LIMITS.stringBytes) throw limit(`more than the ${TOC_LIMITS.stringBytes} this reader accepts in one string`, TOC_LIMITS.stringBytes);
+    if (this.at + length > TOC_LIMITS.tocBytes) {
+      throw limit(`which takes the header and TOC past the ${TOC_LIMITS.tocBytes} bytes this reader accepts`, TOC_LIMITS.tocBytes);
+    }
+    if (this.total !== null && this.at + length > this.total) {
+      throw invalid(`${this.context} has a ${field} of ${length} bytes at byte ${this.at}, past the end of the file`, { reason: 'corrupt-toc', field });
     }
     if (length === 0) return '';
     return this.bytes(length).toString('utf8');
