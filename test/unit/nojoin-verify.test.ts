@@ -6,7 +6,7 @@ import { mkdtemp, readFile, readdir, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { PassThrough } from 'node:stream';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import type { IntegrityCheck } from '../../src/shared/apps';
 import { LifeboatError } from '../../src/shared/errors';
 import { assertNojoinWillRestore, scanNojoinArchive } from '../../src/main/apps/nojoin/format/scan';
@@ -63,6 +63,21 @@ describe('the real sample', () => {
     const checks = await verify(sample);
     expect(checks.find((c) => c.id === 'audio-members')?.detail).toContain("2 of 3 rows have no member, as backup_info.json's warnings say (2)");
     expect(checks.find((c) => c.id === 'table-rows')?.detail).toContain('22 rows in 20 table files');
+  });
+
+  it('spools the headers between checked members without a fresh 1 MiB block per member', async () => {
+    // Twelve stored 1 MiB documents: each is checked as it streams, only its header is spooled.
+    const docs = Array.from({ length: 12 }, (_, i) => ({ name: `documents/scan-${i}.bin`, data: Buffer.alloc(1024 * 1024, i + 1), method: 0 as const }));
+    const big = await rewriteZip(sample, (m) => m, docs);
+    const allocate = vi.spyOn(Buffer, 'allocUnsafe');
+    try {
+      expect(failed(await verify(big, { chunk: 64 * 1024 }))).toEqual([]);
+      // One block at the start, one per block actually filled (the sample's members are small):
+      // before, each part-filled block was handed to the disk whole and a new one made per member.
+      expect(allocate.mock.calls.filter(([size]) => size === 1024 * 1024).length).toBeLessThan(4);
+    } finally {
+      allocate.mockRestore();
+    }
   });
 
   it('leaves no temp copy behind', async () => {

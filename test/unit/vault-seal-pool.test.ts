@@ -47,3 +47,27 @@ describe('vault seal pool', () => {
     await expect(pool.seal(Buffer.from('late'))).rejects.toMatchObject({ code: 'CANCELLED' });
   });
 });
+
+describe('vault seal pool memory', () => {
+  it.each([['worker', false], ['inline', true]])('%s: seals a chunk in the buffer it handed out and reuses that memory once the chunk is recycled', async (_name, inline) => {
+    const key = randomKey();
+    const pool = new SealPool(key, { inline });
+    try {
+      const first = pool.chunkBuffer(700_000);
+      first.set(randomBytes(700_000));
+      const plain = Buffer.from(first);
+      const sealed = await pool.seal(first);
+      expect(sealed.id).toBe(sha(plain));
+      expect(open(key, sealed.sealed, 'the chunk').equals(plain)).toBe(true);
+      pool.recycle(sealed);
+      // The next chunk of a size that fits lands in the same memory: no new allocation per chunk.
+      const next = pool.chunkBuffer(600_000);
+      expect(next.buffer).toBe(sealed.sealed.buffer);
+      next.set(randomBytes(600_000));
+      const nextPlain = Buffer.from(next);
+      expect(open(key, (await pool.seal(next)).sealed, 'the next chunk').equals(nextPlain)).toBe(true);
+    } finally {
+      await pool.close();
+    }
+  });
+});

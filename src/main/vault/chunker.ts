@@ -98,9 +98,12 @@ function scan(buf: Uint8Array, from: number, to: number, hash: number, checkFrom
 /**
  * The chunker's state between pieces of a stream: `push` each piece as it arrives and collect the
  * chunks it completes, then `end`. Plain synchronous code (no generator around the byte loop),
- * which V8 optimises far better; each returned Buffer is a fresh copy the caller may keep.
+ * which V8 optimises far better; each returned Buffer is a copy the caller may keep.
  */
 export class Chunker {
+  /** `allocate` gives the Buffer each chunk is copied into (a SealPool's recycled memory, by default a new one). */
+  constructor(private readonly allocate: (length: number) => Buffer = (length) => Buffer.allocUnsafe(length)) {}
+
   private parts: Uint8Array[] = [];
   /** Bytes in the current chunk so far. */
   private length = 0;
@@ -146,9 +149,9 @@ export class Chunker {
     return last;
   }
 
-  /** Copies the pending parts into one new buffer of `length` bytes. */
+  /** Copies the pending parts into one buffer of `length` bytes from `allocate`. */
   private join(length: number): Buffer {
-    const out = Buffer.allocUnsafe(length);
+    const out = this.allocate(length);
     let at = 0;
     for (const part of this.parts) {
       out.set(part, at);
@@ -158,9 +161,12 @@ export class Chunker {
   }
 }
 
-/** Splits a byte stream into content-defined chunks. Each yielded Buffer is a fresh copy the caller may keep. */
-export async function* chunkStream(input: AsyncIterable<Uint8Array> | Iterable<Uint8Array>): AsyncGenerator<Buffer> {
-  const chunker = new Chunker();
+/**
+ * Splits a byte stream into content-defined chunks. Each yielded Buffer is a copy the caller may
+ * keep, made in memory from `allocate` when given.
+ */
+export async function* chunkStream(input: AsyncIterable<Uint8Array> | Iterable<Uint8Array>, allocate?: (length: number) => Buffer): AsyncGenerator<Buffer> {
+  const chunker = new Chunker(allocate);
   for await (const raw of input) {
     const piece = raw instanceof Uint8Array ? raw : Buffer.from(raw as string);
     yield* chunker.push(piece);

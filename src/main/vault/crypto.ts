@@ -48,7 +48,11 @@ export function seal(key: RepoKey, plaintext: Uint8Array): Buffer {
 /** Bytes encrypted per cipher call in sealInto. */
 const CTR_SLICE = 256 * 1024;
 
-/** Writes `IV ‖ ciphertext ‖ MAC` of `plaintext` into `target` at `at`; returns the bytes written. */
+/**
+ * Writes `IV ‖ ciphertext ‖ MAC` of `plaintext` into `target` at `at`; returns the bytes written.
+ * `plaintext` may already lie where its ciphertext goes (`target` at `at + 16`): it is then sealed
+ * in place, each slice read before it is overwritten.
+ */
 export function sealInto(key: RepoKey, plaintext: Uint8Array, target: Buffer, at: number): number {
   const iv = randomBytes(16);
   iv.copy(target, at);

@@ -145,8 +145,10 @@ export async function addArchive(repo: Repository, options: AddArchiveOptions): 
         bytesInFlight -= chunk.plaintextLength;
         content.push(chunk.id);
         await saver.saveSealed('data', chunk);
+        // Its bytes are in a pack buffer now (or were already in the vault): the next chunk reuses its memory.
+        pool.recycle(chunk);
       };
-      for await (const chunk of chunkStream(counted())) {
+      for await (const chunk of chunkStream(counted(), (length) => pool.chunkBuffer(length))) {
         bytesInFlight += chunk.length;
         const sealed = pool.seal(chunk);
         // Marks a rejection as handled while an older chunk is awaited; storeOldest rethrows it.

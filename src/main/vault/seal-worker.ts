@@ -1,14 +1,14 @@
 /**
  * Worker thread body for SealPool. For each chunk it receives, in order: adds it to the SHA-256
  * (and, when asked, the MD5) of the whole stream, computes its blob id (SHA-256 of the chunk) and seals it (AES-256-CTR +
- * Poly1305-AES), and sends id and sealed bytes back. Built as its own esbuild entry
- * (dist/main/seal-worker.js); source runs load it through tsx.
+ * Poly1305-AES) in place, in the same buffer, which goes back to the pool (transferred, never copied).
+ * Built as its own esbuild entry (dist/main/seal-worker.js); source runs load it through tsx.
  */
 import { createHash } from 'node:crypto';
 import { parentPort, workerData } from 'node:worker_threads';
-import { seal } from './crypto';
+import { sealInto } from './crypto';
 import type { RepoKey } from './crypto';
-import { ownedBytes } from './seal-protocol';
+import { SEAL_IV_BYTES } from './seal-protocol';
 import type { SealReply, SealRequest, SealWorkerData } from './seal-protocol';
 
 const { key, md5: keepMd5 } = workerData as SealWorkerData<RepoKey>;
@@ -17,15 +17,17 @@ if (!port) throw new Error('seal-worker must run as a worker thread.');
 const whole = createHash('sha256');
 const wholeMd5 = keepMd5 ? createHash('md5') : null;
 port.on('message', (request: SealRequest) => {
-  if (!request.plaintext) {
-    const reply: SealReply = { seq: request.seq, id: whole.digest('hex'), sealed: null, ...(wholeMd5 ? { md5: wholeMd5.digest('hex') } : {}) };
+  if (!request.buffer) {
+    const reply: SealReply = { seq: request.seq, id: whole.digest('hex'), buffer: null, ...(wholeMd5 ? { md5: wholeMd5.digest('hex') } : {}) };
     port.postMessage(reply);
     return;
   }
-  whole.update(request.plaintext);
-  wholeMd5?.update(request.plaintext);
-  const id = createHash('sha256').update(request.plaintext).digest('hex');
-  const sealed = ownedBytes(seal(key, request.plaintext));
-  const reply: SealReply = { seq: request.seq, id, sealed };
-  port.postMessage(reply, [sealed.buffer]);
+  const target = Buffer.from(request.buffer);
+  const plaintext = target.subarray(SEAL_IV_BYTES, SEAL_IV_BYTES + request.length);
+  whole.update(plaintext);
+  wholeMd5?.update(plaintext);
+  const id = createHash('sha256').update(plaintext).digest('hex');
+  sealInto(key, plaintext, target, 0);
+  const reply: SealReply = { seq: request.seq, id, buffer: request.buffer };
+  port.postMessage(reply, [request.buffer]);
 });
