@@ -8,6 +8,7 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { dbackupModule } from '../../src/main/apps/dbackup';
 import { readRecoveryKit } from '../../src/main/apps/dbackup/recovery-kit';
 import { readCapped, walkTar } from '../../src/main/apps/dbackup/tar-walk';
+import { DecompressBudget, DEFAULT_DECOMPRESS_LIMITS } from '../../src/main/formats/decompress-budget';
 import { archiveNonce, deriveArchiveKeys, judgeHead, openSealed, readPayload } from '../../src/main/formats/gcm';
 import { readPgDumpToc } from '../../src/main/formats/pgdump';
 import { writeRawZip } from '../fleet/nojoin/zip-tools';
@@ -47,14 +48,14 @@ describe('whole files with brotli', () => {
 describe('decompression caps', () => {
   it('a gzip bomb stops at the ratio cap with a typed error', async () => {
     const bomb = gzipSync(Buffer.alloc(64 * 1024 * 1024));
-    const outcome = await readPayload(Readable.from([bomb], { objectMode: false }), { label: 'bomb.sql.gz', secrets: null, compression: 'gzip', read: drain, limits: { ratioGraceBytes: 1024 * 1024 } });
+    const outcome = await readPayload(Readable.from([bomb], { objectMode: false }), { label: 'bomb.sql.gz', secrets: null, compression: 'gzip', read: drain, budget: new DecompressBudget('bomb.sql.gz', { ...DEFAULT_DECOMPRESS_LIMITS, ratioFloorBytes: 1024 * 1024 }) });
     expect(outcome.readError?.code).toBe('ARCHIVE_INVALID');
     expect(reasonOf(outcome.readError)).toBe('decompression-bomb');
   });
 
   it('the output cap holds for an incompressible payload too', async () => {
     const payload = gzipSync(randomBytes(300_000));
-    const outcome = await readPayload(Readable.from([payload], { objectMode: false }), { label: 'big.gz', secrets: null, compression: 'gzip', read: drain, limits: { maxOutputBytes: 100_000 } });
+    const outcome = await readPayload(Readable.from([payload], { objectMode: false }), { label: 'big.gz', secrets: null, compression: 'gzip', read: drain, budget: new DecompressBudget('big.gz', { ...DEFAULT_DECOMPRESS_LIMITS, maxBlockBytes: 100_000 }) });
     expect(reasonOf(outcome.readError)).toBe('decompression-bomb');
   });
 

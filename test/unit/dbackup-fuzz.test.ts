@@ -53,10 +53,10 @@ function reencode(s: Sample, payload: Buffer, compression: 'GZIP' | 'BROTLI' = '
   return { stored: encoded.stored, sidecar: sidecarText(fresh) };
 }
 
-/** Bombs made once: 24 and 40 MiB of one byte (past the 16 MiB grace, far past 200:1). */
+/** Bombs made once: 72 and 96 MiB of one byte (past the shared budget's 64 MiB ratio floor, far past 200:1). */
 const BOMBS = {
-  gzip: [gzipSync(Buffer.alloc(24 * 1024 * 1024, 0)), gzipSync(Buffer.alloc(40 * 1024 * 1024, 0x7b))],
-  brotli: [brotliCompressSync(Buffer.alloc(24 * 1024 * 1024, 0x41), { params: { [constants.BROTLI_PARAM_QUALITY]: 4 } }), brotliCompressSync(Buffer.alloc(40 * 1024 * 1024, 0), { params: { [constants.BROTLI_PARAM_QUALITY]: 4 } })],
+  gzip: [gzipSync(Buffer.alloc(72 * 1024 * 1024, 0)), gzipSync(Buffer.alloc(96 * 1024 * 1024, 0x7b))],
+  brotli: [brotliCompressSync(Buffer.alloc(72 * 1024 * 1024, 0x41), { params: { [constants.BROTLI_PARAM_QUALITY]: 4 } }), brotliCompressSync(Buffer.alloc(96 * 1024 * 1024, 0), { params: { [constants.BROTLI_PARAM_QUALITY]: 4 } })],
 };
 
 const encryptedSamples = [SAMPLES.singleDb, SAMPLES.multiDb, SAMPLES.configWithSecrets];

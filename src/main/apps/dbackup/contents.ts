@@ -7,6 +7,7 @@
 import { Readable } from 'node:stream';
 import { z } from 'zod';
 import { LifeboatError } from '../../../shared/errors';
+import type { DecompressBudget } from '../../formats/decompress-budget';
 import { readPgDumpToc, type PgDumpArchive } from '../../formats/pgdump';
 import { knownMagic } from '../../formats/gcm';
 import { summarizeConfigBackup, type ConfigSummary } from './config-backup';
@@ -102,7 +103,7 @@ function describeOther(head: Buffer): string {
 }
 
 /** Reads the payload to its end (or as far as its reader needs) and says what it holds. */
-export async function readContents(stream: Readable, label: string, options: { signal?: AbortSignal; limits?: Partial<ContentLimits> } = {}): Promise<PayloadContents> {
+export async function readContents(stream: Readable, label: string, options: { signal?: AbortSignal; limits?: Partial<ContentLimits>; budget?: DecompressBudget } = {}): Promise<PayloadContents> {
   const limits = { ...DEFAULT_LIMITS, ...options.limits };
   let bytes = 0;
   const { head, whole } = await peek(counted(stream, (n) => (bytes += n)), SNIFF_BYTES);
@@ -111,7 +112,7 @@ export async function readContents(stream: Readable, label: string, options: { s
     return { kind: 'pg-custom', bytes, archive };
   }
   if (head.length >= 262 && head.subarray(257, 262).toString('latin1') === 'ustar') {
-    const tarContents = await readMultiDbTar(whole, label, limits, options.signal);
+    const tarContents = await readMultiDbTar(whole, label, limits, options.signal, options.budget);
     return { kind: 'multi-db-tar', bytes, ...tarContents };
   }
   if (/^\s*\{/.test(head.subarray(0, 64).toString('latin1'))) {
@@ -123,12 +124,14 @@ export async function readContents(stream: Readable, label: string, options: { s
   return { kind: 'other', bytes, what };
 }
 
-async function readMultiDbTar(stream: Readable, label: string, limits: ContentLimits, signal: AbortSignal | undefined) {
+/** `budget`: the payload's, whose blocks become the TAR's members (so a bomb names the member it is in). */
+async function readMultiDbTar(stream: Readable, label: string, limits: ContentLimits, signal: AbortSignal | undefined, budget: DecompressBudget | undefined) {
   let manifest: MultiDbManifest | null = null;
   let manifestProblem: string | null = null;
   let firstMember: string | null = null;
   const tocs = new Map<string, { archive: PgDumpArchive | null; problem: string | null }>();
   const members = await walkTar(stream, label, (member) => {
+    budget?.startBlock(`${label}: member ${member.name}`);
     if (member.index === 0) firstMember = member.name;
     if (member.name === 'manifest.json' && manifest === null && manifestProblem === null) {
       return async (body) => {

@@ -7,6 +7,7 @@
 import { createReadStream } from 'node:fs';
 import type { IntegrityCheck, PreviewReport } from '../../../shared/apps';
 import type { LifeboatError } from '../../../shared/errors';
+import { DecompressBudget } from '../../formats/decompress-budget';
 import { minPgRestoreMajor, type PgDumpArchive } from '../../formats/pgdump';
 import { Transform, type Readable } from 'node:stream';
 import { PARALLEL_HASH_MIN_BYTES, ParallelHasher } from '../../formats/hash-worker';
@@ -100,14 +101,16 @@ async function previewWith(archive: ArchiveAccess, ctx: FormatContext, hasher: P
     }
   }
   const canRead = !encrypted || secrets !== null;
+  const budget = new DecompressBudget(archive.fileName);
   const outcome = await readPayload<PayloadContents>(await openStored(archive), {
     label: archive.fileName,
     secrets,
     ...(keyRef ? { keyRef } : {}),
     compression,
+    budget,
     signal: ctx.signal,
     onStoredChunk,
-    read: canRead ? (plaintext) => readContents(plaintext, archive.fileName, { signal: ctx.signal }) : null,
+    read: canRead ? (plaintext) => readContents(plaintext, archive.fileName, { signal: ctx.signal, budget }) : null,
   });
   return wholeFileReport(archive, lookup, await facts(), { encrypted, compression, cannotDecrypt, outcome, read: canRead });
 }
@@ -157,6 +160,7 @@ function decryptCheck(encrypted: boolean, cannotDecrypt: LifeboatError | null, o
   if (cannotDecrypt) return { ...base, ok: false, detail: cannotDecrypt.message };
   if (!read || !outcome) return { ...base, ok: false, detail: 'not decrypted' };
   if (outcome.decryptError) return { ...base, ok: false, detail: outcome.decryptError.message };
+  if (outcome.stopped) return { ...base, ok: false, detail: 'not checked: reading stopped at a decompression bomb, before the tag' };
   return { ...base, ok: true, detail: 'the tag matches: the decrypted bytes are exactly what DBackup encrypted' };
 }
 

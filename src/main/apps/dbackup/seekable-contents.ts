@@ -15,6 +15,7 @@ import {
   archiveNonce, deriveArchiveKeys, inflateStages, parseSeekableManifest, readPayload, readSeekableIndex, SealedEntryDecipher,
   typedInflateError, type KeyRef, type PayloadCompression, type SeekableEntry, type SeekableIndex, type SeekableManifest,
 } from '../../formats/gcm';
+import { DecompressBudget } from '../../formats/decompress-budget';
 import { readPgDumpToc, type PgDumpArchive } from '../../formats/pgdump';
 import type { Sidecar } from '../adapter';
 import type { KeyResolver } from '../module';
@@ -85,12 +86,12 @@ function ordinalOfName(member: string): number | null {
 }
 
 /** Reads a plaintext: a PGDMP dump for its TOC, anything else hashed to its end. Unknown compression: gzip is told by its magic. */
-async function readPlaintext(plain: Readable, label: string, sniffGzip: boolean, signal: AbortSignal | undefined): Promise<{ toc: PgDumpArchive | null; sha256: string | null }> {
+async function readPlaintext(plain: Readable, label: string, sniffGzip: boolean, budget: DecompressBudget, signal: AbortSignal | undefined): Promise<{ toc: PgDumpArchive | null; sha256: string | null }> {
   const { head, whole: again } = await peek(plain, SNIFF_BYTES);
   if (sniffGzip && head[0] === 0x1f && head[1] === 0x8b) {
-    const inflated = pipeline([again, ...inflateStages('gzip', label)], () => undefined) as unknown as Readable;
+    const inflated = pipeline([again, ...inflateStages('gzip', budget)], () => undefined) as unknown as Readable;
     try {
-      return await readPlaintext(inflated, label, false, signal);
+      return await readPlaintext(inflated, label, false, budget, signal);
     } catch (error) {
       throw typedInflateError(error, label, 'gzip');
     } finally {
@@ -121,6 +122,8 @@ export async function readSeekableContents(stream: Readable, fileName: string, s
   let entryFailure: LifeboatError | null = null;
   let master: { key: Buffer; ref: KeyRef } | null = null;
   let prepared: Prepared | null | undefined;
+  // One budget for the whole archive: each entry is a block of it, and all of them count towards its total.
+  const budget = new DecompressBudget(fileName);
 
   // Once, before the first data member: the manifest, the keys, and the index from the sidecar.
   const prepare = async (): Promise<Prepared | null> => {
@@ -159,6 +162,7 @@ export async function readSeekableContents(stream: Readable, fileName: string, s
     const ordinal = known?.n ?? (encryption ? ordinalOfName(name) : null);
     const compression: PayloadCompression | null = known ? known.comp : encryption ? null : compressionOfName(name);
     const label = `${fileName}: ${name}`;
+    budget.startBlock(label);
     const read: SeekableEntryRead = { member: name, ordinal, storedBytes: 0, authenticated: null, problem: null, toc: null, sha256: null };
     entries.push(read);
     if (encryption && (ordinal === null || !ready.keys)) {
@@ -174,8 +178,9 @@ export async function readSeekableContents(stream: Readable, fileName: string, s
       secrets: null,
       ...(decipher ? { decipher } : {}),
       compression: compression ?? 'none',
+      budget,
       ...(options.signal ? { signal: options.signal } : {}),
-      read: (plain) => readPlaintext(plain, label, compression === null, options.signal),
+      read: (plain) => readPlaintext(plain, label, compression === null, budget, options.signal),
     });
     read.storedBytes = outcome.storedBytes;
     read.authenticated = outcome.authenticated;
@@ -184,6 +189,8 @@ export async function readSeekableContents(stream: Readable, fileName: string, s
       if (failure.code === 'CANCELLED') throw failure;
       read.problem = failure.message;
       entryFailure ??= failure;
+      // A bomb ends the whole walk: the archive is not read further.
+      if (outcome.stopped) throw failure;
     } else if (outcome.value) {
       read.toc = outcome.value.toc;
       read.sha256 = outcome.value.sha256;

@@ -2,7 +2,7 @@
 export { WholeFileDecipher, type DecipherOptions, type WholeFileSecrets } from './decipher';
 export { badCompressionError, bombError, corruptError, noSidecarError, wrongKeyError, type KeyRef, type PayloadFailure } from './errors';
 export { HEAD_BYTES, judgeHead, knownMagic, type HeadVerdict, type PayloadCompression } from './head';
-export { DEFAULT_INFLATE_LIMITS, inflateStages, typedInflateError, type InflateLimits } from './inflate';
+export { inflateStages, isDecompressionBomb, typedInflateError } from './inflate';
 export { authenticateWholeFile, readPayload, untilWritable, type PayloadDecipher, type PayloadOutcome, type ReadPayloadOptions } from './payload';
 export {
   archiveNonce, deriveArchiveKeys, openSealed, parseSeekableManifest, readSeekableIndex, SealedEntryDecipher,

@@ -2,8 +2,9 @@
  * One pass over a stored whole-file backup: every stored byte goes to the caller's hash (so the
  * checksum is checked in the same read), then through AES-256-GCM (when encrypted) and
  * decompression into the caller's reader. The reader may stop early (a TOC is near the start);
- * the rest is still decrypted, not decompressed, to reach the tag. Nothing is buffered beyond
- * stream high-water marks.
+ * the rest is still decrypted, not decompressed, to reach the tag. A decompression bomb stops the
+ * whole read at once: nothing more is read from the input (the tag is then not reached). Nothing
+ * is buffered beyond stream high-water marks.
  *
  *   stored ─▶ hash ─▶ decipher ─▶ router ─┬─▶ counter ─▶ gunzip/brotli ─▶ caps ─▶ sink ─▶ reader
  *                                         └─▶ (dropped once the reader is done)
@@ -11,10 +12,11 @@
 import { PassThrough, Writable, type Readable, type Transform } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { LifeboatError } from '../../../shared/errors';
+import { DecompressBudget } from '../decompress-budget';
 import { WholeFileDecipher, type WholeFileSecrets } from './decipher';
 import type { KeyRef } from './errors';
 import type { HeadVerdict, PayloadCompression } from './head';
-import { inflateStages, typedInflateError, type InflateLimits } from './inflate';
+import { inflateStages, isDecompressionBomb, typedInflateError } from './inflate';
 
 /** Smallest block handed to the decipher (but the last): see the input loop of `readPayload`. */
 export const FEED_BYTES = 1024 * 1024;
@@ -29,7 +31,8 @@ export interface ReadPayloadOptions<T> {
   decipher?: PayloadDecipher;
   keyRef?: KeyRef;
   compression: PayloadCompression;
-  limits?: Partial<InflateLimits>;
+  /** The bounds the decompressed output is counted against (default: the file's own, with the default limits). */
+  budget?: DecompressBudget;
   signal?: AbortSignal;
   /**
    * Sees every stored (still encrypted) byte, in order: hash here. A returned promise holds the
@@ -59,6 +62,8 @@ export interface PayloadOutcome<T> {
   value: T | null;
   /** Why `read` failed: bad compression, a cap, or the reader's own typed error. */
   readError: LifeboatError | null;
+  /** True: a decompression bomb stopped the read before the input's end (`readError` says which bound; the tag was not reached). */
+  stopped: boolean;
 }
 
 /** Resolves once `stream` can take more, or is gone (closed, destroyed). */
@@ -103,21 +108,31 @@ export async function readPayload<T>(input: Readable, options: ReadPayloadOption
   let feeding = options.read !== null;
   let decryptError: LifeboatError | null = null;
   let readError: LifeboatError | null = null;
+  // Set by a decompression bomb: the input is not read further, not even to reach the tag.
+  let stopped = false;
 
   const view = new PassThrough();
   const inflateIn = new PassThrough();
   // Both are destroyed with the failure that ends a read; the failure is reported through the
   // outcome (and the reader's own stream), so an 'error' event here has nobody else to reach.
   for (const stream of [view, inflateIn]) stream.on('error', () => undefined);
-  const stages = feeding ? inflateStages(compression, label, options.limits) : [];
+  const toInflate = forwarder(() => inflateIn, () => feeding);
+  const stages = feeding ? inflateStages(compression, options.budget ?? new DecompressBudget(label)) : [];
   const inflated = feeding
     ? pipeline([inflateIn, ...stages, forwarder(() => view, () => feeding)]).catch((error: unknown) => {
         const typed = typedInflateError(error, label, compression);
         if (feeding && typed !== decryptError) readError ??= typed;
+        if (isDecompressionBomb(typed)) {
+          stopped = true;
+          entry.destroy();
+          toInflate.destroy();
+          input.destroy();
+        }
         view.destroy(typed);
       })
     : Promise.resolve();
-  const decrypted = pipeline(entry, forwarder(() => inflateIn, () => feeding)).catch((error: unknown) => {
+  const decrypted = pipeline(entry, toInflate).catch((error: unknown) => {
+    if (stopped) return;
     decryptError = error instanceof LifeboatError ? error : new LifeboatError('INTERNAL', `Decrypting ${label} failed: ${String(error)}`, { cause: error });
     inflateIn.destroy(decryptError);
   });
@@ -158,6 +173,7 @@ export async function readPayload<T>(input: Readable, options: ReadPayloadOption
   };
   try {
     for await (const chunk of input as AsyncIterable<Buffer>) {
+      if (stopped) break;
       if (options.signal?.aborted) throw new LifeboatError('CANCELLED', `Reading ${label} was cancelled.`);
       storedBytes += chunk.length;
       const hashed = options.onStoredChunk?.(chunk);
@@ -170,12 +186,13 @@ export async function readPayload<T>(input: Readable, options: ReadPayloadOption
       gatheredBytes += chunk.length;
       if (gatheredBytes >= FEED_BYTES) await feedGathered();
     }
-    if (gatheredBytes > 0) await feedGathered();
+    if (gatheredBytes > 0 && !stopped) await feedGathered();
   } catch (error) {
     const reason = error instanceof Error ? error : new Error(String(error));
     for (const stream of [entry, inflateIn, view]) stream.destroy(reason);
     await Promise.allSettled([decrypted, inflated, reading]);
-    throw error;
+    // The input destroyed by a bomb ends the loop with a premature close: that is the stop, not a fault.
+    if (!stopped) throw error;
   } finally {
     if (!input.destroyed) input.destroy();
   }
@@ -189,8 +206,9 @@ export async function readPayload<T>(input: Readable, options: ReadPayloadOption
     authenticated: decipher ? failed === null && decipher.authenticated === true : null,
     decryptError: failed,
     head: decipher?.headVerdict ?? null,
-    value: failed ? null : value,
+    value: failed || stopped ? null : value,
     readError: failed ? null : readError,
+    stopped,
   };
 }
 
