@@ -306,6 +306,15 @@ describe('preview', () => {
     const raw = (await run('tar', ['-xzOf', SAMPLE_ARCHIVE, `${SAMPLE_DIRNAME}/metadata.json`])).stdout;
     expect(report.sidecars).toEqual([{ name: 'metadata.json', text: raw }]);
   });
+
+  it('reads the archive once: verification, counts and metadata.json come from one pass', async () => {
+    let opens = 0;
+    const counted: ArchiveAccess = { ...fileArchive(SAMPLE_ARCHIVE), open: async () => (opens++, createReadStream(SAMPLE_ARCHIVE)) };
+    const report = await meshMonitorModule.format.preview(counted, formatContext(stepContext()));
+    expect(opens).toBe(1);
+    expect(report.integrity.ok).toBe(true);
+    expect(report.sidecars.map((s) => s.name)).toEqual(['metadata.json']);
+  });
 });
 
 describe('restore', () => {

@@ -81,6 +81,8 @@ export interface VerifyOptions {
   /** Report a schemaVersion above 21 as a warning instead of failing (a 4.15.1 server refuses it). */
   allowNewerSchema?: boolean;
   limits?: Partial<TarLimits>;
+  /** Gets metadata.json's exact text as soon as it is read (even when the verification then fails). */
+  onMetadataText?: (text: string) => void;
 }
 
 /** A file of a backup as read from a directory or a tar.gz, before anything is trusted. */
@@ -114,6 +116,7 @@ export async function verifyMeshMonitorBackup(source: string | Readable, options
     dirname = entry.dirname;
     if (entry.file === METADATA_FILE) {
       metadataText = await readSmall(entry.stream, MAX_METADATA_BYTES, `${entry.dirname}/${METADATA_FILE}`);
+      options.onMetadataText?.(metadataText);
       continue;
     }
     facts.set(entry.file, await measure(entry.stream, entry.file.endsWith('.json')));

@@ -1,36 +1,10 @@
 // The preview of a MeshMonitor system backup (.tar.gz): tables and row counts, versions, integrity,
 // what the backup leaves out and what a restore of it wipes. Facts: specs/meshmonitor.md §1, §5.
-import type { Readable } from 'node:stream';
 import type { ContentsTable, PreviewReport } from '../../../shared/apps';
-import { LifeboatError } from '../../../shared/errors';
-import { iterateTarGz } from '../../formats/tar';
 import type { ArchiveAccess, StepContext } from '../adapter';
 import { MESHMONITOR_BACKUP_TABLES, MESHMONITOR_SCHEMA_VERSION, parseMeshMonitorMetadata, type MeshMonitorMetadata } from './backup-format';
 import { MESHMONITOR_EXCLUDED_TABLES, MESHMONITOR_TOTAL_TABLES, restoreEffects } from './tables';
 import { integrityChecks, verifyStream } from './verifier';
-
-const MAX_METADATA_BYTES = 1024 * 1024;
-
-/** Reads metadata.json's exact text out of a backup tar.gz (null when it has none). */
-export async function readMetadataText(stream: Readable, signal?: AbortSignal): Promise<string | null> {
-  try {
-    for await (const entry of iterateTarGz(stream, signal ? { signal } : {})) {
-      if (entry.name.split('/').pop() !== 'metadata.json') continue;
-      const chunks: Buffer[] = [];
-      let size = 0;
-      for await (const chunk of entry.stream as AsyncIterable<Buffer>) {
-        size += chunk.length;
-        if (size > MAX_METADATA_BYTES) return null;
-        chunks.push(chunk);
-      }
-      return Buffer.concat(chunks).toString('utf8');
-    }
-    return null;
-  } finally {
-    // The rest of the archive is not needed.
-    stream.destroy();
-  }
-}
 
 function safeMetadata(text: string | null): MeshMonitorMetadata | null {
   if (text === null) return null;
@@ -42,7 +16,7 @@ function safeMetadata(text: string | null): MeshMonitorMetadata | null {
   }
 }
 
-/** Reads an archive twice (verify + count, then metadata.json's raw text) and describes it. */
+/** Reads an archive once (verify and count, keeping metadata.json's raw text on the way) and describes it. */
 export async function previewBackup(archive: ArchiveAccess, ctx: StepContext): Promise<Omit<PreviewReport, 'source'>> {
   ctx.progress({ phase: 'verify', bytes: 0, total: archive.size });
   const stream = await archive.open();
@@ -51,12 +25,9 @@ export async function previewBackup(archive: ArchiveAccess, ctx: StepContext): P
     bytes += chunk.length;
     ctx.progress({ bytes });
   });
-  const outcome = await verifyStream(stream, ctx.signal);
-  // A broken archive was already described by the verification; its metadata is then simply unknown.
-  const metadataText = await readMetadataText(await archive.open(), ctx.signal).catch((error: unknown) => {
-    if (error instanceof LifeboatError && error.code !== 'CANCELLED') return null;
-    throw error;
-  });
+  // metadata.json's text comes from the same pass; an archive broken before it was reached has no known metadata.
+  let metadataText: string | null = null;
+  const outcome = await verifyStream(stream, ctx.signal, (text) => (metadataText = text));
   const metadata = outcome.summary?.metadata ?? safeMetadata(metadataText);
   const summary = outcome.summary;
 

@@ -16,9 +16,9 @@ const METADATA_NOTE: IntegrityCheck = {
 };
 
 /** Verifies a .tar.gz stream; never throws for a bad archive (the error is returned), only for cancellation. */
-export async function verifyStream(stream: NodeJS.ReadableStream, signal?: AbortSignal): Promise<VerifyOutcome> {
+export async function verifyStream(stream: NodeJS.ReadableStream, signal?: AbortSignal, onMetadataText?: (text: string) => void): Promise<VerifyOutcome> {
   try {
-    const summary = await verifyMeshMonitorBackup(stream as PassThrough, { allowNewerSchema: true, ...(signal ? { signal } : {}) });
+    const summary = await verifyMeshMonitorBackup(stream as PassThrough, { allowNewerSchema: true, ...(signal ? { signal } : {}), ...(onMetadataText ? { onMetadataText } : {}) });
     return { summary, error: null };
   } catch (error) {
     if (error instanceof LifeboatError && error.code !== 'CANCELLED') return { summary: null, error };
