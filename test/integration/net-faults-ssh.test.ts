@@ -1,0 +1,114 @@
+// Network faults between Lifeboat's SSH transport and a real OpenSSH sshd (the Weavestream fleet
+// member: sshd + PostgreSQL 15): the cutting proxy sits in between on 127.0.0.1. A stall mid-body
+// (the proxy forwards nothing and keeps both sockets open) ends in a typed SSH_TIMEOUT after the
+// installation's idle timeout, never a hang; a stall on every connection fails the pull with
+// nothing in the vault; a connection reset on every connection fails it typed, nothing partial in
+// the vault.
+import { readFile } from 'node:fs/promises';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { PullResult } from '../../src/main/apps/pull-runner';
+import { createInProcessClient } from '../../src/main/contract/in-process';
+import { createCore, MemorySecretStore, type Core } from '../../src/main/core';
+import type { Installation } from '../../src/shared/installations';
+import type { JobRecord } from '../../src/shared/jobs';
+import { startCuttingProxy, type CuttingProxy, type CuttingProxyOptions } from '../harness/cutting-proxy';
+import { makeTestHome } from '../harness/home';
+import { ensureVault } from '../fleet';
+import { startWeavestreamFleet, type WeavestreamFleet } from '../fleet/weavestream/fleet';
+
+const MiB = 1024 * 1024;
+
+let core: Core;
+let fleet: WeavestreamFleet;
+let remoteId: string;
+let original: Buffer;
+const proxies: CuttingProxy[] = [];
+const client = () => createInProcessClient(core);
+
+beforeAll(async () => {
+  core = await createCore({ home: makeTestHome('net-faults-ssh'), secretStore: new MemorySecretStore('integration test') });
+  await ensureVault(core);
+  fleet = await startWeavestreamFleet({ name: 'Weavestream (net faults)', seedDumps: 0 });
+  // A dump of a few MiB (random hex barely compresses), so the faults land inside the transfer.
+  await fleet.psql(`CREATE TABLE filler (id int PRIMARY KEY, body text);
+    INSERT INTO filler SELECT g, (SELECT string_agg(md5(random()::text || g::text || i::text), '') FROM generate_series(1, 64) i) FROM generate_series(1, 3000) g;`);
+  remoteId = await fleet.exportNow();
+  original = await readFile(`${fleet.backupDir}/${remoteId}`);
+  expect(original.length).toBeGreaterThan(2 * MiB);
+}, 120_000);
+
+afterAll(async () => {
+  for (const proxy of proxies) await proxy.close();
+  await core?.close();
+  await fleet?.stop();
+});
+
+async function behind(options: CuttingProxyOptions, name: string, idleTimeoutMs?: number): Promise<{ proxy: CuttingProxy; installation: Installation }> {
+  const proxy = await startCuttingProxy({ port: fleet.sshd.port }, options);
+  proxies.push(proxy);
+  const input = fleet.installation;
+  const installation = await client().call('installations:add', { ...input, name, ssh: { ...input.ssh!, port: proxy.port, ...(idleTimeoutMs === undefined ? {} : { idleTimeoutMs }) } });
+  return { proxy, installation };
+}
+
+/** Runs a pull of the dump and returns the finished job, with every update it went through. */
+async function pull(installationId: string): Promise<{ job: JobRecord; updates: JobRecord[] }> {
+  const updates: JobRecord[] = [];
+  const { jobId } = await client().call('apps:pull', { installationId, remoteId });
+  const stop = core.events.on('job:update', (job: JobRecord) => {
+    if (job.id === jobId) updates.push(job);
+  });
+  try {
+    return { job: await core.jobs.wait(jobId), updates };
+  } finally {
+    stop();
+  }
+}
+
+async function snapshotBytes(result: PullResult): Promise<Buffer> {
+  const chunks: Buffer[] = [];
+  for await (const chunk of await core.vault.dump(result.snapshotId, `/${result.remoteId}`)) chunks.push(chunk as Buffer);
+  return Buffer.concat(chunks);
+}
+
+describe('an SFTP download that stalls mid-body (the proxy forwards nothing, both sockets stay open)', () => {
+  it('ends the stalled read after the idle timeout with SSH_TIMEOUT naming the host and the file, and the pull resumes on a new connection', async () => {
+    const { proxy, installation } = await behind({ stallAfterBytes: 1 * MiB }, 'Weavestream behind a link that stalls once', 1500);
+    const { job } = await pull(installation.id);
+    expect(job.status, JSON.stringify(job.error)).toBe('succeeded');
+    expect(proxy.stalls).toBe(1);
+    // Lifeboat gave up the stalled connection itself (it closed the socket), after its idle timeout.
+    expect(await proxy.waitForStallEnd()).toBeGreaterThanOrEqual(1400);
+    expect(proxy.connections).toBe(2);
+    const lost = /connection lost after (\d+) bytes; resuming from there \(1\/\d+\): (.*)/.exec(job.log.join('\n'));
+    expect(lost, job.log.join('\n')).not.toBeNull();
+    expect(lost![2]).toMatch(new RegExp(`^Nothing arrived from [^ ]+@127\\.0\\.0\\.1:${proxy.port} for [\\d.]+ s while reading \\S+${remoteId}`));
+    expect(lost![2]).toContain('idle timeout 1500 ms');
+    const result = job.result as PullResult;
+    expect(result.resumed).toBe(1);
+    expect((await snapshotBytes(result)).equals(original)).toBe(true);
+  }, 120_000);
+
+  it('fails the pull with SSH_TIMEOUT, and nothing enters the vault, when every connection stalls', async () => {
+    const { proxy, installation } = await behind({ stallAfterBytes: 256 * 1024, maxStalls: 1000 }, 'Weavestream behind a link that always stalls', 800);
+    const { job } = await pull(installation.id);
+    expect(job.status).toBe('failed');
+    expect(job.error?.code).toBe('SSH_TIMEOUT');
+    expect(job.error?.message).toMatch(new RegExp(`Nothing arrived from [^ ]+@127\\.0\\.0\\.1:${proxy.port} for [\\d.]+ s while`));
+    expect(proxy.stalls).toBeGreaterThan(1);
+    expect(await core.vault.snapshots({ installationId: installation.id })).toEqual([]);
+  }, 180_000);
+});
+
+describe('an SFTP download whose connection is reset every time', () => {
+  it('fails the pull with a typed SSH error after its resumes, and nothing partial enters the vault', async () => {
+    const { proxy, installation } = await behind({ cutAfterBytes: 256 * 1024, maxCuts: 1000 }, 'Weavestream behind a link that always resets');
+    const { job } = await pull(installation.id);
+    expect(job.status).toBe('failed');
+    expect(job.error?.code).toMatch(/^SSH_(CHANNEL|SFTP)$/);
+    expect(job.error?.message).toContain(remoteId);
+    expect(proxy.cuts).toBeGreaterThan(1);
+    expect(await core.vault.snapshots({ installationId: installation.id })).toEqual([]);
+    await expect((await core.vault.open()).check({ readData: false })).resolves.toMatchObject({ ok: true });
+  }, 180_000);
+});
