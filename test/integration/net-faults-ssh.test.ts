@@ -3,7 +3,9 @@
 // (the proxy forwards nothing and keeps both sockets open) ends in a typed SSH_TIMEOUT after the
 // installation's idle timeout, never a hang; a stall on every connection fails the pull with
 // nothing in the vault; a connection reset on every connection fails it typed, nothing partial in
-// the vault.
+// the vault; a slow link never trips an idle timeout shorter than one READ answer takes to cross
+// it (bytes count, not answers), and the progress reported never runs ahead of the bytes that
+// crossed the link.
 import { readFile } from 'node:fs/promises';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { PullResult } from '../../src/main/apps/pull-runner';
@@ -52,11 +54,11 @@ async function behind(options: CuttingProxyOptions, name: string, idleTimeoutMs?
 }
 
 /** Runs a pull of the dump and returns the finished job, with every update it went through. */
-async function pull(installationId: string): Promise<{ job: JobRecord; updates: JobRecord[] }> {
-  const updates: JobRecord[] = [];
+async function pull(installationId: string, link?: CuttingProxy): Promise<{ job: JobRecord; updates: { job: JobRecord; crossed: number }[] }> {
+  const updates: { job: JobRecord; crossed: number }[] = [];
   const { jobId } = await client().call('apps:pull', { installationId, remoteId });
   const stop = core.events.on('job:update', (job: JobRecord) => {
-    if (job.id === jobId) updates.push(job);
+    if (job.id === jobId) updates.push({ job: structuredClone(job), crossed: link?.forwarded ?? 0 });
   });
   try {
     return { job: await core.jobs.wait(jobId), updates };
@@ -111,4 +113,37 @@ describe('an SFTP download whose connection is reset every time', () => {
     expect(await core.vault.snapshots({ installationId: installation.id })).toEqual([]);
     await expect((await core.vault.open()).check({ readData: false })).resolves.toMatchObject({ ok: true });
   }, 180_000);
+});
+
+describe('an SFTP download over a slow link (rate-limited proxy)', () => {
+  it('never trips an idle timeout shorter than one READ answer takes, and its progress never runs ahead of the bytes that crossed the link', async () => {
+    const rate = 256 * 1024;
+    // One 255 KiB READ answer takes about a second over this link: longer than the idle timeout.
+    const { proxy, installation } = await behind({ bytesPerSecond: rate }, 'Weavestream behind a slow link', 600);
+    const { job, updates } = await pull(installation.id, proxy);
+    expect(job.status, JSON.stringify(job.error)).toBe('succeeded');
+    const result = job.result as PullResult;
+    expect(result.resumed, job.log.join('\n')).toBe(0);
+    expect(result.restarts).toBe(0);
+    expect(proxy.connections).toBe(1);
+    const downloading = updates.filter((u) => u.job.progress.phase === 'downloading');
+    expect(downloading.length).toBeGreaterThan(3);
+    let previous = 0;
+    for (const { job: seen, crossed } of downloading) {
+      const p = seen.progress;
+      expect(p.total).toBe(original.length);
+      // Never more than what crossed the link (SSH framing included) when the update was emitted, never backwards.
+      expect(p.bytes).toBeLessThanOrEqual(crossed);
+      expect(p.bytes).toBeGreaterThanOrEqual(previous);
+      previous = p.bytes;
+      if (p.rate !== null && p.rate > 0) {
+        // The ETA is what is left at the reported rate.
+        expect(Math.abs(p.etaSeconds! - (original.length - p.bytes) / p.rate)).toBeLessThan(0.01);
+        // Once a few answers are in the window, the rate is what a link of this speed can carry.
+        if (p.bytes > 2 * MiB) expect(p.rate).toBeLessThan(rate * 3);
+      }
+    }
+    expect(previous).toBeGreaterThan(original.length / 2);
+    expect((await snapshotBytes(result)).equals(original)).toBe(true);
+  }, 120_000);
 });
