@@ -13,6 +13,8 @@ import { createInProcessClient } from '../../src/main/contract/in-process';
 import { createCore, MemorySecretStore, type Core } from '../../src/main/core';
 import type { Installation } from '../../src/shared/installations';
 import type { JobRecord } from '../../src/shared/jobs';
+import type { RestorePlan, RestoreReport } from '../../src/shared/apps';
+import { freePort, runTool } from '../harness/sshd';
 import { startCuttingProxy, type CuttingProxy, type CuttingProxyOptions } from '../harness/cutting-proxy';
 import { makeTestHome } from '../harness/home';
 import { ensureVault } from '../fleet';
@@ -145,5 +147,56 @@ describe('an SFTP download over a slow link (rate-limited proxy)', () => {
     }
     expect(previous).toBeGreaterThan(original.length / 2);
     expect((await snapshotBytes(result)).equals(original)).toBe(true);
+  }, 120_000);
+});
+
+/** The Weavestream database as pg_dump sees it (less the random key pg_dump 15.14+ writes each run). */
+async function dumpTarget(): Promise<string> {
+  const out = await runTool('/usr/lib/postgresql/15/bin/pg_dump', ['-h', '127.0.0.1', '-p', String(fleet.postgres.port), '-U', 'postgres', 'weavestream']);
+  return out.replace(/^\\(un)?restrict \S+$/gm, '\\$1restrict KEY');
+}
+
+describe('the SSH connection dropped in a phase of a Weavestream restore (observed by the job\'s events)', () => {
+  const cases = [
+    { name: 'restoring, before the point of no return', at: (j: JobRecord) => j.progress.phase === 'restoring' && !j.log.some((l) => l.includes('point of no return')), state: 'unchanged' },
+    { name: 'restoring, at the point of no return', at: (j: JobRecord) => j.log.some((l) => l.includes('point of no return')), state: 'partial' },
+  ] as const;
+  it.each(cases)('while $name: the job fails, and its report says the target is $state', async (c) => {
+    const { proxy, installation } = await behind({}, `Weavestream restore dropped ${c.name}`);
+    const pulled = await pull(installation.id);
+    expect(pulled.job.status, JSON.stringify(pulled.job.error)).toBe('succeeded');
+    const snapshotId = (pulled.job.result as PullResult).snapshotId;
+    const planned = await core.jobs.wait((await client().call('restore:plan', { installationId: installation.id, source: { snapshotId }, mode: 'full', selection: [] })).jobId);
+    const plan = planned.result as RestorePlan;
+    expect(plan.blocked, JSON.stringify(plan.preflight)).toBe(false);
+    const before = await dumpTarget();
+    const dead = await freePort();
+    let dropped = false;
+    const stop = core.events.on('job:update', (job: JobRecord) => {
+      if (!dropped && job.kind === 'restore' && job.installationId === installation.id && c.at(job)) {
+        dropped = true;
+        // The server is gone: open connections drop and new ones are refused.
+        proxy.retarget({ port: dead });
+      }
+    });
+    try {
+      const { jobId } = await client().call('restore:start', { planId: plan.id, confirmation: installation.name, skipSafetyPull: { reason: 'fault test: the dump is in the vault already' } });
+      const record = await core.jobs.wait(jobId);
+      expect(dropped).toBe(true);
+      expect(record.status).toBe('failed');
+      expect(record.error?.details).toMatchObject({ targetState: c.state, pointOfNoReturnPassed: c.state !== 'unchanged' });
+      const report = record.result as RestoreReport;
+      expect(report).toMatchObject({ ok: false, outcome: 'failed', targetState: c.state });
+      expect(await client().call('restore:report', { planId: plan.id })).toMatchObject({ targetState: c.state });
+      if (c.state === 'unchanged') {
+        expect(report.followUps.join(' ')).toContain(`"${installation.name}" is unchanged`);
+        expect(await dumpTarget()).toBe(before);
+      } else {
+        expect(report.followUps.join(' ')).toContain('partially restored');
+        expect(record.error?.message).toContain('partially restored');
+      }
+    } finally {
+      stop();
+    }
   }, 120_000);
 });
