@@ -316,6 +316,8 @@ export interface RestoreReport {
   startedAt: string;
   finishedAt: string;
   log: string[];
+  /** For a restore that failed or was cancelled: what the target is in (unchanged before the point of no return). */
+  targetState?: InterruptedTargetState;
 }
 
 /** `never`: nothing of this installation is in the vault yet (neutral, not late). */

@@ -42,6 +42,8 @@ export const sshConnectionSchema = z.object({
   /** Pinned after the operator trusted it explicitly. */
   hostKeySha256: sha256Fingerprint.optional(),
   connectTimeoutMs: z.number().int().min(500).max(120_000).optional(),
+  /** Nothing from the server for this long while Lifeboat waits for it (a stalled transfer) ends the connection with SSH_TIMEOUT; default 30 s. */
+  idleTimeoutMs: z.number().int().min(500).max(600_000).optional(),
 });
 export type SshConnection = z.infer<typeof sshConnectionSchema>;
 

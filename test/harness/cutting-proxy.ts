@@ -100,8 +100,8 @@ export async function startCuttingProxy(firstTarget: { port: number; host?: stri
         stalls += 1;
         stalledAt = performance.now();
         // Neither side hears from the other again; the sockets stay open until the client gives up.
+        // The client's bytes are still read (and dropped), so its close is seen when it gives up.
         upstream.pause();
-        client.pause();
         events.emit('stall');
         return false;
       }

@@ -14,7 +14,7 @@ import type { Installation } from '../../shared/installations';
 import { previewArchive } from '../apps/preview';
 import { runSafetyPull } from '../apps/pull-runner';
 import type { RestorePlanDraft } from '../apps/adapter';
-import { RestoreJournal, toInterrupted, type JournalEntry } from './restore-journal';
+import { RestoreJournal, describeInterruption, toInterrupted, type JournalEntry } from './restore-journal';
 
 const EMPTY_DRAFT: RestorePlanDraft = { preflight: [], changes: [], steps: [], pointOfNoReturn: '' };
 
@@ -234,6 +234,13 @@ export class RestoreService {
       if (payload.code !== 'RESTORE_VERIFY_FAILED') {
         report.outcome = ctx.signal.aborted ? 'cancelled' : 'failed';
         log(`restore failed: ${payload.message}`);
+        // What the target is in, from the journal: unchanged before the point of no return, else partial or restored but unverified.
+        const { targetState, advice } = describeInterruption(entry);
+        report.targetState = targetState;
+        report.followUps.push(advice);
+        log(`target: ${targetState}. ${advice}`);
+        ctx.keepResult(report);
+        throw new LifeboatError(payload.code, `${payload.message} ${advice}`, { cause: error, details: { ...payload.details, targetState, phase: entry.phase, pointOfNoReturnPassed: entry.pointOfNoReturnPassed, safetySnapshotId: entry.safetySnapshotId } });
       }
       ctx.keepResult(report);
       throw error;

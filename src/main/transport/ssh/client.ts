@@ -105,6 +105,7 @@ export async function connectSsh(conn: SshConnection, options: ConnectSshOptions
       result.client,
       { target: result.host, serverIdent: result.serverIdent, authBanner: result.authBanner, jumpHosts: connected.map((c) => c.host) },
       connected.map((c) => c.client).reverse(),
+      conn.idleTimeoutMs === undefined ? {} : { idleTimeoutMs: conn.idleTimeoutMs },
     );
   } catch (error) {
     for (const c of connected.reverse()) c.client.destroy();

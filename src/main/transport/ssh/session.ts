@@ -6,6 +6,7 @@ import type { Readable, Writable } from 'node:stream';
 import type { Client } from 'ssh2';
 import { LifeboatError } from '../../../shared/errors';
 import { execChecked, execCommand, execStream } from './exec';
+import { IdleWatch } from './idle';
 import type { ExecOptions, ExecResult, ExecStream, ExecStreamOptions } from './exec';
 import { Sftp } from './sftp';
 import type { RemoteEntry, RemoteStat, SftpReadOptions, SftpWriteOptions } from './sftp';
@@ -36,6 +37,9 @@ export interface SshSessionInfo {
   jumpHosts: ConnectedHost[];
 }
 
+/** Default idle timeout: nothing from the server for this long while Lifeboat waits for it ends the connection. */
+export const DEFAULT_SSH_IDLE_TIMEOUT_MS = 30_000;
+
 /** An open SSH connection; close it when done. */
 export class SshSession {
   readonly info: SshSessionInfo;
@@ -47,11 +51,21 @@ export class SshSession {
   private sftpSession: Promise<Sftp> | null = null;
   private open = true;
   private failure: LifeboatError | null = null;
+  private readonly idle: IdleWatch;
 
-  constructor(client: Client, info: SshSessionInfo, hops: Client[] = []) {
+  constructor(client: Client, info: SshSessionInfo, hops: Client[] = [], options: { idleTimeoutMs?: number } = {}) {
     this.client = client;
     this.info = info;
     this.hops = hops;
+    this.idle = new IdleWatch(options.idleTimeoutMs ?? DEFAULT_SSH_IDLE_TIMEOUT_MS, this.label, (error) => {
+      // A stalled connection is given up at once, so the next use (a resumed read) opens a new one.
+      this.failure ??= error;
+      this.open = false;
+      this.sftpSession = null;
+      client.destroy();
+    });
+    // Any byte from the server counts as life; ssh2 keeps the socket (or the jump channel) private.
+    (client as unknown as { _sock?: NodeJS.ReadableStream })._sock?.on('data', () => this.idle.heard());
     for (const hop of hops) {
       // A jump host that fails takes the forwarded connection with it; keep its reason.
       hop.on('error', (error: Error) => {
@@ -64,6 +78,7 @@ export class SshSession {
       });
       client.on('close', () => {
         this.open = false;
+        this.idle.stop();
         this.sftpSession = null;
         for (const hop of this.hops) hop.end();
         resolve(this.failure);
@@ -100,7 +115,9 @@ export class SshSession {
   sftp(): Promise<Sftp> {
     const client = this.live();
     this.sftpSession ??= new Promise<Sftp>((resolve, reject) => {
+      const done = this.idle.begin(() => 'starting SFTP', reject);
       client.sftp((err, sftp) => {
+        done();
         if (err) {
           this.sftpSession = null;
           reject(new LifeboatError('SSH_SFTP', `The server ${this.label} would not start SFTP: ${err.message}`, { cause: err }));
@@ -109,7 +126,7 @@ export class SshSession {
         sftp.on('close', () => {
           this.sftpSession = null;
         });
-        resolve(new Sftp(sftp));
+        resolve(new Sftp(sftp, this.idle));
       });
     });
     return this.sftpSession;

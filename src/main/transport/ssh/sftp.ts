@@ -8,6 +8,7 @@ import { Readable, Writable } from 'node:stream';
 import type { OpenMode, SFTPWrapper, Stats } from 'ssh2';
 import { LifeboatError } from '../../../shared/errors';
 import { cancelledError, throwIfAborted } from './abort';
+import type { IdleWatch } from './idle';
 
 /** What `stat` and `list` report about a remote path. */
 export interface RemoteStat {
@@ -74,7 +75,11 @@ export function sftpError(error: unknown, action: string, remotePath: string): L
 export class Sftp {
   private ended = false;
 
-  constructor(private readonly sftp: SFTPWrapper) {
+  /** `idle` is the connection's idle timeout: a request the server leaves unanswered while nothing arrives fails SSH_TIMEOUT. */
+  constructor(
+    private readonly sftp: SFTPWrapper,
+    private readonly idle?: IdleWatch,
+  ) {
     sftp.once('close', () => {
       this.ended = true;
     });
@@ -89,7 +94,7 @@ export class Sftp {
   stat(remotePath: string): Promise<RemoteStat> {
     return this.request((resolve, reject) => {
       this.sftp.stat(remotePath, (err, stats) => (err ? reject(sftpError(err, 'stat', remotePath)) : resolve(toRemoteStat(stats))));
-    });
+    }, `stat of ${remotePath}`);
   }
 
   /** Like stat, but returns null instead of throwing NOT_FOUND. */
@@ -114,14 +119,14 @@ export class Sftp {
         entries.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
         resolve(entries);
       });
-    });
+    }, `listing ${dir}`);
   }
 
   /** Opens a file and streams it with pipelined reads; resolves once the file is open. */
   async createReadStream(remotePath: string, options: SftpReadOptions = {}): Promise<Readable> {
     throwIfAborted(options.signal, `Reading ${remotePath} was cancelled.`);
     const handle = await this.open(remotePath, 'r', 0o600, 'read');
-    return new SftpReadStream(this.sftp, handle, remotePath, options, () => this.isOpen);
+    return new SftpReadStream(this.sftp, handle, remotePath, options, () => this.isOpen, this.idle);
   }
 
   /** Opens (creates) a file for writing with pipelined writes; resolves once it is open. */
@@ -157,7 +162,7 @@ export class Sftp {
       const ext = (this.sftp as unknown as { _extensions?: Record<string, string> })._extensions;
       if (ext?.['posix-rename@openssh.com'] === '1') this.sftp.ext_openssh_rename(from, to, done);
       else this.sftp.rename(from, to, done);
-    });
+    }, `renaming ${from} to ${to}`);
   }
 
   /** Creates a directory and its missing parents, like `mkdir -p`. */
@@ -195,7 +200,7 @@ export class Sftp {
   private lstat(remotePath: string): Promise<RemoteStat> {
     return this.request((resolve, reject) => {
       this.sftp.lstat(remotePath, (err, stats) => (err ? reject(sftpError(err, 'stat', remotePath)) : resolve(toRemoteStat(stats))));
-    });
+    }, `lstat of ${remotePath}`);
   }
 
   private async mkdirOne(dir: string, mode: number): Promise<void> {
@@ -211,19 +216,31 @@ export class Sftp {
   private open(remotePath: string, flags: OpenMode, mode: number, action: string): Promise<Buffer> {
     return this.request((resolve, reject) => {
       this.sftp.open(remotePath, flags, mode, (err, handle) => (err ? reject(sftpError(err, `open for ${action}`, remotePath)) : resolve(handle)));
-    });
+    }, `opening ${remotePath} for ${action}`);
   }
 
   private call(run: (cb: (err: Error | null | undefined) => void) => void, action: string, remotePath: string): Promise<void> {
     return this.request((resolve, reject) => {
       run((err) => (err ? reject(sftpError(err, action, remotePath)) : resolve()));
-    });
+    }, `${action} ${remotePath}`);
   }
 
   /** A request on a closed channel would never be answered: refuse it instead of hanging. */
-  private request<T>(executor: (resolve: (value: T) => void, reject: (error: unknown) => void) => void): Promise<T> {
+  private request<T>(executor: (resolve: (value: T) => void, reject: (error: unknown) => void) => void, what: string): Promise<T> {
     if (this.ended) return Promise.reject(new LifeboatError('SSH_SFTP', 'The SFTP session has closed.'));
-    return new Promise<T>(executor);
+    return new Promise<T>((resolve, reject) => {
+      const done = this.idle?.begin(() => what, reject) ?? (() => undefined);
+      executor(
+        (value) => {
+          done();
+          resolve(value);
+        },
+        (error) => {
+          done();
+          reject(error);
+        },
+      );
+    });
   }
 }
 
@@ -275,6 +292,10 @@ class SftpReadStream extends Readable {
   private handleOpen = true;
   private delivered = 0;
   private readonly onAbort: () => void;
+  /** READ requests sent and not answered yet. */
+  private pending = 0;
+  /** Ends the idle watch, set while requests are pending. */
+  private waiting: (() => void) | null = null;
 
   constructor(
     private readonly sftp: SFTPWrapper,
@@ -282,6 +303,7 @@ class SftpReadStream extends Readable {
     private readonly remotePath: string,
     private readonly options: SftpReadOptions,
     private readonly alive: () => boolean,
+    private readonly idle: IdleWatch | undefined,
   ) {
     // Measured (bench/sftp-pull.ts): the largest reads the server allows cost the least CPU per
     // byte; about 4 MiB in flight keeps a loopback or LAN link busy.
@@ -303,6 +325,8 @@ class SftpReadStream extends Readable {
 
   override _destroy(error: Error | null, callback: (error?: Error | null) => void): void {
     this.finished = true;
+    this.waiting?.();
+    this.waiting = null;
     this.options.signal?.removeEventListener('abort', this.onAbort);
     // A closed channel never answers: waiting for CLOSE would hang the stream's teardown.
     if (!this.handleOpen || !this.alive()) {
@@ -310,7 +334,23 @@ class SftpReadStream extends Readable {
       return;
     }
     this.handleOpen = false;
-    this.sftp.close(this.handle, (closeError) => callback(error ?? (closeError ? sftpError(closeError, 'close', this.remotePath) : null)));
+    let called = false;
+    const finish = (closeError: Error | null): void => {
+      if (called) return;
+      called = true;
+      stopWatching();
+      callback(error ?? closeError);
+    };
+    // A stalled connection answers no CLOSE either: the idle timeout ends the wait.
+    const stopWatching = this.idle?.begin(() => `closing ${this.remotePath}`, (stall) => finish(stall)) ?? (() => undefined);
+    this.sftp.close(this.handle, (closeError) => finish(closeError ? sftpError(closeError, 'close', this.remotePath) : null));
+  }
+
+  /** The connection stalled with reads pending: fail with its SSH_TIMEOUT (it is closed, so no CLOSE is sent). */
+  private stalled(error: LifeboatError): void {
+    this.waiting = null;
+    this.handleOpen = false;
+    this.destroy(error);
   }
 
   private fill(): void {
@@ -334,7 +374,14 @@ class SftpReadStream extends Readable {
       return;
     }
     const want = slot.buffer.length - slot.filled;
+    this.pending++;
+    this.waiting ??= this.idle?.begin(() => `reading ${this.remotePath} (${this.delivered} bytes delivered, ${this.pending} reads waiting)`, (error) => this.stalled(error)) ?? null;
     this.sftp.read(this.handle, slot.buffer, slot.filled, want, slot.offset + slot.filled, (err, bytesRead) => {
+      this.pending--;
+      if (this.pending === 0) {
+        this.waiting?.();
+        this.waiting = null;
+      }
       if (this.finished || this.destroyed) return;
       if (err) {
         if (channelLost(err)) this.handleOpen = false;

@@ -33,6 +33,7 @@ export interface InstallationForm {
      */
     hostKeySha256: string;
     connectTimeoutMs?: number;
+    idleTimeoutMs?: number;
   };
   useHttps: boolean;
   https: {
@@ -90,6 +91,7 @@ export function formFromInstallation(installation: Installation): InstallationFo
           jumpHost: ssh.jumpHost ?? '',
           hostKeySha256: ssh.hostKeySha256 ?? '',
           connectTimeoutMs: ssh.connectTimeoutMs,
+          idleTimeoutMs: ssh.idleTimeoutMs,
         }
       : blank.ssh,
     useHttps: https !== undefined,
@@ -173,6 +175,7 @@ export function formToInput(form: InstallationForm, module: AppModuleInfo | unde
             jumpHost: blankToUndefined(form.ssh.jumpHost),
             hostKeySha256: blankToUndefined(form.ssh.hostKeySha256),
             connectTimeoutMs: form.ssh.connectTimeoutMs,
+            idleTimeoutMs: form.ssh.idleTimeoutMs,
           },
         }
       : {}),
