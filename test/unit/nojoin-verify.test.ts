@@ -6,7 +6,6 @@ import { mkdtemp, readFile, readdir, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { PassThrough, type Readable } from 'node:stream';
-import { createDeflateRaw, crc32 } from 'node:zlib';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import type { IntegrityCheck } from '../../src/shared/apps';
 import { LifeboatError } from '../../src/shared/errors';
@@ -14,7 +13,7 @@ import { assertNojoinWillRestore, scanNojoinArchive } from '../../src/main/apps/
 import { NojoinStreamVerifier } from '../../src/main/apps/nojoin/format/stream-verifier';
 import { bufferByteSource, fileByteSource, NojoinZip, openZip, reopeningByteSource, type ZipLimits } from '../../src/main/apps/nojoin/format/zip';
 import { openAudioMember } from '../../src/main/apps/nojoin/format/audio';
-import { memberDataOffset, readRawZip, rewriteZip, writeRawZip, type RawMember } from '../fleet/nojoin/zip-tools';
+import { deflatedZeros, memberDataOffset, readRawZip, rewriteZip, writeRawZip, type RawMember } from '../fleet/nojoin/zip-tools';
 
 const SAMPLE_PATH = path.resolve('test/fixtures/nojoin/nojoin_backup_sample.zip');
 const AUDIO = 'recordings/3b0d6c1e-6a4f-4d8e-9b7a-2f1c5e8a9d10.opus';
@@ -344,19 +343,9 @@ describe('DEFLATE bombs in a Nojoin archive (the shared decompress budget)', () 
   let bomb: { body: Buffer; crc: number; size: number };
 
   beforeAll(async () => {
-    // 1.5 GiB of zeros, deflated as it is written: about 1.5 MiB compressed (over the 1 MiB from
-    // which the stream verifier checks a member as it passes).
-    const zeros = Buffer.alloc(1024 * 1024);
-    const deflate = createDeflateRaw();
-    const chunks: Buffer[] = [];
-    deflate.on('data', (chunk: Buffer) => chunks.push(chunk));
-    let crc = 0;
-    for (let written = 0; written < BOMB_BYTES; written += zeros.length) {
-      crc = crc32(zeros, crc);
-      if (!deflate.write(zeros)) await new Promise((resolve) => deflate.once('drain', resolve));
-    }
-    await new Promise((resolve) => deflate.end(resolve));
-    bomb = { body: Buffer.concat(chunks), crc, size: BOMB_BYTES };
+    // 1.5 GiB of zeros: about 1.5 MiB compressed (over the 1 MiB from which the stream verifier
+    // checks a member as it passes).
+    bomb = await deflatedZeros(BOMB_BYTES);
   }, 60_000);
 
   /** Bytes the archive's members inflate to, as read through `openMember`. */

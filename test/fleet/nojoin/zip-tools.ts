@@ -1,7 +1,7 @@
 // Raw ZIP reading and writing for tests: archiver cleans member names (no "..", no leading "/"),
 // so hostile archives — zip slip, absolute and backslash names, symlinks, data descriptors — are
 // written here byte by byte, after APPNOTE.TXT §4.3.
-import { deflateRawSync, crc32 } from 'node:zlib';
+import { createDeflateRaw, deflateRawSync, crc32 } from 'node:zlib';
 import yauzl from 'yauzl';
 
 /** One member to write. */
@@ -174,4 +174,19 @@ export function centralDirectoryOnlyZip(count: number, nameOf: (index: number) =
   out.writeUInt32LE(0xffffffff, at + 12);
   out.writeUInt32LE(0xffffffff, at + 16);
   return out;
+}
+
+/** `bytes` zeros DEFLATE-compressed as they are written (a bomb of ~1/1000 its size), for RawMember.deflated. */
+export async function deflatedZeros(bytes: number): Promise<{ body: Buffer; crc: number; size: number }> {
+  const zeros = Buffer.alloc(1024 * 1024);
+  const deflate = createDeflateRaw();
+  const chunks: Buffer[] = [];
+  deflate.on('data', (chunk: Buffer) => chunks.push(chunk));
+  let crc = 0;
+  for (let written = 0; written < bytes; written += zeros.length) {
+    crc = crc32(zeros, crc);
+    if (!deflate.write(zeros)) await new Promise((resolve) => deflate.once('drain', resolve));
+  }
+  await new Promise((resolve) => deflate.end(resolve));
+  return { body: Buffer.concat(chunks), crc, size: bytes };
 }
