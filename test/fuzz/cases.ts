@@ -10,7 +10,7 @@ import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { createGzip, deflateSync, gunzipSync, gzipSync } from 'node:zlib';
 import { seededRandom } from '../fleet/loomio/samples';
-import { centralDirectoryOnlyZip, readRawZip, writeRawZip } from '../fleet/nojoin/zip-tools';
+import { centralDirectoryOnlyZip, deflatedZeros, readRawZip, writeRawZip } from '../fleet/nojoin/zip-tools';
 import { tableWithData, writePgDump, zstdRleFrame } from '../harness/pgdump-writer';
 
 const FIXTURES = path.resolve('test/fixtures');
@@ -176,6 +176,13 @@ function zipCases(members: { name: string; data: Buffer }[], random: () => numbe
     ['a member with an unknown method', () => writeRawZip(members.map((m, i) => ({ name: m.name, data: m.data, ...(i === 0 ? { recordMethod: 12 } : {}) })))],
     ['every member twice', () => writeRawZip([...members, ...members].map((m) => ({ name: m.name, data: m.data })))],
   ];
+  /** The members with `bytes` zeros DEFLATE-compressed as `name` added, its sizes honest or `claimed`. */
+  const deflateBomb = (name: string, bytes: number, claimed?: number) => async (): Promise<Buffer> =>
+    writeRawZip([...members.map((m) => ({ name: m.name, data: m.data })), { name, data: '', deflated: await deflatedZeros(bytes), ...(claimed === undefined ? {} : { claim: { uncompressed: claimed } }) }]);
+  cases.push(['zip bomb: 256 MiB of zeros DEFLATEd as audio, honest sizes', deflateBomb('recordings/bomb.opus', 256 * 1024 * 1024)]);
+  // ~256 KiB compressed claiming 40 MiB (under 200:1), inflating to 256 MiB: stopped by the sizes or the budget.
+  cases.push(['zip bomb: 256 MiB of zeros DEFLATEd as a table, sizes lying small', deflateBomb('bomb.json', 256 * 1024 * 1024, 40 * 1024 * 1024)]);
+  if (bombs === 'all') cases.push(['zip bomb: 1.5 GiB of zeros DEFLATEd as audio, sizes lying small', deflateBomb('recordings/bomb.opus', 1.5 * 1024 ** 3, 160 * 1024 * 1024)]);
   if (bombs === 'all') cases.push(['a central directory of a million members', () => centralDirectoryOnlyZip(1_000_000)]);
   if (bombs === 'all') cases.push(['zip bomb: a 512 MiB JSON member by ratio', () => writeRawZip([...members.map((m) => ({ name: m.name, data: m.data })), { name: 'bomb.json', data: Buffer.alloc(512 * 1024 * 1024, 0x20) }])]);
   return cases;

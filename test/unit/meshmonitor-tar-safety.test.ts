@@ -147,6 +147,35 @@ describe('iterateTarGz', () => {
     expect(message).toMatch(/a\.json.*cut short|not a valid tar/);
   }, 120_000);
 
+  it('refuses members whose headers declare more than the total cap before reading them', async () => {
+    // Two ustar headers declaring 2 GiB each (octal 20000000000) and no data behind them.
+    const header = (name: string): Buffer => {
+      const block = Buffer.alloc(512);
+      block.write(name, 0);
+      block.write('0000644\0', 100);
+      block.write('0000000\0', 108);
+      block.write('0000000\0', 116);
+      block.write('20000000000\0', 124);
+      block.write('00000000000\0', 136);
+      block.write('0', 156);
+      block.write('ustar\u000000', 257);
+      block.write('        ', 148);
+      let sum = 0;
+      for (const byte of block) sum += byte;
+      block.write(`${sum.toString(8).padStart(6, '0')}\0 `, 148);
+      return block;
+    };
+    const { gzipSync } = await import('node:zlib');
+    const lying = gzipSync(Buffer.concat([header('nodes.json'), Buffer.from('[]')]));
+    let read = 0;
+    const error = await (async () => {
+      for await (const entry of iterateTarGz(Readable.from([lying]), { limits: { maxTotalBytes: 1024 ** 3 } })) for await (const chunk of entry.stream) read += (chunk as Buffer).length;
+    })().then(() => null, (e: unknown) => e);
+    expect(error).toMatchObject({ code: 'ARCHIVE_INVALID', message: expect.stringContaining('more than 1073741824 bytes') as unknown });
+    expect(read).toBe(0);
+    expect(await refused(list(lying, { maxEntryBytes: 1024 ** 3 }))).toContain('"nodes.json" is 2147483648 bytes, over the 1073741824-byte limit');
+  });
+
   it('refuses a truncated archive', async () => {
     const archive = await rawTarGz([{ name: 'a', data: 'x'.repeat(50_000) }]);
     await refused(list(archive.subarray(0, Math.floor(archive.length / 2))));

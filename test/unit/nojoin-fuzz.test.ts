@@ -142,15 +142,15 @@ function cases(): Case[] {
 
   // 5. Zip bombs.
   const zeros = (mib: number) => Buffer.alloc(mib * 1024 * 1024);
-  add({ kind: 'zip bomb', name: 'ratio: 8 MiB of zeros as audio', make: () => build(undefined, [{ name: 'recordings/bomb.opus', data: zeros(8) }]), expect: 'fail', failedCheck: 'zip-structure', mention: 'zip bomb' });
-  add({ kind: 'zip bomb', name: 'ratio: 64 MiB of zeros as a document', make: () => build(undefined, [{ name: 'documents/bomb.bin', data: zeros(64) }]), expect: 'fail', failedCheck: 'zip-structure', mention: 'zip bomb' });
-  add({ kind: 'zip bomb', name: 'ratio: 24 MiB of spaces as users.json', make: () => withMember('users.json', Buffer.alloc(24 * 1024 * 1024, 0x20)), expect: 'fail', failedCheck: 'zip-structure', mention: 'users.json' });
+  add({ kind: 'zip bomb', name: 'ratio: 80 MiB of zeros as audio (past 200:1 beyond 64 MiB)', make: () => build(undefined, [{ name: 'recordings/bomb.opus', data: zeros(80) }]), expect: 'fail', failedCheck: 'zip-structure', mention: 'decompression bomb' });
+  add({ kind: 'zip bomb', name: 'ratio: 66 MiB of zeros as a document', make: () => build(undefined, [{ name: 'documents/bomb.bin', data: zeros(66) }]), expect: 'fail', failedCheck: 'zip-structure', mention: 'decompression bomb' });
+  add({ kind: 'zip bomb', name: 'ratio: 72 MiB of spaces as users.json', make: () => withMember('users.json', Buffer.alloc(72 * 1024 * 1024, 0x20)), expect: 'fail', failedCheck: 'zip-structure', mention: 'users.json' });
   add({ kind: 'zip bomb', name: 'lying size: 64 MiB of zeros that claim 1 000 000 bytes', make: () => build(undefined, [{ name: 'documents/liar.bin', data: zeros(64), claim: { uncompressed: 1_000_000 } }]), expect: 'fail', failedCheck: 'member-crc', mention: 'documents/liar.bin' });
   add({ kind: 'zip bomb', name: 'lying size: a table that inflates past its claim', make: () => build((m) => (m.name === 'recordings.json' ? { ...m, claim: { uncompressed: 100 } } : m)), expect: 'fail', failedCheck: 'member-crc', mention: 'recordings.json' });
   add({ kind: 'zip bomb', name: 'claimed ratio: 4 GiB from a few bytes', make: () => build(undefined, [{ name: 'recordings/claim.opus', data: 'tiny', claim: { uncompressed: 0xfffffff0 } }]), expect: 'fail', failedCheck: 'zip-structure', mention: 'recordings/claim.opus' });
   add({
-    kind: 'zip bomb', name: 'by total: 17 members claiming 4 GiB each at a 205:1 ratio',
-    make: () => build(undefined, Array.from({ length: 17 }, (_, i) => ({ name: `recordings/t${i}.opus`, data: 'x', claim: { uncompressed: 0xfffffff0, compressed: 20 * 1024 * 1024 } }))),
+    kind: 'zip bomb', name: 'by total: 17 members claiming 4 GiB each at a 186:1 ratio',
+    make: () => build(undefined, Array.from({ length: 17 }, (_, i) => ({ name: `recordings/t${i}.opus`, data: 'x', claim: { uncompressed: 0xfffffff0, compressed: 22 * 1024 * 1024 } }))),
     expect: 'fail', failedCheck: 'zip-structure', mention: 'over Lifeboat\'s cap',
   });
   add({ kind: 'zip bomb', name: 'overlap: 2 000 entries over one local header', make: () => centralDirectoryOnlyZip(2000), expect: 'fail', failedCheck: 'zip-structure', mention: 'overlap' });

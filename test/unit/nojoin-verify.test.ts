@@ -2,18 +2,18 @@
 // damaged in every way the spec and the brief name: truncation, flipped bits, hostile names,
 // symlinks, a too-new format, a bad row, a lost audio member, and the zip-bomb caps.
 import { createHash } from 'node:crypto';
-import { mkdtemp, readFile, readdir, rm } from 'node:fs/promises';
+import { mkdtemp, readFile, readdir, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import { PassThrough } from 'node:stream';
+import { PassThrough, type Readable } from 'node:stream';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import type { IntegrityCheck } from '../../src/shared/apps';
 import { LifeboatError } from '../../src/shared/errors';
 import { assertNojoinWillRestore, scanNojoinArchive } from '../../src/main/apps/nojoin/format/scan';
 import { NojoinStreamVerifier } from '../../src/main/apps/nojoin/format/stream-verifier';
-import { bufferByteSource, NojoinZip, openZip, reopeningByteSource, type ZipLimits } from '../../src/main/apps/nojoin/format/zip';
+import { bufferByteSource, fileByteSource, NojoinZip, openZip, reopeningByteSource, type ZipLimits } from '../../src/main/apps/nojoin/format/zip';
 import { openAudioMember } from '../../src/main/apps/nojoin/format/audio';
-import { memberDataOffset, readRawZip, rewriteZip, writeRawZip, type RawMember } from '../fleet/nojoin/zip-tools';
+import { deflatedZeros, memberDataOffset, readRawZip, rewriteZip, writeRawZip, type RawMember } from '../fleet/nojoin/zip-tools';
 
 const SAMPLE_PATH = path.resolve('test/fixtures/nojoin/nojoin_backup_sample.zip');
 const AUDIO = 'recordings/3b0d6c1e-6a4f-4d8e-9b7a-2f1c5e8a9d10.opus';
@@ -298,11 +298,11 @@ describe('caps (zip bombs, absurd JSON)', () => {
   });
 
   it('refuses a member that claims a huge compression ratio, naming it', async () => {
-    const bomb = writeRawZip([{ name: 'recordings/bomb.opus', data: Buffer.alloc(8 * 1024 * 1024) }]);
+    const bomb = writeRawZip([{ name: 'recordings/bomb.opus', data: Buffer.alloc(80 * 1024 * 1024) }]);
     const error = await openError(bomb, {});
-    expect(error.details?.member).toBe('recordings/bomb.opus');
-    expect(error.message).toMatch(/ratio over 250:1/);
-    expect(only(await verify(bomb), 'zip-structure').detail).toContain('zip bomb');
+    expect(error.details).toMatchObject({ member: 'recordings/bomb.opus', reason: 'decompression-bomb', limit: 'ratio' });
+    expect(error.message).toMatch(/more than 200 times its compressed size/);
+    expect(only(await verify(bomb), 'zip-structure').detail).toContain('decompression bomb');
   });
 
   it('refuses an archive that unpacks to more than the total cap', async () => {
@@ -333,6 +333,80 @@ describe('caps (zip bombs, absurd JSON)', () => {
       expect(error?.message).toContain('global_speakers.json (near row 1) is refused');
     } finally {
       await zip.close();
+    }
+  });
+});
+
+describe('DEFLATE bombs in a Nojoin archive (the shared decompress budget)', () => {
+  const BOMB_BYTES = 1.5 * 1024 ** 3;
+  const BOMB = 'recordings/bomb.opus';
+  let bomb: { body: Buffer; crc: number; size: number };
+
+  beforeAll(async () => {
+    // 1.5 GiB of zeros: about 1.5 MiB compressed (over the 1 MiB from which the stream verifier
+    // checks a member as it passes).
+    bomb = await deflatedZeros(BOMB_BYTES);
+  }, 60_000);
+
+  /** Bytes the archive's members inflate to, as read through `openMember`. */
+  async function scanCountingInflated(zip: Buffer): Promise<{ failures: LifeboatError[]; inflated: number }> {
+    let inflated = 0;
+    const open = NojoinZip.prototype.openMember;
+    const spy = vi.spyOn(NojoinZip.prototype, 'openMember').mockImplementation(async function (this: NojoinZip, ...args: Parameters<NojoinZip['openMember']>): Promise<Readable> {
+      const stream = await open.apply(this, args);
+      stream.on('data', (chunk: Buffer) => (inflated += chunk.length));
+      return stream;
+    });
+    // From a file, read in 256 KiB pieces as a pull's spooled copy is.
+    const file = path.join(staging, 'bomb.zip');
+    await writeFile(file, zip);
+    const opened = await NojoinZip.open(await fileByteSource(file), { label: 'bomb.zip' });
+    try {
+      const scan = await scanNojoinArchive(opened);
+      return { failures: scan.failures, inflated };
+    } finally {
+      spy.mockRestore();
+      await opened.close();
+    }
+  }
+
+  it('refuses a member whose honest directory sizes declare the bomb, before inflating it, naming it', async () => {
+    expect(bomb.body.length).toBeLessThan(2 * 1024 * 1024);
+    expect(bomb.body.length).toBeGreaterThan(1024 * 1024);
+    const zip = await rewriteZip(sample, (m) => m, [{ name: BOMB, data: '', deflated: bomb }]);
+    const error = (await NojoinZip.open(bufferByteSource(zip), { label: 'bomb.zip' }).then(
+      () => new Error('expected a refusal'),
+      (e: unknown) => e,
+    )) as LifeboatError;
+    expect(error).toBeInstanceOf(LifeboatError);
+    expect(error.code).toBe('ARCHIVE_INVALID');
+    expect(error.details).toMatchObject({ member: BOMB, reason: 'decompression-bomb', limit: 'ratio', unpacked: 0 });
+    expect(error.message).toContain(`"${BOMB}" of bomb.zip declares ${BOMB_BYTES} bytes unpacked from ${bomb.body.length}`);
+    const check = only(await verify(zip, { chunk: 256 * 1024 }), 'zip-structure');
+    expect(check.detail).toContain(`"${BOMB}" of test.zip declares`);
+    expect(check.detail).toContain('decompression bomb');
+  });
+
+  it('stops a streamed audio member whose sizes lie small at the ratio bound, naming it, far before its end', async () => {
+    // Claims 160 MiB (under 200:1 of its ~1 MiB): the header's size alone would let it inflate that far.
+    const zip = await rewriteZip(sample, (m) => m, [{ name: BOMB, data: '', deflated: bomb, claim: { uncompressed: 160 * 1024 * 1024 } }]);
+    const check = only(await verify(zip, { chunk: 64 * 1024 }), 'member-crc');
+    expect(check.detail).toContain(`"${BOMB}" of test.zip unpacks to more than 200 times its compressed size`);
+    const unpacked = Number(/\((\d+) bytes from \d+\)/.exec(check.detail)?.[1]);
+    expect(unpacked).toBeGreaterThan(64 * 1024 * 1024);
+    expect(unpacked).toBeLessThan(128 * 1024 * 1024);
+  });
+
+  it('stops a member read from the directory whose sizes lie small, naming it, having inflated far less than it holds', async () => {
+    const name = 'documents/bomb.json';
+    for (const claim of [{ uncompressed: 1000 }, { uncompressed: 160 * 1024 * 1024 }]) {
+      const zip = await rewriteZip(sample, (m) => m, [{ name, data: '', deflated: bomb, claim }]);
+      const { failures, inflated } = await scanCountingInflated(zip);
+      const failure = failures.find((f) => f.details?.member === name);
+      expect(failure?.code).toBe('ARCHIVE_INVALID');
+      expect(failure?.message).toContain(name);
+      // Before the shared budget the 160 MiB claim was inflated to its end.
+      expect(inflated).toBeLessThan(100 * 1024 * 1024);
     }
   });
 });

@@ -53,14 +53,18 @@ export class DecompressBudget {
 
   /**
    * A header says the current block will unpack to `bytes` (a zstd frame's content size, a ZIP
-   * member's uncompressed size): refuses it at once when that alone crosses a size bound, before
-   * anything is decoded or allocated for it. The output is still counted as it comes.
+   * member's uncompressed size): refuses it at once when that alone crosses a size bound — or,
+   * given the `compressed` size the header declares too, the ratio bound — before anything is
+   * decoded or allocated for it. The output is still counted as it comes.
    */
-  declared(bytes: number): void {
-    const { maxBlockBytes, maxTotalBytes } = this.limits;
+  declared(bytes: number, compressed?: number): void {
+    const { maxBlockBytes, maxTotalBytes, maxRatio, ratioFloorBytes } = this.limits;
     if (bytes > maxBlockBytes) throw this.bomb(`${this.block} declares ${bytes} bytes unpacked, more than ${maxBlockBytes}`, 'block-size');
     if (this.totalOut + bytes > maxTotalBytes) {
       throw this.bomb(`${this.block} declares ${bytes} bytes unpacked, which takes ${this.archive} past ${maxTotalBytes} bytes in all`, 'total-size');
+    }
+    if (compressed !== undefined && bytes > ratioFloorBytes && bytes > compressed * maxRatio) {
+      throw this.bomb(`${this.block} declares ${bytes} bytes unpacked from ${compressed}, more than ${maxRatio} times its compressed size`, 'ratio');
     }
   }
 

@@ -1,7 +1,7 @@
 // Raw ZIP reading and writing for tests: archiver cleans member names (no "..", no leading "/"),
 // so hostile archives — zip slip, absolute and backslash names, symlinks, data descriptors — are
 // written here byte by byte, after APPNOTE.TXT §4.3.
-import { deflateRawSync, crc32 } from 'node:zlib';
+import { createDeflateRaw, deflateRawSync, crc32 } from 'node:zlib';
 import yauzl from 'yauzl';
 
 /** One member to write. */
@@ -18,6 +18,8 @@ export interface RawMember {
   forceCrc?: number;
   /** Sizes to record (local and central) instead of the real ones: a lying directory, a claimed bomb. */
   claim?: { compressed?: number; uncompressed?: number };
+  /** Data already DEFLATE-compressed (a bomb too big to hold inflated): `data` is then ignored. */
+  deflated?: { body: Buffer; crc: number; size: number };
   /** Extra general-purpose bits to set (e.g. 0x1, "encrypted"). */
   extraFlags?: number;
   /** A compression method to record instead of the one used (e.g. 12, bzip2; 99, AES). */
@@ -34,14 +36,14 @@ export function writeRawZip(members: RawMember[]): Buffer {
   let offset = 0;
   for (const member of members) {
     const data = Buffer.isBuffer(member.data) ? member.data : Buffer.from(member.data);
-    const method = member.method ?? 8;
-    const body = method === 8 ? deflateRawSync(data) : data;
-    const crc = member.forceCrc ?? crc32(data);
+    const method = member.deflated ? 8 : (member.method ?? 8);
+    const body = member.deflated?.body ?? (method === 8 ? deflateRawSync(data) : data);
+    const crc = member.forceCrc ?? member.deflated?.crc ?? crc32(data);
     const name = Buffer.from(member.name, 'utf8');
     const flags = 0x800 | (member.dataDescriptor ? 0x8 : 0) | (member.extraFlags ?? 0);
     const recordedMethod = member.recordMethod ?? method;
     const compressedSize = member.claim?.compressed ?? body.length;
-    const uncompressedSize = member.claim?.uncompressed ?? data.length;
+    const uncompressedSize = member.claim?.uncompressed ?? member.deflated?.size ?? data.length;
     const local = Buffer.alloc(30);
     local.writeUInt32LE(0x04034b50, 0);
     local.writeUInt16LE(20, 4);
@@ -172,4 +174,19 @@ export function centralDirectoryOnlyZip(count: number, nameOf: (index: number) =
   out.writeUInt32LE(0xffffffff, at + 12);
   out.writeUInt32LE(0xffffffff, at + 16);
   return out;
+}
+
+/** `bytes` zeros DEFLATE-compressed as they are written (a bomb of ~1/1000 its size), for RawMember.deflated. */
+export async function deflatedZeros(bytes: number): Promise<{ body: Buffer; crc: number; size: number }> {
+  const zeros = Buffer.alloc(1024 * 1024);
+  const deflate = createDeflateRaw();
+  const chunks: Buffer[] = [];
+  deflate.on('data', (chunk: Buffer) => chunks.push(chunk));
+  let crc = 0;
+  for (let written = 0; written < bytes; written += zeros.length) {
+    crc = crc32(zeros, crc);
+    if (!deflate.write(zeros)) await new Promise((resolve) => deflate.once('drain', resolve));
+  }
+  await new Promise((resolve) => deflate.end(resolve));
+  return { body: Buffer.concat(chunks), crc, size: bytes };
 }

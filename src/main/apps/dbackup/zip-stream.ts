@@ -4,11 +4,14 @@
  * bytes on while they come — no temporary copy, the download overlapping the verification and the
  * vault. It streams members whose sizes the local header gives (stored or DEFLATE, ZIP64 sizes
  * too); a member whose sizes follow it in a data descriptor says so (`null`), and the caller
- * falls back to reading the ZIP from its central directory.
+ * falls back to reading the ZIP from its central directory. Every DEFLATE member counts against
+ * the download's DecompressBudget: one whose header declares a bomb is refused before inflating,
+ * one whose sizes lie stops at the shared bounds, naming the member, and the download is dropped.
  */
 import { Readable, PassThrough } from 'node:stream';
 import { createInflateRaw, crc32 } from 'node:zlib';
 import { LifeboatError } from '../../../shared/errors';
+import { DecompressBudget } from '../../formats/decompress-budget';
 import { untilWritable } from '../../formats/gcm';
 
 const LOCAL = 0x04034b50;
@@ -123,20 +126,34 @@ async function localHeader(reader: Reader): Promise<LocalHeader | null> {
 }
 
 /** Copies one member's data (its compressed size, inflated when DEFLATE) into `out`, checking its size and CRC-32. */
-async function copyMember(reader: Reader, header: LocalHeader, out: PassThrough | null, label: string): Promise<Buffer | null> {
+async function copyMember(reader: Reader, header: LocalHeader, out: PassThrough | null, label: string, budget: DecompressBudget): Promise<Buffer | null> {
   const inflate = header.method === 8 ? createInflateRaw() : null;
+  if (inflate) {
+    budget.startBlock(`${label} in DBackup's ZIP download`);
+    // Sizes that declare a bomb: refused before anything is inflated.
+    budget.declared(header.size, header.compressedSize);
+  }
   const target = new PassThrough();
   let crc = 0;
   let size = 0;
   const small: Buffer[] = [];
   const sink = (async () => {
-    for await (const chunk of (inflate ? target.pipe(inflate) : target) as AsyncIterable<Buffer>) {
-      crc = crc32(chunk, crc);
-      size += chunk.length;
-      if (out) {
-        if (!out.write(chunk)) await untilWritable(out);
-        if (out.destroyed) throw new LifeboatError('CANCELLED', `The reader of ${label} stopped.`);
-      } else small.push(chunk);
+    try {
+      for await (const chunk of (inflate ? target.pipe(inflate) : target) as AsyncIterable<Buffer>) {
+        if (inflate) budget.output(chunk.length);
+        crc = crc32(chunk, crc);
+        size += chunk.length;
+        if (size > header.size) throw new LifeboatError('ARCHIVE_INVALID', `${label} in DBackup's ZIP download is more than the ${header.size} bytes its header says.`);
+        if (out) {
+          if (!out.write(chunk)) await untilWritable(out);
+          if (out.destroyed) throw new LifeboatError('CANCELLED', `The reader of ${label} stopped.`);
+        } else small.push(chunk);
+      }
+    } catch (error) {
+      // Nothing more is fed or inflated.
+      target.destroy();
+      inflate?.destroy();
+      throw error;
     }
   })();
   const feed = (async () => {
@@ -144,6 +161,8 @@ async function copyMember(reader: Reader, header: LocalHeader, out: PassThrough 
       const chunk = await reader.some(Math.min(left, 1024 * 1024));
       if (!chunk) throw new LifeboatError('ARCHIVE_INVALID', `DBackup's ZIP download ends inside ${label}.`);
       left -= chunk.length;
+      if (inflate) budget.input(chunk.length);
+      if (target.destroyed) return;
       if (!target.write(chunk)) await untilWritable(target);
     }
     target.end();
@@ -164,6 +183,7 @@ export async function streamZipMember(
   options: { maxOther: number; onOther: (name: string, content: Buffer) => void },
 ): Promise<{ stream: Readable } | { stream: null; replay: Readable }> {
   const reader = new Reader(download[Symbol.asyncIterator]() as AsyncIterator<Buffer>);
+  const budget = new DecompressBudget(`DBackup's ZIP download of ${fileName}`);
   for (;;) {
     const header = await localHeader(reader);
     if (!header) throw new LifeboatError('ARCHIVE_INVALID', `DBackup's ZIP download holds no ${fileName}.`);
@@ -171,7 +191,7 @@ export async function streamZipMember(
     const name = header.name.split('/').pop() ?? header.name;
     if (name !== fileName) {
       if (header.size > options.maxOther) throw new LifeboatError('ARCHIVE_INVALID', `${header.name} in DBackup's ZIP download is ${header.size} bytes, more than a sidecar holds.`);
-      const content = await copyMember(reader, header, null, header.name);
+      const content = await copyMember(reader, header, null, header.name, budget);
       options.onOther(name, content!);
       continue;
     }
@@ -179,12 +199,12 @@ export async function streamZipMember(
     const out = new PassThrough();
     // The file streams now; what follows it (the sidecar) is read once it has passed, then the stream ends.
     void (async () => {
-      await copyMember(reader, header, out, fileName);
+      await copyMember(reader, header, out, fileName, budget);
       for (;;) {
         const next = await localHeader(reader);
         if (!next) break;
         if (next.descriptor || next.size > options.maxOther) break;
-        const content = await copyMember(reader, next, null, next.name);
+        const content = await copyMember(reader, next, null, next.name, budget);
         options.onOther(next.name.split('/').pop() ?? next.name, content!);
       }
       out.end();

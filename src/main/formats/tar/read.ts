@@ -5,6 +5,7 @@ import tar, { type Extract } from 'tar-stream';
 /** A member stream as tar-stream hands it out (its typings do not name the type). */
 type Entry = Extract extends AsyncIterable<infer E> ? E : never;
 import { LifeboatError } from '../../../shared/errors';
+import { DecompressBudget, DEFAULT_DECOMPRESS_LIMITS } from '../decompress-budget';
 import { safeEntryName } from './names';
 
 /** Caps that keep a hostile or broken archive from exhausting memory or disk. */
@@ -12,23 +13,19 @@ export interface TarLimits {
   maxEntries: number;
   /** Largest single member. */
   maxEntryBytes: number;
-  /** Sum of all members' sizes. */
+  /** Sum of all members' sizes, as their headers declare them (checked before a member is read). */
   maxTotalBytes: number;
-  /** Unpacked bytes per compressed byte, past the first `ratioFloorBytes`: beyond it the archive is a bomb. */
-  maxRatio: number;
-  ratioFloorBytes: number;
 }
 
 /**
- * Defaults: 10 000 members, 4 GiB each, 16 GiB in all, and at most 200 bytes unpacked per compressed
- * byte once 64 MiB are unpacked (JSON tables gzip at 5–20:1; zeros at 1000:1).
+ * Defaults: 10 000 members, 4 GiB each, 16 GiB in all. The gzip stream is one block of the shared
+ * DecompressBudget: at most 200 bytes unpacked per compressed byte once 64 MiB are unpacked (JSON
+ * tables gzip at 5–20:1; zeros at 1000:1).
  */
 export const DEFAULT_TAR_LIMITS: TarLimits = {
   maxEntries: 10_000,
   maxEntryBytes: 4 * 1024 ** 3,
   maxTotalBytes: 16 * 1024 ** 3,
-  maxRatio: 200,
-  ratioFloorBytes: 64 * 1024 ** 2,
 };
 
 /** One member as the iterator hands it out: read `stream` to the end, or leave it and it is skipped. */
@@ -63,24 +60,25 @@ export async function* iterateTarGz(source: Readable, options: IterateTarOptions
   const limits = { ...DEFAULT_TAR_LIMITS, ...options.limits };
   const { signal } = options;
   signal?.throwIfAborted();
+  // Headers and padding add at most ~3 blocks per member; anything beyond is a gzip bomb of padding.
+  const maxTarBytes = limits.maxTotalBytes + (limits.maxEntries + 2) * 3 * TAR_BLOCK + 20 * TAR_BLOCK;
+  const budget = new DecompressBudget('the archive', { ...DEFAULT_DECOMPRESS_LIMITS, maxBlockBytes: maxTarBytes, maxTotalBytes: maxTarBytes });
+  budget.startBlock('the archive');
   let compressed = 0;
   source.on('data', (chunk: Buffer) => {
     compressed += chunk.length;
+    budget.input(chunk.length);
     options.onCompressedBytes?.(compressed);
   });
-  // Headers and padding add at most ~3 blocks per member; anything beyond is a gzip bomb of padding.
-  const maxTarBytes = limits.maxTotalBytes + (limits.maxEntries + 2) * 3 * TAR_BLOCK + 20 * TAR_BLOCK;
-  let tarBytes = 0;
   const capper = new Transform({
     transform(chunk: Buffer, _enc, done) {
-      tarBytes += chunk.length;
-      if (tarBytes > limits.ratioFloorBytes && tarBytes > compressed * limits.maxRatio) {
-        done(new LifeboatError('ARCHIVE_INVALID', `The archive unpacks to more than ${limits.maxRatio} times its compressed size (${tarBytes} bytes from ${compressed}): a decompression bomb.`, { details: { ratio: limits.maxRatio, unpacked: tarBytes, compressed } }));
-      } else if (tarBytes > maxTarBytes) {
-        done(new LifeboatError('ARCHIVE_INVALID', `The archive unpacks to more than ${maxTarBytes} bytes of tar data.`, { details: { limit: maxTarBytes } }));
-      } else {
-        done(null, chunk);
+      try {
+        budget.output(chunk.length);
+      } catch (error) {
+        done(error as Error);
+        return;
       }
+      done(null, chunk);
     },
   });
   const gunzip = createGunzip();

@@ -33,7 +33,8 @@ import { LifeboatError } from '../../../../shared/errors';
 import type { StreamVerifier, WholeArchive } from '../../adapter';
 import type { JsonScanLimits } from './json-scan';
 import { AUDIO_HEAD_BYTES, scanNojoinArchive, type ArchiveScan, type PrecheckedMember } from './scan';
-import { fileByteSource, NojoinZip, type ZipLimits } from './zip';
+import { DecompressBudget, type DecompressLimits } from '../../../formats/decompress-budget';
+import { budgetBlock, DEFAULT_ZIP_LIMITS, fileByteSource, NojoinZip, zipDecompressLimits, type ZipLimits } from './zip';
 
 /** Bytes gathered before a block goes to the disk. */
 const BLOCK_BYTES = 1024 * 1024;
@@ -66,14 +67,26 @@ class StreamedMember {
   private headBytes = 0;
   private error: string | null = null;
   private readonly inflater: InflateRaw | null;
+  /** Counts what a DEFLATE member inflates to, against the shared bounds (see zip.ts). */
+  private readonly budget: DecompressBudget | null;
 
   constructor(
     private readonly name: string,
     private readonly method: number,
     private readonly compressedSize: number,
     private readonly claimedSize: number,
+    label: string,
+    limits: DecompressLimits,
   ) {
-    this.inflater = method === 8 ? new InflateRaw({}) : null;
+    this.budget = method === 8 ? new DecompressBudget(label, limits) : null;
+    this.budget?.startBlock(budgetBlock(name, label));
+    try {
+      // Sizes that declare a bomb: refused before anything is inflated.
+      this.budget?.declared(claimedSize, compressedSize);
+    } catch (error) {
+      this.error = (error as Error).message;
+    }
+    this.inflater = method === 8 && this.error === null ? new InflateRaw({}) : null;
     this.inflater?.on('data', (data: Buffer) => this.take(data));
     this.inflater?.on('error', (error: unknown) => this.fail((error as Error).message));
   }
@@ -81,6 +94,7 @@ class StreamedMember {
   write(data: Buffer): void {
     if (this.error !== null) return;
     if (this.inflater === null) return this.take(data);
+    this.budget?.input(data.length);
     try {
       this.inflater.write(data);
     } catch (error) {
@@ -103,8 +117,13 @@ class StreamedMember {
   private take(data: Buffer): void {
     if (this.error !== null) return;
     this.size += data.length;
-    // A bomb stops here: never inflated past what the header claims.
+    // A bomb stops here: never inflated past what the header claims, nor past the shared bounds.
     if (this.size > this.claimedSize) return this.fail(`it inflates to more than the ${this.claimedSize} bytes its header says`);
+    try {
+      this.budget?.output(data.length);
+    } catch (error) {
+      return this.fail((error as Error).message);
+    }
     this.crc = crc32(data, this.crc);
     if (this.headBytes < AUDIO_HEAD_BYTES) {
       const piece = Buffer.from(data.subarray(0, AUDIO_HEAD_BYTES - this.headBytes));
@@ -135,6 +154,8 @@ class LocalHeaderFollower {
   constructor(
     private readonly keep: (bytes: Buffer) => void,
     private readonly skip: (length: number) => void,
+    private readonly label: string,
+    private readonly limits: DecompressLimits,
   ) {}
 
   write(chunk: Buffer): void {
@@ -194,7 +215,7 @@ class LocalHeaderFollower {
       return;
     }
     const check = compressedSize >= PRECHECK_FROM_BYTES && (method === 0 || method === 8) && (flags & 0x01) === 0 && !name.toLowerCase().endsWith('.json');
-    this.member = check ? new StreamedMember(name, method, compressedSize, uncompressedSize) : null;
+    this.member = check ? new StreamedMember(name, method, compressedSize, uncompressedSize, this.label, this.limits) : null;
     this.remaining = compressedSize;
     this.state = 'data';
     if (this.remaining === 0) this.endMember();
@@ -239,15 +260,18 @@ export class NojoinStreamVerifier implements StreamVerifier {
   private queued = 0;
   /** Settles when every block handed to the thread pool is on disk (never rejects: see writeError). */
   private writes: Promise<void> = Promise.resolve();
-  private readonly follower = new LocalHeaderFollower(
-    (bytes) => this.append(bytes),
-    (length) => {
-      this.submitBlock();
-      this.submitted += length;
-    },
-  );
+  private readonly follower: LocalHeaderFollower;
 
   constructor(private readonly options: NojoinStreamVerifierOptions) {
+    this.follower = new LocalHeaderFollower(
+      (bytes) => this.append(bytes),
+      (length) => {
+        this.submitBlock();
+        this.submitted += length;
+      },
+      options.label,
+      zipDecompressLimits({ ...DEFAULT_ZIP_LIMITS, ...options.zipLimits }),
+    );
     this.dir = mkdtempSync(path.join(options.stagingDir, 'nojoin-verify-'));
     this.file = path.join(this.dir, 'archive.zip');
     this.fd = openSync(this.file, 'wx', 0o600);

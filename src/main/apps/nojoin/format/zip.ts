@@ -4,17 +4,21 @@
  * then streamed (inflated, CRC-32 checked) on its own. yauzl does the parsing; its member-name
  * validation is kept (and made strict: a backslash is refused, not rewritten). On top of it this
  * module refuses what Nojoin's restore should never be handed: symlinks, encrypted or overlapping
- * members, duplicate names, and archives over the caps below (zip bombs).
+ * members, duplicate names, and archives over the caps below. Zip bombs meet the shared
+ * DecompressBudget: a DEFLATE member whose directory sizes declare too much (or a ratio past
+ * 200:1 beyond 64 MiB) is refused when the directory is read, and every inflated member's output
+ * is counted as it streams, so one whose sizes lie stops at the bound, naming the member.
  */
 import { createWriteStream } from 'node:fs';
 import { mkdtemp, open as openFile, rm } from 'node:fs/promises';
 import path from 'node:path';
 import { PassThrough, Readable, Transform, type TransformCallback } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
-import { crc32 } from 'node:zlib';
+import { crc32, createInflateRaw } from 'node:zlib';
 import yauzl from 'yauzl';
 import { LifeboatError } from '../../../../shared/errors';
 import { diskFullError, isDiskFull } from '../../../fs/disk-full';
+import { DecompressBudget, DEFAULT_DECOMPRESS_LIMITS, type DecompressLimits } from '../../../formats/decompress-budget';
 import type { ArchiveAccess, StepContext } from '../../adapter';
 
 /** Something that can hand out any byte range of an archive: a local file, a vault blob, an upload. */
@@ -35,21 +39,31 @@ export interface ByteRangeSource {
 /** Caps that turn a hostile or absurd archive into a typed error before any work is done. */
 export interface ZipLimits {
   maxMembers: number;
-  /** Sum of the members' uncompressed sizes. */
+  /** Sum of the members' uncompressed sizes; also the decompress budget's total. */
   maxTotalUncompressedBytes: number;
-  /** Uncompressed ÷ compressed size of one member, checked for members above `ratioCheckAboveBytes`. */
-  maxCompressionRatio: number;
-  ratioCheckAboveBytes: number;
 }
 
-/** Defaults: 50 000 members, 64 GiB unpacked (Nojoin's own upload limit is 25 GiB), ratio 250 above 1 MiB. */
+/** Defaults: 50 000 members, 64 GiB unpacked (Nojoin's own upload limit is 25 GiB). */
 export const DEFAULT_ZIP_LIMITS: ZipLimits = {
   maxMembers: 50_000,
   maxTotalUncompressedBytes: 64 * 1024 ** 3,
-  // DEFLATE tops out near 1032:1; real Nojoin JSON stays far below 100:1 and audio near 1:1.
-  maxCompressionRatio: 250,
-  ratioCheckAboveBytes: 1024 * 1024,
 };
+
+/** The shared decompress bounds (4 GiB a member, 200:1 past 64 MiB), the total being the archive's cap. */
+export function zipDecompressLimits(limits: ZipLimits): DecompressLimits {
+  return { ...DEFAULT_DECOMPRESS_LIMITS, maxTotalBytes: limits.maxTotalUncompressedBytes };
+}
+
+/** What a member is called in a decompress budget's error. */
+export function budgetBlock(name: string, label: string): string {
+  return `member "${name.slice(0, 200)}" of ${label}`;
+}
+
+/** A budget's bomb error, with the member named in its details as every other refusal here. */
+function bombError(error: unknown, member: string): unknown {
+  if (!(error instanceof LifeboatError)) return error;
+  return new LifeboatError(error.code, error.message, { details: { ...error.details, member }, cause: error });
+}
 
 /** One member as the central directory describes it. */
 export interface ZipMember {
@@ -279,6 +293,7 @@ export class NojoinZip {
     private readonly zipfile: yauzl.ZipFile,
     private readonly source: ByteRangeSource,
     readonly label: string,
+    private readonly limits: DecompressLimits,
     entries: { member: ZipMember; entry: yauzl.Entry }[],
   ) {
     this.byName = new Map(entries.map((e) => [e.member.name, e]));
@@ -314,7 +329,7 @@ export class NojoinZip {
       }
       const entries = await readEntries(zipfile, source, label, limits);
       checkNoOverlap(entries, source.size, label);
-      return new NojoinZip(zipfile, source, label, entries);
+      return new NojoinZip(zipfile, source, label, zipDecompressLimits(limits), entries);
     } catch (error) {
       zipfile?.close();
       await source.close();
@@ -337,16 +352,37 @@ export class NojoinZip {
     const { member, entry } = found;
     let raw: Readable;
     try {
-      raw = await this.zipfile.openReadStreamPromise(entry);
+      // DEFLATE members come raw and are inflated here, so the budget weighs each inflated chunk
+      // against the compressed bytes actually fed (yauzl's own inflate hides them).
+      raw = await this.zipfile.openReadStreamPromise(entry, member.method === 8 ? { decompress: false } : {});
     } catch (error) {
       throw invalid(`Member "${name}" of ${this.label} cannot be read: ${(error as Error).message}.`, name, error);
     }
     const start = range.start ?? 0;
     const end = Math.min(range.end ?? member.uncompressedSize, member.uncompressedSize);
     const whole = start === 0 && end === member.uncompressedSize;
-    const checker = new MemberCheck(member, this.label, whole ? null : { start, end }, () => raw.destroy());
-    raw.on('error', (error: Error) => checker.destroy(invalid(`Member "${name}" of ${this.label} is damaged: ${error.message}.`, name, error)));
-    return raw.pipe(checker);
+    let budget: DecompressBudget | null = null;
+    let inflate: Transform | null = null;
+    if (member.method === 8) {
+      const counted = new DecompressBudget(this.label, this.limits);
+      counted.startBlock(budgetBlock(name, this.label));
+      raw.on('data', (chunk: Buffer) => counted.input(chunk.length));
+      budget = counted;
+      inflate = createInflateRaw();
+    }
+    const stop = () => {
+      raw.destroy();
+      inflate?.destroy();
+    };
+    const checker = new MemberCheck(member, this.label, whole ? null : { start, end }, budget, stop);
+    const damaged = (error: Error) => {
+      stop();
+      checker.destroy(invalid(`Member "${name}" of ${this.label} is damaged: ${error.message}.`, name, error));
+    };
+    raw.on('error', damaged);
+    if (inflate === null) return raw.pipe(checker);
+    inflate.on('error', damaged);
+    return raw.pipe(inflate).pipe(checker);
   }
 
   /** The whole member in memory, refused when larger than `maxBytes`. */
@@ -395,14 +431,28 @@ class MemberCheck extends Transform {
     private readonly member: ZipMember,
     private readonly label: string,
     private readonly slice: { start: number; end: number } | null,
+    private readonly budget: DecompressBudget | null,
     private readonly stopSource: () => void,
   ) {
     super();
   }
 
   override _transform(chunk: Buffer, _encoding: BufferEncoding, done: TransformCallback): void {
+    try {
+      this.budget?.output(chunk.length);
+    } catch (error) {
+      // A bomb: nothing more is inflated.
+      this.stopSource();
+      done(bombError(error, this.member.name) as Error);
+      return;
+    }
     const at = this.position;
     this.position += chunk.length;
+    if (this.position > this.member.uncompressedSize) {
+      this.stopSource();
+      done(invalid(`Member "${this.member.name}" of ${this.label} is damaged: it inflates to more than the ${this.member.uncompressedSize} bytes the archive says.`, this.member.name));
+      return;
+    }
     if (this.slice === null) {
       this.crc = crc32(chunk, this.crc);
       done(null, chunk);
@@ -425,6 +475,10 @@ class MemberCheck extends Transform {
   }
 
   override _flush(done: TransformCallback): void {
+    if (this.slice === null && this.position !== this.member.uncompressedSize) {
+      done(invalid(`Member "${this.member.name}" of ${this.label} is damaged: it inflates to ${this.position} bytes, the archive says ${this.member.uncompressedSize}.`, this.member.name));
+      return;
+    }
     if (this.slice === null && this.crc !== this.member.crc32) {
       done(
         invalid(
@@ -534,6 +588,7 @@ async function readEntries(zipfile: yauzl.ZipFile, source: ByteRangeSource, labe
   const entries: { member: ZipMember; entry: yauzl.Entry }[] = [];
   const seen = new Set<string>();
   let total = 0;
+  const budget = new DecompressBudget(label, zipDecompressLimits(limits));
   const listing = await readCentralDirectory(source, zipfile, label);
   for (const entry of listing) {
     const name = yauzl.getFileNameLowLevel(entry.generalPurposeBitFlag, entry.fileNameRaw, entry.extraFields, true);
@@ -554,11 +609,13 @@ async function readEntries(zipfile: yauzl.ZipFile, source: ByteRangeSource, labe
     if (total > limits.maxTotalUncompressedBytes) {
       throw invalid(`${label} unpacks to more than ${limits.maxTotalUncompressedBytes} bytes (reached at "${printable}"), over Lifeboat's cap.`, name);
     }
-    if (entry.uncompressedSize > limits.ratioCheckAboveBytes && entry.uncompressedSize > entry.compressedSize * limits.maxCompressionRatio) {
-      throw invalid(
-        `"${printable}" in ${label} claims ${entry.uncompressedSize} bytes from ${entry.compressedSize} compressed, a ratio over ${limits.maxCompressionRatio}:1 (a zip bomb?).`,
-        name,
-      );
+    if (entry.compressionMethod === 8) {
+      budget.startBlock(budgetBlock(name, label));
+      try {
+        budget.declared(entry.uncompressedSize, entry.compressedSize);
+      } catch (error) {
+        throw bombError(error, name);
+      }
     }
     entries.push({
       entry,
