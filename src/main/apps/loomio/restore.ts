@@ -224,16 +224,18 @@ async function replaceDatabase(ctx: RestoreContext, session: SshSession, setting
   const old = `${db.slice(0, 40)}_lifeboat_old_${stamp}`;
   await psqlQuery(ctx, session, settings, 'postgres', `CREATE DATABASE ${quoteIdent(fresh)}`);
   ctx.log(`Loading the dump into the new database ${fresh} (pass 2 of 2); ${db} stays as it is until the load has committed.`);
-  let swapped = false;
   try {
     await load(fresh, () => undefined);
     throwIfCancelled(ctx, `the new database ${fresh} was dropped; ${db} is as it was`);
     ctx.passPointOfNoReturn(FULL_POINT_OF_NO_RETURN);
     // Both renames in one -c run as one transaction: either both happen or neither.
     await psqlQuery(ctx, session, settings, 'postgres', `ALTER DATABASE ${quoteIdent(db)} RENAME TO ${quoteIdent(old)}; ALTER DATABASE ${quoteIdent(fresh)} RENAME TO ${quoteIdent(db)}`, { cancellable: false });
-    swapped = true;
-  } finally {
-    if (!swapped) await psqlQuery(ctx, session, settings, 'postgres', `DROP DATABASE IF EXISTS ${quoteIdent(fresh)}`, { cancellable: false }).catch((error: unknown) => ctx.log(`Dropping ${fresh} failed: ${(error as Error).message}; drop it by hand.`));
+  } catch (error) {
+    const dropFailure = await psqlQuery(ctx, session, settings, 'postgres', `DROP DATABASE IF EXISTS ${quoteIdent(fresh)}`, { cancellable: false }).then(() => null, (failure: unknown) => failure as Error);
+    if (!dropFailure) throw error;
+    const note = `The new database ${fresh} may be left on the server (dropping it failed: ${dropFailure.message}): drop it by hand.`;
+    ctx.log(note);
+    throw withNote(error, note);
   }
   ctx.log(`${db} is now the restored database; dropping the old one (${old}).`);
   await psqlQuery(ctx, session, settings, 'postgres', `DROP DATABASE ${quoteIdent(old)}`, { cancellable: false }).catch((error: unknown) => ctx.log(`Dropping the old database ${old} failed: ${(error as Error).message}; drop it by hand to free the Pi's RAM.`));
@@ -254,10 +256,18 @@ async function withServicesStopped(ctx: RestoreContext, session: SshSession, set
   const start = await session.exec(renderLoomioCommand(settings.startCommand, settings), { describe: 'startCommand' }).catch((error: unknown) => error as Error);
   const problem = start instanceof Error ? start.message : start.code !== 0 ? `exit ${start.code ?? start.signal}: ${start.stderr.trim().slice(-500)}` : null;
   if (failure !== null) {
-    if (problem) ctx.log(`Starting the services failed too (${problem}); start them by hand.`);
-    throw failure;
+    if (!problem) throw failure;
+    const note = `${settings.services.join(' ')} are stopped: starting them failed too (${problem}); start them by hand (${renderLoomioCommand(settings.startCommand, settings)}).`;
+    ctx.log(note);
+    throw withNote(failure, note);
   }
   if (problem) throw new LifeboatError('RESTORE_FAILED', `The database was restored, but starting ${settings.services.join(' ')} failed (${problem}); start them by hand.`);
+}
+
+/** The same failure with what else the operator must know added to its message (a leftover, stopped services). */
+function withNote(error: unknown, note: string): LifeboatError {
+  if (error instanceof LifeboatError) return new LifeboatError(error.code, `${error.message} ${note}`, { cause: error.cause ?? error, ...(error.details ? { details: error.details } : {}) });
+  return new LifeboatError('RESTORE_FAILED', `${(error as Error).message} ${note}`, { cause: error });
 }
 
 interface LoadInput {
@@ -288,6 +298,7 @@ async function loadDump(input: LoadInput): Promise<void> {
   const counter = progressCounter(ctx, 'loading into PostgreSQL', null);
   filter.on('error', (error) => counter.destroy(error));
   plaintext.pipe(filter).pipe(counter);
+  let commitSent = false;
   async function* framed(): AsyncGenerator<Buffer> {
     yield Buffer.from('BEGIN;\n');
     for await (const chunk of counter as AsyncIterable<Buffer>) {
@@ -296,6 +307,7 @@ async function loadDump(input: LoadInput): Promise<void> {
     }
     // The decrypt stream ended without an error: the token's HMAC verified in this pass too.
     input.beforeCommit();
+    commitSent = true;
     yield Buffer.from('\nCOMMIT;\n');
   }
   const stdin = Readable.from(framed());
@@ -308,6 +320,10 @@ async function loadDump(input: LoadInput): Promise<void> {
     throw new LifeboatError('RESTORE_FAILED', `Streaming the dump into psql broke off (${(cause as Error).message}); nothing of the load was committed.`, { cause });
   } finally {
     plaintext.destroy();
+  }
+  if (result.code === null && result.signal === null) {
+    // No exit status: the channel closed under psql (the connection or sshd died).
+    throw new LifeboatError('RESTORE_FAILED', `The SSH channel closed before psql said how the load ended; ${commitSent ? 'COMMIT had been sent, so the load may have been committed' : 'nothing of the load was committed'}.`, { details: { exitCode: null } });
   }
   if (result.code !== 0) {
     const failure = firstPsqlError(result.stderr, dropped);

@@ -97,22 +97,22 @@ export class SshSession {
   }
 
   /** Runs a command, buffering (capped) and streaming its output; never throws on exit codes. */
-  exec(command: string, options: ExecOptions = {}): Promise<ExecResult> {
+  async exec(command: string, options: ExecOptions = {}): Promise<ExecResult> {
     return execCommand(this.live(), command, options);
   }
 
   /** Runs a command and throws SSH_COMMAND_FAILED (exit code, stderr tail) unless it exits 0. */
-  execChecked(command: string, options: ExecOptions = {}): Promise<ExecResult> {
+  async execChecked(command: string, options: ExecOptions = {}): Promise<ExecResult> {
     return execChecked(this.live(), command, options);
   }
 
   /** Starts a command whose stdout the caller streams (e.g. `cat dump.sql.gz`). */
-  execStream(command: string, options: ExecStreamOptions = {}): Promise<ExecStream> {
+  async execStream(command: string, options: ExecStreamOptions = {}): Promise<ExecStream> {
     return execStream(this.live(), command, options);
   }
 
   /** The session's SFTP subsystem, started on first use and shared. */
-  sftp(): Promise<Sftp> {
+  async sftp(): Promise<Sftp> {
     const client = this.live();
     this.sftpSession ??= new Promise<Sftp>((resolve, reject) => {
       const done = this.idle.begin(() => 'starting SFTP', reject);
@@ -178,7 +178,7 @@ export class SshSession {
   }
 
   /** A `direct-tcpip` channel to host:port as seen from the server, usable as pg's `stream`. */
-  forwardOut(host: string, port: number): Promise<ForwardedStream> {
+  async forwardOut(host: string, port: number): Promise<ForwardedStream> {
     return forwardChannel(this.live(), host, port);
   }
 
@@ -212,6 +212,7 @@ export class SshSession {
     return `${t.user}@${t.host}:${t.port}`;
   }
 
+  /** The open client; every public method calls it inside an async body, so a closed session rejects and never throws. */
   private live(): Client {
     if (!this.open) {
       throw new LifeboatError('SSH_CHANNEL', `The SSH connection to ${this.label} is closed.`, this.failure ? { cause: this.failure } : {});
