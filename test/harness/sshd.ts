@@ -2,6 +2,7 @@
 // and temp dir, so several test files (vitest workers) can each run one at the same time.
 import { spawn } from 'node:child_process';
 import type { ChildProcess } from 'node:child_process';
+import { readdirSync, readFileSync } from 'node:fs';
 import { chmod, mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import net from 'node:net';
 import os from 'node:os';
@@ -48,6 +49,17 @@ export interface TestSshd {
   readonly accepted: string[];
   /** Restarts on the same port with a new host key; returns its fingerprint. */
   rotateHostKey(): Promise<string>;
+  /**
+   * SIGKILLs the listener and every sshd process under it (each connection's session processes),
+   * as an OOM kill or `pkill -9 sshd` would: open connections drop at once and new ones are
+   * refused until {@link restart}. The users' commands are not signalled: they see their pipes close.
+   * The signals are sent before it returns (so a test can kill sshd inside an event handler,
+   * before the code under test goes on); the promise resolves, with how many sshd processes were
+   * killed, once the listener has exited.
+   */
+  crash(): Promise<number>;
+  /** Starts again after {@link crash}, on the same port with the same host key. */
+  restart(): Promise<void>;
   stop(): Promise<void>;
 }
 
@@ -187,6 +199,25 @@ export async function startSshd(options: SshdOptions = {}): Promise<TestSshd> {
       server.hostPublicKey = (await readFile(`${hostKey}.pub`, 'utf8')).trim();
       return server.hostKeyFingerprint;
     },
+    crash() {
+      const running = child;
+      if (!running?.pid || running.exitCode !== null) return Promise.reject(new Error('sshd is not running'));
+      child = null;
+      const exited = new Promise((resolve) => running.once('exit', resolve));
+      const sessions = sshdDescendants(running.pid);
+      for (const pid of [running.pid, ...sessions]) {
+        try {
+          process.kill(pid, 'SIGKILL');
+        } catch {
+          // Already gone: a session that ended on its own.
+        }
+      }
+      return exited.then(() => 1 + sessions.length);
+    },
+    async restart() {
+      if (child) throw new Error('sshd is running');
+      await launch(server.port);
+    },
     async stop() {
       await halt();
       if (passwordUser) await deletePasswordUser(passwordUser);
@@ -229,6 +260,35 @@ function spawnSshd(configFile: string, port: number, accepted: string[]): Promis
       reject(new Error(`sshd exited with code ${code} before listening: ${log}`));
     });
   });
+}
+
+/** The pids of the sshd processes descended from `root` (read from /proc: parent pid and command name). */
+function sshdDescendants(root: number): number[] {
+  const parents = new Map<number, number>();
+  for (const name of readdirSync('/proc')) {
+    if (!/^\d+$/.test(name)) continue;
+    let stat: string;
+    try {
+      stat = readFileSync(`/proc/${name}/stat`, 'utf8');
+    } catch {
+      continue;
+    }
+    // "pid (comm) state ppid …": the command name may hold spaces, so split after its last ')'.
+    const close = stat.lastIndexOf(')');
+    if (close === -1 || stat.slice(stat.indexOf('(') + 1, close) !== 'sshd') continue;
+    parents.set(Number(name), Number(stat.slice(close + 2).split(' ')[1]));
+  }
+  const found: number[] = [];
+  const walk = (pid: number): void => {
+    for (const [child, parent] of parents) {
+      if (parent === pid) {
+        found.push(child);
+        walk(child);
+      }
+    }
+  };
+  walk(root);
+  return found;
 }
 
 function sleep(ms: number): Promise<void> {
