@@ -7,7 +7,8 @@ import { createInProcessClient } from '../contract/in-process';
 import type { CliContext } from './extra-commands';
 import { followJob } from './jobs';
 import { EXIT, type CommandOutcome } from './exit-codes';
-import { formatBytes, print, readStdin, table } from './output';
+import { formatBytes } from '../../shared/format-bytes';
+import { print, readStdin, table } from './output';
 import type { PullResult } from '../apps/pull-runner';
 import type { Core } from '../core';
 

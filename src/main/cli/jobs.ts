@@ -2,7 +2,7 @@ import { LifeboatError } from '../../shared/errors';
 import { isSuccess, type JobRecord } from '../../shared/jobs';
 import { EXIT, type CommandOutcome } from './exit-codes';
 import type { Core } from '../core';
-import { formatBytes } from './output';
+import { formatBytes } from '../../shared/format-bytes';
 
 /**
  * Waits for a job, drawing its progress (bytes, rate, ETA) on stderr when it is a terminal.

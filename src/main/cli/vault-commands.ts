@@ -11,7 +11,8 @@ import { writeFileAtomic } from '../fs/atomic-write';
 import type { CliContext } from './extra-commands';
 import { followJob } from './jobs';
 import { EXIT } from './exit-codes';
-import { formatBytes, print, readStdin, table } from './output';
+import { formatBytes } from '../../shared/format-bytes';
+import { print, readStdin, table } from './output';
 
 /** "every byte re-read in the last 30 days: 100 % (12 of 12 packs)". */
 function describeCoverage(c: VerificationCoverage): string {

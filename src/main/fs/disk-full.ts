@@ -1,5 +1,6 @@
 import { statfs } from 'node:fs/promises';
 import { LifeboatError } from '../../shared/errors';
+import { formatBytes } from '../../shared/format-bytes';
 
 /** True when a write failed because its file system is full (ENOSPC) or the user's quota is used up (EDQUOT). */
 export function isDiskFull(error: unknown): boolean {
@@ -17,18 +18,6 @@ export async function freeBytes(dir: string): Promise<number | null> {
   }
 }
 
-/** A byte count as people read it: "3.2 MB", "512 bytes". */
-function describeBytes(bytes: number): string {
-  if (bytes < 1000) return `${bytes} bytes`;
-  const units = ['kB', 'MB', 'GB', 'TB'];
-  let value = bytes / 1000;
-  let unit = 0;
-  while (value >= 1000 && unit < units.length - 1) {
-    value /= 1000;
-    unit += 1;
-  }
-  return `${value.toFixed(1)} ${units[unit]}`;
-}
 
 /**
  * The DISK_FULL error for a write into `dir` that the file system refused: names the directory,
@@ -36,7 +25,7 @@ function describeBytes(bytes: number): string {
  */
 export async function diskFullError(dir: string, what: string, error: unknown, needed?: number): Promise<LifeboatError> {
   const free = await freeBytes(dir);
-  const amounts = [needed === undefined ? null : `${describeBytes(needed)} needed`, free === null ? null : `${describeBytes(free)} free`].filter((s) => s !== null);
+  const amounts = [needed === undefined ? null : `${formatBytes(needed)} needed`, free === null ? null : `${formatBytes(free)} free`].filter((s) => s !== null);
   const reason = (error as NodeJS.ErrnoException).code === 'EDQUOT' ? 'the disk quota' : 'the disk';
   return new LifeboatError('DISK_FULL', `Could not ${what}: ${reason} holding ${dir} is full${amounts.length > 0 ? ` (${amounts.join(', ')})` : ''}. Free some space there and try again.`, {
     cause: error,

@@ -6,6 +6,7 @@
  */
 import type { ContentsTable, IntegrityCheck, PreviewReport } from '../../../../shared/apps';
 import { LifeboatError } from '../../../../shared/errors';
+import { formatBytes } from '../../../../shared/format-bytes';
 import type { ArchiveAccess, StepContext } from '../../adapter';
 import { compareAppVersions, type NojoinBackupInfo } from './backup-info';
 import { CONFIG_SELECTION } from './repack';
@@ -204,17 +205,6 @@ export function audioFormatOf(head: Buffer | undefined, member: string): string 
   return extension ? `.${extension} (not in the archive)` : 'unknown';
 }
 
-function formatBytes(bytes: number): string {
-  if (bytes < 1024) return `${bytes} B`;
-  const units = ['KiB', 'MiB', 'GiB', 'TiB'];
-  let value = bytes / 1024;
-  let unit = 0;
-  while (value >= 1024 && unit < units.length - 1) {
-    value /= 1024;
-    unit++;
-  }
-  return `${value.toFixed(value < 10 ? 1 : 0)} ${units[unit]}`;
-}
 
 function formatDuration(seconds: number | null): string {
   if (seconds === null) return 'unknown length';
