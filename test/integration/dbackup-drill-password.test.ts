@@ -1,0 +1,183 @@
+// A DBackup drill on the server against a PostgreSQL that asks for passwords (scram-sha-256 for
+// every TCP login, which is what the SSH tunnel from the fleet's sshd makes), with the password in
+// the real keychain (the test keyring): the right one passes (row counts as in the archive, the
+// scratch database gone from pg_database), none stored or a wrong one fails typed before anything
+// is created, naming the secret slot, the installation or host/port/user and never the password.
+// A PGPASSWORD in Lifeboat's own environment that would make the drill end otherwise is set in
+// each case (the wrong one beside the right stored one, the right one beside none or a wrong
+// one): the drill must use the keychain's, never that one. pg_restore and psql are wrapped (LIFEBOAT_PG_BINDIR) by
+// scripts that write down what they were started with and every command line on the machine at
+// that moment, then exec the real tools.
+import { createHash } from 'node:crypto';
+import { chmod, mkdir, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { afterAll, beforeAll, expect, it } from 'vitest';
+import type { DrillResult } from '../../src/shared/drills';
+import type { Installation } from '../../src/shared/installations';
+import type { JobRecord } from '../../src/shared/jobs';
+import { keySlot } from '../../src/main/apps/dbackup/keys';
+import type { PullResult } from '../../src/main/apps/pull-runner';
+import { runTool } from '../../src/main/drills/local-postgres';
+import { startDbackupCore, type DbackupTestCore } from '../fleet/dbackup/core';
+import { startDbackupFleet, type DbackupFleet } from '../fleet/dbackup/fleet';
+import { testSecret } from '../harness/secrets';
+
+const PG_BIN = '/usr/lib/postgresql/15/bin';
+const PASSWORD = testSecret('drill-db');
+const WRONG = testSecret('drill-db-wrong');
+const sha256 = (text: string): string => createHash('sha256').update(text).digest('hex');
+
+let fleet: DbackupFleet;
+let t: DbackupTestCore;
+let wrapDir: string;
+let runsDir: string;
+const saved = { bindir: process.env.LIFEBOAT_PG_BINDIR, pgpassword: process.env.PGPASSWORD };
+
+beforeAll(async () => {
+  fleet = await startDbackupFleet({ name: 'DBackup (drill with password)', postgresPassword: PASSWORD });
+  t = await startDbackupCore('dbackup-drill-password', { keychain: true });
+  expect(t.core.secrets().status().kind).toBe('keychain');
+  t.core.sessionKeys.provide(keySlot(fleet.profileId), fleet.keyHex);
+  wrapDir = await mkdtemp(path.join(os.tmpdir(), 'lifeboat-pg-wrap-'));
+  runsDir = path.join(wrapDir, 'runs');
+  await mkdir(runsDir);
+  for (const tool of ['pg_restore', 'psql']) {
+    const script = [
+      '#!/bin/sh',
+      // One file per run: ps lists other people's processes too, so nothing in it can mark where a run ends.
+      `{ echo "${tool}"; printf 'argv: %s\\n' "$*"; printf 'pgpassword-sha256: %s\\n' "$(printf %s "\${PGPASSWORD-}" | sha256sum | cut -d' ' -f1)"; printf 'pgpassfile: %s\\n' "\${PGPASSFILE-}"; echo 'processes:'; ps -eo args; } > "$(mktemp ${runsDir}/run.XXXXXX)"`,
+      `exec ${PG_BIN}/${tool} "$@"`,
+      '',
+    ].join('\n');
+    await writeFile(path.join(wrapDir, tool), script);
+    await chmod(path.join(wrapDir, tool), 0o755);
+  }
+  process.env.LIFEBOAT_PG_BINDIR = wrapDir;
+}, 120_000);
+
+afterAll(async () => {
+  if (saved.bindir === undefined) delete process.env.LIFEBOAT_PG_BINDIR;
+  else process.env.LIFEBOAT_PG_BINDIR = saved.bindir;
+  if (saved.pgpassword === undefined) delete process.env.PGPASSWORD;
+  else process.env.PGPASSWORD = saved.pgpassword;
+  await t?.core.close();
+  await fleet?.stop();
+  if (wrapDir) await rm(wrapDir, { recursive: true, force: true });
+});
+
+async function add(name: string, secrets: Record<string, string>): Promise<Installation> {
+  const drill = { drillDatabaseHost: '127.0.0.1', drillDatabasePort: fleet.postgres.port, drillDatabaseName: 'loomio_production', drillDatabaseUser: 'postgres' };
+  const installation = await t.client().call('installations:add', { ...fleet.installation, name, settings: { ...fleet.installation.settings, ...drill }, secrets });
+  await t.client().call('drills:settings', { installationId: installation.id, set: { onServer: true, freeSpacePath: os.tmpdir(), keepFreeBytes: 1024 * 1024 } });
+  return installation;
+}
+
+async function drill(installation: Installation): Promise<{ record: JobRecord; result: DrillResult }> {
+  const pull = await t.job<PullResult>(t.client().call('apps:pull', { installationId: installation.id, remoteId: fleet.seeded.singleDb }));
+  expect(pull.record.status, JSON.stringify(pull.record.error)).toBe('succeeded');
+  return t.job<DrillResult>(t.client().call('drills:run', { snapshotId: pull.result.snapshotId }));
+}
+
+const scratchDatabases = async (): Promise<string> => (await fleet.postgres.psql(`SELECT string_agg(datname, ',') FROM pg_database WHERE datname LIKE 'lifeboat_drill%';`)).trim();
+
+/** Neither password is in any file of Lifeboat's home (settings, jobs, logs, audit, drill results, vault). */
+async function expectNoPasswordInHome(): Promise<void> {
+  const entries = await readdir(t.core.home.root, { recursive: true, withFileTypes: true });
+  const files = entries.filter((e) => e.isFile()).map((e) => path.join(e.parentPath, e.name));
+  expect(files.length).toBeGreaterThan(3);
+  for (const file of files) {
+    const bytes = await readFile(file);
+    expect(bytes.includes(PASSWORD), file).toBe(false);
+    expect(bytes.includes(WRONG), file).toBe(false);
+  }
+}
+
+/** What the wrapped tools wrote down since the last call, one entry per run (first line: the tool). */
+async function toolRuns(): Promise<string[]> {
+  const files = (await readdir(runsDir)).map((f) => path.join(runsDir, f));
+  const runs = await Promise.all(files.map((f) => readFile(f, 'utf8')));
+  await Promise.all(files.map((f) => rm(f)));
+  return runs;
+}
+
+it('reaches the test cluster only with the password: TCP logins without it or with another are refused', async () => {
+  await expect(fleet.postgres.psql('SELECT 1;')).resolves.toBe('1\n');
+  const tcp = (password: string | undefined) => runTool(`${PG_BIN}/psql`, ['-X', '-w', '-A', '-t', '-h', '127.0.0.1', '-p', String(fleet.postgres.port), '-U', 'postgres', '-c', 'SELECT 1'], { env: { PATH: process.env.PATH ?? '', PGPASSFILE: '/nonexistent', ...(password === undefined ? {} : { PGPASSWORD: password }) } });
+  expect((await tcp(undefined)).stderr).toMatch(/no password supplied/);
+  expect((await tcp(WRONG)).stderr).toMatch(/password authentication failed for user "postgres"/);
+  expect((await tcp(PASSWORD)).code).toBe(0);
+});
+
+it('with the right password in the keychain the drill restores, counts the rows and drops the scratch database; the password is never written or on a command line', async () => {
+  const installation = await add('DBackup (right drill password)', { 'drill-database-password': PASSWORD });
+  expect(await t.core.registry.secret(installation.id, 'drill-database-password')).toBe(PASSWORD);
+  process.env.PGPASSWORD = WRONG;
+  await toolRuns();
+  const { record, result } = await drill(installation);
+  expect(record.status, JSON.stringify(record.error)).toBe('succeeded');
+  expect(result.restorable, JSON.stringify(result.failure)).toBe(true);
+  expect(Object.fromEntries(result.tables.map((x) => [x.table, x.restored]))).toEqual({ 'public.users': 200, 'public.discussions': 500 });
+  expect(result.tables.every((x) => x.ok && x.restored === x.archive)).toBe(true);
+  expect(result.checks.find((c) => c.id === 'scratch-dropped')).toMatchObject({ ok: true });
+  expect(await scratchDatabases()).toBe('');
+  const runs = await toolRuns();
+  expect(runs.map((r) => r.split('\n')[0])).toEqual(['pg_restore']);
+  const run = runs[0]!;
+  // The tool has the keychain's password in its environment only, and it was used: the restore passed over a scram-sha-256 login.
+  expect(run).toContain(`pgpassword-sha256: ${sha256(PASSWORD)}`);
+  expect(run).toMatch(/^argv: .*-w .*-h 127\.0\.0\.1 -p \d+ -U postgres -d lifeboat_drill_/m);
+  expect(run.includes(PASSWORD), 'a command line holds the password').toBe(false);
+  expect(JSON.stringify(record).includes(PASSWORD)).toBe(false);
+  await expectNoPasswordInHome();
+}, 120_000);
+
+/**
+ * Drills a new installation with these secrets while PGPASSWORD holds the right password, and
+ * expects the job to fail with `code` before anything ran or was created: the message names the
+ * installation, the slot, host:port and user, never a password.
+ */
+async function expectRefused(name: string, secrets: Record<string, string>, code: string, said: RegExp): Promise<void> {
+  const installation = await add(name, secrets);
+  process.env.PGPASSWORD = PASSWORD;
+  await toolRuns();
+  const { record } = await drill(installation);
+  expect(record.status).toBe('failed');
+  expect(record.error).toMatchObject({ code, message: expect.stringMatching(said), details: expect.objectContaining({ purpose: 'drill-database-password', host: '127.0.0.1', port: fleet.postgres.port, user: 'postgres' }) });
+  for (const part of [`"${name}"`, 'drill-database-password', `127.0.0.1:${fleet.postgres.port}`, 'user postgres']) expect(record.error!.message).toContain(part);
+  expect(record.error!.message).not.toMatch(/SASL|SCRAM|client password must be a string|password authentication failed/);
+  expect(await toolRuns()).toEqual([]);
+  expect(await scratchDatabases()).toBe('');
+  expect(JSON.stringify(record).includes(PASSWORD)).toBe(false);
+  expect(JSON.stringify(record).includes(WRONG)).toBe(false);
+  await expectNoPasswordInHome();
+}
+
+it('with no password stored the drill fails SECRET_REQUIRED naming the slot and the installation, although PGPASSWORD holds the right one', async () => {
+  await expectRefused('DBackup (no drill password)', {}, 'SECRET_REQUIRED', /asks for the password .* has none in its secret slot drill-database-password/);
+}, 120_000);
+
+it('with a wrong password the drill fails DATABASE_AUTH_FAILED: the drill database refused it, naming host, port and user, never the password', async () => {
+  await expectRefused('DBackup (wrong drill password)', { 'drill-database-password': WRONG }, 'DATABASE_AUTH_FAILED', /^PostgreSQL at 127\.0\.0\.1:\d+ \(seen from the SSH server\) refused the password of user postgres/);
+}, 120_000);
+
+it('a server that asks for the password in the scratch database only (pg_hba.conf by database): with none stored the drill fails SECRET_REQUIRED before pg_restore runs, and drops the scratch database', async () => {
+  const hba = path.join(fleet.postgres.dataDir, 'pg_hba.conf');
+  const original = await readFile(hba, 'utf8');
+  await writeFile(hba, `host loomio_production postgres 127.0.0.1/32 trust\n${original}`);
+  await fleet.postgres.psql('SELECT pg_reload_conf();');
+  try {
+    const installation = await add('DBackup (drill database trusted)', {});
+    process.env.PGPASSWORD = PASSWORD;
+    await toolRuns();
+    const { record } = await drill(installation);
+    expect(record.status).toBe('failed');
+    expect(record.error).toMatchObject({ code: 'SECRET_REQUIRED', message: expect.stringMatching(/asks for the password of user postgres, and "DBackup \(drill database trusted\)" has none in its secret slot drill-database-password/), details: expect.objectContaining({ database: expect.stringMatching(/^lifeboat_drill_/) }) });
+    expect(await toolRuns()).toEqual([]);
+    expect(await scratchDatabases()).toBe('');
+    expect(JSON.stringify(record).includes(PASSWORD)).toBe(false);
+  } finally {
+    await writeFile(hba, original);
+    await fleet.postgres.psql('SELECT pg_reload_conf();');
+  }
+}, 120_000);
