@@ -148,6 +148,10 @@ it.each([DBACKUP, WEAVESTREAM])('$app: the test cluster takes TCP logins only wi
   expect((await tcp(PASSWORD)).code).toBe(0);
 });
 
+it('the Weavestream server\'s own scripts log in with its .pgpass (the export the trigger runs)', async () => {
+  expect(await weavestream.exportNow()).toMatch(/^weavestream-postgres-.*\.dump$/);
+});
+
 describe.each([DBACKUP, WEAVESTREAM])('$app drill on the server', (target) => {
   const { app, slot } = target;
 
