@@ -22,6 +22,7 @@ import type { PullResult } from '../../src/main/apps/pull-runner';
 import { runTool } from '../../src/main/drills/local-postgres';
 import { startDbackupCore, type DbackupTestCore } from '../fleet/dbackup/core';
 import { startDbackupFleet, type DbackupFleet } from '../fleet/dbackup/fleet';
+import { startLoomioFleet, type LoomioFleet } from '../fleet/loomio/fleet';
 import { startWeavestreamFleet, type WeavestreamFleet } from '../fleet/weavestream/fleet';
 import type { TestPostgres } from '../harness/postgres';
 import { testSecret } from '../harness/secrets';
@@ -33,15 +34,17 @@ const sha256 = (text: string): string => createHash('sha256').update(text).diges
 
 let fleet: DbackupFleet;
 let weavestream: WeavestreamFleet;
+let loomio: LoomioFleet;
 let t: DbackupTestCore;
 let wrapDir: string;
 let runsDir: string;
 const saved = { bindir: process.env.LIFEBOAT_PG_BINDIR, pgpassword: process.env.PGPASSWORD };
 
 beforeAll(async () => {
-  [fleet, weavestream] = await Promise.all([
+  [fleet, weavestream, loomio] = await Promise.all([
     startDbackupFleet({ name: 'DBackup (drill with password)', postgresPassword: PASSWORD }),
     startWeavestreamFleet({ name: 'Weavestream (drill with password)', postgresPassword: PASSWORD, seedDumps: 1 }),
+    startLoomioFleet({ name: 'Loomio (drill with password)', postgresPassword: PASSWORD }),
   ]);
   t = await startDbackupCore('drill-password', { keychain: true });
   expect(t.core.secrets().status().kind).toBe('keychain');
@@ -69,7 +72,7 @@ afterAll(async () => {
   if (saved.pgpassword === undefined) delete process.env.PGPASSWORD;
   else process.env.PGPASSWORD = saved.pgpassword;
   await t?.core.close();
-  await Promise.all([fleet?.stop(), weavestream?.stop()]);
+  await Promise.all([fleet?.stop(), weavestream?.stop(), loomio?.stop()]);
   if (wrapDir) await rm(wrapDir, { recursive: true, force: true });
 });
 
@@ -77,6 +80,8 @@ afterAll(async () => {
 interface Target {
   app: string;
   slot: string;
+  /** The tool the drill restores its dump with. */
+  tool: 'pg_restore' | 'psql';
   postgres: () => TestPostgres;
   /** Adds an installation drilled on its server, with these secrets. */
   add(name: string, secrets: Record<string, string>): Promise<Installation>;
@@ -91,9 +96,13 @@ async function drilledOnServer(installation: Installation): Promise<Installation
   return installation;
 }
 
+/** Rows per public table, named as the drill names them. */
+const publicRows = (counts: Record<string, number>): Record<string, number> => Object.fromEntries(Object.entries(counts).map(([table, n]) => [`public.${table}`, n]));
+
 const DBACKUP: Target = {
   app: 'DBackup',
   slot: 'drill-database-password',
+  tool: 'pg_restore',
   postgres: () => fleet.postgres,
   add: async (name, secrets) => {
     const drill = { drillDatabaseHost: '127.0.0.1', drillDatabasePort: fleet.postgres.port, drillDatabaseName: 'loomio_production', drillDatabaseUser: 'postgres' };
@@ -106,11 +115,24 @@ const DBACKUP: Target = {
 const WEAVESTREAM: Target = {
   app: 'Weavestream',
   slot: 'database-password',
+  tool: 'pg_restore',
   postgres: () => weavestream.postgres,
   add: async (name, secrets) => drilledOnServer(await t.client().call('installations:add', { ...weavestream.installation, name, secrets })),
   remoteId: async (installation) => (await t.client().call('apps:list-remote', { installationId: installation.id }))[0]!.id,
-  rows: async () => Object.fromEntries(Object.entries(await weavestream.counts()).map(([table, n]) => [`public.${table}`, n])),
+  rows: async () => publicRows(await weavestream.counts()),
 };
+
+const LOOMIO: Target = {
+  app: 'Loomio',
+  slot: 'database-password',
+  tool: 'psql',
+  postgres: () => loomio.postgres,
+  add: async (name, secrets) => drilledOnServer(await t.client().call('installations:add', { ...loomio.installation, name, secrets: { ...loomio.installation.secrets, ...secrets } })),
+  remoteId: async (installation) => (await t.client().call('apps:list-remote', { installationId: installation.id })).find((r) => r.id.includes(loomio.seeded.daily))!.id,
+  rows: async () => publicRows(await loomio.counts()),
+};
+
+const TARGETS = [DBACKUP, WEAVESTREAM, LOOMIO];
 
 async function drill(target: Target, installation: Installation): Promise<{ record: JobRecord; result: DrillResult }> {
   const pull = await t.job<PullResult>(t.client().call('apps:pull', { installationId: installation.id, remoteId: await target.remoteId(installation) }));
@@ -140,7 +162,7 @@ async function toolRuns(): Promise<string[]> {
   return runs;
 }
 
-it.each([DBACKUP, WEAVESTREAM])('$app: the test cluster takes TCP logins only with the password: without it or with another they are refused', async (target) => {
+it.each(TARGETS)('$app: the test cluster takes TCP logins only with the password: without it or with another they are refused', async (target) => {
   await expect(target.postgres().psql('SELECT 1;')).resolves.toBe('1\n');
   const tcp = (password: string | undefined) => runTool(`${PG_BIN}/psql`, ['-X', '-w', '-A', '-t', '-h', '127.0.0.1', '-p', String(target.postgres().port), '-U', 'postgres', '-c', 'SELECT 1'], { env: { PATH: process.env.PATH ?? '', PGPASSFILE: '/nonexistent', ...(password === undefined ? {} : { PGPASSWORD: password }) } });
   expect((await tcp(undefined)).stderr).toMatch(/no password supplied/);
@@ -152,7 +174,7 @@ it('the Weavestream server\'s own scripts log in with its .pgpass (the export th
   expect(await weavestream.exportNow()).toMatch(/^weavestream-postgres-.*\.dump$/);
 });
 
-describe.each([DBACKUP, WEAVESTREAM])('$app drill on the server', (target) => {
+describe.each(TARGETS)('$app drill on the server', (target) => {
   const { app, slot } = target;
 
   it('with the right password in the keychain restores, counts the rows and drops the scratch database; the password is never written or on a command line', async () => {
@@ -168,7 +190,7 @@ describe.each([DBACKUP, WEAVESTREAM])('$app drill on the server', (target) => {
     expect(result.checks.find((c) => c.id === 'scratch-dropped')).toMatchObject({ ok: true });
     expect(await scratchDatabases(target)).toBe('');
     const runs = await toolRuns();
-    expect(runs.map((r) => r.split('\n')[0])).toEqual(['pg_restore']);
+    expect(runs.map((r) => r.split('\n')[0])).toEqual([target.tool]);
     const run = runs[0]!;
     // The keychain's password, in the tool's environment only; it was used: the restore passed a scram-sha-256 login.
     expect(run).toContain(`pgpassword-sha256: ${sha256(PASSWORD)}`);
