@@ -170,8 +170,10 @@ it.each(TARGETS)('$app: the test cluster takes TCP logins only with the password
   expect((await tcp(PASSWORD)).code).toBe(0);
 });
 
-it('the Weavestream server\'s own scripts log in with its .pgpass (the export the trigger runs)', async () => {
+it('the Weavestream and Loomio servers\' own scripts log in with their .pgpass (the export the trigger runs, the stack\'s services and backup)', async () => {
   expect(await weavestream.exportNow()).toMatch(/^weavestream-postgres-.*\.dump$/);
+  expect((await loomio.services()).hocuspocus).toBe(true);
+  expect(await loomio.backupNow('manual', 'password-check')).toMatch(/^loomio-manual-.*\.sql\.enc$/);
 });
 
 describe.each(TARGETS)('$app drill on the server', (target) => {
