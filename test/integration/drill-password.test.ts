@@ -80,6 +80,8 @@ afterAll(async () => {
 interface Target {
   app: string;
   slot: string;
+  /** What messages call the database the drill logs in to. */
+  role: string;
   /** The tool the drill restores its dump with. */
   tool: 'pg_restore' | 'psql';
   postgres: () => TestPostgres;
@@ -102,6 +104,7 @@ const publicRows = (counts: Record<string, number>): Record<string, number> => O
 const DBACKUP: Target = {
   app: 'DBackup',
   slot: 'drill-database-password',
+  role: 'drill database',
   tool: 'pg_restore',
   postgres: () => fleet.postgres,
   add: async (name, secrets) => {
@@ -115,6 +118,7 @@ const DBACKUP: Target = {
 const WEAVESTREAM: Target = {
   app: 'Weavestream',
   slot: 'database-password',
+  role: 'database',
   tool: 'pg_restore',
   postgres: () => weavestream.postgres,
   add: async (name, secrets) => drilledOnServer(await t.client().call('installations:add', { ...weavestream.installation, name, secrets })),
@@ -125,6 +129,7 @@ const WEAVESTREAM: Target = {
 const LOOMIO: Target = {
   app: 'Loomio',
   slot: 'database-password',
+  role: 'database',
   tool: 'psql',
   postgres: () => loomio.postgres,
   add: async (name, secrets) => drilledOnServer(await t.client().call('installations:add', { ...loomio.installation, name, secrets: { ...loomio.installation.secrets, ...secrets } })),
@@ -229,7 +234,7 @@ describe.each(TARGETS)('$app drill on the server', (target) => {
   }, 120_000);
 
   it('with a wrong password fails DATABASE_AUTH_FAILED: the database refused it, naming host, port and user, never the password', async () => {
-    await expectRefused(`${app} (wrong password)`, { [slot]: WRONG }, 'DATABASE_AUTH_FAILED', /^PostgreSQL at 127\.0\.0\.1:\d+ \(seen from the SSH server\) refused the password of user postgres/);
+    await expectRefused(`${app} (wrong password)`, { [slot]: WRONG }, 'DATABASE_AUTH_FAILED', new RegExp(`^The ${target.role} at 127\\.0\\.0\\.1:\\d+ \\(PostgreSQL, seen from the SSH server\\) refused the password of user postgres `));
   }, 120_000);
 });
 

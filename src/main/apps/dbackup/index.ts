@@ -87,6 +87,7 @@ async function drillDatabase(ctx: AdapterContext): Promise<TunnelDbAddress> {
     host: settings.drillDatabaseHost, port: settings.drillDatabasePort, database: settings.drillDatabaseName, user: settings.drillDatabaseUser,
     password: await ctx.secret(DRILL_PASSWORD_SLOT),
     passwordFrom: { installation: ctx.installation.name, slot: DRILL_PASSWORD_SLOT },
+    role: 'drill database',
   };
 }
 

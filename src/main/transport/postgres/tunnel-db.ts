@@ -16,6 +16,8 @@ export interface TunnelDbAddress {
   password: string | null;
   /** Where the password is kept, to name in errors: the installation and its secret slot. */
   passwordFrom: { installation: string; slot: string };
+  /** What this database is to the installation, for messages ("drill database"); "database" when not given. */
+  role?: string;
 }
 
 /** SQLSTATE invalid_password: the server refused the password (any method: scram, md5, cleartext). */
@@ -41,7 +43,7 @@ export class TunnelDb {
    * the stored one (both name the slot, host, port and user), SSH_CONNECTION_REFUSED otherwise.
    */
   static async connect(session: SshSession, address: TunnelDbAddress): Promise<TunnelDb> {
-    const where = `PostgreSQL at ${address.host}:${address.port} (seen from the SSH server)`;
+    const where = `The ${address.role ?? 'database'} at ${address.host}:${address.port} (PostgreSQL, seen from the SSH server)`;
     const details = { host: address.host, port: address.port, user: address.user, database: address.database, purpose: address.passwordFrom.slot, installation: address.passwordFrom.installation };
     const channel = await session.forwardOut(address.host, address.port);
     const client = new pg.Client({
