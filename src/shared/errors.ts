@@ -24,6 +24,8 @@ export const ERROR_CODES = [
   'SSH_COMMAND_FAILED',
   'SSH_CONFIG',
   'SSH_SFTP',
+  /** A database reached over the SSH connection refused the stored password; `details` name host, port, user and the secret slot (`purpose`). */
+  'DATABASE_AUTH_FAILED',
   // https
   'HTTP_STATUS',
   'HTTP_TIMEOUT',

@@ -1,6 +1,8 @@
 // A throwaway PostgreSQL 15 cluster for integration tests: initdb as the postgres OS user, trust
 // auth, fsync off, listening on 127.0.0.1 on a free port with its socket in its own temp dir.
-import { chown, mkdtemp, rm } from 'node:fs/promises';
+// With a password, TCP connections (what an SSH tunnel from the fleet's sshd makes) must log in
+// with SCRAM-SHA-256 as postgres with it, while the harness's own tools keep the trusted socket.
+import { chown, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { freePort, runTool } from './sshd';
@@ -15,15 +17,21 @@ export interface TestPostgres {
   dataDir: string;
   /** Directory holding the Unix socket (and the cluster's temp files). */
   socketDir: string;
-  /** `postgresql://postgres@127.0.0.1:<port>/<db>`. */
+  /** `postgresql://postgres@127.0.0.1:<port>/<db>`; over the socket (no password) when TCP asks for one. */
   connectionString(db?: string): string;
   /** Runs SQL with psql (stop on first error) and returns its unaligned, tuples-only output. */
   psql(sql: string, db?: string): Promise<string>;
   stop(): Promise<void>;
 }
 
+/** Options of {@link startPostgres}. */
+export interface PostgresOptions {
+  /** postgres's password: TCP logins (host all all 127.0.0.1/32) then need it, by scram-sha-256; the socket stays trusted. */
+  password?: string;
+}
+
 /** Starts a new cluster; stop it in afterAll. */
-export async function startPostgres(): Promise<TestPostgres> {
+export async function startPostgres(options: PostgresOptions = {}): Promise<TestPostgres> {
   const dir = await mkdtemp(path.join(os.tmpdir(), 'lifeboat-pg-'));
   const dataDir = path.join(dir, 'data');
   const { uid, gid } = await postgresIds();
@@ -31,17 +39,31 @@ export async function startPostgres(): Promise<TestPostgres> {
   await chown(dir, uid, gid);
   const asPostgres = (args: string[]): Promise<string> => runTool('runuser', ['-u', 'postgres', '--', ...args], { cwd: dir });
   try {
-    await asPostgres([`${BIN}/initdb`, '-D', dataDir, '-U', 'postgres', '-A', 'trust', '--no-sync', '-E', 'UTF8', '--locale=C.UTF-8']);
+    const password = options.password;
+    if (password === undefined) {
+      await asPostgres([`${BIN}/initdb`, '-D', dataDir, '-U', 'postgres', '-A', 'trust', '--no-sync', '-E', 'UTF8', '--locale=C.UTF-8']);
+    } else {
+      // initdb reads the superuser's password from a file (never an argument); gone once it has.
+      const pwfile = path.join(dir, 'pwfile');
+      await writeFile(pwfile, `${password}\n`, { mode: 0o600 });
+      await chown(pwfile, uid, gid);
+      try {
+        await asPostgres([`${BIN}/initdb`, '-D', dataDir, '-U', 'postgres', '--auth-local=trust', '--auth-host=scram-sha-256', `--pwfile=${pwfile}`, '--no-sync', '-E', 'UTF8', '--locale=C.UTF-8']);
+      } finally {
+        await rm(pwfile, { force: true });
+      }
+    }
     const port = await startCluster(asPostgres, dataDir, dir);
+    const host = password === undefined ? '127.0.0.1' : dir;
     const server: TestPostgres = {
       host: '127.0.0.1',
       port,
       user: 'postgres',
       dataDir,
       socketDir: dir,
-      connectionString: (db = 'postgres') => `postgresql://postgres@127.0.0.1:${port}/${db}`,
+      connectionString: (db = 'postgres') => (password === undefined ? `postgresql://postgres@127.0.0.1:${port}/${db}` : `postgresql://postgres@/${db}?host=${encodeURIComponent(dir)}&port=${port}`),
       psql: (sql, db = 'postgres') =>
-        runTool(`${BIN}/psql`, ['-X', '-q', '-A', '-t', '-v', 'ON_ERROR_STOP=1', '-h', '127.0.0.1', '-p', String(port), '-U', 'postgres', '-d', db, '-f', '-'], { input: sql }),
+        runTool(`${BIN}/psql`, ['-X', '-q', '-A', '-t', '-v', 'ON_ERROR_STOP=1', '-h', host, '-p', String(port), '-U', 'postgres', '-d', db, '-f', '-'], { input: sql }),
       async stop() {
         await asPostgres([`${BIN}/pg_ctl`, '-D', dataDir, '-m', 'fast', '-w', 'stop']);
         await rm(dir, { recursive: true, force: true });

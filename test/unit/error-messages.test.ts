@@ -25,6 +25,7 @@ const ACTIONABLE: Partial<Record<ErrorCode, string>> = {
   SSH_HOST_KEY_UNKNOWN: 'Review the key',
   SSH_HOST_KEY_CHANGED: 'Review the key',
   SSH_AUTH_FAILED: 'Edit the installation',
+  DATABASE_AUTH_FAILED: 'Edit the installation',
   HTTP_AUTH_FAILED: 'Edit the installation',
   TLS_PIN_MISMATCH: 'Review the certificate',
   TLS_UNTRUSTED: 'Review the certificate',

@@ -68,7 +68,12 @@ export async function checkServerSpace(session: SshSession, admin: TunnelDb, set
 /** Opens the server as a drill target; the admin connection is to the production database (read only). */
 export async function openServerScratch(session: SshSession, address: TunnelDbAddress, binDir: string, admin: TunnelDb): Promise<ScratchTarget> {
   const tunnel = await session.openTunnel(address.host, address.port);
-  const env = { ...process.env, ...(address.password !== null ? { PGPASSWORD: address.password } : {}), PGCONNECT_TIMEOUT: '30' };
+  // The stored password only, in the tools' environment (never on their command line); a PGPASSWORD
+  // or PGPASSFILE of Lifeboat's own environment belongs to no installation and is not passed on.
+  const env: NodeJS.ProcessEnv = { ...process.env, PGCONNECT_TIMEOUT: '30' };
+  delete env.PGPASSWORD;
+  delete env.PGPASSFILE;
+  if (address.password !== null) env.PGPASSWORD = address.password;
   const connect = ['-w', '-h', tunnel.localHost, '-p', String(tunnel.localPort), '-U', address.user];
   const named = (database: string): string => {
     if (!SCRATCH_NAME.test(database)) throw new LifeboatError('INTERNAL', `${database} is not a scratch database name.`);
@@ -79,6 +84,9 @@ export async function openServerScratch(session: SshSession, address: TunnelDbAd
     describe: (databases) => `scratch database ${databases.join(', ')} on the installation's own PostgreSQL ${serverVersion.split(' ')[0]} at ${address.host}:${address.port} (seen from the SSH server), dropped afterwards`,
     async create(database) {
       await admin.client.query(`CREATE DATABASE ${named(database)}`);
+      // A server may ask for a password in the new database only (pg_hba.conf by database): logging
+      // in now fails typed, naming the secret slot, where pg_restore would print a raw libpq line.
+      await (await TunnelDb.connect(session, { ...address, database })).close();
     },
     restore(database, tool, args, input: Readable, signal) {
       return runTool(path.join(binDir, tool), [...args, ...connect, '-d', database], { input, signal, env });

@@ -51,6 +51,7 @@ const COPY: Record<ErrorCode, CodeCopy> = {
   SSH_CHANNEL: { fallback: 'The SSH session could not open a channel.', action: { label: 'Check the connection', href: FLEET } },
   SSH_COMMAND_FAILED: { fallback: 'A command on the server failed.', action: { label: 'See Activity', href: ACTIVITY } },
   SSH_CONFIG: { fallback: 'The SSH settings of this installation are not usable.', action: { label: 'Edit the installation', href: FLEET } },
+  DATABASE_AUTH_FAILED: { fallback: 'The database refused the password Lifeboat has stored for it.', action: { label: 'Edit the installation', href: FLEET } },
   SSH_SFTP: { fallback: 'A file transfer over SSH failed.', action: { label: 'See Activity', href: ACTIVITY } },
   HTTP_STATUS: { fallback: 'The server answered with an error.', action: { label: 'See Activity', href: ACTIVITY } },
   HTTP_TIMEOUT: { fallback: 'The server did not answer in time.', action: { label: 'Check the connection', href: FLEET } },

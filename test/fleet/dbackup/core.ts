@@ -14,10 +14,13 @@ export interface DbackupTestCore {
   job<T>(started: Promise<{ jobId: string }>): Promise<{ record: JobRecord; result: T }>;
 }
 
-/** Creates the core (home named by `label`) and initialises its vault. */
-export async function startDbackupCore(label: string): Promise<DbackupTestCore> {
+/**
+ * Creates the core (home named by `label`) and initialises its vault. Secrets are kept in memory,
+ * or with `keychain` in the real keychain (the test keyring of scripts/with-test-env.sh).
+ */
+export async function startDbackupCore(label: string, options: { keychain?: boolean } = {}): Promise<DbackupTestCore> {
   const modules = APP_MODULES.some((m) => m.kind === 'dbackup') ? APP_MODULES : [...APP_MODULES, dbackupModule];
-  const core = await createCore({ home: makeTestHome(label), secretStore: new MemorySecretStore(`${label} test`), apps: new AppRegistry(modules) });
+  const core = await createCore({ home: makeTestHome(label), ...(options.keychain ? {} : { secretStore: new MemorySecretStore(`${label} test`) }), apps: new AppRegistry(modules) });
   const client = () => createInProcessClient(core);
   await client().call('vault:init', {});
   return {

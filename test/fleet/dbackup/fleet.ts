@@ -26,6 +26,8 @@ export interface DbackupFleetOptions {
   name?: string;
   /** Reuse a running sshd (its user's home holds the destination) instead of starting one. */
   sshd?: TestSshd;
+  /** postgres's password: logins over TCP (through the SSH server) then need it. */
+  postgresPassword?: string;
 }
 
 /** A running DBackup fleet member. */
@@ -66,7 +68,7 @@ export function pgDump(postgres: TestPostgres, database: string): Promise<Buffer
 /** Starts PostgreSQL (and sshd unless given), seeds the databases and the destination. */
 export async function startDbackupFleet(options: DbackupFleetOptions = {}): Promise<DbackupFleet> {
   const ownSshd = !options.sshd;
-  const [sshd, postgres] = await Promise.all([options.sshd ?? startSshd(), startPostgres()]);
+  const [sshd, postgres] = await Promise.all([options.sshd ?? startSshd(), startPostgres(options.postgresPassword === undefined ? {} : { password: options.postgresPassword })]);
   const destinationDir = path.join(sshd.homeDir, `dbackup-${process.pid}-${randomBytes(3).toString('hex')}`);
   try {
     await postgres.psql('CREATE DATABASE loomio_production; CREATE DATABASE analytics;');

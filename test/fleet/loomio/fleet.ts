@@ -70,9 +70,20 @@ export interface LoomioFleet {
   stop(): Promise<void>;
 }
 
+/** Options of {@link startLoomioFleet}. */
+export interface LoomioFleetOptions {
+  name?: string;
+  /**
+   * postgres's password: logins over TCP (Lifeboat's, through the SSH server) then need it; the
+   * stack's own scripts read it from `<stackDir>/.pgpass`, as a real server keeps its own.
+   */
+  postgresPassword?: string;
+}
+
 /** Starts PostgreSQL and sshd, makes the database, the stack directory, the seed backups and the services. */
-export async function startLoomioFleet(options: { name?: string } = {}): Promise<LoomioFleet> {
-  const [sshd, postgres] = await Promise.all([startSshd(), startPostgres()]);
+export async function startLoomioFleet(options: LoomioFleetOptions = {}): Promise<LoomioFleet> {
+  const password = options.postgresPassword;
+  const [sshd, postgres] = await Promise.all([startSshd(), startPostgres(password === undefined ? {} : { password })]);
   try {
     const owner = await ownerOf(sshd.user);
     const stackDir = path.join(sshd.homeDir, `loomio-${process.pid}-${randomBytes(3).toString('hex')}`);
@@ -90,13 +101,15 @@ export async function startLoomioFleet(options: { name?: string } = {}): Promise
     await writeFile(path.join(stackDir, 'fleet.env'), [
       `PG_BIN=${PG_BIN}`, 'PGHOST=127.0.0.1', `PGPORT=${postgres.port}`, 'PGUSER=postgres', `PGDATABASE=${FLEET_LOOMIO_DATABASE}`,
       // backup.py derives these from BACKUP_ENCRYPTION_KEY with PBKDF2; the shell script gets them ready-made.
-      `FERNET_SIGNING_HEX=${key.signing.toString('hex')}`, `FERNET_ENCRYPTION_HEX=${key.encryption.toString('hex')}`, '',
+      `FERNET_SIGNING_HEX=${key.signing.toString('hex')}`, `FERNET_ENCRYPTION_HEX=${key.encryption.toString('hex')}`,
+      ...(password === undefined ? [] : [`export PGPASSFILE=${path.join(stackDir, '.pgpass')}`]), '',
     ].join('\n'));
+    if (password !== undefined) await writeFile(path.join(stackDir, '.pgpass'), `127.0.0.1:${postgres.port}:*:postgres:${password}\n`, { mode: 0o600 });
     await writeFile(path.join(stackDir, 'bin', 'loomio-compose'), COMPOSE_SCRIPT, { mode: 0o755 });
     await writeFile(path.join(stackDir, 'bin', 'loomio-psql'), PSQL_SCRIPT, { mode: 0o755 });
     await writeFile(path.join(stackDir, 'bin', 'loomio-backup'), BACKUP_SCRIPT, { mode: 0o755 });
 
-    const dumpPlain = (): Promise<Buffer> => pgDump(postgres.port);
+    const dumpPlain = (): Promise<Buffer> => pgDump(postgres);
     const writeOwnedFile = async (file: string, content: string | Buffer): Promise<void> => {
       await writeFile(file, content, { mode: 0o600 });
       await chown(file);
@@ -245,9 +258,9 @@ export function pythonFernet(file: string, key: FernetKey): { ok: true; plaintex
   }
 }
 
-function pgDump(port: number): Promise<Buffer> {
+function pgDump(postgres: TestPostgres): Promise<Buffer> {
   return new Promise((resolve, reject) => {
-    const child = spawn(`${PG_BIN}/pg_dump`, ['-h', '127.0.0.1', '-p', String(port), '-U', 'postgres', '-d', FLEET_LOOMIO_DATABASE, '-F', 'p', '--no-owner', '--no-acl'], { stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(`${PG_BIN}/pg_dump`, [`--dbname=${postgres.connectionString(FLEET_LOOMIO_DATABASE)}`, '-F', 'p', '--no-owner', '--no-acl'], { stdio: ['ignore', 'pipe', 'pipe'] });
     const out: Buffer[] = [];
     let stderr = '';
     child.stdout.on('data', (c: Buffer) => out.push(c));

@@ -46,6 +46,11 @@ export interface WeavestreamFleetOptions {
    * is a stock Weavestream, where the safety pull before a restore is Lifeboat's live dump.
    */
   trigger?: boolean;
+  /**
+   * postgres's password: logins over TCP (Lifeboat's, through the SSH server) then need it; the
+   * server's own scripts read it from `<composeDir>/.pgpass`, as a real server keeps its own.
+   */
+  postgresPassword?: string;
 }
 
 /** A running Weavestream fleet member. */
@@ -74,7 +79,8 @@ export interface WeavestreamFleet {
 
 /** Starts PostgreSQL and sshd, creates the database, the compose directory and seed dumps. */
 export async function startWeavestreamFleet(options: WeavestreamFleetOptions = {}): Promise<WeavestreamFleet> {
-  const [sshd, postgres] = await Promise.all([startSshd(), startPostgres()]);
+  const password = options.postgresPassword;
+  const [sshd, postgres] = await Promise.all([startSshd(), startPostgres(password === undefined ? {} : { password })]);
   try {
     const owner = await ownerOf(sshd.user);
     const composeDir = path.join(sshd.homeDir, `weavestream-${process.pid}-${randomBytes(3).toString('hex')}`);
@@ -110,8 +116,10 @@ export async function startWeavestreamFleet(options: WeavestreamFleetOptions = {
       `DATABASE_URL=${databaseUrl}`,
       `DATABASE_URL_HOSTNAME=${new URL(databaseUrl).hostname}`,
       `WEAVESTREAM_VERSION=${FLEET_WEAVESTREAM_VERSION}`,
+      ...(password === undefined ? [] : [`export PGPASSFILE=${path.join(composeDir, '.pgpass')}`]),
       '',
     ].join('\n'));
+    if (password !== undefined) await writeFile(path.join(composeDir, '.pgpass'), `127.0.0.1:${postgres.port}:*:postgres:${password}\n`, { mode: 0o600 });
     await writeFile(path.join(composeDir, '.env'), envText(kid, previous), { mode: 0o600 });
     await mkdir(path.join(composeDir, 'bin'));
     await writeFile(path.join(composeDir, 'bin', 'weavestream-export'), EXPORT_SCRIPT, { mode: 0o755 });
@@ -121,7 +129,7 @@ export async function startWeavestreamFleet(options: WeavestreamFleetOptions = {
     const seeds = options.seedDumps ?? 2;
     for (let i = seeds; i >= 1; i--) {
       const started = new Date(Math.floor(Date.now() / 1000) * 1000 - i * 86_400_000);
-      await seedDump({ composeDir, backupDir, databaseUrl, started, kid });
+      await seedDump({ composeDir, backupDir, databaseUrl, dumpFrom: postgres.connectionString(FLEET_DATABASE), started, kid });
     }
     await runTool('chown', ['-R', `${owner.uid}:${owner.gid}`, composeDir]);
 
@@ -198,13 +206,13 @@ export async function migrationHash(migrationsDir: string): Promise<string> {
 }
 
 /** One dump the way the worker makes it: pg_dump's stdout piped into the .tmp file and hashed, rename, manifest. */
-async function seedDump(input: { composeDir: string; backupDir: string; databaseUrl: string; started: Date; kid: string | null }): Promise<string> {
+async function seedDump(input: { composeDir: string; backupDir: string; databaseUrl: string; dumpFrom: string; started: Date; kid: string | null }): Promise<string> {
   const stamp = input.started.toISOString().replace(/\.\d{3}Z$/, 'Z').replace(/[:.]/g, '-');
   const filename = `weavestream-postgres-${stamp}.dump`;
   const tmp = path.join(input.backupDir, `.${filename}.tmp`);
   const hash = createHash('sha256');
   let size = 0;
-  const child = spawn(`${PG_BIN}/pg_dump`, ['--format=custom', '--no-owner', '--no-acl', `--dbname=${input.databaseUrl}`], { stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(`${PG_BIN}/pg_dump`, ['--format=custom', '--no-owner', '--no-acl', `--dbname=${input.dumpFrom}`], { stdio: ['ignore', 'pipe', 'pipe'] });
   let stderr = '';
   child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
   const exited = new Promise<number | null>((resolve) => child.once('close', resolve));

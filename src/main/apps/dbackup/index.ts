@@ -83,7 +83,12 @@ async function drillDatabase(ctx: AdapterContext): Promise<TunnelDbAddress> {
   if (!settings.drillDatabaseHost) {
     throw new LifeboatError('DRILL_UNAVAILABLE', `"${ctx.installation.name}" is set to drill on its own server, but its setting drillDatabaseHost (the PostgreSQL DBackup backs up, seen from the SSH server) is empty.`, { details: { setting: 'drillDatabaseHost' } });
   }
-  return { host: settings.drillDatabaseHost, port: settings.drillDatabasePort, database: settings.drillDatabaseName, user: settings.drillDatabaseUser, password: await ctx.secret(DRILL_PASSWORD_SLOT) };
+  return {
+    host: settings.drillDatabaseHost, port: settings.drillDatabasePort, database: settings.drillDatabaseName, user: settings.drillDatabaseUser,
+    password: await ctx.secret(DRILL_PASSWORD_SLOT),
+    passwordFrom: { installation: ctx.installation.name, slot: DRILL_PASSWORD_SLOT },
+    role: 'drill database',
+  };
 }
 
 /** The DBackup module. */

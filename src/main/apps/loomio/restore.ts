@@ -495,5 +495,9 @@ function quoteLiteral(text: string): string {
 }
 
 export async function dbAddress(ctx: AdapterContext, settings: LoomioSettings): Promise<TunnelDbAddress> {
-  return { host: settings.databaseHost, port: settings.databasePort, database: settings.databaseName, user: settings.databaseUser, password: await ctx.secret('database-password') };
+  return {
+    host: settings.databaseHost, port: settings.databasePort, database: settings.databaseName, user: settings.databaseUser,
+    password: await ctx.secret('database-password'),
+    passwordFrom: { installation: ctx.installation.name, slot: 'database-password' },
+  };
 }

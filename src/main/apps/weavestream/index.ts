@@ -345,6 +345,7 @@ async function dbAddress(ctx: AdapterContext, settings: WeavestreamSettings): Pr
     database: settings.databaseName,
     user: settings.databaseUser,
     password: await ctx.secret('database-password'),
+    passwordFrom: { installation: ctx.installation.name, slot: 'database-password' },
   };
 }
 

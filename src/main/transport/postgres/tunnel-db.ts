@@ -12,8 +12,16 @@ export interface TunnelDbAddress {
   port: number;
   database: string;
   user: string;
+  /** The stored password; null when none is (then the server must not ask for one). */
   password: string | null;
+  /** Where the password is kept, to name in errors: the installation and its secret slot. */
+  passwordFrom: { installation: string; slot: string };
+  /** What this database is to the installation, for messages ("drill database"); "database" when not given. */
+  role?: string;
 }
+
+/** SQLSTATE invalid_password: the server refused the password (any method: scram, md5, cleartext). */
+const INVALID_PASSWORD = '28P01';
 
 /** A table of the live database. */
 export interface LiveTable {
@@ -28,14 +36,25 @@ export class TunnelDb {
     readonly address: TunnelDbAddress,
   ) {}
 
-  /** Connects through the SSH session; SSH_CONNECTION_REFUSED / RESTORE_FAILED name host and database. */
+  /**
+   * Connects through the SSH session with the stored password only: never PGPASSWORD or a
+   * ~/.pgpass of Lifeboat's own environment, which belong to no installation. SECRET_REQUIRED
+   * when the server asks for a password and none is stored, DATABASE_AUTH_FAILED when it refuses
+   * the stored one (both name the slot, host, port and user), SSH_CONNECTION_REFUSED otherwise.
+   */
   static async connect(session: SshSession, address: TunnelDbAddress): Promise<TunnelDb> {
+    const where = `The ${address.role ?? 'database'} at ${address.host}:${address.port} (PostgreSQL, seen from the SSH server)`;
+    const details = { host: address.host, port: address.port, user: address.user, database: address.database, purpose: address.passwordFrom.slot, installation: address.passwordFrom.installation };
     const channel = await session.forwardOut(address.host, address.port);
     const client = new pg.Client({
       stream: () => channel,
       user: address.user,
       database: address.database,
-      ...(address.password !== null ? { password: address.password } : {}),
+      // A function is asked only when the server wants a password, and keeps pg from its env and pgpass fallbacks.
+      password: () => {
+        if (address.password !== null) return address.password;
+        throw new LifeboatError('SECRET_REQUIRED', `${where} asks for the password of user ${address.user}, and "${address.passwordFrom.installation}" has none in its secret slot ${address.passwordFrom.slot}; edit the installation to enter it.`, { details });
+      },
       application_name: 'lifeboat',
     });
     // A dropped tunnel surfaces here; without a listener pg's 'error' would crash the process.
@@ -44,6 +63,10 @@ export class TunnelDb {
       await client.connect();
     } catch (error) {
       channel.destroy();
+      if (error instanceof LifeboatError) throw error;
+      if ((error as { code?: unknown }).code === INVALID_PASSWORD) {
+        throw new LifeboatError('DATABASE_AUTH_FAILED', `${where} refused the password of user ${address.user} (database ${address.database}) that "${address.passwordFrom.installation}" keeps in its secret slot ${address.passwordFrom.slot}; edit the installation to enter the right one.`, { details, cause: error });
+      }
       throw new LifeboatError('SSH_CONNECTION_REFUSED', `Could not log in to database ${address.database} as ${address.user} at ${address.host}:${address.port} (seen from the SSH server): ${(error as Error).message}`, {
         cause: error,
         details: { host: address.host, port: address.port, database: address.database },
