@@ -8,7 +8,8 @@
 import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
-import { createGzip, deflateSync, gunzipSync, gzipSync } from 'node:zlib';
+import { constants, createBrotliCompress, createGzip, deflateSync, gunzipSync, gzipSync } from 'node:zlib';
+import { databaseSidecar, dbackupFileName, encodePayload, sidecarText, type EncodedPayload } from '../fleet/dbackup/writer';
 import { seededRandom } from '../fleet/loomio/samples';
 import { centralDirectoryOnlyZip, deflatedZeros, readRawZip, writeRawZip } from '../fleet/nojoin/zip-tools';
 import { tableWithData, writePgDump, zstdRleFrame } from '../harness/pgdump-writer';
@@ -28,6 +29,8 @@ export interface FuzzCase {
   key?: string;
   /** Set on the untouched sample: whether its preview must find it intact. */
   sampleIntact?: boolean;
+  /** What the case must be refused with: a typed error's message, or a failed integrity check's detail. */
+  refusal?: RegExp;
 }
 
 interface Sample {
@@ -42,6 +45,8 @@ interface Sample {
   intact?: boolean;
   /** Add the hand-written hostile pg_dump archives (issue 17) to this sample's cases. */
   hostilePgDump?: boolean;
+  /** Add the encrypted DBackup gzip and brotli bombs to this sample's cases. */
+  dbackupBombs?: boolean;
 }
 
 const LOOMIO_KEY = 'a7863fc93a8c1c2511bbccbca8cac9dfbbae83b3ecce153db6c8e0c07f5f8cfe';
@@ -58,7 +63,7 @@ export const SAMPLES: Sample[] = [
   { format: 'weavestream pg_dump', app: 'weavestream', file: 'weavestream/extra-v1.16-pg17-pglite/pg17-default.dump', intact: false },
   { format: 'loomio fernet', app: 'loomio', file: 'loomio/loomio-hourly-20261123-131211.sql.enc', key: LOOMIO_KEY, wrongKey: LOOMIO_KEY.replace(/^a7/, 'b8') },
   { format: 'loomio fernet', app: 'loomio', file: 'loomio/loomio_backup_20261123_131211.sql.enc', key: LOOMIO_KEY },
-  { format: 'dbackup gcm', app: 'dbackup', file: 'dbackup/Loomio DB/Loomio_DB_2026-11-23_13-12-50.sql.gz.enc', sidecars: ['Loomio_DB_2026-11-23_13-12-50.sql.gz.enc.meta.json'], key: DBACKUP_KEY, wrongKey: DBACKUP_KEY.replace(/^92/, '29'), kind: 'sidecar-json' },
+  { format: 'dbackup gcm', app: 'dbackup', file: 'dbackup/Loomio DB/Loomio_DB_2026-11-23_13-12-50.sql.gz.enc', sidecars: ['Loomio_DB_2026-11-23_13-12-50.sql.gz.enc.meta.json'], key: DBACKUP_KEY, wrongKey: DBACKUP_KEY.replace(/^92/, '29'), kind: 'sidecar-json', dbackupBombs: true },
   { format: 'dbackup gcm', app: 'dbackup', file: 'dbackup/Loomio All DBs/Loomio_All_DBs_2026-11-23_13-13-18.tar.gz.enc', sidecars: ['Loomio_All_DBs_2026-11-23_13-13-18.tar.gz.enc.meta.json'], key: DBACKUP_KEY, kind: 'sidecar-json' },
   { format: 'dbackup gcm', app: 'dbackup', file: 'dbackup/config-backups/config_backup_2026-11-23T13-12-50-765Z.json.gz', sidecars: ['config_backup_2026-11-23T13-12-50-765Z.json.gz.meta.json'], kind: 'sidecar-json' },
   { format: 'folder of archives', app: 'directory', file: 'directory/site-001.tar.gz', sidecars: ['site-001.tar.gz.sha256'], kind: 'tar.gz' },
@@ -113,8 +118,8 @@ const GENERIC: [string, Mutation][] = [
   ['random bytes of the same size', (b, r) => Buffer.from(Array.from({ length: b.length }, () => int(r, 256)))],
 ];
 
-/** A tar with one member of `size` zero bytes, gzipped as one member: tiny on disk, huge when unpacked. */
-async function gzipBomb(member: string, size: number): Promise<Buffer> {
+/** A ustar header of one regular member of `size` bytes. */
+function tarHeader(member: string, size: number): Buffer {
   const header = Buffer.alloc(512);
   header.write(member, 0, 'utf8');
   header.write('0000644\0', 100);
@@ -128,18 +133,32 @@ async function gzipBomb(member: string, size: number): Promise<Buffer> {
   let sum = 0;
   for (const byte of header) sum += byte;
   header.write(`${sum.toString(8).padStart(6, '0')}\0 `, 148);
-  const gzip = createGzip({ level: 1 });
+  return header;
+}
+
+/**
+ * `parts` compressed as one stream — each a buffer, or a count of zero bytes streamed 16 MiB at a
+ * time, so a bomb is made without holding what it unpacks to. Brotli at quality 4 (DBackup's 10
+ * makes the same few hundred bytes of zeros, only twenty times slower).
+ */
+async function compressParts(codec: 'gzip' | 'brotli', parts: (Buffer | number)[], gzipLevel?: number): Promise<Buffer> {
+  const stream = codec === 'gzip' ? createGzip(gzipLevel === undefined ? {} : { level: gzipLevel }) : createBrotliCompress({ params: { [constants.BROTLI_PARAM_QUALITY]: 4 } });
   const out: Buffer[] = [];
-  gzip.on('data', (chunk: Buffer) => out.push(chunk));
-  const done = new Promise((resolve, reject) => gzip.on('end', resolve).on('error', reject));
-  const write = (chunk: Buffer): Promise<void> => new Promise((resolve) => (gzip.write(chunk) ? resolve() : gzip.once('drain', () => resolve())));
-  await write(header);
-  const slice = Buffer.alloc(Math.min(size, 16 * 1024 * 1024));
-  for (let left = size; left > 0; left -= slice.length) await write(left >= slice.length ? slice : slice.subarray(0, left));
-  gzip.end(Buffer.alloc(1024));
+  stream.on('data', (chunk: Buffer) => out.push(chunk));
+  const done = new Promise((resolve, reject) => stream.on('end', resolve).on('error', reject));
+  const write = (chunk: Buffer): Promise<void> => new Promise((resolve) => (stream.write(chunk) ? resolve() : stream.once('drain', () => resolve())));
+  const slice = Buffer.alloc(16 * 1024 * 1024);
+  for (const part of parts) {
+    if (typeof part !== 'number') await write(part);
+    else for (let left = part; left > 0; left -= slice.length) await write(left >= slice.length ? slice : slice.subarray(0, left));
+  }
+  stream.end();
   await done;
   return Buffer.concat(out);
 }
+
+/** A tar with one member of `size` zero bytes, gzipped as one member: tiny on disk, huge when unpacked. */
+const gzipBomb = (member: string, size: number): Promise<Buffer> => compressParts('gzip', [tarHeader(member, size), size, Buffer.alloc(1024)], 1);
 
 /** Which bombs to make: the quick one (for `npm test`), or all (the full run). */
 export type Bombs = 'small' | 'all';
@@ -213,6 +232,45 @@ function pgDumpCases(bombs: Bombs): [string, FuzzCase['bytes']][] {
   return cases;
 }
 
+const escapeRegExp = (text: string): string => text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+
+/**
+ * DBackup files encrypted as DBackup does (AES-256-GCM with the sample profile's key, IV and tag in
+ * the sidecar, SHA-256 and MD5 of the stored bytes) whose plaintext is a gzip or a brotli bomb of
+ * `bytes` zeros: a single database dump with an honest sidecar, and a multi-DB TAR whose sidecar
+ * (`logicalSize`, the only unpacked size a database sidecar has) and manifest say the member is
+ * 1 MiB. Each must be refused naming the file or the member, the shared budget stopping it at
+ * 200:1 past 64 MiB, whatever the sidecar claims.
+ */
+async function dbackupBombCases(bombs: Bombs): Promise<Pick<FuzzCase, 'name' | 'fileName' | 'bytes' | 'sidecars' | 'refusal'>[]> {
+  const MiB = 1024 * 1024;
+  const bytes = bombs === 'all' ? 2048 * MiB : 256 * MiB;
+  const at = new Date('2026-12-01T02:00:00Z');
+  const key = Buffer.from(DBACKUP_KEY, 'hex');
+  const cases: Pick<FuzzCase, 'name' | 'fileName' | 'bytes' | 'sidecars' | 'refusal'>[] = [];
+  for (const codec of ['gzip', 'brotli'] as const) {
+    const compression = codec === 'gzip' ? 'GZIP' : 'BROTLI';
+    /** Encrypts `parts` compressed; `refused` is what the refusal names (the file, or its member). */
+    const add = async (name: string, kind: 'sql' | 'tar', parts: (Buffer | number)[], sidecar: (encoded: EncodedPayload, fileName: string) => Record<string, unknown>, refused: (fileName: string) => string): Promise<void> => {
+      const fileName = dbackupFileName('Bomb Job', at, kind, compression, true);
+      // A fixed IV per case, so that a failing case replays byte for byte.
+      const encoded = encodePayload(await compressParts(codec, parts), { compression: null, key, iv: createHash('md5').update(name).digest() });
+      cases.push({
+        name,
+        fileName,
+        bytes: () => encoded.stored,
+        sidecars: [{ name: `${fileName}.meta.json`, bytes: Buffer.from(sidecarText(sidecar(encoded, fileName))) }],
+        refusal: new RegExp(`^${escapeRegExp(refused(fileName))} unpacks to more than .*: a decompression bomb`),
+      });
+    };
+    await add(`dbackup ${codec} bomb: ${bytes / MiB} MiB of zeros as a database dump, honest sidecar`, 'sql', [bytes], (encoded, fileName) => databaseSidecar({ jobName: 'Bomb Job', databases: ['bomb'], at, fileName, compression }, encoded), (fileName) => fileName);
+    const manifest = Buffer.from(JSON.stringify({ version: 1, createdAt: at.toISOString(), sourceType: 'postgres', engineVersion: '15', databases: [{ name: 'bomb', filename: 'bomb.dump', size: MiB, format: 'custom' }], totalSize: MiB }, null, 2));
+    const tar = [tarHeader('manifest.json', manifest.length), manifest, Buffer.alloc(-manifest.length & 511), tarHeader('bomb.dump', bytes), bytes, Buffer.alloc(1024)];
+    await add(`dbackup ${codec} bomb: ${bytes / MiB} MiB of zeros as a TAR member, sidecar and manifest saying 1 MiB`, 'tar', tar, (encoded, fileName) => ({ ...databaseSidecar({ jobName: 'Bomb Job', databases: ['bomb'], at, fileName, compression, multiDb: true }, encoded), logicalSize: MiB }), (fileName) => `${fileName}: member bomb.dump`);
+  }
+  return cases;
+}
+
 interface SidecarLie {
   name: string;
   sidecars: (original: Buffer) => Buffer;
@@ -250,6 +308,9 @@ export async function fuzzCases(options: { seed: number; perSample: number; bomb
     for (const [kind, make] of specific) cases.push({ ...base, name: `${sample.file}: ${kind}`, bytes: make });
     if (sample.hostilePgDump) {
       for (const [kind, make] of pgDumpCases(options.bombs)) cases.push({ ...base, name: `hostile pg_dump: ${kind}`, fileName: 'hostile.dump', sidecars: [], bytes: make });
+    }
+    if (sample.dbackupBombs) {
+      for (const bomb of await dbackupBombCases(options.bombs)) cases.push({ ...base, ...bomb });
     }
     for (const lie of sidecarCases(sample)) {
       cases.push({ ...base, name: `${sample.file}: ${lie.name}`, bytes: () => original, sidecars: sidecars.map((s, i) => (i === 0 ? { name: s.name, bytes: lie.sidecars(s.bytes) } : s)) });

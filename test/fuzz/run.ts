@@ -2,7 +2,8 @@
 // per child, each under a memory cap (the child's RSS is watched in /proc and its own peak reported)
 // and a time cap that only detects hangs (generous: this is no speed test). A child that dies, hangs
 // or goes over the cap is replaced and the case is counted as a crash, hang or over-memory; a case
-// that leaves files in staging or next to its input counts as "wrote outside".
+// that leaves files in staging or next to its input counts as "wrote outside", and one that must be
+// refused for a stated reason (a bomb) but was not, or for another, as "not refused".
 import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
 import { mkdir, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
@@ -11,7 +12,7 @@ import { createInterface } from 'node:readline';
 import { build } from 'esbuild';
 import type { FuzzCase } from './cases';
 
-export type FuzzVerdict = 'valid' | 'typed' | 'crash' | 'hang' | 'over-memory' | 'wrote-outside';
+export type FuzzVerdict = 'valid' | 'typed' | 'crash' | 'hang' | 'over-memory' | 'wrote-outside' | 'not-refused';
 
 export interface FuzzResult {
   format: string;
@@ -54,11 +55,21 @@ function rssMb(pid: number): Promise<number> {
 interface Done {
   outcome: 'valid' | 'typed' | 'crash';
   intact?: boolean;
+  failedChecks?: string[];
   code?: string;
   message?: string;
   ms: number;
   peakRssMb: number;
   leftInStaging: string[];
+}
+
+/**
+ * Whether a case was refused for the reason it must be: an ARCHIVE_INVALID whose message, or a
+ * preview that found it broken one of whose failed checks (`reasons`), matches `refusal`.
+ */
+function refusedAs(refusal: RegExp, outcome: Done, reasons: string[]): boolean {
+  const broken = (outcome.outcome === 'typed' && outcome.code === 'ARCHIVE_INVALID') || (outcome.outcome === 'valid' && outcome.intact === false);
+  return broken && reasons.some((reason) => refusal.test(reason));
 }
 
 /** One child: previews one case at a time; `run` settles with what became of the case. */
@@ -156,12 +167,15 @@ export async function runFuzz(cases: FuzzCase[], options: FuzzOptions = {}): Pro
         else {
           const beside = (await readdir(dir)).sort();
           const strays = [...outcome.leftInStaging, ...beside.filter((f) => !expected.includes(f)), ...(await readdir(tmp))];
+          const reasons = outcome.message ? [outcome.message] : (outcome.failedChecks ?? []);
+          const refused = !fuzzCase.refusal || refusedAs(fuzzCase.refusal, outcome, reasons);
+          const message = [...(strays.length > 0 ? [`left ${strays.join(', ')}`] : []), ...(refused ? [] : [`not refused as ${String(fuzzCase.refusal)}`]), ...reasons].join('; ');
           result = {
             ...base,
-            verdict: outcome.peakRssMb > memoryCapMb ? 'over-memory' : strays.length > 0 ? 'wrote-outside' : outcome.outcome,
+            verdict: outcome.peakRssMb > memoryCapMb ? 'over-memory' : strays.length > 0 ? 'wrote-outside' : !refused ? 'not-refused' : outcome.outcome,
             ...(outcome.intact !== undefined ? { intact: outcome.intact } : {}),
             ...(outcome.code ? { code: outcome.code } : {}),
-            ...(outcome.message ? { message: strays.length > 0 ? `left ${strays.join(', ')}; ${outcome.message}` : outcome.message } : strays.length > 0 ? { message: `left ${strays.join(', ')}` } : {}),
+            ...(message ? { message } : {}),
             ms: outcome.ms,
             peakRssMb: outcome.peakRssMb,
           };
@@ -180,16 +194,16 @@ export async function runFuzz(cases: FuzzCase[], options: FuzzOptions = {}): Pro
   return results;
 }
 
-const COLUMNS: FuzzVerdict[] = ['typed', 'valid', 'crash', 'hang', 'over-memory', 'wrote-outside'];
+const COLUMNS: FuzzVerdict[] = ['typed', 'valid', 'crash', 'hang', 'over-memory', 'wrote-outside', 'not-refused'];
 
-/** The table per format: cases and how each ended (crash, hang, over-memory and wrote-outside must be 0). */
+/** The table per format: cases and how each ended (crash, hang, over-memory, wrote-outside and not-refused must be 0). */
 export function fuzzTable(results: FuzzResult[]): string {
   const formats = [...new Set(results.map((r) => r.format))];
   const rows = [...formats, 'all'].map((format) => {
     const mine = format === 'all' ? results : results.filter((r) => r.format === format);
     return [format, String(mine.length), ...COLUMNS.map((verdict) => String(mine.filter((r) => r.verdict === verdict).length))];
   });
-  const header = ['format', 'cases', 'typed errors', 'valid', 'crashes', 'hangs', 'over-memory', 'wrote outside'];
+  const header = ['format', 'cases', 'typed errors', 'valid', 'crashes', 'hangs', 'over-memory', 'wrote outside', 'not refused'];
   const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]!.length)));
   const line = (cells: string[]): string => cells.map((c, i) => (i === 0 ? c.padEnd(widths[i]!) : c.padStart(widths[i]!))).join('  ');
   return [line(header), ...rows.map(line)].join('\n');
@@ -197,5 +211,5 @@ export function fuzzTable(results: FuzzResult[]): string {
 
 /** The results that must not happen. */
 export function fuzzFailures(results: FuzzResult[]): FuzzResult[] {
-  return results.filter((r) => r.verdict === 'crash' || r.verdict === 'hang' || r.verdict === 'over-memory' || r.verdict === 'wrote-outside');
+  return results.filter((r) => r.verdict === 'crash' || r.verdict === 'hang' || r.verdict === 'over-memory' || r.verdict === 'wrote-outside' || r.verdict === 'not-refused');
 }

@@ -1,7 +1,8 @@
 // One fuzz child: previews each case it is sent (a JSON line on stdin: id, file, app, key) the way
 // `lifeboat preview FILE` does — the `apps:preview` job, and on KEY_REQUIRED the key handed over and
 // the preview run again — and answers with JSON lines on stdout: `start`, then `done` with the
-// outcome (a report, or the error's code), its peak RSS and whether anything was left in staging.
+// outcome (a report and the details of its failed integrity checks, or the error's code), its peak
+// RSS and whether anything was left in staging.
 // Bundled with esbuild and run by plain Node, as the product's CLI is, so its memory is the product's.
 import { readdirSync, writeFileSync } from 'node:fs';
 import { readFileSync } from 'node:fs';
@@ -59,10 +60,11 @@ for await (const line of createInterface({ input: process.stdin })) {
   writeFileSync('/proc/self/clear_refs', '5');
   send({ id: request.id, event: 'start' });
   const started = performance.now();
-  let result: { outcome: 'valid' | 'typed' | 'crash'; code?: string; message?: string; intact?: boolean };
+  let result: { outcome: 'valid' | 'typed' | 'crash'; code?: string; message?: string; intact?: boolean; failedChecks?: string[] };
   try {
     const report = await preview(request);
-    result = { outcome: 'valid', intact: report.integrity.ok };
+    const failedChecks = report.integrity.checks.filter((c) => !c.ok && c.kind === 'integrity').map((c) => c.detail.slice(0, 300));
+    result = { outcome: 'valid', intact: report.integrity.ok, ...(failedChecks.length > 0 ? { failedChecks } : {}) };
   } catch (error) {
     const payload = toErrorPayload(error);
     result = { outcome: payload.code === 'INTERNAL' ? 'crash' : 'typed', code: payload.code, message: payload.message.slice(0, 300) };

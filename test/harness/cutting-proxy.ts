@@ -7,9 +7,10 @@
  * Faults, each counted per connection in bytes from the server to the client:
  * - reset: the connection is reset (RST, as a dropped link or a NAT timeout does) once
  *   `cutAfterBytes` bytes have gone to the client, on the first `maxCuts` connections (default 1);
- * - stall: once `stallAfterBytes` bytes have gone, nothing is forwarded any more in either
- *   direction while both sockets stay open (a hung peer or a black-holed route), on the first
- *   `maxStalls` connections (default 1), until the client gives up;
+ * - stall: once `stallAfterBytes` bytes have gone (or `stallAfterUpBytes` from the client to the
+ *   server: an upload), nothing is forwarded any more in either direction while both sockets
+ *   stay open (a hung peer or a black-holed route), on the first `maxStalls` connections
+ *   (default 1), until the client gives up;
  * - slow link: at most `bytesPerSecond` go to the client (in slices every 20 ms).
  * After the faults are used up everything passes through.
  */
@@ -21,6 +22,8 @@ export interface CuttingProxyOptions {
   cutAfterBytes?: number;
   maxCuts?: number;
   stallAfterBytes?: number;
+  /** Stall once this many bytes have gone from the client to the server. */
+  stallAfterUpBytes?: number;
   maxStalls?: number;
   bytesPerSecond?: number;
 }
@@ -70,6 +73,7 @@ export async function startCuttingProxy(firstTarget: { port: number; host?: stri
     const upstream = net.connect({ port: target.port, host: target.host ?? '127.0.0.1' });
     open.add(client).add(upstream);
     let toClient = 0;
+    let toServer = 0;
     let stalledAt: number | null = null;
     const queue: Buffer[] = [];
     let pacer: NodeJS.Timeout | null = null;
@@ -77,6 +81,15 @@ export async function startCuttingProxy(firstTarget: { port: number; host?: stri
       if (pacer !== null) clearInterval(pacer);
       client.resetAndDestroy();
       upstream.resetAndDestroy();
+    };
+    const stall = (): void => {
+      stalls += 1;
+      stalledAt = performance.now();
+      // Neither side hears from the other again; the sockets stay open until the client gives up.
+      // The client's bytes are still read (and dropped), so its close is seen when it gives up.
+      upstream.pause();
+      client.resume();
+      events.emit('stall');
     };
     const send = (data: Buffer): void => {
       toClient += data.length;
@@ -97,12 +110,7 @@ export async function startCuttingProxy(firstTarget: { port: number; host?: stri
       const stallAt = options.stallAfterBytes;
       if (stallAt !== undefined && stalls < (options.maxStalls ?? 1) && toClient + data.length >= stallAt) {
         send(data.subarray(0, stallAt - toClient));
-        stalls += 1;
-        stalledAt = performance.now();
-        // Neither side hears from the other again; the sockets stay open until the client gives up.
-        // The client's bytes are still read (and dropped), so its close is seen when it gives up.
-        upstream.pause();
-        events.emit('stall');
+        stall();
         return false;
       }
       send(data);
@@ -149,6 +157,14 @@ export async function startCuttingProxy(firstTarget: { port: number; host?: stri
     });
     client.on('data', (data: Buffer) => {
       if (stalledAt !== null) return;
+      const stallAt = options.stallAfterUpBytes;
+      if (stallAt !== undefined && stalls < (options.maxStalls ?? 1) && toServer + data.length >= stallAt) {
+        upstream.write(data.subarray(0, stallAt - toServer));
+        toServer = stallAt;
+        stall();
+        return;
+      }
+      toServer += data.length;
       if (!upstream.write(data)) client.pause();
     });
     upstream.on('drain', () => {

@@ -5,12 +5,20 @@
 // nothing in the vault; a connection reset on every connection fails it typed, nothing partial in
 // the vault; a slow link never trips an idle timeout shorter than one READ answer takes to cross
 // it (bytes count, not answers), and the progress reported never runs ahead of the bytes that
-// crossed the link.
+// crossed the link. A stall mid-upload over SFTP and mid-stream of a remote command (its stdout or
+// its stdin, a Weavestream pg_restore too) ends in SSH_TIMEOUT naming the host and what was being
+// done, while a command that is silent for several idle timeouts on a live link is left alone.
+import { randomBytes } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
+import { Readable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { PullResult } from '../../src/main/apps/pull-runner';
 import { createInProcessClient } from '../../src/main/contract/in-process';
 import { createCore, MemorySecretStore, type Core } from '../../src/main/core';
+import { connectSsh } from '../../src/main/transport/ssh/client';
+import type { SshSession } from '../../src/main/transport/ssh/session';
+import { LifeboatError } from '../../src/shared/errors';
 import type { Installation } from '../../src/shared/installations';
 import type { JobRecord } from '../../src/shared/jobs';
 import type { RestorePlan, RestoreReport } from '../../src/shared/apps';
@@ -156,6 +164,17 @@ async function dumpTarget(): Promise<string> {
   return out.replace(/^\\(un)?restrict \S+$/gm, '\\$1restrict KEY');
 }
 
+/** Pulls the dump through the installation and plans a full restore of it, which must not be blocked. */
+async function pulledAndPlanned(installationId: string): Promise<RestorePlan> {
+  const pulled = await pull(installationId);
+  expect(pulled.job.status, JSON.stringify(pulled.job.error)).toBe('succeeded');
+  const snapshotId = (pulled.job.result as PullResult).snapshotId;
+  const planned = await core.jobs.wait((await client().call('restore:plan', { installationId, source: { snapshotId }, mode: 'full', selection: [] })).jobId);
+  const plan = planned.result as RestorePlan;
+  expect(plan.blocked, JSON.stringify(plan.preflight)).toBe(false);
+  return plan;
+}
+
 describe('the SSH connection dropped in a phase of a Weavestream restore (observed by the job\'s events)', () => {
   const cases = [
     { name: 'restoring, before the point of no return', at: (j: JobRecord) => j.progress.phase === 'restoring' && !j.log.some((l) => l.includes('point of no return')), state: 'unchanged' },
@@ -163,12 +182,7 @@ describe('the SSH connection dropped in a phase of a Weavestream restore (observ
   ] as const;
   it.each(cases)('while $name: the job fails, and its report says the target is $state', async (c) => {
     const { proxy, installation } = await behind({}, `Weavestream restore dropped ${c.name}`);
-    const pulled = await pull(installation.id);
-    expect(pulled.job.status, JSON.stringify(pulled.job.error)).toBe('succeeded');
-    const snapshotId = (pulled.job.result as PullResult).snapshotId;
-    const planned = await core.jobs.wait((await client().call('restore:plan', { installationId: installation.id, source: { snapshotId }, mode: 'full', selection: [] })).jobId);
-    const plan = planned.result as RestorePlan;
-    expect(plan.blocked, JSON.stringify(plan.preflight)).toBe(false);
+    const plan = await pulledAndPlanned(installation.id);
     const before = await dumpTarget();
     const dead = await freePort();
     let dropped = false;
@@ -199,4 +213,85 @@ describe('the SSH connection dropped in a phase of a Weavestream restore (observ
       stop();
     }
   }, 120_000);
+});
+
+/** A session to the fleet's sshd through `proxy`, with an idle timeout of `idleTimeoutMs`. */
+async function sessionThrough(proxy: CuttingProxy, idleTimeoutMs: number): Promise<SshSession> {
+  const { sshd } = fleet;
+  return connectSsh({ host: '127.0.0.1', port: proxy.port, user: sshd.user, auth: 'key', keyFile: sshd.clientKeyPath, hostKeySha256: sshd.hostKeyFingerprint, idleTimeoutMs }, { homeDir: sshd.dir, sshConfigFile: null });
+}
+
+/** The LifeboatError a promise rejects with (a resolution fails the test). */
+const failure = (promise: Promise<unknown>): Promise<LifeboatError> =>
+  promise.then(
+    () => Promise.reject(new Error('expected the call to fail')),
+    (error: unknown) => (error instanceof LifeboatError ? error : Promise.reject(error)),
+  );
+
+const stalledProxy = async (options: CuttingProxyOptions): Promise<CuttingProxy> => {
+  const proxy = await startCuttingProxy({ port: fleet.sshd.port }, options);
+  proxies.push(proxy);
+  return proxy;
+};
+
+describe('SSH channels that stall mid-stream (the proxy forwards nothing, both sockets stay open)', () => {
+  const stalls = [
+    {
+      name: 'an SFTP upload ends with SSH_TIMEOUT naming the host and the file being written',
+      stall: { stallAfterUpBytes: 2 * MiB },
+      doing: (remote: string) => `writing ${remote}`,
+      run: async (session: SshSession, remote: string) => pipeline(Readable.from([randomBytes(8 * MiB)]), await session.createWriteStream(remote, { fsync: true })),
+    },
+    {
+      name: "a command's stdout ends with SSH_TIMEOUT naming the host and the command",
+      stall: { stallAfterBytes: 1 * MiB },
+      doing: () => 'running `the random stream`',
+      run: async (session: SshSession) => {
+        const exec = await session.execStream('head -c 16777216 /dev/urandom', { describe: 'the random stream' });
+        exec.stdout.resume();
+        exec.stdin.end();
+        return exec.done;
+      },
+    },
+    {
+      name: "a command's stdin ends with SSH_TIMEOUT naming the host and the command",
+      stall: { stallAfterUpBytes: 1 * MiB },
+      doing: () => 'running `the sink`',
+      run: (session: SshSession) => session.exec('cat > /dev/null', { stdin: Readable.from([randomBytes(8 * MiB)]), describe: 'the sink' }),
+    },
+  ];
+  it.each(stalls)('$name', async (c) => {
+    const proxy = await stalledProxy(c.stall);
+    const session = await sessionThrough(proxy, 1000);
+    const remote = `${fleet.sshd.homeDir}/stalled-upload-${randomBytes(3).toString('hex')}.bin`;
+    const error = await failure(c.run(session, remote));
+    expect(error.code).toBe('SSH_TIMEOUT');
+    expect(error.message).toMatch(new RegExp(`^Nothing arrived from [^ ]+@127\\.0\\.0\\.1:${proxy.port} for [\\d.]+ s while ${c.doing(remote).replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}`));
+    expect(proxy.stalls).toBe(1);
+    // Lifeboat gave the stalled connection up itself, after its idle timeout.
+    expect(await proxy.waitForStallEnd()).toBeGreaterThanOrEqual(900);
+    await session.close();
+  }, 120_000);
+
+  it('a command that says nothing for five idle timeouts on a live link is not given up (keepalive answers are life)', async () => {
+    const proxy = await stalledProxy({});
+    const session = await sessionThrough(proxy, 600);
+    const result = await session.exec('sleep 3; echo done');
+    expect(result).toMatchObject({ code: 0, stdout: 'done\n' });
+    expect(session.isOpen).toBe(true);
+    await session.close();
+  }, 60_000);
+
+  it('a Weavestream restore whose pg_restore input stalls fails with SSH_TIMEOUT, and its report says the target is partial', async () => {
+    const { proxy, installation } = await behind({ stallAfterUpBytes: 1 * MiB }, 'Weavestream restore stalled in pg_restore', 1500);
+    const plan = await pulledAndPlanned(installation.id);
+    const { jobId } = await client().call('restore:start', { planId: plan.id, confirmation: installation.name, skipSafetyPull: { reason: 'fault test: the dump is in the vault already' } });
+    const record = await core.jobs.wait(jobId);
+    expect(record.status).toBe('failed');
+    expect(proxy.stalls).toBe(1);
+    expect(record.error?.code).toBe('SSH_TIMEOUT');
+    expect(record.error?.message).toMatch(new RegExp(`Nothing arrived from [^ ]+@127\\.0\\.0\\.1:${proxy.port} for [\\d.]+ s while .*running \`restoreCommand \\(pg_restore\\)\``));
+    expect(record.error?.details).toMatchObject({ targetState: 'partial', pointOfNoReturnPassed: true });
+    expect(record.result as RestoreReport).toMatchObject({ ok: false, outcome: 'failed', targetState: 'partial' });
+  }, 180_000);
 });

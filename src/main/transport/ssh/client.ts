@@ -15,7 +15,7 @@ import type { SshConnection } from '../../../shared/installations';
 import { cancelledError, throwIfAborted } from './abort';
 import { KnownHosts, describeHostKey } from './known-hosts';
 import type { HostKeyIdentity } from './known-hosts';
-import { SshSession } from './session';
+import { DEFAULT_SSH_IDLE_TIMEOUT_MS, KEEPALIVES_PER_IDLE_TIMEOUT, SshSession } from './session';
 import type { ConnectedHost, HostKeyTrust } from './session';
 import { SshConfig, localUserName } from './ssh-config';
 import type { ResolvedSshConfig } from './ssh-config';
@@ -256,8 +256,7 @@ function connectHop(hop: Hop, auth: AnyAuthMethod[], verify: (blob: Buffer) => H
       port: hop.port,
       username: hop.user,
       readyTimeout,
-      keepaliveInterval: ctx.options.keepaliveIntervalMs ?? (hop.config.serverAliveIntervalSec ? hop.config.serverAliveIntervalSec * 1000 : DEFAULT_KEEPALIVE_MS),
-      keepaliveCountMax: hop.config.serverAliveCountMax ?? 3,
+      ...keepalive(ctx.options.keepaliveIntervalMs ?? (hop.config.serverAliveIntervalSec ? hop.config.serverAliveIntervalSec * 1000 : DEFAULT_KEEPALIVE_MS), hop.config.serverAliveCountMax ?? 3, ctx.conn.idleTimeoutMs ?? DEFAULT_SSH_IDLE_TIMEOUT_MS),
       hostVerifier: (key: Buffer): boolean => {
         const decision = verify(key);
         if (decision.ok) {
@@ -280,6 +279,23 @@ function connectHop(hop: Hop, auth: AnyAuthMethod[], verify: (blob: Buffer) => H
       fail(new LifeboatError('SSH_CONFIG', `Cannot connect to ${label(hop)}: ${(error as Error).message}`, { cause: error }));
     }
   });
+}
+
+/**
+ * ssh2's keepalive settings. The period is the configured one, but at most a third of the idle
+ * timeout: a remote command may be silent for long (pg_restore building an index), and its
+ * connection shows it is alive by answering keepalives, which the idle watch hears (idle.ts).
+ * ssh2 itself gives a connection up after `keepaliveCountMax` unanswered keepalives — answers,
+ * not bytes, and an answer waits behind the data queued before it (up to the 4 MiB of read-ahead
+ * on a slow link), so the count is raised to keep the configured time (interval × count) and at
+ * least four idle timeouts: the idle watch (any byte, while something waits) is what ends a
+ * stalled transfer; ssh2's count only ends a connection that died while nothing waited.
+ */
+function keepalive(intervalMs: number, countMax: number, idleTimeoutMs: number): { keepaliveInterval: number; keepaliveCountMax: number } {
+  const most = Math.ceil(idleTimeoutMs / KEEPALIVES_PER_IDLE_TIMEOUT);
+  const keepaliveInterval = intervalMs > 0 ? Math.min(intervalMs, most) : most;
+  const giveUpAfterMs = Math.max(intervalMs * countMax, 4 * idleTimeoutMs);
+  return { keepaliveInterval, keepaliveCountMax: Math.max(countMax, Math.ceil(giveUpAfterMs / keepaliveInterval)) };
 }
 
 /** Tries the methods in order, skipping those the server does not offer (each try counts against MaxAuthTries). */

@@ -2,7 +2,7 @@
  * Remote commands over an SSH session: buffered with caps, streamed, or checked. Cancelling
  * sends SIGTERM to the remote process (OpenSSH honours `signal` requests) and closes the channel.
  */
-import type { Readable, Writable } from 'node:stream';
+import { Duplex, type Readable, type Writable } from 'node:stream';
 import { finished } from 'node:stream/promises';
 import type { Client, ClientChannel } from 'ssh2';
 import { LifeboatError } from '../../../shared/errors';
@@ -24,6 +24,12 @@ export interface ExecResult extends ExecExit {
   stderrTruncated: boolean;
 }
 
+/**
+ * Watches a channel for the connection's idle timeout (SshSession passes its IdleWatch's `begin`):
+ * `what` names what waits in the SSH_TIMEOUT, `stalled` gets it; the returned function ends the watch.
+ */
+export type ChannelWatch = (what: () => string, stalled: (error: LifeboatError) => void) => () => void;
+
 /** Options of {@link execCommand}. */
 export interface ExecOptions {
   signal?: AbortSignal;
@@ -35,6 +41,7 @@ export interface ExecOptions {
   maxBuffer?: number;
   /** Names the command in errors instead of its text (use it when the text holds a secret). */
   describe?: string;
+  watch?: ChannelWatch;
 }
 
 /** A command whose output the caller reads as a stream (e.g. `cat dump`). */
@@ -60,7 +67,7 @@ export async function execCommand(client: Client, command: string, options: Exec
     stderr.add(chunk);
     options.onStderr?.(chunk);
   };
-  const stream = await execStream(client, command, { ...(options.signal ? { signal: options.signal } : {}), onStderr });
+  const stream = await execStream(client, command, { ...(options.signal ? { signal: options.signal } : {}), ...(options.describe ? { describe: options.describe } : {}), ...(options.watch ? { watch: options.watch } : {}), onStderr });
   // stdout stays paused (buffered) until this listener is attached, so nothing is lost.
   stream.stdout.on('data', (chunk: Buffer) => {
     stdout.add(chunk);
@@ -117,23 +124,30 @@ export interface ExecStreamOptions {
    * start (so it never stalls the channel), and a listener added later could miss chunks.
    */
   onStderr?: (chunk: Buffer) => void;
+  /** Names the command in errors instead of its text (use it when the text holds a secret). */
+  describe?: string;
+  /** The connection's idle timeout, watching the command from the channel's opening to its close. */
+  watch?: ChannelWatch;
 }
 
 /** Starts a command and hands back its streams; the caller must consume stdout. */
 export function execStream(client: Client, command: string, options: ExecStreamOptions = {}): Promise<ExecStream> {
   throwIfAborted(options.signal, 'The remote command was cancelled.');
+  const describe = `\`${truncate(options.describe ?? command, 200)}\``;
   return new Promise((resolve, reject) => {
+    const opening = options.watch?.(() => `starting ${describe}`, reject) ?? (() => undefined);
     client.exec(command, (err, channel) => {
+      opening();
       if (err) {
         reject(new LifeboatError('SSH_CHANNEL', `The server would not run a command: ${err.message}`, { cause: err }));
         return;
       }
-      resolve(wrapChannel(channel, options));
+      resolve(wrapChannel(channel, describe, options));
     });
   });
 }
 
-function wrapChannel(channel: ClientChannel, { signal, onStderr }: ExecStreamOptions): ExecStream {
+function wrapChannel(channel: ClientChannel, describe: string, { signal, onStderr, watch }: ExecStreamOptions): ExecStream {
   const tail = new TailBuffer(STDERR_TAIL);
   channel.stderr.on('data', (chunk: Buffer) => {
     tail.add(chunk);
@@ -148,6 +162,13 @@ function wrapChannel(channel: ClientChannel, { signal, onStderr }: ExecStreamOpt
       reject(cancelledError('The remote command was cancelled.'));
     };
     signal?.addEventListener('abort', onAbort, { once: true });
+    // Both directions, for as long as the command runs: the connection stalled. The channel is
+    // destroyed with the error too, so a reader of stdout never takes the cut for its end.
+    const stopWatching = watch?.(() => `running ${describe}`, (error) => {
+      signal?.removeEventListener('abort', onAbort);
+      reject(error);
+      failChannel(channel, error);
+    }) ?? (() => undefined);
     channel.on('exit', (code: number | null, sig?: string) => {
       exit = { code: code ?? null, signal: sig ?? null };
     });
@@ -156,6 +177,7 @@ function wrapChannel(channel: ClientChannel, { signal, onStderr }: ExecStreamOpt
       reject(new LifeboatError('SSH_CHANNEL', `The command's channel failed: ${error.message}`, { cause: error }));
     });
     channel.on('close', () => {
+      stopWatching();
       signal?.removeEventListener('abort', onAbort);
       // The tail is complete only once stderr has emitted its last chunk.
       const settle = (): void => resolve({ ...exit, stderrTail: tail.text() });
@@ -164,6 +186,15 @@ function wrapChannel(channel: ClientChannel, { signal, onStderr }: ExecStreamOpt
     });
   });
   return { channel, stdout: channel, stdin: channel, done };
+}
+
+/**
+ * Ends a channel's streams with `error`, so a reader or writer of it fails instead of taking the
+ * cut for an end. ssh2's own `Channel.destroy()` only sends EOF and CLOSE, which a stalled
+ * connection never carries; the stream's destroy errors it here.
+ */
+export function failChannel(channel: ClientChannel, error: Error): void {
+  Duplex.prototype.destroy.call(channel, error);
 }
 
 /**

@@ -1,9 +1,16 @@
 /**
- * The idle timeout of one SSH connection: while something waits for the server (SFTP requests in
- * flight, a read stream's pipelined reads) and no byte at all arrives on the connection for
- * `timeoutMs`, the connection is stalled (a hung peer, a black-holed route): everything waiting
- * fails with one SSH_TIMEOUT and the connection is given up. Bytes count, not answers, so a slow
- * link that takes long for one large READ answer never trips it.
+ * The idle timeout of an SSH connection: while something waits for the server and nothing it
+ * counts as life arrives for `timeoutMs`, the connection is stalled (a hung peer, a black-holed
+ * route): everything waiting fails with one SSH_TIMEOUT and the connection is given up. Bytes
+ * count, not answers, so a slow link that takes long for one large READ answer never trips it.
+ *
+ * What counts as life depends on what waits, so a session keeps two watches with the same timeout
+ * (session.ts): SFTP requests and transfers (reads, uploads, fsync, close), where the server is
+ * expected to answer, hear only the SFTP channel's data — a hung sftp-server on a live connection
+ * still trips it; remote commands and forwarded channels, which may be legitimately silent for
+ * long (pg_restore building a big index prints nothing and reads nothing), hear any byte on the
+ * connection, keepalive answers included: with keepalives sent several times per timeout
+ * (client.ts), only a connection that stopped answering trips it.
  */
 import { LifeboatError } from '../../../shared/errors';
 
@@ -25,7 +32,7 @@ export class IdleWatch {
     private readonly giveUp: (error: LifeboatError) => void,
   ) {}
 
-  /** Bytes arrived from the server. */
+  /** Bytes this watch counts as life arrived from the server. */
   heard(): void {
     this.lastHeard = performance.now();
   }
@@ -50,6 +57,13 @@ export class IdleWatch {
       this.waiters.delete(waiter);
       if (this.waiters.size === 0) this.disarm();
     };
+  }
+
+  /** The connection was given up for `error`: everything waiting hears it, and nothing is watched any more. */
+  fail(error: LifeboatError): void {
+    const waiting = [...this.waiters];
+    this.stop();
+    for (const waiter of waiting) waiter.stalled(error);
   }
 
   /** The connection ended: nothing is watched any more. */

@@ -5,9 +5,9 @@
 import type { Readable, Writable } from 'node:stream';
 import type { Client } from 'ssh2';
 import { LifeboatError } from '../../../shared/errors';
-import { execChecked, execCommand, execStream } from './exec';
+import { execChecked, execCommand, execStream, failChannel } from './exec';
 import { IdleWatch } from './idle';
-import type { ExecOptions, ExecResult, ExecStream, ExecStreamOptions } from './exec';
+import type { ChannelWatch, ExecOptions, ExecResult, ExecStream, ExecStreamOptions } from './exec';
 import { Sftp } from './sftp';
 import type { RemoteEntry, RemoteStat, SftpReadOptions, SftpWriteOptions } from './sftp';
 import { forwardChannel, openLocalTunnel } from './tunnel';
@@ -40,6 +40,9 @@ export interface SshSessionInfo {
 /** Default idle timeout: nothing from the server for this long while Lifeboat waits for it ends the connection. */
 export const DEFAULT_SSH_IDLE_TIMEOUT_MS = 30_000;
 
+/** Keepalives are sent this many times per idle timeout, so a live connection is heard well within it. */
+export const KEEPALIVES_PER_IDLE_TIMEOUT = 3;
+
 /** An open SSH connection; close it when done. */
 export class SshSession {
   readonly info: SshSessionInfo;
@@ -51,19 +54,20 @@ export class SshSession {
   private sftpSession: Promise<Sftp> | null = null;
   private open = true;
   private failure: LifeboatError | null = null;
+  /** Remote commands and forwarded channels: any byte on the connection is life, keepalive answers included (idle.ts). */
   private readonly idle: IdleWatch;
+  /** The SFTP subsystem's requests and transfers: only its channel's data is life. */
+  private sftpIdle: IdleWatch | null = null;
+  private readonly idleTimeoutMs: number;
+  private readonly watchChannel: ChannelWatch;
 
   constructor(client: Client, info: SshSessionInfo, hops: Client[] = [], options: { idleTimeoutMs?: number } = {}) {
     this.client = client;
     this.info = info;
     this.hops = hops;
-    this.idle = new IdleWatch(options.idleTimeoutMs ?? DEFAULT_SSH_IDLE_TIMEOUT_MS, this.label, (error) => {
-      // A stalled connection is given up at once, so the next use (a resumed read) opens a new one.
-      this.failure ??= error;
-      this.open = false;
-      this.sftpSession = null;
-      client.destroy();
-    });
+    this.idleTimeoutMs = options.idleTimeoutMs ?? DEFAULT_SSH_IDLE_TIMEOUT_MS;
+    this.idle = new IdleWatch(this.idleTimeoutMs, this.label, (error) => this.giveUp(error));
+    this.watchChannel = (what, stalled) => this.idle.begin(what, stalled);
     // Any byte from the server counts as life; ssh2 keeps the socket (or the jump channel) private.
     (client as unknown as { _sock?: NodeJS.ReadableStream })._sock?.on('data', () => this.idle.heard());
     for (const hop of hops) {
@@ -79,6 +83,7 @@ export class SshSession {
       client.on('close', () => {
         this.open = false;
         this.idle.stop();
+        this.sftpIdle?.stop();
         this.sftpSession = null;
         for (const hop of this.hops) hop.end();
         resolve(this.failure);
@@ -98,17 +103,17 @@ export class SshSession {
 
   /** Runs a command, buffering (capped) and streaming its output; never throws on exit codes. */
   async exec(command: string, options: ExecOptions = {}): Promise<ExecResult> {
-    return execCommand(this.live(), command, options);
+    return execCommand(this.live(), command, { ...options, watch: this.watchChannel });
   }
 
   /** Runs a command and throws SSH_COMMAND_FAILED (exit code, stderr tail) unless it exits 0. */
   async execChecked(command: string, options: ExecOptions = {}): Promise<ExecResult> {
-    return execChecked(this.live(), command, options);
+    return execChecked(this.live(), command, { ...options, watch: this.watchChannel });
   }
 
   /** Starts a command whose stdout the caller streams (e.g. `cat dump.sql.gz`). */
   async execStream(command: string, options: ExecStreamOptions = {}): Promise<ExecStream> {
-    return execStream(this.live(), command, options);
+    return execStream(this.live(), command, { ...options, watch: this.watchChannel });
   }
 
   /** The session's SFTP subsystem, started on first use and shared. */
@@ -123,10 +128,20 @@ export class SshSession {
           reject(new LifeboatError('SSH_SFTP', `The server ${this.label} would not start SFTP: ${err.message}`, { cause: err }));
           return;
         }
+        const watch = new IdleWatch(this.idleTimeoutMs, this.label, (error) => this.giveUp(error));
+        this.sftpIdle = watch;
+        // The SFTP channel's data, where ssh2 hands it to the SFTP parser (it keeps the channel private).
+        const internal = sftp as unknown as { push: (data: Buffer | null) => unknown };
+        const push = internal.push.bind(sftp);
+        internal.push = (data) => {
+          watch.heard();
+          return push(data);
+        };
         sftp.on('close', () => {
+          watch.stop();
           this.sftpSession = null;
         });
-        resolve(new Sftp(sftp, this.idle));
+        resolve(new Sftp(sftp, watch));
       });
     });
     return this.sftpSession;
@@ -177,9 +192,12 @@ export class SshSession {
     return (await this.sftp()).remove(remotePath, options);
   }
 
-  /** A `direct-tcpip` channel to host:port as seen from the server, usable as pg's `stream`. */
+  /** A `direct-tcpip` channel to host:port as seen from the server, usable as pg's `stream`; watched like a command while open. */
   async forwardOut(host: string, port: number): Promise<ForwardedStream> {
-    return forwardChannel(this.live(), host, port);
+    const channel = await forwardChannel(this.live(), host, port);
+    const stopWatching = this.idle.begin(() => `forwarding a connection to ${host}:${port}`, (error) => failChannel(channel, error));
+    channel.once('close', stopWatching);
+    return channel;
   }
 
   /** A 127.0.0.1 listener forwarding to host:port on the server side (like `ssh -L`). */
@@ -205,6 +223,17 @@ export class SshSession {
     this.tunnels.clear();
     if (this.open) this.client.end();
     await this.closed;
+  }
+
+  /** A stalled connection is given up at once, so the next use (a resumed read) opens a new one. */
+  private giveUp(error: LifeboatError): void {
+    this.failure ??= error;
+    this.open = false;
+    this.sftpSession = null;
+    this.client.destroy();
+    // What waits on the other watch hears the same error, not a channel closing under it.
+    this.idle.fail(error);
+    this.sftpIdle?.fail(error);
   }
 
   private get label(): string {

@@ -134,7 +134,7 @@ export class Sftp {
     throwIfAborted(options.signal, `Writing ${remotePath} was cancelled.`);
     const flags = options.start === undefined ? 'w' : 'r+';
     const handle = await this.open(remotePath, flags, options.mode ?? 0o600, 'write');
-    return new SftpWriteStream(this.sftp, handle, remotePath, options, () => this.isOpen);
+    return new SftpWriteStream(this.sftp, handle, remotePath, options, () => this.isOpen, this.idle);
   }
 
   /** Reads a small file whole; refuses files over `maxBytes` (default 16 MiB). */
@@ -424,7 +424,11 @@ class SftpReadStream extends Readable {
   }
 }
 
-/** A Writable that keeps up to `concurrency` WRITE requests in flight. */
+/**
+ * A Writable that keeps up to `concurrency` WRITE requests in flight. While any is unanswered (and
+ * during fsync and CLOSE) the idle timeout watches for the server's answers, so a stalled upload
+ * fails SSH_TIMEOUT instead of waiting for acknowledgements that never come.
+ */
 class SftpWriteStream extends Writable {
   private position: number;
   private inFlight = 0;
@@ -434,6 +438,8 @@ class SftpWriteStream extends Writable {
   private written = 0;
   private readonly concurrency: number;
   private readonly onAbort: () => void;
+  /** Ends the idle watch, set while WRITE requests are unanswered. */
+  private waiting: (() => void) | null = null;
 
   constructor(
     private readonly sftp: SFTPWrapper,
@@ -441,6 +447,7 @@ class SftpWriteStream extends Writable {
     private readonly remotePath: string,
     private readonly options: SftpWriteOptions,
     private readonly alive: () => boolean,
+    private readonly idle: IdleWatch | undefined,
   ) {
     super({ highWaterMark: 256 * 1024 });
     this.position = options.start ?? 0;
@@ -466,14 +473,17 @@ class SftpWriteStream extends Writable {
     const offset = this.position;
     this.position += chunk.length;
     this.inFlight++;
+    this.waiting ??= this.idle?.begin(() => `writing ${this.remotePath} (${this.written} bytes acknowledged, ${this.inFlight} writes waiting)`, (error) => this.stalled(error)) ?? null;
     this.sftp.write(this.handle, chunk, 0, chunk.length, offset, (err) => {
       this.inFlight--;
+      if (this.inFlight === 0) {
+        this.waiting?.();
+        this.waiting = null;
+      }
       if (err && channelLost(err)) this.handleOpen = false;
       if (err) this.failure ??= sftpError(err, 'write', this.remotePath);
       else this.written += chunk.length;
-      const waiters = this.waiters;
-      this.waiters = [];
-      for (const wake of waiters) wake();
+      this.wake();
     });
     if (this.inFlight < this.concurrency) callback();
     else this.waiters.push(() => callback(this.failure));
@@ -481,16 +491,17 @@ class SftpWriteStream extends Writable {
 
   override _final(callback: (error?: Error | null) => void): void {
     const finish = (): void => {
-      if (this.inFlight > 0) {
-        this.waiters.push(finish);
-        return;
-      }
+      // A failed write (or a stall, whose writes are never answered) ends it without waiting for the rest.
       if (this.failure) {
         callback(this.failure);
         return;
       }
+      if (this.inFlight > 0) {
+        this.waiters.push(finish);
+        return;
+      }
       if (this.options.fsync) {
-        this.sftp.ext_openssh_fsync(this.handle, (err) => (err ? callback(sftpError(err, 'fsync', this.remotePath)) : this.closeHandle(callback)));
+        this.watched(`syncing ${this.remotePath}`, (done) => this.sftp.ext_openssh_fsync(this.handle, (err) => done(err ? sftpError(err, 'fsync', this.remotePath) : null)), (error) => (error ? callback(error) : this.closeHandle(callback)));
       } else {
         this.closeHandle(callback);
       }
@@ -509,6 +520,36 @@ class SftpWriteStream extends Writable {
 
   private closeHandle(callback: (error?: Error | null) => void): void {
     this.handleOpen = false;
-    this.sftp.close(this.handle, (err) => callback(err ? sftpError(err, 'close', this.remotePath) : null));
+    this.watched(`closing ${this.remotePath}`, (done) => this.sftp.close(this.handle, (err) => done(err ? sftpError(err, 'close', this.remotePath) : null)), callback);
+  }
+
+  /** Runs one request under the idle watch: `callback` gets its error, or the SSH_TIMEOUT of a stall (once). */
+  private watched(what: string, run: (done: (error: Error | null) => void) => void, callback: (error: Error | null) => void): void {
+    let called = false;
+    const finish = (error: Error | null): void => {
+      if (called) return;
+      called = true;
+      stopWatching();
+      callback(error);
+    };
+    const stopWatching = this.idle?.begin(() => what, (stall) => {
+      this.handleOpen = false;
+      finish(stall);
+    }) ?? (() => undefined);
+    run(finish);
+  }
+
+  /** The connection stalled with writes unanswered: every waiting write fails with its SSH_TIMEOUT (no CLOSE is sent on it). */
+  private stalled(error: LifeboatError): void {
+    this.waiting = null;
+    this.handleOpen = false;
+    this.failure ??= error;
+    this.wake();
+  }
+
+  private wake(): void {
+    const waiters = this.waiters;
+    this.waiters = [];
+    for (const wake of waiters) wake();
   }
 }
