@@ -76,7 +76,7 @@ describe('host key policy', () => {
     await session.close();
     expect(await session.closed).toBeNull();
     expect(session.isOpen).toBe(false);
-    expect(() => session.exec('true')).toThrow(/closed/);
+    await expect(session.exec('true')).rejects.toThrow(/closed/);
   });
 
   it('honours a hashed known_hosts entry written by ssh-keygen -H, and fails closed on a different key there', async () => {
