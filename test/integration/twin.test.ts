@@ -86,6 +86,30 @@ describe('the browser twin', () => {
     expect(JSON.parse(malformed.body)).toMatchObject({ ok: false, error: { code: 'INVALID_INPUT', message: expect.stringContaining('JSON') } });
   });
 
+  it('serves the UI bootstrap (installations and statuses) only with the token, and never in the page itself', async () => {
+    const name = 'bootstrap twin test';
+    await core.registry.add({ name, app: 'directory', tags: ['</script><script>alert(1)</script>'], settings: { directory: '/srv' }, ssh: { host: '127.0.0.1', auth: 'agent' } });
+    const path = '/api/call/system%3Abootstrap';
+    for (const headers of [{}, { Authorization: 'Bearer nope' }, { Authorization: `Bearer ${twin.token}x` }] as Record<string, string>[]) {
+      const refused = await request({ method: 'POST', path, headers: { ...headers, 'Content-Type': 'application/json' }, body: '{}' });
+      expect(refused.status).toBe(401);
+      expect(refused.body).not.toContain(name);
+    }
+    const crossSite = await request({ method: 'POST', path, headers: { ...auth(), Origin: 'https://evil.example' }, body: '{}' });
+    expect(crossSite.status).toBe(403);
+    expect(crossSite.body).not.toContain(name);
+    const answer = await request({ method: 'POST', path, headers: auth(), body: '{}' });
+    expect(answer.status).toBe(200);
+    expect(answer.headers['cache-control']).toBe('no-store');
+    const { data } = JSON.parse(answer.body) as { data: { info: { transport: string }; modules: unknown[]; installations: { name: string; tags: string[] }[]; statuses: unknown[] } };
+    expect(data.info.transport).toBe('http-twin');
+    expect(data.modules.length).toBeGreaterThan(0);
+    expect(data.installations.find((i) => i.name === name)?.tags).toEqual(['</script><script>alert(1)</script>']);
+    // What a page without the token can read carries none of it.
+    const page = await request({ path: '/' });
+    expect(page.body).not.toContain(name);
+  });
+
   it('answers a malformed percent-encoding with 400, never INTERNAL', async () => {
     for (const bad of ['/%E0%A4%A', '/%c0%ae%c0%ae/x', '/api/call/%E0%A4%A', '/api/call/%c0%ae']) {
       const api = bad.startsWith('/api/');
