@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import http from 'node:http';
-import { existsSync, mkdtempSync, readFileSync, utimesSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, utimesSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { createCore, MemorySecretStore, type Core } from '../../src/main/core';
@@ -48,6 +48,15 @@ describe('the browser twin', () => {
     expect(page.status).toBe(200);
     expect(page.headers['content-security-policy']).toContain("script-src 'self'");
     expect(page.headers['content-security-policy']).toContain("frame-ancestors 'none'");
+    expect(page.headers['cache-control']).toBe('no-cache');
+    // A content-hashed build file never changes under its name: cached for good (code only, no data).
+    mkdirSync(path.join(rendererDir, 'assets'), { recursive: true });
+    writeFileSync(path.join(rendererDir, 'assets', 'index-Ab_d-123.js'), 'export {};');
+    writeFileSync(path.join(rendererDir, 'assets', 'unhashed.js'), 'export {};');
+    const hashed = await request({ path: '/assets/index-Ab_d-123.js' });
+    expect(hashed.headers['cache-control']).toBe('max-age=31536000, immutable');
+    expect(hashed.headers['content-security-policy']).toContain("script-src 'self'");
+    expect((await request({ path: '/assets/unhashed.js' })).headers['cache-control']).toBe('no-cache');
     const traversal = await request({ path: '/..%2f..%2fetc%2fpasswd' });
     expect(traversal.status).toBe(404);
   });
