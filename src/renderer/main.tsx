@@ -1,3 +1,5 @@
+// First: the twin's bootstrap call is under way (boot.ts, which index.html also loads first, async).
+import './boot';
 import { StrictMode } from 'react';
 import { createRoot } from 'react-dom/client';
 import { App } from './app/app';

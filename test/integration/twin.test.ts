@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import http from 'node:http';
-import { existsSync, mkdtempSync, readFileSync, utimesSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, utimesSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { createCore, MemorySecretStore, type Core } from '../../src/main/core';
@@ -48,6 +48,15 @@ describe('the browser twin', () => {
     expect(page.status).toBe(200);
     expect(page.headers['content-security-policy']).toContain("script-src 'self'");
     expect(page.headers['content-security-policy']).toContain("frame-ancestors 'none'");
+    expect(page.headers['cache-control']).toBe('no-cache');
+    // A content-hashed build file never changes under its name: cached for good (code only, no data).
+    mkdirSync(path.join(rendererDir, 'assets'), { recursive: true });
+    writeFileSync(path.join(rendererDir, 'assets', 'index-Ab_d-123.js'), 'export {};');
+    writeFileSync(path.join(rendererDir, 'assets', 'unhashed.js'), 'export {};');
+    const hashed = await request({ path: '/assets/index-Ab_d-123.js' });
+    expect(hashed.headers['cache-control']).toBe('max-age=31536000, immutable');
+    expect(hashed.headers['content-security-policy']).toContain("script-src 'self'");
+    expect((await request({ path: '/assets/unhashed.js' })).headers['cache-control']).toBe('no-cache');
     const traversal = await request({ path: '/..%2f..%2fetc%2fpasswd' });
     expect(traversal.status).toBe(404);
   });
@@ -84,6 +93,30 @@ describe('the browser twin', () => {
     const malformed = await request({ method: 'POST', path: '/api/call/installations:list', headers: auth(), body: '{' });
     expect(malformed.status).toBe(400);
     expect(JSON.parse(malformed.body)).toMatchObject({ ok: false, error: { code: 'INVALID_INPUT', message: expect.stringContaining('JSON') } });
+  });
+
+  it('serves the UI bootstrap (installations and statuses) only with the token, and never in the page itself', async () => {
+    const name = 'bootstrap twin test';
+    await core.registry.add({ name, app: 'directory', tags: ['</script><script>alert(1)</script>'], settings: { directory: '/srv' }, ssh: { host: '127.0.0.1', auth: 'agent' } });
+    const path = '/api/call/system%3Abootstrap';
+    for (const headers of [{}, { Authorization: 'Bearer nope' }, { Authorization: `Bearer ${twin.token}x` }] as Record<string, string>[]) {
+      const refused = await request({ method: 'POST', path, headers: { ...headers, 'Content-Type': 'application/json' }, body: '{}' });
+      expect(refused.status).toBe(401);
+      expect(refused.body).not.toContain(name);
+    }
+    const crossSite = await request({ method: 'POST', path, headers: { ...auth(), Origin: 'https://evil.example' }, body: '{}' });
+    expect(crossSite.status).toBe(403);
+    expect(crossSite.body).not.toContain(name);
+    const answer = await request({ method: 'POST', path, headers: auth(), body: '{}' });
+    expect(answer.status).toBe(200);
+    expect(answer.headers['cache-control']).toBe('no-store');
+    const { data } = JSON.parse(answer.body) as { data: { info: { transport: string }; modules: unknown[]; installations: { name: string; tags: string[] }[]; statuses: unknown[] } };
+    expect(data.info.transport).toBe('http-twin');
+    expect(data.modules.length).toBeGreaterThan(0);
+    expect(data.installations.find((i) => i.name === name)?.tags).toEqual(['</script><script>alert(1)</script>']);
+    // What a page without the token can read carries none of it.
+    const page = await request({ path: '/' });
+    expect(page.body).not.toContain(name);
   });
 
   it('answers a malformed percent-encoding with 400, never INTERNAL', async () => {

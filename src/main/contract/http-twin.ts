@@ -40,6 +40,13 @@ export const RENDERER_MIME: Record<string, string> = {
 
 const MAX_COMMAND_BODY = 1024 * 1024;
 
+/**
+ * A built file whose name holds its content's hash (vite's `assets/<name>-<8 characters>.<ext>`):
+ * it never changes under that name, so a reload takes it, and its compiled code, from the cache.
+ * index.html (which names them) is revalidated every time. They hold no data, only the UI's code.
+ */
+const IMMUTABLE_ASSET = /^assets\/[\w.-]+-[\w-]{8}\.[a-z0-9]+(\.map)?$/;
+
 export interface TwinOptions {
   port?: number;
   /** Directory of the built renderer (dist/renderer). */
@@ -198,7 +205,7 @@ export async function startTwin(core: Core, options: TwinOptions): Promise<Twin>
       'Content-Type': RENDERER_MIME[path.extname(file)] ?? 'application/octet-stream',
       'Content-Length': size,
       'Content-Security-Policy': RENDERER_CSP,
-      'Cache-Control': 'no-cache',
+      'Cache-Control': IMMUTABLE_ASSET.test(relative) ? 'max-age=31536000, immutable' : 'no-cache',
     });
     await pipeline(createReadStream(file), res);
   }

@@ -17,6 +17,7 @@ import { LifeboatError, isErrorPayload, toErrorPayload, type Result } from '../.
 import { isFinished } from '../../shared/jobs';
 import { SseParser } from './sse';
 import { forgetTwinToken, takeTwinToken } from './twin-token';
+import { BOOTSTRAP_COMMAND, callTwin, takeEarlyBootstrap, type TwinAnswer } from './twin-call';
 import { saveBlob } from './save-file';
 import * as write from '../stores/server-writes';
 
@@ -31,6 +32,8 @@ declare global {
 interface Transport {
   kind: 'bridge' | 'twin';
   invoke(name: string, input: unknown): Promise<Result<unknown>>;
+  /** The answer to a call started before this module loaded (the twin's early bootstrap), if any. */
+  takeEarly(name: string): Promise<Result<unknown>> | null;
   subscribe(name: string, listener: (payload: unknown) => void): () => void;
   /** Starts the event feed; `onLive` runs on every (re)connection so state can be re-read. */
   start(onLive: () => void): () => void;
@@ -40,6 +43,7 @@ function bridgeTransport(bridge: LifeboatBridge): Transport {
   return {
     kind: 'bridge',
     invoke: (name, input) => bridge.invoke(name, input),
+    takeEarly: () => null,
     subscribe: (name, listener) => bridge.subscribe(name, listener),
     start: (onLive) => {
       write.writeLink('live');
@@ -87,24 +91,24 @@ function twinTransport(token: string): Transport {
     }
   };
 
+  /** The envelope of a call's answer, or the error that says why there is none. */
+  const answer = async (name: string, sent: Promise<TwinAnswer>): Promise<Result<unknown>> => {
+    const { status, body, unreadable } = await sent.catch((error: unknown) => {
+      // fetch only says "Failed to fetch": name what could not be reached.
+      throw new LifeboatError('INTERNAL', `Cannot reach the Lifeboat core for ${name}; is \`lifeboat serve\` still running?`, { cause: error });
+    });
+    if (status === 401 || status === 403) throw refused(status);
+    if (unreadable !== undefined) throw new LifeboatError('INTERNAL', `The core answered ${name} with HTTP ${status} and no JSON.`, { cause: unreadable });
+    if (!isEnvelope(body)) throw new LifeboatError('INTERNAL', `The core answered ${name} with something that is not an envelope.`);
+    return body;
+  };
+
   return {
     kind: 'twin',
-    invoke: async (name, input) => {
-      const response = await fetch(`/api/call/${encodeURIComponent(name)}`, {
-        method: 'POST',
-        headers: { ...headers, 'Content-Type': 'application/json' },
-        body: JSON.stringify(input ?? {}),
-        cache: 'no-store',
-      }).catch((error: unknown) => {
-        // fetch only says "Failed to fetch": name what could not be reached.
-        throw new LifeboatError('INTERNAL', `Cannot reach the Lifeboat core for ${name}; is \`lifeboat serve\` still running?`, { cause: error });
-      });
-      if (response.status === 401 || response.status === 403) throw refused(response.status);
-      const body: unknown = await response.json().catch((error: unknown) => {
-        throw new LifeboatError('INTERNAL', `The core answered ${name} with HTTP ${response.status} and no JSON.`, { cause: error });
-      });
-      if (!isEnvelope(body)) throw new LifeboatError('INTERNAL', `The core answered ${name} with something that is not an envelope.`);
-      return body;
+    invoke: (name, input) => answer(name, callTwin(token, name, input)),
+    takeEarly: (name) => {
+      const early = name === BOOTSTRAP_COMMAND ? takeEarlyBootstrap() : null;
+      return early ? answer(name, early) : null;
     },
     subscribe: (name, listener) => {
       const set = listeners.get(name) ?? new Set();
@@ -182,7 +186,7 @@ export const api: LifeboatClient = {
   async call<N extends CommandName>(name: N, input: CommandInput<N>): Promise<CommandOutput<N>> {
     const t = getTransport();
     if (!t) throw new LifeboatError('UNAUTHORIZED', 'No session token: open Lifeboat with the link `lifeboat serve` printed.');
-    const result = await t.invoke(name, input);
+    const result = await (t.takeEarly(name) ?? t.invoke(name, input));
     if (!result.ok) throw LifeboatError.fromPayload(result.error);
     const after = REFRESH_AFTER[name];
     if (after) after();
@@ -218,18 +222,16 @@ function coalesced(load: () => Promise<void>): () => void {
   return run;
 }
 
-const refreshSystem = coalesced(async () => {
-  const [info, modules] = await Promise.all([api.call('system:info', {}), api.call('apps:modules', {})]);
-  write.writeSystemInfo(info);
-  write.writeModules(modules);
-});
-
-const refreshFleet = coalesced(async () => {
+/**
+ * The frame's facts and the fleet's rows, in one call. Its first run in the twin takes the answer
+ * to the call the page's first script started before this bundle had loaded (boot.ts), so the
+ * rows are usually in the store before React's first render.
+ */
+const refreshBase = coalesced(async () => {
   try {
-    const [installations, statuses] = await Promise.all([
-      api.call('installations:list', {}),
-      api.call('installations:statuses', {}),
-    ]);
+    const { info, modules, installations, statuses } = await api.call('system:bootstrap', {});
+    write.writeSystemInfo(info);
+    write.writeModules(modules);
     write.writeInstallations(installations);
     write.writeStatuses(statuses);
   } catch (error) {
@@ -270,13 +272,13 @@ const refreshOverview = coalesced(async () => {
  * (or the stream is reconnecting). The event path refreshes too; coalescing keeps it to one load.
  */
 const REFRESH_AFTER: Partial<Record<CommandName, () => void>> = {
-  'installations:add': refreshFleet,
-  'installations:update': refreshFleet,
-  'installations:remove': refreshFleet,
-  'installations:forget-secret': refreshFleet,
-  'installations:trust-host-key': refreshFleet,
-  'installations:trust-certificate': refreshFleet,
-  'system:use-ask-every-time': refreshSystem,
+  'installations:add': refreshBase,
+  'installations:update': refreshBase,
+  'installations:remove': refreshBase,
+  'installations:forget-secret': refreshBase,
+  'installations:trust-host-key': refreshBase,
+  'installations:trust-certificate': refreshBase,
+  'system:use-ask-every-time': refreshBase,
   'vault:init': refreshVault,
   'vault:unlock': refreshVault,
   'vault:acknowledge-recovery-kit': refreshVault,
@@ -295,7 +297,7 @@ export function startSync(): () => void {
   const offs = [
     api.on('job:update', (job) => write.writeJob(job)),
     api.on('installation:status', (status) => write.writeStatus(status)),
-    api.on('installations:changed', () => refreshFleet()),
+    api.on('installations:changed', () => refreshBase()),
     api.on('vault:changed', () => {
       write.bumpVaultRevision();
       refreshVault();
@@ -311,8 +313,7 @@ export function startSync(): () => void {
     }),
   ];
   const loadAll = (): void => {
-    refreshSystem();
-    refreshFleet();
+    refreshBase();
     refreshJobs();
     refreshVault();
     refreshOverview();
