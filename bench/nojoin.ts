@@ -20,6 +20,19 @@
  *   logins per 10 minutes, trigger and pull). Every row also has its CPU (GNU time %U + %S), which
  *   load on the shared machine distorts far less than wall time.
  *
+ * Measured 2026-12-04 (load average 6-10 from other suites; 1 GiB pull, one run each): curl|restic
+ * 12.35 s wall, 11.2 s CPU, 85 MB; the built CLI's pull job 15.10 s (0.82×; whole process 16.31 s,
+ * 0.76×), 12.7 s CPU, peak RSS 301 MB; in-process under tsx 21.71 s (0.57×), 16.0 s CPU, 395 MB
+ * (197 MB before the pull starts). Profile of the built CLI's pull (`--cpu-prof`, load ~1, 17.0 s
+ * job, 13.7 s CPU; scripts/cpuprofile-top.mjs): the main thread is the critical path, 12.4 s busy
+ * of 17.9 s, the seal worker 6.2 s. Self time, main thread: garbage collector 2.70 s (15 %),
+ * postMessage to the seal worker 1.44 s (8 %), pack writes (writeBuffer) 1.03 s (6 %), undici's
+ * body resume 0.49 s, the verifier's CRC-32 0.44 s and inflate 0.40 s (the audio members are
+ * DEFLATE'd), the chunker's WebAssembly scan 0.43 s, crypto util 0.36 s, BlockGatherer.add
+ * 0.30 s; worker: SHA-256 2.65 s (chunk ids and the whole stream: two passes), Poly1305
+ * (WebAssembly) 1.92 s, AES-CTR 0.50 s. Next levers that are ours: the GC (per-16-KiB TLS chunks
+ * and inflate outputs), the per-chunk transfer to the worker, and hashing the stream twice.
+ *
  * Env: NOJOIN_BENCH_DIR (cache, default $TMPDIR/lifeboat-bench-nojoin), NOJOIN_BENCH_BYTES (the
  * listing/verification archive, default 2 GiB), NOJOIN_BENCH_PULL_BYTES (the export, default
  * 1 GiB), NOJOIN_BENCH_MEMBER_BYTES (each audio member, default 2 MiB), NOJOIN_BENCH_RUNS (default 2),
