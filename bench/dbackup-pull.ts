@@ -51,7 +51,9 @@ import type { PreviewReport } from '../src/shared/apps';
 import { startPostgres } from '../test/harness/postgres';
 import { startFakeDbackup, ALL_PERMISSIONS } from '../test/fleet/dbackup/server';
 import { dbackupFileName, sidecarText } from '../test/fleet/dbackup/writer';
-import { bestOf, measureCommand, type Measurement } from './lib/measure';
+import { childNodeFlags, cliPull } from './lib/cli-pull';
+import { pipeIntoRestic } from './lib/restic';
+import { bestOf, gnuTime, measureCommand, TIME_FORMAT, type Measurement } from './lib/measure';
 
 const BIN = '/usr/lib/postgresql/15/bin';
 const CACHE = process.env.DBACKUP_BENCH_DIR ?? path.join(tmpdir(), 'lifeboat-bench-dbackup');
@@ -100,21 +102,27 @@ export async function run(): Promise<void> {
       secrets: { 'api-token': token },
     };
     const rows: Measurement[] = [];
-    rows.push(await measureCommand('curl -s URL -o /dev/null (server + TLS)', ['/usr/bin/time', '-f', '%M', ...curl, '-o', '/dev/null'], { runs: RUNS }));
-    const restic = await bestOf('curl -s URL | restic backup --stdin', RUNS, () => curlIntoRestic(curl, path.join(work, 'restic-repo')));
+    rows.push(await measureCommand('curl -s URL -o /dev/null (server + TLS)', ['/usr/bin/time', '-f', TIME_FORMAT, ...curl, '-o', '/dev/null'], { runs: RUNS }));
+    const restic = await bestOf('curl -s URL | restic backup --stdin', RUNS, () => pipeIntoRestic(curl, path.join(work, 'restic-repo'), 'bench.sql.enc.zip', CACHE));
     rows.push(restic);
     const ours = await bestOf('Lifeboat pull (verify + vault)', RUNS, () => child({ mode: 'pull', home: path.join(work, 'home-pull'), installation, remoteId: `cmbenchstorage:${backup.relative}` }));
     rows.push(ours);
-    const cli = await bestOf('lifeboat pull (built CLI, whole process)', RUNS, () => cliPull(path.join(work, 'home-cli'), api.url, api.certSha256, token, `cmbenchstorage:${backup.relative}`));
+    const cli = await bestOf('lifeboat pull (built CLI, whole process)', RUNS, () =>
+      cliPull(path.join(work, 'home-cli'), 'bench', async (lifeboat) => {
+        await lifeboat(['vault', 'init']);
+        await lifeboat(['installations', 'add', '--name', 'bench', '--app', 'dbackup', '--https-url', api.url, '--https-auth', 'bearer', '--pin-cert', api.certSha256, '--setting', 'storageIds=cmbenchstorage', '--secret-stdin', 'api-token'], token);
+        return `cmbenchstorage:${backup.relative}`;
+      }),
+    );
     rows.push(cli);
     const openssl = await opensslGcmSeconds(size);
     rows.push(openssl);
     const preview = await bestOf('Lifeboat preview (GCM + TOC)', RUNS, () => child({ mode: 'preview', home: path.join(work, 'home-preview'), file: backup.file, keyHex: backup.keyHex }));
     rows.push(preview);
 
-    console.log(`\n${'measurement'.padEnd(42)} ${'time'.padStart(9)} ${'MB/s'.padStart(7)} ${'process'.padStart(9)} ${'peak RSS'.padStart(9)}`);
+    console.log(`\n${'measurement'.padEnd(42)} ${'time'.padStart(9)} ${'MB/s'.padStart(7)} ${'process'.padStart(9)} ${'CPU u+s'.padStart(9)} ${'peak RSS'.padStart(9)}`);
     for (const r of rows) {
-      console.log(`${r.label.padEnd(42)} ${`${r.seconds.toFixed(2)} s`.padStart(9)} ${(size / 1e6 / r.seconds).toFixed(0).padStart(7)} ${`${r.wallSeconds.toFixed(2)} s`.padStart(9)} ${`${r.peakRssMb.toFixed(0)} MB`.padStart(9)}${r.note ? `  ${r.note}` : ''}`);
+      console.log(`${r.label.padEnd(42)} ${`${r.seconds.toFixed(2)} s`.padStart(9)} ${(size / 1e6 / r.seconds).toFixed(0).padStart(7)} ${`${r.wallSeconds.toFixed(2)} s`.padStart(9)} ${(r.cpuSeconds === undefined ? '-' : `${r.cpuSeconds.toFixed(2)} s`).padStart(9)} ${`${r.peakRssMb.toFixed(0)} MB`.padStart(9)}${r.note ? `  ${r.note}` : ''}`);
     }
     console.log(`\nratio pull (curl|restic time / ours; target ≥ 1.0): ${(restic.wallSeconds / ours.seconds).toFixed(2)}× in-process, ${(restic.wallSeconds / ours.wallSeconds).toFixed(2)}× whole process (Node + tsx start-up included)`);
     console.log(`ratio preview (openssl aes-256-gcm time for the file / ours; 1.0 = the raw cipher's speed): ${(openssl.seconds / preview.seconds).toFixed(2)}× in-process, ${(openssl.seconds / preview.wallSeconds).toFixed(2)}× whole process`);
@@ -124,19 +132,6 @@ export async function run(): Promise<void> {
     await api.stop();
     await rm(work, { recursive: true, force: true });
   }
-}
-
-/** The same work by the standard tools: curl carries the bytes, restic chunks, hashes, encrypts and stores them. Peak RSS is restic's. */
-async function curlIntoRestic(curl: string[], repo: string): Promise<Measurement> {
-  const env = { ...process.env, RESTIC_PASSWORD: 'bench-password', RESTIC_CACHE_DIR: path.join(CACHE, 'restic-cache') };
-  await rm(repo, { recursive: true, force: true });
-  await execFileAsync('restic', ['-r', repo, 'init', '-q', '--repository-version', '2'], { env });
-  const script = `${curl.map(shellWord).join(' ')} | /usr/bin/time -f %M restic -r ${shellWord(repo)} backup -q --compression off --stdin --stdin-filename bench.sql.enc.zip`;
-  const started = performance.now();
-  const { stderr } = await execFileAsync('bash', ['-o', 'pipefail', '-c', script], { env, maxBuffer: 16 * 1024 * 1024 });
-  const wall = (performance.now() - started) / 1000;
-  await rm(repo, { recursive: true, force: true });
-  return { label: '', seconds: wall, wallSeconds: wall, peakRssMb: Number(stderr.trim().split('\n').at(-1)) / 1024, note: 'restic peak RSS' };
 }
 
 /**
@@ -157,38 +152,15 @@ async function opensslGcmSeconds(size: number): Promise<Measurement> {
   return { label: 'openssl speed -evp aes-256-gcm (16 KiB)', seconds: size / bytesPerSecond, wallSeconds: wall, peakRssMb: Number(stderr.trim().split('\n').at(-1)) / 1024, note: `${(bytesPerSecond / 1e6).toFixed(0)} MB/s; time = file size / that rate` };
 }
 
-function shellWord(word: string): string {
-  return `'${word.replace(/'/g, `'\\''`)}'`;
-}
-
-/** The product: `lifeboat pull` of the built CLI on a fresh data directory (vault password and API key in the keychain). */
-async function cliPull(home: string, baseUrl: string, certSha256: string, token: string, remoteId: string): Promise<Measurement> {
-  const cli = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', 'bin', 'lifeboat.mjs');
-  await rm(home, { recursive: true, force: true });
-  const env = { ...process.env, LIFEBOAT_HOME: home };
-  const lifeboat = (args: string[], input?: string) =>
-    new Promise<void>((resolve, reject) => {
-      const child = execFile(process.execPath, [cli, ...args], { env }, (error, _out, stderr) => (error ? reject(new Error(`lifeboat ${args.join(' ')}: ${stderr}`)) : resolve()));
-      child.stdin?.end(input ?? '');
-    });
-  await lifeboat(['vault', 'init']);
-  await lifeboat(['installations', 'add', '--name', 'bench', '--app', 'dbackup', '--https-url', baseUrl, '--https-auth', 'bearer', '--pin-cert', certSha256, '--setting', 'storageIds=cmbenchstorage', '--secret-stdin', 'api-token'], token);
-  const started = performance.now();
-  const { stderr } = await execFileAsync('/usr/bin/time', ['-f', '%M', process.execPath, cli, '--json', 'pull', 'bench', remoteId], { env, maxBuffer: 16 * 1024 * 1024 });
-  const wall = (performance.now() - started) / 1000;
-  await rm(home, { recursive: true, force: true });
-  return { label: '', seconds: wall, wallSeconds: wall, peakRssMb: Number(stderr.trim().split('\n').at(-1)) / 1024, note: 'Node start-up included' };
-}
-
 /** Runs one Lifeboat measurement in its own process under GNU time. */
 async function child(job: ChildJob): Promise<Measurement> {
   await rm(job.home, { recursive: true, force: true });
-  const { stdout, stderr } = await execFileAsync('/usr/bin/time', ['-f', '%M', process.execPath, ...(process.env.BENCH_CHILD_NODE_FLAGS?.split(' ').filter(Boolean) ?? []), '--import', 'tsx', fileURLToPath(import.meta.url), CHILD_FLAG, JSON.stringify(job)], { maxBuffer: 16 * 1024 * 1024 });
+  const { stdout, stderr } = await execFileAsync('/usr/bin/time', ['-f', TIME_FORMAT, process.execPath, ...childNodeFlags(), '--import', 'tsx', fileURLToPath(import.meta.url), CHILD_FLAG, JSON.stringify(job)], { maxBuffer: 16 * 1024 * 1024 });
   const inner = /^bench-seconds=([\d.]+)$/m.exec(stdout);
   const wall = /^bench-wall=([\d.]+)$/m.exec(stdout);
   const note = /^bench-note=(.*)$/m.exec(stdout)?.[1];
   await rm(job.home, { recursive: true, force: true });
-  return { label: '', seconds: Number(inner?.[1]), wallSeconds: Number(wall?.[1] ?? inner?.[1]), peakRssMb: Number(stderr.trim().split('\n').at(-1)) / 1024, ...(note ? { note } : {}) };
+  return { label: '', seconds: Number(inner?.[1]), wallSeconds: Number(wall?.[1] ?? inner?.[1]), ...gnuTime(stderr), ...(note ? { note } : {}) };
 }
 
 /** The measured process: a pull into a fresh vault, or a preview of the local file with the key. */

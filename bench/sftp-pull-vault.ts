@@ -35,7 +35,9 @@ import type { IntegrityCheck } from '../src/shared/apps';
 import type { InstallationInput } from '../src/shared/installations';
 import { startPostgres } from '../test/harness/postgres';
 import { runTool, startSshd, type TestSshd } from '../test/harness/sshd';
+import { childNodeFlags, cliPull } from './lib/cli-pull';
 import { bestOf, type Measurement } from './lib/measure';
+import { pipeIntoRestic } from './lib/restic';
 
 const BIN = '/usr/lib/postgresql/15/bin';
 const CACHE = process.env.SFTP_VAULT_BENCH_DIR ?? path.join(tmpdir(), 'lifeboat-bench-sftp-vault');
@@ -78,9 +80,22 @@ export async function run(): Promise<void> {
     const rows: Measurement[] = [];
     rows.push(await bestOf('OpenSSH sftp -b get → file', RUNS, () => opensshPull(sshd, remoteFile, path.join(work, 'sftp-copy.dump'))));
     rows.push(await bestOf('restic backup (off), local file, no net', RUNS, () => resticLocal(dump.file, path.join(work, 'restic-local'))));
-    rows.push(await bestOf('ssh cat | restic backup --stdin (off)', RUNS, () => sshIntoRestic(sshd, remoteFile, path.join(work, 'restic-repo'))));
+    rows.push(
+      await bestOf('ssh cat | restic backup --stdin (off)', RUNS, () =>
+        pipeIntoRestic(['ssh', '-i', sshd.clientKeyPath, '-p', String(sshd.port), '-o', 'StrictHostKeyChecking=no', '-o', 'UserKnownHostsFile=/dev/null', '-o', 'LogLevel=ERROR', `${sshd.user}@127.0.0.1`, 'cat', remoteFile], path.join(work, 'restic-repo'), DUMP_NAME, CACHE),
+      ),
+    );
     rows.push(await bestOf('Lifeboat openPull → verifier → vault', RUNS, () => ourPull({ installation, vaultDir: path.join(work, 'vault'), home: path.join(work, 'home') })));
-    rows.push(await bestOf('lifeboat pull (built CLI, keychain)', RUNS, () => cliPull(sshd, remoteDir, path.join(work, 'cli-home'))));
+    rows.push(
+      await bestOf('lifeboat pull (built CLI, keychain)', RUNS, () =>
+        cliPull(path.join(work, 'cli-home'), 'bench', async (lifeboat) => {
+          await lifeboat(['installations', 'add', '--name', 'bench', '--app', 'weavestream', '--ssh-host', '127.0.0.1', '--ssh-port', String(sshd.port), '--ssh-user', sshd.user, '--ssh-auth', 'key', '--ssh-key', sshd.clientKeyPath, '--setting', `composeDir=${remoteDir}`]);
+          await lifeboat(['installations', 'test', 'bench', '--trust-fingerprint', sshd.hostKeyFingerprint]);
+          await lifeboat(['vault', 'init']);
+          return undefined;
+        }),
+      ),
+    );
 
     console.log(`\n${'measurement'.padEnd(40)} ${'time'.padStart(9)} ${'MB/s'.padStart(7)} ${'process'.padStart(9)} ${'peak RSS'.padStart(9)}`);
     for (const r of rows) {
@@ -122,53 +137,6 @@ async function resticLocal(file: string, repo: string): Promise<Measurement> {
   return { label: '', seconds: wall, wallSeconds: wall, peakRssMb: Number(stderr.trim().split('\n').at(-1)) / 1024, note: 'restic peak RSS' };
 }
 
-/**
- * The same work by the standard tools: OpenSSH carries the bytes (`ssh … cat`), restic chunks,
- * hashes, encrypts and stores them (`--compression off`, as Lifeboat never compresses). Peak RSS is restic's.
- */
-async function sshIntoRestic(sshd: TestSshd, remoteFile: string, repo: string): Promise<Measurement> {
-  const env = { ...process.env, RESTIC_PASSWORD: 'bench-password', RESTIC_CACHE_DIR: path.join(CACHE, 'restic-cache') };
-  await rm(repo, { recursive: true, force: true });
-  await execFileAsync('restic', ['-r', repo, 'init', '-q', '--repository-version', '2'], { env });
-  const ssh = ['ssh', '-i', sshd.clientKeyPath, '-p', String(sshd.port), '-o', 'StrictHostKeyChecking=no', '-o', 'UserKnownHostsFile=/dev/null', '-o', 'LogLevel=ERROR', `${sshd.user}@127.0.0.1`, 'cat', remoteFile];
-  const script = `${ssh.map(shellWord).join(' ')} | /usr/bin/time -f %M restic -r ${shellWord(repo)} backup -q --compression off --stdin --stdin-filename ${shellWord(DUMP_NAME)}`;
-  const started = performance.now();
-  const { stderr } = await execFileAsync('bash', ['-c', `set -o pipefail; ${script}`], { env, maxBuffer: 16 * 1024 * 1024 });
-  const wall = (performance.now() - started) / 1000;
-  await rm(repo, { recursive: true, force: true });
-  return { label: '', seconds: wall, wallSeconds: wall, peakRssMb: Number(stderr.trim().split('\n').at(-1)) / 1024, note: 'restic peak RSS' };
-}
-
-/**
- * The product as an operator runs it: the built `lifeboat` CLI with its vault password in the
- * keychain, `lifeboat pull` of the newest dump. Set-up (add, trust the host key, vault init) is
- * not measured; the in-process figure is the pull job's own start-to-finish time.
- */
-async function cliPull(sshd: TestSshd, remoteDir: string, home: string): Promise<Measurement> {
-  const cli = fileURLToPath(new URL('../bin/lifeboat.mjs', import.meta.url));
-  if (!existsSync(fileURLToPath(new URL('../dist/main/cli.js', import.meta.url)))) throw new Error(`dist/main/cli.js is missing: run \`npm run build\` (npm run bench does) first.`);
-  const env = { ...process.env, LIFEBOAT_HOME: home };
-  const lifeboat = (args: string[]) => execFileAsync(process.execPath, [cli, ...args], { env, maxBuffer: 16 * 1024 * 1024 });
-  await rm(home, { recursive: true, force: true });
-  await lifeboat(['installations', 'add', '--name', 'bench', '--app', 'weavestream', '--ssh-host', '127.0.0.1', '--ssh-port', String(sshd.port), '--ssh-user', sshd.user, '--ssh-auth', 'key', '--ssh-key', sshd.clientKeyPath, '--setting', `composeDir=${remoteDir}`]);
-  await lifeboat(['installations', 'test', 'bench', '--trust-fingerprint', sshd.hostKeyFingerprint]);
-  await lifeboat(['vault', 'init']);
-  const started = performance.now();
-  const { stdout, stderr } = await execFileAsync('/usr/bin/time', ['-f', '%M', process.execPath, ...childNodeFlags(), cli, '--json', 'pull', 'bench'], { env, maxBuffer: 16 * 1024 * 1024 });
-  const wall = (performance.now() - started) / 1000;
-  if (process.env.BENCH_SHOW_CHILD_STDERR) console.log(stderr);
-  const result = JSON.parse(stdout) as { snapshotId: string; checks: unknown[] };
-  const jobs = (await readFile(path.join(home, 'jobs.jsonl'), 'utf8')).trim().split('\n').map((line) => JSON.parse(line) as { kind: string; startedAt: string | null; finishedAt: string | null });
-  const pull = jobs.filter((j) => j.kind === 'pull').at(-1);
-  const inner = pull?.startedAt && pull.finishedAt ? (Date.parse(pull.finishedAt) - Date.parse(pull.startedAt)) / 1000 : wall;
-  await rm(home, { recursive: true, force: true });
-  return { label: '', seconds: inner, wallSeconds: wall, peakRssMb: Number(stderr.trim().split('\n').at(-1)) / 1024, note: `${result.checks.length} checks passed, snapshot ${result.snapshotId.slice(0, 8)}` };
-}
-
-function shellWord(word: string): string {
-  return `'${word.replace(/'/g, `'\\''`)}'`;
-}
-
 async function ourPull(job: ChildJob): Promise<Measurement> {
   await rm(job.vaultDir, { recursive: true, force: true });
   await rm(job.home, { recursive: true, force: true });
@@ -181,10 +149,6 @@ async function ourPull(job: ChildJob): Promise<Measurement> {
 }
 
 /** Extra Node flags for the measured child (profiling); split on spaces. */
-function childNodeFlags(): string[] {
-  return (process.env.BENCH_CHILD_NODE_FLAGS ?? '').split(' ').filter(Boolean);
-}
-
 /** The measured pull, in this (child) process. */
 async function child(job: ChildJob): Promise<void> {
   const core = await createCore({ home: job.home, secretStore: new MemorySecretStore('benchmark') });
