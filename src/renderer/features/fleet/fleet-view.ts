@@ -31,6 +31,14 @@ const FRESHNESS_RANK: Record<Freshness, number> = { failing: 0, overdue: 2, neve
 const STATE_RANK: Partial<Record<ConnectionState, number>> = { 'host-key-untrusted': 0, 'auth-failed': 0, offline: 1 };
 
 /** How urgent an installation is: broken or untrusted first, then failing, overdue, never, due, fresh. */
+/** One collator for every name comparison: `localeCompare` with options builds a new one per call (milliseconds per sort at 200 rows). */
+const NAME_ORDER = new Intl.Collator(undefined, { numeric: true });
+
+/** ISO 8601 times (or '' for none) in time order: plain string order is enough. */
+function byTime(a: string, b: string): number {
+  return a < b ? -1 : a > b ? 1 : 0;
+}
+
 export function urgencyOf(entry: FleetEntry | undefined, status: InstallationStatus | undefined): number {
   const stateRank = status ? STATE_RANK[status.state] : undefined;
   const anomalies = entry?.anomalies?.length ? 1 : undefined;
@@ -72,12 +80,12 @@ export function fleetLines(
       matchesSearch(i, words),
   );
   const newest = (i: Installation): string => overview?.[i.id]?.newestSnapshot?.time ?? '';
-  const byName = (a: Installation, b: Installation): number => a.name.localeCompare(b.name, undefined, { numeric: true });
+  const byName = (a: Installation, b: Installation): number => NAME_ORDER.compare(a.name, b.name);
   const compare = (a: Installation, b: Installation): number => {
     if (options.sort === 'name') return byName(a, b);
-    if (options.sort === 'newest-backup') return newest(b).localeCompare(newest(a)) || byName(a, b);
+    if (options.sort === 'newest-backup') return byTime(newest(b), newest(a)) || byName(a, b);
     // Equally urgent: the one whose newest copy is oldest first.
-    return urgencyOf(overview?.[a.id], statuses[a.id]) - urgencyOf(overview?.[b.id], statuses[b.id]) || newest(a).localeCompare(newest(b)) || byName(a, b);
+    return urgencyOf(overview?.[a.id], statuses[a.id]) - urgencyOf(overview?.[b.id], statuses[b.id]) || byTime(newest(a), newest(b)) || byName(a, b);
   };
   const sorted = [...shown].sort(compare);
   if (options.group === 'none') return sorted.map((installation) => ({ kind: 'row', key: installation.id, installation }));
