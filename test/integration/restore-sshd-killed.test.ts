@@ -102,7 +102,7 @@ describe('sshd killed in each phase of a Weavestream restore', () => {
 
   const cases = [
     { phase: 'the safety pull (mid-download)', at: (j: JobRecord) => j.progress.phase === 'downloading' && j.progress.bytes > 0 && !j.log.some((l) => l.includes('safety snapshot')), safety: true, state: 'unchanged' },
-    { phase: 'restoring, before the point of no return (the archive read, not yet connected)', at: (j: JobRecord) => j.progress.phase === 'count-rows' && j.progress.bytes > 0 && !passedPointOfNoReturn(j), safety: false, state: 'unchanged' },
+    { phase: 'restoring, before the point of no return (before the restore connects)', at: (j: JobRecord) => j.progress.phase === 'restoring' && !passedPointOfNoReturn(j), safety: false, state: 'unchanged' },
     { phase: 'restoring, at the point of no return', at: passedPointOfNoReturn, safety: false, state: 'partial' },
     { phase: 'verifying', at: (j: JobRecord) => j.log.some((l) => l.includes('restore finished; verifying')), safety: false, state: 'restored-unverified' },
   ] as const;
@@ -115,7 +115,7 @@ describe('sshd killed in each phase of a Weavestream restore', () => {
 
     expect(record.status).toBe('failed');
     expect(record.error?.code).toMatch(/^(SSH_|RESTORE_)/);
-    expect(record.error?.details).toMatchObject({ targetState: c.state, pointOfNoReturnPassed: c.state !== 'unchanged' });
+    expect(record.error?.details, record.log.join('\n')).toMatchObject({ targetState: c.state, pointOfNoReturnPassed: c.state !== 'unchanged' });
     const report = record.result as RestoreReport;
     expect(report).toMatchObject({ ok: false, outcome: 'failed', targetState: c.state });
     expect(await client().call('restore:report', { planId: plan.id })).toMatchObject({ targetState: c.state });
