@@ -83,7 +83,9 @@ export class DecompressBudget {
       throw this.bomb(`${this.archive} unpacks to more than ${maxTotalBytes} bytes in all`, 'total-size');
     }
     if (this.blockOut > ratioFloorBytes && this.blockOut > this.blockIn * maxRatio) {
-      throw this.bomb(`${this.block} unpacks to more than ${maxRatio} times its compressed size (${this.blockOut} bytes from ${this.blockIn})`, 'ratio');
+      // A member of a compressed stream (a tar member in gzip) may start after all its input was read: then there is no count to show.
+      const from = this.blockIn > 0 ? ` from ${this.blockIn}` : ', all of its compressed input read before it began';
+      throw this.bomb(`${this.block} unpacks to more than ${maxRatio} times its compressed size (${this.blockOut} bytes${from})`, 'ratio');
     }
   }
 
