@@ -3,7 +3,7 @@
 // as an operator's own cron job would. Files appear under a temporary name and are renamed when
 // complete, like a careful job; `growing()` starts a file that keeps growing, like a careless one.
 import { randomBytes } from 'node:crypto';
-import { mkdir, rm, writeFile } from 'node:fs/promises';
+import { mkdir, open, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import type { InstallationInput } from '../../../src/shared/installations';
 import { runTool, startSshd, type TestSshd } from '../../harness/sshd';
@@ -71,8 +71,16 @@ export async function startDirectoryFleet(options: { name?: string; sshd?: TestS
       await rm(path.join(folder, name));
     },
     async corrupt(name) {
-      const file = path.join(folder, name);
-      await runTool('sh', ['-c', `printf '\\377' | dd of="$1" bs=1 seek=100 conv=notrunc status=none`, 'corrupt', file]);
+      // Every bit of byte 100 flipped: writing a fixed value left the file as it was whenever the byte already held it (1 run in 256).
+      const handle = await open(path.join(folder, name), 'r+');
+      try {
+        const byte = Buffer.alloc(1);
+        await handle.read(byte, 0, 1, 100);
+        byte[0] = (byte[0] as number) ^ 0xff;
+        await handle.write(byte, 0, 1, 100);
+      } finally {
+        await handle.close();
+      }
     },
     async stop() {
       await runTool('rm', ['-rf', folder, work]);
